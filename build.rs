@@ -1,0 +1,5 @@
+// Stacks and templates are embedded in the binary: rebuild when they change.
+fn main() {
+    println!("cargo:rerun-if-changed=stacks");
+    println!("cargo:rerun-if-changed=templates");
+}

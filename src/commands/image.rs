@@ -1,0 +1,32 @@
+//! `infractl image build|show`: the node image.
+
+use std::io::Write;
+
+use super::emit;
+use crate::error::Result;
+use crate::progress::Progress;
+
+pub async fn build(mirror: Option<&str>, force: bool, progress: &dyn Progress, out: &mut dyn Write) -> Result<i32> {
+    let docker = crate::docker::connect().await?;
+    let msg = match crate::image::ensure(&docker, mirror, force, progress).await? {
+        crate::image::Built::AlreadyThere(r) => format!("{r} is up to date (the recipe has not changed)\n"),
+        crate::image::Built::Built(r) => format!("built {r}\n"),
+    };
+    emit(out, &msg)?;
+    Ok(0)
+}
+
+pub async fn show(out: &mut dyn Write) -> Result<i32> {
+    let reference = crate::image::reference();
+    let docker = crate::docker::connect().await?;
+    let present = crate::docker::image_exists(&docker, &reference).await?;
+    emit(
+        out,
+        &format!(
+            "image:    {reference}\npresent:  {}\npackages: {}\n",
+            if present { "yes" } else { "no (built on first use, or by `infractl image build`)" },
+            crate::image::packages().join(" ")
+        ),
+    )?;
+    Ok(0)
+}

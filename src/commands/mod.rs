@@ -1,0 +1,44 @@
+//! One function per CLI command, each thin: parse nothing, print to the
+//! writer it is given, return the exit code. The CLI (`main.rs`) parses
+//! arguments into the option structs here.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+pub mod image;
+pub mod list;
+pub mod render;
+pub mod schema;
+pub mod validate;
+
+/// Options every command shares.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    /// Root of the per-stack state directories.
+    pub state_dir: Option<PathBuf>,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+pub(crate) fn emit(out: &mut dyn Write, text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::failure(format!("cannot write output: {e}")))
+}
+
+pub(crate) fn emit_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).expect("serializable") + "\n";
+    emit(out, &text)
+}
+
+/// Loads the stack, its secrets, and renders its plan.
+pub fn plan_for(stack: &str, global: &Global) -> Result<(crate::topology::Topology, crate::plan::Plan)> {
+    let topo = crate::stack::load(stack)?;
+    let root = crate::state::root(global.state_dir.as_deref());
+    let state = crate::state::StateDir::new(&root, &topo.stack.name);
+    let names = topo.stack.tls.as_ref().map(|t| t.names.clone());
+    let secrets = state.secrets(&topo.stack.name, names.as_deref())?;
+    let plan = crate::render::plan(&topo, &secrets, &crate::image::reference())?;
+    Ok((topo, plan))
+}

@@ -1,0 +1,51 @@
+//! `infractl validate`: renders the stack and runs every file through the
+//! program that will read it, in containers of the node image.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use super::{emit, emit_json, plan_for, Global};
+use crate::error::{Result, EXIT_FAILURE, EXIT_OK};
+use crate::progress::Progress;
+
+pub async fn run(stack: &str, json: bool, global: &Global, progress: Arc<dyn Progress>, out: &mut dyn Write) -> Result<i32> {
+    let (_, plan) = plan_for(stack, global)?;
+    let docker = crate::docker::connect().await?;
+    crate::image::ensure(&docker, None, false, progress.as_ref()).await?;
+    let results = crate::check::run(&docker, &plan, progress).await?;
+    let failed: Vec<_> = results.iter().filter(|r| !r.ok).collect();
+    if json {
+        emit_json(
+            out,
+            &serde_json::json!({ "stack": plan.stack, "ok": failed.is_empty(), "checks": results }),
+        )?;
+    } else {
+        let w_server = results.iter().map(|r| r.server.len()).max().unwrap_or(6).max(6);
+        let w_prog = results.iter().map(|r| r.program.len()).max().unwrap_or(7).max(7);
+        let mut text = format!("{:<w_server$}  {:<w_prog$}  {:<6}  FILE\n", "SERVER", "PROGRAM", "RESULT");
+        for r in &results {
+            text.push_str(&format!(
+                "{:<w_server$}  {:<w_prog$}  {:<6}  {}\n",
+                r.server,
+                r.program,
+                if r.ok { "ok" } else { "FAILED" },
+                r.file
+            ));
+        }
+        for r in &failed {
+            text.push_str(&format!("\n{}: {} rejected {}:\n", r.server, r.program, r.file));
+            for line in r.message.lines() {
+                text.push_str(&format!("    {line}\n"));
+            }
+        }
+        text.push_str(&format!(
+            "\n{} passed, {} failed ({} servers of stack `{}`)\n",
+            results.len() - failed.len(),
+            failed.len(),
+            plan.servers.iter().filter(|s| !s.checks.is_empty()).count(),
+            plan.stack
+        ));
+        emit(out, &text)?;
+    }
+    Ok(if failed.is_empty() { EXIT_OK } else { EXIT_FAILURE })
+}

@@ -1,0 +1,111 @@
+//! The application server: a small Python WSGI application under gunicorn.
+//! Writes go to the database primary, reads to a replica, and every
+//! response says which web, application and database server answered.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Kind;
+use crate::error::Result;
+use crate::plan::{Reload, Service};
+use crate::render::{Ctx, Out};
+use crate::topology::Role;
+
+pub const KIND: Kind = Kind {
+    name: "app",
+    summary: "application server: runs the site's code (Python under gunicorn), talks to the database",
+    packages: &["python3", "gunicorn", "python3-pymysql"],
+    templates: &["app/app.py", "app/gunicorn.conf.py", "app/config.json"],
+};
+
+pub const DEFAULT_PORT: u16 = 8000;
+
+/// Options of the `app` component.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// Port gunicorn listens on.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// gunicorn worker processes.
+    #[serde(default = "default_workers")]
+    pub workers: u8,
+}
+
+fn default_port() -> u16 {
+    DEFAULT_PORT
+}
+
+fn default_workers() -> u8 {
+    2
+}
+
+pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let topo = ctx.topo;
+    let me = ctx.name();
+    let db_addr = |n: &str| {
+        if n == me {
+            "127.0.0.1".to_string()
+        } else {
+            topo.addr(me, n).to_string()
+        }
+    };
+    let primary = ctx.node.db_primary.clone().expect("validated: an app has a primary");
+    // Database servers by server id, so the app can name the one that answered.
+    let db_names: serde_json::Map<String, serde_json::Value> = topo
+        .nodes
+        .iter()
+        .filter(|n| n.roles.contains(&Role::DbPrimary) || n.roles.contains(&Role::DbReplica))
+        .filter_map(|n| Some((n.server_id?.to_string(), json!(n.name))))
+        .collect();
+    let config = json!({
+        "server": me,
+        "stack": topo.stack.name,
+        "domain": topo.stack.domain,
+        "database": "site",
+        "user": "app",
+        "password": ctx.secrets.db_app,
+        "primary": { "name": primary, "host": db_addr(&primary), "port": super::mariadb::PORT },
+        "replicas": ctx.node.db_reads.iter().map(|r| json!({ "name": r, "host": db_addr(r), "port": super::mariadb::PORT })).collect::<Vec<_>>(),
+        "db_names": db_names,
+    });
+    let config_text = serde_json::to_string_pretty(&config).expect("json") + "\n";
+    out.secret("/etc/infractl/app/config.json", 0o640, Some("root:www-data"), config_text);
+    out.template("/srv/app/app.py", 0o644, "app/app.py", json!({}))?;
+    out.template(
+        "/etc/infractl/app/gunicorn.conf.py",
+        0o644,
+        "app/gunicorn.conf.py",
+        json!({ "port": o.port, "workers": o.workers, "server": me }),
+    )?;
+    out.service(Service {
+        name: "app".into(),
+        pre: vec![],
+        command: vec![
+            "gunicorn".into(),
+            "--config".into(),
+            "/etc/infractl/app/gunicorn.conf.py".into(),
+            "app:application".into(),
+        ],
+        user: Some("www-data".into()),
+        reload: Reload::Signal { signal: "HUP".into() },
+        watches: vec![
+            "/srv/app/app.py".into(),
+            "/etc/infractl/app/config.json".into(),
+            "/etc/infractl/app/gunicorn.conf.py".into(),
+        ],
+    });
+    out.probe(
+        "app",
+        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/healthz", o.port),
+        format!("HTTP 200 from http://127.0.0.1:{}/healthz", o.port),
+    );
+    out.check("python3 -m py_compile", "/srv/app/app.py", "python3 -m py_compile /srv/app/app.py");
+    out.check(
+        "gunicorn --check-config",
+        "/etc/infractl/app/gunicorn.conf.py",
+        "cd /srv/app && gunicorn --check-config --config /etc/infractl/app/gunicorn.conf.py app:application",
+    );
+    Ok(())
+}

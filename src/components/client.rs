@@ -1,0 +1,35 @@
+//! The user's computer: resolves the site through the lab's DNS server and
+//! trusts the lab's certificate authority, so `curl https://www.foobar.com/`
+//! works from it the way a browser would.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::Kind;
+use crate::error::Result;
+use crate::plan::When;
+use crate::render::{Ctx, Out};
+
+pub const KIND: Kind = Kind {
+    name: "client",
+    summary: "the user's computer: browses the site through the lab's DNS",
+    packages: &["curl", "bind9-dnsutils", "ca-certificates"],
+    templates: &[],
+};
+
+pub const CA_PATH: &str = "/usr/local/share/ca-certificates/infractl-lab-ca.crt";
+
+/// Options of the `client` component.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {}
+
+pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    if let Some(tls) = &ctx.secrets.tls {
+        if ctx.topo.tls() {
+            out.file(CA_PATH, 0o644, tls.ca_cert.clone());
+            out.step("trust the lab CA", When::BeforeStart, "update-ca-certificates >/dev/null");
+        }
+    }
+    Ok(())
+}

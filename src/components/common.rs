@@ -1,0 +1,31 @@
+//! What every server gets whatever its components: its identity file and an
+//! SSH server (a real host has one; the firewall's admin rule reaches it).
+
+use crate::error::Result;
+use crate::plan::{Reload, Service};
+use crate::render::{Ctx, Out};
+
+pub fn render(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let roles: Vec<&str> = ctx.node.roles.iter().map(|r| r.as_str()).collect();
+    out.file(
+        "/etc/infractl/server.env",
+        0o644,
+        format!(
+            "STACK={}\nSERVER={}\nROLES={}\nDOMAIN={}\n",
+            ctx.topo.stack.name,
+            ctx.name(),
+            roles.join(","),
+            ctx.domain()
+        ),
+    );
+    out.service(Service {
+        name: "ssh".into(),
+        pre: vec!["install -d -m 0755 /run/sshd".into(), "ssh-keygen -A >/dev/null".into()],
+        command: vec!["/usr/sbin/sshd".into(), "-D".into(), "-e".into()],
+        user: None,
+        reload: Reload::Signal { signal: "HUP".into() },
+        watches: vec![],
+    });
+    out.probe("ssh", "nc -z 127.0.0.1 22", "SSH listening on port 22");
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! The lab's DNS server (BIND 9), authoritative for the stack's domain: the
+//! A, CNAME, MX and TXT records the stack declares, plus SOA and NS.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Kind;
+use crate::error::Result;
+use crate::plan::{Reload, Service};
+use crate::render::{Ctx, Out};
+
+pub const KIND: Kind = Kind {
+    name: "dns",
+    summary: "DNS server (BIND 9): authoritative for the stack's domain",
+    packages: &["bind9", "bind9-utils"],
+    templates: &["dns/named.conf", "dns/zone"],
+};
+
+pub const CONF: &str = "/etc/bind/named.conf";
+
+/// Options of the `dns` component (the records are the stack's `dns` section).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {}
+
+pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let topo = ctx.topo;
+    let domain = ctx.domain();
+    let zone_file = format!("/var/lib/bind/db.{domain}");
+    let me = topo.server(ctx.name());
+    let records: Vec<_> = topo
+        .records
+        .iter()
+        .map(|r| {
+            let value = match r.kind {
+                "TXT" => format!("\"{}\"", r.value.replace('\\', "\\\\").replace('"', "\\\"")),
+                _ => r.value.clone(),
+            };
+            json!({ "name": r.name, "type": r.kind, "value": value, "priority": r.priority })
+        })
+        .collect();
+    // A serial that changes whenever the records do, and only then.
+    let digest = crate::plan::sha256_hex(serde_json::to_string(&records).expect("json").as_bytes());
+    let serial = u32::from_str_radix(&digest[..7], 16).expect("hex") % 2_000_000_000 + 1;
+    out.template(
+        &zone_file,
+        0o644,
+        "dns/zone",
+        json!({
+            "domain": domain,
+            "ttl": topo.stack.dns.ttl,
+            "serial": serial,
+            "ns_address": me.primary_addr().to_string(),
+            "records": records,
+        }),
+    )?;
+    out.template(CONF, 0o644, "dns/named.conf", json!({ "domain": domain, "zone_file": zone_file }))?;
+    out.service(Service {
+        name: "named".into(),
+        pre: vec!["install -d -o bind -g bind /run/named /var/cache/bind".into()],
+        command: vec!["named".into(), "-g".into(), "-u".into(), "bind".into(), "-c".into(), CONF.into()],
+        user: None,
+        reload: Reload::Signal { signal: "HUP".into() },
+        watches: vec![CONF.into(), zone_file.clone()],
+    });
+    out.probe(
+        "named",
+        format!("dig +short +time=1 +tries=1 @127.0.0.1 {domain} SOA | grep -q ."),
+        format!("an SOA answer for {domain} from 127.0.0.1"),
+    );
+    out.check("named-checkconf -z", CONF, format!("named-checkconf -z {CONF}"));
+    out.check("named-checkzone", &zone_file, format!("named-checkzone -q {domain} {zone_file}"));
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! HAProxy: the load balancer. Round robin (or another algorithm) over the
+//! web servers with health checks, TLS termination when the stack serves
+//! HTTPS, and a stats page with HAProxy's built-in Prometheus exporter.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Kind;
+use crate::error::Result;
+use crate::plan::{Reload, Service};
+use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
+
+pub const KIND: Kind = Kind {
+    name: "haproxy",
+    summary: "load balancer: spreads requests over the web servers, checks their health, terminates TLS",
+    packages: &["haproxy"],
+    templates: &["haproxy/haproxy.cfg"],
+};
+
+/// How HAProxy picks a backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balance {
+    /// Each request to the next server in turn.
+    #[default]
+    Roundrobin,
+    /// The server with the fewest open connections.
+    Leastconn,
+    /// A hash of the client's address: the same client sticks to one server.
+    Source,
+}
+
+impl Balance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Balance::Roundrobin => "roundrobin",
+            Balance::Leastconn => "leastconn",
+            Balance::Source => "source",
+        }
+    }
+}
+
+/// Options of the `haproxy` component.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// Distribution algorithm.
+    #[serde(default)]
+    pub balance: Balance,
+    /// Web servers to balance over. Default: every server running nginx.
+    pub backends: Option<Vec<String>>,
+    /// HTTP port.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// HTTPS port (when the stack has `tls`).
+    #[serde(default = "default_https_port")]
+    pub https_port: u16,
+    /// Port of the stats page (`/stats`) and Prometheus metrics (`/metrics`).
+    #[serde(default = "default_stats_port")]
+    pub stats_port: u16,
+    /// Maximum concurrent connections (containers here allow at most 4096).
+    #[serde(default = "default_maxconn")]
+    pub maxconn: u32,
+}
+
+fn default_port() -> u16 {
+    80
+}
+fn default_https_port() -> u16 {
+    443
+}
+fn default_stats_port() -> u16 {
+    8404
+}
+fn default_maxconn() -> u32 {
+    4096
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            balance: Balance::default(),
+            backends: None,
+            port: default_port(),
+            https_port: default_https_port(),
+            stats_port: default_stats_port(),
+            maxconn: default_maxconn(),
+        }
+    }
+}
+
+impl Options {
+    pub fn ports(&self, tls: bool) -> Vec<(u16, Proto)> {
+        let mut v = vec![(self.port, Proto::Tcp), (self.stats_port, Proto::Tcp)];
+        if tls {
+            v.push((self.https_port, Proto::Tcp));
+        }
+        v
+    }
+}
+
+pub const CONF: &str = "/etc/haproxy/haproxy.cfg";
+pub const PEM: &str = "/etc/haproxy/certs/site.pem";
+pub const CA: &str = "/etc/haproxy/certs/lab-ca.crt";
+
+pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let topo = ctx.topo;
+    let backends: Vec<_> = ctx
+        .node
+        .backends
+        .iter()
+        .map(|b| json!({ "name": b, "address": topo.addr(ctx.name(), b).to_string(), "port": topo.web_port(b) }))
+        .collect();
+    let tls = topo.tls();
+    let reencrypt = topo.stack.tls.as_ref().is_some_and(|t| t.reencrypt);
+    out.template(
+        CONF,
+        0o644,
+        "haproxy/haproxy.cfg",
+        json!({
+            "server": ctx.name(),
+            "balance": o.balance.as_str(),
+            "port": o.port,
+            "https_port": o.https_port,
+            "stats_port": o.stats_port,
+            "maxconn": o.maxconn,
+            "tls": tls,
+            "reencrypt": reencrypt,
+            "verify_name": topo.stack.tls.as_ref().map(|t| t.names[0].clone()),
+            "pem": PEM,
+            "ca": CA,
+            "backends": backends,
+        }),
+    )?;
+    let mut watches = vec![CONF.to_string()];
+    if let Some(m) = &ctx.secrets.tls {
+        if tls {
+            out.secret(PEM, 0o600, None, format!("{}{}", m.cert, m.key));
+            watches.push(PEM.into());
+        }
+        if reencrypt {
+            out.file(CA, 0o644, m.ca_cert.clone());
+            watches.push(CA.into());
+        }
+    }
+    out.service(Service {
+        name: "haproxy".into(),
+        pre: vec!["install -d /run/haproxy".into()],
+        command: vec!["haproxy".into(), "-W".into(), "-db".into(), "-f".into(), CONF.into()],
+        user: None,
+        reload: Reload::Signal { signal: "USR2".into() },
+        watches,
+    });
+    out.probe(
+        "haproxy",
+        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/stats", o.stats_port),
+        format!("HTTP 200 from the stats page on port {}", o.stats_port),
+    );
+    out.check("haproxy -c", CONF, format!("haproxy -c -q -f {CONF}"));
+    Ok(())
+}

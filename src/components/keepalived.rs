@@ -1,0 +1,113 @@
+//! keepalived: VRRP between the load balancers so that one of them always
+//! holds the site's virtual IP (active-passive). The active node is the one
+//! with the highest priority; a check script drops a node whose HAProxy has
+//! died, and VRRP v3 with sub-second adverts makes failover fast.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Kind;
+use crate::error::Result;
+use crate::plan::{Reload, Service};
+use crate::render::{Ctx, Out};
+
+pub const KIND: Kind = Kind {
+    name: "keepalived",
+    summary: "VRRP cluster manager: moves the site's virtual IP to a healthy load balancer",
+    packages: &["keepalived"],
+    templates: &["keepalived/keepalived.conf"],
+};
+
+pub const CONF: &str = "/etc/keepalived/keepalived.conf";
+/// Written at service start: `$IFACE=<interface holding the server's
+/// address on the VIP's network>`.
+pub const IFACE_CONF: &str = "/run/keepalived-iface.conf";
+
+/// Options of the `keepalived` component.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// The virtual IP, inside one of this server's networks.
+    pub vip: String,
+    /// VRRP priority (1-255, highest wins). Default: 255 for the first
+    /// server of the group (it takes the VIP at once), then 100, 99, ...
+    pub priority: Option<u8>,
+    /// Seconds between VRRP adverts (VRRP v3 allows fractions).
+    #[serde(default = "default_advert")]
+    pub advert_interval: f64,
+}
+
+fn default_advert() -> f64 {
+    0.1
+}
+
+pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let topo = ctx.topo;
+    let vip = topo
+        .vips
+        .iter()
+        .find(|v| v.members.iter().any(|(m, _)| m == ctx.name()))
+        .expect("validated: a keepalived server is in a VIP group");
+    let me = topo.server(ctx.name());
+    let my_addr = me.addr_on(&vip.network).expect("validated: VIP inside one of the server's networks");
+    let (_, priority) = vip.members.iter().find(|(m, _)| m == ctx.name()).expect("member");
+    let peers: Vec<String> = vip
+        .members
+        .iter()
+        .filter(|(m, _)| m != ctx.name())
+        .filter_map(|(m, _)| topo.server(m).addr_on(&vip.network))
+        .map(|a| a.to_string())
+        .collect();
+    let first = vip.members.first().map(|(m, _)| m.as_str()) == Some(ctx.name());
+    let haproxy_stats = topo.server(ctx.name()).components.iter().find_map(|c| match c {
+        super::ComponentSpec::Haproxy(h) => Some(h.stats_port),
+        _ => None,
+    });
+    out.template(
+        CONF,
+        0o644,
+        "keepalived/keepalived.conf",
+        json!({
+            "server": ctx.name(),
+            "iface_conf": IFACE_CONF,
+            "state": if first { "MASTER" } else { "BACKUP" },
+            "priority": priority,
+            "router_id": vip.router_id,
+            "advert": o.advert_interval,
+            "address": my_addr.to_string(),
+            "peers": peers,
+            "vip": vip.address.to_string(),
+            "prefix": vip.prefix,
+            "haproxy_stats": haproxy_stats,
+        }),
+    )?;
+    out.capability("NET_ADMIN");
+    out.capability("NET_RAW");
+    let find_iface = format!(
+        "echo \"\\$IFACE=$(ip -o -4 addr show | awk '$4 ~ /^{}\\// {{print $2; exit}}')\" > {IFACE_CONF}",
+        my_addr.to_string().replace('.', "\\.")
+    );
+    out.service(Service {
+        name: "keepalived".into(),
+        pre: vec![find_iface],
+        command: vec![
+            "keepalived".into(),
+            "--dont-fork".into(),
+            "--log-console".into(),
+            "--log-detail".into(),
+            "--use-file".into(),
+            CONF.into(),
+        ],
+        user: None,
+        reload: Reload::Signal { signal: "HUP".into() },
+        watches: vec![CONF.into()],
+    });
+    out.probe("keepalived", "pgrep -x keepalived >/dev/null", "the keepalived process runs");
+    out.check(
+        "keepalived --config-test",
+        CONF,
+        format!("echo '$IFACE=lo' > {IFACE_CONF} && keepalived --config-test --use-file {CONF}"),
+    );
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! MariaDB (Debian's MySQL): a write primary with the binary log and GTIDs,
+//! and read-only replicas that follow it with GTID-based replication.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Kind;
+use crate::error::Result;
+use crate::plan::{Reload, Service, When};
+use crate::render::{Ctx, Out};
+
+pub const KIND: Kind = Kind {
+    name: "mariadb",
+    summary: "database (MySQL, as Debian's MariaDB): a write primary, or a read-only replica of one",
+    packages: &["mariadb-server", "mariadb-client"],
+    templates: &["mariadb/server.cnf", "mariadb/primary.sql", "mariadb/replica.sql"],
+};
+
+pub const PORT: u16 = 3306;
+pub const CONF: &str = "/etc/mysql/mariadb.conf.d/60-infractl.cnf";
+
+/// Role of a database server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbRole {
+    /// Takes the writes; keeps a binary log for replicas.
+    #[default]
+    Primary,
+    /// Read-only copy that replicates from a primary.
+    Replica,
+}
+
+/// Options of the `mariadb` component.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// `primary` (default) or `replica`.
+    #[serde(default)]
+    pub role: DbRole,
+    /// For a replica: the primary to follow. Default: the stack's only primary.
+    pub primary: Option<String>,
+    /// Replication server id. Default: assigned in stack order.
+    pub server_id: Option<u32>,
+}
+
+pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let node = ctx.node;
+    let replica = o.role == DbRole::Replica;
+    out.template(
+        CONF,
+        0o644,
+        "mariadb/server.cnf",
+        json!({
+            "server": ctx.name(),
+            "server_id": node.server_id,
+            "replica": replica,
+        }),
+    )?;
+    let secrets = ctx.secrets;
+    if replica {
+        let primary = node.replicates_from.as_deref().expect("validated: a replica has a primary");
+        out.secret_template(
+            "/etc/infractl/mariadb/replica.sql",
+            0o600,
+            None,
+            "mariadb/replica.sql",
+            json!({
+                "primary": primary,
+                "primary_host": ctx.topo.addr(ctx.name(), primary).to_string(),
+                "port": PORT,
+                "password": secrets.db_replication,
+            }),
+        )?;
+        out.step(
+            "start replication",
+            When::AfterReady,
+            "mariadb --batch < /etc/infractl/mariadb/replica.sql",
+        );
+    } else {
+        out.secret_template(
+            "/etc/infractl/mariadb/primary.sql",
+            0o600,
+            None,
+            "mariadb/primary.sql",
+            json!({
+                "app_password": secrets.db_app,
+                "replication_password": secrets.db_replication,
+                "exporter_password": secrets.db_exporter,
+            }),
+        )?;
+        out.step(
+            "create database and users",
+            When::AfterReady,
+            "mariadb --batch < /etc/infractl/mariadb/primary.sql",
+        );
+    }
+    out.service(Service {
+        name: "mariadb".into(),
+        pre: vec!["install -d -o mysql -g mysql /run/mysqld".into()],
+        command: vec!["mariadbd".into(), "--user=mysql".into()],
+        user: None,
+        reload: Reload::Restart,
+        watches: vec![CONF.into()],
+    });
+    out.probe(
+        "mariadb",
+        "mariadb-admin --protocol=socket ping --silent",
+        "mariadb-admin ping answers on the local socket",
+    );
+    out.check(
+        "mariadbd --help --verbose",
+        CONF,
+        "mariadbd --user=mysql --help --verbose >/dev/null",
+    );
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! nginx: the web server. Serves static files, proxies the rest to the
+//! application servers, and exposes `stub_status` on loopback for the
+//! monitoring client's QPS figures.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Kind;
+use crate::error::Result;
+use crate::plan::{Reload, Service};
+use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
+
+pub const KIND: Kind = Kind {
+    name: "nginx",
+    summary: "web server: serves static files and proxies dynamic requests to the application servers",
+    packages: &["nginx"],
+    templates: &["nginx/nginx.conf", "nginx/style.css"],
+};
+
+/// Port of the loopback-only `stub_status` endpoint.
+pub const STATUS_PORT: u16 = 8080;
+
+/// Options of the `nginx` component.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// HTTP port.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// HTTPS port, used when the web server itself speaks TLS.
+    #[serde(default = "default_https_port")]
+    pub https_port: u16,
+    /// Application servers to proxy to. Default: the `app` on this server,
+    /// else every application server of the stack.
+    pub upstream: Option<Vec<String>>,
+}
+
+fn default_port() -> u16 {
+    80
+}
+
+fn default_https_port() -> u16 {
+    443
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            port: default_port(),
+            https_port: default_https_port(),
+            upstream: None,
+        }
+    }
+}
+
+impl Options {
+    pub fn ports(&self) -> Vec<(u16, Proto)> {
+        vec![(self.port, Proto::Tcp), (self.https_port, Proto::Tcp), (STATUS_PORT, Proto::Tcp)]
+    }
+}
+
+pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let topo = ctx.topo;
+    let upstreams: Vec<_> = ctx
+        .node
+        .upstreams
+        .iter()
+        .map(|a| {
+            let addr = if a == ctx.name() {
+                "127.0.0.1".to_string()
+            } else {
+                topo.addr(ctx.name(), a).to_string()
+            };
+            json!({ "name": a, "address": addr, "port": topo.app_port(a) })
+        })
+        .collect();
+    let web_tls = topo.web_tls();
+    // Facing users directly (no load balancer) with TLS: port 80 redirects.
+    let redirect = web_tls && topo.entry().iter().any(|n| n.name == ctx.name());
+    let names: Vec<String> = match &topo.stack.tls {
+        Some(t) => t.names.clone(),
+        None => vec![format!("www.{}", ctx.domain()), ctx.domain().to_string()],
+    };
+    let conf = "/etc/nginx/nginx.conf";
+    out.template(
+        conf,
+        0o644,
+        "nginx/nginx.conf",
+        json!({
+            "server": ctx.name(),
+            "port": o.port,
+            "https_port": o.https_port,
+            "status_port": STATUS_PORT,
+            "tls": web_tls,
+            "redirect": redirect,
+            "server_names": names,
+            "upstreams": upstreams,
+        }),
+    )?;
+    out.template("/var/www/site/static/style.css", 0o644, "nginx/style.css", json!({}))?;
+    let mut watches = vec![conf.to_string()];
+    if web_tls {
+        let tls = ctx.secrets.tls.as_ref().expect("TLS material for a TLS stack");
+        out.file("/etc/nginx/tls/site.crt", 0o644, tls.cert.clone());
+        out.secret("/etc/nginx/tls/site.key", 0o600, None, tls.key.clone());
+        watches.push("/etc/nginx/tls/site.crt".into());
+        watches.push("/etc/nginx/tls/site.key".into());
+    }
+    out.service(Service {
+        name: "nginx".into(),
+        pre: vec!["install -d /run/nginx /var/log/nginx".into()],
+        command: vec!["nginx".into(), "-g".into(), "daemon off;".into()],
+        user: None,
+        reload: Reload::Command {
+            command: "nginx -s reload".into(),
+        },
+        watches,
+    });
+    out.probe(
+        "nginx",
+        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/nginx-health", o.port),
+        format!("HTTP 200 from http://127.0.0.1:{}/nginx-health", o.port),
+    );
+    out.check("nginx -t", conf, format!("nginx -t -q -c {conf}"));
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The lab's Prometheus server: scrapes every monitoring client and HAProxy,
+//! and evaluates alert rules (a target down, replication stopped).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Kind;
+use crate::error::Result;
+use crate::plan::{Reload, Service};
+use crate::render::{Ctx, Out};
+
+pub const KIND: Kind = Kind {
+    name: "prometheus",
+    summary: "monitoring server (Prometheus): scrapes every exporter, evaluates alert rules",
+    packages: &["prometheus"],
+    templates: &["prometheus/prometheus.yml", "prometheus/alerts.yml"],
+};
+
+pub const DEFAULT_PORT: u16 = 9090;
+pub const CONF: &str = "/etc/prometheus/prometheus.yml";
+pub const ALERTS: &str = "/etc/prometheus/alerts.yml";
+
+/// Options of the `prometheus` component.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// Web UI and API port.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// How often targets are scraped (a Prometheus duration).
+    #[serde(default = "default_interval")]
+    pub scrape_interval: String,
+}
+
+fn default_port() -> u16 {
+    DEFAULT_PORT
+}
+
+fn default_interval() -> String {
+    "5s".into()
+}
+
+pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let topo = ctx.topo;
+    let mut jobs: Vec<(&str, Vec<serde_json::Value>)> = Vec::new();
+    for s in &topo.stack.servers {
+        for (job, port) in topo.exporters(&s.name) {
+            let addr = if s.name == ctx.name() {
+                "127.0.0.1".to_string()
+            } else {
+                topo.addr(ctx.name(), &s.name).to_string()
+            };
+            let target = json!({ "target": format!("{addr}:{port}"), "server": s.name });
+            match jobs.iter_mut().find(|(j, _)| *j == job) {
+                Some((_, v)) => v.push(target),
+                None => jobs.push((job, vec![target])),
+            }
+        }
+    }
+    let jobs: Vec<_> = jobs
+        .into_iter()
+        .map(|(job, targets)| json!({ "job": job, "targets": targets }))
+        .collect();
+    out.template(
+        CONF,
+        0o644,
+        "prometheus/prometheus.yml",
+        json!({
+            "stack": topo.stack.name,
+            "interval": o.scrape_interval,
+            "port": o.port,
+            "alerts": ALERTS,
+            "jobs": jobs,
+        }),
+    )?;
+    out.template(ALERTS, 0o644, "prometheus/alerts.yml", json!({}))?;
+    out.service(Service {
+        name: "prometheus".into(),
+        pre: vec!["install -d -o prometheus -g prometheus /var/lib/prometheus/metrics2".into()],
+        command: vec![
+            "prometheus".into(),
+            format!("--config.file={CONF}"),
+            "--storage.tsdb.path=/var/lib/prometheus/metrics2".into(),
+            format!("--web.listen-address=:{}", o.port),
+            "--storage.tsdb.retention.time=1d".into(),
+        ],
+        user: Some("prometheus".into()),
+        reload: Reload::Signal { signal: "HUP".into() },
+        watches: vec![CONF.into(), ALERTS.into()],
+    });
+    out.probe(
+        "prometheus",
+        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/-/ready", o.port),
+        format!("HTTP 200 from /-/ready on port {}", o.port),
+    );
+    out.check("promtool check config", CONF, format!("promtool check config {CONF}"));
+    Ok(())
+}

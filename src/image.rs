@@ -1,0 +1,284 @@
+//! The node image: one image for every server of every stack, holding every
+//! program the components use, built from Debian bookworm packages.
+//!
+//! No registry can be assumed, so the root filesystem is made with
+//! debootstrap from the Debian mirror the host's apt already uses, set up
+//! for containers (a small init that runs runit's `runsvdir` and stops
+//! services cleanly), and imported through the Engine API. The tag is a
+//! hash of the recipe: the image is rebuilt only when the recipe changes.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+use crate::components::{BASE_PACKAGES, KINDS};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+pub const REPOSITORY: &str = "infractl/node";
+pub const SUITE: &str = "bookworm";
+
+/// PID 1 of a node: runit's runsvdir over /etc/service; on TERM, stop the
+/// services cleanly before exiting (runsvdir alone would leave them).
+pub const INIT: &str = r#"#!/bin/sh
+# PID 1 of an infractl node: supervise /etc/service like systemd would.
+mkdir -p /run/runit/supervise /etc/service
+runsvdir -P /etc/service 'log: ..........................................................................................' &
+pid=$!
+stop() {
+    sv -w 20 force-stop /etc/service/* >/dev/null 2>&1
+    kill -HUP "$pid" 2>/dev/null
+    wait "$pid"
+    exit 0
+}
+trap stop TERM INT
+wait "$pid"
+"#;
+
+/// Commands run in the new root filesystem before it is imported.
+const FINISH: &str = r#"set -e
+rm -f /etc/service/* /etc/runit/runsvdir/default/*
+rm -f /etc/ssh/ssh_host_*
+rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/*.log
+install -d /etc/sv /etc/infractl
+printf 'infractl\n' > /etc/hostname
+"#;
+
+/// Every package the image holds: the base set and each kind's packages.
+pub fn packages() -> Vec<String> {
+    let mut v: Vec<String> = BASE_PACKAGES.iter().map(|s| s.to_string()).collect();
+    for k in KINDS {
+        v.extend(k.packages.iter().map(|s| s.to_string()));
+    }
+    v.extend(
+        ["prometheus-nginx-exporter", "prometheus-mysqld-exporter", "bind9-utils", "sysvinit-utils"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Hash of everything that goes into the image.
+pub fn recipe_hash() -> String {
+    let recipe = format!("{SUITE}\n{}\n{INIT}\n{FINISH}", packages().join(","));
+    crate::plan::sha256_hex(recipe.as_bytes())[..12].to_string()
+}
+
+/// The image reference for the current recipe.
+pub fn reference() -> String {
+    format!("{REPOSITORY}:{}", recipe_hash())
+}
+
+/// The Debian mirror the host's apt uses (deb822 or one-line format).
+pub fn host_mirror() -> Option<String> {
+    let deb822 = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    let mut uri = None;
+    for block in deb822.split("\n\n") {
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+        };
+        let suites = field("Suites:").unwrap_or_default();
+        if suites.split_whitespace().any(|s| s == SUITE) {
+            uri = field("URIs:").and_then(|u| u.split_whitespace().next().map(str::to_string));
+            if uri.is_some() {
+                break;
+            }
+        }
+    }
+    if uri.is_some() {
+        return uri;
+    }
+    let list = std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
+    list.lines().find_map(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w.as_slice() {
+            ["deb", url, suite, ..] if *suite == SUITE => Some(url.to_string()),
+            _ => None,
+        }
+    })
+}
+
+/// Outcome of [`ensure`].
+pub enum Built {
+    AlreadyThere(String),
+    Built(String),
+}
+
+/// Makes sure the image for the current recipe exists, building it if not.
+pub async fn ensure(docker: &Docker, mirror: Option<&str>, force: bool, progress: &dyn Progress) -> Result<Built> {
+    let reference = reference();
+    if !force && crate::docker::image_exists(docker, &reference).await? {
+        return Ok(Built::AlreadyThere(reference));
+    }
+    build(docker, &reference, mirror, progress).await?;
+    Ok(Built::Built(reference))
+}
+
+async fn build(docker: &Docker, reference: &str, mirror: Option<&str>, progress: &dyn Progress) -> Result<()> {
+    let task = "image";
+    let mirror = match mirror {
+        Some(m) => m.to_string(),
+        None => host_mirror().ok_or_else(|| {
+            Error::failure("cannot tell which Debian mirror to build the image from")
+                .with_hint("pass `--mirror URL` (a Debian mirror that apt can reach)")
+        })?,
+    };
+    let debootstrap = ["/usr/sbin/debootstrap", "/sbin/debootstrap", "/usr/bin/debootstrap"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .ok_or_else(|| {
+            Error::failure("debootstrap is not installed; it builds the node image from Debian packages")
+                .with_hint("apt-get install debootstrap")
+        })?;
+    let work = std::env::temp_dir().join(format!("infractl-image-{}", recipe_hash()));
+    let rootfs = work.join("rootfs");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let _cleanup = RemoveOnDrop(work.clone());
+
+    let pkgs = packages();
+    // debootstrap prints a line per package retrieved, validated, unpacked
+    // and configured; count them against an estimate of the total.
+    let estimate = 4 * 260u64;
+    progress.begin(task, Some(estimate), "debootstrap: starting");
+    let mut child = tokio::process::Command::new(debootstrap)
+        .arg("--variant=minbase")
+        .arg(format!("--include={}", pkgs.join(",")))
+        .arg(SUITE)
+        .arg(&rootfs)
+        .arg(&mirror)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::failure(format!("cannot run debootstrap: {e}")))?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut n = 0u64;
+    let mut tail: Vec<String> = Vec::new();
+    while let Some(line) = lines.next_line().await? {
+        if line.starts_with("I: ") {
+            n += 1;
+            progress.update(task, Some(n.min(estimate - 1)), &format!("debootstrap: {}", &line[3..]));
+        }
+        tail.push(line);
+        if tail.len() > 15 {
+            tail.remove(0);
+        }
+    }
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).await?;
+    let status = child.wait().await?;
+    if !status.success() {
+        progress.finish(task, false, "debootstrap failed");
+        let log = rootfs.join("debootstrap/debootstrap.log");
+        let detail = std::fs::read_to_string(&log)
+            .map(|l| l.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
+            .unwrap_or_else(|_| tail.join("\n"));
+        return Err(Error::failure(format!("debootstrap failed ({status}):\n{}\n{detail}", err.trim())));
+    }
+
+    progress.update(task, Some(estimate - 1), "preparing the root filesystem");
+    let init = rootfs.join("usr/local/sbin/infractl-init");
+    std::fs::write(&init, INIT)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let out = tokio::process::Command::new("chroot")
+        .arg(&rootfs)
+        .args(["sh", "-c", FINISH])
+        .output()
+        .await
+        .map_err(|e| Error::failure(format!("cannot run chroot: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::failure(format!(
+            "preparing the image's root filesystem failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+
+    progress.update(task, Some(estimate - 1), &format!("importing {reference}"));
+    import(docker, &rootfs, reference).await?;
+    progress.finish(task, true, &format!("built {reference}"));
+    Ok(())
+}
+
+/// Streams `tar -C rootfs -c .` into the engine as a new image.
+async fn import(docker: &Docker, rootfs: &Path, reference: &str) -> Result<()> {
+    let (repo, tag) = reference.split_once(':').expect("repo:tag");
+    let mut tar = tokio::process::Command::new("tar")
+        .arg("-C")
+        .arg(rootfs)
+        .args(["--numeric-owner", "-c", "."])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::failure(format!("cannot run tar: {e}")))?;
+    let stdout = tar.stdout.take().expect("piped");
+    let body = futures_util::stream::unfold(stdout, |mut out| async move {
+        let mut buf = vec![0u8; 1 << 20];
+        match out.read(&mut buf).await {
+            Ok(0) | Err(_) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((bytes::Bytes::from(buf), out))
+            }
+        }
+    });
+    let mut options = CreateImageOptionsBuilder::new()
+        .from_src("-")
+        .repo(repo)
+        .tag(tag)
+        .message("infractl node image")
+        .build();
+    options.changes = vec![
+        "CMD [\"/usr/local/sbin/infractl-init\"]".to_string(),
+        format!("LABEL io.infractl.image={}", recipe_hash()),
+        "ENV LANG=C.UTF-8".to_string(),
+    ];
+    let mut stream = docker.create_image(Some(options), Some(bollard::body_stream(body)), None);
+    while let Some(item) = stream.next().await {
+        item.map_err(|e| Error::failure(format!("importing the node image: {e}")))?;
+    }
+    let status = tar.wait().await?;
+    if !status.success() {
+        return Err(Error::failure(format!("tar of the root filesystem failed ({status})")));
+    }
+    Ok(())
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipe_holds_every_kind_package_and_is_stable() {
+        let p = packages();
+        for k in KINDS {
+            for pkg in k.packages {
+                assert!(p.iter().any(|x| x == pkg), "{pkg} of {} missing", k.name);
+            }
+        }
+        assert_eq!(recipe_hash(), recipe_hash());
+        assert_eq!(recipe_hash().len(), 12);
+        assert!(reference().starts_with("infractl/node:"));
+    }
+}

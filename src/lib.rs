@@ -1,0 +1,42 @@
+//! infractl brings up real web infrastructures for labs and tears them down.
+//!
+//! The code follows one pipeline, each stage a module with one job and data
+//! flowing one way:
+//!
+//! ```text
+//! stack YAML --load/validate--> Stack --topology--> Topology --render--> Plan --driver--> lab
+//!  (stacks/)      (stack/)                (topology.rs)        (render.rs,   (plan.rs)
+//!                                                               components/,
+//!                                                               templates/)
+//! ```
+//!
+//! - [`stack`]: the YAML format (`stack::raw`), reading with `extends` and
+//!   source positions (`stack::source`), and semantic validation.
+//! - [`topology`]: the derived graph: roles, who talks to whom on which
+//!   port, virtual IPs, DNS records, bring-up order.
+//! - [`components`]: the registry of kinds (nginx, haproxy, mariadb, ...),
+//!   each with its options, packages, templates and render function.
+//! - [`render`] and [`plan`]: Tera templates into a plan of files,
+//!   services, setup steps, readiness probes and checks per server.
+//! - [`state`]: per-stack secrets (passwords, the lab CA) kept 0600.
+//! - [`image`]: the one node image, built from Debian packages.
+//! - [`docker`]: the Docker Engine API (bollard) pieces the commands use.
+//! - [`check`]: runs each rendered file through its own program.
+//! - [`progress`]: progress events; the binary draws them.
+//! - [`commands`]: one thin function per CLI command.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod check;
+pub mod commands;
+pub mod components;
+pub mod docker;
+pub mod error;
+pub mod image;
+pub mod plan;
+pub mod progress;
+pub mod render;
+pub mod stack;
+pub mod state;
+pub mod topology;
+
+pub use error::{Error, Result};

@@ -1,0 +1,227 @@
+//! The `infractl` command line: parses arguments, draws progress, prints
+//! errors, and exits with a code that means something (0 ok, 1 the lab or
+//! its machinery failed, 2 the input was wrong).
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use clap::{Parser, Subcommand};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use infractl::commands::{self, Global};
+use infractl::progress::{Progress, Silent};
+
+const AFTER_HELP: &str = "\
+Stacks: a built-in name (see `infractl list`) or a path to a YAML file.
+
+Examples:
+  infractl list                           the built-in stacks
+  infractl render task3 --out out/        every server's config files, and plan.json
+  infractl validate task3                 check each file with nginx -t, haproxy -c, ...
+  infractl schema > stack.schema.json     JSON Schema for editors
+
+Exit codes: 0 ok, 1 the lab (or the engine) failed, 2 bad input.";
+
+/// Bring up real web infrastructures for labs, and tear them down.
+///
+/// infractl turns a stack (servers running nginx, an application server,
+/// MariaDB primary and replicas, HAProxy, keepalived, ufw, DNS and
+/// monitoring) into the config files each server needs, checks them with
+/// the programs that read them, and runs them.
+#[derive(Parser)]
+#[command(name = "infractl", version, after_help = AFTER_HELP, max_term_width = 100)]
+struct Cli {
+    /// Root of the per-stack state (passwords, the lab CA); default
+    /// $XDG_STATE_HOME/infractl or ~/.local/state/infractl.
+    #[arg(long, global = true, value_name = "DIR", env = "INFRACTL_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+    /// Print no progress.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the built-in stacks.
+    ///
+    /// Example: infractl list
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every server's config files and the plan to a directory.
+    ///
+    /// Files go to DIR/<server>/<absolute path on that server> (e.g.
+    /// out/web-01/etc/nginx/nginx.conf); DIR/plan.json lists per server its
+    /// files (path, mode, sha256), packages, services, readiness probes and
+    /// the bring-up order. Secrets come from the stack's state directory.
+    ///
+    /// Example: infractl render task3 --out out/
+    Render {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Directory to write into.
+        #[arg(long, short, value_name = "DIR")]
+        out: PathBuf,
+        /// Print the plan as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every rendered file with the program that reads it.
+    ///
+    /// Runs nginx -t, haproxy -c, keepalived --config-test, named-checkconf
+    /// and named-checkzone, mariadbd --help --verbose, ufw --dry-run,
+    /// gunicorn --check-config and promtool check config inside a container
+    /// of the node image (built on first use). Exit 1 if any check fails.
+    ///
+    /// Example: infractl validate task2
+    Validate {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of the stack file format.
+    ///
+    /// Point your editor at it for completion and checking, e.g. with
+    /// `# yaml-language-server: $schema=stack.schema.json` atop a stack.
+    ///
+    /// Example: infractl schema > stack.schema.json
+    Schema,
+    /// Build or show the node image every server runs.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Build the node image from Debian packages (debootstrap, then import).
+    ///
+    /// The image is tagged with a hash of its recipe and rebuilt only when
+    /// the recipe changes. Needs root and debootstrap.
+    ///
+    /// Example: infractl image build
+    Build {
+        /// Debian mirror; default: the one the host's apt uses.
+        #[arg(long, value_name = "URL")]
+        mirror: Option<String>,
+        /// Build even if the image is present.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the image reference for this version and whether it is present.
+    ///
+    /// Example: infractl image show
+    Show,
+}
+
+/// Progress drawn with indicatif on stderr: a bar per task. Without a
+/// terminal, one line per finished task.
+struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+    tty: bool,
+}
+
+impl Bars {
+    fn new() -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let multi = MultiProgress::with_draw_target(if tty {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        Bars {
+            multi,
+            bars: Mutex::new(HashMap::new()),
+            tty,
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn begin(&self, task: &str, total: Option<u64>, message: &str) {
+        let bar = match total {
+            Some(t) => ProgressBar::new(t).with_style(
+                ProgressStyle::with_template("{prefix:>12.bold} [{bar:25}] {pos}/{len} {wide_msg}")
+                    .expect("template")
+                    .progress_chars("=> "),
+            ),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{prefix:>12.bold} {spinner} {wide_msg}").expect("template"),
+            ),
+        };
+        let bar = self.multi.add(bar);
+        bar.set_prefix(task.to_string());
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        self.bars.lock().expect("lock").insert(task.to_string(), bar);
+    }
+
+    fn update(&self, task: &str, pos: Option<u64>, message: &str) {
+        if let Some(bar) = self.bars.lock().expect("lock").get(task) {
+            if let Some(p) = pos {
+                bar.set_position(p);
+            }
+            bar.set_message(message.to_string());
+        }
+    }
+
+    fn finish(&self, task: &str, ok: bool, message: &str) {
+        let bar = self.bars.lock().expect("lock").remove(task);
+        let mark = if ok { "ok" } else { "FAILED" };
+        match bar {
+            Some(bar) if self.tty => {
+                bar.set_style(ProgressStyle::with_template("{prefix:>12.bold} {wide_msg}").expect("template"));
+                bar.finish_with_message(format!("{mark}: {message}"));
+            }
+            _ => {
+                let _ = writeln!(std::io::stderr(), "{task:>12} {mark}: {message}");
+            }
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let global = Global {
+        state_dir: cli.state_dir.clone(),
+        quiet: cli.quiet,
+    };
+    let progress: Arc<dyn Progress> = if cli.quiet { Arc::new(Silent) } else { Arc::new(Bars::new()) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut stdout = std::io::stdout().lock();
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::List { json } => commands::list::run(*json, &mut stdout),
+            Command::Render { stack, out, json } => commands::render::run(stack, out, *json, &global, &mut stdout),
+            Command::Validate { stack, json } => {
+                commands::validate::run(stack, *json, &global, progress.clone(), &mut stdout).await
+            }
+            Command::Schema => commands::schema::run(&mut stdout),
+            Command::Image(ImageCommand::Build { mirror, force }) => {
+                commands::image::build(mirror.as_deref(), *force, progress.as_ref(), &mut stdout).await
+            }
+            Command::Image(ImageCommand::Show) => commands::image::show(&mut stdout).await,
+        }
+    });
+    let _ = stdout.flush();
+    drop(stdout);
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = std::io::stderr().write_all(e.report().as_bytes());
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,236 @@
+//! The plan: pure data saying what every server gets.
+//!
+//! Per server: its networks and addresses, the packages it needs, the files
+//! (path, mode, content and its sha256), the services to run under the
+//! supervisor (or systemd), one-shot setup steps, readiness probes, and the
+//! checks `infractl validate` runs on the rendered files. Plus the bring-up
+//! order. Both drivers consume the same plan; `infractl render` writes it to
+//! disk. Content hashes let a re-apply skip what has not changed.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub stack: String,
+    /// The node image every server runs (Docker driver).
+    pub image: String,
+    pub domain: String,
+    pub networks: Vec<NetworkPlan>,
+    pub servers: Vec<ServerPlan>,
+    /// Bring-up order: each stage's servers start together, after the
+    /// stage before is ready.
+    pub order: Vec<Vec<String>>,
+    /// Hash of everything above.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkPlan {
+    pub name: String,
+    pub subnet: String,
+    pub gateway: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerPlan {
+    pub name: String,
+    pub roles: Vec<String>,
+    pub components: Vec<String>,
+    pub networks: Vec<Attachment>,
+    /// Linux capabilities the server's programs need in a container.
+    pub capabilities: Vec<String>,
+    pub packages: Vec<String>,
+    pub files: Vec<FileSpec>,
+    pub services: Vec<Service>,
+    pub setup: Vec<Step>,
+    pub probes: Vec<Probe>,
+    pub checks: Vec<Check>,
+    /// Hash of this server's part of the plan.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub network: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSpec {
+    /// Absolute path on the server.
+    pub path: String,
+    #[serde(serialize_with = "octal")]
+    pub mode: u32,
+    /// Owner (`user` or `user:group`), root when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub sha256: String,
+    /// Holds a password or a private key.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
+    #[serde(skip)]
+    pub content: Vec<u8>,
+}
+
+fn octal<S: Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{mode:04o}"))
+}
+
+/// A long-running service, kept running by the supervisor.
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub name: String,
+    /// Shell commands run before each start (create run directories, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre: Vec<String>,
+    /// The program in the foreground, as argv.
+    pub command: Vec<String>,
+    /// Run as this user (the program drops privileges itself when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// How to apply a changed configuration without a restart.
+    pub reload: Reload,
+    /// Files whose change requires a reload of this service.
+    pub watches: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Reload {
+    /// Send a signal to the main process.
+    Signal { signal: String },
+    /// Run a command.
+    Command { command: String },
+    /// Restart the service.
+    Restart,
+}
+
+/// A one-shot, idempotent setup command.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub name: String,
+    /// Before the services start, or once they are ready.
+    pub when: When,
+    pub run: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum When {
+    BeforeStart,
+    AfterReady,
+}
+
+/// How to tell a service is ready.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub service: String,
+    /// Shell command that exits 0 once the service is ready.
+    pub command: String,
+    /// What the probe expects, for error messages.
+    pub expect: String,
+}
+
+/// A check of rendered files by the program that will read them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// The program and its check mode, e.g. `nginx -t`.
+    pub program: String,
+    /// The file checked.
+    pub file: String,
+    /// Shell command that exits 0 when the file is good.
+    pub command: String,
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+impl ServerPlan {
+    pub fn new(name: &str) -> Self {
+        ServerPlan {
+            name: name.to_string(),
+            roles: vec![],
+            components: vec![],
+            networks: vec![],
+            capabilities: vec![],
+            packages: vec![],
+            files: vec![],
+            services: vec![],
+            setup: vec![],
+            probes: vec![],
+            checks: vec![],
+            hash: String::new(),
+        }
+    }
+
+    /// Fills in `hash` from everything else (file contents included).
+    pub fn seal(&mut self) {
+        self.hash = String::new();
+        let mut h = Sha256::new();
+        h.update(serde_json::to_vec(self).expect("plan serializes"));
+        self.hash = hex::encode(h.finalize());
+    }
+
+    pub fn file(&self, path: &str) -> Option<&FileSpec> {
+        self.files.iter().find(|f| f.path == path)
+    }
+}
+
+impl Plan {
+    pub fn seal(&mut self) {
+        self.hash = String::new();
+        self.hash = sha256_hex(&serde_json::to_vec(self).expect("plan serializes"));
+    }
+
+    pub fn server(&self, name: &str) -> Option<&ServerPlan> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// Writes every server's files under `dir/<server>/<path>` and the plan
+    /// as `dir/plan.json`. Secret files are written with mode 0600.
+    pub fn write_to(&self, dir: &Path) -> Result<Vec<String>> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut written = Vec::new();
+        for s in &self.servers {
+            for f in &s.files {
+                let rel = f.path.trim_start_matches('/');
+                let dest = dir.join(&s.name).join(rel);
+                let parent = dest.parent().expect("file has a parent");
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::failure(format!("cannot create {}: {e}", parent.display())))?;
+                std::fs::write(&dest, &f.content)
+                    .map_err(|e| Error::failure(format!("cannot write {}: {e}", dest.display())))?;
+                let mode = if f.secret { 0o600 } else { f.mode & 0o755 };
+                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
+                written.push(format!("{}/{}", s.name, rel));
+            }
+        }
+        let json = serde_json::to_string_pretty(self).expect("plan serializes");
+        std::fs::write(dir.join("plan.json"), json + "\n")?;
+        written.push("plan.json".to_string());
+        Ok(written)
+    }
+
+    /// A short human summary: per server, its roles and file count.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for s in &self.servers {
+            let _ = writeln!(
+                out,
+                "{:<10} {:<34} {:>2} files, services: {}",
+                s.name,
+                s.roles.join(", "),
+                s.files.len(),
+                s.services.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        out
+    }
+}

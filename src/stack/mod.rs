@@ -1,0 +1,217 @@
+//! Stacks: loading a stack (built-in by name, or a YAML file by path),
+//! following `extends`, deserializing it and validating it into a [`Stack`]
+//! that the rest of infractl can trust.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use include_dir::{include_dir, Dir};
+
+use crate::components::ComponentSpec;
+use crate::error::{Diagnostic, Error, Result};
+use crate::topology::Topology;
+
+pub mod net;
+pub mod raw;
+pub mod source;
+mod validate;
+
+pub use net::Subnet;
+use source::{Locator, Resolver, Source};
+
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stacks");
+
+/// A validated stack.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub name: String,
+    pub description: String,
+    pub domain: String,
+    pub networks: Vec<Network>,
+    pub servers: Vec<Server>,
+    pub dns: raw::Dns,
+    pub tls: Option<raw::Tls>,
+    pub firewall: raw::Firewall,
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: String,
+    pub subnet: Subnet,
+    /// Users reach the site from this network.
+    pub public: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub name: String,
+    pub description: Option<String>,
+    /// (network name, address), in the order written.
+    pub addrs: Vec<(String, Ipv4Addr)>,
+    /// The address users reach it at: on a public network if it has one,
+    /// else its first.
+    pub public_addr: Ipv4Addr,
+    pub components: Vec<ComponentSpec>,
+}
+
+impl Stack {
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    pub fn network(&self, name: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.name == name)
+    }
+}
+
+impl Server {
+    pub fn has(&self, kind: &str) -> bool {
+        self.components.iter().any(|c| c.name() == kind)
+    }
+
+    /// The address its DNS name points at (see `public_addr`).
+    pub fn primary_addr(&self) -> Ipv4Addr {
+        self.public_addr
+    }
+
+    pub fn addr_on(&self, network: &str) -> Option<Ipv4Addr> {
+        self.addrs.iter().find(|(n, _)| n == network).map(|(_, a)| *a)
+    }
+}
+
+/// A built-in stack: its name and one-line description.
+pub struct Builtin {
+    pub name: String,
+    pub description: String,
+}
+
+/// The stacks shipped inside the binary, sorted by name.
+pub fn builtins() -> Vec<Builtin> {
+    let mut out: Vec<Builtin> = BUILTIN
+        .files()
+        .filter_map(|f| {
+            let name = f.path().file_stem()?.to_str()?.to_string();
+            let text = f.contents_utf8()?;
+            let v: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+            let description = v.get("description")?.as_str()?.to_string();
+            Some(Builtin { name, description })
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+fn builtin_source(name: &str) -> Option<Source> {
+    let file = BUILTIN.get_file(format!("{name}.yaml"))?;
+    Some(Source {
+        name: format!("stacks/{name}.yaml"),
+        text: file.contents_utf8()?.to_string(),
+        dir: None,
+    })
+}
+
+struct FsResolver;
+
+impl Resolver for FsResolver {
+    fn resolve(&self, reference: &str, from_dir: Option<&Path>) -> Result<Source> {
+        let looks_like_path = reference.contains('/') || reference.ends_with(".yaml") || reference.ends_with(".yml");
+        if !looks_like_path {
+            if let Some(src) = builtin_source(reference) {
+                return Ok(src);
+            }
+        }
+        let path = match from_dir {
+            Some(dir) if Path::new(reference).is_relative() => dir.join(reference),
+            _ => PathBuf::from(reference),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Source {
+                name: path.display().to_string(),
+                text,
+                dir: Some(path.parent().map(Path::to_path_buf).unwrap_or_default()),
+            }),
+            Err(e) => {
+                let names: Vec<String> = builtins().into_iter().map(|b| b.name).collect();
+                let msg = if looks_like_path {
+                    format!("cannot read stack file `{}`: {e}", path.display())
+                } else {
+                    format!("no stack named `{reference}`, and no file `{}`", path.display())
+                };
+                let hint = match crate::error::did_you_mean(reference, names.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`? built-in stacks: {}", names.join(", ")),
+                    None => format!("built-in stacks: {} (see `infractl list`); or give a path to a YAML file", names.join(", ")),
+                };
+                Err(Error::usage(msg).with_hint(hint))
+            }
+        }
+    }
+}
+
+/// Loads a stack by built-in name or path, follows `extends`, validates it
+/// and derives its topology.
+pub fn load(reference: &str) -> Result<Topology> {
+    let src = FsResolver.resolve(reference, None)?;
+    load_source(src)
+}
+
+/// Loads a stack from source text (used by `load` and by tests).
+pub fn load_source(src: Source) -> Result<Topology> {
+    let default_name = Path::new(&src.name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("stack")
+        .to_string();
+    let doc = source::read(src, &FsResolver)?;
+    let raw: raw::StackFile = deserialize(doc.value, &doc.locator)?;
+    let stack = validate::validate(raw, default_name, &doc.locator)?;
+    Topology::build(stack).map_err(|issues| {
+        Error::Stack(
+            issues
+                .into_iter()
+                .map(|i| {
+                    let mut d = Diagnostic::new(i.message).at(doc.locator.value(&i.path));
+                    d.hint = i.hint;
+                    d
+                })
+                .collect(),
+        )
+    })
+}
+
+/// Deserializes the merged document, turning serde's error into a
+/// diagnostic at the right line.
+fn deserialize(value: serde_yaml::Value, locator: &Locator) -> Result<raw::StackFile> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path = String::new();
+        for seg in e.path().iter() {
+            use serde_path_to_error::Segment;
+            match seg {
+                Segment::Seq { index } => path = source::join_index(&path, *index),
+                Segment::Map { key } => path = source::join_key(&path, key),
+                Segment::Enum { .. } | Segment::Unknown => {}
+            }
+        }
+        let inner = e.into_inner().to_string();
+        // An unknown field is reported at its parent; point at the field.
+        let mut loc_path = path.clone();
+        if let Some(rest) = inner.strip_prefix("unknown field `") {
+            if let Some(end) = rest.find('`') {
+                loc_path = source::join_key(&path, &rest[..end]);
+            }
+        }
+        let message = if path.is_empty() {
+            inner.clone()
+        } else {
+            format!("{path}: {inner}")
+        };
+        let location = if inner.starts_with("unknown field") {
+            locator.key(&loc_path)
+        } else {
+            locator.value(&loc_path)
+        };
+        Error::Stack(vec![Diagnostic::new(message).at(location)])
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,198 @@
+//! Per-stack state: generated passwords, the lab's certificate authority and
+//! the site certificate.
+//!
+//! Lives under `$XDG_STATE_HOME/infractl/<stack>/` (or `~/.local/state/...`,
+//! or `--state-dir`), directories 0700 and files 0600. Secrets are created
+//! once and reused, so rendering the same stack twice gives the same files.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::error::{Error, Result};
+
+/// The secrets a plan needs.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    /// The application's database password.
+    pub db_app: String,
+    /// The replication user's password.
+    pub db_replication: String,
+    /// The mysqld exporter's password.
+    pub db_exporter: String,
+    /// TLS material, when the stack serves HTTPS.
+    pub tls: Option<TlsMaterial>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsMaterial {
+    pub ca_cert: String,
+    pub cert: String,
+    pub key: String,
+}
+
+/// The state root: `--state-dir`, else `$INFRACTL_STATE_DIR`, else
+/// `$XDG_STATE_HOME/infractl`, else `~/.local/state/infractl`.
+pub fn root(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("INFRACTL_STATE_DIR") {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os("XDG_STATE_HOME").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p).join("infractl");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    home.join(".local/state/infractl")
+}
+
+/// The state directory of one stack.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    pub path: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(root: &Path, stack: &str) -> Self {
+        StateDir { path: root.join(stack) }
+    }
+
+    fn ensure_dir(&self, sub: &str) -> Result<PathBuf> {
+        let dir = self.path.join(sub);
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::failure(format!("cannot create state directory {}: {e}", dir.display())))?;
+        for d in [&self.path, &dir] {
+            fs::set_permissions(d, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(dir)
+    }
+
+    /// Reads a secret, creating it with `make` when absent.
+    fn secret(&self, sub: &str, name: &str, make: impl FnOnce() -> Result<String>) -> Result<String> {
+        let dir = self.ensure_dir(sub)?;
+        let path = dir.join(name);
+        match fs::read_to_string(&path) {
+            Ok(s) => Ok(s),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let value = make()?;
+                write_private(&path, value.as_bytes())?;
+                Ok(value)
+            }
+            Err(e) => Err(Error::failure(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+
+    fn password(&self, name: &str) -> Result<String> {
+        self.secret("secrets", &format!("{name}.password"), || {
+            Ok(Alphanumeric.sample_string(&mut rand::rng(), 24))
+        })
+    }
+
+    /// Loads the stack's secrets, generating what is missing.
+    pub fn secrets(&self, stack: &str, tls_names: Option<&[String]>) -> Result<Secrets> {
+        let tls = match tls_names {
+            None => None,
+            Some(names) => Some(self.tls(stack, names)?),
+        };
+        Ok(Secrets {
+            db_app: self.password("db-app")?,
+            db_replication: self.password("db-replication")?,
+            db_exporter: self.password("db-exporter")?,
+            tls,
+        })
+    }
+
+    /// The lab CA and the site certificate for `names`; made anew when the
+    /// names change.
+    fn tls(&self, stack: &str, names: &[String]) -> Result<TlsMaterial> {
+        let dir = self.ensure_dir("tls")?;
+        let want = names.join("\n") + "\n";
+        let have = fs::read_to_string(dir.join("names")).unwrap_or_default();
+        let files = ["ca.crt", "site.crt", "site.key"];
+        if have != want || !files.iter().all(|f| dir.join(f).exists()) {
+            let m = make_certificates(stack, names)?;
+            write_private(&dir.join("ca.crt"), m.ca_cert.as_bytes())?;
+            write_private(&dir.join("site.crt"), m.cert.as_bytes())?;
+            write_private(&dir.join("site.key"), m.key.as_bytes())?;
+            write_private(&dir.join("names"), want.as_bytes())?;
+        }
+        let read = |f: &str| fs::read_to_string(dir.join(f)).map_err(Error::from);
+        Ok(TlsMaterial {
+            ca_cert: read("ca.crt")?,
+            cert: read("site.crt")?,
+            key: read("site.key")?,
+        })
+    }
+}
+
+fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| Error::failure(format!("cannot write {}: {e}", tmp.display())))?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
+    fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// A CA for the lab and a server certificate it signs.
+fn make_certificates(stack: &str, names: &[String]) -> Result<TlsMaterial> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let err = |e: rcgen::Error| Error::failure(format!("cannot create the lab certificates: {e}"));
+    let ca_key = KeyPair::generate().map_err(err)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("infractl lab CA ({stack})"));
+    ca.distinguished_name.push(DnType::OrganizationName, "infractl");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    let issuer = CertifiedIssuer::self_signed(ca, ca_key).map_err(err)?;
+
+    let key = KeyPair::generate().map_err(err)?;
+    let mut leaf = CertificateParams::new(names.to_vec()).map_err(err)?;
+    leaf.distinguished_name.push(DnType::CommonName, names[0].clone());
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
+    Ok(TlsMaterial {
+        ca_cert: issuer.pem(),
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_created_once_with_private_modes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = StateDir::new(tmp.path(), "t");
+        let names = vec!["www.foobar.com".to_string(), "foobar.com".to_string()];
+        let a = st.secrets("t", Some(&names)).unwrap();
+        let b = st.secrets("t", Some(&names)).unwrap();
+        assert_eq!(a.db_app, b.db_app);
+        assert_eq!(a.db_app.len(), 24);
+        assert_ne!(a.db_app, a.db_replication);
+        assert_eq!(a.tls.as_ref().unwrap().cert, b.tls.as_ref().unwrap().cert);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&st.path.join("secrets/db-app.password")), 0o600);
+        assert_eq!(mode(&st.path.join("tls/site.key")), 0o600);
+        assert_eq!(mode(&st.path), 0o700);
+        assert!(a.tls.unwrap().cert.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+}

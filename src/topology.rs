@@ -1,0 +1,740 @@
+//! The topology: the graph derived from a validated stack.
+//!
+//! Which server plays which role, which load balancer sends to which web
+//! servers, which web server proxies to which application servers, where the
+//! application writes and reads, who replicates from whom, the virtual IPs,
+//! the DNS records with their addresses, every network flow (who talks to
+//! whom on which port) and the order of bring-up. Rendering, firewall rules
+//! and (later) verification and diagrams all read this one graph.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+use crate::components::{mariadb, ComponentSpec};
+use crate::stack::raw::{Proto, RecordType};
+use crate::stack::{Server, Stack};
+
+/// What a server does for the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Dns,
+    DbPrimary,
+    DbReplica,
+    App,
+    Web,
+    LoadBalancer,
+    Monitoring,
+    Client,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Dns => "dns",
+            Role::DbPrimary => "db-primary",
+            Role::DbReplica => "db-replica",
+            Role::App => "app",
+            Role::Web => "web",
+            Role::LoadBalancer => "load-balancer",
+            Role::Monitoring => "monitoring",
+            Role::Client => "client",
+        }
+    }
+}
+
+/// A server with everything derived about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    pub name: String,
+    pub roles: Vec<Role>,
+    /// Load balancer: the web servers it balances over.
+    pub backends: Vec<String>,
+    /// Web server: the application servers it proxies to.
+    pub upstreams: Vec<String>,
+    /// Application server: where it writes.
+    pub db_primary: Option<String>,
+    /// Application server: where it reads (replicas, or the primary when
+    /// there are none).
+    pub db_reads: Vec<String>,
+    /// Database replica: the primary it replicates from.
+    pub replicates_from: Option<String>,
+    /// Database: its server id.
+    pub server_id: Option<u32>,
+    /// Bring-up stage (0 first).
+    pub stage: usize,
+}
+
+/// A virtual IP shared by keepalived on several servers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vip {
+    pub address: Ipv4Addr,
+    pub network: String,
+    pub prefix: u8,
+    /// VRRP virtual router id.
+    pub router_id: u8,
+    /// Members, highest priority first, with their priority.
+    pub members: Vec<(String, u8)>,
+}
+
+/// One allowed network flow.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Flow {
+    /// Source server, or `any`.
+    pub from: String,
+    pub to: String,
+    pub port: u16,
+    pub proto: Proto,
+    /// What the flow is for, in a few words.
+    pub purpose: String,
+    /// The network the flow must take, when not just any shared one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+/// A DNS record with its value resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub value: String,
+    pub priority: Option<u16>,
+}
+
+/// The derived graph of a stack.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub stack: Stack,
+    pub nodes: Vec<Node>,
+    pub vips: Vec<Vip>,
+    pub flows: Vec<Flow>,
+    pub records: Vec<ZoneRecord>,
+}
+
+/// A problem found while deriving the graph, at a path of the stack file.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+fn issue(path: String, message: String, hint: Option<&str>) -> Issue {
+    Issue {
+        path,
+        message,
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// Exporter ports the monitoring client opens, by what the server runs.
+pub const NODE_EXPORTER_PORT: u16 = 9100;
+pub const NGINX_EXPORTER_PORT: u16 = 9113;
+pub const MYSQLD_EXPORTER_PORT: u16 = 9104;
+
+impl Topology {
+    /// Derives the graph; reports every inconsistency found.
+    pub fn build(stack: Stack) -> Result<Topology, Vec<Issue>> {
+        let mut issues = Vec::new();
+        let with = |kind: &str| -> Vec<&Server> { stack.servers.iter().filter(|s| s.has(kind)).collect() };
+
+        let web_names: Vec<String> = with("nginx").iter().map(|s| s.name.clone()).collect();
+        let app_names: Vec<String> = with("app").iter().map(|s| s.name.clone()).collect();
+        let primaries: Vec<String> = stack
+            .servers
+            .iter()
+            .filter(|s| mariadb_opts(s).is_some_and(|o| o.role == mariadb::DbRole::Primary))
+            .map(|s| s.name.clone())
+            .collect();
+
+        // Server ids: explicit ones first, then the lowest free id in stack order.
+        let mut used: BTreeSet<u32> = stack
+            .servers
+            .iter()
+            .filter_map(|s| mariadb_opts(s).and_then(|o| o.server_id))
+            .collect();
+        let mut next_id = 1;
+
+        let mut nodes = Vec::new();
+        for s in &stack.servers {
+            let mut node = Node {
+                name: s.name.clone(),
+                roles: Vec::new(),
+                backends: Vec::new(),
+                upstreams: Vec::new(),
+                db_primary: None,
+                db_reads: Vec::new(),
+                replicates_from: None,
+                server_id: None,
+                stage: 0,
+            };
+            for (i, c) in s.components.iter().enumerate() {
+                let path = format!("servers.{}.components[{i}]", s.name);
+                match c {
+                    ComponentSpec::Dns(_) => node.roles.push(Role::Dns),
+                    ComponentSpec::Client(_) => node.roles.push(Role::Client),
+                    ComponentSpec::Prometheus(_) => node.roles.push(Role::Monitoring),
+                    ComponentSpec::Haproxy(o) => {
+                        node.roles.push(Role::LoadBalancer);
+                        node.backends = o.backends.clone().unwrap_or_else(|| web_names.clone());
+                        if node.backends.is_empty() {
+                            issues.push(issue(
+                                path.clone(),
+                                format!("load balancer `{}` has no backends: no server of this stack runs nginx", s.name),
+                                Some("add `nginx` to the servers it should balance over, or list them in `haproxy: { backends: [...] }`"),
+                            ));
+                        }
+                        for b in o.backends.iter().flatten() {
+                            match stack.server(b) {
+                                None => issues.push(issue(
+                                    format!("{path}.haproxy.backends"),
+                                    format!("load balancer `{}`: backend `{b}` is not a server of this stack", s.name),
+                                    None,
+                                )),
+                                Some(t) if !t.has("nginx") => issues.push(issue(
+                                    format!("{path}.haproxy.backends"),
+                                    format!("load balancer `{}`: backend `{b}` runs no web server (nginx)", s.name),
+                                    Some("backends are web servers: servers with the `nginx` component"),
+                                )),
+                                _ => {}
+                            }
+                        }
+                    }
+                    ComponentSpec::Nginx(o) => {
+                        node.roles.push(Role::Web);
+                        node.upstreams = match &o.upstream {
+                            Some(list) => list.clone(),
+                            None if s.has("app") => vec![s.name.clone()],
+                            None => app_names.clone(),
+                        };
+                        if node.upstreams.is_empty() {
+                            issues.push(issue(
+                                path.clone(),
+                                format!("web server `{}` has no application server to proxy to", s.name),
+                                Some("add `app` to this server or to another one"),
+                            ));
+                        }
+                        for u in o.upstream.iter().flatten() {
+                            if !stack.server(u).is_some_and(|t| t.has("app")) {
+                                issues.push(issue(
+                                    format!("{path}.nginx.upstream"),
+                                    format!("web server `{}`: upstream `{u}` is not a server with the `app` component", s.name),
+                                    None,
+                                ));
+                            }
+                        }
+                    }
+                    ComponentSpec::App(_) => {
+                        node.roles.push(Role::App);
+                        match primaries.first() {
+                            None => issues.push(issue(
+                                path.clone(),
+                                format!("application server `{}` needs a database, and no server has `mariadb: {{ role: primary }}`", s.name),
+                                Some("add `mariadb` (a primary by default) to a server"),
+                            )),
+                            Some(p) => node.db_primary = Some(p.clone()),
+                        }
+                    }
+                    ComponentSpec::Mariadb(o) => {
+                        let id = match o.server_id {
+                            Some(id) => id,
+                            None => {
+                                while used.contains(&next_id) {
+                                    next_id += 1;
+                                }
+                                used.insert(next_id);
+                                next_id
+                            }
+                        };
+                        node.server_id = Some(id);
+                        match o.role {
+                            mariadb::DbRole::Primary => node.roles.push(Role::DbPrimary),
+                            mariadb::DbRole::Replica => {
+                                node.roles.push(Role::DbReplica);
+                                let primary = match &o.primary {
+                                    Some(p) => {
+                                        if !primaries.contains(p) {
+                                            issues.push(issue(
+                                                format!("{path}.mariadb.primary"),
+                                                format!("server `{}`: `{p}` is not a database primary of this stack", s.name),
+                                                Some(&format!("primaries: {}", list_or_none(&primaries))),
+                                            ));
+                                        }
+                                        Some(p.clone())
+                                    }
+                                    None => match primaries.as_slice() {
+                                        [one] => Some(one.clone()),
+                                        [] => {
+                                            issues.push(issue(
+                                                path.clone(),
+                                                format!("server `{}`: a mariadb replica needs a primary, and this stack has none", s.name),
+                                                Some("give another server `mariadb: { role: primary }`"),
+                                            ));
+                                            None
+                                        }
+                                        _ => {
+                                            issues.push(issue(
+                                                path.clone(),
+                                                format!("server `{}`: this stack has several primaries; say which one to replicate", s.name),
+                                                Some(&format!("`mariadb: {{ role: replica, primary: {} }}`", primaries[0])),
+                                            ));
+                                            None
+                                        }
+                                    },
+                                };
+                                node.replicates_from = primary;
+                            }
+                        }
+                    }
+                    ComponentSpec::Keepalived(_) | ComponentSpec::Ufw(_) | ComponentSpec::MonitoringClient(_) => {}
+                }
+            }
+            node.roles.sort();
+            node.stage = node.roles.iter().map(|r| *r as usize).min().unwrap_or(0);
+            nodes.push(node);
+        }
+
+        // Applications read from replicas of their primary (or the primary itself).
+        let replicas_of = |p: &str| -> Vec<String> {
+            nodes
+                .iter()
+                .filter(|n| n.replicates_from.as_deref() == Some(p))
+                .map(|n| n.name.clone())
+                .collect()
+        };
+        let reads: Vec<(usize, Vec<String>)> = nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let p = n.db_primary.as_ref()?;
+                let r = replicas_of(p);
+                Some((i, if r.is_empty() { vec![p.clone()] } else { r }))
+            })
+            .collect();
+        for (i, r) in reads {
+            nodes[i].db_reads = r;
+        }
+
+        // Virtual IPs: servers with keepalived on the same address form a group.
+        let mut vips: Vec<Vip> = Vec::new();
+        for s in &stack.servers {
+            for c in &s.components {
+                let ComponentSpec::Keepalived(o) = c else { continue };
+                let Ok(address) = o.vip.parse::<Ipv4Addr>() else { continue };
+                let Some(net) = stack.networks.iter().find(|n| n.subnet.contains(address)) else {
+                    continue;
+                };
+                let idx = match vips.iter().position(|v| v.address == address) {
+                    Some(i) => i,
+                    None => {
+                        vips.push(Vip {
+                            address,
+                            network: net.name.clone(),
+                            prefix: net.subnet.prefix,
+                            router_id: (u32::from(address) & 0xff).max(1) as u8,
+                            members: Vec::new(),
+                        });
+                        vips.len() - 1
+                    }
+                };
+                let rank = vips[idx].members.len();
+                let priority = o.priority.unwrap_or(if rank == 0 { 255 } else { 100u8.saturating_sub(rank as u8) });
+                vips[idx].members.push((s.name.clone(), priority));
+            }
+        }
+        for v in &mut vips {
+            v.members.sort_by(|a, b| b.1.cmp(&a.1));
+        }
+
+        let topo_flows = flows(&stack, &nodes, &vips);
+        // Every flow between two servers needs a network they share.
+        for f in &topo_flows {
+            let (Some(a), Some(b)) = (stack.server(&f.from), stack.server(&f.to)) else { continue };
+            if shared_network(&stack, a, b).is_none() {
+                let path = match stack.server(&f.to) {
+                    Some(t) => format!("servers.{}.networks", t.name),
+                    None => String::new(),
+                };
+                issues.push(issue(
+                    path,
+                    format!(
+                        "`{}` must reach `{}` on port {}/{} ({}), but they share no network",
+                        f.from,
+                        f.to,
+                        f.port,
+                        f.proto.as_str(),
+                        f.purpose
+                    ),
+                    Some("put both servers on a common network"),
+                ));
+            }
+        }
+
+        // DNS records, with server names resolved to addresses.
+        let records = stack
+            .dns
+            .records
+            .iter()
+            .map(|r| ZoneRecord {
+                name: r.name.clone(),
+                kind: r.kind.as_str(),
+                value: match r.kind {
+                    RecordType::A => match stack.server(&r.value) {
+                        Some(s) => s.primary_addr().to_string(),
+                        None => r.value.clone(),
+                    },
+                    _ => r.value.clone(),
+                },
+                priority: match r.kind {
+                    RecordType::MX => Some(r.priority.unwrap_or(10)),
+                    _ => None,
+                },
+            })
+            .collect();
+
+        if !issues.is_empty() {
+            return Err(issues);
+        }
+        Ok(Topology {
+            stack,
+            nodes,
+            vips,
+            flows: topo_flows,
+            records,
+        })
+    }
+
+    pub fn node(&self, name: &str) -> &Node {
+        self.nodes.iter().find(|n| n.name == name).expect("node of this topology")
+    }
+
+    pub fn server(&self, name: &str) -> &Server {
+        self.stack.server(name).expect("server of this topology")
+    }
+
+    /// Servers that have `role`, in stack order.
+    pub fn with_role(&self, role: Role) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(move |n| n.roles.contains(&role))
+    }
+
+    /// The source address of a flow as its destination sees it.
+    pub fn flow_source(&self, f: &Flow) -> Option<Ipv4Addr> {
+        if f.from == "any" {
+            return None;
+        }
+        match &f.via {
+            Some(net) => self.server(&f.from).addr_on(net),
+            None => Some(self.addr(&f.to, &f.from)),
+        }
+    }
+
+    /// The address `to` is reached at from `from` (on a network they share).
+    pub fn addr(&self, from: &str, to: &str) -> Ipv4Addr {
+        let (a, b) = (self.server(from), self.server(to));
+        shared_network(&self.stack, a, b)
+            .and_then(|n| b.addr_on(&n))
+            .unwrap_or_else(|| b.primary_addr())
+    }
+
+    /// Flows into `server`.
+    pub fn flows_to<'a>(&'a self, server: &'a str) -> impl Iterator<Item = &'a Flow> {
+        self.flows.iter().filter(move |f| f.to == server)
+    }
+
+    /// The entry point of the site: load balancers if any, else web servers.
+    pub fn entry(&self) -> Vec<&Node> {
+        let lbs: Vec<&Node> = self.with_role(Role::LoadBalancer).collect();
+        if lbs.is_empty() {
+            self.with_role(Role::Web).collect()
+        } else {
+            lbs
+        }
+    }
+
+    /// Whether the site is served over HTTPS.
+    pub fn tls(&self) -> bool {
+        self.stack.tls.is_some()
+    }
+
+    /// Whether web servers themselves speak TLS (no load balancer in front,
+    /// or re-encryption from the load balancer).
+    pub fn web_tls(&self) -> bool {
+        match &self.stack.tls {
+            None => false,
+            Some(t) => t.reencrypt || self.with_role(Role::LoadBalancer).next().is_none(),
+        }
+    }
+
+    /// The web server's port the load balancers (or clients) reach.
+    pub fn web_port(&self, web: &str) -> u16 {
+        let nginx = self
+            .server(web)
+            .components
+            .iter()
+            .find_map(|c| match c {
+                ComponentSpec::Nginx(o) => Some(o.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        if self.web_tls() {
+            nginx.https_port
+        } else {
+            nginx.port
+        }
+    }
+
+    pub fn app_port(&self, app: &str) -> u16 {
+        self.server(app)
+            .components
+            .iter()
+            .find_map(|c| match c {
+                ComponentSpec::App(o) => Some(o.port),
+                _ => None,
+            })
+            .unwrap_or(crate::components::app::DEFAULT_PORT)
+    }
+
+    /// Exporters the monitoring client runs on `server`: (job, port).
+    pub fn exporters(&self, server: &str) -> Vec<(&'static str, u16)> {
+        let s = self.server(server);
+        if !s.has("monitoring-client") {
+            return vec![];
+        }
+        let mut out = vec![("node", NODE_EXPORTER_PORT)];
+        if s.has("nginx") {
+            out.push(("nginx", NGINX_EXPORTER_PORT));
+        }
+        if s.has("mariadb") {
+            out.push(("mysqld", MYSQLD_EXPORTER_PORT));
+        }
+        if let Some(o) = s.components.iter().find_map(|c| match c {
+            ComponentSpec::Haproxy(o) => Some(o),
+            _ => None,
+        }) {
+            out.push(("haproxy", o.stats_port));
+        }
+        out
+    }
+
+    /// Bring-up order: stages of servers that can start together.
+    pub fn stages(&self) -> Vec<Vec<String>> {
+        let mut stages: Vec<(usize, Vec<String>)> = Vec::new();
+        for n in &self.nodes {
+            match stages.iter_mut().find(|(s, _)| *s == n.stage) {
+                Some((_, v)) => v.push(n.name.clone()),
+                None => stages.push((n.stage, vec![n.name.clone()])),
+            }
+        }
+        stages.sort_by_key(|(s, _)| *s);
+        stages.into_iter().map(|(_, v)| v).collect()
+    }
+}
+
+fn mariadb_opts(s: &Server) -> Option<&mariadb::Options> {
+    s.components.iter().find_map(|c| match c {
+        ComponentSpec::Mariadb(o) => Some(o),
+        _ => None,
+    })
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// A network both servers are on: a non-public one if they share one
+/// (traffic between servers stays off the users' network), else the first.
+pub fn shared_network(stack: &Stack, a: &Server, b: &Server) -> Option<String> {
+    let shared: Vec<&String> = b.addrs.iter().map(|(n, _)| n).filter(|n| a.addr_on(n).is_some()).collect();
+    let public = |n: &str| stack.network(n).is_some_and(|x| x.public);
+    shared
+        .iter()
+        .find(|n| !public(n))
+        .or(shared.first())
+        .map(|n| n.to_string())
+}
+
+/// Every flow the topology needs.
+fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
+    let mut out: Vec<Flow> = Vec::new();
+    let mut add = |from: &str, to: &str, port: u16, proto: Proto, purpose: &str| {
+        let f = Flow {
+            from: from.to_string(),
+            to: to.to_string(),
+            port,
+            proto,
+            purpose: purpose.to_string(),
+            via: None,
+        };
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    };
+    let has = |n: &Node, r: Role| n.roles.contains(&r);
+    let tls = stack.tls.is_some();
+    let lbs: Vec<&Node> = nodes.iter().filter(|n| has(n, Role::LoadBalancer)).collect();
+    let clients: Vec<&Node> = nodes.iter().filter(|n| has(n, Role::Client)).collect();
+    let entry: Vec<&Node> = if lbs.is_empty() {
+        nodes.iter().filter(|n| has(n, Role::Web)).collect()
+    } else {
+        lbs.clone()
+    };
+    let web_tls = tls && (lbs.is_empty() || stack.tls.as_ref().is_some_and(|t| t.reencrypt));
+    let nginx_of = |name: &str| {
+        stack
+            .server(name)
+            .and_then(|s| {
+                s.components.iter().find_map(|c| match c {
+                    ComponentSpec::Nginx(o) => Some(o.clone()),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default()
+    };
+    let haproxy_of = |name: &str| {
+        stack
+            .server(name)
+            .and_then(|s| {
+                s.components.iter().find_map(|c| match c {
+                    ComponentSpec::Haproxy(o) => Some(o.clone()),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default()
+    };
+
+    // The user's computer: DNS, then the site.
+    for c in &clients {
+        for d in nodes.iter().filter(|n| has(n, Role::Dns)) {
+            add(&c.name, &d.name, 53, Proto::Udp, "DNS queries");
+            add(&c.name, &d.name, 53, Proto::Tcp, "DNS queries");
+        }
+        for e in &entry {
+            let (http, https) = if has(e, Role::LoadBalancer) {
+                let o = haproxy_of(&e.name);
+                (o.port, o.https_port)
+            } else {
+                let o = nginx_of(&e.name);
+                (o.port, o.https_port)
+            };
+            add(&c.name, &e.name, http, Proto::Tcp, "HTTP to the site");
+            if tls {
+                add(&c.name, &e.name, https, Proto::Tcp, "HTTPS to the site");
+            }
+        }
+        for m in nodes.iter().filter(|n| has(n, Role::Monitoring)) {
+            add(&c.name, &m.name, prometheus_port(stack, &m.name), Proto::Tcp, "Prometheus web UI");
+        }
+    }
+    for lb in &lbs {
+        for b in &lb.backends {
+            let o = nginx_of(b);
+            let port = if web_tls { o.https_port } else { o.port };
+            let what = if web_tls { "HTTPS (re-encrypted) to web server" } else { "HTTP to web server" };
+            add(&lb.name, b, port, Proto::Tcp, what);
+        }
+    }
+    for w in nodes.iter().filter(|n| has(n, Role::Web)) {
+        for a in &w.upstreams {
+            if a != &w.name {
+                let port = stack
+                    .server(a)
+                    .and_then(|s| {
+                        s.components.iter().find_map(|c| match c {
+                            ComponentSpec::App(o) => Some(o.port),
+                            _ => None,
+                        })
+                    })
+                    .unwrap_or(crate::components::app::DEFAULT_PORT);
+                add(&w.name, a, port, Proto::Tcp, "HTTP to application server");
+            }
+        }
+    }
+    for a in nodes.iter().filter(|n| has(n, Role::App)) {
+        if let Some(p) = &a.db_primary {
+            if p != &a.name {
+                add(&a.name, p, mariadb::PORT, Proto::Tcp, "SQL writes to the primary");
+            }
+        }
+        for r in &a.db_reads {
+            if r != &a.name {
+                add(&a.name, r, mariadb::PORT, Proto::Tcp, "SQL reads");
+            }
+        }
+    }
+    for r in nodes.iter().filter(|n| n.replicates_from.is_some()) {
+        let p = r.replicates_from.as_ref().expect("filtered");
+        if p != &r.name {
+            add(&r.name, p, mariadb::PORT, Proto::Tcp, "replication from the primary");
+        }
+    }
+    let mut vrrp = Vec::new();
+    for v in vips {
+        for (a, _) in &v.members {
+            for (b, _) in &v.members {
+                if a != b {
+                    vrrp.push(Flow {
+                        from: a.clone(),
+                        to: b.clone(),
+                        port: 0,
+                        proto: Proto::Vrrp,
+                        purpose: "VRRP adverts for the virtual IP".into(),
+                        via: Some(v.network.clone()),
+                    });
+                }
+            }
+        }
+    }
+    for m in nodes.iter().filter(|n| has(n, Role::Monitoring)) {
+        for s in &stack.servers {
+            if !s.has("monitoring-client") {
+                continue;
+            }
+            let mut ports = vec![(NODE_EXPORTER_PORT, "metrics: node exporter")];
+            if s.has("nginx") {
+                ports.push((NGINX_EXPORTER_PORT, "metrics: nginx exporter"));
+            }
+            if s.has("mariadb") {
+                ports.push((MYSQLD_EXPORTER_PORT, "metrics: mysqld exporter"));
+            }
+            if s.has("haproxy") {
+                ports.push((haproxy_of(&s.name).stats_port, "metrics: HAProxy"));
+            }
+            for (port, what) in ports {
+                if s.name != m.name {
+                    add(&m.name, &s.name, port, Proto::Tcp, what);
+                }
+            }
+        }
+    }
+    for admin in &stack.firewall.ssh_from {
+        for s in stack.servers.iter().filter(|s| s.has("ufw")) {
+            if &s.name != admin {
+                add(admin, &s.name, 22, Proto::Tcp, "SSH from the administrator");
+            }
+        }
+    }
+    for r in &stack.firewall.allow {
+        add(&r.from, &r.to, r.port, r.proto, "allowed by the stack's firewall policy");
+    }
+    out.extend(vrrp);
+    out
+}
+
+fn prometheus_port(stack: &Stack, name: &str) -> u16 {
+    stack
+        .server(name)
+        .and_then(|s| {
+            s.components.iter().find_map(|c| match c {
+                ComponentSpec::Prometheus(o) => Some(o.port),
+                _ => None,
+            })
+        })
+        .unwrap_or(crate::components::prometheus::DEFAULT_PORT)
+}
