@@ -29,12 +29,17 @@ pub struct CheckResult {
 /// largely one after another; two cores do the checking).
 const PARALLEL: usize = 4;
 
+/// The `io.infractl.check` label of this process's check containers.
+pub fn run_label(stack: &str) -> String {
+    format!("{stack}.{}", std::process::id())
+}
+
 /// Runs every check of the plan; returns one result per check.
-pub async fn run(docker: &Docker, plan: &Plan, progress: Arc<dyn Progress>) -> Result<Vec<CheckResult>> {
-    // Containers left by an interrupted run of this stack go first.
-    for stale in docker::containers_with_label(docker, LABEL_CHECK, &plan.stack).await? {
-        docker::remove(docker, &stale).await?;
-    }
+pub async fn run(
+    docker: &Docker,
+    plan: &Plan,
+    progress: Arc<dyn Progress>,
+) -> Result<Vec<CheckResult>> {
     let sem = Arc::new(Semaphore::new(PARALLEL));
     let mut tasks = Vec::new();
     for server in plan.servers.iter().filter(|s| !s.checks.is_empty()) {
@@ -51,7 +56,9 @@ pub async fn run(docker: &Docker, plan: &Plan, progress: Arc<dyn Progress>) -> R
     }
     let mut results = Vec::new();
     for t in tasks {
-        let r = t.await.map_err(|e| crate::Error::failure(format!("check task failed: {e}")))??;
+        let r = t
+            .await
+            .map_err(|e| crate::Error::failure(format!("check task failed: {e}")))??;
         results.extend(r);
     }
     Ok(results)
@@ -64,10 +71,13 @@ async fn check_server(
     server: &ServerPlan,
     progress: &dyn Progress,
 ) -> Result<Vec<CheckResult>> {
-    let name = format!("infractl-check-{stack}-{}", server.name);
+    // Runs of the same stack may overlap (two terminals, tests): names and
+    // labels carry this process's id.
+    let run = run_label(stack);
+    let name = format!("infractl-check-{}-{}", run.replace('.', "-"), server.name);
     let total = server.checks.len() as u64;
     progress.begin(&server.name, Some(total), "starting a container");
-    let labels = HashMap::from([(LABEL_CHECK.to_string(), stack.to_string())]);
+    let labels = HashMap::from([(LABEL_CHECK.to_string(), run)]);
     let outcome = async {
         docker::run_scratch(docker, image, &name, labels).await?;
         docker::put_files(docker, &name, &server.files).await?;
@@ -80,7 +90,11 @@ async fn check_server(
                 program: c.program.clone(),
                 file: c.file.clone(),
                 ok: out.code == 0,
-                message: if out.code == 0 { String::new() } else { out.message() },
+                message: if out.code == 0 {
+                    String::new()
+                } else {
+                    out.message()
+                },
             });
         }
         Ok::<_, crate::Error>(results)

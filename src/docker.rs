@@ -28,7 +28,8 @@ pub const LABEL_CHECK: &str = "io.infractl.check";
 /// Connects to the engine (`DOCKER_HOST` or the local socket) and agrees on
 /// an API version; one clear error when the engine cannot be reached.
 pub async fn connect() -> Result<Docker> {
-    let where_ = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let where_ =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
     let unreachable = |e: bollard::errors::Error| {
         Error::failure(format!("cannot reach the Docker engine at {where_}: {e}")).with_hint(
             "start it (`systemctl start docker` or `dockerd &`), or point DOCKER_HOST at a running engine",
@@ -97,13 +98,18 @@ pub async fn exec(docker: &Docker, container: &str, script: &str) -> Result<Exec
     if let StartExecResults::Attached { mut output, .. } = started {
         while let Some(item) = output.next().await {
             match item.map_err(fail(&doing))? {
-                LogOutput::StdOut { message } | LogOutput::Console { message } => stdout.extend_from_slice(&message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    stdout.extend_from_slice(&message)
+                }
                 LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
                 LogOutput::StdIn { .. } => {}
             }
         }
     }
-    let inspect = docker.inspect_exec(&created.id).await.map_err(fail(&doing))?;
+    let inspect = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(fail(&doing))?;
     Ok(ExecOutput {
         code: inspect.exit_code.unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -123,7 +129,11 @@ pub fn tar_of(files: &[FileSpec]) -> Result<Vec<u8>> {
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
         builder
-            .append_data(&mut header, f.path.trim_start_matches('/'), f.content.as_slice())
+            .append_data(
+                &mut header,
+                f.path.trim_start_matches('/'),
+                f.content.as_slice(),
+            )
             .map_err(|e| Error::failure(format!("cannot pack {}: {e}", f.path)))?;
     }
     builder
@@ -145,10 +155,19 @@ pub async fn put_files(docker: &Docker, container: &str, files: &[FileSpec]) -> 
         .collect();
     dirs.sort();
     dirs.dedup();
-    let mkdir = format!("mkdir -p {}", dirs.iter().map(|d| shell_quote(d)).collect::<Vec<_>>().join(" "));
+    let mkdir = format!(
+        "mkdir -p {}",
+        dirs.iter()
+            .map(|d| shell_quote(d))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let out = exec(docker, container, &mkdir).await?;
     if out.code != 0 {
-        return Err(Error::failure(format!("cannot create directories in {container}: {}", out.message())));
+        return Err(Error::failure(format!(
+            "cannot create directories in {container}: {}",
+            out.message()
+        )));
     }
     let tar = tar_of(files)?;
     docker
@@ -161,12 +180,19 @@ pub async fn put_files(docker: &Docker, container: &str, files: &[FileSpec]) -> 
         .map_err(fail(&format!("copying files into {container}")))?;
     let chowns: Vec<String> = files
         .iter()
-        .filter_map(|f| f.owner.as_ref().map(|o| format!("chown {} {}", shell_quote(o), shell_quote(&f.path))))
+        .filter_map(|f| {
+            f.owner
+                .as_ref()
+                .map(|o| format!("chown {} {}", shell_quote(o), shell_quote(&f.path)))
+        })
         .collect();
     if !chowns.is_empty() {
         let out = exec(docker, container, &chowns.join(" && ")).await?;
         if out.code != 0 {
-            return Err(Error::failure(format!("cannot set file owners in {container}: {}", out.message())));
+            return Err(Error::failure(format!(
+                "cannot set file owners in {container}: {}",
+                out.message()
+            )));
         }
     }
     Ok(())
@@ -174,27 +200,38 @@ pub async fn put_files(docker: &Docker, container: &str, files: &[FileSpec]) -> 
 
 /// Single-quotes `s` for sh.
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:=@,".contains(&b)) {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-:=@,".contains(&b))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
-/// Starts a throwaway container of `image` with no network that sleeps
-/// until removed.
-pub async fn run_scratch(docker: &Docker, image: &str, name: &str, labels: HashMap<String, String>) -> Result<()> {
+/// Starts a throwaway container of `image` on the engine's default bridge
+/// (so it has an interface like a server would; nothing is sent). It
+/// removes itself after ten minutes should its creator die before
+/// removing it.
+pub async fn run_scratch(
+    docker: &Docker,
+    image: &str,
+    name: &str,
+    labels: HashMap<String, String>,
+) -> Result<()> {
     let doing = format!("starting container {name}");
     docker
         .create_container(
             Some(CreateContainerOptionsBuilder::new().name(name).build()),
             ContainerCreateBody {
                 image: Some(image.to_string()),
-                entrypoint: Some(vec!["sleep".into(), "infinity".into()]),
+                entrypoint: Some(vec!["sleep".into(), "600".into()]),
                 cmd: Some(vec![]),
                 labels: Some(labels),
                 host_config: Some(HostConfig {
-                    network_mode: Some("none".into()),
+                    network_mode: Some("bridge".into()),
+                    auto_remove: Some(true),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -203,7 +240,10 @@ pub async fn run_scratch(docker: &Docker, image: &str, name: &str, labels: HashM
         .await
         .map_err(fail(&doing))?;
     docker
-        .start_container(name, None::<bollard::query_parameters::StartContainerOptions>)
+        .start_container(
+            name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
         .await
         .map_err(fail(&doing))?;
     Ok(())
@@ -212,26 +252,49 @@ pub async fn run_scratch(docker: &Docker, image: &str, name: &str, labels: HashM
 /// Removes a container and its anonymous volumes, running or not.
 pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
     match docker
-        .remove_container(name, Some(RemoveContainerOptionsBuilder::new().force(true).v(true).build()))
+        .remove_container(
+            name,
+            Some(
+                RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build(),
+            ),
+        )
         .await
     {
         Ok(()) => Ok(()),
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
         Err(e) => Err(Error::failure(format!("removing container {name}: {e}"))),
     }
 }
 
 /// Names of containers carrying `label=value`, running or not.
-pub async fn containers_with_label(docker: &Docker, label: &str, value: &str) -> Result<Vec<String>> {
+pub async fn containers_with_label(
+    docker: &Docker,
+    label: &str,
+    value: &str,
+) -> Result<Vec<String>> {
     let mut filters = HashMap::new();
     filters.insert("label".to_string(), vec![format!("{label}={value}")]);
     let list = docker
-        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
         .await
         .map_err(fail("listing containers"))?;
     Ok(list
         .into_iter()
-        .filter_map(|c| c.names?.first().map(|n| n.trim_start_matches('/').to_string()))
+        .filter_map(|c| {
+            c.names?
+                .first()
+                .map(|n| n.trim_start_matches('/').to_string())
+        })
         .collect())
 }
 
@@ -239,7 +302,9 @@ pub async fn containers_with_label(docker: &Docker, label: &str, value: &str) ->
 pub async fn image_exists(docker: &Docker, reference: &str) -> Result<bool> {
     match docker.inspect_image(reference).await {
         Ok(_) => Ok(true),
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
         Err(e) => Err(Error::failure(format!("inspecting image {reference}: {e}"))),
     }
 }
@@ -250,7 +315,10 @@ mod tests {
 
     #[test]
     fn quotes_only_when_needed() {
-        assert_eq!(shell_quote("/etc/nginx/nginx.conf"), "/etc/nginx/nginx.conf");
+        assert_eq!(
+            shell_quote("/etc/nginx/nginx.conf"),
+            "/etc/nginx/nginx.conf"
+        );
         assert_eq!(shell_quote("root:www-data"), "root:www-data");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote(""), "''");

@@ -55,9 +55,14 @@ pub fn packages() -> Vec<String> {
         v.extend(k.packages.iter().map(|s| s.to_string()));
     }
     v.extend(
-        ["prometheus-nginx-exporter", "prometheus-mysqld-exporter", "bind9-utils", "sysvinit-utils"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "prometheus-nginx-exporter",
+            "prometheus-mysqld-exporter",
+            "bind9-utils",
+            "sysvinit-utils",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     v.sort();
     v.dedup();
@@ -77,7 +82,8 @@ pub fn reference() -> String {
 
 /// The Debian mirror the host's apt uses (deb822 or one-line format).
 pub fn host_mirror() -> Option<String> {
-    let deb822 = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    let deb822 =
+        std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
     let mut uri = None;
     for block in deb822.split("\n\n") {
         let field = |name: &str| {
@@ -113,7 +119,12 @@ pub enum Built {
 }
 
 /// Makes sure the image for the current recipe exists, building it if not.
-pub async fn ensure(docker: &Docker, mirror: Option<&str>, force: bool, progress: &dyn Progress) -> Result<Built> {
+pub async fn ensure(
+    docker: &Docker,
+    mirror: Option<&str>,
+    force: bool,
+    progress: &dyn Progress,
+) -> Result<Built> {
     let reference = reference();
     if !force && crate::docker::image_exists(docker, &reference).await? {
         return Ok(Built::AlreadyThere(reference));
@@ -122,7 +133,12 @@ pub async fn ensure(docker: &Docker, mirror: Option<&str>, force: bool, progress
     Ok(Built::Built(reference))
 }
 
-async fn build(docker: &Docker, reference: &str, mirror: Option<&str>, progress: &dyn Progress) -> Result<()> {
+async fn build(
+    docker: &Docker,
+    reference: &str,
+    mirror: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<()> {
     let task = "image";
     let mirror = match mirror {
         Some(m) => m.to_string(),
@@ -131,13 +147,19 @@ async fn build(docker: &Docker, reference: &str, mirror: Option<&str>, progress:
                 .with_hint("pass `--mirror URL` (a Debian mirror that apt can reach)")
         })?,
     };
-    let debootstrap = ["/usr/sbin/debootstrap", "/sbin/debootstrap", "/usr/bin/debootstrap"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .ok_or_else(|| {
-            Error::failure("debootstrap is not installed; it builds the node image from Debian packages")
-                .with_hint("apt-get install debootstrap")
-        })?;
+    let debootstrap = [
+        "/usr/sbin/debootstrap",
+        "/sbin/debootstrap",
+        "/usr/bin/debootstrap",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .ok_or_else(|| {
+        Error::failure(
+            "debootstrap is not installed; it builds the node image from Debian packages",
+        )
+        .with_hint("apt-get install debootstrap")
+    })?;
     let work = std::env::temp_dir().join(format!("infractl-image-{}", recipe_hash()));
     let rootfs = work.join("rootfs");
     if work.exists() {
@@ -167,9 +189,13 @@ async fn build(docker: &Docker, reference: &str, mirror: Option<&str>, progress:
     let mut n = 0u64;
     let mut tail: Vec<String> = Vec::new();
     while let Some(line) = lines.next_line().await? {
-        if line.starts_with("I: ") {
+        if let Some(info) = line.strip_prefix("I: ") {
             n += 1;
-            progress.update(task, Some(n.min(estimate - 1)), &format!("debootstrap: {}", &line[3..]));
+            progress.update(
+                task,
+                Some(n.min(estimate - 1)),
+                &format!("debootstrap: {info}"),
+            );
         }
         tail.push(line);
         if tail.len() > 15 {
@@ -183,9 +209,21 @@ async fn build(docker: &Docker, reference: &str, mirror: Option<&str>, progress:
         progress.finish(task, false, "debootstrap failed");
         let log = rootfs.join("debootstrap/debootstrap.log");
         let detail = std::fs::read_to_string(&log)
-            .map(|l| l.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
+            .map(|l| {
+                l.lines()
+                    .rev()
+                    .take(15)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
             .unwrap_or_else(|_| tail.join("\n"));
-        return Err(Error::failure(format!("debootstrap failed ({status}):\n{}\n{detail}", err.trim())));
+        return Err(Error::failure(format!(
+            "debootstrap failed ({status}):\n{}\n{detail}",
+            err.trim()
+        )));
     }
 
     progress.update(task, Some(estimate - 1), "preparing the root filesystem");
@@ -252,7 +290,9 @@ async fn import(docker: &Docker, rootfs: &Path, reference: &str) -> Result<()> {
     }
     let status = tar.wait().await?;
     if !status.success() {
-        return Err(Error::failure(format!("tar of the root filesystem failed ({status})")));
+        return Err(Error::failure(format!(
+            "tar of the root filesystem failed ({status})"
+        )));
     }
     Ok(())
 }

@@ -153,14 +153,18 @@ impl Progress for Bars {
                     .progress_chars("=> "),
             ),
             None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{prefix:>12.bold} {spinner} {wide_msg}").expect("template"),
+                ProgressStyle::with_template("{prefix:>12.bold} {spinner} {wide_msg}")
+                    .expect("template"),
             ),
         };
         let bar = self.multi.add(bar);
         bar.set_prefix(task.to_string());
         bar.set_message(message.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        self.bars.lock().expect("lock").insert(task.to_string(), bar);
+        self.bars
+            .lock()
+            .expect("lock")
+            .insert(task.to_string(), bar);
     }
 
     fn update(&self, task: &str, pos: Option<u64>, message: &str) {
@@ -177,7 +181,9 @@ impl Progress for Bars {
         let mark = if ok { "ok" } else { "FAILED" };
         match bar {
             Some(bar) if self.tty => {
-                bar.set_style(ProgressStyle::with_template("{prefix:>12.bold} {wide_msg}").expect("template"));
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix:>12.bold} {wide_msg}").expect("template"),
+                );
                 bar.finish_with_message(format!("{mark}: {message}"));
             }
             _ => {
@@ -193,7 +199,11 @@ fn main() {
         state_dir: cli.state_dir.clone(),
         quiet: cli.quiet,
     };
-    let progress: Arc<dyn Progress> = if cli.quiet { Arc::new(Silent) } else { Arc::new(Bars::new()) };
+    let progress: Arc<dyn Progress> = if cli.quiet {
+        Arc::new(Silent)
+    } else {
+        Arc::new(Bars::new())
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -203,13 +213,16 @@ fn main() {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::List { json } => commands::list::run(*json, &mut stdout),
-            Command::Render { stack, out, json } => commands::render::run(stack, out, *json, &global, &mut stdout),
+            Command::Render { stack, out, json } => {
+                commands::render::run(stack, out, *json, &global, &mut stdout)
+            }
             Command::Validate { stack, json } => {
                 commands::validate::run(stack, *json, &global, progress.clone(), &mut stdout).await
             }
             Command::Schema => commands::schema::run(&mut stdout),
             Command::Image(ImageCommand::Build { mirror, force }) => {
-                commands::image::build(mirror.as_deref(), *force, progress.as_ref(), &mut stdout).await
+                commands::image::build(mirror.as_deref(), *force, progress.as_ref(), &mut stdout)
+                    .await
             }
             Command::Image(ImageCommand::Show) => commands::image::show(&mut stdout).await,
         }

@@ -203,8 +203,9 @@ impl Plan {
                 let rel = f.path.trim_start_matches('/');
                 let dest = dir.join(&s.name).join(rel);
                 let parent = dest.parent().expect("file has a parent");
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| Error::failure(format!("cannot create {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::failure(format!("cannot create {}: {e}", parent.display()))
+                })?;
                 std::fs::write(&dest, &f.content)
                     .map_err(|e| Error::failure(format!("cannot write {}: {e}", dest.display())))?;
                 let mode = if f.secret { 0o600 } else { f.mode & 0o755 };
@@ -228,7 +229,11 @@ impl Plan {
                 s.name,
                 s.roles.join(", "),
                 s.files.len(),
-                s.services.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+                s.services
+                    .iter()
+                    .map(|x| x.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         out

@@ -11,7 +11,9 @@ use tera::Tera;
 
 use crate::components::{self, ComponentSpec, BASE_PACKAGES};
 use crate::error::{Error, Result};
-use crate::plan::{Attachment, Check, FileSpec, NetworkPlan, Plan, Probe, ServerPlan, Service, Step, When};
+use crate::plan::{
+    Attachment, Check, FileSpec, NetworkPlan, Plan, Probe, ServerPlan, Service, Step, When,
+};
 use crate::state::Secrets;
 use crate::topology::{Node, Topology};
 
@@ -91,12 +93,25 @@ impl Out<'_> {
 
     /// A file holding a password or key: mode as given (0600/0640), owner
     /// as given, flagged secret.
-    pub fn secret(&mut self, path: &str, mode: u32, owner: Option<&str>, content: impl Into<Vec<u8>>) {
+    pub fn secret(
+        &mut self,
+        path: &str,
+        mode: u32,
+        owner: Option<&str>,
+        content: impl Into<Vec<u8>>,
+    ) {
         self.push(path, mode, owner, true, content.into());
     }
 
     /// Renders a template into a secret file.
-    pub fn secret_template(&mut self, path: &str, mode: u32, owner: Option<&str>, template: &str, ctx: Value) -> Result<()> {
+    pub fn secret_template(
+        &mut self,
+        path: &str,
+        mode: u32,
+        owner: Option<&str>,
+        template: &str,
+        ctx: Value,
+    ) -> Result<()> {
         let text = self.renderer.render(template, &ctx)?;
         self.secret(path, mode, owner, text);
         Ok(())
@@ -180,7 +195,11 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
             renderer: &renderer,
         };
         out.plan.roles = node.roles.iter().map(|r| r.as_str().to_string()).collect();
-        out.plan.components = server.components.iter().map(|c| c.name().to_string()).collect();
+        out.plan.components = server
+            .components
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
         out.plan.networks = server
             .addrs
             .iter()
@@ -189,7 +208,11 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
                 address: a.to_string(),
             })
             .collect();
-        let ctx = Ctx { topo, node, secrets };
+        let ctx = Ctx {
+            topo,
+            node,
+            secrets,
+        };
         components::common::render(&ctx, &mut out)?;
         for c in &server.components {
             render_component(c, &ctx, &mut out)?;
@@ -199,7 +222,11 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
             packages.extend(c.kind().packages.iter().map(|s| s.to_string()));
         }
         if server.has("monitoring-client") {
-            packages.extend(components::monitoring::extra_packages(server).into_iter().map(str::to_string));
+            packages.extend(
+                components::monitoring::extra_packages(server)
+                    .into_iter()
+                    .map(str::to_string),
+            );
         }
         packages.sort();
         packages.dedup();

@@ -46,7 +46,9 @@ pub fn root(explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = std::env::var_os("XDG_STATE_HOME").filter(|p| !p.is_empty()) {
         return PathBuf::from(p).join("infractl");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
     home.join(".local/state/infractl")
 }
 
@@ -58,13 +60,19 @@ pub struct StateDir {
 
 impl StateDir {
     pub fn new(root: &Path, stack: &str) -> Self {
-        StateDir { path: root.join(stack) }
+        StateDir {
+            path: root.join(stack),
+        }
     }
 
     fn ensure_dir(&self, sub: &str) -> Result<PathBuf> {
         let dir = self.path.join(sub);
-        fs::create_dir_all(&dir)
-            .map_err(|e| Error::failure(format!("cannot create state directory {}: {e}", dir.display())))?;
+        fs::create_dir_all(&dir).map_err(|e| {
+            Error::failure(format!(
+                "cannot create state directory {}: {e}",
+                dir.display()
+            ))
+        })?;
         for d in [&self.path, &dir] {
             fs::set_permissions(d, fs::Permissions::from_mode(0o700))?;
         }
@@ -72,7 +80,12 @@ impl StateDir {
     }
 
     /// Reads a secret, creating it with `make` when absent.
-    fn secret(&self, sub: &str, name: &str, make: impl FnOnce() -> Result<String>) -> Result<String> {
+    fn secret(
+        &self,
+        sub: &str,
+        name: &str,
+        make: impl FnOnce() -> Result<String>,
+    ) -> Result<String> {
         let dir = self.ensure_dir(sub)?;
         let path = dir.join(name);
         match fs::read_to_string(&path) {
@@ -82,7 +95,10 @@ impl StateDir {
                 write_private(&path, value.as_bytes())?;
                 Ok(value)
             }
-            Err(e) => Err(Error::failure(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(Error::failure(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
         }
     }
 
@@ -148,24 +164,33 @@ fn write_private(path: &Path, data: &[u8]) -> Result<()> {
 /// A CA for the lab and a server certificate it signs.
 fn make_certificates(stack: &str, names: &[String]) -> Result<TlsMaterial> {
     use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
     };
     let err = |e: rcgen::Error| Error::failure(format!("cannot create the lab certificates: {e}"));
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     ca.distinguished_name
         .push(DnType::CommonName, format!("infractl lab CA ({stack})"));
-    ca.distinguished_name.push(DnType::OrganizationName, "infractl");
+    ca.distinguished_name
+        .push(DnType::OrganizationName, "infractl");
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let issuer = CertifiedIssuer::self_signed(ca, ca_key).map_err(err)?;
 
     let key = KeyPair::generate().map_err(err)?;
     let mut leaf = CertificateParams::new(names.to_vec()).map_err(err)?;
-    leaf.distinguished_name.push(DnType::CommonName, names[0].clone());
+    leaf.distinguished_name
+        .push(DnType::CommonName, names[0].clone());
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
     Ok(TlsMaterial {
         ca_cert: issuer.pem(),
@@ -193,6 +218,10 @@ mod tests {
         assert_eq!(mode(&st.path.join("secrets/db-app.password")), 0o600);
         assert_eq!(mode(&st.path.join("tls/site.key")), 0o600);
         assert_eq!(mode(&st.path), 0o700);
-        assert!(a.tls.unwrap().cert.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(a
+            .tls
+            .unwrap()
+            .cert
+            .starts_with("-----BEGIN CERTIFICATE-----"));
     }
 }

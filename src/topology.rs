@@ -139,7 +139,8 @@ impl Topology {
     /// Derives the graph; reports every inconsistency found.
     pub fn build(stack: Stack) -> Result<Topology, Vec<Issue>> {
         let mut issues = Vec::new();
-        let with = |kind: &str| -> Vec<&Server> { stack.servers.iter().filter(|s| s.has(kind)).collect() };
+        let with =
+            |kind: &str| -> Vec<&Server> { stack.servers.iter().filter(|s| s.has(kind)).collect() };
 
         let web_names: Vec<String> = with("nginx").iter().map(|s| s.name.clone()).collect();
         let app_names: Vec<String> = with("app").iter().map(|s| s.name.clone()).collect();
@@ -213,7 +214,10 @@ impl Topology {
                         if node.upstreams.is_empty() {
                             issues.push(issue(
                                 path.clone(),
-                                format!("web server `{}` has no application server to proxy to", s.name),
+                                format!(
+                                    "web server `{}` has no application server to proxy to",
+                                    s.name
+                                ),
                                 Some("add `app` to this server or to another one"),
                             ));
                         }
@@ -289,7 +293,9 @@ impl Topology {
                             }
                         }
                     }
-                    ComponentSpec::Keepalived(_) | ComponentSpec::Ufw(_) | ComponentSpec::MonitoringClient(_) => {}
+                    ComponentSpec::Keepalived(_)
+                    | ComponentSpec::Ufw(_)
+                    | ComponentSpec::MonitoringClient(_) => {}
                 }
             }
             node.roles.sort();
@@ -322,8 +328,12 @@ impl Topology {
         let mut vips: Vec<Vip> = Vec::new();
         for s in &stack.servers {
             for c in &s.components {
-                let ComponentSpec::Keepalived(o) = c else { continue };
-                let Ok(address) = o.vip.parse::<Ipv4Addr>() else { continue };
+                let ComponentSpec::Keepalived(o) = c else {
+                    continue;
+                };
+                let Ok(address) = o.vip.parse::<Ipv4Addr>() else {
+                    continue;
+                };
                 let Some(net) = stack.networks.iter().find(|n| n.subnet.contains(address)) else {
                     continue;
                 };
@@ -341,18 +351,24 @@ impl Topology {
                     }
                 };
                 let rank = vips[idx].members.len();
-                let priority = o.priority.unwrap_or(if rank == 0 { 255 } else { 100u8.saturating_sub(rank as u8) });
+                let priority = o.priority.unwrap_or(if rank == 0 {
+                    255
+                } else {
+                    101u8.saturating_sub(rank as u8)
+                });
                 vips[idx].members.push((s.name.clone(), priority));
             }
         }
         for v in &mut vips {
-            v.members.sort_by(|a, b| b.1.cmp(&a.1));
+            v.members.sort_by_key(|m| std::cmp::Reverse(m.1));
         }
 
         let topo_flows = flows(&stack, &nodes, &vips);
         // Every flow between two servers needs a network they share.
         for f in &topo_flows {
-            let (Some(a), Some(b)) = (stack.server(&f.from), stack.server(&f.to)) else { continue };
+            let (Some(a), Some(b)) = (stack.server(&f.from), stack.server(&f.to)) else {
+                continue;
+            };
             if shared_network(&stack, a, b).is_none() {
                 let path = match stack.server(&f.to) {
                     Some(t) => format!("servers.{}.networks", t.name),
@@ -408,7 +424,10 @@ impl Topology {
     }
 
     pub fn node(&self, name: &str) -> &Node {
-        self.nodes.iter().find(|n| n.name == name).expect("node of this topology")
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .expect("node of this topology")
     }
 
     pub fn server(&self, name: &str) -> &Server {
@@ -551,7 +570,12 @@ fn list_or_none(v: &[String]) -> String {
 /// A network both servers are on: a non-public one if they share one
 /// (traffic between servers stays off the users' network), else the first.
 pub fn shared_network(stack: &Stack, a: &Server, b: &Server) -> Option<String> {
-    let shared: Vec<&String> = b.addrs.iter().map(|(n, _)| n).filter(|n| a.addr_on(n).is_some()).collect();
+    let shared: Vec<&String> = b
+        .addrs
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| a.addr_on(n).is_some())
+        .collect();
     let public = |n: &str| stack.network(n).is_some_and(|x| x.public);
     shared
         .iter()
@@ -578,7 +602,10 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
     };
     let has = |n: &Node, r: Role| n.roles.contains(&r);
     let tls = stack.tls.is_some();
-    let lbs: Vec<&Node> = nodes.iter().filter(|n| has(n, Role::LoadBalancer)).collect();
+    let lbs: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| has(n, Role::LoadBalancer))
+        .collect();
     let clients: Vec<&Node> = nodes.iter().filter(|n| has(n, Role::Client)).collect();
     let entry: Vec<&Node> = if lbs.is_empty() {
         nodes.iter().filter(|n| has(n, Role::Web)).collect()
@@ -629,14 +656,24 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
             }
         }
         for m in nodes.iter().filter(|n| has(n, Role::Monitoring)) {
-            add(&c.name, &m.name, prometheus_port(stack, &m.name), Proto::Tcp, "Prometheus web UI");
+            add(
+                &c.name,
+                &m.name,
+                prometheus_port(stack, &m.name),
+                Proto::Tcp,
+                "Prometheus web UI",
+            );
         }
     }
     for lb in &lbs {
         for b in &lb.backends {
             let o = nginx_of(b);
             let port = if web_tls { o.https_port } else { o.port };
-            let what = if web_tls { "HTTPS (re-encrypted) to web server" } else { "HTTP to web server" };
+            let what = if web_tls {
+                "HTTPS (re-encrypted) to web server"
+            } else {
+                "HTTP to web server"
+            };
             add(&lb.name, b, port, Proto::Tcp, what);
         }
     }
@@ -659,7 +696,13 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
     for a in nodes.iter().filter(|n| has(n, Role::App)) {
         if let Some(p) = &a.db_primary {
             if p != &a.name {
-                add(&a.name, p, mariadb::PORT, Proto::Tcp, "SQL writes to the primary");
+                add(
+                    &a.name,
+                    p,
+                    mariadb::PORT,
+                    Proto::Tcp,
+                    "SQL writes to the primary",
+                );
             }
         }
         for r in &a.db_reads {
@@ -671,7 +714,13 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
     for r in nodes.iter().filter(|n| n.replicates_from.is_some()) {
         let p = r.replicates_from.as_ref().expect("filtered");
         if p != &r.name {
-            add(&r.name, p, mariadb::PORT, Proto::Tcp, "replication from the primary");
+            add(
+                &r.name,
+                p,
+                mariadb::PORT,
+                Proto::Tcp,
+                "replication from the primary",
+            );
         }
     }
     let mut vrrp = Vec::new();
@@ -721,7 +770,13 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
         }
     }
     for r in &stack.firewall.allow {
-        add(&r.from, &r.to, r.port, r.proto, "allowed by the stack's firewall policy");
+        add(
+            &r.from,
+            &r.to,
+            r.port,
+            r.proto,
+            "allowed by the stack's firewall policy",
+        );
     }
     out.extend(vrrp);
     out

@@ -6,10 +6,17 @@ use super::emit;
 use crate::error::Result;
 use crate::progress::Progress;
 
-pub async fn build(mirror: Option<&str>, force: bool, progress: &dyn Progress, out: &mut dyn Write) -> Result<i32> {
+pub async fn build(
+    mirror: Option<&str>,
+    force: bool,
+    progress: &dyn Progress,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let docker = crate::docker::connect().await?;
     let msg = match crate::image::ensure(&docker, mirror, force, progress).await? {
-        crate::image::Built::AlreadyThere(r) => format!("{r} is up to date (the recipe has not changed)\n"),
+        crate::image::Built::AlreadyThere(r) => {
+            format!("{r} is up to date (the recipe has not changed)\n")
+        }
         crate::image::Built::Built(r) => format!("built {r}\n"),
     };
     emit(out, &msg)?;
@@ -24,7 +31,11 @@ pub async fn show(out: &mut dyn Write) -> Result<i32> {
         out,
         &format!(
             "image:    {reference}\npresent:  {}\npackages: {}\n",
-            if present { "yes" } else { "no (built on first use, or by `infractl image build`)" },
+            if present {
+                "yes"
+            } else {
+                "no (built on first use, or by `infractl image build`)"
+            },
             crate::image::packages().join(" ")
         ),
     )?;

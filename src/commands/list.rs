@@ -17,7 +17,12 @@ pub fn run(json: bool, out: &mut dyn Write) -> Result<i32> {
         emit_json(out, &v)?;
         return Ok(0);
     }
-    let width = stacks.iter().map(|b| b.name.len()).max().unwrap_or(4).max(5);
+    let width = stacks
+        .iter()
+        .map(|b| b.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(5);
     let mut text = format!("{:<width$}  DESCRIPTION\n", "STACK");
     for b in &stacks {
         text.push_str(&format!("{:<width$}  {}\n", b.name, b.description));

@@ -33,7 +33,10 @@ pub(crate) fn emit_json(out: &mut dyn Write, value: &impl serde::Serialize) -> R
 }
 
 /// Loads the stack, its secrets, and renders its plan.
-pub fn plan_for(stack: &str, global: &Global) -> Result<(crate::topology::Topology, crate::plan::Plan)> {
+pub fn plan_for(
+    stack: &str,
+    global: &Global,
+) -> Result<(crate::topology::Topology, crate::plan::Plan)> {
     let topo = crate::stack::load(stack)?;
     let root = crate::state::root(global.state_dir.as_deref());
     let state = crate::state::StateDir::new(&root, &topo.stack.name);

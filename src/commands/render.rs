@@ -7,10 +7,19 @@ use std::path::Path;
 use super::{emit, emit_json, plan_for, Global};
 use crate::error::{Error, Result};
 
-pub fn run(stack: &str, out_dir: &Path, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
+pub fn run(
+    stack: &str,
+    out_dir: &Path,
+    json: bool,
+    global: &Global,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let (_, plan) = plan_for(stack, global)?;
     if out_dir.exists() && !out_dir.is_dir() {
-        return Err(Error::usage(format!("`{}` exists and is not a directory", out_dir.display())));
+        return Err(Error::usage(format!(
+            "`{}` exists and is not a directory",
+            out_dir.display()
+        )));
     }
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Error::failure(format!("cannot create {}: {e}", out_dir.display())))?;
@@ -29,7 +38,11 @@ pub fn run(stack: &str, out_dir: &Path, json: bool, global: &Global, out: &mut d
     text.push_str(&plan.summary());
     text.push_str(&format!(
         "\nbring-up order: {}\nplan: {}\n",
-        plan.order.iter().map(|s| s.join(" ")).collect::<Vec<_>>().join(" -> "),
+        plan.order
+            .iter()
+            .map(|s| s.join(" "))
+            .collect::<Vec<_>>()
+            .join(" -> "),
         out_dir.join("plan.json").display()
     ));
     debug_assert_eq!(written.len(), files + 1);

@@ -8,7 +8,13 @@ use super::{emit, emit_json, plan_for, Global};
 use crate::error::{Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
 
-pub async fn run(stack: &str, json: bool, global: &Global, progress: Arc<dyn Progress>, out: &mut dyn Write) -> Result<i32> {
+pub async fn run(
+    stack: &str,
+    json: bool,
+    global: &Global,
+    progress: Arc<dyn Progress>,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let (_, plan) = plan_for(stack, global)?;
     let docker = crate::docker::connect().await?;
     crate::image::ensure(&docker, None, false, progress.as_ref()).await?;
@@ -20,9 +26,22 @@ pub async fn run(stack: &str, json: bool, global: &Global, progress: Arc<dyn Pro
             &serde_json::json!({ "stack": plan.stack, "ok": failed.is_empty(), "checks": results }),
         )?;
     } else {
-        let w_server = results.iter().map(|r| r.server.len()).max().unwrap_or(6).max(6);
-        let w_prog = results.iter().map(|r| r.program.len()).max().unwrap_or(7).max(7);
-        let mut text = format!("{:<w_server$}  {:<w_prog$}  {:<6}  FILE\n", "SERVER", "PROGRAM", "RESULT");
+        let w_server = results
+            .iter()
+            .map(|r| r.server.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let w_prog = results
+            .iter()
+            .map(|r| r.program.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let mut text = format!(
+            "{:<w_server$}  {:<w_prog$}  {:<6}  FILE\n",
+            "SERVER", "PROGRAM", "RESULT"
+        );
         for r in &results {
             text.push_str(&format!(
                 "{:<w_server$}  {:<w_prog$}  {:<6}  {}\n",
@@ -33,7 +52,10 @@ pub async fn run(stack: &str, json: bool, global: &Global, progress: Arc<dyn Pro
             ));
         }
         for r in &failed {
-            text.push_str(&format!("\n{}: {} rejected {}:\n", r.server, r.program, r.file));
+            text.push_str(&format!(
+                "\n{}: {} rejected {}:\n",
+                r.server, r.program, r.file
+            ));
             for line in r.message.lines() {
                 text.push_str(&format!("    {line}\n"));
             }
@@ -47,5 +69,9 @@ pub async fn run(stack: &str, json: bool, global: &Global, progress: Arc<dyn Pro
         ));
         emit(out, &text)?;
     }
-    Ok(if failed.is_empty() { EXIT_OK } else { EXIT_FAILURE })
+    Ok(if failed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
 }

@@ -14,7 +14,8 @@ use crate::topology::Role;
 
 pub const KIND: Kind = Kind {
     name: "app",
-    summary: "application server: runs the site's code (Python under gunicorn), talks to the database",
+    summary:
+        "application server: runs the site's code (Python under gunicorn), talks to the database",
     packages: &["python3", "gunicorn", "python3-pymysql"],
     templates: &["app/app.py", "app/gunicorn.conf.py", "app/config.json"],
 };
@@ -51,7 +52,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             topo.addr(me, n).to_string()
         }
     };
-    let primary = ctx.node.db_primary.clone().expect("validated: an app has a primary");
+    let primary = ctx
+        .node
+        .db_primary
+        .clone()
+        .expect("validated: an app has a primary");
     // Database servers by server id, so the app can name the one that answered.
     let db_names: serde_json::Map<String, serde_json::Value> = topo
         .nodes
@@ -71,7 +76,12 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         "db_names": db_names,
     });
     let config_text = serde_json::to_string_pretty(&config).expect("json") + "\n";
-    out.secret("/etc/infractl/app/config.json", 0o640, Some("root:www-data"), config_text);
+    out.secret(
+        "/etc/infractl/app/config.json",
+        0o640,
+        Some("root:www-data"),
+        config_text,
+    );
     out.template("/srv/app/app.py", 0o644, "app/app.py", json!({}))?;
     out.template(
         "/etc/infractl/app/gunicorn.conf.py",
@@ -89,7 +99,9 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "app:application".into(),
         ],
         user: Some("www-data".into()),
-        reload: Reload::Signal { signal: "HUP".into() },
+        reload: Reload::Signal {
+            signal: "HUP".into(),
+        },
         watches: vec![
             "/srv/app/app.py".into(),
             "/etc/infractl/app/config.json".into(),
@@ -101,7 +113,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         format!("curl -fsS -o /dev/null http://127.0.0.1:{}/healthz", o.port),
         format!("HTTP 200 from http://127.0.0.1:{}/healthz", o.port),
     );
-    out.check("python3 -m py_compile", "/srv/app/app.py", "python3 -m py_compile /srv/app/app.py");
+    out.check(
+        "python3 -m py_compile",
+        "/srv/app/app.py",
+        "python3 -m py_compile /srv/app/app.py",
+    );
     out.check(
         "gunicorn --check-config",
         "/etc/infractl/app/gunicorn.conf.py",

@@ -28,7 +28,11 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     if let Some(tls) = &ctx.secrets.tls {
         if ctx.topo.tls() {
             out.file(CA_PATH, 0o644, tls.ca_cert.clone());
-            out.step("trust the lab CA", When::BeforeStart, "update-ca-certificates >/dev/null");
+            out.step(
+                "trust the lab CA",
+                When::BeforeStart,
+                "update-ca-certificates >/dev/null",
+            );
         }
     }
     Ok(())

@@ -20,10 +20,15 @@ pub fn render(ctx: &Ctx, out: &mut Out) -> Result<()> {
     );
     out.service(Service {
         name: "ssh".into(),
-        pre: vec!["install -d -m 0755 /run/sshd".into(), "ssh-keygen -A >/dev/null".into()],
+        pre: vec![
+            "install -d -m 0755 /run/sshd".into(),
+            "ssh-keygen -A >/dev/null".into(),
+        ],
         command: vec!["/usr/sbin/sshd".into(), "-D".into(), "-e".into()],
         user: None,
-        reload: Reload::Signal { signal: "HUP".into() },
+        reload: Reload::Signal {
+            signal: "HUP".into(),
+        },
         watches: vec![],
     });
     out.probe("ssh", "nc -z 127.0.0.1 22", "SSH listening on port 22");

@@ -55,13 +55,27 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "records": records,
         }),
     )?;
-    out.template(CONF, 0o644, "dns/named.conf", json!({ "domain": domain, "zone_file": zone_file }))?;
+    out.template(
+        CONF,
+        0o644,
+        "dns/named.conf",
+        json!({ "domain": domain, "zone_file": zone_file }),
+    )?;
     out.service(Service {
         name: "named".into(),
         pre: vec!["install -d -o bind -g bind /run/named /var/cache/bind".into()],
-        command: vec!["named".into(), "-g".into(), "-u".into(), "bind".into(), "-c".into(), CONF.into()],
+        command: vec![
+            "named".into(),
+            "-g".into(),
+            "-u".into(),
+            "bind".into(),
+            "-c".into(),
+            CONF.into(),
+        ],
         user: None,
-        reload: Reload::Signal { signal: "HUP".into() },
+        reload: Reload::Signal {
+            signal: "HUP".into(),
+        },
         watches: vec![CONF.into(), zone_file.clone()],
     });
     out.probe(
@@ -69,7 +83,15 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         format!("dig +short +time=1 +tries=1 @127.0.0.1 {domain} SOA | grep -q ."),
         format!("an SOA answer for {domain} from 127.0.0.1"),
     );
-    out.check("named-checkconf -z", CONF, format!("named-checkconf -z {CONF}"));
-    out.check("named-checkzone", &zone_file, format!("named-checkzone -q {domain} {zone_file}"));
+    out.check(
+        "named-checkconf -z",
+        CONF,
+        format!("named-checkconf -z {CONF}"),
+    );
+    out.check(
+        "named-checkzone",
+        &zone_file,
+        format!("named-checkzone {domain} {zone_file}"),
+    );
     Ok(())
 }

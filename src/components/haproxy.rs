@@ -14,7 +14,8 @@ use crate::stack::raw::Proto;
 
 pub const KIND: Kind = Kind {
     name: "haproxy",
-    summary: "load balancer: spreads requests over the web servers, checks their health, terminates TLS",
+    summary:
+        "load balancer: spreads requests over the web servers, checks their health, terminates TLS",
     packages: &["haproxy"],
     templates: &["haproxy/haproxy.cfg"],
 };
@@ -148,16 +149,27 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     out.service(Service {
         name: "haproxy".into(),
         pre: vec!["install -d /run/haproxy".into()],
-        command: vec!["haproxy".into(), "-W".into(), "-db".into(), "-f".into(), CONF.into()],
+        command: vec![
+            "haproxy".into(),
+            "-W".into(),
+            "-db".into(),
+            "-f".into(),
+            CONF.into(),
+        ],
         user: None,
-        reload: Reload::Signal { signal: "USR2".into() },
+        reload: Reload::Signal {
+            signal: "USR2".into(),
+        },
         watches,
     });
     out.probe(
         "haproxy",
-        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/stats", o.stats_port),
+        format!(
+            "curl -fsS -o /dev/null http://127.0.0.1:{}/stats",
+            o.stats_port
+        ),
         format!("HTTP 200 from the stats page on port {}", o.stats_port),
     );
-    out.check("haproxy -c", CONF, format!("haproxy -c -q -f {CONF}"));
+    out.check("haproxy -c", CONF, format!("haproxy -c -f {CONF}"));
     Ok(())
 }

@@ -50,8 +50,14 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .find(|v| v.members.iter().any(|(m, _)| m == ctx.name()))
         .expect("validated: a keepalived server is in a VIP group");
     let me = topo.server(ctx.name());
-    let my_addr = me.addr_on(&vip.network).expect("validated: VIP inside one of the server's networks");
-    let (_, priority) = vip.members.iter().find(|(m, _)| m == ctx.name()).expect("member");
+    let my_addr = me
+        .addr_on(&vip.network)
+        .expect("validated: VIP inside one of the server's networks");
+    let (_, priority) = vip
+        .members
+        .iter()
+        .find(|(m, _)| m == ctx.name())
+        .expect("member");
     let peers: Vec<String> = vip
         .members
         .iter()
@@ -60,10 +66,14 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .map(|a| a.to_string())
         .collect();
     let first = vip.members.first().map(|(m, _)| m.as_str()) == Some(ctx.name());
-    let haproxy_stats = topo.server(ctx.name()).components.iter().find_map(|c| match c {
-        super::ComponentSpec::Haproxy(h) => Some(h.stats_port),
-        _ => None,
-    });
+    let haproxy_stats = topo
+        .server(ctx.name())
+        .components
+        .iter()
+        .find_map(|c| match c {
+            super::ComponentSpec::Haproxy(h) => Some(h.stats_port),
+            _ => None,
+        });
     out.template(
         CONF,
         0o644,
@@ -100,14 +110,22 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             CONF.into(),
         ],
         user: None,
-        reload: Reload::Signal { signal: "HUP".into() },
+        reload: Reload::Signal {
+            signal: "HUP".into(),
+        },
         watches: vec![CONF.into()],
     });
-    out.probe("keepalived", "pgrep -x keepalived >/dev/null", "the keepalived process runs");
+    out.probe(
+        "keepalived",
+        "pgrep -x keepalived >/dev/null",
+        "the keepalived process runs",
+    );
     out.check(
         "keepalived --config-test",
         CONF,
-        format!("echo '$IFACE=lo' > {IFACE_CONF} && keepalived --config-test --use-file {CONF}"),
+        // The check container has one interface, eth0, where the server has
+        // the one found at start.
+        format!("echo '$IFACE=eth0' > {IFACE_CONF} && keepalived --config-test --use-file {CONF}"),
     );
     Ok(())
 }

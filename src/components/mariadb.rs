@@ -12,9 +12,14 @@ use crate::render::{Ctx, Out};
 
 pub const KIND: Kind = Kind {
     name: "mariadb",
-    summary: "database (MySQL, as Debian's MariaDB): a write primary, or a read-only replica of one",
+    summary:
+        "database (MySQL, as Debian's MariaDB): a write primary, or a read-only replica of one",
     packages: &["mariadb-server", "mariadb-client"],
-    templates: &["mariadb/server.cnf", "mariadb/primary.sql", "mariadb/replica.sql"],
+    templates: &[
+        "mariadb/server.cnf",
+        "mariadb/primary.sql",
+        "mariadb/replica.sql",
+    ],
 };
 
 pub const PORT: u16 = 3306;
@@ -59,7 +64,10 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     )?;
     let secrets = ctx.secrets;
     if replica {
-        let primary = node.replicates_from.as_deref().expect("validated: a replica has a primary");
+        let primary = node
+            .replicates_from
+            .as_deref()
+            .expect("validated: a replica has a primary");
         out.secret_template(
             "/etc/infractl/mariadb/replica.sql",
             0o600,

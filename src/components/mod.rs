@@ -195,17 +195,41 @@ impl schemars::JsonSchema for ComponentSpec {
                 "properties": { name: schema },
             }));
         };
-        with("nginx", nginx::KIND.summary, generator.subschema_for::<nginx::Options>());
-        with("app", app::KIND.summary, generator.subschema_for::<app::Options>());
-        with("mariadb", mariadb::KIND.summary, generator.subschema_for::<mariadb::Options>());
-        with("haproxy", haproxy::KIND.summary, generator.subschema_for::<haproxy::Options>());
+        with(
+            "nginx",
+            nginx::KIND.summary,
+            generator.subschema_for::<nginx::Options>(),
+        );
+        with(
+            "app",
+            app::KIND.summary,
+            generator.subschema_for::<app::Options>(),
+        );
+        with(
+            "mariadb",
+            mariadb::KIND.summary,
+            generator.subschema_for::<mariadb::Options>(),
+        );
+        with(
+            "haproxy",
+            haproxy::KIND.summary,
+            generator.subschema_for::<haproxy::Options>(),
+        );
         with(
             "keepalived",
             keepalived::KIND.summary,
             generator.subschema_for::<keepalived::Options>(),
         );
-        with("ufw", ufw::KIND.summary, generator.subschema_for::<ufw::Options>());
-        with("dns", dns::KIND.summary, generator.subschema_for::<dns::Options>());
+        with(
+            "ufw",
+            ufw::KIND.summary,
+            generator.subschema_for::<ufw::Options>(),
+        );
+        with(
+            "dns",
+            dns::KIND.summary,
+            generator.subschema_for::<dns::Options>(),
+        );
         with(
             "monitoring-client",
             monitoring::KIND.summary,
@@ -216,7 +240,11 @@ impl schemars::JsonSchema for ComponentSpec {
             prometheus::KIND.summary,
             generator.subschema_for::<prometheus::Options>(),
         );
-        with("client", client::KIND.summary, generator.subschema_for::<client::Options>());
+        with(
+            "client",
+            client::KIND.summary,
+            generator.subschema_for::<client::Options>(),
+        );
         schemars::json_schema!({
             "description": "A component of the server: its name, or its name with options.",
             "anyOf": any_of,

@@ -71,7 +71,10 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "nginx-exporter",
             vec![
                 "prometheus-nginx-exporter".into(),
-                format!("-nginx.scrape-uri=http://127.0.0.1:{}/stub_status", super::nginx::STATUS_PORT),
+                format!(
+                    "-nginx.scrape-uri=http://127.0.0.1:{}/stub_status",
+                    super::nginx::STATUS_PORT
+                ),
                 format!("-web.listen-address=:{NGINX_EXPORTER_PORT}"),
                 "-nginx.retries=30".into(),
                 "-nginx.retry-interval=1s".into(),

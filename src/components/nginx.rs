@@ -14,7 +14,8 @@ use crate::stack::raw::Proto;
 
 pub const KIND: Kind = Kind {
     name: "nginx",
-    summary: "web server: serves static files and proxies dynamic requests to the application servers",
+    summary:
+        "web server: serves static files and proxies dynamic requests to the application servers",
     packages: &["nginx"],
     templates: &["nginx/nginx.conf", "nginx/style.css"],
 };
@@ -57,7 +58,11 @@ impl Default for Options {
 
 impl Options {
     pub fn ports(&self) -> Vec<(u16, Proto)> {
-        vec![(self.port, Proto::Tcp), (self.https_port, Proto::Tcp), (STATUS_PORT, Proto::Tcp)]
+        vec![
+            (self.port, Proto::Tcp),
+            (self.https_port, Proto::Tcp),
+            (STATUS_PORT, Proto::Tcp),
+        ]
     }
 }
 
@@ -99,10 +104,19 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "upstreams": upstreams,
         }),
     )?;
-    out.template("/var/www/site/static/style.css", 0o644, "nginx/style.css", json!({}))?;
+    out.template(
+        "/var/www/site/static/style.css",
+        0o644,
+        "nginx/style.css",
+        json!({}),
+    )?;
     let mut watches = vec![conf.to_string()];
     if web_tls {
-        let tls = ctx.secrets.tls.as_ref().expect("TLS material for a TLS stack");
+        let tls = ctx
+            .secrets
+            .tls
+            .as_ref()
+            .expect("TLS material for a TLS stack");
         out.file("/etc/nginx/tls/site.crt", 0o644, tls.cert.clone());
         out.secret("/etc/nginx/tls/site.key", 0o600, None, tls.key.clone());
         watches.push("/etc/nginx/tls/site.crt".into());
@@ -120,7 +134,10 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     });
     out.probe(
         "nginx",
-        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/nginx-health", o.port),
+        format!(
+            "curl -fsS -o /dev/null http://127.0.0.1:{}/nginx-health",
+            o.port
+        ),
         format!("HTTP 200 from http://127.0.0.1:{}/nginx-health", o.port),
     );
     out.check("nginx -t", conf, format!("nginx -t -q -c {conf}"));

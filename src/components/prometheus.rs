@@ -86,7 +86,9 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "--storage.tsdb.retention.time=1d".into(),
         ],
         user: Some("prometheus".into()),
-        reload: Reload::Signal { signal: "HUP".into() },
+        reload: Reload::Signal {
+            signal: "HUP".into(),
+        },
         watches: vec![CONF.into(), ALERTS.into()],
     });
     out.probe(
@@ -94,6 +96,10 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         format!("curl -fsS -o /dev/null http://127.0.0.1:{}/-/ready", o.port),
         format!("HTTP 200 from /-/ready on port {}", o.port),
     );
-    out.check("promtool check config", CONF, format!("promtool check config {CONF}"));
+    out.check(
+        "promtool check config",
+        CONF,
+        format!("promtool check config {CONF}"),
+    );
     Ok(())
 }

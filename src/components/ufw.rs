@@ -41,7 +41,11 @@ pub fn rules(ctx: &Ctx) -> Vec<String> {
         let comment = format!("{}: {}", f.from, f.purpose);
         let rule = match f.proto {
             Proto::Vrrp => format!("allow from {from} to any proto vrrp comment '{comment}'"),
-            p => format!("allow from {from} to any port {} proto {} comment '{comment}'", f.port, p.as_str()),
+            p => format!(
+                "allow from {from} to any port {} proto {} comment '{comment}'",
+                f.port,
+                p.as_str()
+            ),
         };
         if !out.contains(&rule) {
             out.push(rule);

@@ -75,7 +75,10 @@ impl Server {
     }
 
     pub fn addr_on(&self, network: &str) -> Option<Ipv4Addr> {
-        self.addrs.iter().find(|(n, _)| n == network).map(|(_, a)| *a)
+        self.addrs
+            .iter()
+            .find(|(n, _)| n == network)
+            .map(|(_, a)| *a)
     }
 }
 
@@ -114,7 +117,8 @@ struct FsResolver;
 
 impl Resolver for FsResolver {
     fn resolve(&self, reference: &str, from_dir: Option<&Path>) -> Result<Source> {
-        let looks_like_path = reference.contains('/') || reference.ends_with(".yaml") || reference.ends_with(".yml");
+        let looks_like_path =
+            reference.contains('/') || reference.ends_with(".yaml") || reference.ends_with(".yml");
         if !looks_like_path {
             if let Some(src) = builtin_source(reference) {
                 return Ok(src);
@@ -135,12 +139,21 @@ impl Resolver for FsResolver {
                 let msg = if looks_like_path {
                     format!("cannot read stack file `{}`: {e}", path.display())
                 } else {
-                    format!("no stack named `{reference}`, and no file `{}`", path.display())
+                    format!(
+                        "no stack named `{reference}`, and no file `{}`",
+                        path.display()
+                    )
                 };
-                let hint = match crate::error::did_you_mean(reference, names.iter().map(String::as_str)) {
-                    Some(s) => format!("did you mean `{s}`? built-in stacks: {}", names.join(", ")),
-                    None => format!("built-in stacks: {} (see `infractl list`); or give a path to a YAML file", names.join(", ")),
-                };
+                let hint =
+                    match crate::error::did_you_mean(reference, names.iter().map(String::as_str)) {
+                        Some(s) => {
+                            format!("did you mean `{s}`? built-in stacks: {}", names.join(", "))
+                        }
+                        None => format!(
+                        "built-in stacks: {} (see `infractl list`); or give a path to a YAML file",
+                        names.join(", ")
+                    ),
+                    };
                 Err(Error::usage(msg).with_hint(hint))
             }
         }

@@ -62,7 +62,9 @@ impl FromStr for Subnet {
         let net = Subnet { base: addr, prefix };
         if u32::from(addr) & net.mask() != u32::from(addr) {
             let base = Ipv4Addr::from(u32::from(addr) & net.mask());
-            return Err(format!("`{s}` has host bits set; the network is {base}/{prefix}"));
+            return Err(format!(
+                "`{s}` has host bits set; the network is {base}/{prefix}"
+            ));
         }
         Ok(net)
     }

@@ -304,14 +304,21 @@ fn parse(src: &Source) -> Result<Value> {
         };
         return Err(Error::Stack(vec![Diagnostic::new(what)
             .at(Some(loc))
-            .hint("each key may appear once in a mapping; rename or merge the two entries")]));
+            .hint(
+                "each key may appear once in a mapping; rename or merge the two entries",
+            )]));
     }
     let value: Value = serde_yaml::from_str(&src.text).map_err(|e| {
         let loc = e.location().map(|l| Location {
             file: src.name.clone(),
             line: l.line(),
             column: l.column(),
-            text: src.text.lines().nth(l.line().saturating_sub(1)).unwrap_or("").to_string(),
+            text: src
+                .text
+                .lines()
+                .nth(l.line().saturating_sub(1))
+                .unwrap_or("")
+                .to_string(),
         });
         let msg = e.to_string();
         // serde_yaml appends " at line X column Y"; the location says it.
@@ -345,8 +352,8 @@ fn record(src: &Source, idx: usize) -> Result<Recorder> {
     };
     let mut parser = Parser::new_from_str(&src.text);
     parser.load(&mut rec, false).map_err(|e| {
-        Error::Stack(vec![Diagnostic::new(format!("invalid YAML: {}", e.info())).at(Some(
-            Location {
+        Error::Stack(vec![Diagnostic::new(format!("invalid YAML: {}", e.info()))
+            .at(Some(Location {
                 file: src.name.clone(),
                 line: e.marker().line(),
                 column: e.marker().col() + 1,
@@ -356,8 +363,7 @@ fn record(src: &Source, idx: usize) -> Result<Recorder> {
                     .nth(e.marker().line().saturating_sub(1))
                     .unwrap_or("")
                     .to_string(),
-            },
-        ))])
+            }))])
     })?;
     Ok(rec)
 }

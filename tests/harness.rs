@@ -1,0 +1,111 @@
+//! A builder that runs the `infractl` binary and checks what it prints.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Test {
+    args: Vec<String>,
+    state: tempfile::TempDir,
+    files: tempfile::TempDir,
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Test {
+    pub fn new() -> Self {
+        Test {
+            args: Vec::new(),
+            state: tempfile::tempdir().expect("tempdir"),
+            files: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Writes a file in the test's directory; returns its path.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.files.path().join(name);
+        std::fs::write(&p, text).expect("write test file");
+        p
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.files.path()
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// Runs with the builder's arguments followed by `args`.
+    pub fn run_args(&self, args: &[&str]) -> Output {
+        let mut all = self.args.clone();
+        all.extend(args.iter().map(|s| s.to_string()));
+        self.exec(&all)
+    }
+
+    pub fn run(&self) -> Output {
+        self.exec(&self.args)
+    }
+
+    fn exec(&self, args: &[String]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_infractl"))
+            .args(args)
+            .env("INFRACTL_STATE_DIR", self.state.path())
+            .current_dir(self.files.path())
+            .output()
+            .expect("run infractl");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Output {
+    pub fn code(self, want: i32) -> Self {
+        assert_eq!(
+            self.code, want,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn stderr(self, want: &str) -> Self {
+        assert_eq!(self.stderr, want, "stderr differs");
+        self
+    }
+
+    pub fn stderr_has(self, want: &str) -> Self {
+        assert!(
+            self.stderr.contains(want),
+            "stderr lacks {want:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn stdout_has(self, want: &str) -> Self {
+        assert!(
+            self.stdout.contains(want),
+            "stdout lacks {want:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+}
