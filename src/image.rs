@@ -129,7 +129,24 @@ pub async fn ensure(
     if !force && crate::docker::image_exists(docker, &reference).await? {
         return Ok(Built::AlreadyThere(reference));
     }
+    // One build at a time on this machine; whoever waited finds it built.
+    let lock_path = std::env::temp_dir().join("infractl-image.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| Error::failure(format!("cannot create {}: {e}", lock_path.display())))?;
+    if lock.try_lock().is_err() {
+        progress.begin("image", None, "waiting for another infractl building the image");
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
+            .await
+            .map_err(|e| Error::failure(format!("waiting for the image lock: {e}")))??;
+        drop(lock);
+        progress.finish("image", true, "the other build finished");
+        if !force && crate::docker::image_exists(docker, &reference).await? {
+            return Ok(Built::AlreadyThere(reference));
+        }
+        return Box::pin(ensure(docker, mirror, force, progress)).await;
+    }
     build(docker, &reference, mirror, progress).await?;
+    drop(lock);
     Ok(Built::Built(reference))
 }
 

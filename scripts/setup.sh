@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what infractl needs on a fresh Debian machine beside Rust and a
+# running Docker engine: debootstrap, which builds the node image from
+# Debian's packages. Safe to run again.
+set -euo pipefail
+
+need=()
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+command -v tar >/dev/null 2>&1 || need+=(tar)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+    echo "setup: error: the Docker engine is not reachable (start it, or set DOCKER_HOST)" >&2
+    exit 1
+fi
+echo "setup: ready (debootstrap $(dpkg-query -W -f='${Version}' debootstrap 2>/dev/null || echo present), Docker engine reachable)" >&2
