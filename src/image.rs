@@ -134,7 +134,11 @@ pub async fn ensure(
     let lock = std::fs::File::create(&lock_path)
         .map_err(|e| Error::failure(format!("cannot create {}: {e}", lock_path.display())))?;
     if lock.try_lock().is_err() {
-        progress.begin("image", None, "waiting for another infractl building the image");
+        progress.begin(
+            "image",
+            None,
+            "waiting for another infractl building the image",
+        );
         let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
             .await
             .map_err(|e| Error::failure(format!("waiting for the image lock: {e}")))??;

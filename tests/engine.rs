@@ -104,7 +104,13 @@ fn a_broken_config_is_rejected_by_its_program() {
     assert!(names.contains(&("lb-01", "haproxy -c")), "{names:?}");
     assert!(names.contains(&("ns", "named-checkzone")), "{names:?}");
     let haproxy = failed.iter().find(|r| r.program == "haproxy -c").unwrap();
-    assert!(haproxy.message.contains("haproxy.cfg:28] : balance only supports"), "{}", haproxy.message);
+    assert!(
+        haproxy
+            .message
+            .contains("haproxy.cfg:28] : balance only supports"),
+        "{}",
+        haproxy.message
+    );
     assert_eq!(haproxy.file, "/etc/haproxy/haproxy.cfg");
     let zone = failed
         .iter()
