@@ -70,19 +70,39 @@ impl ExecOutput {
 
 /// Runs `sh -c script` in a running container.
 pub async fn exec(docker: &Docker, container: &str, script: &str) -> Result<ExecOutput> {
+    exec_argv(
+        docker,
+        container,
+        &["sh".into(), "-c".into(), script.into()],
+    )
+    .await
+}
+
+/// Runs a program (argv) in a running container, collecting its output.
+pub async fn exec_argv(docker: &Docker, container: &str, argv: &[String]) -> Result<ExecOutput> {
     let doing = format!("running a command in {container}");
     let created = docker
         .create_exec(
             container,
             ExecConfig {
-                cmd: Some(vec!["sh".into(), "-c".into(), script.into()]),
+                cmd: Some(argv.to_vec()),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
                 ..Default::default()
             },
         )
         .await
-        .map_err(fail(&doing))?;
+        .map_err(|e| match e {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            } => Error::failure(format!("no container {container}"))
+                .with_hint("is the stack up? see `infractl status`"),
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            } => Error::failure(format!("container {container} is not running"))
+                .with_hint("`infractl up` starts it again"),
+            e => Error::failure(format!("{doing}: {e}")),
+        })?;
     let started = docker
         .start_exec(
             &created.id,

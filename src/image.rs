@@ -25,8 +25,15 @@ pub const SUITE: &str = "bookworm";
 /// PID 1 of a node: runit's runsvdir over /etc/service; on TERM, stop the
 /// services cleanly before exiting (runsvdir alone would leave them).
 pub const INIT: &str = r#"#!/bin/sh
-# PID 1 of an infractl node: supervise /etc/service like systemd would.
-mkdir -p /run/runit/supervise /etc/service
+# PID 1 of an infractl node: run the before-start steps, then supervise the
+# services in /etc/infractl/sv like systemd would; stop them cleanly on TERM.
+mkdir -p /run/runit/supervise /etc/service /var/log/infractl
+if [ -x /etc/infractl/before-start.sh ]; then
+    /etc/infractl/before-start.sh
+fi
+for d in /etc/infractl/sv/*; do
+    [ -d "$d" ] && ln -sfn "$d" "/etc/service/${d##*/}"
+done
 runsvdir -P /etc/service 'log: ..........................................................................................' &
 pid=$!
 stop() {

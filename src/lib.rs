@@ -22,14 +22,19 @@
 //! - [`image`]: the one node image, built from Debian packages.
 //! - [`docker`]: the Docker Engine API (bollard) pieces the commands use.
 //! - [`check`]: runs each rendered file through its own program.
+//! - [`driver`]: applies plans to hosts (Docker containers; SSH hosts);
+//!   [`supervise`] puts services under runit; [`apply`] walks the plan's
+//!   order, skipping what has not changed.
 //! - [`progress`]: progress events; the binary draws them.
 //! - [`commands`]: one thin function per CLI command.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod apply;
 pub mod check;
 pub mod commands;
 pub mod components;
 pub mod docker;
+pub mod driver;
 pub mod error;
 pub mod image;
 pub mod plan;
@@ -37,6 +42,7 @@ pub mod progress;
 pub mod render;
 pub mod stack;
 pub mod state;
+pub mod supervise;
 pub mod topology;
 
 pub use error::{Error, Result};

@@ -17,9 +17,12 @@ Stacks: a built-in name (see `infractl list`) or a path to a YAML file.
 
 Examples:
   infractl list                           the built-in stacks
+  infractl up task1                       bring task1 up on the local Docker engine
+  infractl exec task1 client -- curl -s http://www.foobar.com/
+  infractl status task1                   servers and services
+  infractl down task1                     remove everything task1 created
   infractl render task3 --out out/        every server's config files, and plan.json
   infractl validate task3                 check each file with nginx -t, haproxy -c, ...
-  infractl schema > stack.schema.json     JSON Schema for editors
 
 Exit codes: 0 ok, 1 the lab (or the engine) failed, 2 bad input.";
 
@@ -85,6 +88,83 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Bring a stack up on the Docker engine, or bring it up to date.
+    ///
+    /// Builds the node image if missing, creates the stack's networks and
+    /// one container per server (`<stack>-<server>`, labelled
+    /// io.infractl.stack=<stack>), copies in every file of the plan, starts
+    /// the services under the supervisor and waits until each is ready, in
+    /// the bring-up order (database primary, replicas, app, web, load
+    /// balancers). Run again: only what changed is touched, and a changed
+    /// config is reloaded, not rebuilt. Honours DOCKER_HOST.
+    ///
+    /// Example: infractl up task1
+    Up {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every container, network and volume of a stack.
+    ///
+    /// Removes exactly what carries the stack's label, nothing else. The
+    /// stack's state (passwords, CA, keys) stays unless --purge.
+    ///
+    /// Example: infractl down task1 --purge
+    Down {
+        /// Built-in stack name, path to a stack file, or a stack's name.
+        stack: String,
+        /// Also delete the stack's state directory.
+        #[arg(long)]
+        purge: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a lab's servers and services, or every lab that is up.
+    ///
+    /// Exit 1 when a server or service of the stack is not running.
+    ///
+    /// Example: infractl status task1 --json
+    Status {
+        /// Built-in stack name or path to a stack file; none: every lab.
+        stack: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command on a server of a running lab.
+    ///
+    /// The command's output and exit code pass through.
+    ///
+    /// Example: infractl exec task1 client -- curl -s http://www.foobar.com/
+    Exec {
+        /// Built-in stack name, path to a stack file, or a stack's name.
+        stack: String,
+        /// Server name.
+        server: String,
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Show the logs of a server's services.
+    ///
+    /// With a service, its log; without, every service's and the server's
+    /// own start-up output.
+    ///
+    /// Example: infractl logs task1 server-02 mariadb
+    Logs {
+        /// Built-in stack name, path to a stack file, or a stack's name.
+        stack: String,
+        /// Server name.
+        server: String,
+        /// Service name (see `infractl status`).
+        service: Option<String>,
+        /// Lines from the end.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        lines: u32,
     },
     /// Print the JSON Schema of the stack file format.
     ///
@@ -220,6 +300,29 @@ fn main() {
                 commands::validate::run(stack, *json, &global, progress.clone(), &mut stdout).await
             }
             Command::Schema => commands::schema::run(&mut stdout),
+            Command::Up { stack, json } => {
+                commands::up::run(stack, *json, &global, progress.as_ref(), &mut stdout).await
+            }
+            Command::Down { stack, purge, json } => {
+                commands::down::run(stack, *purge, *json, &global, &mut stdout).await
+            }
+            Command::Status { stack, json } => {
+                commands::status::run(stack.as_deref(), *json, &global, &mut stdout).await
+            }
+            Command::Exec {
+                stack,
+                server,
+                command,
+            } => {
+                let mut stderr = std::io::stderr();
+                commands::exec::run(stack, server, command, &mut stdout, &mut stderr).await
+            }
+            Command::Logs {
+                stack,
+                server,
+                service,
+                lines,
+            } => commands::logs::run(stack, server, service.as_deref(), *lines, &mut stdout).await,
             Command::Image(ImageCommand::Build { mirror, force }) => {
                 commands::image::build(mirror.as_deref(), *force, progress.as_ref(), &mut stdout)
                     .await

@@ -43,6 +43,9 @@ pub struct ServerPlan {
     pub roles: Vec<String>,
     pub components: Vec<String>,
     pub networks: Vec<Attachment>,
+    /// The lab DNS server's address as this server reaches it, if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
     /// Linux capabilities the server's programs need in a container.
     pub capabilities: Vec<String>,
     pub packages: Vec<String>,
@@ -118,6 +121,9 @@ pub struct Step {
     /// Before the services start, or once they are ready.
     pub when: When,
     pub run: String,
+    /// Files the step reads: on a re-apply it runs again only when one of
+    /// them changed.
+    pub inputs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -159,6 +165,7 @@ impl ServerPlan {
             roles: vec![],
             components: vec![],
             networks: vec![],
+            resolver: None,
             capabilities: vec![],
             packages: vec![],
             files: vec![],
@@ -176,6 +183,13 @@ impl ServerPlan {
         let mut h = Sha256::new();
         h.update(serde_json::to_vec(self).expect("plan serializes"));
         self.hash = hex::encode(h.finalize());
+    }
+
+    /// Hash of what a container needs at creation (image, networks,
+    /// capabilities, resolver): when it changes, the container is made anew.
+    pub fn structure_hash(&self, image: &str) -> String {
+        let v = serde_json::json!([image, self.networks, self.capabilities, self.resolver]);
+        sha256_hex(v.to_string().as_bytes())[..16].to_string()
     }
 
     pub fn file(&self, path: &str) -> Option<&FileSpec> {

@@ -136,11 +136,12 @@ impl Out<'_> {
         self.plan.services.push(s);
     }
 
-    pub fn step(&mut self, name: &str, when: When, run: impl Into<String>) {
+    pub fn step(&mut self, name: &str, when: When, inputs: &[&str], run: impl Into<String>) {
         self.plan.setup.push(Step {
             name: name.to_string(),
             when,
             run: run.into(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
         });
     }
 
@@ -208,6 +209,13 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
                 address: a.to_string(),
             })
             .collect();
+        out.plan.resolver = topo
+            .with_role(crate::topology::Role::Dns)
+            .next()
+            .filter(|d| {
+                crate::topology::shared_network(&topo.stack, server, topo.server(&d.name)).is_some()
+            })
+            .map(|d| topo.addr(&node.name, &d.name).to_string());
         let ctx = Ctx {
             topo,
             node,

@@ -108,6 +108,48 @@ impl StateDir {
         })
     }
 
+    /// Takes the stack's lock for `what` (`up`, `down`): one such command
+    /// per stack at a time. Released when the guard drops.
+    pub fn lock(&self, what: &str) -> Result<StackLock> {
+        fs::create_dir_all(&self.path).map_err(|e| {
+            Error::failure(format!(
+                "cannot create state directory {}: {e}",
+                self.path.display()
+            ))
+        })?;
+        fs::set_permissions(&self.path, fs::Permissions::from_mode(0o700))?;
+        let path = self.path.join("lock");
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::failure(format!("cannot open {}: {e}", path.display())))?;
+        if file.try_lock().is_err() {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let stack = self
+                .path
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or("?");
+            return Err(Error::failure(format!(
+                "stack `{stack}` is busy: {} is working on it",
+                holder
+                    .trim()
+                    .to_string()
+                    .chars()
+                    .take(80)
+                    .collect::<String>()
+            ))
+            .with_hint("wait for it to finish, then run this again"));
+        }
+        file.set_len(0)?;
+        writeln!(file, "`infractl {what}` (pid {})", std::process::id())?;
+        Ok(StackLock { _file: file })
+    }
+
     /// Loads the stack's secrets, generating what is missing.
     pub fn secrets(&self, stack: &str, tls_names: Option<&[String]>) -> Result<Secrets> {
         let tls = match tls_names {
@@ -143,6 +185,11 @@ impl StateDir {
             key: read("site.key")?,
         })
     }
+}
+
+/// Holds a stack's lock while alive.
+pub struct StackLock {
+    _file: fs::File,
 }
 
 fn write_private(path: &Path, data: &[u8]) -> Result<()> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::harness::Test;
 
-fn enabled(test: &str) -> bool {
+pub fn enabled(test: &str) -> bool {
     let on = std::env::var("INFRACTL_ENGINE_TESTS").is_ok_and(|v| v == "1");
     if !on {
         eprintln!("{test}: skipped (set INFRACTL_ENGINE_TESTS=1 to run against the Docker engine)");

@@ -7,10 +7,15 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
+pub mod down;
+pub mod exec;
 pub mod image;
 pub mod list;
+pub mod logs;
 pub mod render;
 pub mod schema;
+pub mod status;
+pub mod up;
 pub mod validate;
 
 /// Options every command shares.

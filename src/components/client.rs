@@ -31,6 +31,7 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             out.step(
                 "trust the lab CA",
                 When::BeforeStart,
+                &[CA_PATH],
                 "update-ca-certificates >/dev/null",
             );
         }

@@ -24,6 +24,25 @@ pub const KIND: Kind = Kind {
 
 pub const PORT: u16 = 3306;
 pub const CONF: &str = "/etc/mysql/mariadb.conf.d/60-infractl.cnf";
+pub const PRIMARY_SQL: &str = "/etc/infractl/mariadb/primary.sql";
+pub const REPLICA_SQL: &str = "/etc/infractl/mariadb/replica.sql";
+
+/// Waits (30 s at most) until both replication threads run and the replica
+/// has caught up; prints the replication state when it does not.
+const WAIT_REPLICATION: &str = r#"i=0
+while :; do
+    s=$(mariadb -e 'SHOW SLAVE STATUS\G')
+    if echo "$s" | grep -q 'Slave_IO_Running: Yes' && echo "$s" | grep -q 'Slave_SQL_Running: Yes' && echo "$s" | grep -q 'Seconds_Behind_Master: 0'; then
+        break
+    fi
+    i=$((i+1))
+    if [ $i -ge 300 ]; then
+        echo 'replication did not catch up in 30 s:' >&2
+        echo "$s" | grep -E 'Running|Error|Behind' >&2
+        exit 1
+    fi
+    sleep 0.1
+done"#;
 
 /// Role of a database server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -69,7 +88,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             .as_deref()
             .expect("validated: a replica has a primary");
         out.secret_template(
-            "/etc/infractl/mariadb/replica.sql",
+            REPLICA_SQL,
             0o600,
             None,
             "mariadb/replica.sql",
@@ -81,13 +100,14 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             }),
         )?;
         out.step(
-            "start replication",
+            "start replication and wait until caught up",
             When::AfterReady,
-            "mariadb --batch < /etc/infractl/mariadb/replica.sql",
+            &[REPLICA_SQL],
+            format!("mariadb --batch < {REPLICA_SQL}\n{WAIT_REPLICATION}"),
         );
     } else {
         out.secret_template(
-            "/etc/infractl/mariadb/primary.sql",
+            PRIMARY_SQL,
             0o600,
             None,
             "mariadb/primary.sql",
@@ -100,7 +120,8 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         out.step(
             "create database and users",
             When::AfterReady,
-            "mariadb --batch < /etc/infractl/mariadb/primary.sql",
+            &[PRIMARY_SQL],
+            format!("mariadb --batch < {PRIMARY_SQL}"),
         );
     }
     out.service(Service {

@@ -66,7 +66,12 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     out.template(APPLY, 0o755, "ufw/apply.sh", json!({ "rules": RULES }))?;
     out.capability("NET_ADMIN");
     out.capability("NET_RAW");
-    out.step("apply firewall rules", When::BeforeStart, APPLY);
+    out.step(
+        "apply firewall rules",
+        When::BeforeStart,
+        &[RULES, APPLY, "/etc/default/ufw"],
+        APPLY,
+    );
     out.check(
         "ufw --dry-run",
         RULES,

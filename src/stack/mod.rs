@@ -18,6 +18,7 @@ mod validate;
 
 pub use net::Subnet;
 use source::{Locator, Resolver, Source};
+pub use validate::valid_name;
 
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stacks");
 

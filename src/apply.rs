@@ -1,0 +1,383 @@
+//! The executor: applies a plan through a driver, in the plan's order,
+//! doing only what changed.
+//!
+//! Per server it decides: create (no host yet), recreate (what the host was
+//! created with changed: image, networks, capabilities), start (stopped),
+//! update (files or services changed: upload those, reload the services
+//! that watch them), or nothing. New hosts are created, filled and started
+//! all at once (the engine starts containers one after another anyway);
+//! then, stage by stage in the bring-up order, each server waits for its
+//! readiness probes and runs its after-ready steps (the replica's
+//! replication waits for the primary). What was applied is recorded per
+//! server in the state directory, so an interrupted `up` resumes.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use futures_util::future::try_join_all;
+use serde::{Deserialize, Serialize};
+
+use crate::driver::Driver;
+use crate::error::{Error, Result};
+use crate::plan::{FileSpec, Plan, ServerPlan, When};
+use crate::progress::Progress;
+use crate::state::StateDir;
+use crate::supervise;
+
+/// Seconds a server's services get to become ready.
+pub const READY_SECONDS: u32 = 60;
+
+/// What was applied to one server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Applied {
+    pub hash: String,
+    /// sha256 of every file put there, plan and supervisor files alike.
+    pub files: BTreeMap<String, String>,
+    pub services: Vec<String>,
+}
+
+/// What `apply` did to a server.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Created,
+    Recreated,
+    Started,
+    Updated,
+    Unchanged,
+    Removed,
+}
+
+impl Action {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Recreated => "recreated",
+            Action::Started => "started",
+            Action::Updated => "updated",
+            Action::Unchanged => "unchanged",
+            Action::Removed => "removed",
+        }
+    }
+}
+
+/// One server's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub server: String,
+    pub action: Action,
+    /// Files uploaded (all of them for a new host).
+    pub files: usize,
+    /// Services reloaded or restarted after a change.
+    pub reloaded: Vec<String>,
+}
+
+/// Every file a server gets: the plan's and the supervisor's.
+pub fn all_files(server: &ServerPlan) -> Vec<FileSpec> {
+    let mut files = server.files.clone();
+    files.extend(supervise::files(server));
+    files
+}
+
+fn applied_path(state: &StateDir) -> std::path::PathBuf {
+    state.path.join("applied.json")
+}
+
+pub fn read_applied(state: &StateDir) -> BTreeMap<String, Applied> {
+    std::fs::read_to_string(applied_path(state))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+fn write_applied(state: &StateDir, applied: &BTreeMap<String, Applied>) -> Result<()> {
+    std::fs::create_dir_all(&state.path)?;
+    let path = applied_path(state);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(applied).expect("json"))?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(())
+}
+
+pub fn forget_applied(state: &StateDir) {
+    let _ = std::fs::remove_file(applied_path(state));
+}
+
+/// Applies `plan`; returns what was done to each server.
+pub async fn apply<D: Driver>(
+    driver: &D,
+    plan: &Plan,
+    state: &StateDir,
+    progress: &dyn Progress,
+) -> Result<Vec<Outcome>> {
+    let hosts = driver.hosts(&plan.stack).await?;
+    let applied = Mutex::new(read_applied(state));
+
+    let mut decided: Vec<(&ServerPlan, Action)> = Vec::new();
+    for s in &plan.servers {
+        let host = hosts.iter().find(|h| h.server == s.name);
+        let action = match host {
+            None => Action::Created,
+            Some(h) if h.structure.as_deref() != Some(s.structure_hash(&plan.image).as_str()) => {
+                Action::Recreated
+            }
+            Some(h) if !h.running => Action::Started,
+            Some(_) => match applied.lock().expect("lock").get(&s.name) {
+                Some(a) if a.hash == s.hash => Action::Unchanged,
+                _ => Action::Updated,
+            },
+        };
+        decided.push((s, action));
+    }
+    let gone: Vec<String> = hosts
+        .iter()
+        .filter(|h| plan.server(&h.server).is_none())
+        .map(|h| h.server.clone())
+        .collect();
+
+    let mut outcomes: Vec<Outcome> = gone
+        .iter()
+        .map(|g| Outcome {
+            server: g.clone(),
+            action: Action::Removed,
+            files: 0,
+            reloaded: vec![],
+        })
+        .collect();
+    if gone.is_empty() && decided.iter().all(|(_, a)| *a == Action::Unchanged) {
+        outcomes.extend(decided.iter().map(|(s, a)| Outcome {
+            server: s.name.clone(),
+            action: a.clone(),
+            files: 0,
+            reloaded: vec![],
+        }));
+        return Ok(outcomes);
+    }
+
+    driver.prepare(plan).await?;
+    for g in &gone {
+        driver.remove(&plan.stack, g).await?;
+        applied.lock().expect("lock").remove(g);
+    }
+
+    // Phase 1: hosts made, filled and started, or updated in place.
+    for (s, a) in &decided {
+        if *a != Action::Unchanged {
+            progress.begin(&s.name, Some(4), a.as_str());
+        }
+    }
+    let phase1 = decided.iter().map(|(s, action)| {
+        let applied = &applied;
+        async move {
+            let files = all_files(s);
+            let mut outcome = Outcome {
+                server: s.name.clone(),
+                action: action.clone(),
+                files: 0,
+                reloaded: vec![],
+            };
+            match action {
+                Action::Unchanged | Action::Removed => {}
+                Action::Created | Action::Recreated | Action::Started => {
+                    if *action != Action::Started {
+                        if *action == Action::Recreated {
+                            driver.remove(&plan.stack, &s.name).await?;
+                        }
+                        progress.update(&s.name, Some(1), "creating");
+                        driver.create(plan, s).await?;
+                    }
+                    progress.update(&s.name, Some(2), &format!("copying {} files", files.len()));
+                    driver.put_files(plan, &s.name, &files).await?;
+                    progress.update(&s.name, Some(3), "starting");
+                    driver.start(plan, &s.name).await?;
+                    outcome.files = files.len();
+                }
+                Action::Updated => {
+                    let before = applied
+                        .lock()
+                        .expect("lock")
+                        .get(&s.name)
+                        .cloned()
+                        .unwrap_or_default();
+                    let (n, reloaded) = update(driver, plan, s, &files, &before).await?;
+                    outcome.files = n;
+                    outcome.reloaded = reloaded;
+                }
+            }
+            Ok::<_, Error>(outcome)
+        }
+    });
+    let phase1 = try_join_all(phase1).await.inspect_err(|_| {
+        for (s, _) in &decided {
+            progress.finish(&s.name, false, "stopped");
+        }
+    })?;
+
+    // Phase 2: stage by stage, readiness then after-ready steps.
+    for stage in &plan.order {
+        let work = stage.iter().filter_map(|name| {
+            let (s, action) = decided.iter().find(|(s, _)| &s.name == name)?;
+            (*action != Action::Unchanged).then_some((*s, action))
+        });
+        let jobs = work.map(|(s, action)| {
+            let applied = &applied;
+            async move {
+                progress.update(&s.name, Some(3), "waiting for services");
+                let result = ready(driver, plan, s, action, applied).await;
+                match &result {
+                    Ok(()) => {
+                        let mut map = applied.lock().expect("lock");
+                        map.insert(
+                            s.name.clone(),
+                            Applied {
+                                hash: s.hash.clone(),
+                                files: all_files(s)
+                                    .into_iter()
+                                    .map(|f| (f.path, f.sha256))
+                                    .collect(),
+                                services: s.services.iter().map(|x| x.name.clone()).collect(),
+                            },
+                        );
+                        let _ = write_applied(state, &map);
+                        progress.finish(&s.name, true, &format!("{} and ready", action.as_str()));
+                    }
+                    Err(_) => progress.finish(&s.name, false, "not ready"),
+                }
+                result
+            }
+        });
+        try_join_all(jobs).await?;
+    }
+    write_applied(state, &applied.lock().expect("lock"))?;
+    outcomes.extend(phase1);
+    Ok(outcomes)
+}
+
+/// Brings a running host up to date: changed files, services added,
+/// removed or reloaded. Returns (files uploaded, services reloaded).
+async fn update<D: Driver>(
+    driver: &D,
+    plan: &Plan,
+    s: &ServerPlan,
+    files: &[FileSpec],
+    before: &Applied,
+) -> Result<(usize, Vec<String>)> {
+    let changed: Vec<FileSpec> = files
+        .iter()
+        .filter(|f| before.files.get(&f.path) != Some(&f.sha256))
+        .cloned()
+        .collect();
+    driver.put_files(plan, &s.name, &changed).await?;
+    let changed_paths: Vec<&str> = changed.iter().map(|f| f.path.as_str()).collect();
+    let mut script = supervise::chowns(&changed);
+    // Steps before start whose inputs changed run again.
+    for st in s.setup.iter().filter(|st| st.when == When::BeforeStart) {
+        if st
+            .inputs
+            .iter()
+            .any(|i| changed_paths.contains(&i.as_str()))
+        {
+            script.push_str(&format!("{}\n", st.run));
+        }
+    }
+    let mut reloaded = Vec::new();
+    for old in &before.services {
+        if !s.services.iter().any(|x| &x.name == old) {
+            script.push_str(&format!("{}\n", supervise::disable(old)));
+        }
+    }
+    for svc in &s.services {
+        let run = format!("{}/{}/run", supervise::SV_DIR, svc.name);
+        if !before.services.contains(&svc.name) {
+            script.push_str(&format!("{}\n", supervise::enable(&svc.name)));
+        } else if changed_paths.contains(&run.as_str()) {
+            script.push_str(&format!("sv restart /etc/service/{}\n", svc.name));
+            reloaded.push(svc.name.clone());
+        } else if svc
+            .watches
+            .iter()
+            .any(|w| changed_paths.contains(&w.as_str()))
+        {
+            script.push_str(&format!("{}\n", supervise::reload(svc)));
+            reloaded.push(svc.name.clone());
+        }
+    }
+    if !script.is_empty() {
+        let out = driver.exec(&plan.stack, &s.name, &script).await?;
+        if out.code != 0 {
+            return Err(Error::failure(format!(
+                "server `{}`: applying the changes failed:\n{}",
+                s.name,
+                out.message()
+            )));
+        }
+    }
+    Ok((changed.len(), reloaded))
+}
+
+/// Waits for the server's probes, then runs its after-ready steps (all of
+/// them on a new host; on an updated one, those whose inputs changed).
+async fn ready<D: Driver>(
+    driver: &D,
+    plan: &Plan,
+    s: &ServerPlan,
+    action: &Action,
+    applied: &Mutex<BTreeMap<String, Applied>>,
+) -> Result<()> {
+    let out = driver
+        .exec(
+            &plan.stack,
+            &s.name,
+            &supervise::wait_ready(s, READY_SECONDS),
+        )
+        .await?;
+    if out.code != 0 {
+        let service = out.stdout.trim().to_string();
+        let probe = s.probes.iter().find(|p| p.service == service);
+        let log = driver
+            .exec(&plan.stack, &s.name, &supervise::log_tail(&service, 15))
+            .await
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        let mut msg =
+            format!(
+            "server `{}`: service `{service}` is not ready after {READY_SECONDS} s (expected {})",
+            s.name,
+            probe.map(|p| p.expect.as_str()).unwrap_or("its probe to pass")
+        );
+        if !log.trim().is_empty() {
+            msg.push_str(&format!("\nlast lines of its log:\n{}", indent(&log)));
+        }
+        return Err(Error::failure(msg).with_hint(format!(
+            "the lab is left as it is: `infractl logs {} {} {service}`; fix and run `infractl up` again",
+            plan.stack, s.name
+        )));
+    }
+    let before = applied.lock().expect("lock").get(&s.name).cloned();
+    for st in s.setup.iter().filter(|st| st.when == When::AfterReady) {
+        let rerun = match (&before, action) {
+            (Some(b), Action::Updated) => st.inputs.iter().any(|i| {
+                let now = s.file(i).map(|f| f.sha256.clone());
+                b.files.get(i) != now.as_ref()
+            }),
+            _ => true,
+        };
+        if !rerun {
+            continue;
+        }
+        let out = driver.exec(&plan.stack, &s.name, &st.run).await?;
+        if out.code != 0 {
+            return Err(Error::failure(format!(
+                "server `{}`: step \"{}\" failed:\n{}",
+                s.name,
+                st.name,
+                indent(&out.message())
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}

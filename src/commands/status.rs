@@ -1,0 +1,225 @@
+//! `infractl status`: per server, its container's state, each service's
+//! state and its addresses; with no stack, every lab that is up.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{emit, emit_json, plan_for, Global};
+use crate::driver::docker::DockerDriver;
+use crate::driver::Driver;
+use crate::error::Result;
+use crate::plan::Plan;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerStatus {
+    pub server: String,
+    pub roles: Vec<String>,
+    pub addresses: Vec<String>,
+    /// `running`, `exited`, ... or `absent`.
+    pub state: String,
+    pub services: Vec<ServiceStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    /// `run`, `down`, `fail` as the supervisor says.
+    pub state: String,
+}
+
+/// Parses `sv status` lines: `run: /etc/service/nginx: (pid 12) 40s; run: log: ...`.
+pub fn parse_sv(text: &str) -> Vec<ServiceStatus> {
+    text.lines()
+        .filter_map(|l| {
+            let (state, rest) = l.split_once(": ")?;
+            let path = rest.split(':').next()?;
+            let name = path.rsplit('/').next()?.to_string();
+            Some(ServiceStatus {
+                name,
+                state: state.trim().to_string(),
+            })
+        })
+        .collect()
+}
+
+pub async fn collect(driver: &DockerDriver, plan: &Plan) -> Result<Vec<ServerStatus>> {
+    let hosts = driver.hosts(&plan.stack).await?;
+    let jobs = plan.servers.iter().map(|s| {
+        let host = hosts.iter().find(|h| h.server == s.name);
+        async move {
+            let state = match host {
+                None => "absent".to_string(),
+                Some(h) if h.running => "running".to_string(),
+                Some(h) => h.status.to_lowercase(),
+            };
+            let services = match host {
+                Some(h) if h.running && !s.services.is_empty() => {
+                    let out = driver
+                        .exec(&plan.stack, &s.name, "sv status /etc/service/* 2>/dev/null")
+                        .await?;
+                    let mut got = parse_sv(&out.stdout);
+                    // Services of the plan the supervisor does not know yet.
+                    for want in &s.services {
+                        if !got.iter().any(|g| g.name == want.name) {
+                            got.push(ServiceStatus {
+                                name: want.name.clone(),
+                                state: "missing".into(),
+                            });
+                        }
+                    }
+                    got
+                }
+                _ => s
+                    .services
+                    .iter()
+                    .map(|x| ServiceStatus {
+                        name: x.name.clone(),
+                        state: "down".into(),
+                    })
+                    .collect(),
+            };
+            Ok::<_, crate::Error>(ServerStatus {
+                server: s.name.clone(),
+                roles: s.roles.clone(),
+                addresses: s
+                    .networks
+                    .iter()
+                    .map(|a| format!("{} {}", a.network, a.address))
+                    .collect(),
+                state,
+                services,
+            })
+        }
+    });
+    futures_util::future::try_join_all(jobs).await
+}
+
+/// The human table: server, roles, addresses, state, services.
+pub fn table(report: &[ServerStatus]) -> String {
+    let rows: Vec<[String; 5]> = report
+        .iter()
+        .map(|r| {
+            let services = r
+                .services
+                .iter()
+                .map(|s| {
+                    if s.state == "run" {
+                        s.name.clone()
+                    } else {
+                        format!("{}({})", s.name, s.state)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            [
+                r.server.clone(),
+                r.roles.join(","),
+                r.addresses
+                    .iter()
+                    .map(|a| a.split(' ').nth(1).unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                r.state.clone(),
+                services,
+            ]
+        })
+        .collect();
+    let head = ["SERVER", "ROLE", "ADDRESS", "STATE", "SERVICES"];
+    let mut w = head.map(str::len);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.len());
+        }
+    }
+    let line = |c: &[String; 5]| {
+        format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}\n",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        )
+    };
+    let mut out = line(&head.map(str::to_string));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+/// Whether every server runs and every service is up.
+pub fn healthy(report: &[ServerStatus]) -> bool {
+    report
+        .iter()
+        .all(|r| r.state == "running" && r.services.iter().all(|s| s.state == "run"))
+}
+
+pub async fn run(
+    stack: Option<&str>,
+    json: bool,
+    global: &Global,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let driver = DockerDriver::connect().await?;
+    let Some(stack) = stack else {
+        let stacks = driver.stacks().await?;
+        let mut labs = Vec::new();
+        for s in &stacks {
+            let hosts = driver.hosts(s).await?;
+            let running = hosts.iter().filter(|h| h.running).count();
+            labs.push(
+                serde_json::json!({ "stack": s, "servers": hosts.len(), "running": running }),
+            );
+        }
+        if json {
+            emit_json(out, &labs)?;
+        } else if labs.is_empty() {
+            emit(out, "No lab is up.\n")?;
+        } else {
+            let mut text = String::from("STACK     SERVERS  RUNNING\n");
+            for l in &labs {
+                text.push_str(&format!(
+                    "{:<8}  {:>7}  {:>7}\n",
+                    l["stack"].as_str().unwrap_or(""),
+                    l["servers"],
+                    l["running"]
+                ));
+            }
+            emit(out, &text)?;
+        }
+        return Ok(0);
+    };
+    let (_, plan) = plan_for(stack, global)?;
+    let report = collect(&driver, &plan).await?;
+    let up = report.iter().any(|r| r.state != "absent");
+    if json {
+        emit_json(
+            out,
+            &serde_json::json!({ "stack": plan.stack, "up": up, "healthy": healthy(&report), "servers": report }),
+        )?;
+    } else if !up {
+        emit(out, &format!("Stack `{}` is not up.\n", plan.stack))?;
+    } else {
+        emit(out, &table(&report))?;
+    }
+    Ok(if !up || healthy(&report) { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_runit_status() {
+        let s = parse_sv("run: /etc/service/nginx: (pid 12) 40s; run: log: (pid 10) 40s\ndown: /etc/service/app: 3s, normally up\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].name.as_str(), s[0].state.as_str()), ("nginx", "run"));
+        assert_eq!((s[1].name.as_str(), s[1].state.as_str()), ("app", "down"));
+    }
+}

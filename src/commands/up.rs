@@ -1,0 +1,100 @@
+//! `infractl up`: brings a stack up on the local Docker engine (or the one
+//! `DOCKER_HOST` names), doing only what changed since the last `up`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use super::{emit, emit_json, plan_for, status, Global};
+use crate::apply::{self, Action};
+use crate::driver::docker::DockerDriver;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::state::StateDir;
+
+pub async fn run(
+    stack: &str,
+    json: bool,
+    global: &Global,
+    progress: &dyn Progress,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let started = Instant::now();
+    let (topo, plan) = plan_for(stack, global)?;
+    let state = StateDir::new(
+        &crate::state::root(global.state_dir.as_deref()),
+        &plan.stack,
+    );
+    let _lock = state.lock("up")?;
+    let driver = DockerDriver::connect().await?;
+    crate::image::ensure(&driver.docker, None, false, progress).await?;
+    let work = apply::apply(&driver, &plan, &state, progress);
+    let outcomes = tokio::select! {
+        r = work => r?,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(Error::failure(format!("interrupted: stack `{}` is partly up", plan.stack)).with_hint(format!(
+                "`infractl up {0}` resumes where this stopped; `infractl down {0}` removes it",
+                plan.stack
+            )));
+        }
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let report = status::collect(&driver, &plan).await?;
+    if json {
+        emit_json(
+            out,
+            &serde_json::json!({ "stack": plan.stack, "seconds": elapsed, "changes": outcomes, "servers": report }),
+        )?;
+        return Ok(0);
+    }
+    let changed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.action != Action::Unchanged)
+        .collect();
+    let mut text = if changed.is_empty() {
+        format!(
+            "Stack `{}` is up to date: {} servers unchanged, nothing touched ({elapsed:.2} s).\n",
+            plan.stack,
+            outcomes.len()
+        )
+    } else {
+        let mut t = format!("Stack `{}` is up ({elapsed:.2} s):", plan.stack);
+        for a in [
+            Action::Created,
+            Action::Recreated,
+            Action::Started,
+            Action::Updated,
+            Action::Removed,
+        ] {
+            let names: Vec<&str> = changed
+                .iter()
+                .filter(|o| o.action == a)
+                .map(|o| o.server.as_str())
+                .collect();
+            if !names.is_empty() {
+                t.push_str(&format!(" {} {}", a.as_str(), names.join(", ")));
+                t.push(';');
+            }
+        }
+        t.pop();
+        t.push_str(".\n");
+        for o in changed.iter().filter(|o| !o.reloaded.is_empty()) {
+            t.push_str(&format!(
+                "  {}: reloaded {}\n",
+                o.server,
+                o.reloaded.join(", ")
+            ));
+        }
+        t
+    };
+    text.push('\n');
+    text.push_str(&status::table(&report));
+    let scheme = if topo.tls() { "https" } else { "http" };
+    if let Some(client) = topo.with_role(crate::topology::Role::Client).next() {
+        text.push_str(&format!(
+            "\nThe site, from the user's computer:\n  infractl exec {0} {1} -- curl -s {scheme}://www.{2}/\n",
+            plan.stack, client.name, plan.domain
+        ));
+    }
+    emit(out, &text)?;
+    Ok(0)
+}

@@ -1,0 +1,357 @@
+//! The Docker driver: one container per server (`<stack>-<server>`), one
+//! bridge network per stack network (`<stack>-<net>`), every object
+//! labelled `io.infractl.stack=<stack>` (plus server, role, plan hash).
+//! Labels are the truth for what a lab owns: `destroy` removes exactly what
+//! carries the stack's label.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
+    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, StartContainerOptions,
+};
+use bollard::Docker;
+use futures_util::future::try_join_all;
+
+use super::{Destroyed, Driver, Host};
+use crate::docker::{self as engine, fail, ExecOutput, LABEL_STACK};
+use crate::error::{Error, Result};
+use crate::plan::{FileSpec, Plan, ServerPlan};
+
+pub const LABEL_SERVER: &str = "io.infractl.server";
+pub const LABEL_ROLES: &str = "io.infractl.roles";
+pub const LABEL_PLAN: &str = "io.infractl.plan-hash";
+pub const LABEL_STRUCTURE: &str = "io.infractl.structure";
+
+pub struct DockerDriver {
+    pub docker: Docker,
+}
+
+pub fn container_name(stack: &str, server: &str) -> String {
+    format!("{stack}-{server}")
+}
+
+pub fn network_name(stack: &str, net: &str) -> String {
+    format!("{stack}-{net}")
+}
+
+fn label_filter(stack: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{LABEL_STACK}={stack}")])])
+}
+
+impl DockerDriver {
+    pub async fn connect() -> Result<Self> {
+        Ok(DockerDriver {
+            docker: engine::connect().await?,
+        })
+    }
+
+    /// Names of the stacks that have objects on this engine.
+    pub async fn stacks(&self) -> Result<Vec<String>> {
+        let list = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&HashMap::from([(
+                        "label".to_string(),
+                        vec![LABEL_STACK.to_string()],
+                    )]))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing containers"))?;
+        let mut names: Vec<String> = list
+            .into_iter()
+            .filter_map(|c| c.labels?.get(LABEL_STACK).cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Container logs (the init's output), last `tail` lines.
+    pub async fn container_logs(&self, stack: &str, server: &str, tail: u32) -> Result<String> {
+        use futures_util::StreamExt;
+        let name = container_name(stack, server);
+        let mut stream = self.docker.logs(
+            &name,
+            Some(
+                bollard::query_parameters::LogsOptionsBuilder::new()
+                    .stdout(true)
+                    .stderr(true)
+                    .tail(&tail.to_string())
+                    .build(),
+            ),
+        );
+        let mut out = String::new();
+        while let Some(item) = stream.next().await {
+            out.push_str(
+                &item
+                    .map_err(fail(&format!("reading the logs of {name}")))?
+                    .to_string(),
+            );
+        }
+        Ok(out)
+    }
+}
+
+impl Driver for DockerDriver {
+    async fn hosts(&self, stack: &str) -> Result<Vec<Host>> {
+        let list = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&label_filter(stack))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing containers"))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let labels = c.labels.unwrap_or_default();
+                let server = labels.get(LABEL_SERVER)?.clone();
+                let running = matches!(
+                    c.state,
+                    Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
+                );
+                Some(Host {
+                    handle: container_name(stack, &server),
+                    server,
+                    running,
+                    structure: labels.get(LABEL_STRUCTURE).cloned(),
+                    status: c.status.unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    async fn prepare(&self, plan: &Plan) -> Result<()> {
+        let existing = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new()
+                    .filters(&label_filter(&plan.stack))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing networks"))?;
+        for net in &plan.networks {
+            let name = network_name(&plan.stack, &net.name);
+            let found = existing
+                .iter()
+                .find(|n| n.name.as_deref() == Some(name.as_str()));
+            if let Some(n) = found {
+                let subnet = n
+                    .ipam
+                    .as_ref()
+                    .and_then(|i| i.config.as_ref())
+                    .and_then(|c| c.first())
+                    .and_then(|c| c.subnet.clone());
+                if subnet.as_deref() == Some(net.subnet.as_str()) {
+                    continue;
+                }
+                // The subnet changed: the network is made anew (its
+                // containers are recreated too, their structure changed).
+                for c in n.containers.clone().unwrap_or_default().keys() {
+                    engine::remove(&self.docker, c).await?;
+                }
+                self.docker
+                    .remove_network(&name)
+                    .await
+                    .map_err(fail(&format!("removing network {name}")))?;
+            }
+            self.docker
+                .create_network(NetworkCreateRequest {
+                    name: name.clone(),
+                    driver: Some("bridge".into()),
+                    ipam: Some(Ipam {
+                        driver: Some("default".into()),
+                        config: Some(vec![IpamConfig {
+                            subnet: Some(net.subnet.clone()),
+                            gateway: Some(net.gateway.clone()),
+                            ..Default::default()
+                        }]),
+                        ..Default::default()
+                    }),
+                    labels: Some(HashMap::from([(LABEL_STACK.to_string(), plan.stack.clone())])),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| {
+                    let msg = e.to_string();
+                    let hint = if msg.contains("overlap") {
+                        format!(
+                            "another network on this engine uses {}; change the stack's subnet, or remove that network",
+                            net.subnet
+                        )
+                    } else {
+                        "see `docker network ls`".to_string()
+                    };
+                    Error::failure(format!("creating network {name} ({}): {msg}", net.subnet)).with_hint(hint)
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn create(&self, plan: &Plan, server: &ServerPlan) -> Result<()> {
+        let name = container_name(&plan.stack, &server.name);
+        let labels = HashMap::from([
+            (LABEL_STACK.to_string(), plan.stack.clone()),
+            (LABEL_SERVER.to_string(), server.name.clone()),
+            (LABEL_ROLES.to_string(), server.roles.join(",")),
+            (LABEL_PLAN.to_string(), server.hash.clone()),
+            (
+                LABEL_STRUCTURE.to_string(),
+                server.structure_hash(&plan.image),
+            ),
+        ]);
+        let endpoint = |address: &str| EndpointSettings {
+            ipam_config: Some(EndpointIpamConfig {
+                ipv4_address: Some(address.to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let first = server
+            .networks
+            .first()
+            .ok_or_else(|| Error::failure(format!("server {} has no network", server.name)))?;
+        let first_net = network_name(&plan.stack, &first.network);
+        let doing = format!("creating container {name}");
+        self.docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                ContainerCreateBody {
+                    image: Some(plan.image.clone()),
+                    hostname: Some(server.name.clone()),
+                    domainname: Some(plan.domain.clone()),
+                    labels: Some(labels),
+                    stop_signal: Some("SIGTERM".into()),
+                    stop_timeout: Some(10),
+                    host_config: Some(HostConfig {
+                        network_mode: Some(first_net.clone()),
+                        cap_add: Some(server.capabilities.clone()),
+                        dns: server.resolver.clone().map(|r| vec![r]),
+                        dns_search: Some(vec![plan.domain.clone()]),
+                        ..Default::default()
+                    }),
+                    networking_config: Some(NetworkingConfig {
+                        endpoints_config: Some(HashMap::from([(
+                            first_net,
+                            endpoint(&first.address),
+                        )])),
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(fail(&doing))?;
+        for att in server.networks.iter().skip(1) {
+            let net = network_name(&plan.stack, &att.network);
+            self.docker
+                .connect_network(
+                    &net,
+                    NetworkConnectRequest {
+                        container: Some(name.clone()),
+                        endpoint_config: Some(endpoint(&att.address)),
+                    },
+                )
+                .await
+                .map_err(fail(&format!("connecting {name} to {net}")))?;
+        }
+        Ok(())
+    }
+
+    async fn put_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
+        let name = container_name(&plan.stack, server);
+        if files.is_empty() {
+            return Ok(());
+        }
+        let tar = engine::tar_of(files)?;
+        self.docker
+            .upload_to_container(
+                &name,
+                Some(
+                    bollard::query_parameters::UploadToContainerOptionsBuilder::new()
+                        .path("/")
+                        .build(),
+                ),
+                bollard::body_full(tar.into()),
+            )
+            .await
+            .map_err(fail(&format!("copying files into {name}")))?;
+        Ok(())
+    }
+
+    async fn start(&self, plan: &Plan, server: &str) -> Result<()> {
+        let name = container_name(&plan.stack, server);
+        self.docker
+            .start_container(&name, None::<StartContainerOptions>)
+            .await
+            .map_err(fail(&format!("starting container {name}")))
+    }
+
+    async fn exec(&self, stack: &str, server: &str, script: &str) -> Result<ExecOutput> {
+        engine::exec(&self.docker, &container_name(stack, server), script).await
+    }
+
+    async fn remove(&self, stack: &str, server: &str) -> Result<()> {
+        engine::remove(&self.docker, &container_name(stack, server)).await
+    }
+
+    async fn destroy(&self, stack: &str) -> Result<Destroyed> {
+        let mut out = Destroyed::default();
+        let hosts = self.hosts(stack).await?;
+        try_join_all(
+            hosts
+                .iter()
+                .map(|h| engine::remove(&self.docker, &h.handle)),
+        )
+        .await?;
+        out.hosts = hosts.into_iter().map(|h| h.server).collect();
+        let nets = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new()
+                    .filters(&label_filter(stack))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing networks"))?;
+        for n in nets {
+            let Some(name) = n.name else { continue };
+            self.docker
+                .remove_network(&name)
+                .await
+                .map_err(fail(&format!("removing network {name}")))?;
+            out.networks.push(name);
+        }
+        let vols = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new()
+                    .filters(&label_filter(stack))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing volumes"))?;
+        for v in vols.volumes.unwrap_or_default() {
+            self.docker
+                .remove_volume(
+                    &v.name,
+                    None::<bollard::query_parameters::RemoveVolumeOptions>,
+                )
+                .await
+                .map_err(fail(&format!("removing volume {}", v.name)))?;
+            out.volumes.push(v.name);
+        }
+        Ok(out)
+    }
+}

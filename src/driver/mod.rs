@@ -1,0 +1,63 @@
+//! Drivers apply a plan to hosts: containers on a Docker engine, or real
+//! machines over SSH. One trait; the executor (`apply`) and the commands
+//! never know which implementation they hold.
+
+use std::future::Future;
+
+use crate::docker::ExecOutput;
+use crate::error::Result;
+use crate::plan::{FileSpec, Plan, ServerPlan};
+
+pub mod docker;
+
+/// A host of a stack that exists now.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub server: String,
+    pub running: bool,
+    /// The structure hash the host was created with (see
+    /// `ServerPlan::structure_hash`).
+    pub structure: Option<String>,
+    /// Where the driver's own identity of the host (container name, address).
+    pub handle: String,
+    pub status: String,
+}
+
+/// What `destroy` removed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Destroyed {
+    pub hosts: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+/// Applies plans to hosts.
+pub trait Driver: Sync {
+    /// Hosts of `stack` that exist now, running or not.
+    fn hosts(&self, stack: &str) -> impl Future<Output = Result<Vec<Host>>> + Send;
+    /// Creates what the hosts share (networks); idempotent.
+    fn prepare(&self, plan: &Plan) -> impl Future<Output = Result<()>> + Send;
+    /// Creates a host, not yet started; its structure hash is recorded.
+    fn create(&self, plan: &Plan, server: &ServerPlan) -> impl Future<Output = Result<()>> + Send;
+    /// Puts files on a host (created or running), with modes and owners.
+    fn put_files(
+        &self,
+        plan: &Plan,
+        server: &str,
+        files: &[FileSpec],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Starts a created (or stopped) host: its init runs the before-start
+    /// steps and the services.
+    fn start(&self, plan: &Plan, server: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Runs a shell script on a running host.
+    fn exec(
+        &self,
+        stack: &str,
+        server: &str,
+        script: &str,
+    ) -> impl Future<Output = Result<ExecOutput>> + Send;
+    /// Removes one host.
+    fn remove(&self, stack: &str, server: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Removes every object of the stack, and nothing else.
+    fn destroy(&self, stack: &str) -> impl Future<Output = Result<Destroyed>> + Send;
+}

@@ -1,0 +1,167 @@
+//! Services under runit, the supervisor of the node image (and of hosts
+//! without systemd): the plan's services become `/etc/infractl/sv/<name>/run`
+//! scripts, each with a logger writing `/var/log/infractl/<name>/current`.
+//! The image's init links them into `/etc/service` and runs the plan's
+//! before-start steps first, so `docker restart` brings everything back the
+//! way systemd would on a VM.
+
+use crate::docker::shell_quote;
+use crate::plan::{sha256_hex, FileSpec, Reload, ServerPlan, Service, When};
+
+/// Where service directories live.
+pub const SV_DIR: &str = "/etc/infractl/sv";
+/// Where each service's log directory lives.
+pub const LOG_DIR: &str = "/var/log/infractl";
+/// Steps run by the init before the services start.
+pub const BEFORE_START: &str = "/etc/infractl/before-start.sh";
+
+fn file(path: String, mode: u32, content: String) -> FileSpec {
+    FileSpec {
+        sha256: sha256_hex(content.as_bytes()),
+        path,
+        mode,
+        owner: None,
+        secret: false,
+        content: content.into_bytes(),
+    }
+}
+
+/// The run script of a service.
+pub fn run_script(s: &Service) -> String {
+    let mut out = format!(
+        "#!/bin/sh\n# {}: supervised by runit (rendered by infractl)\nexec 2>&1\n",
+        s.name
+    );
+    for p in &s.pre {
+        out.push_str(p);
+        out.push('\n');
+    }
+    let argv: Vec<String> = s.command.iter().map(|a| shell_quote(a)).collect();
+    match &s.user {
+        Some(u) => out.push_str(&format!(
+            "exec chpst -u {} {}\n",
+            shell_quote(u),
+            argv.join(" ")
+        )),
+        None => out.push_str(&format!("exec {}\n", argv.join(" "))),
+    }
+    out
+}
+
+/// The files that put a server's services (and before-start steps) under runit.
+pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
+    let mut out = Vec::new();
+    for s in &server.services {
+        out.push(file(
+            format!("{SV_DIR}/{}/run", s.name),
+            0o755,
+            run_script(s),
+        ));
+        out.push(file(
+            format!("{SV_DIR}/{}/log/run", s.name),
+            0o755,
+            format!(
+                "#!/bin/sh\nmkdir -p {LOG_DIR}/{0}\nexec svlogd -tt {LOG_DIR}/{0}\n",
+                s.name
+            ),
+        ));
+    }
+    let mut script =
+        String::from("#!/bin/sh\n# Steps run before the services start (rendered by infractl).\n");
+    script.push_str(&chowns(&server.files));
+    for st in server.setup.iter().filter(|s| s.when == When::BeforeStart) {
+        script.push_str(&format!(
+            "echo 'infractl: {0}'\n{1} || echo 'infractl: step \"{0}\" failed' >&2\n",
+            st.name, st.run
+        ));
+    }
+    out.push(file(BEFORE_START.to_string(), 0o755, script));
+    out
+}
+
+/// Shell that gives files their owners (the upload writes them as root).
+pub fn chowns(files: &[FileSpec]) -> String {
+    files
+        .iter()
+        .filter_map(|f| {
+            f.owner
+                .as_ref()
+                .map(|o| format!("chown {} {}\n", shell_quote(o), shell_quote(&f.path)))
+        })
+        .collect()
+}
+
+/// Shell that makes runit supervise `name` now (the init does it at boot).
+pub fn enable(name: &str) -> String {
+    format!("ln -sfn {SV_DIR}/{name} /etc/service/{name}")
+}
+
+/// Shell that stops and forgets a service.
+pub fn disable(name: &str) -> String {
+    format!("sv force-stop /etc/service/{name} >/dev/null 2>&1; rm -f /etc/service/{name}; rm -rf {SV_DIR}/{name}")
+}
+
+/// Shell that applies a changed configuration to a running service.
+pub fn reload(s: &Service) -> String {
+    let target = format!("/etc/service/{}", s.name);
+    match &s.reload {
+        Reload::Signal { signal } => {
+            let cmd = match signal.as_str() {
+                "HUP" => "hup",
+                "USR1" => "1",
+                "USR2" => "2",
+                "INT" => "interrupt",
+                "ALRM" => "alarm",
+                _ => "term",
+            };
+            format!("sv {cmd} {target}")
+        }
+        Reload::Command { command } => command.clone(),
+        Reload::Restart => format!("sv restart {target}"),
+    }
+}
+
+/// Shell that waits until every probe of the server passes, up to
+/// `seconds`; prints the service of the first probe that never passed.
+pub fn wait_ready(server: &ServerPlan, seconds: u32) -> String {
+    let tries = seconds * 10;
+    let mut out = String::new();
+    for p in &server.probes {
+        out.push_str(&format!(
+            "i=0; until ( {cmd} ) >/dev/null 2>&1; do i=$((i+1)); if [ $i -ge {tries} ]; then echo {svc}; exit 1; fi; sleep 0.1; done\n",
+            cmd = p.command,
+            svc = shell_quote(&p.service),
+        ));
+    }
+    out.push_str("exit 0\n");
+    out
+}
+
+/// Shell printing the last `lines` lines of a service's log.
+pub fn log_tail(service: &str, lines: u32) -> String {
+    format!("tail -n {lines} {LOG_DIR}/{service}/current 2>/dev/null")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_script_drops_privileges_and_quotes() {
+        let s = Service {
+            name: "app".into(),
+            pre: vec!["install -d /run/x".into()],
+            command: vec!["gunicorn".into(), "--config".into(), "/etc/a b.py".into()],
+            user: Some("www-data".into()),
+            reload: Reload::Signal {
+                signal: "HUP".into(),
+            },
+            watches: vec![],
+        };
+        assert_eq!(
+            run_script(&s),
+            "#!/bin/sh\n# app: supervised by runit (rendered by infractl)\nexec 2>&1\ninstall -d /run/x\nexec chpst -u www-data gunicorn --config '/etc/a b.py'\n"
+        );
+        assert_eq!(reload(&s), "sv hup /etc/service/app");
+    }
+}

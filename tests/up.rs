@@ -1,0 +1,212 @@
+//! `up`, `status`, `exec`, `down` against the real engine: the site answers
+//! through every tier, load balancing reaches both backends, a write
+//! through the application shows on the replica, a second `up` changes
+//! nothing, and `down` leaves nothing behind.
+//!
+//! The labs here are the seed stacks under their own names and subnets
+//! (`it-task0`, ...), so a lab of yours stays untouched.
+
+use std::process::Command;
+
+use crate::engine::enabled;
+use crate::harness::Test;
+
+/// Writes `it-<base>.yaml`: `base` under another name and subnets.
+fn test_stack(t: &Test, base: &str, octet: u8, private: bool) -> String {
+    let mut text = format!(
+        "extends: {base}\nname: it-{base}\nnetworks:\n  public: {{ subnet: 10.{octet}.0.0/24 }}\n"
+    );
+    if private {
+        text.push_str(&format!("  private: {{ subnet: 10.{octet}.1.0/24 }}\n"));
+    }
+    let file = format!("it-{base}.yaml");
+    t.file(&file, &text);
+    file
+}
+
+/// Takes the lab down when the test ends, passed or failed.
+struct Down<'a>(&'a Test, String);
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run_args(&["--quiet", "down", &self.1]);
+    }
+}
+
+fn labelled(kind: &str, stack: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            kind,
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=io.infractl.stack={stack}"),
+        ])
+        .args(if kind == "container" {
+            vec!["-a"]
+        } else {
+            vec![]
+        })
+        .output()
+        .expect("docker cli");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn task0_serves_the_site_through_every_tier() {
+    if !enabled("up task0") {
+        return;
+    }
+    let t = Test::new();
+    let file = test_stack(&t, "task0", 210, false);
+    let _down = Down(&t, file.clone());
+    t.run_args(&["--quiet", "up", &file])
+        .code(0)
+        .stdout_has("Stack `it-task0` is up");
+    let page = t
+        .run_args(&[
+            "exec",
+            &file,
+            "client",
+            "--",
+            "curl",
+            "-sS",
+            "http://www.foobar.com/",
+        ])
+        .code(0);
+    assert!(
+        page.stdout
+            .contains("Served by web server <code>server-01</code>, application server <code>server-01</code>, database <code>server-01</code>"),
+        "{}",
+        page.stdout
+    );
+    // The name resolves through the lab's DNS server, not a hosts file.
+    let dig = t
+        .run_args(&[
+            "exec",
+            &file,
+            "client",
+            "--",
+            "dig",
+            "+short",
+            "www.foobar.com",
+        ])
+        .code(0);
+    assert_eq!(dig.stdout.trim(), "10.210.0.10");
+    let hosts = t
+        .run_args(&["exec", &file, "client", "--", "cat", "/etc/hosts"])
+        .code(0);
+    assert!(!hosts.stdout.contains("www.foobar.com"), "{}", hosts.stdout);
+    // Exit codes pass through.
+    t.run_args(&["exec", &file, "client", "--", "sh", "-c", "exit 7"])
+        .code(7);
+    t.run_args(&["--quiet", "down", &file])
+        .code(0)
+        .stdout_has("Stack `it-task0` is down");
+    assert!(labelled("container", "it-task0").is_empty());
+    assert!(labelled("network", "it-task0").is_empty());
+    t.run_args(&["--quiet", "down", &file])
+        .code(0)
+        .stdout_has("Stack `it-task0` is not up");
+}
+
+#[test]
+fn task1_balances_replicates_and_is_idempotent() {
+    if !enabled("up task1") {
+        return;
+    }
+    let t = Test::new();
+    let file = test_stack(&t, "task1", 211, true);
+    let _down = Down(&t, file.clone());
+    t.run_args(&["--quiet", "up", &file])
+        .code(0)
+        .stdout_has("Stack `it-task1` is up");
+
+    // 20 requests through the load balancer reach both web servers.
+    let out = t
+        .run_args(&[
+            "exec",
+            &file,
+            "client",
+            "--",
+            "sh",
+            "-c",
+            "for i in $(seq 20); do curl -sS http://www.foobar.com/api/info; done",
+        ])
+        .code(0);
+    let one = out.stdout.matches("\"web\": \"server-01\"").count();
+    let two = out.stdout.matches("\"web\": \"server-02\"").count();
+    assert_eq!(one + two, 20, "{}", out.stdout);
+    assert!(one >= 5 && two >= 5, "round robin split {one}/{two}");
+
+    // A note written through the application appears on the replica.
+    let note = format!("note-{}", std::process::id());
+    t.run_args(&[
+        "exec",
+        &file,
+        "client",
+        "--",
+        "curl",
+        "-sS",
+        "-f",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        &format!("{{\"text\": \"{note}\"}}"),
+        "http://www.foobar.com/api/notes",
+    ])
+    .code(0)
+    .stdout_has("\"db\": \"server-01\"");
+    let mut seen = String::new();
+    for _ in 0..50 {
+        seen = t
+            .run_args(&[
+                "exec",
+                &file,
+                "server-02",
+                "--",
+                "mariadb",
+                "-N",
+                "-e",
+                "SELECT text FROM site.notes",
+            ])
+            .code(0)
+            .stdout;
+        if seen.contains(&note) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(seen.contains(&note), "the replica lacks the note: {seen}");
+    // The replica refuses writes from the application's user.
+    let refused = t
+        .run_args(&[
+            "exec",
+            &file,
+            "server-02",
+            "--",
+            "sh",
+            "-c",
+            "mariadb -uapp -p\"$(python3 -c 'import json;print(json.load(open(\"/etc/infractl/app/config.json\"))[\"password\"])')\" -h 127.0.0.1 site -e \"INSERT INTO notes (text, written_by) VALUES ('x','y')\"",
+        ]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("read-only"), "{}", refused.stderr);
+
+    // Status: every service of every server runs.
+    let status = t.run_args(&["status", &file, "--json"]).code(0);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["healthy"], true, "{}", status.stdout);
+
+    // A second up touches nothing.
+    t.run_args(&["--quiet", "up", &file])
+        .code(0)
+        .stdout_has("is up to date: 5 servers unchanged");
+
+    t.run_args(&["--quiet", "down", &file]).code(0);
+    assert!(labelled("container", "it-task1").is_empty());
+    assert!(labelled("network", "it-task1").is_empty());
+    assert!(labelled("volume", "it-task1").is_empty());
+}
