@@ -11,11 +11,12 @@
 //! replication waits for the primary). What was applied is recorded per
 //! server in the state directory, so an interrupted `up` resumes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
 use crate::driver::Driver;
 use crate::error::{Error, Result};
@@ -212,42 +213,77 @@ pub async fn apply<D: Driver>(
             progress.finish(&s.name, false, "stopped");
         }
     })?;
-
-    // Phase 2: stage by stage, readiness then after-ready steps.
-    for stage in &plan.order {
-        let work = stage.iter().filter_map(|name| {
-            let (s, action) = decided.iter().find(|(s, _)| &s.name == name)?;
-            (*action != Action::Unchanged).then_some((*s, action))
-        });
-        let jobs = work.map(|(s, action)| {
-            let applied = &applied;
-            async move {
+    // Phase 2: every server waits for its own services at once; its
+    // after-ready steps (and so its being ready) wait for every server of
+    // the stages before it: the replica starts replicating only once the
+    // primary has its users, and so on down the bring-up order.
+    let stage_of = |name: &str| {
+        plan.order
+            .iter()
+            .position(|st| st.iter().any(|n| n == name))
+            .unwrap_or(0)
+    };
+    let working: Vec<(&ServerPlan, &Action)> = decided
+        .iter()
+        .filter(|(_, a)| *a != Action::Unchanged)
+        .map(|(s, a)| (*s, a))
+        .collect();
+    let done: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+    let notify = Notify::new();
+    let jobs = working.iter().map(|(s, action)| {
+        let (applied, done, notify, working) = (&applied, &done, &notify, &working);
+        async move {
+            let result = async {
                 progress.update(&s.name, Some(3), "waiting for services");
-                let result = ready(driver, plan, s, action, applied).await;
-                match &result {
-                    Ok(()) => {
-                        let mut map = applied.lock().expect("lock");
-                        map.insert(
-                            s.name.clone(),
-                            Applied {
-                                hash: s.hash.clone(),
-                                files: all_files(s)
-                                    .into_iter()
-                                    .map(|f| (f.path, f.sha256))
-                                    .collect(),
-                                services: s.services.iter().map(|x| x.name.clone()).collect(),
-                            },
-                        );
-                        let _ = write_applied(state, &map);
-                        progress.finish(&s.name, true, &format!("{} and ready", action.as_str()));
+                wait_probes(driver, plan, s).await?;
+                let mine = stage_of(&s.name);
+                let before: Vec<&str> = working
+                    .iter()
+                    .filter(|(o, _)| stage_of(&o.name) < mine)
+                    .map(|(o, _)| o.name.as_str())
+                    .collect();
+                loop {
+                    let notified = notify.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    if before
+                        .iter()
+                        .all(|b| done.lock().expect("lock").contains(*b))
+                    {
+                        break;
                     }
-                    Err(_) => progress.finish(&s.name, false, "not ready"),
+                    progress.update(&s.name, Some(3), "ready; waiting for the servers before it");
+                    notified.await;
                 }
-                result
+                run_steps(driver, plan, s, action, applied).await
             }
-        });
-        try_join_all(jobs).await?;
-    }
+            .await;
+            match &result {
+                Ok(()) => {
+                    let mut map = applied.lock().expect("lock");
+                    map.insert(
+                        s.name.clone(),
+                        Applied {
+                            hash: s.hash.clone(),
+                            files: all_files(s)
+                                .into_iter()
+                                .map(|f| (f.path, f.sha256))
+                                .collect(),
+                            services: s.services.iter().map(|x| x.name.clone()).collect(),
+                        },
+                    );
+                    let _ = write_applied(state, &map);
+                    drop(map);
+                    done.lock().expect("lock").insert(s.name.clone());
+                    notify.notify_waiters();
+                    progress.finish(&s.name, true, &format!("{} and ready", action.as_str()));
+                }
+                Err(_) => progress.finish(&s.name, false, "not ready"),
+            }
+            result
+        }
+    });
+    try_join_all(jobs).await?;
     write_applied(state, &applied.lock().expect("lock"))?;
     outcomes.extend(phase1);
     Ok(outcomes)
@@ -315,15 +351,9 @@ async fn update<D: Driver>(
     Ok((changed.len(), reloaded))
 }
 
-/// Waits for the server's probes, then runs its after-ready steps (all of
-/// them on a new host; on an updated one, those whose inputs changed).
-async fn ready<D: Driver>(
-    driver: &D,
-    plan: &Plan,
-    s: &ServerPlan,
-    action: &Action,
-    applied: &Mutex<BTreeMap<String, Applied>>,
-) -> Result<()> {
+/// Waits until every readiness probe of the server passes; on a timeout,
+/// says which service and shows the end of its log.
+async fn wait_probes<D: Driver>(driver: &D, plan: &Plan, s: &ServerPlan) -> Result<()> {
     let out = driver
         .exec(
             &plan.stack,
@@ -331,28 +361,41 @@ async fn ready<D: Driver>(
             &supervise::wait_ready(s, READY_SECONDS),
         )
         .await?;
-    if out.code != 0 {
-        let service = out.stdout.trim().to_string();
-        let probe = s.probes.iter().find(|p| p.service == service);
-        let log = driver
-            .exec(&plan.stack, &s.name, &supervise::log_tail(&service, 15))
-            .await
-            .map(|o| o.stdout)
-            .unwrap_or_default();
-        let mut msg =
-            format!(
-            "server `{}`: service `{service}` is not ready after {READY_SECONDS} s (expected {})",
-            s.name,
-            probe.map(|p| p.expect.as_str()).unwrap_or("its probe to pass")
-        );
-        if !log.trim().is_empty() {
-            msg.push_str(&format!("\nlast lines of its log:\n{}", indent(&log)));
-        }
-        return Err(Error::failure(msg).with_hint(format!(
-            "the lab is left as it is: `infractl logs {} {} {service}`; fix and run `infractl up` again",
-            plan.stack, s.name
-        )));
+    if out.code == 0 {
+        return Ok(());
     }
+    let service = out.stdout.trim().to_string();
+    let probe = s.probes.iter().find(|p| p.service == service);
+    let log = driver
+        .exec(&plan.stack, &s.name, &supervise::log_tail(&service, 15))
+        .await
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let mut msg = format!(
+        "server `{}`: service `{service}` is not ready after {READY_SECONDS} s (expected {})",
+        s.name,
+        probe
+            .map(|p| p.expect.as_str())
+            .unwrap_or("its probe to pass")
+    );
+    if !log.trim().is_empty() {
+        msg.push_str(&format!("\nlast lines of its log:\n{}", indent(&log)));
+    }
+    Err(Error::failure(msg).with_hint(format!(
+        "the lab is left as it is: `infractl logs {} {} {service}`; fix and run `infractl up` again",
+        plan.stack, s.name
+    )))
+}
+
+/// Runs the server's after-ready steps: all of them on a new host; on an
+/// updated one, those whose inputs changed.
+async fn run_steps<D: Driver>(
+    driver: &D,
+    plan: &Plan,
+    s: &ServerPlan,
+    action: &Action,
+    applied: &Mutex<BTreeMap<String, Applied>>,
+) -> Result<()> {
     let before = applied.lock().expect("lock").get(&s.name).cloned();
     for st in s.setup.iter().filter(|st| st.when == When::AfterReady) {
         let rerun = match (&before, action) {

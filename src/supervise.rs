@@ -93,7 +93,7 @@ pub fn chowns(files: &[FileSpec]) -> String {
 
 /// Shell that makes runit supervise `name` now (the init does it at boot).
 pub fn enable(name: &str) -> String {
-    format!("ln -sfn {SV_DIR}/{name} /etc/service/{name}")
+    format!("ln -sfn {SV_DIR}/{name} /etc/service/{name} && touch -d '2000-01-01 00:00:00' /etc/service")
 }
 
 /// Shell that stops and forgets a service.
