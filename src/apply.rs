@@ -25,7 +25,7 @@ use crate::progress::Progress;
 use crate::state::StateDir;
 use crate::supervise;
 
-/// Seconds a server's services get to become ready.
+/// Seconds a server's services get to become ready, unless told otherwise.
 pub const READY_SECONDS: u32 = 60;
 
 /// What was applied to one server.
@@ -109,6 +109,7 @@ pub async fn apply<D: Driver>(
     driver: &D,
     plan: &Plan,
     state: &StateDir,
+    ready_seconds: u32,
     progress: &dyn Progress,
 ) -> Result<Vec<Outcome>> {
     let hosts = driver.hosts(&plan.stack).await?;
@@ -235,7 +236,7 @@ pub async fn apply<D: Driver>(
         async move {
             let result = async {
                 progress.update(&s.name, Some(3), "waiting for services");
-                wait_probes(driver, plan, s).await?;
+                wait_probes(driver, plan, s, ready_seconds).await?;
                 let mine = stage_of(&s.name);
                 let before: Vec<&str> = working
                     .iter()
@@ -353,13 +354,14 @@ async fn update<D: Driver>(
 
 /// Waits until every readiness probe of the server passes; on a timeout,
 /// says which service and shows the end of its log.
-async fn wait_probes<D: Driver>(driver: &D, plan: &Plan, s: &ServerPlan) -> Result<()> {
+async fn wait_probes<D: Driver>(
+    driver: &D,
+    plan: &Plan,
+    s: &ServerPlan,
+    seconds: u32,
+) -> Result<()> {
     let out = driver
-        .exec(
-            &plan.stack,
-            &s.name,
-            &supervise::wait_ready(s, READY_SECONDS),
-        )
+        .exec(&plan.stack, &s.name, &supervise::wait_ready(s, seconds))
         .await?;
     if out.code == 0 {
         return Ok(());
@@ -372,7 +374,7 @@ async fn wait_probes<D: Driver>(driver: &D, plan: &Plan, s: &ServerPlan) -> Resu
         .map(|o| o.stdout)
         .unwrap_or_default();
     let mut msg = format!(
-        "server `{}`: service `{service}` is not ready after {READY_SECONDS} s (expected {})",
+        "server `{}`: service `{service}` is not ready after {seconds} s (expected {})",
         s.name,
         probe
             .map(|p| p.expect.as_str())

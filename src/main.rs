@@ -103,6 +103,9 @@ enum Command {
     Up {
         /// Built-in stack name or path to a stack file.
         stack: String,
+        /// Seconds each server's services get to become ready.
+        #[arg(long, value_name = "SECONDS", default_value_t = infractl::apply::READY_SECONDS)]
+        timeout: u32,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -300,8 +303,20 @@ fn main() {
                 commands::validate::run(stack, *json, &global, progress.clone(), &mut stdout).await
             }
             Command::Schema => commands::schema::run(&mut stdout),
-            Command::Up { stack, json } => {
-                commands::up::run(stack, *json, &global, progress.as_ref(), &mut stdout).await
+            Command::Up {
+                stack,
+                timeout,
+                json,
+            } => {
+                commands::up::run(
+                    stack,
+                    *timeout,
+                    *json,
+                    &global,
+                    progress.as_ref(),
+                    &mut stdout,
+                )
+                .await
             }
             Command::Down { stack, purge, json } => {
                 commands::down::run(stack, *purge, *json, &global, &mut stdout).await

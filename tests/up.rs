@@ -11,15 +11,15 @@ use std::process::Command;
 use crate::engine::enabled;
 use crate::harness::Test;
 
-/// Writes `it-<base>.yaml`: `base` under another name and subnets.
-fn test_stack(t: &Test, base: &str, octet: u8, private: bool) -> String {
+/// Writes `<name>.yaml`: `base` under another name and subnets.
+fn test_stack(t: &Test, base: &str, name: &str, octet: u8, private: bool) -> String {
     let mut text = format!(
-        "extends: {base}\nname: it-{base}\nnetworks:\n  public: {{ subnet: 10.{octet}.0.0/24 }}\n"
+        "extends: {base}\nname: {name}\nnetworks:\n  public: {{ subnet: 10.{octet}.0.0/24 }}\n"
     );
     if private {
         text.push_str(&format!("  private: {{ subnet: 10.{octet}.1.0/24 }}\n"));
     }
-    let file = format!("it-{base}.yaml");
+    let file = format!("{name}.yaml");
     t.file(&file, &text);
     file
 }
@@ -61,7 +61,7 @@ fn task0_serves_the_site_through_every_tier() {
         return;
     }
     let t = Test::new();
-    let file = test_stack(&t, "task0", 210, false);
+    let file = test_stack(&t, "task0", "it-task0", 210, false);
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file])
         .code(0)
@@ -119,7 +119,7 @@ fn task1_balances_replicates_and_is_idempotent() {
         return;
     }
     let t = Test::new();
-    let file = test_stack(&t, "task1", 211, true);
+    let file = test_stack(&t, "task1", "it-task1", 211, true);
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file])
         .code(0)
@@ -209,4 +209,115 @@ fn task1_balances_replicates_and_is_idempotent() {
     assert!(labelled("container", "it-task1").is_empty());
     assert!(labelled("network", "it-task1").is_empty());
     assert!(labelled("volume", "it-task1").is_empty());
+}
+
+#[test]
+fn a_dead_service_stops_up_and_up_resumes() {
+    if !enabled("up fault") {
+        return;
+    }
+    let t = Test::new();
+    let file = test_stack(&t, "task0", "it-fault", 212, false);
+    let _down = Down(&t, file.clone());
+    t.run_args(&["--quiet", "up", &file]).code(0);
+    // nginx can no longer start on server-01 ...
+    t.run_args(&[
+        "exec",
+        &file,
+        "server-01",
+        "--",
+        "sh",
+        "-c",
+        "chmod -x /usr/sbin/nginx && sv restart nginx; true",
+    ])
+    .code(0);
+    // ... and the next `up` has work to do there: a changed page style.
+    let state = t.state_dir().join("it-fault/applied.json");
+    let applied = std::fs::read_to_string(&state).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&applied).unwrap();
+    v["server-01"]["hash"] = serde_json::json!("stale");
+    v["server-01"]["files"]["/var/www/site/static/style.css"] = serde_json::json!("stale");
+    std::fs::write(&state, v.to_string()).unwrap();
+
+    let failed = t
+        .run_args(&["--quiet", "up", &file, "--timeout", "3"])
+        .code(1);
+    assert!(
+        failed
+            .stderr
+            .contains("error: server `server-01`: service `nginx` is not ready after 3 s"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("last lines of its log"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed
+            .stderr
+            .contains("infractl logs it-fault server-01 nginx"),
+        "{}",
+        failed.stderr
+    );
+    // The lab is left for inspection: the other servers still run.
+    t.run_args(&["exec", &file, "ns", "--", "true"]).code(0);
+
+    // Fixed, `up` resumes and finishes the job.
+    t.run_args(&[
+        "exec",
+        &file,
+        "server-01",
+        "--",
+        "chmod",
+        "+x",
+        "/usr/sbin/nginx",
+    ])
+    .code(0);
+    t.run_args(&["--quiet", "up", &file])
+        .code(0)
+        .stdout_has("updated server-01");
+    t.run_args(&[
+        "exec",
+        &file,
+        "client",
+        "--",
+        "curl",
+        "-sSf",
+        "-o",
+        "/dev/null",
+        "http://www.foobar.com/",
+    ])
+    .code(0);
+}
+
+#[test]
+fn the_engine_unreachable_is_one_clear_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_infractl"))
+        .args(["status", "task1"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
+        "{err}"
+    );
+    assert!(err.contains("hint: start it"), "{err}");
+}
+
+#[test]
+fn two_ups_of_one_stack_at_once_the_second_refuses() {
+    let t = Test::new();
+    // Hold the stack's lock the way a running `up` does.
+    let dir = t.state_dir().join("task0");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("lock")).unwrap();
+    lock.lock().unwrap();
+    std::fs::write(dir.join("lock"), "`infractl up` (pid 4242)\n").unwrap();
+    t.run_args(&["--quiet", "up", "task0"])
+        .code(1)
+        .stderr_has("error: stack `task0` is busy: `infractl up` (pid 4242) is working on it");
 }

@@ -13,6 +13,7 @@ use crate::state::StateDir;
 
 pub async fn run(
     stack: &str,
+    ready_seconds: u32,
     json: bool,
     global: &Global,
     progress: &dyn Progress,
@@ -27,7 +28,7 @@ pub async fn run(
     let _lock = state.lock("up")?;
     let driver = DockerDriver::connect().await?;
     crate::image::ensure(&driver.docker, None, false, progress).await?;
-    let work = apply::apply(&driver, &plan, &state, progress);
+    let work = apply::apply(&driver, &plan, &state, ready_seconds, progress);
     let outcomes = tokio::select! {
         r = work => r?,
         _ = tokio::signal::ctrl_c() => {
