@@ -205,6 +205,51 @@ fn task1_balances_replicates_and_is_idempotent() {
         .code(0)
         .stdout_has("is up to date: 5 servers unchanged");
 
+    // A third web server: only the servers it concerns change, and the
+    // load balancer reloads rather than restarts.
+    let id = |server: &str| {
+        let out = Command::new("docker")
+            .args(["inspect", "-f", "{{.Id}}", &format!("it-task1-{server}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let (ns, lb) = (id("ns"), id("lb-01"));
+    let grown = std::fs::read_to_string(t.dir().join(&file)).unwrap()
+        + "servers:\n  server-03:\n    networks: { public: 13, private: 13 }\n    components: [nginx, app, { mariadb: { role: replica } }]\n";
+    t.file(&file, &grown);
+    let out = t.run_args(&["--quiet", "up", &file]).code(0);
+    assert!(out.stdout.contains("created server-03"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("lb-01: reloaded haproxy"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("ns,") && !out.stdout.contains("client,"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(id("ns"), ns, "ns was recreated");
+    assert_eq!(id("lb-01"), lb, "lb-01 was recreated");
+    let out = t
+        .run_args(&[
+            "exec",
+            &file,
+            "client",
+            "--",
+            "sh",
+            "-c",
+            "for i in $(seq 30); do curl -sS http://www.foobar.com/api/info; done",
+        ])
+        .code(0);
+    for web in ["server-01", "server-02", "server-03"] {
+        assert!(
+            out.stdout.contains(&format!("\"web\": \"{web}\"")),
+            "{web} got no request"
+        );
+    }
+
     t.run_args(&["--quiet", "down", &file]).code(0);
     assert!(labelled("container", "it-task1").is_empty());
     assert!(labelled("network", "it-task1").is_empty());
