@@ -100,6 +100,86 @@ fn task0_serves_the_site_through_every_tier() {
         .run_args(&["exec", &file, "client", "--", "cat", "/etc/hosts"])
         .code(0);
     assert!(!hosts.stdout.contains("www.foobar.com"), "{}", hosts.stdout);
+    // The supervisor restarts a killed service, and `docker restart` brings
+    // every service back, as systemd would on a VM.
+    let site_answers = |t: &Test| {
+        (0..50).any(|_| {
+            let ok = t
+                .run_args(&[
+                    "exec",
+                    &file,
+                    "client",
+                    "--",
+                    "curl",
+                    "-sf",
+                    "-o",
+                    "/dev/null",
+                    "http://www.foobar.com/",
+                ])
+                .code
+                == 0;
+            if !ok {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            ok
+        })
+    };
+    let before = t
+        .run_args(&[
+            "exec",
+            &file,
+            "server-01",
+            "--",
+            "pgrep",
+            "-o",
+            "-x",
+            "nginx",
+        ])
+        .code(0)
+        .stdout;
+    t.run_args(&[
+        "exec",
+        &file,
+        "server-01",
+        "--",
+        "pkill",
+        "-9",
+        "-o",
+        "-x",
+        "nginx",
+    ])
+    .code(0);
+    assert!(
+        site_answers(&t),
+        "the site did not come back after nginx was killed"
+    );
+    let after = t
+        .run_args(&[
+            "exec",
+            &file,
+            "server-01",
+            "--",
+            "pgrep",
+            "-o",
+            "-x",
+            "nginx",
+        ])
+        .code(0)
+        .stdout;
+    assert_ne!(before, after, "nginx was not restarted");
+    let restart = Command::new("docker")
+        .args(["restart", "-t", "5", "it-task0-server-01"])
+        .output()
+        .unwrap();
+    assert!(restart.status.success());
+    assert!(
+        site_answers(&t),
+        "the site did not come back after docker restart"
+    );
+    let status = t.run_args(&["status", &file, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["healthy"], true, "{}", status.stdout);
+
     // Exit codes pass through.
     t.run_args(&["exec", &file, "client", "--", "sh", "-c", "exit 7"])
         .code(7);
