@@ -165,7 +165,7 @@ pub async fn apply<D: Driver>(
     // Phase 1: hosts made, filled and started, or updated in place.
     for (s, a) in &decided {
         if *a != Action::Unchanged {
-            progress.begin(&s.name, Some(4), a.as_str());
+            progress.begin(&s.name, Some(4), "pending");
         }
     }
     let phase1 = decided.iter().map(|(s, action)| {

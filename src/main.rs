@@ -48,47 +48,6 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the built-in stacks.
-    ///
-    /// Example: infractl list
-    List {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write every server's config files and the plan to a directory.
-    ///
-    /// Files go to DIR/<server>/<absolute path on that server> (e.g.
-    /// out/web-01/etc/nginx/nginx.conf); DIR/plan.json lists per server its
-    /// files (path, mode, sha256), packages, services, readiness probes and
-    /// the bring-up order. Secrets come from the stack's state directory.
-    ///
-    /// Example: infractl render task3 --out out/
-    Render {
-        /// Built-in stack name or path to a stack file.
-        stack: String,
-        /// Directory to write into.
-        #[arg(long, short, value_name = "DIR")]
-        out: PathBuf,
-        /// Print the plan as JSON on stdout.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Check every rendered file with the program that reads it.
-    ///
-    /// Runs nginx -t, haproxy -c, keepalived --config-test, named-checkconf
-    /// and named-checkzone, mariadbd --help --verbose, ufw --dry-run,
-    /// gunicorn --check-config and promtool check config inside a container
-    /// of the node image (built on first use). Exit 1 if any check fails.
-    ///
-    /// Example: infractl validate task2
-    Validate {
-        /// Built-in stack name or path to a stack file.
-        stack: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
     /// Bring a stack up on the Docker engine, or bring it up to date.
     ///
     /// Builds the node image if missing, creates the stack's networks and
@@ -168,6 +127,47 @@ enum Command {
         /// Lines from the end.
         #[arg(long, short = 'n', default_value_t = 50)]
         lines: u32,
+    },
+    /// List the built-in stacks.
+    ///
+    /// Example: infractl list
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every server's config files and the plan to a directory.
+    ///
+    /// Files go to DIR/<server>/<absolute path on that server> (e.g.
+    /// out/web-01/etc/nginx/nginx.conf); DIR/plan.json lists per server its
+    /// files (path, mode, sha256), packages, services, readiness probes and
+    /// the bring-up order. Secrets come from the stack's state directory.
+    ///
+    /// Example: infractl render task3 --out out/
+    Render {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Directory to write into.
+        #[arg(long, short, value_name = "DIR")]
+        out: PathBuf,
+        /// Print the plan as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every rendered file with the program that reads it.
+    ///
+    /// Runs nginx -t, haproxy -c, keepalived --config-test, named-checkconf
+    /// and named-checkzone, mariadbd --help --verbose, ufw --dry-run,
+    /// gunicorn --check-config and promtool check config inside a container
+    /// of the node image (built on first use). Exit 1 if any check fails.
+    ///
+    /// Example: infractl validate task2
+    Validate {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the JSON Schema of the stack file format.
     ///
