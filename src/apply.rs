@@ -156,65 +156,15 @@ pub async fn apply<D: Driver>(
         return Ok(outcomes);
     }
 
+    let started = std::time::Instant::now();
     driver.prepare(plan).await?;
     for g in &gone {
         driver.remove(&plan.stack, g).await?;
         applied.lock().expect("lock").remove(g);
     }
 
-    // Phase 1: hosts made, filled and started, or updated in place.
-    for (s, a) in &decided {
-        if *a != Action::Unchanged {
-            progress.begin(&s.name, Some(4), "pending");
-        }
-    }
-    let phase1 = decided.iter().map(|(s, action)| {
-        let applied = &applied;
-        async move {
-            let files = all_files(s);
-            let mut outcome = Outcome {
-                server: s.name.clone(),
-                action: action.clone(),
-                files: 0,
-                reloaded: vec![],
-            };
-            match action {
-                Action::Unchanged | Action::Removed => {}
-                Action::Created | Action::Recreated | Action::Started => {
-                    if *action != Action::Started {
-                        if *action == Action::Recreated {
-                            driver.remove(&plan.stack, &s.name).await?;
-                        }
-                        progress.update(&s.name, Some(1), "creating");
-                        driver.create(plan, s).await?;
-                    }
-                    progress.update(&s.name, Some(2), &format!("copying {} files", files.len()));
-                    driver.put_files(plan, &s.name, &files).await?;
-                    progress.update(&s.name, Some(3), "starting");
-                    driver.start(plan, &s.name).await?;
-                    outcome.files = files.len();
-                }
-                Action::Updated => {
-                    let before = applied
-                        .lock()
-                        .expect("lock")
-                        .get(&s.name)
-                        .cloned()
-                        .unwrap_or_default();
-                    let (n, reloaded) = update(driver, plan, s, &files, &before).await?;
-                    outcome.files = n;
-                    outcome.reloaded = reloaded;
-                }
-            }
-            Ok::<_, Error>(outcome)
-        }
-    });
-    let phase1 = try_join_all(phase1).await.inspect_err(|_| {
-        for (s, _) in &decided {
-            progress.finish(&s.name, false, "stopped");
-        }
-    })?;
-    // Phase 2: every server waits for its own services at once; its
+    // Each server in its own pipeline, all at once: made, filled and
+    // started (or updated in place), then its services waited for. Its
     // after-ready steps (and so its being ready) wait for every server of
     // the stages before it: the replica starts replicating only once the
     // primary has its users, and so on down the bring-up order.
@@ -229,12 +179,17 @@ pub async fn apply<D: Driver>(
         .filter(|(_, a)| *a != Action::Unchanged)
         .map(|(s, a)| (*s, a))
         .collect();
+    for (s, _) in &working {
+        progress.begin(&s.name, Some(4), "pending");
+    }
     let done: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
     let notify = Notify::new();
     let jobs = working.iter().map(|(s, action)| {
-        let (applied, done, notify, working) = (&applied, &done, &notify, &working);
+        let (applied, done, notify, working, started) =
+            (&applied, &done, &notify, &working, &started);
         async move {
             let result = async {
+                let outcome = bring(driver, plan, s, action, applied, progress).await?;
                 progress.update(&s.name, Some(3), "waiting for services");
                 wait_probes(driver, plan, s, ready_seconds).await?;
                 let mine = stage_of(&s.name);
@@ -256,11 +211,12 @@ pub async fn apply<D: Driver>(
                     progress.update(&s.name, Some(3), "ready; waiting for the servers before it");
                     notified.await;
                 }
-                run_steps(driver, plan, s, action, applied).await
+                run_steps(driver, plan, s, action, applied).await?;
+                Ok::<_, Error>(outcome)
             }
             .await;
             match &result {
-                Ok(()) => {
+                Ok(_) => {
                     let mut map = applied.lock().expect("lock");
                     map.insert(
                         s.name.clone(),
@@ -277,17 +233,82 @@ pub async fn apply<D: Driver>(
                     drop(map);
                     done.lock().expect("lock").insert(s.name.clone());
                     notify.notify_waiters();
-                    progress.finish(&s.name, true, &format!("{} and ready", action.as_str()));
+                    progress.finish(
+                        &s.name,
+                        true,
+                        &format!(
+                            "{} and ready after {:.1} s",
+                            action.as_str(),
+                            started.elapsed().as_secs_f64()
+                        ),
+                    );
                 }
-                Err(_) => progress.finish(&s.name, false, "not ready"),
+                Err(_) => progress.finish(&s.name, false, "stopped"),
             }
             result
         }
     });
-    try_join_all(jobs).await?;
+    let brought = try_join_all(jobs).await?;
     write_applied(state, &applied.lock().expect("lock"))?;
-    outcomes.extend(phase1);
+    outcomes.extend(brought);
+    for (s, a) in &decided {
+        if *a == Action::Unchanged {
+            outcomes.push(Outcome {
+                server: s.name.clone(),
+                action: Action::Unchanged,
+                files: 0,
+                reloaded: vec![],
+            });
+        }
+    }
     Ok(outcomes)
+}
+
+/// Makes, fills and starts a host, or brings a running one up to date.
+async fn bring<D: Driver>(
+    driver: &D,
+    plan: &Plan,
+    s: &ServerPlan,
+    action: &Action,
+    applied: &Mutex<BTreeMap<String, Applied>>,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
+    let files = all_files(s);
+    let mut outcome = Outcome {
+        server: s.name.clone(),
+        action: action.clone(),
+        files: 0,
+        reloaded: vec![],
+    };
+    match action {
+        Action::Unchanged | Action::Removed => {}
+        Action::Created | Action::Recreated | Action::Started => {
+            if *action != Action::Started {
+                if *action == Action::Recreated {
+                    driver.remove(&plan.stack, &s.name).await?;
+                }
+                progress.update(&s.name, Some(1), "creating");
+                driver.create(plan, s).await?;
+            }
+            progress.update(&s.name, Some(2), &format!("copying {} files", files.len()));
+            driver.put_files(plan, &s.name, &files).await?;
+            progress.update(&s.name, Some(3), "starting");
+            driver.start(plan, &s.name).await?;
+            outcome.files = files.len();
+        }
+        Action::Updated => {
+            let before = applied
+                .lock()
+                .expect("lock")
+                .get(&s.name)
+                .cloned()
+                .unwrap_or_default();
+            let (n, reloaded) = update(driver, plan, s, &files, &before).await?;
+            outcome.files = n;
+            outcome.reloaded = reloaded;
+        }
+    }
+    Ok(outcome)
 }
 
 /// Brings a running host up to date: changed files, services added,

@@ -16,11 +16,12 @@ pub const KIND: Kind = Kind {
     name: "ufw",
     summary: "host firewall: denies incoming traffic except the flows the topology needs",
     packages: &["ufw", "iptables"],
-    templates: &["ufw/apply.sh", "ufw/ufw.default"],
+    templates: &["ufw/apply.sh", "ufw/ufw.default", "ufw/user.rules"],
 };
 
 pub const RULES: &str = "/etc/infractl/ufw/rules";
 pub const APPLY: &str = "/etc/infractl/ufw/apply.sh";
+pub const USER_RULES: &str = "/etc/ufw/user.rules";
 
 /// Options of the `ufw` component (none yet: the policy is the stack's
 /// `firewall` section).
@@ -28,26 +29,63 @@ pub const APPLY: &str = "/etc/infractl/ufw/apply.sh";
 #[serde(deny_unknown_fields)]
 pub struct Options {}
 
-/// The ufw rules (arguments after `ufw`) for the flows into `server`.
-pub fn rules(ctx: &Ctx) -> Vec<String> {
-    let topo = ctx.topo;
-    let me = ctx.name();
-    let mut out = Vec::new();
-    for f in topo.flows_to(me) {
-        let from = match topo.flow_source(f) {
-            None => "any".to_string(),
-            Some(a) => a.to_string(),
+/// One allowed incoming flow, as ufw sees it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rule {
+    pub proto: &'static str,
+    /// Port, or `any` (VRRP has none).
+    pub port: String,
+    /// Source address, or `0.0.0.0/0`.
+    pub from: String,
+    pub comment: String,
+    /// The comment as ufw stores it in user.rules.
+    pub comment_hex: String,
+}
+
+impl Rule {
+    /// The rule as arguments to the `ufw` command.
+    pub fn command(&self) -> String {
+        let from = if self.from == "0.0.0.0/0" {
+            "any"
+        } else {
+            &self.from
         };
-        let comment = format!("{}: {}", f.from, f.purpose);
-        let rule = match f.proto {
-            Proto::Vrrp => format!("allow from {from} to any proto vrrp comment '{comment}'"),
-            p => format!(
-                "allow from {from} to any port {} proto {} comment '{comment}'",
-                f.port,
-                p.as_str()
+        match self.port.as_str() {
+            "any" => format!(
+                "allow from {from} to any proto {} comment '{}'",
+                self.proto, self.comment
             ),
+            port => format!(
+                "allow from {from} to any port {port} proto {} comment '{}'",
+                self.proto, self.comment
+            ),
+        }
+    }
+}
+
+/// The ufw rules for the flows into the server.
+pub fn rules(ctx: &Ctx) -> Vec<Rule> {
+    let topo = ctx.topo;
+    let mut out: Vec<Rule> = Vec::new();
+    for f in topo.flows_to(ctx.name()) {
+        let comment = format!("{}: {}", f.from, f.purpose).replace('\'', "");
+        let rule = Rule {
+            proto: f.proto.as_str(),
+            port: match f.proto {
+                Proto::Vrrp => "any".into(),
+                _ => f.port.to_string(),
+            },
+            from: topo
+                .flow_source(f)
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "0.0.0.0/0".into()),
+            comment_hex: hex::encode(comment.as_bytes()),
+            comment,
         };
-        if !out.contains(&rule) {
+        if !out
+            .iter()
+            .any(|r| r.proto == rule.proto && r.port == rule.port && r.from == rule.from)
+        {
             out.push(rule);
         }
     }
@@ -58,10 +96,16 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let rules = rules(ctx);
     let mut text = String::from("# ufw rules for this server, one per line (arguments to `ufw`), derived from the topology.\n");
     for r in &rules {
-        text.push_str(r);
+        text.push_str(&r.command());
         text.push('\n');
     }
     out.file(RULES, 0o644, text);
+    out.template(
+        USER_RULES,
+        0o640,
+        "ufw/user.rules",
+        json!({ "rules": rules }),
+    )?;
     out.template("/etc/default/ufw", 0o644, "ufw/ufw.default", json!({}))?;
     out.template(APPLY, 0o755, "ufw/apply.sh", json!({ "rules": RULES }))?;
     out.capability("NET_ADMIN");
@@ -69,7 +113,7 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     out.step(
         "apply firewall rules",
         When::BeforeStart,
-        &[RULES, APPLY, "/etc/default/ufw"],
+        &[RULES, USER_RULES, APPLY, "/etc/default/ufw"],
         APPLY,
     );
     out.check(

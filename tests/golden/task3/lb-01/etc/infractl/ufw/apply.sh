@@ -1,13 +1,17 @@
 #!/bin/sh
-# Applies this server's firewall: deny incoming by default, then allow
-# exactly the flows listed in /etc/infractl/ufw/rules (derived from the topology).
-# Rendered by infractl; safe to run again (it starts from a clean slate).
+# Applies this server's firewall the way ufw does at boot: incoming denied
+# by default (/etc/default/ufw), then exactly the flows in
+# /etc/ufw/user.rules, derived from the topology (the same rules as `ufw`
+# commands: /etc/infractl/ufw/rules). Rendered by infractl; safe to run again.
 set -e
-ufw --force reset >/dev/null
-ufw default deny incoming >/dev/null
-ufw default allow outgoing >/dev/null
-grep -v '^#' /etc/infractl/ufw/rules | while IFS= read -r rule; do
-    [ -n "$rule" ] || continue
-    eval "ufw $rule" >/dev/null
-done
-ufw --force enable >/dev/null
+sed -i 's/^ENABLED=.*/ENABLED=yes/' /etc/ufw/ufw.conf
+if iptables -n -L ufw-user-input >/dev/null 2>&1; then
+    action=force-reload
+else
+    action=start
+fi
+# Containers may not set kernel parameters; ufw's sysctl lines then fail, harmlessly.
+if ! out=$(/lib/ufw/ufw-init "$action" 2>&1); then
+    echo "$out" | grep -v '^sysctl: permission denied' >&2
+    exit 1
+fi
