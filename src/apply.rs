@@ -375,7 +375,7 @@ async fn update<D: Driver>(
 
 /// Waits until every readiness probe of the server passes; on a timeout,
 /// says which service and shows the end of its log.
-async fn wait_probes<D: Driver>(
+pub async fn wait_probes<D: Driver>(
     driver: &D,
     plan: &Plan,
     s: &ServerPlan,

@@ -74,18 +74,42 @@ pub async fn exec(docker: &Docker, container: &str, script: &str) -> Result<Exec
         docker,
         container,
         &["sh".into(), "-c".into(), script.into()],
+        &[],
+    )
+    .await
+}
+
+/// Runs `sh -c script` with extra environment variables (`NAME=value`),
+/// for values that must not appear on a command line.
+pub async fn exec_env(
+    docker: &Docker,
+    container: &str,
+    script: &str,
+    env: &[String],
+) -> Result<ExecOutput> {
+    exec_argv(
+        docker,
+        container,
+        &["sh".into(), "-c".into(), script.into()],
+        env,
     )
     .await
 }
 
 /// Runs a program (argv) in a running container, collecting its output.
-pub async fn exec_argv(docker: &Docker, container: &str, argv: &[String]) -> Result<ExecOutput> {
+pub async fn exec_argv(
+    docker: &Docker,
+    container: &str,
+    argv: &[String],
+    env: &[String],
+) -> Result<ExecOutput> {
     let doing = format!("running a command in {container}");
     let created = docker
         .create_exec(
             container,
             ExecConfig {
                 cmd: Some(argv.to_vec()),
+                env: (!env.is_empty()).then(|| env.to_vec()),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
                 ..Default::default()

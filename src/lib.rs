@@ -44,5 +44,6 @@ pub mod stack;
 pub mod state;
 pub mod supervise;
 pub mod topology;
+pub mod verify;
 
 pub use error::{Error, Result};

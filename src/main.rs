@@ -97,6 +97,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check every claim of a stack on its running lab, as an examiner would.
+    ///
+    /// From the user's computer (the client): every DNS record answers as
+    /// declared; the site over HTTPS with a valid chain, HTTP redirecting;
+    /// the page through load balancer, web, app and database; requests
+    /// spread over every web server; a write reaching every replica (with
+    /// the lag) and replicas refusing writes; every allowed firewall flow
+    /// connecting and forbidden ones refused; every exporter up in
+    /// Prometheus and a web server's QPS rising; and where there is a
+    /// virtual IP, the active load balancer killed, the site answering
+    /// through the other, and the killed one restored. Exit 1 if a check
+    /// fails.
+    ///
+    /// Example: infractl verify task3
+    Verify {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a command on a server of a running lab.
     ///
     /// The command's output and exit code pass through.
@@ -323,6 +344,9 @@ fn main() {
             }
             Command::Status { stack, json } => {
                 commands::status::run(stack.as_deref(), *json, &global, &mut stdout).await
+            }
+            Command::Verify { stack, json } => {
+                commands::verify::run(stack, *json, &global, progress.as_ref(), &mut stdout).await
             }
             Command::Exec {
                 stack,

@@ -6,3 +6,4 @@ mod engine;
 mod golden;
 mod harness;
 mod up;
+mod verify;

@@ -29,7 +29,7 @@ pub async fn run(
     let name = stack_name(stack)?;
     let driver = DockerDriver::connect().await?;
     let result =
-        crate::docker::exec_argv(&driver.docker, &container_name(&name, server), argv).await?;
+        crate::docker::exec_argv(&driver.docker, &container_name(&name, server), argv, &[]).await?;
     let _ = out.write_all(result.stdout.as_bytes());
     let _ = err.write_all(result.stderr.as_bytes());
     Ok(result.code.clamp(0, 255) as i32)

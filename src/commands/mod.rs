@@ -17,6 +17,7 @@ pub mod schema;
 pub mod status;
 pub mod up;
 pub mod validate;
+pub mod verify;
 
 /// Options every command shares.
 #[derive(Debug, Clone, Default)]

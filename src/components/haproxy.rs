@@ -162,13 +162,15 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         },
         watches,
     });
+    // Ready when HAProxy answers and sees every backend up: only then does
+    // the site really spread over all the web servers.
     out.probe(
         "haproxy",
         format!(
-            "curl -fsS -o /dev/null http://127.0.0.1:{}/stats",
+            "curl -fsS 'http://127.0.0.1:{}/stats;csv' | awk -F, '$1 == \"web\" && $2 != \"BACKEND\" && $2 != \"FRONTEND\" && $18 != \"UP\" {{ down = 1 }} END {{ exit down }}'",
             o.stats_port
         ),
-        format!("HTTP 200 from the stats page on port {}", o.stats_port),
+        format!("the stats page on port {} showing every web server UP", o.stats_port),
     );
     out.check("haproxy -c", CONF, format!("haproxy -c -f {CONF}"));
     Ok(())

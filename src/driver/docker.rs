@@ -302,6 +302,27 @@ impl Driver for DockerDriver {
         engine::exec(&self.docker, &container_name(stack, server), script).await
     }
 
+    async fn exec_env(
+        &self,
+        stack: &str,
+        server: &str,
+        script: &str,
+        env: &[String],
+    ) -> Result<ExecOutput> {
+        engine::exec_env(&self.docker, &container_name(stack, server), script, env).await
+    }
+
+    async fn kill(&self, stack: &str, server: &str) -> Result<()> {
+        let name = container_name(stack, server);
+        self.docker
+            .kill_container(
+                &name,
+                None::<bollard::query_parameters::KillContainerOptions>,
+            )
+            .await
+            .map_err(fail(&format!("killing container {name}")))
+    }
+
     async fn remove(&self, stack: &str, server: &str) -> Result<()> {
         engine::remove(&self.docker, &container_name(stack, server)).await
     }

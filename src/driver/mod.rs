@@ -56,6 +56,17 @@ pub trait Driver: Sync {
         server: &str,
         script: &str,
     ) -> impl Future<Output = Result<ExecOutput>> + Send;
+    /// Runs a shell script with extra environment variables (`NAME=value`)
+    /// that must not appear on a command line (passwords).
+    fn exec_env(
+        &self,
+        stack: &str,
+        server: &str,
+        script: &str,
+        env: &[String],
+    ) -> impl Future<Output = Result<ExecOutput>> + Send;
+    /// Stops a host the hard way (power cut, kernel panic): no clean shutdown.
+    fn kill(&self, stack: &str, server: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes one host.
     fn remove(&self, stack: &str, server: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes every object of the stack, and nothing else.

@@ -1,0 +1,808 @@
+//! `verify`: proves what a stack claims on its running lab, from the user's
+//! side, the way an examiner would check it.
+//!
+//! Probes run from the client container (the user's computer) through the
+//! lab's DNS, HTTPS and the virtual IP; firewall flows are tried from the
+//! server each flow comes from. Checks apply to the stacks that have the
+//! component. Each result says what was expected, what was observed, and
+//! how long it took.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::docker::{shell_quote, ExecOutput};
+use crate::driver::Driver;
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::stack::raw::Proto;
+use crate::state::Secrets;
+use crate::topology::{Role, Topology};
+
+/// One check's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub group: &'static str,
+    pub check: String,
+    pub expected: String,
+    pub observed: String,
+    pub ok: bool,
+    pub ms: u64,
+}
+
+/// Requests sent to measure load balancing.
+pub const REQUESTS: usize = 20;
+/// How long a write may take to reach every replica.
+pub const REPLICATION_BOUND_MS: u64 = 5000;
+/// How long the site may be away when the active load balancer dies.
+pub const FAILOVER_BOUND_MS: u64 = 1000;
+
+struct Verifier<'a, D: Driver> {
+    driver: &'a D,
+    topo: &'a Topology,
+    plan: &'a Plan,
+    secrets: &'a Secrets,
+    client: String,
+    results: Vec<CheckResult>,
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+impl<D: Driver> Verifier<'_, D> {
+    async fn sh(&self, server: &str, script: &str) -> Result<ExecOutput> {
+        self.driver.exec(&self.plan.stack, server, script).await
+    }
+
+    fn record(
+        &mut self,
+        group: &'static str,
+        check: String,
+        expected: String,
+        observed: String,
+        ok: bool,
+        started: Instant,
+    ) {
+        self.results.push(CheckResult {
+            group,
+            check,
+            expected,
+            observed,
+            ok,
+            ms: started.elapsed().as_millis() as u64,
+        });
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.topo.tls() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    fn site(&self) -> String {
+        format!("www.{}", self.topo.stack.domain)
+    }
+
+    fn fqdn(&self, name: &str) -> String {
+        let domain = &self.topo.stack.domain;
+        match name {
+            "@" => format!("{domain}."),
+            n if n.ends_with('.') => n.to_string(),
+            n => format!("{n}.{domain}."),
+        }
+    }
+
+    /// Every record of the zone answers as declared, through the lab's DNS.
+    async fn dns(&mut self) -> Result<()> {
+        let t = Instant::now();
+        let mut script = String::new();
+        for (i, r) in self.topo.records.iter().enumerate() {
+            script.push_str(&format!(
+                "echo '#{i}'; dig +short +time=2 +tries=2 {} {}\n",
+                shell_quote(self.fqdn(&r.name).trim_end_matches('.')),
+                r.kind
+            ));
+        }
+        let out = self.sh(&self.client, &script).await?;
+        let mut answers: Vec<Vec<String>> = vec![Vec::new(); self.topo.records.len()];
+        let mut cur = None;
+        for line in out.stdout.lines() {
+            if let Some(i) = line.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()) {
+                cur = Some(i);
+            } else if let Some(i) = cur {
+                answers[i].push(line.trim().to_string());
+            }
+        }
+        let elapsed_each = t.elapsed() / self.topo.records.len().max(1) as u32;
+        for (r, got) in self.topo.records.clone().iter().zip(answers) {
+            let expected = match r.kind {
+                "CNAME" => self.fqdn(&r.value),
+                "MX" => format!("{} {}", r.priority.unwrap_or(10), self.fqdn(&r.value)),
+                "TXT" => format!("\"{}\"", r.value),
+                _ => r.value.clone(),
+            };
+            let ok = got.contains(&expected);
+            self.results.push(CheckResult {
+                group: "dns",
+                check: format!("{} {}", self.fqdn(&r.name), r.kind),
+                expected,
+                observed: if got.is_empty() {
+                    "no answer".into()
+                } else {
+                    got.join(", ")
+                },
+                ok,
+                ms: elapsed_each.as_millis() as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// The site: HTTPS with a valid chain, HTTP redirects, the page through
+    /// every tier.
+    async fn site_checks(&mut self) -> Result<()> {
+        let site = self.site();
+        if self.topo.tls() {
+            let t = Instant::now();
+            let out = self
+                .sh(
+                    &self.client,
+                    &format!("curl -sS -o /dev/null -w '%{{http_code}} %{{ssl_verify_result}}' https://{site}/"),
+                )
+                .await?;
+            let observed = if out.code == 0 {
+                out.stdout.trim().to_string()
+            } else {
+                first_line(&out.stderr)
+            };
+            self.record(
+                "site",
+                format!("https://{site}/ with a valid certificate chain"),
+                "200 0 (HTTP 200, chain verified)".into(),
+                observed.clone(),
+                observed == "200 0",
+                t,
+            );
+            let t = Instant::now();
+            let out = self
+                .sh(&self.client, &format!("curl -sS -o /dev/null -w '%{{http_code}} %{{redirect_url}}' http://{site}/"))
+                .await?;
+            let want = format!("301 https://{site}/");
+            let observed = if out.code == 0 {
+                out.stdout.trim().to_string()
+            } else {
+                first_line(&out.stderr)
+            };
+            self.record(
+                "site",
+                format!("http://{site}/ redirects to HTTPS"),
+                want.clone(),
+                observed.clone(),
+                observed == want,
+                t,
+            );
+        }
+        let t = Instant::now();
+        let out = self
+            .sh(
+                &self.client,
+                &format!("curl -sS -i {}://{site}/api/info", self.scheme()),
+            )
+            .await?;
+        let (head, body) = out.stdout.split_once("\r\n\r\n").unwrap_or(("", ""));
+        let header = |name: &str| {
+            head.lines().find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+        };
+        let info: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let who = |k: &str| info["served_by"][k].as_str().unwrap_or("").to_string();
+        let (web, app, db) = (who("web"), who("app"), who("db"));
+        let has = |role: Role, n: &str| self.topo.with_role(role).any(|x| x.name == n);
+        let lb = header("x-load-balancer");
+        let lbs: Vec<String> = self
+            .topo
+            .with_role(Role::LoadBalancer)
+            .map(|n| n.name.clone())
+            .collect();
+        let ok = has(Role::Web, &web)
+            && has(Role::App, &app)
+            && (has(Role::DbPrimary, &db) || has(Role::DbReplica, &db))
+            && (lbs.is_empty() || lb.as_ref().is_some_and(|l| lbs.contains(l)));
+        let mut path = Vec::new();
+        if !lbs.is_empty() {
+            path.push(lb.unwrap_or_else(|| "?".into()));
+        }
+        path.extend([web, app, db].map(|x| if x.is_empty() { "?".to_string() } else { x }));
+        let mut expected = Vec::new();
+        if !lbs.is_empty() {
+            expected.push("load balancer");
+        }
+        expected.extend(["web", "app", "database"]);
+        let observed = if info.is_null() {
+            first_line(&format!("{}{}", out.stderr, out.stdout))
+        } else {
+            path.join(" -> ")
+        };
+        self.record(
+            "site",
+            "the page comes through every tier".into(),
+            expected.join(" -> "),
+            observed,
+            ok,
+            t,
+        );
+        Ok(())
+    }
+
+    /// N requests spread over every web server behind the load balancer.
+    async fn balancing(&mut self) -> Result<()> {
+        let Some(lb) = self.topo.with_role(Role::LoadBalancer).next() else {
+            return Ok(());
+        };
+        let backends = lb.backends.clone();
+        let t = Instant::now();
+        let script = format!(
+            "for i in $(seq {REQUESTS}); do curl -s {}://{}/api/info | grep -o '\"web\": \"[^\"]*\"'; done",
+            self.scheme(),
+            self.site()
+        );
+        let out = self.sh(&self.client, &script).await?;
+        let counts: Vec<(String, usize)> = backends
+            .iter()
+            .map(|b| {
+                (
+                    b.clone(),
+                    out.stdout.matches(&format!("\"web\": \"{b}\"")).count(),
+                )
+            })
+            .collect();
+        let ok = counts.iter().all(|(_, n)| *n > 0);
+        self.record(
+            "load balancing",
+            format!("{REQUESTS} requests spread over the web servers"),
+            format!("each of {} answers", backends.join(", ")),
+            counts
+                .iter()
+                .map(|(b, n)| format!("{b}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ok,
+            t,
+        );
+        Ok(())
+    }
+
+    /// A write through the application reaches every replica in time, and
+    /// replicas refuse writes.
+    async fn replication(&mut self) -> Result<()> {
+        let replicas: Vec<String> = self
+            .topo
+            .with_role(Role::DbReplica)
+            .map(|n| n.name.clone())
+            .collect();
+        if replicas.is_empty() {
+            return Ok(());
+        }
+        let marker = format!(
+            "verify-{}",
+            std::process::id() as u128 * 1_000_000 + Instant::now().elapsed().as_nanos()
+        );
+        let t = Instant::now();
+        let out = self
+            .sh(
+                &self.client,
+                &format!(
+                    "curl -sS -o /dev/null -w '%{{http_code}}' -H 'Content-Type: application/json' -d '{{\"text\": \"{marker}\"}}' {}://{}/api/notes",
+                    self.scheme(),
+                    self.site()
+                ),
+            )
+            .await?;
+        let observed = out.stdout.trim().to_string();
+        self.record(
+            "replication",
+            "a note written through the application".into(),
+            "201 (stored on the primary)".into(),
+            if observed.is_empty() {
+                first_line(&out.stderr)
+            } else {
+                observed.clone()
+            },
+            observed == "201",
+            t,
+        );
+        let tries = REPLICATION_BOUND_MS / 10;
+        for r in &replicas {
+            let t = Instant::now();
+            let script = format!(
+                "s=$(date +%s%N); i=0; until [ \"$(mariadb -N -e \"SELECT COUNT(*) FROM site.notes WHERE text='{marker}'\")\" = 1 ]; do i=$((i+1)); [ $i -ge {tries} ] && {{ echo never; exit 1; }}; sleep 0.01; done; e=$(date +%s%N); echo $(( (e-s)/1000000 ))"
+            );
+            let out = self.sh(r, &script).await?;
+            let lag = out.stdout.trim().parse::<u64>().ok();
+            self.record(
+                "replication",
+                format!("the note reaches replica {r}"),
+                format!("within {REPLICATION_BOUND_MS} ms"),
+                match lag {
+                    Some(ms) => format!("after {ms} ms"),
+                    None => "not there".into(),
+                },
+                lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS),
+                t,
+            );
+            let t = Instant::now();
+            let out = self
+                .driver
+                .exec_env(
+                    &self.plan.stack,
+                    r,
+                    "mariadb -uapp -h127.0.0.1 site -e \"INSERT INTO notes (text, written_by) VALUES ('verify', 'verify')\"",
+                    &[format!("MYSQL_PWD={}", self.secrets.db_app)],
+                )
+                .await?;
+            let refused = out.code != 0 && out.stderr.contains("read-only");
+            self.record(
+                "replication",
+                format!("replica {r} refuses writes"),
+                "ERROR 1290: --read-only".into(),
+                if out.code == 0 {
+                    "the write went through".into()
+                } else {
+                    out.stderr
+                        .lines()
+                        .find(|l| l.starts_with("ERROR"))
+                        .unwrap_or_else(|| out.stderr.trim())
+                        .to_string()
+                },
+                refused,
+                t,
+            );
+        }
+        Ok(())
+    }
+
+    /// Every allowed flow into a firewalled server connects; a sample of
+    /// forbidden ones does not.
+    async fn firewall(&mut self) -> Result<()> {
+        let walled: Vec<String> = self
+            .topo
+            .stack
+            .servers
+            .iter()
+            .filter(|s| s.has("ufw"))
+            .map(|s| s.name.clone())
+            .collect();
+        if walled.is_empty() {
+            return Ok(());
+        }
+        for s in &walled {
+            let t = Instant::now();
+            let out = self.sh(s, "ufw status | head -n 1").await?;
+            let observed = first_line(&out.stdout);
+            self.record(
+                "firewall",
+                format!("ufw on {s}"),
+                "Status: active".into(),
+                observed.clone(),
+                observed == "Status: active",
+                t,
+            );
+        }
+        // (source, target, port, allowed?, what)
+        let mut probes: Vec<(String, String, u16, bool, String)> = Vec::new();
+        for f in &self.topo.flows {
+            if f.proto != Proto::Tcp || !walled.contains(&f.to) {
+                continue;
+            }
+            let from = if f.from == "any" {
+                self.client.clone()
+            } else {
+                f.from.clone()
+            };
+            probes.push((from, f.to.clone(), f.port, true, f.purpose.clone()));
+        }
+        let dbs: Vec<String> = self
+            .topo
+            .nodes
+            .iter()
+            .filter(|n| n.roles.contains(&Role::DbPrimary) || n.roles.contains(&Role::DbReplica))
+            .map(|n| n.name.clone())
+            .collect();
+        let webs: Vec<(String, u16)> = self
+            .topo
+            .with_role(Role::Web)
+            .filter(|n| !n.roles.contains(&Role::LoadBalancer))
+            .map(|n| (n.name.clone(), self.topo.web_port(&n.name)))
+            .collect();
+        let entry: Vec<String> = self.topo.entry().iter().map(|n| n.name.clone()).collect();
+        let allowed = |from: &str, to: &str, port: u16| {
+            self.topo
+                .flows
+                .iter()
+                .any(|f| (f.from == from || f.from == "any") && f.to == to && f.port == port)
+        };
+        let mut forbid = |from: &str, to: &str, port: u16, what: &str| {
+            if from != to && walled.iter().any(|w| w == to) && !allowed(from, to, port) {
+                probes.push((
+                    from.to_string(),
+                    to.to_string(),
+                    port,
+                    false,
+                    what.to_string(),
+                ));
+            }
+        };
+        for db in &dbs {
+            forbid(
+                &self.client,
+                db,
+                crate::components::mariadb::PORT,
+                "the user's computer to the database",
+            );
+        }
+        for (w, port) in &webs {
+            if !entry.contains(w) {
+                forbid(
+                    &self.client,
+                    w,
+                    *port,
+                    "the user's computer to a web server directly",
+                );
+            }
+            for db in &dbs {
+                forbid(
+                    w,
+                    db,
+                    crate::components::mariadb::PORT,
+                    "a web server to the database",
+                );
+            }
+        }
+        // One script per source server, run at once.
+        let mut sources: Vec<String> = probes.iter().map(|p| p.0.clone()).collect();
+        sources.sort();
+        sources.dedup();
+        let t = Instant::now();
+        let this: &Self = self;
+        let jobs = sources.iter().map(|src| {
+            let mine: Vec<(usize, String)> = probes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| &p.0 == src)
+                .map(|(i, p)| {
+                    let addr = this.topo.server(&p.1).primary_addr();
+                    let addr = if this.topo.stack.server(src).is_some() { this.topo.addr(src, &p.1) } else { addr };
+                    (i, format!("if nc -z -w 1 {addr} {port} 2>/dev/null; then echo '{i} open'; else echo '{i} closed'; fi &", port = p.2))
+                })
+                .collect();
+            let script = mine.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>().join("\n") + "\nwait\n";
+            async move { this.sh(src, &script).await }
+        });
+        let outs = futures_util::future::try_join_all(jobs).await?;
+        let per = t.elapsed().as_millis() as u64 / probes.len().max(1) as u64;
+        let mut open = vec![None; probes.len()];
+        for o in &outs {
+            for line in o.stdout.lines() {
+                if let Some((i, state)) = line.split_once(' ') {
+                    if let Ok(i) = i.parse::<usize>() {
+                        open[i] = Some(state == "open");
+                    }
+                }
+            }
+        }
+        for (p, got) in probes.iter().zip(open) {
+            let (from, to, port, allowed, what) = p;
+            let observed = match got {
+                Some(true) => "connected",
+                Some(false) => "refused or dropped",
+                None => "not tried",
+            };
+            self.results.push(CheckResult {
+                group: "firewall",
+                check: format!("{from} -> {to}:{port} ({what})"),
+                expected: if *allowed {
+                    "connects".into()
+                } else {
+                    "refused or dropped".into()
+                },
+                observed: observed.into(),
+                ok: got == Some(*allowed),
+                ms: per,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every exporter is an `up` target of Prometheus, and a web server's
+    /// request rate rises after traffic.
+    async fn monitoring(&mut self) -> Result<()> {
+        let Some(prom) = self.topo.with_role(Role::Monitoring).next() else {
+            return Ok(());
+        };
+        let port = self
+            .topo
+            .server(&prom.name)
+            .components
+            .iter()
+            .find_map(|c| match c {
+                crate::components::ComponentSpec::Prometheus(o) => Some(o.port),
+                _ => None,
+            })
+            .unwrap_or(crate::components::prometheus::DEFAULT_PORT);
+        let api = format!(
+            "http://{}:{port}/api/v1",
+            self.topo.addr(&self.client, &prom.name)
+        );
+        let t = Instant::now();
+        let wanted: usize = self
+            .topo
+            .stack
+            .servers
+            .iter()
+            .map(|s| self.topo.exporters(&s.name).len())
+            .sum::<usize>()
+            + 1;
+        // Targets need one scrape after start; give them a few seconds.
+        let mut observed = String::new();
+        let mut ok = false;
+        for _ in 0..20 {
+            let out = self
+                .sh(&self.client, &format!("curl -sS {api}/targets"))
+                .await?;
+            let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+            let targets = v["data"]["activeTargets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let down: Vec<String> = targets
+                .iter()
+                .filter(|t| t["health"] != "up")
+                .map(|t| {
+                    format!(
+                        "{}/{} {}",
+                        t["labels"]["job"].as_str().unwrap_or("?"),
+                        t["labels"]["server"].as_str().unwrap_or("?"),
+                        t["health"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            let up = targets.len() - down.len();
+            observed = if down.is_empty() {
+                format!("{up} of {} up", targets.len())
+            } else {
+                format!("{up} of {} up; not up: {}", targets.len(), down.join(", "))
+            };
+            ok = down.is_empty() && targets.len() == wanted;
+            if ok {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        self.record(
+            "monitoring",
+            "every exporter is a Prometheus target that is up".into(),
+            format!("{wanted} of {wanted} up"),
+            observed,
+            ok,
+            t,
+        );
+
+        let Some(web) = self
+            .topo
+            .with_role(Role::Web)
+            .next()
+            .map(|n| n.name.clone())
+        else {
+            return Ok(());
+        };
+        if self.topo.exporters(&web).iter().all(|(j, _)| *j != "nginx") {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let query = |q: &str| {
+            format!(
+                "curl -sS --data-urlencode {} {api}/query",
+                shell_quote(&format!("query={q}"))
+            )
+        };
+        let counter = format!("sum(nginx_http_requests_total{{server=\"{web}\"}})");
+        let value = |out: &ExecOutput| -> Option<f64> {
+            let v: Value = serde_json::from_str(&out.stdout).ok()?;
+            v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+        };
+        let before = value(&self.sh(&self.client, &query(&counter)).await?).unwrap_or(0.0);
+        let traffic = format!(
+            "for i in $(seq 40); do curl -s -o /dev/null {}://{}/static/style.css; done",
+            self.scheme(),
+            self.site()
+        );
+        self.sh(&self.client, &traffic).await?;
+        let mut after = before;
+        for _ in 0..30 {
+            after = value(&self.sh(&self.client, &query(&counter)).await?).unwrap_or(before);
+            if after > before {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        let rate = value(
+            &self
+                .sh(
+                    &self.client,
+                    &query(&format!(
+                        "sum(rate(nginx_http_requests_total{{server=\"{web}\"}}[1m]))"
+                    )),
+                )
+                .await?,
+        );
+        self.record(
+            "monitoring",
+            format!("{web}'s request count rises after traffic (QPS)"),
+            format!("more than {before:.0} requests"),
+            format!(
+                "{after:.0} requests; {} req/s over the last minute",
+                rate.map(|r| format!("{r:.2}"))
+                    .unwrap_or_else(|| "?".into())
+            ),
+            after > before,
+            t,
+        );
+        Ok(())
+    }
+
+    /// Which member of the VIP's group holds it now.
+    async fn vip_holder(&self, vip: &str, members: &[String]) -> Result<Vec<String>> {
+        let mut holders = Vec::new();
+        for m in members {
+            let out = self
+                .sh(
+                    m,
+                    &format!("ip -4 -o addr show | grep -q ' {vip}/' && echo yes"),
+                )
+                .await;
+            if out.map(|o| o.stdout.trim() == "yes").unwrap_or(false) {
+                holders.push(m.clone());
+            }
+        }
+        Ok(holders)
+    }
+
+    /// Kill the active load balancer: the site keeps answering on the
+    /// virtual IP; then restore it.
+    async fn failover(&mut self, progress: &dyn Progress) -> Result<()> {
+        let Some(vip) = self.topo.vips.first().cloned() else {
+            return Ok(());
+        };
+        let members: Vec<String> = vip.members.iter().map(|(m, _)| m.clone()).collect();
+        let address = vip.address.to_string();
+        let t = Instant::now();
+        let holders = self.vip_holder(&address, &members).await?;
+        let active = members[0].clone();
+        self.record(
+            "failover",
+            format!("virtual IP {address} held by one load balancer"),
+            format!("{active} (highest priority)"),
+            if holders.is_empty() {
+                "nobody".into()
+            } else {
+                holders.join(", ")
+            },
+            holders == [active.clone()],
+            t,
+        );
+        let Some(victim) = holders.first().cloned() else {
+            return Ok(());
+        };
+        progress.update("verify", None, &format!("killing {victim}"));
+        let t = Instant::now();
+        self.driver.kill(&self.plan.stack, &victim).await?;
+        let poll = format!(
+            "s=$(date +%s%N); i=0; until curl -sf -o /dev/null -m 0.3 {}://{}/nginx-health; do i=$((i+1)); [ $i -ge 200 ] && {{ echo never; exit 1; }}; sleep 0.02; done; e=$(date +%s%N); echo $(( (e-s)/1000000 )); curl -s -o /dev/null -D - {}://{}/nginx-health | grep -i x-load-balancer",
+            self.scheme(),
+            self.site(),
+            self.scheme(),
+            self.site()
+        );
+        let out = self.sh(&self.client, &poll).await?;
+        let mut lines = out.stdout.lines();
+        let gap = lines.next().and_then(|l| l.trim().parse::<u64>().ok());
+        let via = lines
+            .next()
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default();
+        self.record(
+            "failover",
+            format!("site answers on {address} after {victim} is killed"),
+            format!("within {FAILOVER_BOUND_MS} ms, through another load balancer"),
+            match gap {
+                Some(ms) => format!("after {ms} ms, through {via}"),
+                None => "no answer in 4 s".into(),
+            },
+            gap.is_some_and(|ms| ms <= FAILOVER_BOUND_MS) && !via.is_empty() && via != victim,
+            t,
+        );
+        // Restore: start it again and wait until it holds the VIP again.
+        progress.update("verify", None, &format!("restoring {victim}"));
+        let t = Instant::now();
+        self.driver.start(self.plan, &victim).await?;
+        let server = self
+            .plan
+            .server(&victim)
+            .ok_or_else(|| Error::failure(format!("{victim} is not in the plan")))?;
+        crate::apply::wait_probes(self.driver, self.plan, server, 30).await?;
+        let mut back = Vec::new();
+        for _ in 0..100 {
+            back = self.vip_holder(&address, &members).await?;
+            if back == [active.clone()] {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        self.record(
+            "failover",
+            format!("{victim} restored and holds {address} again"),
+            active.clone(),
+            if back.is_empty() {
+                "nobody".into()
+            } else {
+                back.join(", ")
+            },
+            back == [active],
+            t,
+        );
+        Ok(())
+    }
+}
+
+/// Runs every check that applies to the stack.
+pub async fn run<D: Driver>(
+    driver: &D,
+    topo: &Topology,
+    plan: &Plan,
+    secrets: &Secrets,
+    progress: &dyn Progress,
+) -> Result<Vec<CheckResult>> {
+    let client = topo
+        .with_role(Role::Client)
+        .next()
+        .map(|n| n.name.clone())
+        .ok_or_else(|| Error::usage("verify checks the lab from the user's computer, and this stack has no `client` server"))?;
+    let mut v = Verifier {
+        driver,
+        topo,
+        plan,
+        secrets,
+        client,
+        results: Vec::new(),
+    };
+    progress.begin("verify", None, "DNS");
+    v.dns().await?;
+    progress.update("verify", None, "the site");
+    v.site_checks().await?;
+    progress.update("verify", None, "load balancing");
+    v.balancing().await?;
+    progress.update("verify", None, "replication");
+    v.replication().await?;
+    progress.update("verify", None, "firewalls");
+    v.firewall().await?;
+    progress.update("verify", None, "monitoring");
+    v.monitoring().await?;
+    progress.update("verify", None, "failover");
+    v.failover(progress).await?;
+    let failed = v.results.iter().filter(|r| !r.ok).count();
+    progress.finish(
+        "verify",
+        failed == 0,
+        &format!("{} checks, {failed} failed", v.results.len()),
+    );
+    Ok(v.results)
+}

@@ -1,0 +1,159 @@
+//! `verify` on running labs: every check of task2 and task3 passes on a
+//! fresh lab (task0 and task1 are verified in `up`'s tests), and a broken
+//! lab fails with the right checks named.
+
+use std::collections::HashMap;
+
+use crate::engine::enabled;
+use crate::harness::Test;
+use crate::up::{lab_lock, test_stack, Down};
+
+/// Runs verify; returns (exit code, check name -> passed).
+fn verify(t: &Test, file: &str) -> (i32, HashMap<String, bool>, String) {
+    let out = t.run_args(&["--quiet", "verify", file, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|_| panic!("verify printed no JSON:\n{}\n{}", out.stdout, out.stderr));
+    let checks = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}: {}",
+                    c["group"].as_str().unwrap(),
+                    c["check"].as_str().unwrap()
+                ),
+                c["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    (out.code, checks, out.stdout)
+}
+
+#[test]
+fn task2_verifies_and_a_broken_lab_fails_the_right_checks() {
+    if !enabled("verify task2") {
+        return;
+    }
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task2", "it-task2", 213, true);
+    let _down = Down(&t, file.clone());
+    t.run_args(&["--quiet", "up", &file]).code(0);
+    let (code, checks, out) = verify(&t, &file);
+    assert_eq!(code, 0, "{out}");
+    for group in [
+        "dns:",
+        "site:",
+        "load balancing:",
+        "replication:",
+        "firewall:",
+        "monitoring:",
+    ] {
+        assert!(
+            checks.keys().any(|k| k.starts_with(group)),
+            "no {group} check:\n{out}"
+        );
+    }
+    assert!(
+        !checks.keys().any(|k| k.starts_with("failover:")),
+        "task2 has no virtual IP"
+    );
+
+    // Break three things: a firewall rule, the replica's replication, a web server.
+    t.run_args(&[
+        "exec",
+        &file,
+        "server-01",
+        "--",
+        "ufw",
+        "delete",
+        "allow",
+        "from",
+        "10.213.1.10",
+        "to",
+        "any",
+        "port",
+        "80",
+        "proto",
+        "tcp",
+    ])
+    .code(0);
+    t.run_args(&[
+        "exec",
+        &file,
+        "server-02",
+        "--",
+        "mariadb",
+        "-e",
+        "STOP SLAVE",
+    ])
+    .code(0);
+    t.run_args(&["exec", &file, "server-02", "--", "sv", "stop", "nginx"])
+        .code(0);
+    let (code, checks, out) = verify(&t, &file);
+    assert_eq!(code, 1, "{out}");
+    let failed: Vec<&String> = checks
+        .iter()
+        .filter(|(_, ok)| !**ok)
+        .map(|(k, _)| k)
+        .collect();
+    for want in [
+        "firewall: lb-01 -> server-01:80 (HTTP to web server)",
+        "replication: the note reaches replica server-02",
+        "load balancing: 20 requests spread over the web servers",
+    ] {
+        assert!(
+            failed.iter().any(|f| f.as_str() == want),
+            "`{want}` did not fail; failed: {failed:#?}"
+        );
+    }
+    // What was not broken still passes.
+    assert_eq!(checks.get("dns: www.foobar.com. A"), Some(&true));
+    assert_eq!(
+        checks.get("replication: replica server-02 refuses writes"),
+        Some(&true)
+    );
+}
+
+#[test]
+fn task3_verifies_including_failover() {
+    if !enabled("verify task3") {
+        return;
+    }
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task3", "it-task3", 214, true);
+    let mut text = std::fs::read_to_string(t.dir().join(&file)).unwrap();
+    text.push_str(
+        "servers:
+  lb-01:
+    components: [haproxy, { keepalived: { vip: 10.214.0.100 } }, ufw, monitoring-client]
+  lb-02:
+    components: [haproxy, { keepalived: { vip: 10.214.0.100 } }, ufw, monitoring-client]
+dns:
+  records:
+    - { name: \"@\", type: A, value: 10.214.0.100 }
+    - { name: www, type: A, value: 10.214.0.100 }
+    - { name: blog, type: CNAME, value: www }
+",
+    );
+    t.file(&file, &text);
+    let _down = Down(&t, file.clone());
+    t.run_args(&["--quiet", "up", &file]).code(0);
+    let (code, checks, out) = verify(&t, &file);
+    assert_eq!(code, 0, "{out}");
+    for check in [
+        "failover: virtual IP 10.214.0.100 held by one load balancer",
+        "failover: site answers on 10.214.0.100 after lb-01 is killed",
+        "failover: lb-01 restored and holds 10.214.0.100 again",
+        "firewall: client -> db-01:3306 (the user's computer to the database)",
+        "firewall: web-01 -> db-01:3306 (a web server to the database)",
+    ] {
+        assert_eq!(checks.get(check), Some(&true), "{check}:\n{out}");
+    }
+    // Verify leaves the lab as it found it.
+    let (code, _, out) = verify(&t, &file);
+    assert_eq!(code, 0, "second verify:\n{out}");
+}
