@@ -30,12 +30,15 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod apply;
+pub mod chaos;
 pub mod check;
 pub mod commands;
 pub mod components;
+pub mod diagram;
 pub mod docker;
 pub mod driver;
 pub mod error;
+pub mod explain;
 pub mod image;
 pub mod plan;
 pub mod progress;

@@ -118,6 +118,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Kill each server of a running lab in turn; see what the site does.
+    ///
+    /// For each server: kill it (no clean shutdown), probe from the user's
+    /// computer whether the site answers and whether reads and writes
+    /// through the application work, start it again and time its
+    /// recovery. Compares each result with `infractl explain`'s single
+    /// points of failure; exit 1 on any disagreement. Leaves the lab as it
+    /// found it.
+    ///
+    /// Example: infractl chaos task1
+    Chaos {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a command on a server of a running lab.
     ///
     /// The command's output and exit code pass through.
@@ -148,6 +165,43 @@ enum Command {
         /// Lines from the end.
         #[arg(long, short = 'n', default_value_t = 50)]
         lines: u32,
+    },
+    /// Explain a stack: roles, the request path, load balancing,
+    /// replication, and its weaknesses.
+    ///
+    /// Computed from the stack's topology: each server and component with
+    /// its role; the path of a request from the browser to the database
+    /// with ports; the load-balancing algorithm and whether the balancers
+    /// are active-active or active-passive; which database takes writes and
+    /// which serve reads; and findings with a severity and a fix: single
+    /// points of failure, security (HTTPS, firewalls, exposed databases),
+    /// monitoring, tiers sharing a server.
+    ///
+    /// Example: infractl explain task1
+    Explain {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw a stack: SVG (drawn by infractl itself), Mermaid or DOT.
+    ///
+    /// The user, DNS, the load balancers and their virtual IP, each server
+    /// with its components and addresses, firewalls, where TLS terminates,
+    /// replication, monitoring flows, and ports on the edges. The format
+    /// follows the file name (`.svg`, `.mmd`, `.dot`) unless --format says.
+    ///
+    /// Example: infractl diagram task3 -o task3.svg
+    Diagram {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// svg, mermaid or dot.
+        #[arg(long, short)]
+        format: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// List the built-in stacks.
     ///
@@ -347,6 +401,28 @@ fn main() {
             }
             Command::Verify { stack, json } => {
                 commands::verify::run(stack, *json, &global, progress.as_ref(), &mut stdout).await
+            }
+            Command::Explain { stack, json } => commands::explain::run(stack, *json, &mut stdout),
+            Command::Diagram {
+                stack,
+                format,
+                output,
+            } => {
+                let format = format.clone().unwrap_or_else(|| {
+                    match output
+                        .as_ref()
+                        .and_then(|p| p.extension())
+                        .and_then(|e| e.to_str())
+                    {
+                        Some("mmd") | Some("mermaid") => "mermaid".into(),
+                        Some("dot") | Some("gv") => "dot".into(),
+                        _ => "svg".into(),
+                    }
+                });
+                commands::diagram::run(stack, &format, output.as_deref(), &mut stdout)
+            }
+            Command::Chaos { stack, json } => {
+                commands::chaos::run(stack, *json, &global, progress.as_ref(), &mut stdout).await
             }
             Command::Exec {
                 stack,

@@ -260,3 +260,87 @@ fn missing_stack_file() {
         .code(2)
         .stderr_has("error: cannot read stack file `nope.yaml`");
 }
+
+#[test]
+fn explain_names_the_weaknesses_of_each_seed_stack() {
+    let out = Test::new()
+        .args(&["explain", "task1", "--json"])
+        .run()
+        .code(0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let titles: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.contains(&"single point of failure: the load balancer"),
+        "{titles:?}"
+    );
+    assert_eq!(v["load_balancing"]["algorithm"], "roundrobin");
+    let hops: Vec<&str> = v["request_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hops,
+        [
+            "DNS",
+            "load balancer",
+            "web server",
+            "application server",
+            "database"
+        ]
+    );
+    Test::new()
+        .args(&["explain", "task3"])
+        .run()
+        .code(0)
+        .stdout_has("active-passive: lb-01 holds the virtual IP 10.103.0.100");
+}
+
+#[test]
+fn diagram_svg_parses_and_names_every_server() {
+    for stack in ["task0", "task1", "task2", "task3"] {
+        let t = Test::new();
+        t.run_args(&["diagram", stack, "-o", "d.svg"]).code(0);
+        let text = std::fs::read_to_string(t.dir().join("d.svg")).unwrap();
+        let doc = roxmltree::Document::parse(&text)
+            .unwrap_or_else(|e| panic!("{stack}: SVG does not parse: {e}"));
+        let ids: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("node"))
+            .filter_map(|n| n.attribute("id"))
+            .collect();
+        let list = Test::new()
+            .args(&["render", stack, "--out", "o", "--json"])
+            .run()
+            .code(0);
+        let plan: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+        for s in plan["servers"].as_array().unwrap() {
+            let name = s["name"].as_str().unwrap();
+            assert!(
+                ids.contains(&name),
+                "{stack}: the diagram has no box for {name}"
+            );
+        }
+    }
+    let dot = Test::new()
+        .args(&["diagram", "task1", "--format", "dot"])
+        .run()
+        .code(0);
+    assert!(
+        dot.stdout
+            .contains("\"lb-01\" -> \"server-01\" [label=\"HTTP 80\"];"),
+        "{}",
+        dot.stdout
+    );
+    let mmd = Test::new()
+        .args(&["diagram", "task1", "--format", "mermaid"])
+        .run()
+        .code(0);
+    assert!(mmd.stdout.contains("flowchart LR"));
+}

@@ -157,3 +157,41 @@ dns:
     let (code, _, out) = verify(&t, &file);
     assert_eq!(code, 0, "second verify:\n{out}");
 }
+
+#[test]
+fn chaos_on_task1_agrees_with_explain() {
+    if !enabled("chaos task1") {
+        return;
+    }
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task1", "it-chaos", 215, true);
+    let _down = Down(&t, file.clone());
+    t.run_args(&["--quiet", "up", &file]).code(0);
+    let out = t.run_args(&["--quiet", "chaos", &file, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|_| panic!("chaos printed no JSON:\n{}\n{}", out.stdout, out.stderr));
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(v["agrees"], true, "{}", out.stdout);
+    let server = |name: &str| {
+        v["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["server"] == name)
+            .unwrap_or_else(|| panic!("chaos did not kill {name}"))
+            .clone()
+    };
+    // The load balancer is fatal; one web server is survivable.
+    assert_eq!(server("lb-01")["site"], false);
+    assert_eq!(server("server-02")["site"], true);
+    assert_eq!(server("server-02")["reads"], true);
+    // Losing the primary stops writes only.
+    let primary = server("server-01");
+    assert_eq!(
+        (primary["site"].clone(), primary["writes"].clone()),
+        (true.into(), false.into())
+    );
+    // Chaos leaves the lab as it found it.
+    t.run_args(&["--quiet", "verify", &file]).code(0);
+}

@@ -7,8 +7,11 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
+pub mod chaos;
+pub mod diagram;
 pub mod down;
 pub mod exec;
+pub mod explain;
 pub mod image;
 pub mod list;
 pub mod logs;

@@ -240,6 +240,12 @@ impl Driver for DockerDriver {
                         cap_add: Some(server.capabilities.clone()),
                         dns: server.resolver.clone().map(|r| vec![r]),
                         dns_search: Some(vec![plan.domain.clone()]),
+                        // /run is a tmpfs, as on a real host: a crash leaves
+                        // no stale pid files behind for the next boot.
+                        tmpfs: Some(HashMap::from([(
+                            "/run".to_string(),
+                            "rw,nosuid,nodev,mode=755".to_string(),
+                        )])),
                         ..Default::default()
                     }),
                     networking_config: Some(NetworkingConfig {

@@ -1,7 +1,7 @@
 """The lab's application: a tiny notes site.
 
 Runs under gunicorn behind nginx. Writes go to the database primary, reads
-to a replica (or the primary when there is none); every response says which
+to a replica (the primary when no replica answers); every response says which
 web server, application server and database server handled it, so a user
 can watch load balancing and replication at work.
 
@@ -50,11 +50,14 @@ def db_name(cur):
 
 
 def read_notes(limit=10):
+    # Replicas in turn; the primary when none of them answers.
     replicas = CONFIG["replicas"] or [CONFIG["primary"]]
     start = next(_read_turn)
+    order = [replicas[(start + i) % len(replicas)] for i in range(len(replicas))]
+    if CONFIG["primary"] not in order:
+        order.append(CONFIG["primary"])
     last_error = None
-    for i in range(len(replicas)):
-        target = replicas[(start + i) % len(replicas)]
+    for target in order:
         try:
             conn = connect(target)
         except pymysql.MySQLError as e:
