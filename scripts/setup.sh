@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what infractl needs on a fresh Debian machine beside Rust and a
 # running Docker engine: debootstrap, which builds the node image from
-# Debian's packages. Safe to run again.
+# Debian's packages, and OpenSSL's headers for the SSH driver. Safe to run
+# again.
 set -euo pipefail
 
 need=()
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 command -v tar >/dev/null 2>&1 || need+=(tar)
+# The SSH driver's libssh2 builds against OpenSSL.
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

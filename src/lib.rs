@@ -40,6 +40,7 @@ pub mod driver;
 pub mod error;
 pub mod explain;
 pub mod image;
+pub mod inventory;
 pub mod plan;
 pub mod progress;
 pub mod render;

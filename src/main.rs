@@ -42,6 +42,19 @@ struct Cli {
     /// Print no progress.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Apply to real hosts over SSH, as this inventory file lists them
+    /// (each server: host, port, user, key or agent); without it, the
+    /// local Docker engine (or DOCKER_HOST).
+    #[arg(long, global = true, value_name = "FILE")]
+    inventory: Option<PathBuf>,
+    /// SSH: the known_hosts file host keys are checked against
+    /// (default ~/.ssh/known_hosts).
+    #[arg(long, global = true, value_name = "FILE")]
+    known_hosts: Option<PathBuf>,
+    /// SSH: record the key of a host not yet in known_hosts (a changed key
+    /// is always refused).
+    #[arg(long, global = true)]
+    accept_new_host_keys: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -356,6 +369,9 @@ fn main() {
     let global = Global {
         state_dir: cli.state_dir.clone(),
         quiet: cli.quiet,
+        inventory: cli.inventory.clone(),
+        known_hosts: cli.known_hosts.clone(),
+        accept_new_host_keys: cli.accept_new_host_keys,
     };
     let progress: Arc<dyn Progress> = if cli.quiet {
         Arc::new(Silent)
@@ -430,14 +446,24 @@ fn main() {
                 command,
             } => {
                 let mut stderr = std::io::stderr();
-                commands::exec::run(stack, server, command, &mut stdout, &mut stderr).await
+                commands::exec::run(stack, server, command, &global, &mut stdout, &mut stderr).await
             }
             Command::Logs {
                 stack,
                 server,
                 service,
                 lines,
-            } => commands::logs::run(stack, server, service.as_deref(), *lines, &mut stdout).await,
+            } => {
+                commands::logs::run(
+                    stack,
+                    server,
+                    service.as_deref(),
+                    *lines,
+                    &global,
+                    &mut stdout,
+                )
+                .await
+            }
             Command::Image(ImageCommand::Build { mirror, force }) => {
                 commands::image::build(mirror.as_deref(), *force, progress.as_ref(), &mut stdout)
                     .await

@@ -101,6 +101,9 @@ pub struct Service {
     pub reload: Reload,
     /// Files whose change requires a reload of this service.
     pub watches: Vec<String>,
+    /// A real host already has it (sshd): only containers need it from us.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub host_provides: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -201,6 +204,24 @@ impl Plan {
     pub fn seal(&mut self) {
         self.hash = String::new();
         self.hash = sha256_hex(&serde_json::to_vec(self).expect("plan serializes"));
+    }
+
+    /// The plan for real hosts: without the services such hosts already
+    /// have (their own sshd), and their probes.
+    pub fn for_real_hosts(mut self) -> Self {
+        for s in &mut self.servers {
+            let gone: Vec<String> = s
+                .services
+                .iter()
+                .filter(|x| x.host_provides)
+                .map(|x| x.name.clone())
+                .collect();
+            s.services.retain(|x| !x.host_provides);
+            s.probes.retain(|p| !gone.contains(&p.service));
+            s.seal();
+        }
+        self.seal();
+        self
     }
 
     pub fn server(&self, name: &str) -> Option<&ServerPlan> {

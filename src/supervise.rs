@@ -157,6 +157,7 @@ mod tests {
                 signal: "HUP".into(),
             },
             watches: vec![],
+            host_provides: false,
         };
         assert_eq!(
             run_script(&s),

@@ -64,6 +64,7 @@ fn a_broken_config_is_rejected_by_its_program() {
     let global = infractl::commands::Global {
         state_dir: Some(state.path().to_path_buf()),
         quiet: true,
+        ..Default::default()
     };
     let (_, mut plan) = infractl::commands::plan_for("task1", &global).unwrap();
     // A typo a person could make: `balance roundrobn`.

@@ -5,5 +5,6 @@ mod cli;
 mod engine;
 mod golden;
 mod harness;
+mod ssh;
 mod up;
 mod verify;

@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use super::{emit, emit_json, Global};
-use crate::driver::docker::DockerDriver;
 use crate::driver::Driver;
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
@@ -23,7 +22,7 @@ pub async fn run(
         &plan.stack,
     );
     let _lock = state.lock("chaos")?;
-    let driver = DockerDriver::connect().await?;
+    let driver = super::driver(global, &topo).await?;
     let hosts = driver.hosts(&plan.stack).await?;
     if plan
         .servers

@@ -17,14 +17,20 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     // A stack file need not load to be taken down: the labels say what it owns.
-    let name = match crate::stack::load(stack) {
-        Ok(t) => t.stack.name,
-        Err(_) if crate::stack::valid_name(stack) => stack.to_string(),
+    let topo = match crate::stack::load(stack) {
+        Ok(t) => Some(t),
+        Err(_) if crate::stack::valid_name(stack) && global.inventory.is_none() => None,
         Err(e) => return Err(e),
     };
+    let name = topo
+        .as_ref()
+        .map_or_else(|| stack.to_string(), |t| t.stack.name.clone());
     let state = StateDir::new(&crate::state::root(global.state_dir.as_deref()), &name);
     let _lock = state.lock("down")?;
-    let driver = DockerDriver::connect().await?;
+    let driver = match &topo {
+        Some(t) => super::driver(global, t).await?,
+        None => crate::driver::AnyDriver::Docker(DockerDriver::connect().await?),
+    };
     let gone = driver.destroy(&name).await?;
     crate::apply::forget_applied(&state);
     if purge && state.path.exists() {

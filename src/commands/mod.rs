@@ -29,6 +29,40 @@ pub struct Global {
     pub state_dir: Option<PathBuf>,
     /// No progress output.
     pub quiet: bool,
+    /// Apply over SSH to the hosts of this inventory (else: Docker).
+    pub inventory: Option<PathBuf>,
+    /// known_hosts file for the SSH driver.
+    pub known_hosts: Option<PathBuf>,
+    /// Record unknown hosts' keys (never changed ones).
+    pub accept_new_host_keys: bool,
+}
+
+/// The driver the options ask for: SSH when an inventory is given, else
+/// the Docker engine.
+pub async fn driver(
+    global: &Global,
+    topo: &crate::topology::Topology,
+) -> Result<crate::driver::AnyDriver> {
+    use crate::driver::AnyDriver;
+    match &global.inventory {
+        None => Ok(AnyDriver::Docker(
+            crate::driver::docker::DockerDriver::connect().await?,
+        )),
+        Some(inv) => {
+            let hosts = crate::inventory::load(inv, topo)?;
+            let known = global.known_hosts.clone().unwrap_or_else(|| {
+                std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("/root"))
+                    .join(".ssh/known_hosts")
+            });
+            Ok(AnyDriver::Ssh(crate::driver::ssh::SshDriver::new(
+                hosts,
+                known,
+                global.accept_new_host_keys,
+            )))
+        }
+    }
 }
 
 pub(crate) fn emit(out: &mut dyn Write, text: &str) -> Result<()> {
@@ -52,5 +86,10 @@ pub fn plan_for(
     let names = topo.stack.tls.as_ref().map(|t| t.names.clone());
     let secrets = state.secrets(&topo.stack.name, names.as_deref())?;
     let plan = crate::render::plan(&topo, &secrets, &crate::image::reference())?;
+    let plan = if global.inventory.is_some() {
+        plan.for_real_hosts()
+    } else {
+        plan
+    };
     Ok((topo, plan))
 }

@@ -43,7 +43,7 @@ pub fn parse_sv(text: &str) -> Vec<ServiceStatus> {
         .collect()
 }
 
-pub async fn collect(driver: &DockerDriver, plan: &Plan) -> Result<Vec<ServerStatus>> {
+pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerStatus>> {
     let hosts = driver.hosts(&plan.stack).await?;
     let jobs = plan.servers.iter().map(|s| {
         let host = hosts.iter().find(|h| h.server == s.name);
@@ -166,8 +166,8 @@ pub async fn run(
     global: &Global,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let driver = DockerDriver::connect().await?;
     let Some(stack) = stack else {
+        let driver = DockerDriver::connect().await?;
         let stacks = driver.stacks().await?;
         let mut labs = Vec::new();
         for s in &stacks {
@@ -195,7 +195,8 @@ pub async fn run(
         }
         return Ok(0);
     };
-    let (_, plan) = plan_for(stack, global)?;
+    let (topo, plan) = plan_for(stack, global)?;
+    let driver = super::driver(global, &topo).await?;
     let report = collect(&driver, &plan).await?;
     let up = report.iter().any(|r| r.state != "absent");
     if json {

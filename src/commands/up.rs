@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{emit, emit_json, plan_for, status, Global};
 use crate::apply::{self, Action};
-use crate::driver::docker::DockerDriver;
+use crate::driver::AnyDriver;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::state::StateDir;
@@ -26,8 +26,10 @@ pub async fn run(
         &plan.stack,
     );
     let _lock = state.lock("up")?;
-    let driver = DockerDriver::connect().await?;
-    crate::image::ensure(&driver.docker, None, false, progress).await?;
+    let driver = super::driver(global, &topo).await?;
+    if let AnyDriver::Docker(d) = &driver {
+        crate::image::ensure(&d.docker, None, false, progress).await?;
+    }
     let work = apply::apply(&driver, &plan, &state, ready_seconds, progress);
     let outcomes = tokio::select! {
         r = work => r?,

@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use super::{emit, emit_json, Global};
-use crate::driver::docker::DockerDriver;
 use crate::driver::Driver;
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
@@ -31,9 +30,14 @@ pub async fn run(
     let names = topo.stack.tls.as_ref().map(|t| t.names.clone());
     let secrets = state.secrets(&topo.stack.name, names.as_deref())?;
     let plan = crate::render::plan(&topo, &secrets, &crate::image::reference())?;
+    let plan = if global.inventory.is_some() {
+        plan.for_real_hosts()
+    } else {
+        plan
+    };
     // Verify stops and restarts a load balancer: no `up` meanwhile.
     let _lock = state.lock("verify")?;
-    let driver = DockerDriver::connect().await?;
+    let driver = super::driver(global, &topo).await?;
     let hosts = driver.hosts(&plan.stack).await?;
     let missing: Vec<&str> = plan
         .servers

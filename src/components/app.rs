@@ -107,6 +107,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "/etc/infractl/app/config.json".into(),
             "/etc/infractl/app/gunicorn.conf.py".into(),
         ],
+        host_provides: false,
     });
     out.probe(
         "app",

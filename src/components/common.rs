@@ -40,6 +40,7 @@ pub fn render(ctx: &Ctx, out: &mut Out) -> Result<()> {
             signal: "HUP".into(),
         },
         watches: vec![],
+        host_provides: true,
     });
     out.probe("ssh", "nc -z 127.0.0.1 22", "SSH listening on port 22");
     Ok(())

@@ -77,6 +77,7 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             signal: "HUP".into(),
         },
         watches: vec![CONF.into(), zone_file.clone()],
+        host_provides: false,
     });
     out.probe(
         "named",

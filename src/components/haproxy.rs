@@ -161,6 +161,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             signal: "USR2".into(),
         },
         watches,
+        host_provides: false,
     });
     // Ready when HAProxy answers and sees every backend up: only then does
     // the site really spread over all the web servers.

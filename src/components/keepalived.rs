@@ -114,6 +114,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             signal: "HUP".into(),
         },
         watches: vec![CONF.into()],
+        host_provides: false,
     });
     out.probe(
         "keepalived",

@@ -131,6 +131,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         user: None,
         reload: Reload::Restart,
         watches: vec![CONF.into()],
+        host_provides: false,
     });
     out.probe(
         "mariadb",

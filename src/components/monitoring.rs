@@ -47,6 +47,7 @@ fn exporter(name: &str, command: Vec<String>, port: u16, out: &mut Out) {
         user: Some("prometheus".into()),
         reload: Reload::Restart,
         watches: vec![],
+        host_provides: false,
     });
     out.probe(
         name,

@@ -131,6 +131,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             command: "nginx -s reload".into(),
         },
         watches,
+        host_provides: false,
     });
     out.probe(
         "nginx",

@@ -90,6 +90,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             signal: "HUP".into(),
         },
         watches: vec![CONF.into(), ALERTS.into()],
+        host_provides: false,
     });
     out.probe(
         "prometheus",

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::plan::{FileSpec, Plan, ServerPlan};
 
 pub mod docker;
+pub mod ssh;
 
 /// A host of a stack that exists now.
 #[derive(Debug, Clone)]
@@ -71,4 +72,58 @@ pub trait Driver: Sync {
     fn remove(&self, stack: &str, server: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes every object of the stack, and nothing else.
     fn destroy(&self, stack: &str) -> impl Future<Output = Result<Destroyed>> + Send;
+}
+
+/// Either driver, chosen on the command line.
+pub enum AnyDriver {
+    Docker(docker::DockerDriver),
+    Ssh(ssh::SshDriver),
+}
+
+macro_rules! delegate {
+    ($self:ident, $d:ident => $e:expr) => {
+        match $self {
+            AnyDriver::Docker($d) => $e,
+            AnyDriver::Ssh($d) => $e,
+        }
+    };
+}
+
+impl Driver for AnyDriver {
+    async fn hosts(&self, stack: &str) -> Result<Vec<Host>> {
+        delegate!(self, d => d.hosts(stack).await)
+    }
+    async fn prepare(&self, plan: &Plan) -> Result<()> {
+        delegate!(self, d => d.prepare(plan).await)
+    }
+    async fn create(&self, plan: &Plan, server: &ServerPlan) -> Result<()> {
+        delegate!(self, d => d.create(plan, server).await)
+    }
+    async fn put_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
+        delegate!(self, d => d.put_files(plan, server, files).await)
+    }
+    async fn start(&self, plan: &Plan, server: &str) -> Result<()> {
+        delegate!(self, d => d.start(plan, server).await)
+    }
+    async fn exec(&self, stack: &str, server: &str, script: &str) -> Result<ExecOutput> {
+        delegate!(self, d => d.exec(stack, server, script).await)
+    }
+    async fn exec_env(
+        &self,
+        stack: &str,
+        server: &str,
+        script: &str,
+        env: &[String],
+    ) -> Result<ExecOutput> {
+        delegate!(self, d => d.exec_env(stack, server, script, env).await)
+    }
+    async fn kill(&self, stack: &str, server: &str) -> Result<()> {
+        delegate!(self, d => d.kill(stack, server).await)
+    }
+    async fn remove(&self, stack: &str, server: &str) -> Result<()> {
+        delegate!(self, d => d.remove(stack, server).await)
+    }
+    async fn destroy(&self, stack: &str) -> Result<Destroyed> {
+        delegate!(self, d => d.destroy(stack).await)
+    }
 }

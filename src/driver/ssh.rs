@@ -1,0 +1,404 @@
+//! The SSH driver: the same plan applied to real hosts over SSH (ssh2).
+//!
+//! One connection per host, opened once and reused for every step. Host
+//! keys are checked against known_hosts: an unknown host is refused unless
+//! `--accept-new-host-keys` (OpenSSH's accept-new), a changed key always.
+//! Commands run with `sudo -n` when the user is not root; scripts and
+//! secrets go over the channel's stdin, never on a command line. Files are
+//! sent as one tar archive and each renamed into place. Missing Debian
+//! packages are installed (nothing when all are present) with services
+//! kept from starting on their own. Services run under runit, as in the
+//! containers. What infractl placed on a host is recorded there, and a
+//! file it replaced is kept, so `down` removes exactly what it placed and
+//! puts back what was there before.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ssh2::{CheckResult, KnownHostFileKind, Session};
+
+use super::{Destroyed, Driver, Host};
+use crate::docker::{shell_quote, tar_of, ExecOutput};
+use crate::error::{Error, Result};
+use crate::inventory::{self, Auth};
+use crate::plan::{FileSpec, Plan, ServerPlan};
+
+/// Where infractl keeps what it knows on a host.
+const STATE: &str = "/var/lib/infractl";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct SshDriver {
+    hosts: Vec<inventory::Host>,
+    known_hosts: PathBuf,
+    accept_new: bool,
+    sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
+    /// Serializes known_hosts updates.
+    known_lock: Arc<Mutex<()>>,
+}
+
+fn ssh_err(what: String) -> impl Fn(ssh2::Error) -> Error {
+    move |e| Error::failure(format!("{what}: {e}"))
+}
+
+impl SshDriver {
+    pub fn new(hosts: Vec<inventory::Host>, known_hosts: PathBuf, accept_new: bool) -> Self {
+        SshDriver {
+            hosts,
+            known_hosts,
+            accept_new,
+            sessions: Mutex::new(HashMap::new()),
+            known_lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    fn host(&self, server: &str) -> Result<&inventory::Host> {
+        self.hosts
+            .iter()
+            .find(|h| h.server == server)
+            .ok_or_else(|| Error::failure(format!("server `{server}` is not in the inventory")))
+    }
+
+    /// The host's session, connecting on first use.
+    async fn session(&self, server: &str) -> Result<Arc<Mutex<Session>>> {
+        if let Some(s) = self.sessions.lock().expect("lock").get(server) {
+            return Ok(s.clone());
+        }
+        let host = self.host(server)?.clone();
+        let known = self.known_hosts.clone();
+        let accept = self.accept_new;
+        let lock = self.known_lock.clone();
+        let sess = tokio::task::spawn_blocking(move || connect(&host, &known, accept, &lock))
+            .await
+            .map_err(|e| Error::failure(format!("connecting to {server}: {e}")))??;
+        let sess = Arc::new(Mutex::new(sess));
+        self.sessions
+            .lock()
+            .expect("lock")
+            .insert(server.to_string(), sess.clone());
+        Ok(sess)
+    }
+
+    /// Runs `command` (with sudo when not root), `stdin` fed to it.
+    async fn run(&self, server: &str, command: &str, stdin: Vec<u8>) -> Result<ExecOutput> {
+        let host = self.host(server)?.clone();
+        let sess = self.session(server).await?;
+        let command = if host.user == "root" {
+            command.to_string()
+        } else {
+            format!("sudo -n {command}")
+        };
+        let server = server.to_string();
+        tokio::task::spawn_blocking(move || {
+            let sess = sess.lock().expect("lock");
+            let what = format!("running a command on {server}");
+            let mut ch = sess.channel_session().map_err(ssh_err(what.clone()))?;
+            ch.exec(&command).map_err(ssh_err(what.clone()))?;
+            ch.write_all(&stdin)
+                .map_err(|e| Error::failure(format!("{what}: {e}")))?;
+            ch.send_eof().map_err(ssh_err(what.clone()))?;
+            let mut stdout = String::new();
+            ch.read_to_string(&mut stdout)
+                .map_err(|e| Error::failure(format!("{what}: {e}")))?;
+            let mut stderr = String::new();
+            ch.stderr()
+                .read_to_string(&mut stderr)
+                .map_err(|e| Error::failure(format!("{what}: {e}")))?;
+            ch.wait_close().map_err(ssh_err(what.clone()))?;
+            let code = ch.exit_status().map_err(ssh_err(what))?;
+            Ok(ExecOutput {
+                code: code as i64,
+                stdout,
+                stderr,
+            })
+        })
+        .await
+        .map_err(|e| Error::failure(format!("command task failed: {e}")))?
+    }
+
+    async fn script(&self, server: &str, script: &str) -> Result<ExecOutput> {
+        self.run(server, "sh -s", script.as_bytes().to_vec()).await
+    }
+
+    async fn must(&self, server: &str, what: &str, script: &str) -> Result<String> {
+        let out = self.script(server, script).await?;
+        if out.code != 0 {
+            return Err(Error::failure(format!(
+                "{server}: {what} failed:\n{}",
+                out.message()
+            )));
+        }
+        Ok(out.stdout)
+    }
+}
+
+fn connect(
+    host: &inventory::Host,
+    known: &std::path::Path,
+    accept_new: bool,
+    lock: &Mutex<()>,
+) -> Result<Session> {
+    let server = &host.server;
+    let target = format!("{}:{}", host.host, host.port);
+    let unreachable = |e: String| {
+        Error::failure(format!("cannot reach {server} at {target}: {e}"))
+            .with_hint("check the inventory's address and port, and that sshd runs there")
+    };
+    let addr = target
+        .to_socket_addrs()
+        .map_err(|e| unreachable(e.to_string()))?
+        .next()
+        .ok_or_else(|| unreachable("no address".into()))?;
+    let tcp = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
+        .map_err(|e| unreachable(e.to_string()))?;
+    let mut sess = Session::new().map_err(ssh_err(format!("{server}: ssh")))?;
+    sess.set_tcp_stream(tcp);
+    sess.set_timeout(120_000);
+    sess.handshake()
+        .map_err(|e| unreachable(format!("SSH handshake: {e}")))?;
+
+    // Host key against known_hosts.
+    let (key, key_type) = sess
+        .host_key()
+        .ok_or_else(|| Error::failure(format!("{server}: the host sent no host key")))?;
+    let key = key.to_vec();
+    {
+        let _guard = lock.lock().expect("lock");
+        let mut kh = sess
+            .known_hosts()
+            .map_err(ssh_err(format!("{server}: known_hosts")))?;
+        if known.exists() {
+            kh.read_file(known, KnownHostFileKind::OpenSSH)
+                .map_err(ssh_err(format!("reading {}", known.display())))?;
+        }
+        match kh.check_port(&host.host, host.port, &key) {
+            CheckResult::Match => {}
+            CheckResult::Mismatch => {
+                return Err(Error::failure(format!(
+                    "the host key of {server} ({target}) differs from the one recorded in {}: refusing to connect",
+                    known.display()
+                ))
+                .with_hint(format!(
+                    "a reinstalled host, or someone in the middle; if the change is expected: ssh-keygen -R '[{}]:{}' -f {}",
+                    host.host,
+                    host.port,
+                    known.display()
+                )));
+            }
+            CheckResult::NotFound | CheckResult::Failure => {
+                if !accept_new {
+                    return Err(Error::failure(format!(
+                        "{server} ({target}) is not in {}: refusing an unknown host key",
+                        known.display()
+                    ))
+                    .with_hint("pass --accept-new-host-keys to record new hosts' keys (like OpenSSH's accept-new)"));
+                }
+                let name = if host.port == 22 {
+                    host.host.clone()
+                } else {
+                    format!("[{}]:{}", host.host, host.port)
+                };
+                kh.add(&name, &key, "added by infractl", key_type.into())
+                    .map_err(ssh_err(format!("{server}: recording its host key")))?;
+                if let Some(dir) = known.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                kh.write_file(known, KnownHostFileKind::OpenSSH)
+                    .map_err(ssh_err(format!("writing {}", known.display())))?;
+            }
+        }
+    }
+
+    let denied = |how: String| {
+        Error::failure(format!(
+            "authentication failed for {}@{target} ({server}) {how}",
+            host.user
+        ))
+        .with_hint("check the inventory's user and key, and the host's authorized_keys")
+    };
+    match &host.auth {
+        Auth::Key(path) => sess
+            .userauth_pubkey_file(&host.user, None, path, None)
+            .map_err(|e| denied(format!("with key {}: {e}", path.display())))?,
+        Auth::Agent => sess
+            .userauth_agent(&host.user)
+            .map_err(|e| denied(format!("with the SSH agent: {e}")))?,
+    }
+    if !sess.authenticated() {
+        return Err(denied(String::new()));
+    }
+    Ok(sess)
+}
+
+/// Installs the server's missing packages; nothing when all are present.
+fn packages_script(server: &ServerPlan) -> String {
+    format!(
+        r#"set -e
+missing=""
+for p in {pkgs}; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+    # Packages must not start their services on their own: runit runs them.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    rm -f /usr/sbin/policy-rc.d
+    echo "installed:$missing"
+fi
+"#,
+        pkgs = server.packages.join(" ")
+    )
+}
+
+/// Starts the supervisor (if not running) over the plan's services.
+const START: &str = r#"set -e
+if [ -x /etc/infractl/before-start.sh ]; then /etc/infractl/before-start.sh; fi
+mkdir -p /etc/service /var/log/infractl /run/runit/supervise
+for d in /etc/infractl/sv/*; do [ -d "$d" ] && ln -sfn "$d" "/etc/service/${d##*/}"; done
+touch -d '2000-01-01 00:00:00' /etc/service
+if ! pgrep -x runsvdir >/dev/null; then
+    setsid runsvdir -P /etc/service 'log: ..........................................................................................' </dev/null >/dev/null 2>&1 &
+fi
+"#;
+
+impl Driver for SshDriver {
+    async fn hosts(&self, _stack: &str) -> Result<Vec<Host>> {
+        let jobs = self.hosts.iter().map(|h| async move {
+            let out = self
+                .script(
+                    &h.server,
+                    &format!("cat {STATE}/structure 2>/dev/null || true; pgrep -x runsvdir >/dev/null && echo running || true"),
+                )
+                .await?;
+            let mut lines = out.stdout.lines();
+            let structure = lines.next().filter(|l| !l.is_empty() && *l != "running").map(str::to_string);
+            Ok::<_, Error>(structure.map(|s| Host {
+                server: h.server.clone(),
+                running: out.stdout.contains("running"),
+                structure: Some(s),
+                handle: format!("{}@{}:{}", h.user, h.host, h.port),
+                status: if out.stdout.contains("running") { "running".into() } else { "stopped".into() },
+            }))
+        });
+        Ok(futures_util::future::try_join_all(jobs)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    async fn prepare(&self, _plan: &Plan) -> Result<()> {
+        Ok(())
+    }
+
+    async fn create(&self, plan: &Plan, server: &ServerPlan) -> Result<()> {
+        self.must(
+            &server.name,
+            "installing packages",
+            &packages_script(server),
+        )
+        .await?;
+        self.must(
+            &server.name,
+            "preparing the host",
+            &format!(
+                "set -e; mkdir -p {STATE}; echo {} > {STATE}/structure",
+                shell_quote(&server.structure_hash(&plan.image))
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn put_files(&self, _plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let tar = tar_of(files)?;
+        // Each file lands in a staging directory, then is renamed into
+        // place: readers see the old file or the new one, never half.
+        let script = format!(
+            r#"set -e; umask 022; st=$(mktemp -d /var/tmp/infractl.XXXXXX); tar -x -C "$st" -f -; cd "$st"; mkdir -p {STATE}; touch {STATE}/placed; find . -type f | while read -r f; do d="/${{f#./}}"; if [ -e "$d" ] && ! grep -qxF "$d" {STATE}/placed && [ ! -e "{STATE}/orig$d" ]; then mkdir -p "$(dirname "{STATE}/orig$d")"; cp -p "$d" "{STATE}/orig$d"; fi; mkdir -p "$(dirname "$d")"; mv -f "$f" "$d"; echo "$d"; done >> {STATE}/placed.new; cd /; rm -rf "$st"; sort -u {STATE}/placed.new {STATE}/placed 2>/dev/null > {STATE}/placed.tmp || true; mv {STATE}/placed.tmp {STATE}/placed; rm -f {STATE}/placed.new"#
+        );
+        let out = self
+            .run(server, &format!("sh -c {}", shell_quote(&script)), tar)
+            .await?;
+        if out.code != 0 {
+            return Err(Error::failure(format!(
+                "{server}: copying files failed:\n{}",
+                out.message()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn start(&self, _plan: &Plan, server: &str) -> Result<()> {
+        self.must(server, "starting its services", START).await?;
+        Ok(())
+    }
+
+    async fn exec(&self, _stack: &str, server: &str, script: &str) -> Result<ExecOutput> {
+        self.script(server, script).await
+    }
+
+    async fn exec_env(
+        &self,
+        _stack: &str,
+        server: &str,
+        script: &str,
+        env: &[String],
+    ) -> Result<ExecOutput> {
+        let mut full = String::new();
+        for e in env {
+            if let Some((k, v)) = e.split_once('=') {
+                full.push_str(&format!("export {k}={}\n", shell_quote(v)));
+            }
+        }
+        full.push_str(script);
+        self.script(server, &full).await
+    }
+
+    async fn kill(&self, _stack: &str, server: &str) -> Result<()> {
+        // As near a crash as a host allows: every supervised process dies
+        // at once, with no clean shutdown.
+        self.must(
+            server,
+            "killing its services",
+            "pids=$(cat /etc/service/*/supervise/pid 2>/dev/null); pkill -9 -x runsvdir || true; pkill -9 -x runsv || true; [ -z \"$pids\" ] || kill -9 $pids 2>/dev/null || true",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn remove(&self, _stack: &str, server: &str) -> Result<()> {
+        self.must(
+            server,
+            "removing what infractl placed",
+            &format!(
+                r#"for s in /etc/infractl/sv/*; do [ -d "$s" ] || continue; n=${{s##*/}}; sv -w 10 force-stop /etc/service/$n >/dev/null 2>&1 || true; rm -f /etc/service/$n; done
+[ -f {STATE}/placed ] && xargs -r rm -f < {STATE}/placed
+# Files that were there before infractl come back as they were.
+if [ -d {STATE}/orig ]; then (cd {STATE}/orig && find . -type f | while read -r f; do cp -p "$f" "/${{f#./}}"; done); fi
+if command -v ufw >/dev/null && [ -f /etc/infractl/ufw/apply.sh ]; then ufw --force disable >/dev/null 2>&1 || true; fi
+rm -rf /etc/infractl /var/log/infractl {STATE}
+true"#
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn destroy(&self, stack: &str) -> Result<Destroyed> {
+        let hosts = self.hosts(stack).await?;
+        for h in &hosts {
+            self.remove(stack, &h.server).await?;
+        }
+        Ok(Destroyed {
+            hosts: hosts.into_iter().map(|h| h.server).collect(),
+            ..Default::default()
+        })
+    }
+}

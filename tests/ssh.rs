@@ -1,0 +1,340 @@
+//! The SSH driver against "VM" containers that run only sshd (from the node
+//! image, labelled as test hosts, not as any stack's servers): task1
+//! applied over SSH serves the site, a second `up` changes nothing, verify
+//! passes, `down` removes what was placed and puts back what was there;
+//! and the inventory, host key, authentication and unreachable-host errors.
+
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::engine::enabled;
+use crate::harness::Test;
+use crate::up::{lab_lock, test_stack};
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker cli");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Test hosts with sshd at the stack's addresses; removed on drop.
+struct Vms {
+    containers: Vec<String>,
+    networks: Vec<String>,
+}
+
+impl Drop for Vms {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = Command::new("docker").args(["rm", "-f", c]).output();
+        }
+        for n in &self.networks {
+            let _ = Command::new("docker").args(["network", "rm", n]).output();
+        }
+    }
+}
+
+/// Starts one sshd container per server of `file`'s plan; returns them and
+/// the inventory's path.
+fn start_vms(t: &Test, file: &str, prefix: &str) -> (Vms, String) {
+    let plan: serde_json::Value = serde_json::from_str(
+        &t.run_args(&["render", file, "--out", "render", "--json"])
+            .code(0)
+            .stdout,
+    )
+    .unwrap();
+    let image = plan["image"].as_str().unwrap().to_string();
+    let key = t.dir().join("id");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f", key.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut vms = Vms {
+        containers: vec![],
+        networks: vec![],
+    };
+    for n in plan["networks"].as_array().unwrap() {
+        let name = format!("{prefix}-{}", n["name"].as_str().unwrap());
+        let _ = Command::new("docker")
+            .args(["network", "rm", &name])
+            .output();
+        docker(&[
+            "network",
+            "create",
+            "--label",
+            "io.infractl.test=ssh",
+            "--subnet",
+            n["subnet"].as_str().unwrap(),
+            "--gateway",
+            n["gateway"].as_str().unwrap(),
+            &name,
+        ]);
+        vms.networks.push(name);
+    }
+    let mut inventory = format!(
+        "defaults: {{ user: root, key: {} }}\nhosts:\n",
+        key.display()
+    );
+    for s in plan["servers"].as_array().unwrap() {
+        let server = s["name"].as_str().unwrap();
+        let nets = s["networks"].as_array().unwrap();
+        let name = format!("{prefix}-{server}");
+        let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+        let first = &nets[0];
+        let mut args = vec![
+            "create".to_string(),
+            "--name".into(),
+            name.clone(),
+            "--hostname".into(),
+            server.into(),
+            "--label".into(),
+            "io.infractl.test=ssh".into(),
+            "--cap-add".into(),
+            "NET_ADMIN".into(),
+            "--cap-add".into(),
+            "NET_RAW".into(),
+            "--tmpfs".into(),
+            "/run".into(),
+            "--network".into(),
+            format!("{prefix}-{}", first["network"].as_str().unwrap()),
+            "--ip".into(),
+            first["address"].as_str().unwrap().into(),
+        ];
+        if let Some(r) = s["resolver"].as_str() {
+            args.extend(["--dns".into(), r.into()]);
+        }
+        args.extend([
+            image.clone(),
+            "sh".into(),
+            "-c".into(),
+            "mkdir -p /run/sshd /root/.ssh && cp /key.pub /root/.ssh/authorized_keys && ssh-keygen -A -q && exec /usr/sbin/sshd -D -e".into(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        docker(&args);
+        vms.containers.push(name.clone());
+        for n in &nets[1..] {
+            docker(&[
+                "network",
+                "connect",
+                "--ip",
+                n["address"].as_str().unwrap(),
+                &format!("{prefix}-{}", n["network"].as_str().unwrap()),
+                &name,
+            ]);
+        }
+        docker(&[
+            "cp",
+            &format!("{}.pub", key.display()),
+            &format!("{name}:/key.pub"),
+        ]);
+        docker(&["start", &name]);
+        inventory.push_str(&format!(
+            "  {server}: {{ host: {} }}\n",
+            first["address"].as_str().unwrap()
+        ));
+    }
+    // Wait for every sshd.
+    for s in plan["servers"].as_array().unwrap() {
+        let addr = format!("{}:22", s["networks"][0]["address"].as_str().unwrap());
+        let start = Instant::now();
+        while TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_millis(200))
+            .is_err()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "sshd at {addr} did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    t.file("inventory.yaml", &inventory);
+    (vms, "inventory.yaml".to_string())
+}
+
+#[test]
+fn task1_over_ssh_serves_verifies_and_cleans_up() {
+    if !enabled("ssh task1") {
+        return;
+    }
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task1", "it-ssh1", 216, true);
+    let (vms, inv) = start_vms(&t, &file, "it-ssh1-vm");
+    let ssh = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "--quiet",
+            "--inventory",
+            &inv,
+            "--known-hosts",
+            "known_hosts",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&str]| {
+        let args = ssh(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        t.run_args(&args)
+    };
+    // Unknown hosts are refused without the flag.
+    run(&["up", &file])
+        .code(1)
+        .stderr_has("refusing an unknown host key")
+        .stderr_has("--accept-new-host-keys");
+    run(&["--accept-new-host-keys", "up", &file])
+        .code(0)
+        .stdout_has("Stack `it-ssh1` is up");
+    let page = run(&[
+        "exec",
+        &file,
+        "client",
+        "--",
+        "curl",
+        "-sS",
+        "http://www.foobar.com/",
+    ])
+    .code(0);
+    assert!(
+        page.stdout.contains("Served by web server"),
+        "{}",
+        page.stdout
+    );
+    run(&["up", &file])
+        .code(0)
+        .stdout_has("is up to date: 5 servers unchanged");
+    run(&["verify", &file])
+        .code(0)
+        .stdout_has(" passed, 0 failed");
+    run(&["status", &file]).code(0);
+    // Down removes what infractl placed and puts back what it replaced.
+    let vm = &vms
+        .containers
+        .iter()
+        .find(|c| c.ends_with("-server-01"))
+        .unwrap()
+        .clone();
+    let before = docker(&["exec", vm, "sha256sum", "/etc/nginx/mime.types"]);
+    run(&["down", &file])
+        .code(0)
+        .stdout_has("Stack `it-ssh1` is down");
+    let left = docker(&[
+        "exec",
+        vm,
+        "sh",
+        "-c",
+        "ls -d /etc/infractl /var/lib/infractl 2>/dev/null || true",
+    ]);
+    assert_eq!(left, "", "infractl's files are still there");
+    let nginx_conf = docker(&[
+        "exec",
+        vm,
+        "sh",
+        "-c",
+        "grep -c infractl /etc/nginx/nginx.conf || true",
+    ]);
+    assert_eq!(nginx_conf, "0", "nginx.conf was not put back");
+    assert_eq!(
+        docker(&["exec", vm, "sha256sum", "/etc/nginx/mime.types"]),
+        before
+    );
+    assert_eq!(
+        docker(&["exec", vm, "sh", "-c", "pgrep -x nginx || echo none"]),
+        "none"
+    );
+}
+
+#[test]
+fn ssh_errors_name_the_host() {
+    if !enabled("ssh errors") {
+        return;
+    }
+    let t = Test::new();
+    t.file(
+        "one.yaml",
+        "name: it-sshone\ndomain: foobar.com\nnetworks:\n  public: { subnet: 10.217.0.0/24, public: true }\nservers:\n  web-01:\n    networks: { public: 10 }\n    components: [nginx, app, mariadb]\n",
+    );
+    let (_vms, inv) = start_vms(&t, "one.yaml", "it-sshone-vm");
+    let base = ["--quiet", "--known-hosts", "kh", "--accept-new-host-keys"];
+    let status = |inventory: &str| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend(["--inventory", inventory, "status", "one.yaml"]);
+        t.run_args(&a)
+    };
+    // A working inventory records the key and connects.
+    status(&inv)
+        .code(0)
+        .stdout_has("Stack `it-sshone` is not up");
+    // A changed host key is always refused.
+    let kh = std::fs::read_to_string(t.dir().join("kh")).unwrap();
+    let other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+    let line = kh.lines().next().unwrap();
+    let forged: Vec<&str> = line.split_whitespace().collect();
+    t.file("kh", &format!("{} ssh-ed25519 {other}\n", forged[0]));
+    status(&inv)
+        .code(1)
+        .stderr_has("differs from the one recorded");
+    t.file("kh", &kh);
+    // A wrong key is an authentication error naming the host.
+    let status2 = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            t.dir().join("wrong").to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status2.success());
+    let text = std::fs::read_to_string(t.dir().join(&inv))
+        .unwrap()
+        .replace("/id }", "/wrong }");
+    t.file("wrong.yaml", &text);
+    status("wrong.yaml")
+        .code(1)
+        .stderr_has("authentication failed for root@10.217.0.10:22 (web-01)");
+    // An unreachable host is named, within the connect timeout.
+    t.file(
+        "away.yaml",
+        &text
+            .replace("/wrong }", "/id }")
+            .replace("10.217.0.10", "10.217.0.99"),
+    );
+    let started = Instant::now();
+    status("away.yaml")
+        .code(1)
+        .stderr_has("cannot reach web-01 at 10.217.0.99:22");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // A server missing from the inventory, and an extra one, are input errors.
+    t.file(
+        "short.yaml",
+        "defaults: { key: id }\nhosts:\n  web-02: { host: 10.217.0.10 }\n",
+    );
+    let out = status("short.yaml").code(2);
+    assert!(
+        out.stderr
+            .contains("inventory: no host for server `web-01`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("inventory: `web-02` is not a server of stack `it-sshone`"),
+        "{}",
+        out.stderr
+    );
+}
