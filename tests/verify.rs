@@ -61,6 +61,30 @@ fn task2_verifies_and_a_broken_lab_fails_the_right_checks() {
         "task2 has no virtual IP"
     );
 
+    // Status shows each web server's requests per second, from Prometheus
+    // (once it has two scrapes of each within the minute).
+    let mut last = String::new();
+    let ok = (0..40).any(|_| {
+        let st = t.run_args(&["status", &file, "--json"]).code(0);
+        let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+        last = st.stdout;
+        let all = ["server-01", "server-02"].iter().all(|web| {
+            v["servers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["server"] == *web && s["qps"].as_f64().is_some())
+        });
+        if !all {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        all
+    });
+    assert!(ok, "no QPS for every web server: {last}");
+    t.run_args(&["status", &file])
+        .code(0)
+        .stdout_has("Requests per second, last minute (Prometheus): server-01 ");
+
     // Break three things: a firewall rule, the replica's replication, a web server.
     t.run_args(&[
         "exec",

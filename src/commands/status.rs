@@ -19,6 +19,10 @@ pub struct ServerStatus {
     /// `running`, `exited`, ... or `absent`.
     pub state: String,
     pub services: Vec<ServiceStatus>,
+    /// Web servers: requests per second over the last minute, as the lab's
+    /// Prometheus has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qps: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,10 +93,61 @@ pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerSta
                     .collect(),
                 state,
                 services,
+                qps: None,
             })
         }
     });
     futures_util::future::try_join_all(jobs).await
+}
+
+/// Fills in each web server's requests per second from the lab's
+/// Prometheus (when the stack has one and it answers).
+pub async fn add_qps<D: Driver>(
+    driver: &D,
+    topo: &crate::topology::Topology,
+    stack: &str,
+    report: &mut [ServerStatus],
+) {
+    use crate::topology::Role;
+    let Some(prom) = topo.with_role(Role::Monitoring).next() else {
+        return;
+    };
+    let port = topo
+        .server(&prom.name)
+        .components
+        .iter()
+        .find_map(|c| match c {
+            crate::components::ComponentSpec::Prometheus(o) => Some(o.port),
+            _ => None,
+        })
+        .unwrap_or(crate::components::prometheus::DEFAULT_PORT);
+    let query = "query=sum by (server) (rate(nginx_http_requests_total[1m]))";
+    let Ok(out) = driver
+        .exec(
+            stack,
+            &prom.name,
+            &format!(
+                "curl -sS -m 3 --data-urlencode '{query}' http://127.0.0.1:{port}/api/v1/query"
+            ),
+        )
+        .await
+    else {
+        return;
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&out.stdout) else {
+        return;
+    };
+    for r in v["data"]["result"].as_array().into_iter().flatten() {
+        let (Some(server), Some(qps)) = (
+            r["metric"]["server"].as_str(),
+            r["value"][1].as_str().and_then(|x| x.parse::<f64>().ok()),
+        ) else {
+            continue;
+        };
+        if let Some(row) = report.iter_mut().find(|x| x.server == server) {
+            row.qps = Some((qps * 100.0).round() / 100.0);
+        }
+    }
 }
 
 /// The human table: server, roles, addresses, state, services.
@@ -197,8 +252,11 @@ pub async fn run(
     };
     let (topo, plan) = plan_for(stack, global)?;
     let driver = super::driver(global, &topo).await?;
-    let report = collect(&driver, &plan).await?;
+    let mut report = collect(&driver, &plan).await?;
     let up = report.iter().any(|r| r.state != "absent");
+    if up {
+        add_qps(&driver, &topo, &plan.stack, &mut report).await;
+    }
     if json {
         emit_json(
             out,
@@ -207,7 +265,18 @@ pub async fn run(
     } else if !up {
         emit(out, &format!("Stack `{}` is not up.\n", plan.stack))?;
     } else {
-        emit(out, &table(&report))?;
+        let mut text = table(&report);
+        let qps: Vec<String> = report
+            .iter()
+            .filter_map(|r| r.qps.map(|q| format!("{} {q:.2}", r.server)))
+            .collect();
+        if !qps.is_empty() {
+            text.push_str(&format!(
+                "\nRequests per second, last minute (Prometheus): {}\n",
+                qps.join(", ")
+            ));
+        }
+        emit(out, &text)?;
     }
     Ok(if !up || healthy(&report) { 0 } else { 1 })
 }

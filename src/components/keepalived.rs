@@ -23,6 +23,8 @@ pub const CONF: &str = "/etc/keepalived/keepalived.conf";
 /// Written at service start: `$IFACE=<interface holding the server's
 /// address on the VIP's network>`.
 pub const IFACE_CONF: &str = "/run/keepalived-iface.conf";
+/// A host's own choice of interface for the VIP, written by the SSH driver.
+pub const IFACE_OVERRIDE: &str = "/var/lib/infractl/vip-interface";
 
 /// Options of the `keepalived` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -94,8 +96,10 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     )?;
     out.capability("NET_ADMIN");
     out.capability("NET_RAW");
+    // The interface holding the server's address on the VIP's network,
+    // unless the host names it (an inventory's `vip-interface`).
     let find_iface = format!(
-        "echo \"\\$IFACE=$(ip -o -4 addr show | awk '$4 ~ /^{}\\// {{print $2; exit}}')\" > {IFACE_CONF}",
+        "if [ -s {IFACE_OVERRIDE} ]; then echo \"\\$IFACE=$(cat {IFACE_OVERRIDE})\" > {IFACE_CONF}; else echo \"\\$IFACE=$(ip -o -4 addr show | awk '$4 ~ /^{}\\// {{print $2; exit}}')\" > {IFACE_CONF}; fi",
         my_addr.to_string().replace('.', "\\.")
     );
     out.service(Service {

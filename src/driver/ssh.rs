@@ -305,8 +305,16 @@ impl Driver for SshDriver {
             &server.name,
             "preparing the host",
             &format!(
-                "set -e; mkdir -p {STATE}; echo {} > {STATE}/structure",
-                shell_quote(&server.structure_hash(&plan.image))
+                "set -e; mkdir -p {STATE}; echo {} > {STATE}/structure; {}",
+                shell_quote(&server.structure_hash(&plan.image)),
+                match &self.host(&server.name)?.vip_interface {
+                    Some(i) => format!(
+                        "echo {} > {}",
+                        shell_quote(i),
+                        crate::components::keepalived::IFACE_OVERRIDE
+                    ),
+                    None => format!("rm -f {}", crate::components::keepalived::IFACE_OVERRIDE),
+                }
             ),
         )
         .await?;
