@@ -505,6 +505,11 @@ impl Topology {
         }
     }
 
+    /// The port of the Prometheus server on `server`.
+    pub fn prometheus_port(&self, server: &str) -> u16 {
+        prometheus_port_of(&self.stack, server)
+    }
+
     pub fn app_port(&self, app: &str) -> u16 {
         self.server(app)
             .components
@@ -659,7 +664,7 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
             add(
                 &c.name,
                 &m.name,
-                prometheus_port(stack, &m.name),
+                prometheus_port_of(stack, &m.name),
                 Proto::Tcp,
                 "Prometheus web UI",
             );
@@ -782,7 +787,8 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
     out
 }
 
-fn prometheus_port(stack: &Stack, name: &str) -> u16 {
+/// The port of the Prometheus server on `name`.
+fn prometheus_port_of(stack: &Stack, name: &str) -> u16 {
     stack
         .server(name)
         .and_then(|s| {

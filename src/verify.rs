@@ -527,16 +527,7 @@ impl<D: Driver> Verifier<'_, D> {
         let Some(prom) = self.topo.with_role(Role::Monitoring).next() else {
             return Ok(());
         };
-        let port = self
-            .topo
-            .server(&prom.name)
-            .components
-            .iter()
-            .find_map(|c| match c {
-                crate::components::ComponentSpec::Prometheus(o) => Some(o.port),
-                _ => None,
-            })
-            .unwrap_or(crate::components::prometheus::DEFAULT_PORT);
+        let port = self.topo.prometheus_port(&prom.name);
         let api = format!(
             "http://{}:{port}/api/v1",
             self.topo.addr(&self.client, &prom.name)

@@ -4,10 +4,8 @@
 use std::io::Write;
 
 use super::{emit, emit_json, Global};
-use crate::driver::Driver;
-use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
+use crate::error::{Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
-use crate::state::StateDir;
 
 pub async fn run(
     stack: &str,
@@ -16,25 +14,9 @@ pub async fn run(
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (topo, plan) = super::plan_for(stack, global)?;
-    let state = StateDir::new(
-        &crate::state::root(global.state_dir.as_deref()),
-        &plan.stack,
-    );
-    let _lock = state.lock("chaos")?;
-    let driver = super::driver(global, &topo).await?;
-    let hosts = driver.hosts(&plan.stack).await?;
-    if plan
-        .servers
-        .iter()
-        .any(|s| !hosts.iter().any(|h| h.server == s.name && h.running))
-    {
-        return Err(
-            Error::failure(format!("stack `{}` is not (fully) up", plan.stack))
-                .with_hint(format!("`infractl up {stack}` first")),
-        );
-    }
-    let results = crate::chaos::run(&driver, &topo, &plan, progress).await?;
+    let lab = super::running_lab(stack, "chaos", global).await?;
+    let (topo, plan, driver) = (&lab.loaded.topo, &lab.loaded.plan, &lab.driver);
+    let results = crate::chaos::run(driver, topo, plan, progress).await?;
     let disagree = results.iter().filter(|r| !r.agrees).count();
     if json {
         emit_json(

@@ -75,11 +75,17 @@ pub(crate) fn emit_json(out: &mut dyn Write, value: &impl serde::Serialize) -> R
     emit(out, &text)
 }
 
+/// A loaded stack: its topology, secrets and plan (for real hosts when an
+/// inventory is given).
+pub struct Loaded {
+    pub topo: crate::topology::Topology,
+    pub secrets: crate::state::Secrets,
+    pub plan: crate::plan::Plan,
+    pub state: crate::state::StateDir,
+}
+
 /// Loads the stack, its secrets, and renders its plan.
-pub fn plan_for(
-    stack: &str,
-    global: &Global,
-) -> Result<(crate::topology::Topology, crate::plan::Plan)> {
+pub fn load(stack: &str, global: &Global) -> Result<Loaded> {
     let topo = crate::stack::load(stack)?;
     let root = crate::state::root(global.state_dir.as_deref());
     let state = crate::state::StateDir::new(&root, &topo.stack.name);
@@ -91,5 +97,81 @@ pub fn plan_for(
     } else {
         plan
     };
-    Ok((topo, plan))
+    Ok(Loaded {
+        topo,
+        secrets,
+        plan,
+        state,
+    })
+}
+
+/// Loads the stack, its secrets, and renders its plan.
+pub fn plan_for(
+    stack: &str,
+    global: &Global,
+) -> Result<(crate::topology::Topology, crate::plan::Plan)> {
+    let l = load(stack, global)?;
+    Ok((l.topo, l.plan))
+}
+
+/// A running lab, locked for `what` (verify and chaos stop servers: no
+/// `up` meanwhile), with its driver; an error when a server is not running.
+pub struct RunningLab {
+    pub loaded: Loaded,
+    pub driver: crate::driver::AnyDriver,
+    _lock: crate::state::StackLock,
+}
+
+pub async fn running_lab(stack: &str, what: &str, global: &Global) -> Result<RunningLab> {
+    use crate::driver::Driver;
+    let loaded = load(stack, global)?;
+    let lock = loaded.state.lock(what)?;
+    let driver = driver(global, &loaded.topo).await?;
+    let hosts = driver.hosts(&loaded.plan.stack).await?;
+    let missing: Vec<&str> = loaded
+        .plan
+        .servers
+        .iter()
+        .filter(|s| !hosts.iter().any(|h| h.server == s.name && h.running))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::failure(format!(
+            "stack `{}` is not (fully) up: {} not running",
+            loaded.plan.stack,
+            missing.join(", ")
+        ))
+        .with_hint(format!("`infractl up {stack}` first")));
+    }
+    Ok(RunningLab {
+        loaded,
+        driver,
+        _lock: lock,
+    })
+}
+
+/// A text table: columns padded to their widest cell, the last unpadded.
+pub fn table<const N: usize>(head: [&str; N], rows: &[[String; N]]) -> String {
+    let mut w = head.map(|h| h.chars().count());
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == N {
+                l.push_str(c);
+            } else {
+                l.push_str(&format!("{c:<width$}  ", width = w[i]));
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    let mut out = line(head.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
 }

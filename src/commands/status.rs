@@ -112,15 +112,7 @@ pub async fn add_qps<D: Driver>(
     let Some(prom) = topo.with_role(Role::Monitoring).next() else {
         return;
     };
-    let port = topo
-        .server(&prom.name)
-        .components
-        .iter()
-        .find_map(|c| match c {
-            crate::components::ComponentSpec::Prometheus(o) => Some(o.port),
-            _ => None,
-        })
-        .unwrap_or(crate::components::prometheus::DEFAULT_PORT);
+    let port = topo.prometheus_port(&prom.name);
     let query = "query=sum by (server) (rate(nginx_http_requests_total[1m]))";
     let Ok(out) = driver
         .exec(
@@ -180,32 +172,7 @@ pub fn table(report: &[ServerStatus]) -> String {
             ]
         })
         .collect();
-    let head = ["SERVER", "ROLE", "ADDRESS", "STATE", "SERVICES"];
-    let mut w = head.map(str::len);
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.len());
-        }
-    }
-    let line = |c: &[String; 5]| {
-        format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}\n",
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            c[4],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3]
-        )
-    };
-    let mut out = line(&head.map(str::to_string));
-    for r in &rows {
-        out.push_str(&line(r));
-    }
-    out
+    super::table(["SERVER", "ROLE", "ADDRESS", "STATE", "SERVICES"], &rows)
 }
 
 /// Whether every server runs and every service is up.

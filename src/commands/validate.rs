@@ -26,31 +26,18 @@ pub async fn run(
             &serde_json::json!({ "stack": plan.stack, "ok": failed.is_empty(), "checks": results }),
         )?;
     } else {
-        let w_server = results
+        let rows: Vec<[String; 4]> = results
             .iter()
-            .map(|r| r.server.len())
-            .max()
-            .unwrap_or(6)
-            .max(6);
-        let w_prog = results
-            .iter()
-            .map(|r| r.program.len())
-            .max()
-            .unwrap_or(7)
-            .max(7);
-        let mut text = format!(
-            "{:<w_server$}  {:<w_prog$}  {:<6}  FILE\n",
-            "SERVER", "PROGRAM", "RESULT"
-        );
-        for r in &results {
-            text.push_str(&format!(
-                "{:<w_server$}  {:<w_prog$}  {:<6}  {}\n",
-                r.server,
-                r.program,
-                if r.ok { "ok" } else { "FAILED" },
-                r.file
-            ));
-        }
+            .map(|r| {
+                [
+                    r.server.clone(),
+                    r.program.clone(),
+                    if r.ok { "ok".into() } else { "FAILED".into() },
+                    r.file.clone(),
+                ]
+            })
+            .collect();
+        let mut text = super::table(["SERVER", "PROGRAM", "RESULT", "FILE"], &rows);
         for r in &failed {
             text.push_str(&format!(
                 "\n{}: {} rejected {}:\n",

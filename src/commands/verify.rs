@@ -3,10 +3,8 @@
 use std::io::Write;
 
 use super::{emit, emit_json, Global};
-use crate::driver::Driver;
-use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
+use crate::error::{Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
-use crate::state::StateDir;
 
 /// At most `n` characters, the rest as `…` (the JSON keeps it all).
 fn clip(s: &str, n: usize) -> String {
@@ -24,36 +22,14 @@ pub async fn run(
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let topo = crate::stack::load(stack)?;
-    let root = crate::state::root(global.state_dir.as_deref());
-    let state = StateDir::new(&root, &topo.stack.name);
-    let names = topo.stack.tls.as_ref().map(|t| t.names.clone());
-    let secrets = state.secrets(&topo.stack.name, names.as_deref())?;
-    let plan = crate::render::plan(&topo, &secrets, &crate::image::reference())?;
-    let plan = if global.inventory.is_some() {
-        plan.for_real_hosts()
-    } else {
-        plan
-    };
-    // Verify stops and restarts a load balancer: no `up` meanwhile.
-    let _lock = state.lock("verify")?;
-    let driver = super::driver(global, &topo).await?;
-    let hosts = driver.hosts(&plan.stack).await?;
-    let missing: Vec<&str> = plan
-        .servers
-        .iter()
-        .filter(|s| !hosts.iter().any(|h| h.server == s.name && h.running))
-        .map(|s| s.name.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::failure(format!(
-            "stack `{}` is not (fully) up: {} not running",
-            plan.stack,
-            missing.join(", ")
-        ))
-        .with_hint(format!("`infractl up {stack}` first")));
-    }
-    let results = crate::verify::run(&driver, &topo, &plan, &secrets, progress).await?;
+    let lab = super::running_lab(stack, "verify", global).await?;
+    let (topo, plan, secrets, driver) = (
+        &lab.loaded.topo,
+        &lab.loaded.plan,
+        &lab.loaded.secrets,
+        &lab.driver,
+    );
+    let results = crate::verify::run(driver, topo, plan, secrets, progress).await?;
     let failed = results.iter().filter(|r| !r.ok).count();
     if json {
         emit_json(
@@ -73,28 +49,7 @@ pub async fn run(
                 ]
             })
             .collect();
-        let head = ["CHECK", "EXPECTED", "OBSERVED", "RESULT", "TIME"].map(str::to_string);
-        let mut w = [0usize; 5];
-        for r in rows.iter().chain(std::iter::once(&head)) {
-            for (i, c) in r.iter().enumerate() {
-                w[i] = w[i].max(c.chars().count());
-            }
-        }
-        let mut text = String::new();
-        for r in std::iter::once(&head).chain(rows.iter()) {
-            text.push_str(&format!(
-                "{:<a$}  {:<b$}  {:<c$}  {:<d$}  {}\n",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                a = w[0],
-                b = w[1],
-                c = w[2],
-                d = w[3]
-            ));
-        }
+        let mut text = super::table(["CHECK", "EXPECTED", "OBSERVED", "RESULT", "TIME"], &rows);
         text.push_str(&format!(
             "\n{} passed, {failed} failed\n",
             results.len() - failed
