@@ -109,7 +109,9 @@ fn start_vms(t: &Test, file: &str, prefix: &str) -> (Vms, String) {
             "--ip".into(),
             first["address"].as_str().unwrap().into(),
         ];
-        if let Some(r) = s["resolver"].as_str() {
+        // The user's computer resolves through the lab's DNS; the other
+        // hosts keep the usual resolver (they fetch Debian packages).
+        if let (Some(r), true) = (s["resolver"].as_str(), server == "client") {
             args.extend(["--dns".into(), r.into()]);
         }
         args.extend([
@@ -188,6 +190,26 @@ fn task1_over_ssh_serves_verifies_and_cleans_up() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         t.run_args(&args)
     };
+    // One host lacks a package the stack needs: `up` installs it.
+    let ns_vm = vms
+        .containers
+        .iter()
+        .find(|c| c.ends_with("-ns"))
+        .unwrap()
+        .clone();
+    docker(&[
+        "exec",
+        &ns_vm,
+        "dpkg",
+        "--purge",
+        "--force-depends",
+        "bind9",
+    ]);
+    let before = Command::new("docker")
+        .args(["exec", &ns_vm, "dpkg", "-s", "bind9"])
+        .output()
+        .unwrap();
+    assert!(!before.status.success(), "bind9 is still installed");
     // Unknown hosts are refused without the flag.
     run(&["up", &file])
         .code(1)
@@ -196,6 +218,7 @@ fn task1_over_ssh_serves_verifies_and_cleans_up() {
     run(&["--accept-new-host-keys", "up", &file])
         .code(0)
         .stdout_has("Stack `it-ssh1` is up");
+    docker(&["exec", &ns_vm, "dpkg", "-s", "bind9"]);
     let page = run(&[
         "exec",
         &file,
@@ -337,4 +360,62 @@ fn ssh_errors_name_the_host() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn task3_over_ssh_verifies_including_failover() {
+    if !enabled("ssh task3") {
+        return;
+    }
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task3", "it-ssh3", 218, true);
+    let mut text = std::fs::read_to_string(t.dir().join(&file)).unwrap();
+    text.push_str(
+        "servers:
+  lb-01:
+    components: [haproxy, { keepalived: { vip: 10.218.0.100 } }, ufw, monitoring-client]
+  lb-02:
+    components: [haproxy, { keepalived: { vip: 10.218.0.100 } }, ufw, monitoring-client]
+dns:
+  records:
+    - { name: \"@\", type: A, value: 10.218.0.100 }
+    - { name: www, type: A, value: 10.218.0.100 }
+",
+    );
+    t.file(&file, &text);
+    let (_vms, inv) = start_vms(&t, &file, "it-ssh3-vm");
+    let base = [
+        "--quiet",
+        "--inventory",
+        inv.as_str(),
+        "--known-hosts",
+        "known_hosts",
+        "--accept-new-host-keys",
+    ];
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend(extra);
+        t.run_args(&a)
+    };
+    run(&["up", &file])
+        .code(0)
+        .stdout_has("Stack `it-ssh3` is up");
+    run(&["up", &file])
+        .code(0)
+        .stdout_has("is up to date: 11 servers unchanged");
+    let out = run(&["verify", &file, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}\n{}", out.stdout, out.stderr));
+    assert_eq!(v["ok"], true, "{}", out.stdout);
+    let failover = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["group"] == "failover")
+        .count();
+    assert_eq!(failover, 3, "{}", out.stdout);
+    run(&["down", &file])
+        .code(0)
+        .stdout_has("Stack `it-ssh3` is down");
 }

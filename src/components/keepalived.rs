@@ -104,12 +104,21 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     );
     out.service(Service {
         name: "keepalived".into(),
-        pre: vec![find_iface],
+        // Its pid files in a directory of its own, emptied at each start: a
+        // pid left by a crash may belong to another process by now, and
+        // keepalived would refuse to start ("already running").
+        pre: vec![
+            "rm -rf /run/keepalived && mkdir -p /run/keepalived".into(),
+            find_iface,
+        ],
         command: vec![
             "keepalived".into(),
             "--dont-fork".into(),
             "--log-console".into(),
             "--log-detail".into(),
+            "--pid=/run/keepalived/keepalived.pid".into(),
+            "--vrrp_pid=/run/keepalived/vrrp.pid".into(),
+            "--checkers_pid=/run/keepalived/checkers.pid".into(),
             "--use-file".into(),
             CONF.into(),
         ],

@@ -86,10 +86,12 @@ impl SshDriver {
     async fn run(&self, server: &str, command: &str, stdin: Vec<u8>) -> Result<ExecOutput> {
         let host = self.host(server)?.clone();
         let sess = self.session(server).await?;
+        // The address this controller connects from, for the firewall's SSH
+        // rule (sudo would drop SSH_CLIENT: pass it on explicitly).
         let command = if host.user == "root" {
-            command.to_string()
+            format!("env INFRACTL_CONTROLLER=\"${{SSH_CLIENT%% *}}\" {command}")
         } else {
-            format!("sudo -n {command}")
+            format!("sudo -n env INFRACTL_CONTROLLER=\"${{SSH_CLIENT%% *}}\" {command}")
         };
         let server = server.to_string();
         tokio::task::spawn_blocking(move || {
@@ -255,6 +257,8 @@ fi
 
 /// Starts the supervisor (if not running) over the plan's services.
 const START: &str = r#"set -e
+mkdir -p /var/lib/infractl
+if [ -n "$INFRACTL_CONTROLLER" ]; then echo "$INFRACTL_CONTROLLER" > /var/lib/infractl/controller; fi
 if [ -x /etc/infractl/before-start.sh ]; then /etc/infractl/before-start.sh; fi
 mkdir -p /etc/service /var/log/infractl /run/runit/supervise
 for d in /etc/infractl/sv/*; do [ -d "$d" ] && ln -sfn "$d" "/etc/service/${d##*/}"; done

@@ -15,3 +15,7 @@ if ! out=$(/lib/ufw/ufw-init "$action" 2>&1); then
     echo "$out" | grep -v '^sysctl: permission denied' >&2
     exit 1
 fi
+# Applied over SSH: the machine applying the stack keeps its SSH access.
+if [ -s /var/lib/infractl/controller ]; then
+    ufw allow from "$(cat /var/lib/infractl/controller)" to any port 22 proto tcp comment 'infractl: the controller applying this stack' >/dev/null
+fi
