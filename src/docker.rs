@@ -222,16 +222,9 @@ pub async fn put_files(docker: &Docker, container: &str, files: &[FileSpec]) -> 
         )
         .await
         .map_err(fail(&format!("copying files into {container}")))?;
-    let chowns: Vec<String> = files
-        .iter()
-        .filter_map(|f| {
-            f.owner
-                .as_ref()
-                .map(|o| format!("chown {} {}", shell_quote(o), shell_quote(&f.path)))
-        })
-        .collect();
+    let chowns = crate::supervise::chowns(files);
     if !chowns.is_empty() {
-        let out = exec(docker, container, &chowns.join(" && ")).await?;
+        let out = exec(docker, container, &format!("set -e\n{chowns}")).await?;
         if out.code != 0 {
             return Err(Error::failure(format!(
                 "cannot set file owners in {container}: {}",
