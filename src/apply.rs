@@ -349,7 +349,7 @@ async fn update<D: Driver>(
         if !before.services.contains(&svc.name) {
             script.push_str(&format!("{}\n", supervise::enable(&svc.name)));
         } else if changed_paths.contains(&run.as_str()) {
-            script.push_str(&format!("sv restart /etc/service/{}\n", svc.name));
+            script.push_str(&format!("{}\n", supervise::restart(&svc.name)));
             reloaded.push(svc.name.clone());
         } else if svc
             .watches

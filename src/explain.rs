@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::components::{haproxy, ComponentSpec};
+use crate::components::haproxy;
 use crate::topology::{Role, Topology};
 
 #[derive(Debug, Clone, Serialize)]
@@ -160,15 +160,7 @@ pub fn explain(topo: &Topology) -> Explanation {
         }
     };
     if !lbs.is_empty() {
-        let o = topo
-            .server(&lbs[0])
-            .components
-            .iter()
-            .find_map(|c| match c {
-                ComponentSpec::Haproxy(o) => Some(o.clone()),
-                _ => None,
-            })
-            .unwrap_or_default();
+        let o = topo.server(&lbs[0]).haproxy().cloned().unwrap_or_default();
         let mut note = String::from("HAProxy picks a web server");
         if let Some(v) = topo.vips.first() {
             note = format!(
@@ -229,12 +221,7 @@ pub fn explain(topo: &Topology) -> Explanation {
     let load_balancing = lbs.first().map(|first| {
         let balance = topo
             .server(first)
-            .components
-            .iter()
-            .find_map(|c| match c {
-                ComponentSpec::Haproxy(o) => Some(o.balance),
-                _ => None,
-            })
+            .haproxy().map(|o| o.balance)
             .unwrap_or_default();
         let (mode, explained) = match (lbs.len(), topo.vips.first()) {
             (1, _) => ("single".to_string(), "one load balancer: every request goes through it".to_string()),

@@ -70,6 +70,10 @@ pub fn packages() -> Vec<String> {
             "prometheus-mysqld-exporter",
             "bind9-utils",
             "sysvinit-utils",
+            // For the SSH driver's test hosts, which boot like a VM: a
+            // non-root user with sudo, and systemd as their init.
+            "sudo",
+            "systemd",
         ]
         .iter()
         .map(|s| s.to_string()),

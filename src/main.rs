@@ -94,6 +94,10 @@ enum Command {
         /// Also delete the stack's state directory.
         #[arg(long)]
         purge: bool,
+        /// Over SSH (--inventory): also purge the Debian packages that `up`
+        /// installed on each host (by default they stay).
+        #[arg(long)]
+        purge_packages: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -409,8 +413,14 @@ fn main() {
                 )
                 .await
             }
-            Command::Down { stack, purge, json } => {
-                commands::down::run(stack, *purge, *json, &global, &mut stdout).await
+            Command::Down {
+                stack,
+                purge,
+                purge_packages,
+                json,
+            } => {
+                commands::down::run(stack, *purge, *purge_packages, *json, &global, &mut stdout)
+                    .await
             }
             Command::Status { stack, json } => {
                 commands::status::run(stack.as_deref(), *json, &global, &mut stdout).await

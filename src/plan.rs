@@ -104,6 +104,10 @@ pub struct Service {
     /// A real host already has it (sshd): only containers need it from us.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub host_provides: bool,
+    /// The distribution's systemd units for the same daemon, disabled on a
+    /// systemd host while infractl's unit runs (and put back by `down`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -489,15 +489,7 @@ impl Topology {
 
     /// The web server's port the load balancers (or clients) reach.
     pub fn web_port(&self, web: &str) -> u16 {
-        let nginx = self
-            .server(web)
-            .components
-            .iter()
-            .find_map(|c| match c {
-                ComponentSpec::Nginx(o) => Some(o.clone()),
-                _ => None,
-            })
-            .unwrap_or_default();
+        let nginx = self.server(web).nginx().cloned().unwrap_or_default();
         if self.web_tls() {
             nginx.https_port
         } else {
@@ -512,12 +504,8 @@ impl Topology {
 
     pub fn app_port(&self, app: &str) -> u16 {
         self.server(app)
-            .components
-            .iter()
-            .find_map(|c| match c {
-                ComponentSpec::App(o) => Some(o.port),
-                _ => None,
-            })
+            .app()
+            .map(|o| o.port)
             .unwrap_or(crate::components::app::DEFAULT_PORT)
     }
 
@@ -534,10 +522,7 @@ impl Topology {
         if s.has("mariadb") {
             out.push(("mysqld", MYSQLD_EXPORTER_PORT));
         }
-        if let Some(o) = s.components.iter().find_map(|c| match c {
-            ComponentSpec::Haproxy(o) => Some(o),
-            _ => None,
-        }) {
+        if let Some(o) = s.haproxy() {
             out.push(("haproxy", o.stats_port));
         }
         out
@@ -558,10 +543,7 @@ impl Topology {
 }
 
 fn mariadb_opts(s: &Server) -> Option<&mariadb::Options> {
-    s.components.iter().find_map(|c| match c {
-        ComponentSpec::Mariadb(o) => Some(o),
-        _ => None,
-    })
+    s.mariadb()
 }
 
 fn list_or_none(v: &[String]) -> String {
@@ -621,23 +603,13 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
     let nginx_of = |name: &str| {
         stack
             .server(name)
-            .and_then(|s| {
-                s.components.iter().find_map(|c| match c {
-                    ComponentSpec::Nginx(o) => Some(o.clone()),
-                    _ => None,
-                })
-            })
+            .and_then(|s| s.nginx().cloned())
             .unwrap_or_default()
     };
     let haproxy_of = |name: &str| {
         stack
             .server(name)
-            .and_then(|s| {
-                s.components.iter().find_map(|c| match c {
-                    ComponentSpec::Haproxy(o) => Some(o.clone()),
-                    _ => None,
-                })
-            })
+            .and_then(|s| s.haproxy().cloned())
             .unwrap_or_default()
     };
 
@@ -687,12 +659,7 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
             if a != &w.name {
                 let port = stack
                     .server(a)
-                    .and_then(|s| {
-                        s.components.iter().find_map(|c| match c {
-                            ComponentSpec::App(o) => Some(o.port),
-                            _ => None,
-                        })
-                    })
+                    .and_then(|s| s.app().map(|o| o.port))
                     .unwrap_or(crate::components::app::DEFAULT_PORT);
                 add(&w.name, a, port, Proto::Tcp, "HTTP to application server");
             }
@@ -791,11 +758,6 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
 fn prometheus_port_of(stack: &Stack, name: &str) -> u16 {
     stack
         .server(name)
-        .and_then(|s| {
-            s.components.iter().find_map(|c| match c {
-                ComponentSpec::Prometheus(o) => Some(o.port),
-                _ => None,
-            })
-        })
+        .and_then(|s| s.prometheus().map(|o| o.port))
         .unwrap_or(crate::components::prometheus::DEFAULT_PORT)
 }

@@ -42,9 +42,28 @@ impl Drop for Vms {
     }
 }
 
+/// How a test host boots.
+#[derive(Clone, Copy)]
+struct Boot {
+    /// systemd as PID 1 (the distribution's services start with it), as a
+    /// VM boots; else sshd alone.
+    systemd: bool,
+    /// The inventory's user: `root`, or a user with passwordless sudo.
+    user: &'static str,
+}
+
+const SSHD_ONLY: Boot = Boot {
+    systemd: false,
+    user: "root",
+};
+
 /// Starts one sshd container per server of `file`'s plan; returns them and
 /// the inventory's path.
 fn start_vms(t: &Test, file: &str, prefix: &str) -> (Vms, String) {
+    start_vms_booted(t, file, prefix, SSHD_ONLY)
+}
+
+fn start_vms_booted(t: &Test, file: &str, prefix: &str, boot: Boot) -> (Vms, String) {
     let plan: serde_json::Value = serde_json::from_str(
         &t.run_args(&["render", file, "--out", "render", "--json"])
             .code(0)
@@ -81,7 +100,8 @@ fn start_vms(t: &Test, file: &str, prefix: &str) -> (Vms, String) {
         vms.networks.push(name);
     }
     let mut inventory = format!(
-        "defaults: {{ user: root, key: {} }}\nhosts:\n",
+        "defaults: {{ user: {}, key: {} }}\nhosts:\n",
+        boot.user,
         key.display()
     );
     for s in plan["servers"].as_array().unwrap() {
@@ -114,12 +134,34 @@ fn start_vms(t: &Test, file: &str, prefix: &str) -> (Vms, String) {
         if let (Some(r), true) = (s["resolver"].as_str(), server == "client") {
             args.extend(["--dns".into(), r.into()]);
         }
-        args.extend([
-            image.clone(),
-            "sh".into(),
-            "-c".into(),
-            "mkdir -p /run/sshd /root/.ssh && cp /key.pub /root/.ssh/authorized_keys && ssh-keygen -A -q && exec /usr/sbin/sshd -D -e".into(),
-        ]);
+        // The user's key authorized; a non-root user gets sudo.
+        let mut script = if boot.user == "root" {
+            "mkdir -p /root/.ssh && cp /key.pub /root/.ssh/authorized_keys".to_string()
+        } else {
+            format!(
+                "(id -u {u} >/dev/null 2>&1 || useradd -m -s /bin/sh {u}) && mkdir -p /home/{u}/.ssh && cp /key.pub /home/{u}/.ssh/authorized_keys && chown -R {u}: /home/{u}/.ssh && echo '{u} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/{u}",
+                u = boot.user
+            )
+        };
+        script.push_str(" && ssh-keygen -A -q && ");
+        if boot.systemd {
+            // systemd in a container: its cgroups read-only, /run/lock its own.
+            args.extend(
+                [
+                    "--tmpfs",
+                    "/run/lock",
+                    "-v",
+                    "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+                    "-e",
+                    "container=docker",
+                ]
+                .map(String::from),
+            );
+            script.push_str("exec /lib/systemd/systemd");
+        } else {
+            script.push_str("mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e");
+        }
+        args.extend([image.clone(), "sh".into(), "-c".into(), script]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         docker(&args);
         vms.containers.push(name.clone());
@@ -418,4 +460,149 @@ dns:
     run(&["down", &file])
         .code(0)
         .stdout_has("Stack `it-ssh3` is down");
+}
+
+/// What `systemctl` says of a unit on a test host: (enabled?, active?).
+fn unit_state(vm: &str, unit: &str) -> (String, String) {
+    let q = |what: &str| {
+        let out = Command::new("docker")
+            .args(["exec", vm, "systemctl", what, unit])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    (q("is-enabled"), q("is-active"))
+}
+
+#[test]
+fn systemd_host_with_a_sudo_user() {
+    if !enabled("ssh systemd") {
+        return;
+    }
+    let _lab = lab_lock();
+    let t = Test::new();
+    t.file(
+        "sd.yaml",
+        "name: it-sshsd\ndomain: foobar.com\nnetworks:\n  public: { subnet: 10.219.0.0/24, public: true }\nservers:\n  web-01:\n    networks: { public: 10 }\n    components: [nginx, app, mariadb, ufw]\n",
+    );
+    let boot = Boot {
+        systemd: true,
+        user: "lab",
+    };
+    let (vms, inv) = start_vms_booted(&t, "sd.yaml", "it-sshsd-vm", boot);
+    let vm = vms.containers[0].clone();
+    // A VM as installed: the distribution's nginx runs; one package the
+    // stack needs is missing.
+    assert_eq!(
+        unit_state(&vm, "nginx.service"),
+        ("enabled".into(), "active".into())
+    );
+    docker(&[
+        "exec",
+        &vm,
+        "dpkg",
+        "--purge",
+        "--force-depends",
+        "gunicorn",
+    ]);
+    let base = [
+        "--quiet",
+        "--inventory",
+        inv.as_str(),
+        "--known-hosts",
+        "known_hosts",
+        "--accept-new-host-keys",
+    ];
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend(extra);
+        t.run_args(&a)
+    };
+    run(&["up", "sd.yaml"])
+        .code(0)
+        .stdout_has("Stack `it-sshsd` is up");
+    // infractl's units run the services; the distribution's are set aside.
+    for u in ["nginx", "app", "mariadb"] {
+        assert_eq!(
+            unit_state(&vm, &format!("infractl-{u}.service")),
+            ("enabled".into(), "active".into()),
+            "{u}"
+        );
+    }
+    assert_eq!(
+        unit_state(&vm, "nginx.service"),
+        ("disabled".into(), "inactive".into())
+    );
+    assert_eq!(
+        docker(&["exec", &vm, "sh", "-c", "pgrep -x runsvdir || echo none"]),
+        "none",
+        "runit runs on a systemd host"
+    );
+    let page = run(&[
+        "exec",
+        "sd.yaml",
+        "web-01",
+        "--",
+        "curl",
+        "-sS",
+        "http://127.0.0.1/",
+    ])
+    .code(0);
+    assert!(page.stdout.contains("Served by"), "{}", page.stdout);
+    let status = run(&["status", "sd.yaml", "--json"]).code(0);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let states: Vec<String> = v["servers"][0]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s["name"], s["state"]))
+        .collect();
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert!(states.iter().all(|s| s.ends_with("\"run\"")), "{states:?}");
+    run(&["up", "sd.yaml"])
+        .code(0)
+        .stdout_has("is up to date: 1 servers unchanged");
+    run(&["logs", "sd.yaml", "web-01", "nginx"]).code(0);
+    // A reboot brings the lab back under systemd.
+    docker(&["restart", &vm]);
+    let start = Instant::now();
+    loop {
+        let st = run(&["status", "sd.yaml"]);
+        if st.code == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not back after a reboot:\n{}\n{}",
+            st.stdout,
+            st.stderr
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Down: infractl's units and files gone, the distribution's nginx back
+    // as it was, the package `up` installed purged.
+    run(&["down", "sd.yaml", "--purge-packages"])
+        .code(0)
+        .stdout_has(
+            "removed its services and files from 1 hosts (web-01), and the packages it installed",
+        );
+    assert_eq!(
+        docker(&[
+            "exec",
+            &vm,
+            "sh",
+            "-c",
+            "ls -d /etc/systemd/system/infractl-* /etc/infractl /var/lib/infractl 2>/dev/null || true"
+        ]),
+        ""
+    );
+    assert_eq!(
+        unit_state(&vm, "nginx.service"),
+        ("enabled".into(), "active".into())
+    );
+    let gunicorn = Command::new("docker")
+        .args(["exec", &vm, "dpkg", "-s", "gunicorn"])
+        .output()
+        .unwrap();
+    assert!(!gunicorn.status.success(), "gunicorn was not purged");
 }

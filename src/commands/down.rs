@@ -1,21 +1,29 @@
 //! `infractl down`: removes every container, network and volume labelled
-//! with the stack, and nothing else.
+//! with the stack, and nothing else; over SSH, stops and forgets the
+//! services and removes the files infractl placed on each host (and the
+//! packages it installed, with `--purge-packages`).
 
 use std::io::Write;
 
 use super::{emit, emit_json, Global};
 use crate::driver::docker::DockerDriver;
-use crate::driver::Driver;
+use crate::driver::{AnyDriver, Driver};
 use crate::error::{Error, Result};
 use crate::state::StateDir;
 
 pub async fn run(
     stack: &str,
     purge: bool,
+    purge_packages: bool,
     json: bool,
     global: &Global,
     out: &mut dyn Write,
 ) -> Result<i32> {
+    if purge_packages && global.inventory.is_none() {
+        return Err(Error::usage(
+            "--purge-packages is for hosts reached over SSH (with --inventory): a container's packages go with it",
+        ));
+    }
     // A stack file need not load to be taken down: the labels say what it owns.
     let topo = match crate::stack::load(stack) {
         Ok(t) => Some(t),
@@ -28,9 +36,13 @@ pub async fn run(
     let state = StateDir::new(&crate::state::root(global.state_dir.as_deref()), &name);
     let _lock = state.lock("down")?;
     let driver = match &topo {
-        Some(t) => super::driver(global, t).await?,
-        None => crate::driver::AnyDriver::Docker(DockerDriver::connect().await?),
+        Some(t) => match super::driver(global, t).await? {
+            AnyDriver::Ssh(d) => AnyDriver::Ssh(d.purge_packages(purge_packages)),
+            d => d,
+        },
+        None => AnyDriver::Docker(DockerDriver::connect().await?),
     };
+    let over_ssh = matches!(driver, AnyDriver::Ssh(_));
     let gone = driver.destroy(&name).await?;
     crate::apply::forget_applied(&state);
     if purge && state.path.exists() {
@@ -40,12 +52,28 @@ pub async fn run(
     if json {
         emit_json(
             out,
-            &serde_json::json!({ "stack": name, "removed": gone, "purged": purge }),
+            &serde_json::json!({
+                "stack": name,
+                "removed": gone,
+                "purged": purge,
+                "purged_packages": purge_packages,
+            }),
         )?;
         return Ok(0);
     }
     let mut text = if gone.hosts.is_empty() && gone.networks.is_empty() && gone.volumes.is_empty() {
         format!("Stack `{name}` is not up: nothing to remove.\n")
+    } else if over_ssh {
+        format!(
+            "Stack `{name}` is down: removed its services and files from {} hosts ({}){}.\n",
+            gone.hosts.len(),
+            gone.hosts.join(", "),
+            if purge_packages {
+                ", and the packages it installed"
+            } else {
+                ""
+            }
+        )
     } else {
         format!(
             "Stack `{name}` is down: removed {} containers ({}), {} networks, {} volumes.\n",

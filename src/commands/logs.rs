@@ -27,7 +27,11 @@ pub async fn run(
         }
     };
     let known = driver
-        .exec(&name, server, "ls /etc/service 2>/dev/null")
+        .exec(
+            &name,
+            server,
+            &format!("ls {} 2>/dev/null", crate::supervise::SV_DIR),
+        )
         .await?;
     let known: Vec<String> = known
         .stdout

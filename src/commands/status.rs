@@ -32,16 +32,14 @@ pub struct ServiceStatus {
     pub state: String,
 }
 
-/// Parses `sv status` lines: `run: /etc/service/nginx: (pid 12) 40s; run: log: ...`.
-pub fn parse_sv(text: &str) -> Vec<ServiceStatus> {
+/// Parses the supervisor helper's status lines: `run nginx`, `down app`.
+pub fn parse_status(text: &str) -> Vec<ServiceStatus> {
     text.lines()
         .filter_map(|l| {
-            let (state, rest) = l.split_once(": ")?;
-            let path = rest.split(':').next()?;
-            let name = path.rsplit('/').next()?.to_string();
+            let (state, name) = l.trim().split_once(' ')?;
             Some(ServiceStatus {
-                name,
-                state: state.trim().to_string(),
+                name: name.trim().to_string(),
+                state: state.to_string(),
             })
         })
         .collect()
@@ -60,9 +58,9 @@ pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerSta
             let services = match host {
                 Some(h) if h.running && !s.services.is_empty() => {
                     let out = driver
-                        .exec(&plan.stack, &s.name, "sv status /etc/service/* 2>/dev/null")
+                        .exec(&plan.stack, &s.name, crate::supervise::STATUS)
                         .await?;
-                    let mut got = parse_sv(&out.stdout);
+                    let mut got = parse_status(&out.stdout);
                     // Services of the plan the supervisor does not know yet.
                     for want in &s.services {
                         if !got.iter().any(|g| g.name == want.name) {
@@ -253,8 +251,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_runit_status() {
-        let s = parse_sv("run: /etc/service/nginx: (pid 12) 40s; run: log: (pid 10) 40s\ndown: /etc/service/app: 3s, normally up\n");
+    fn parses_supervisor_status() {
+        let s = parse_status("run nginx\ndown app\n\n");
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].name.as_str(), s[0].state.as_str()), ("nginx", "run"));
         assert_eq!((s[1].name.as_str(), s[1].state.as_str()), ("app", "down"));

@@ -108,6 +108,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "/etc/infractl/app/gunicorn.conf.py".into(),
         ],
         host_provides: false,
+        replaces: vec![],
     });
     out.probe(
         "app",

@@ -41,6 +41,7 @@ pub fn render(ctx: &Ctx, out: &mut Out) -> Result<()> {
         },
         watches: vec![],
         host_provides: true,
+        replaces: vec![],
     });
     out.probe("ssh", "nc -z 127.0.0.1 22", "SSH listening on port 22");
     Ok(())

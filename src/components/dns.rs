@@ -78,6 +78,7 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         },
         watches: vec![CONF.into(), zone_file.clone()],
         host_provides: false,
+        replaces: vec!["named.service".into()],
     });
     out.probe(
         "named",

@@ -162,6 +162,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         },
         watches,
         host_provides: false,
+        replaces: vec!["haproxy.service".into()],
     });
     // Ready when HAProxy answers and sees every backend up: only then does
     // the site really spread over all the web servers.

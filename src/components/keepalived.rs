@@ -68,14 +68,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .map(|a| a.to_string())
         .collect();
     let first = vip.members.first().map(|(m, _)| m.as_str()) == Some(ctx.name());
-    let haproxy_stats = topo
-        .server(ctx.name())
-        .components
-        .iter()
-        .find_map(|c| match c {
-            super::ComponentSpec::Haproxy(h) => Some(h.stats_port),
-            _ => None,
-        });
+    let haproxy_stats = topo.server(ctx.name()).haproxy().map(|h| h.stats_port);
     out.template(
         CONF,
         0o644,
@@ -128,6 +121,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         },
         watches: vec![CONF.into()],
         host_provides: false,
+        replaces: vec!["keepalived.service".into()],
     });
     out.probe(
         "keepalived",

@@ -132,6 +132,8 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         reload: Reload::Restart,
         watches: vec![CONF.into()],
         host_provides: false,
+        // The socket first: it would start the service again.
+        replaces: vec!["mariadb.socket".into(), "mariadb.service".into()],
     });
     out.probe(
         "mariadb",

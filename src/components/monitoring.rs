@@ -40,6 +40,8 @@ pub struct Options {}
 pub const MYSQLD_CNF: &str = "/etc/infractl/mysqld-exporter.cnf";
 
 fn exporter(name: &str, command: Vec<String>, port: u16, out: &mut Out) {
+    // Each exporter is its package's program, with a unit of that name.
+    let replaces = vec![format!("{}.service", command[0])];
     out.service(Service {
         name: name.into(),
         pre: vec![],
@@ -48,6 +50,7 @@ fn exporter(name: &str, command: Vec<String>, port: u16, out: &mut Out) {
         reload: Reload::Restart,
         watches: vec![],
         host_provides: false,
+        replaces,
     });
     out.probe(
         name,

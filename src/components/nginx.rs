@@ -132,6 +132,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         },
         watches,
         host_provides: false,
+        replaces: vec!["nginx.service".into()],
     });
     out.probe(
         "nginx",

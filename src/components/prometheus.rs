@@ -91,6 +91,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         },
         watches: vec![CONF.into(), ALERTS.into()],
         host_provides: false,
+        replaces: vec!["prometheus.service".into()],
     });
     out.probe(
         "prometheus",

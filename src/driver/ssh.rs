@@ -7,8 +7,9 @@
 //! secrets go over the channel's stdin, never on a command line. Files are
 //! sent as one tar archive and each renamed into place. Missing Debian
 //! packages are installed (nothing when all are present) with services
-//! kept from starting on their own. Services run under runit, as in the
-//! containers. What infractl placed on a host is recorded there, and a
+//! kept from starting on their own. Services run under systemd where the
+//! host booted with it, else under runit as in the containers (see
+//! `supervise`). `down --purge-packages` purges what the install added. What infractl placed on a host is recorded there, and a
 //! file it replaced is kept, so `down` removes exactly what it placed and
 //! puts back what was there before.
 
@@ -26,6 +27,7 @@ use crate::docker::{shell_quote, tar_of, ExecOutput};
 use crate::error::{Error, Result};
 use crate::inventory::{self, Auth};
 use crate::plan::{FileSpec, Plan, ServerPlan};
+use crate::supervise;
 
 /// Where infractl keeps what it knows on a host.
 const STATE: &str = "/var/lib/infractl";
@@ -38,6 +40,8 @@ pub struct SshDriver {
     sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
     /// Serializes known_hosts updates.
     known_lock: Arc<Mutex<()>>,
+    /// `down` also purges the packages infractl installed.
+    purge_packages: bool,
 }
 
 fn ssh_err(what: String) -> impl Fn(ssh2::Error) -> Error {
@@ -52,7 +56,14 @@ impl SshDriver {
             accept_new,
             sessions: Mutex::new(HashMap::new()),
             known_lock: Arc::new(Mutex::new(())),
+            purge_packages: false,
         }
+    }
+
+    /// Makes `down` purge the packages infractl installed on each host.
+    pub fn purge_packages(mut self, yes: bool) -> Self {
+        self.purge_packages = yes;
+        self
     }
 
     fn host(&self, server: &str) -> Result<&inventory::Host> {
@@ -236,18 +247,24 @@ fn connect(
 }
 
 /// Installs the server's missing packages; nothing when all are present.
+/// What the install added (dependencies included) is recorded on the host,
+/// for `down --purge-packages`.
 fn packages_script(server: &ServerPlan) -> String {
     format!(
         r#"set -e
 missing=""
 for p in {pkgs}; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
-    # Packages must not start their services on their own: runit runs them.
+    mkdir -p {STATE}
+    dpkg-query -W -f='${{Package}}\n' | sort > {STATE}/packages.before
+    # Packages must not start their services on their own: infractl runs them.
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
     rm -f /usr/sbin/policy-rc.d
+    dpkg-query -W -f='${{Package}}\n' | sort | comm -13 {STATE}/packages.before - >> {STATE}/installed
+    rm -f {STATE}/packages.before
     echo "installed:$missing"
 fi
 "#,
@@ -255,18 +272,43 @@ fi
     )
 }
 
-/// Starts the supervisor (if not running) over the plan's services.
+/// Starts the services (and the supervisor, if it does not run).
 const START: &str = r#"set -e
 mkdir -p /var/lib/infractl
 if [ -n "$INFRACTL_CONTROLLER" ]; then echo "$INFRACTL_CONTROLLER" > /var/lib/infractl/controller; fi
-if [ -x /etc/infractl/before-start.sh ]; then /etc/infractl/before-start.sh; fi
-mkdir -p /etc/service /var/log/infractl /run/runit/supervise
-for d in /etc/infractl/sv/*; do [ -d "$d" ] && ln -sfn "$d" "/etc/service/${d##*/}"; done
-touch -d '2000-01-01 00:00:00' /etc/service
-if ! pgrep -x runsvdir >/dev/null; then
-    setsid runsvdir -P /etc/service 'log: ..........................................................................................' </dev/null >/dev/null 2>&1 &
-fi
+/etc/infractl/svc up
 "#;
+
+/// Removes what infractl placed; purges the packages it installed when
+/// asked.
+fn remove_script(purge_packages: bool) -> String {
+    let purge = if purge_packages {
+        format!(
+            r#"if [ -s {STATE}/installed ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $(cat {STATE}/installed) >/dev/null 2>&1 || echo "infractl: purging packages failed" >&2
+fi
+"#
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"# The helper is one of the files placed: keep it for the end.
+svc={STATE}/svc.keep
+if [ -x /etc/infractl/svc ]; then cp /etc/infractl/svc $svc; $svc down; fi
+[ -f {STATE}/placed ] && xargs -r rm -f < {STATE}/placed
+# Files that were there before infractl come back as they were.
+if [ -d {STATE}/orig ]; then (cd {STATE}/orig && find . -type f | while read -r f; do cp -p "$f" "/${{f#./}}"; done); fi
+# The firewall as it was: its rules are back, so is whether it was on.
+if [ -f {STATE}/ufw.was ] && command -v ufw >/dev/null; then
+    if [ "$(cat {STATE}/ufw.was)" = yes ]; then /lib/ufw/ufw-init force-reload >/dev/null 2>&1; else ufw --force disable >/dev/null 2>&1; fi
+fi
+{purge}# The distribution's own units, as they were.
+[ -x $svc ] && $svc restore
+rm -rf /etc/infractl /var/log/infractl {STATE}
+true"#
+    )
+}
 
 impl Driver for SshDriver {
     async fn hosts(&self, _stack: &str) -> Result<Vec<Host>> {
@@ -274,7 +316,7 @@ impl Driver for SshDriver {
             let out = self
                 .script(
                     &h.server,
-                    &format!("cat {STATE}/structure 2>/dev/null || true; pgrep -x runsvdir >/dev/null && echo running || true"),
+                    &format!("cat {STATE}/structure 2>/dev/null || true; [ -x {svc} ] && {svc} running && echo running || true", svc = supervise::SVC),
                 )
                 .await?;
             let mut lines = out.stdout.lines();
@@ -374,12 +416,12 @@ impl Driver for SshDriver {
     }
 
     async fn kill(&self, _stack: &str, server: &str) -> Result<()> {
-        // As near a crash as a host allows: every supervised process dies
-        // at once, with no clean shutdown.
+        // As near a crash as a host allows: every service dies at once,
+        // with no clean shutdown.
         self.must(
             server,
             "killing its services",
-            "pids=$(cat /etc/service/*/supervise/pid 2>/dev/null); pkill -9 -x runsvdir || true; pkill -9 -x runsv || true; [ -z \"$pids\" ] || kill -9 $pids 2>/dev/null || true",
+            &format!("{} kill", supervise::SVC),
         )
         .await?;
         Ok(())
@@ -389,15 +431,7 @@ impl Driver for SshDriver {
         self.must(
             server,
             "removing what infractl placed",
-            &format!(
-                r#"for s in /etc/infractl/sv/*; do [ -d "$s" ] || continue; n=${{s##*/}}; sv -w 10 force-stop /etc/service/$n >/dev/null 2>&1 || true; rm -f /etc/service/$n; done
-[ -f {STATE}/placed ] && xargs -r rm -f < {STATE}/placed
-# Files that were there before infractl come back as they were.
-if [ -d {STATE}/orig ]; then (cd {STATE}/orig && find . -type f | while read -r f; do cp -p "$f" "/${{f#./}}"; done); fi
-if command -v ufw >/dev/null && [ -f /etc/infractl/ufw/apply.sh ]; then ufw --force disable >/dev/null 2>&1 || true; fi
-rm -rf /etc/infractl /var/log/infractl {STATE}
-true"#
-            ),
+            &remove_script(self.purge_packages),
         )
         .await?;
         Ok(())

@@ -70,6 +70,41 @@ impl Server {
         self.components.iter().any(|c| c.name() == kind)
     }
 
+    pub fn nginx(&self) -> Option<&crate::components::nginx::Options> {
+        self.components.iter().find_map(|c| match c {
+            ComponentSpec::Nginx(o) => Some(o),
+            _ => None,
+        })
+    }
+
+    pub fn app(&self) -> Option<&crate::components::app::Options> {
+        self.components.iter().find_map(|c| match c {
+            ComponentSpec::App(o) => Some(o),
+            _ => None,
+        })
+    }
+
+    pub fn mariadb(&self) -> Option<&crate::components::mariadb::Options> {
+        self.components.iter().find_map(|c| match c {
+            ComponentSpec::Mariadb(o) => Some(o),
+            _ => None,
+        })
+    }
+
+    pub fn haproxy(&self) -> Option<&crate::components::haproxy::Options> {
+        self.components.iter().find_map(|c| match c {
+            ComponentSpec::Haproxy(o) => Some(o),
+            _ => None,
+        })
+    }
+
+    pub fn prometheus(&self) -> Option<&crate::components::prometheus::Options> {
+        self.components.iter().find_map(|c| match c {
+            ComponentSpec::Prometheus(o) => Some(o),
+            _ => None,
+        })
+    }
+
     /// The address its DNS name points at (see `public_addr`).
     pub fn primary_addr(&self) -> Ipv4Addr {
         self.public_addr

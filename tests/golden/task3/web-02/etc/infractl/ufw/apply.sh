@@ -4,6 +4,9 @@
 # /etc/ufw/user.rules, derived from the topology (the same rules as `ufw`
 # commands: /etc/infractl/ufw/rules). Rendered by infractl; safe to run again.
 set -e
+# Whether ufw was enabled before infractl, for `down` to put back.
+mkdir -p /var/lib/infractl
+[ -f /var/lib/infractl/ufw.was ] || sed -n 's/^ENABLED=//p' /etc/ufw/ufw.conf > /var/lib/infractl/ufw.was
 sed -i 's/^ENABLED=.*/ENABLED=yes/' /etc/ufw/ufw.conf
 if iptables -n -L ufw-user-input >/dev/null 2>&1; then
     action=force-reload

@@ -1,7 +1,10 @@
-//! Services under runit, the supervisor of the node image (and of hosts
-//! without systemd): the plan's services become `/etc/infractl/sv/<name>/run`
-//! scripts, each with a logger writing `/var/log/infractl/<name>/current`.
-//! The image's init links them into `/etc/service` and runs the plan's
+//! Services: the plan's services become `/etc/infractl/sv/<name>/run`
+//! scripts (the program in the foreground), logging to
+//! `/var/log/infractl/<name>/current`. A helper placed with them,
+//! `/etc/infractl/svc` (svc.sh), runs them under systemd on a host booted
+//! with it and under runit elsewhere; everything else speaks to the helper,
+//! so the plan is the same whatever the host's init. The node image's init
+//! is runit: it links the services into `/etc/service` and runs the plan's
 //! before-start steps first, so `docker restart` brings everything back the
 //! way systemd would on a VM.
 
@@ -14,6 +17,11 @@ pub const SV_DIR: &str = "/etc/infractl/sv";
 pub const LOG_DIR: &str = "/var/log/infractl";
 /// Steps run by the init before the services start.
 pub const BEFORE_START: &str = "/etc/infractl/before-start.sh";
+/// The helper that speaks to the host's init (see svc.sh).
+pub const SVC: &str = "/etc/infractl/svc";
+const SVC_SCRIPT: &str = include_str!("svc.sh");
+/// Shell printing a line per service: `STATE NAME` (run, down, fail).
+pub const STATUS: &str = "/etc/infractl/svc status";
 
 fn file(path: String, mode: u32, content: String) -> FileSpec {
     FileSpec {
@@ -29,7 +37,7 @@ fn file(path: String, mode: u32, content: String) -> FileSpec {
 /// The run script of a service.
 pub fn run_script(s: &Service) -> String {
     let mut out = format!(
-        "#!/bin/sh\n# {}: supervised by runit (rendered by infractl)\nexec 2>&1\n",
+        "#!/bin/sh\n# {}: run by infractl's supervisor (rendered by infractl)\nexec 2>&1\n",
         s.name
     );
     for p in &s.pre {
@@ -57,6 +65,13 @@ pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
             0o755,
             run_script(s),
         ));
+        if !s.replaces.is_empty() {
+            out.push(file(
+                format!("{SV_DIR}/{}/replaces", s.name),
+                0o644,
+                format!("{}\n", s.replaces.join("\n")),
+            ));
+        }
         out.push(file(
             format!("{SV_DIR}/{}/log/run", s.name),
             0o755,
@@ -76,6 +91,7 @@ pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
         ));
     }
     out.push(file(BEFORE_START.to_string(), 0o755, script));
+    out.push(file(SVC.to_string(), 0o755, SVC_SCRIPT.to_string()));
     out
 }
 
@@ -91,33 +107,27 @@ pub fn chowns(files: &[FileSpec]) -> String {
         .collect()
 }
 
-/// Shell that makes runit supervise `name` now (the init does it at boot).
+/// Shell that starts supervising `name` now and at boot.
 pub fn enable(name: &str) -> String {
-    format!("ln -sfn {SV_DIR}/{name} /etc/service/{name} && touch -d '2000-01-01 00:00:00' /etc/service")
+    format!("{SVC} enable {name}")
 }
 
 /// Shell that stops and forgets a service.
 pub fn disable(name: &str) -> String {
-    format!("sv force-stop /etc/service/{name} >/dev/null 2>&1; rm -f /etc/service/{name}; rm -rf {SV_DIR}/{name}")
+    format!("{SVC} disable {name}")
+}
+
+/// Shell that restarts a service.
+pub fn restart(name: &str) -> String {
+    format!("{SVC} restart {name}")
 }
 
 /// Shell that applies a changed configuration to a running service.
 pub fn reload(s: &Service) -> String {
-    let target = format!("/etc/service/{}", s.name);
     match &s.reload {
-        Reload::Signal { signal } => {
-            let cmd = match signal.as_str() {
-                "HUP" => "hup",
-                "USR1" => "1",
-                "USR2" => "2",
-                "INT" => "interrupt",
-                "ALRM" => "alarm",
-                _ => "term",
-            };
-            format!("sv {cmd} {target}")
-        }
+        Reload::Signal { signal } => format!("{SVC} signal {} {signal}", s.name),
         Reload::Command { command } => command.clone(),
-        Reload::Restart => format!("sv restart {target}"),
+        Reload::Restart => restart(&s.name),
     }
 }
 
@@ -158,11 +168,12 @@ mod tests {
             },
             watches: vec![],
             host_provides: false,
+            replaces: vec![],
         };
         assert_eq!(
             run_script(&s),
-            "#!/bin/sh\n# app: supervised by runit (rendered by infractl)\nexec 2>&1\ninstall -d /run/x\nexec chpst -u www-data gunicorn --config '/etc/a b.py'\n"
+            "#!/bin/sh\n# app: run by infractl's supervisor (rendered by infractl)\nexec 2>&1\ninstall -d /run/x\nexec chpst -u www-data gunicorn --config '/etc/a b.py'\n"
         );
-        assert_eq!(reload(&s), "sv hup /etc/service/app");
+        assert_eq!(reload(&s), "/etc/infractl/svc signal app HUP");
     }
 }
