@@ -57,10 +57,21 @@ pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerSta
             };
             let services = match host {
                 Some(h) if h.running && !s.services.is_empty() => {
-                    let out = driver
-                        .exec(&plan.stack, &s.name, crate::supervise::STATUS)
-                        .await?;
-                    let mut got = parse_status(&out.stdout);
+                    let mut got = match &h.services {
+                        Some(known) => known
+                            .iter()
+                            .map(|(name, state)| ServiceStatus {
+                                name: name.clone(),
+                                state: state.clone(),
+                            })
+                            .collect(),
+                        None => {
+                            let out = driver
+                                .exec(&plan.stack, &s.name, crate::supervise::STATUS)
+                                .await?;
+                            parse_status(&out.stdout)
+                        }
+                    };
                     // Services of the plan the supervisor does not know yet.
                     for want in &s.services {
                         if !got.iter().any(|g| g.name == want.name) {

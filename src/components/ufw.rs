@@ -16,12 +16,18 @@ pub const KIND: Kind = Kind {
     name: "ufw",
     summary: "host firewall: denies incoming traffic except the flows the topology needs",
     packages: &["ufw", "iptables"],
-    templates: &["ufw/apply.sh", "ufw/ufw.default", "ufw/user.rules"],
+    templates: &[
+        "ufw/apply.sh",
+        "ufw/ufw.default",
+        "ufw/user.rules",
+        "ufw/user6.rules",
+    ],
 };
 
 pub const RULES: &str = "/etc/infractl/ufw/rules";
 pub const APPLY: &str = "/etc/infractl/ufw/apply.sh";
 pub const USER_RULES: &str = "/etc/ufw/user.rules";
+pub const USER6_RULES: &str = "/etc/ufw/user6.rules";
 
 /// Options of the `ufw` component (none yet: the policy is the stack's
 /// `firewall` section).
@@ -106,14 +112,31 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         "ufw/user.rules",
         json!({ "rules": rules }),
     )?;
+    // IPv6 as `ufw allow` does it: a rule open to any source is open over
+    // IPv6 too; those from one (IPv4) address are not.
+    let rules6: Vec<&Rule> = rules.iter().filter(|r| r.from == "0.0.0.0/0").collect();
+    out.template(
+        USER6_RULES,
+        0o640,
+        "ufw/user6.rules",
+        json!({ "rules6": rules6 }),
+    )?;
     out.template("/etc/default/ufw", 0o644, "ufw/ufw.default", json!({}))?;
-    out.template(APPLY, 0o755, "ufw/apply.sh", json!({ "rules": RULES }))?;
+    out.template(
+        APPLY,
+        0o755,
+        "ufw/apply.sh",
+        json!({
+            "rules": RULES,
+            "controller_comment": hex::encode("infractl: the controller applying this stack"),
+        }),
+    )?;
     out.capability("NET_ADMIN");
     out.capability("NET_RAW");
     out.step(
         "apply firewall rules",
         When::BeforeStart,
-        &[RULES, USER_RULES, APPLY, "/etc/default/ufw"],
+        &[RULES, USER_RULES, USER6_RULES, APPLY, "/etc/default/ufw"],
         APPLY,
     );
     out.check(

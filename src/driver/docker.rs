@@ -123,6 +123,7 @@ impl Driver for DockerDriver {
                 );
                 Some(Host {
                     handle: container_name(stack, &server),
+                    services: None,
                     server,
                     running,
                     structure: labels.get(LABEL_STRUCTURE).cloned(),

@@ -42,7 +42,23 @@ pub struct SshDriver {
     known_lock: Arc<Mutex<()>>,
     /// `down` also purges the packages infractl installed.
     purge_packages: bool,
+    /// What `hosts` found, until something changes a host.
+    hosts_cache: Mutex<Option<Vec<Host>>>,
+    /// Work held back per host, to go in one round trip with the next.
+    pending: Mutex<HashMap<String, Batch>>,
 }
+
+/// Scripts for one host run as one command: each part in a subshell,
+/// stopping at the first that fails; the archive (if any) on stdin.
+#[derive(Default)]
+struct Batch {
+    /// (what it does, script, whether it reads the archive)
+    parts: Vec<(String, String, bool)>,
+    stdin: Vec<u8>,
+}
+
+/// What a failed part of a batch prints before the batch stops.
+const FAILED_MARK: &str = "infractl-failed-part:";
 
 fn ssh_err(what: String) -> impl Fn(ssh2::Error) -> Error {
     move |e| Error::failure(format!("{what}: {e}"))
@@ -57,7 +73,73 @@ impl SshDriver {
             sessions: Mutex::new(HashMap::new()),
             known_lock: Arc::new(Mutex::new(())),
             purge_packages: false,
+            hosts_cache: Mutex::new(None),
+            pending: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Something is about to change a host: what `hosts` found may be stale.
+    fn changed(&self) {
+        *self.hosts_cache.lock().expect("lock") = None;
+    }
+
+    /// Holds `script` back, to run with the host's next batch.
+    fn queue(&self, server: &str, what: &str, script: String, stdin: Option<Vec<u8>>) {
+        let mut pending = self.pending.lock().expect("lock");
+        let batch = pending.entry(server.to_string()).or_default();
+        batch
+            .parts
+            .push((what.to_string(), script, stdin.is_some()));
+        if let Some(stdin) = stdin {
+            batch.stdin = stdin;
+        }
+    }
+
+    /// Runs what was held back for a host, in one round trip.
+    async fn flush(&self, server: &str) -> Result<()> {
+        let Some(batch) = self.pending.lock().expect("lock").remove(server) else {
+            return Ok(());
+        };
+        let mut script = String::new();
+        for (i, (_, part, reads)) in batch.parts.iter().enumerate() {
+            // Only the copy reads the archive on stdin: nothing else (apt)
+            // may eat it.
+            let stdin = if *reads { "" } else { " </dev/null" };
+            script.push_str(&format!(
+                "(\n{part}\n){stdin} || {{ echo '{FAILED_MARK}{i}' >&2; exit 1; }}\n"
+            ));
+        }
+        let out = self
+            .run(
+                server,
+                &format!("sh -c {}", shell_quote(&script)),
+                batch.stdin,
+            )
+            .await?;
+        if out.code == 0 {
+            return Ok(());
+        }
+        let failed = out
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix(FAILED_MARK))
+            .and_then(|i| i.trim().parse::<usize>().ok())
+            .and_then(|i| batch.parts.get(i))
+            .map_or("preparing the host", |(what, _, _)| what.as_str());
+        let message = ExecOutput {
+            code: out.code,
+            stdout: out.stdout,
+            stderr: out
+                .stderr
+                .lines()
+                .filter(|l| !l.starts_with(FAILED_MARK))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        }
+        .message();
+        Err(Error::failure(format!(
+            "{server}: {failed} failed:\n{message}"
+        )))
     }
 
     /// Makes `down` purge the packages infractl installed on each host.
@@ -252,8 +334,10 @@ fn connect(
 fn packages_script(server: &ServerPlan) -> String {
     format!(
         r#"set -e
+# One query for all (a `dpkg -s` each costs a process and a read of the database).
+have=" $(dpkg-query -W -f='${{db:Status-Abbrev}}${{Package}} ' {pkgs} 2>/dev/null | sed 's/ii /ok:/g') "
 missing=""
-for p in {pkgs}; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+for p in {pkgs}; do case "$have" in *" ok:$p "*) ;; *) missing="$missing $p" ;; esac; done
 if [ -n "$missing" ]; then
     mkdir -p {STATE}
     dpkg-query -W -f='${{Package}}\n' | sort > {STATE}/packages.before
@@ -270,6 +354,51 @@ fi
 "#,
         pkgs = server.packages.join(" ")
     )
+}
+
+/// Places the files of the archive on stdin. Each lands in a staging
+/// directory, then is renamed into place: readers see the old file or the
+/// new one, never half. A file that was there before infractl is kept
+/// first, for `down` to put back; every path placed is recorded. Written
+/// out per file, with one `mv` per directory, so that placing thirty files
+/// costs a handful of processes rather than a few per file.
+fn place_script(files: &[FileSpec]) -> String {
+    use std::collections::BTreeMap;
+    let mut by_dir: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for f in files {
+        let dir = f.path.rsplit_once('/').map_or("/", |(d, _)| d);
+        by_dir
+            .entry(if dir.is_empty() { "/" } else { dir })
+            .or_default()
+            .push(&f.path);
+    }
+    let q = |p: &str| shell_quote(p);
+    let paths: Vec<String> = files.iter().map(|f| q(&f.path)).collect();
+    let dirs: Vec<String> = by_dir.keys().map(|d| q(d)).collect();
+    let mut out = format!(
+        r#"set -e; umask 022
+st=$(mktemp -d /var/tmp/infractl.XXXXXX)
+tar -x -C "$st" -f -
+mkdir -p {STATE} {dirs}
+touch {STATE}/placed
+placed=" $(tr '\n' ' ' < {STATE}/placed) "
+for d in {paths}; do
+    case "$placed" in *" $d "*) continue ;; esac
+    if [ -e "$d" ] && [ ! -e "{STATE}/orig$d" ]; then mkdir -p "{STATE}/orig${{d%/*}}"; cp -p "$d" "{STATE}/orig$d"; fi
+done
+"#,
+        dirs = dirs.join(" "),
+        paths = paths.join(" "),
+    );
+    for (dir, members) in &by_dir {
+        let sources: Vec<String> = members.iter().map(|p| format!("\"$st\"{}", q(p))).collect();
+        out.push_str(&format!("mv -f -t {} {}\n", q(dir), sources.join(" ")));
+    }
+    out.push_str(&format!(
+        "printf '%s\\n' {} >> {STATE}/placed\nsort -u -o {STATE}/placed {STATE}/placed\nrm -rf \"$st\"\n",
+        paths.join(" ")
+    ));
+    out
 }
 
 /// Starts the services (and the supervisor, if it does not run).
@@ -301,7 +430,15 @@ if [ -x /etc/infractl/svc ]; then cp /etc/infractl/svc $svc; $svc down; fi
 if [ -d {STATE}/orig ]; then (cd {STATE}/orig && find . -type f | while read -r f; do cp -p "$f" "/${{f#./}}"; done); fi
 # The firewall as it was: its rules are back, so is whether it was on.
 if [ -f {STATE}/ufw.was ] && command -v ufw >/dev/null; then
-    if [ "$(cat {STATE}/ufw.was)" = yes ]; then /lib/ufw/ufw-init force-reload >/dev/null 2>&1; else ufw --force disable >/dev/null 2>&1; fi
+    if [ "$(cat {STATE}/ufw.was)" = yes ]; then
+        /lib/ufw/ufw-init force-reload >/dev/null 2>&1
+    else
+        ufw --force disable >/dev/null 2>&1
+        # ufw leaves its empty chains behind until a reboot: remove them.
+        for t in iptables ip6tables; do
+            $t-save -t filter 2>/dev/null | grep -v -e '^:ufw' -e '-j ufw' -e '^-A ufw' | $t-restore 2>/dev/null
+        done
+    fi
 fi
 {purge}# The distribution's own units, as they were.
 [ -x $svc ] && $svc restore
@@ -312,89 +449,113 @@ true"#
 
 impl Driver for SshDriver {
     async fn hosts(&self, _stack: &str) -> Result<Vec<Host>> {
-        let jobs = self.hosts.iter().map(|h| async move {
-            let out = self
-                .script(
-                    &h.server,
-                    &format!("cat {STATE}/structure 2>/dev/null || true; [ -x {svc} ] && {svc} running && echo running || true", svc = supervise::SVC),
-                )
-                .await?;
-            let mut lines = out.stdout.lines();
-            let structure = lines.next().filter(|l| !l.is_empty() && *l != "running").map(str::to_string);
-            Ok::<_, Error>(structure.map(|s| Host {
-                server: h.server.clone(),
-                running: out.stdout.contains("running"),
-                structure: Some(s),
-                handle: format!("{}@{}:{}", h.user, h.host, h.port),
-                status: if out.stdout.contains("running") { "running".into() } else { "stopped".into() },
-            }))
+        if let Some(hosts) = self.hosts_cache.lock().expect("lock").clone() {
+            return Ok(hosts);
+        }
+        // One round trip a host: what it was set up with, whether its
+        // services run, and each one's state.
+        let script = format!(
+            "echo \"structure $(cat {STATE}/structure 2>/dev/null)\"; if [ -x {svc} ]; then {svc} running && echo running; {svc} status | sed 's/^/service /'; fi; true",
+            svc = supervise::SVC
+        );
+        let jobs = self.hosts.iter().map(|h| {
+            let script = &script;
+            async move {
+                let out = self.script(&h.server, script).await?;
+                let mut structure = None;
+                let mut running = false;
+                let mut services = Vec::new();
+                for line in out.stdout.lines() {
+                    if let Some(s) = line.strip_prefix("structure ") {
+                        structure = Some(s.trim().to_string()).filter(|s| !s.is_empty());
+                    } else if line == "running" {
+                        running = true;
+                    } else if let Some((state, name)) = line
+                        .strip_prefix("service ")
+                        .and_then(|l| l.split_once(' '))
+                    {
+                        services.push((name.trim().to_string(), state.to_string()));
+                    }
+                }
+                Ok::<_, Error>(structure.map(|s| Host {
+                    server: h.server.clone(),
+                    running,
+                    structure: Some(s),
+                    handle: format!("{}@{}:{}", h.user, h.host, h.port),
+                    status: if running { "running" } else { "stopped" }.into(),
+                    services: Some(services),
+                }))
+            }
         });
-        Ok(futures_util::future::try_join_all(jobs)
+        let hosts: Vec<Host> = futures_util::future::try_join_all(jobs)
             .await?
             .into_iter()
             .flatten()
-            .collect())
+            .collect();
+        *self.hosts_cache.lock().expect("lock") = Some(hosts.clone());
+        Ok(hosts)
     }
 
     async fn prepare(&self, _plan: &Plan) -> Result<()> {
         Ok(())
     }
 
+    // A new host takes one round trip: `create`, `put_files` and `start`
+    // are held back and sent together by `start`.
     async fn create(&self, plan: &Plan, server: &ServerPlan) -> Result<()> {
-        self.must(
+        self.changed();
+        self.queue(
             &server.name,
             "installing packages",
-            &packages_script(server),
-        )
-        .await?;
-        self.must(
+            packages_script(server),
+            None,
+        );
+        let iface = match &self.host(&server.name)?.vip_interface {
+            Some(i) => format!(
+                "echo {} > {}",
+                shell_quote(i),
+                crate::components::keepalived::IFACE_OVERRIDE
+            ),
+            None => format!("rm -f {}", crate::components::keepalived::IFACE_OVERRIDE),
+        };
+        self.queue(
             &server.name,
             "preparing the host",
-            &format!(
-                "set -e; mkdir -p {STATE}; echo {} > {STATE}/structure; {}",
+            format!(
+                "set -e; mkdir -p {STATE}; echo {} > {STATE}/structure; {iface}",
                 shell_quote(&server.structure_hash(&plan.image)),
-                match &self.host(&server.name)?.vip_interface {
-                    Some(i) => format!(
-                        "echo {} > {}",
-                        shell_quote(i),
-                        crate::components::keepalived::IFACE_OVERRIDE
-                    ),
-                    None => format!("rm -f {}", crate::components::keepalived::IFACE_OVERRIDE),
-                }
             ),
-        )
-        .await?;
+            None,
+        );
         Ok(())
     }
 
     async fn put_files(&self, _plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
+        self.changed();
         if files.is_empty() {
             return Ok(());
         }
         let tar = tar_of(files)?;
-        // Each file lands in a staging directory, then is renamed into
-        // place: readers see the old file or the new one, never half.
-        let script = format!(
-            r#"set -e; umask 022; st=$(mktemp -d /var/tmp/infractl.XXXXXX); tar -x -C "$st" -f -; cd "$st"; mkdir -p {STATE}; touch {STATE}/placed; find . -type f | while read -r f; do d="/${{f#./}}"; if [ -e "$d" ] && ! grep -qxF "$d" {STATE}/placed && [ ! -e "{STATE}/orig$d" ]; then mkdir -p "$(dirname "{STATE}/orig$d")"; cp -p "$d" "{STATE}/orig$d"; fi; mkdir -p "$(dirname "$d")"; mv -f "$f" "$d"; echo "$d"; done >> {STATE}/placed.new; cd /; rm -rf "$st"; sort -u {STATE}/placed.new {STATE}/placed 2>/dev/null > {STATE}/placed.tmp || true; mv {STATE}/placed.tmp {STATE}/placed; rm -f {STATE}/placed.new"#
-        );
-        let out = self
-            .run(server, &format!("sh -c {}", shell_quote(&script)), tar)
-            .await?;
-        if out.code != 0 {
-            return Err(Error::failure(format!(
-                "{server}: copying files failed:\n{}",
-                out.message()
-            )));
+        let script = place_script(files);
+        // Behind a held-back `create`, the files wait for `start`; on a
+        // running host they go now.
+        let held = self.pending.lock().expect("lock").contains_key(server);
+        self.queue(server, "copying files", script, Some(tar));
+        if !held {
+            self.flush(server).await?;
         }
         Ok(())
     }
 
     async fn start(&self, _plan: &Plan, server: &str) -> Result<()> {
-        self.must(server, "starting its services", START).await?;
-        Ok(())
+        self.changed();
+        self.queue(server, "starting its services", START.to_string(), None);
+        self.flush(server).await
     }
 
     async fn exec(&self, _stack: &str, server: &str, script: &str) -> Result<ExecOutput> {
+        self.changed();
+        self.flush(server).await?;
         self.script(server, script).await
     }
 
@@ -412,12 +573,15 @@ impl Driver for SshDriver {
             }
         }
         full.push_str(script);
+        self.changed();
+        self.flush(server).await?;
         self.script(server, &full).await
     }
 
     async fn kill(&self, _stack: &str, server: &str) -> Result<()> {
         // As near a crash as a host allows: every service dies at once,
         // with no clean shutdown.
+        self.changed();
         self.must(
             server,
             "killing its services",
@@ -428,6 +592,8 @@ impl Driver for SshDriver {
     }
 
     async fn remove(&self, _stack: &str, server: &str) -> Result<()> {
+        self.changed();
+        self.pending.lock().expect("lock").remove(server);
         self.must(
             server,
             "removing what infractl placed",

@@ -122,6 +122,7 @@ case "$INIT $1" in
     touch -d '2000-01-01 00:00:00' /etc/service
     if ! pgrep -x runsvdir >/dev/null; then
         setsid runsvdir -P /etc/service 'log: ..........................................................................................' </dev/null >/dev/null 2>&1 &
+        echo $! > "$STATE/runsvdir.pid"
     fi
     ;;
 "systemd enable")
@@ -173,9 +174,23 @@ case "$INIT $1" in
     systemctl daemon-reload
     true ;;
 "runit down")
-    for n in $(names); do
+    ns=$(names)
+    for n in $ns; do
         sv -w 10 force-stop "/etc/service/$n" >/dev/null 2>&1
         rm -f "/etc/service/$n"
+    done
+    # The supervisors must be gone before the service directories are, or
+    # a new `up` within the second would find them, stale.
+    if [ -f "$STATE/runsvdir.pid" ] && kill -HUP "$(cat "$STATE/runsvdir.pid")" 2>/dev/null; then
+        rm -f "$STATE/runsvdir.pid" # ours: on HUP it stops every runsv and exits
+    fi
+    i=0
+    while [ $i -lt 50 ]; do
+        busy=0
+        for n in $ns; do pgrep -xf "runsv $n" >/dev/null && busy=1; done
+        [ $busy = 0 ] && break
+        sleep 0.1
+        i=$((i + 1))
     done
     true ;;
 "systemd restore" | "runit restore") shift; restore "$@" ;;

@@ -8,6 +8,20 @@ set -e
 mkdir -p /var/lib/infractl
 [ -f /var/lib/infractl/ufw.was ] || sed -n 's/^ENABLED=//p' /etc/ufw/ufw.conf > /var/lib/infractl/ufw.was
 sed -i 's/^ENABLED=.*/ENABLED=yes/' /etc/ufw/ufw.conf
+# Applied over SSH: the machine applying the stack keeps its SSH access,
+# with the rule that `ufw allow from <it> to any port 22 proto tcp` writes.
+if [ -s /var/lib/infractl/controller ]; then
+    c=$(cat /var/lib/infractl/controller)
+    if ! grep -qxF -- "-A ufw-user-input -p tcp --dport 22 -s $c -j ACCEPT" /etc/ufw/user.rules; then
+        awk -v c="$c" '/^### END RULES ###/ {
+            print "### tuple ### allow tcp 22 0.0.0.0/0 any " c " in comment=696e66726163746c3a2074686520636f6e74726f6c6c6572206170706c79696e67207468697320737461636b"
+            print "-A ufw-user-input -p tcp --dport 22 -s " c " -j ACCEPT"
+            print ""
+        } { print }' /etc/ufw/user.rules > /etc/ufw/user.rules.new
+        chmod 640 /etc/ufw/user.rules.new
+        mv -f /etc/ufw/user.rules.new /etc/ufw/user.rules
+    fi
+fi
 if iptables -n -L ufw-user-input >/dev/null 2>&1; then
     action=force-reload
 else
@@ -17,8 +31,4 @@ fi
 if ! out=$(/lib/ufw/ufw-init "$action" 2>&1); then
     echo "$out" | grep -v '^sysctl: permission denied' >&2
     exit 1
-fi
-# Applied over SSH: the machine applying the stack keeps its SSH access.
-if [ -s /var/lib/infractl/controller ]; then
-    ufw allow from "$(cat /var/lib/infractl/controller)" to any port 22 proto tcp comment 'infractl: the controller applying this stack' >/dev/null
 fi
