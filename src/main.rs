@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use infractl::commands::{self, Global};
 use infractl::progress::{Progress, Silent};
@@ -32,6 +32,12 @@ Exit codes: 0 ok, 1 the lab (or the engine) failed, 2 bad input.";
 /// MariaDB primary and replicas, HAProxy, keepalived, ufw, DNS and
 /// monitoring) into the config files each server needs, checks them with
 /// the programs that read them, and runs them.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DriverKind {
+    Docker,
+    Ssh,
+}
+
 #[derive(Parser)]
 #[command(name = "infractl", version, after_help = AFTER_HELP, max_term_width = 100)]
 struct Cli {
@@ -47,6 +53,10 @@ struct Cli {
     /// local Docker engine (or DOCKER_HOST).
     #[arg(long, global = true, value_name = "FILE")]
     inventory: Option<PathBuf>,
+    /// Where the lab runs: `docker` (the default) or `ssh` (the default
+    /// when --inventory is given, which `ssh` needs).
+    #[arg(long, global = true, value_enum, value_name = "DRIVER")]
+    driver: Option<DriverKind>,
     /// SSH: the known_hosts file host keys are checked against
     /// (default ~/.ssh/known_hosts).
     #[arg(long, global = true, value_name = "FILE")]
@@ -370,6 +380,21 @@ impl Progress for Bars {
 
 fn main() {
     let cli = Cli::parse();
+    match (cli.driver, &cli.inventory) {
+        (Some(DriverKind::Ssh), None) => Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "--driver ssh needs --inventory FILE: the hosts to reach and how",
+            )
+            .exit(),
+        (Some(DriverKind::Docker), Some(_)) => Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--inventory is for --driver ssh; the Docker driver makes its own hosts",
+            )
+            .exit(),
+        _ => {}
+    }
     let global = Global {
         state_dir: cli.state_dir.clone(),
         quiet: cli.quiet,

@@ -344,3 +344,25 @@ fn diagram_svg_parses_and_names_every_server() {
         .code(0);
     assert!(mmd.stdout.contains("flowchart LR"));
 }
+
+#[test]
+fn driver_and_inventory_must_agree() {
+    let t = Test::new();
+    t.run_args(&["--driver", "ssh", "status", "task1"])
+        .code(2)
+        .stderr_has("--driver ssh needs --inventory FILE");
+    t.file("hosts.yaml", "hosts: {}\n");
+    t.run_args(&[
+        "--driver",
+        "docker",
+        "--inventory",
+        "hosts.yaml",
+        "status",
+        "task1",
+    ])
+    .code(2)
+    .stderr_has("--inventory is for --driver ssh");
+    t.run_args(&["down", "task1", "--purge-packages"])
+        .code(2)
+        .stderr_has("--purge-packages is for hosts reached over SSH");
+}

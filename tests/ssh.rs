@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::engine::enabled;
-use crate::harness::Test;
+use crate::harness::{Output, Test};
 use crate::up::{lab_lock, test_stack};
 
 fn docker(args: &[&str]) -> String {
@@ -202,6 +202,25 @@ fn start_vms_booted(t: &Test, file: &str, prefix: &str, boot: Boot) -> (Vms, Str
     }
     t.file("inventory.yaml", &inventory);
     (vms, "inventory.yaml".to_string())
+}
+
+/// Runs infractl over SSH against the test hosts of inventory `inv`, new
+/// host keys accepted.
+fn over_ssh<'a>(t: &'a Test, inv: &'a str) -> impl Fn(&[&str]) -> Output + 'a {
+    move |extra| {
+        let mut args = vec![
+            "--quiet",
+            "--driver",
+            "ssh",
+            "--inventory",
+            inv,
+            "--known-hosts",
+            "known_hosts",
+            "--accept-new-host-keys",
+        ];
+        args.extend(extra);
+        t.run_args(&args)
+    }
 }
 
 #[test]
@@ -427,19 +446,7 @@ dns:
     );
     t.file(&file, &text);
     let (_vms, inv) = start_vms(&t, &file, "it-ssh3-vm");
-    let base = [
-        "--quiet",
-        "--inventory",
-        inv.as_str(),
-        "--known-hosts",
-        "known_hosts",
-        "--accept-new-host-keys",
-    ];
-    let run = |extra: &[&str]| {
-        let mut a: Vec<&str> = base.to_vec();
-        a.extend(extra);
-        t.run_args(&a)
-    };
+    let run = over_ssh(&t, &inv);
     run(&["up", &file])
         .code(0)
         .stdout_has("Stack `it-ssh3` is up");
@@ -505,19 +512,7 @@ fn systemd_host_with_a_sudo_user() {
         "--force-depends",
         "gunicorn",
     ]);
-    let base = [
-        "--quiet",
-        "--inventory",
-        inv.as_str(),
-        "--known-hosts",
-        "known_hosts",
-        "--accept-new-host-keys",
-    ];
-    let run = |extra: &[&str]| {
-        let mut a: Vec<&str> = base.to_vec();
-        a.extend(extra);
-        t.run_args(&a)
-    };
+    let run = over_ssh(&t, &inv);
     run(&["up", "sd.yaml"])
         .code(0)
         .stdout_has("Stack `it-sshsd` is up");
@@ -561,8 +556,46 @@ fn systemd_host_with_a_sudo_user() {
     assert!(states.iter().all(|s| s.ends_with("\"run\"")), "{states:?}");
     run(&["up", "sd.yaml"])
         .code(0)
-        .stdout_has("is up to date: 1 servers unchanged");
+        .stdout_has("is up to date: 1 server unchanged");
     run(&["logs", "sd.yaml", "web-01", "nginx"]).code(0);
+    // A change: monitoring adds exporters (new units, in place of the
+    // distribution's running node exporter) and reloads nginx.
+    let nginx_pid = || {
+        docker(&[
+            "exec",
+            &vm,
+            "systemctl",
+            "show",
+            "-p",
+            "MainPID",
+            "--value",
+            "infractl-nginx.service",
+        ])
+    };
+    let before = nginx_pid();
+    assert_eq!(
+        unit_state(&vm, "prometheus-node-exporter.service"),
+        ("enabled".into(), "active".into())
+    );
+    t.file(
+        "sd.yaml",
+        &std::fs::read_to_string(t.dir().join("sd.yaml"))
+            .unwrap()
+            .replace("ufw]", "ufw, monitoring-client]"),
+    );
+    run(&["up", "sd.yaml"]).code(0).stdout_has("updated web-01");
+    assert_eq!(
+        unit_state(&vm, "infractl-node-exporter.service"),
+        ("enabled".into(), "active".into())
+    );
+    assert_eq!(
+        unit_state(&vm, "prometheus-node-exporter.service"),
+        ("disabled".into(), "inactive".into())
+    );
+    assert_eq!(nginx_pid(), before, "nginx was restarted, not reloaded");
+    run(&["up", "sd.yaml"])
+        .code(0)
+        .stdout_has("is up to date: 1 server unchanged");
     // A reboot brings the lab back under systemd.
     docker(&["restart", &vm]);
     let start = Instant::now();
@@ -584,7 +617,7 @@ fn systemd_host_with_a_sudo_user() {
     run(&["down", "sd.yaml", "--purge-packages"])
         .code(0)
         .stdout_has(
-            "removed its services and files from 1 hosts (web-01), and the packages it installed",
+            "removed its services and files from 1 host (web-01), and the packages it installed",
         );
     assert_eq!(
         docker(&[
@@ -596,10 +629,13 @@ fn systemd_host_with_a_sudo_user() {
         ]),
         ""
     );
-    assert_eq!(
-        unit_state(&vm, "nginx.service"),
-        ("enabled".into(), "active".into())
-    );
+    for unit in ["nginx.service", "prometheus-node-exporter.service"] {
+        assert_eq!(
+            unit_state(&vm, unit),
+            ("enabled".into(), "active".into()),
+            "{unit}"
+        );
+    }
     let gunicorn = Command::new("docker")
         .args(["exec", &vm, "dpkg", "-s", "gunicorn"])
         .output()

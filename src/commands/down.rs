@@ -65,8 +65,8 @@ pub async fn run(
         format!("Stack `{name}` is not up: nothing to remove.\n")
     } else if over_ssh {
         format!(
-            "Stack `{name}` is down: removed its services and files from {} hosts ({}){}.\n",
-            gone.hosts.len(),
+            "Stack `{name}` is down: removed its services and files from {} ({}){}.\n",
+            super::count(gone.hosts.len(), "host"),
             gone.hosts.join(", "),
             if purge_packages {
                 ", and the packages it installed"
@@ -76,11 +76,11 @@ pub async fn run(
         )
     } else {
         format!(
-            "Stack `{name}` is down: removed {} containers ({}), {} networks, {} volumes.\n",
-            gone.hosts.len(),
+            "Stack `{name}` is down: removed {} ({}), {}, {}.\n",
+            super::count(gone.hosts.len(), "container"),
             gone.hosts.join(", "),
-            gone.networks.len(),
-            gone.volumes.len()
+            super::count(gone.networks.len(), "network"),
+            super::count(gone.volumes.len(), "volume")
         )
     };
     if purge {

@@ -65,6 +65,15 @@ pub async fn driver(
     }
 }
 
+/// `1 server`, `3 servers`.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub(crate) fn emit(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .map_err(|e| Error::failure(format!("cannot write output: {e}")))

@@ -55,9 +55,9 @@ pub async fn run(
         .collect();
     let mut text = if changed.is_empty() {
         format!(
-            "Stack `{}` is up to date: {} servers unchanged, nothing touched ({elapsed:.2} s).\n",
+            "Stack `{}` is up to date: {} unchanged, nothing touched ({elapsed:.2} s).\n",
             plan.stack,
-            outcomes.len()
+            super::count(outcomes.len(), "server")
         )
     } else {
         let mut t = format!("Stack `{}` is up ({elapsed:.2} s):", plan.stack);

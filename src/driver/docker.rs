@@ -355,10 +355,27 @@ impl Driver for DockerDriver {
             .map_err(fail("listing networks"))?;
         for n in nets {
             let Some(name) = n.name else { continue };
-            self.docker
-                .remove_network(&name)
-                .await
-                .map_err(fail(&format!("removing network {name}")))?;
+            // The engine may report a removed container's endpoint for a
+            // moment after the removal returned: retry for a while.
+            let mut tries = 0;
+            loop {
+                match self.docker.remove_network(&name).await {
+                    Err(e) if tries < 30 && e.to_string().contains("active endpoints") => {
+                        tries += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                    Err(e) if e.to_string().contains("active endpoints") => {
+                        return Err(Error::failure(format!("removing network {name}: {e}"))
+                            .with_hint(
+                                "every container of the stack is gone, but the engine still counts an endpoint on this network (a known Docker engine fault); restarting the Docker daemon clears it, then run `infractl down` again",
+                            ));
+                    }
+                    r => {
+                        r.map_err(fail(&format!("removing network {name}")))?;
+                        break;
+                    }
+                }
+            }
             out.networks.push(name);
         }
         let vols = self

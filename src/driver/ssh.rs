@@ -605,9 +605,8 @@ impl Driver for SshDriver {
 
     async fn destroy(&self, stack: &str) -> Result<Destroyed> {
         let hosts = self.hosts(stack).await?;
-        for h in &hosts {
-            self.remove(stack, &h.server).await?;
-        }
+        futures_util::future::try_join_all(hosts.iter().map(|h| self.remove(stack, &h.server)))
+            .await?;
         Ok(Destroyed {
             hosts: hosts.into_iter().map(|h| h.server).collect(),
             ..Default::default()

@@ -175,10 +175,9 @@ case "$INIT $1" in
     true ;;
 "runit down")
     ns=$(names)
-    for n in $ns; do
-        sv -w 10 force-stop "/etc/service/$n" >/dev/null 2>&1
-        rm -f "/etc/service/$n"
-    done
+    # All at once: sv waits for them together.
+    [ -z "$ns" ] || sv -w 10 force-stop $(for n in $ns; do echo "/etc/service/$n"; done) >/dev/null 2>&1
+    for n in $ns; do rm -f "/etc/service/$n"; done
     # The supervisors must be gone before the service directories are, or
     # a new `up` within the second would find them, stale.
     if [ -f "$STATE/runsvdir.pid" ] && kill -HUP "$(cat "$STATE/runsvdir.pid")" 2>/dev/null; then
