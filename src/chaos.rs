@@ -115,10 +115,15 @@ pub async fn run<D: Driver>(
         progress.update("chaos", Some(i as u64), &format!("restarting {}", n.name));
         let t = Instant::now();
         driver.start(plan, &n.name).await?;
-        let server = plan
-            .server(&n.name)
-            .ok_or_else(|| Error::failure(format!("{} is not in the plan", n.name)))?;
-        crate::apply::wait_probes(driver, plan, server, 60).await?;
+        // Every server ready again, not only the victim: the load
+        // balancer must see its backend UP before the next kill (or the
+        // verify after chaos) finds the lab as it was.
+        futures_util::future::try_join_all(
+            plan.servers
+                .iter()
+                .map(|s| crate::apply::wait_probes(driver, plan, s, 60)),
+        )
+        .await?;
         // Recovered when the site answers again with every function.
         let (s2, r2, w2) = probe(driver, &plan.stack, &client, &base).await?;
         let recovery = t.elapsed().as_secs_f64();
