@@ -71,7 +71,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Bring a stack up on the Docker engine, or bring it up to date.
+    /// Bring a stack up (Docker engine, or hosts over SSH), or up to date.
     ///
     /// Builds the node image if missing, creates the stack's networks and
     /// one container per server (`<stack>-<server>`, labelled
@@ -79,7 +79,10 @@ enum Command {
     /// the services under the supervisor and waits until each is ready, in
     /// the bring-up order (database primary, replicas, app, web, load
     /// balancers). Run again: only what changed is touched, and a changed
-    /// config is reloaded, not rebuilt. Honours DOCKER_HOST.
+    /// config is reloaded, not rebuilt. Honours DOCKER_HOST. With
+    /// --inventory, the same plan goes to those hosts over SSH: missing
+    /// packages installed, files placed, services run by systemd (or runit
+    /// where the host has no systemd).
     ///
     /// Example: infractl up task1
     Up {
@@ -92,10 +95,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Remove every container, network and volume of a stack.
+    /// Take a stack down: its containers, networks and volumes.
     ///
-    /// Removes exactly what carries the stack's label, nothing else. The
-    /// stack's state (passwords, CA, keys) stays unless --purge.
+    /// Removes exactly what carries the stack's label, nothing else. Over
+    /// SSH (--inventory), stops and disables the services on each host,
+    /// removes the files infractl placed and puts back what they replaced
+    /// (files, the distribution's services, the firewall); packages stay
+    /// unless --purge-packages. The stack's state (passwords, CA, keys)
+    /// stays unless --purge.
     ///
     /// Example: infractl down task1 --purge
     Down {
