@@ -192,16 +192,10 @@ pub async fn put_files(docker: &Docker, container: &str, files: &[FileSpec]) -> 
         return Ok(());
     }
     // Parent directories first: the engine does not create them for us.
-    let mut dirs: Vec<String> = files
-        .iter()
-        .filter_map(|f| std::path::Path::new(&f.path).parent())
-        .map(|p| p.display().to_string())
-        .collect();
-    dirs.sort();
-    dirs.dedup();
     let mkdir = format!(
         "mkdir -p {}",
-        dirs.iter()
+        crate::plan::paths_by_dir(files)
+            .keys()
             .map(|d| shell_quote(d))
             .collect::<Vec<_>>()
             .join(" ")

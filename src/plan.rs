@@ -161,6 +161,18 @@ pub struct Check {
     pub command: String,
 }
 
+/// The paths of `files` by the directory each goes in, directories sorted.
+pub fn paths_by_dir(files: &[FileSpec]) -> std::collections::BTreeMap<String, Vec<&str>> {
+    let mut out: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for f in files {
+        let dir = std::path::Path::new(&f.path)
+            .parent()
+            .map_or_else(|| "/".to_string(), |p| p.display().to_string());
+        out.entry(dir).or_default().push(&f.path);
+    }
+    out
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }

@@ -52,6 +52,15 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }
 
+/// What a command answered: its output, or the first line of its error.
+fn answer(out: &ExecOutput) -> String {
+    if out.code == 0 {
+        out.stdout.trim().to_string()
+    } else {
+        first_line(&out.stderr)
+    }
+}
+
 impl<D: Driver> Verifier<'_, D> {
     async fn sh(&self, server: &str, script: &str) -> Result<ExecOutput> {
         self.driver.exec(&self.plan.stack, server, script).await
@@ -155,11 +164,7 @@ impl<D: Driver> Verifier<'_, D> {
                     &format!("curl -sS -o /dev/null -w '%{{http_code}} %{{ssl_verify_result}}' https://{site}/"),
                 )
                 .await?;
-            let observed = if out.code == 0 {
-                out.stdout.trim().to_string()
-            } else {
-                first_line(&out.stderr)
-            };
+            let observed = answer(&out);
             self.record(
                 "site",
                 format!("https://{site}/ with a valid certificate chain"),
@@ -173,11 +178,7 @@ impl<D: Driver> Verifier<'_, D> {
                 .sh(&self.client, &format!("curl -sS -o /dev/null -w '%{{http_code}} %{{redirect_url}}' http://{site}/"))
                 .await?;
             let want = format!("301 https://{site}/");
-            let observed = if out.code == 0 {
-                out.stdout.trim().to_string()
-            } else {
-                first_line(&out.stderr)
-            };
+            let observed = answer(&out);
             self.record(
                 "site",
                 format!("http://{site}/ redirects to HTTPS"),

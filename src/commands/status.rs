@@ -10,6 +10,7 @@ use crate::driver::docker::DockerDriver;
 use crate::driver::Driver;
 use crate::error::Result;
 use crate::plan::Plan;
+use crate::supervise::{parse_status, ServiceStatus};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerStatus {
@@ -25,26 +26,6 @@ pub struct ServerStatus {
     pub qps: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ServiceStatus {
-    pub name: String,
-    /// `run`, `down`, `fail` as the supervisor says.
-    pub state: String,
-}
-
-/// Parses the supervisor helper's status lines: `run nginx`, `down app`.
-pub fn parse_status(text: &str) -> Vec<ServiceStatus> {
-    text.lines()
-        .filter_map(|l| {
-            let (state, name) = l.trim().split_once(' ')?;
-            Some(ServiceStatus {
-                name: name.trim().to_string(),
-                state: state.to_string(),
-            })
-        })
-        .collect()
-}
-
 pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerStatus>> {
     let hosts = driver.hosts(&plan.stack).await?;
     let jobs = plan.servers.iter().map(|s| {
@@ -58,13 +39,7 @@ pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerSta
             let services = match host {
                 Some(h) if h.running && !s.services.is_empty() => {
                     let mut got = match &h.services {
-                        Some(known) => known
-                            .iter()
-                            .map(|(name, state)| ServiceStatus {
-                                name: name.clone(),
-                                state: state.clone(),
-                            })
-                            .collect(),
+                        Some(known) => known.clone(),
                         None => {
                             let out = driver
                                 .exec(&plan.stack, &s.name, crate::supervise::STATUS)
@@ -255,17 +230,4 @@ pub async fn run(
         emit(out, &text)?;
     }
     Ok(if !up || healthy(&report) { 0 } else { 1 })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_supervisor_status() {
-        let s = parse_status("run nginx\ndown app\n\n");
-        assert_eq!(s.len(), 2);
-        assert_eq!((s[0].name.as_str(), s[0].state.as_str()), ("nginx", "run"));
-        assert_eq!((s[1].name.as_str(), s[1].state.as_str()), ("app", "down"));
-    }
 }

@@ -22,9 +22,9 @@ pub struct Host {
     /// Where the driver's own identity of the host (container name, address).
     pub handle: String,
     pub status: String,
-    /// Each service's state (`run`, `down`, `fail`) as (name, state), when
-    /// the driver learnt it with the rest (saves a round trip per host).
-    pub services: Option<Vec<(String, String)>>,
+    /// Each service's state, when the driver learnt it with the rest
+    /// (saves a round trip per host).
+    pub services: Option<Vec<crate::supervise::ServiceStatus>>,
 }
 
 /// What `destroy` removed.

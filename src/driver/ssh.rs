@@ -126,7 +126,7 @@ impl SshDriver {
             .and_then(|i| i.trim().parse::<usize>().ok())
             .and_then(|i| batch.parts.get(i))
             .map_or("preparing the host", |(what, _, _)| what.as_str());
-        let message = ExecOutput {
+        let shown = ExecOutput {
             code: out.code,
             stdout: out.stdout,
             stderr: out
@@ -135,11 +135,8 @@ impl SshDriver {
                 .filter(|l| !l.starts_with(FAILED_MARK))
                 .map(|l| format!("{l}\n"))
                 .collect(),
-        }
-        .message();
-        Err(Error::failure(format!(
-            "{server}: {failed} failed:\n{message}"
-        )))
+        };
+        Err(failed_on(server, failed, &shown))
     }
 
     /// Makes `down` purge the packages infractl installed on each host.
@@ -221,13 +218,15 @@ impl SshDriver {
     async fn must(&self, server: &str, what: &str, script: &str) -> Result<String> {
         let out = self.script(server, script).await?;
         if out.code != 0 {
-            return Err(Error::failure(format!(
-                "{server}: {what} failed:\n{}",
-                out.message()
-            )));
+            return Err(failed_on(server, what, &out));
         }
         Ok(out.stdout)
     }
+}
+
+/// `<server>: <what> failed:` with what the host printed.
+fn failed_on(server: &str, what: &str, out: &ExecOutput) -> Error {
+    Error::failure(format!("{server}: {what} failed:\n{}", out.message()))
 }
 
 fn connect(
@@ -363,15 +362,7 @@ fi
 /// out per file, with one `mv` per directory, so that placing thirty files
 /// costs a handful of processes rather than a few per file.
 fn place_script(files: &[FileSpec]) -> String {
-    use std::collections::BTreeMap;
-    let mut by_dir: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for f in files {
-        let dir = f.path.rsplit_once('/').map_or("/", |(d, _)| d);
-        by_dir
-            .entry(if dir.is_empty() { "/" } else { dir })
-            .or_default()
-            .push(&f.path);
-    }
+    let by_dir = crate::plan::paths_by_dir(files);
     let q = |p: &str| shell_quote(p);
     let paths: Vec<String> = files.iter().map(|f| q(&f.path)).collect();
     let dirs: Vec<String> = by_dir.keys().map(|d| q(d)).collect();
@@ -402,11 +393,16 @@ done
 }
 
 /// Starts the services (and the supervisor, if it does not run).
-const START: &str = r#"set -e
-mkdir -p /var/lib/infractl
-if [ -n "$INFRACTL_CONTROLLER" ]; then echo "$INFRACTL_CONTROLLER" > /var/lib/infractl/controller; fi
-/etc/infractl/svc up
-"#;
+fn start_script() -> String {
+    format!(
+        r#"set -e
+mkdir -p {STATE}
+if [ -n "$INFRACTL_CONTROLLER" ]; then echo "$INFRACTL_CONTROLLER" > {STATE}/controller; fi
+{svc} up
+"#,
+        svc = supervise::SVC
+    )
+}
 
 /// Removes what infractl placed; purges the packages it installed when
 /// asked.
@@ -424,7 +420,7 @@ fi
     format!(
         r#"# The helper is one of the files placed: keep it for the end.
 svc={STATE}/svc.keep
-if [ -x /etc/infractl/svc ]; then cp /etc/infractl/svc $svc; $svc down; fi
+if [ -x {helper} ]; then cp {helper} $svc; $svc down; fi
 [ -f {STATE}/placed ] && xargs -r rm -f < {STATE}/placed
 # Files that were there before infractl come back as they were.
 if [ -d {STATE}/orig ]; then (cd {STATE}/orig && find . -type f | while read -r f; do cp -p "$f" "/${{f#./}}"; done); fi
@@ -442,8 +438,10 @@ if [ -f {STATE}/ufw.was ] && command -v ufw >/dev/null; then
 fi
 {purge}# The distribution's own units, as they were.
 [ -x $svc ] && $svc restore
-rm -rf /etc/infractl /var/log/infractl {STATE}
-true"#
+rm -rf /etc/infractl {log} {STATE}
+true"#,
+        helper = supervise::SVC,
+        log = supervise::LOG_DIR,
     )
 }
 
@@ -464,17 +462,15 @@ impl Driver for SshDriver {
                 let out = self.script(&h.server, script).await?;
                 let mut structure = None;
                 let mut running = false;
-                let mut services = Vec::new();
+                let mut status = String::new();
                 for line in out.stdout.lines() {
                     if let Some(s) = line.strip_prefix("structure ") {
                         structure = Some(s.trim().to_string()).filter(|s| !s.is_empty());
                     } else if line == "running" {
                         running = true;
-                    } else if let Some((state, name)) = line
-                        .strip_prefix("service ")
-                        .and_then(|l| l.split_once(' '))
-                    {
-                        services.push((name.trim().to_string(), state.to_string()));
+                    } else if let Some(l) = line.strip_prefix("service ") {
+                        status.push_str(l);
+                        status.push('\n');
                     }
                 }
                 Ok::<_, Error>(structure.map(|s| Host {
@@ -483,7 +479,7 @@ impl Driver for SshDriver {
                     structure: Some(s),
                     handle: format!("{}@{}:{}", h.user, h.host, h.port),
                     status: if running { "running" } else { "stopped" }.into(),
-                    services: Some(services),
+                    services: Some(supervise::parse_status(&status)),
                 }))
             }
         });
@@ -549,7 +545,7 @@ impl Driver for SshDriver {
 
     async fn start(&self, _plan: &Plan, server: &str) -> Result<()> {
         self.changed();
-        self.queue(server, "starting its services", START.to_string(), None);
+        self.queue(server, "starting its services", start_script(), None);
         self.flush(server).await
     }
 

@@ -23,6 +23,27 @@ const SVC_SCRIPT: &str = include_str!("svc.sh");
 /// Shell printing a line per service: `STATE NAME` (run, down, fail).
 pub const STATUS: &str = "/etc/infractl/svc status";
 
+/// One service's state, as the helper reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    /// `run`, `down`, `fail` as the supervisor says.
+    pub state: String,
+}
+
+/// Parses the helper's status lines (`STATUS`): `run nginx`, `down app`.
+pub fn parse_status(text: &str) -> Vec<ServiceStatus> {
+    text.lines()
+        .filter_map(|l| {
+            let (state, name) = l.trim().split_once(' ')?;
+            Some(ServiceStatus {
+                name: name.trim().to_string(),
+                state: state.to_string(),
+            })
+        })
+        .collect()
+}
+
 fn file(path: String, mode: u32, content: String) -> FileSpec {
     FileSpec {
         sha256: sha256_hex(content.as_bytes()),
@@ -155,6 +176,14 @@ pub fn log_tail(service: &str, lines: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_supervisor_status() {
+        let s = parse_status("run nginx\ndown app\n\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].name.as_str(), s[0].state.as_str()), ("nginx", "run"));
+        assert_eq!((s[1].name.as_str(), s[1].state.as_str()), ("app", "down"));
+    }
 
     #[test]
     fn run_script_drops_privileges_and_quotes() {
