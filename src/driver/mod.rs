@@ -43,7 +43,9 @@ pub trait Driver: Sync {
     fn prepare(&self, plan: &Plan) -> impl Future<Output = Result<()>> + Send;
     /// Creates a host, not yet started; its structure hash is recorded.
     fn create(&self, plan: &Plan, server: &ServerPlan) -> impl Future<Output = Result<()>> + Send;
-    /// Puts files on a host (created or running), with modes and owners.
+    /// Puts files on a host (created or running), with their modes. Owners
+    /// are set by the before-start steps (new hosts) and by `apply` (updates),
+    /// both through `supervise::chowns`.
     fn put_files(
         &self,
         plan: &Plan,
