@@ -49,7 +49,7 @@ $bin -q image build >/dev/null
 # sets $driver to the flags that reach them.
 start_vms() {
     local s=$1 image
-    $bin render "$s" --out "$work/render" --json > "$work/plan.json"
+    $bin render "$s" -o "$work/render" --json > "$work/plan.json"
     image=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"])' "$work/plan.json")
     [ -f "$work/id" ] || ssh-keygen -q -t ed25519 -N '' -f "$work/id"
     python3 - "$work/plan.json" > "$work/layout" <<'EOF'
@@ -115,11 +115,11 @@ for s in "${stacks[@]}"; do
         $bin -q down "$s" >/dev/null # the Docker lab of the same stack holds its addresses
         start_vms "$s"
     fi
-    $bin -q "${driver[@]}" down "$s" >/dev/null
+    $bin -q down "${driver[@]}" "$s" >/dev/null
     for _ in $(seq "$runs"); do
-        run up "$bin" -q "${driver[@]}" up "$s"
-        run noop "$bin" -q "${driver[@]}" up "$s"
-        run down "$bin" -q "${driver[@]}" down "$s"
+        run up "$bin" -q up "${driver[@]}" "$s"
+        run noop "$bin" -q up "${driver[@]}" "$s"
+        run down "$bin" -q down "${driver[@]}" "$s"
     done
     [ $ssh = 0 ] || stop_vms
     up=$(cut -d' ' -f1 "$work/up" | median)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what infractl needs on a fresh Debian machine beside Rust and a
 # running Docker engine: debootstrap, which builds the node image from
-# Debian's packages, and OpenSSL's headers for the SSH driver. Safe to run
-# again.
+# Debian's packages, OpenSSL's headers for the SSH driver, and Chromium with
+# the DejaVu fonts, in which the tests lay out the diagrams (and
+# scripts/diagram-png.sh renders them). Safe to run again.
 set -euo pipefail
 
 need=()
@@ -11,6 +12,9 @@ command -v tar >/dev/null 2>&1 || need+=(tar)
 # The SSH driver's libssh2 builds against OpenSSL.
 dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# The diagram test measures the SVGs in headless Chromium, in DejaVu Sans.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -37,6 +37,20 @@ pub struct Applied {
     pub services: Vec<String>,
 }
 
+impl Applied {
+    /// What applying `s` in full leaves on its host.
+    pub fn of(s: &ServerPlan) -> Applied {
+        Applied {
+            hash: s.hash.clone(),
+            files: all_files(s)
+                .into_iter()
+                .map(|f| (f.path, f.sha256))
+                .collect(),
+            services: s.services.iter().map(|x| x.name.clone()).collect(),
+        }
+    }
+}
+
 /// What `apply` did to a server.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -92,16 +106,24 @@ pub fn read_applied(state: &StateDir) -> BTreeMap<String, Applied> {
 }
 
 fn write_applied(state: &StateDir, applied: &BTreeMap<String, Applied>) -> Result<()> {
-    std::fs::create_dir_all(&state.path)?;
+    use crate::error::Context;
     let path = applied_path(state);
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(applied).expect("json"))?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(())
+    (|| {
+        fs_err::create_dir_all(&state.path)?;
+        fs_err::write(&tmp, serde_json::to_string_pretty(applied).expect("json"))?;
+        fs_err::rename(&tmp, &path)
+    })()
+    .context("cannot record what was applied (the state of each server)")
 }
 
-pub fn forget_applied(state: &StateDir) {
-    let _ = std::fs::remove_file(applied_path(state));
+/// Forgets what was applied (after `down`): the next `up` starts afresh.
+pub fn forget_applied(state: &StateDir) -> Result<()> {
+    use crate::error::Context;
+    match fs_err::remove_file(applied_path(state)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r.context("cannot forget what was applied to the stack's servers"),
+    }
 }
 
 /// Applies `plan`; returns what was done to each server.
@@ -113,28 +135,17 @@ pub async fn apply<D: Driver>(
     progress: &dyn Progress,
 ) -> Result<Vec<Outcome>> {
     let hosts = driver.hosts(&plan.stack).await?;
-    let applied = Mutex::new(read_applied(state));
-
-    let mut decided: Vec<(&ServerPlan, Action)> = Vec::new();
-    for s in &plan.servers {
-        let host = hosts.iter().find(|h| h.server == s.name);
-        let action = match host {
-            None => Action::Created,
-            Some(h) if h.structure.as_deref() != Some(s.structure_hash(&plan.image).as_str()) => {
-                Action::Recreated
-            }
-            Some(h) if !h.running => Action::Started,
-            Some(_) => match applied.lock().expect("lock").get(&s.name) {
-                Some(a) if a.hash == s.hash => Action::Unchanged,
-                _ => Action::Updated,
-            },
-        };
-        decided.push((s, action));
-    }
-    let gone: Vec<String> = hosts
+    let applied = read_applied(state);
+    let decisions = crate::reconcile::decide(plan, &hosts, &applied);
+    let applied = Mutex::new(applied);
+    let decided: Vec<(&ServerPlan, Action)> = decisions
         .iter()
-        .filter(|h| plan.server(&h.server).is_none())
-        .map(|h| h.server.clone())
+        .filter_map(|d| Some((plan.server(&d.server)?, d.action.clone())))
+        .collect();
+    let gone: Vec<String> = decisions
+        .iter()
+        .filter(|d| d.action == Action::Removed)
+        .map(|d| d.server.clone())
         .collect();
 
     let mut outcomes: Vec<Outcome> = gone
@@ -218,17 +229,7 @@ pub async fn apply<D: Driver>(
             match &result {
                 Ok(_) => {
                     let mut map = applied.lock().expect("lock");
-                    map.insert(
-                        s.name.clone(),
-                        Applied {
-                            hash: s.hash.clone(),
-                            files: all_files(s)
-                                .into_iter()
-                                .map(|f| (f.path, f.sha256))
-                                .collect(),
-                            services: s.services.iter().map(|x| x.name.clone()).collect(),
-                        },
-                    );
+                    map.insert(s.name.clone(), Applied::of(s));
                     let _ = write_applied(state, &map);
                     drop(map);
                     done.lock().expect("lock").insert(s.name.clone());
@@ -320,46 +321,9 @@ async fn update<D: Driver>(
     files: &[FileSpec],
     before: &Applied,
 ) -> Result<(usize, Vec<String>)> {
-    let changed: Vec<FileSpec> = files
-        .iter()
-        .filter(|f| before.files.get(&f.path) != Some(&f.sha256))
-        .cloned()
-        .collect();
-    driver.put_files(plan, &s.name, &changed).await?;
-    let changed_paths: Vec<&str> = changed.iter().map(|f| f.path.as_str()).collect();
-    let mut script = supervise::chowns(&changed);
-    // Steps before start whose inputs changed run again.
-    for st in s.setup.iter().filter(|st| st.when == When::BeforeStart) {
-        if st
-            .inputs
-            .iter()
-            .any(|i| changed_paths.contains(&i.as_str()))
-        {
-            script.push_str(&format!("{}\n", st.run));
-        }
-    }
-    let mut reloaded = Vec::new();
-    for old in &before.services {
-        if !s.services.iter().any(|x| &x.name == old) {
-            script.push_str(&format!("{}\n", supervise::disable(old)));
-        }
-    }
-    for svc in &s.services {
-        let run = format!("{}/{}/run", supervise::SV_DIR, svc.name);
-        if !before.services.contains(&svc.name) {
-            script.push_str(&format!("{}\n", supervise::enable(&svc.name)));
-        } else if changed_paths.contains(&run.as_str()) {
-            script.push_str(&format!("{}\n", supervise::restart(&svc.name)));
-            reloaded.push(svc.name.clone());
-        } else if svc
-            .watches
-            .iter()
-            .any(|w| changed_paths.contains(&w.as_str()))
-        {
-            script.push_str(&format!("{}\n", supervise::reload(svc)));
-            reloaded.push(svc.name.clone());
-        }
-    }
+    let c = crate::reconcile::changes(s, files, before);
+    driver.put_files(plan, &s.name, &c.files).await?;
+    let script = c.script;
     if !script.is_empty() {
         let out = driver.exec(&plan.stack, &s.name, &script).await?;
         if out.code != 0 {
@@ -370,7 +334,7 @@ async fn update<D: Driver>(
             )));
         }
     }
-    Ok((changed.len(), reloaded))
+    Ok((c.files.len(), c.reload))
 }
 
 /// Waits until every readiness probe of the server passes; on a timeout,

@@ -42,14 +42,17 @@ pub struct ServerChaos {
 
 /// What explain predicts when `server` is lost: (site down, writes down).
 pub fn prediction(topo: &Topology, server: &str) -> (bool, bool) {
+    use crate::explain::{Category, FindingKind};
     let findings = crate::explain::findings(topo);
-    let spof = |pred: &dyn Fn(&crate::explain::Finding) -> bool| {
-        findings
-            .iter()
-            .any(|f| f.category == "spof" && pred(f) && f.servers.iter().any(|s| s == server))
+    let spof = |primary: bool| {
+        findings.iter().any(|f| {
+            f.category == Category::Spof
+                && (f.kind == FindingKind::SpofDbPrimary) == primary
+                && f.servers.iter().any(|s| s == server)
+        })
     };
-    let site_down = spof(&|f| !f.title.contains("database primary"));
-    let writes_down = site_down || spof(&|f| f.title.contains("database primary"));
+    let site_down = spof(false);
+    let writes_down = site_down || spof(true);
     (site_down, writes_down)
 }
 

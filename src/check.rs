@@ -9,7 +9,7 @@ use bollard::Docker;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use crate::docker::{self, LABEL_CHECK};
+use crate::driver::docker::engine::{self, LABEL_CHECK};
 use crate::error::Result;
 use crate::plan::{Plan, ServerPlan};
 use crate::progress::Progress;
@@ -79,12 +79,12 @@ async fn check_server(
     progress.begin(&server.name, Some(total), "starting a container");
     let labels = HashMap::from([(LABEL_CHECK.to_string(), run)]);
     let outcome = async {
-        docker::run_scratch(docker, image, &name, labels).await?;
-        docker::put_files(docker, &name, &server.files).await?;
+        engine::run_scratch(docker, image, &name, labels, engine::Attach::Bridge).await?;
+        engine::put_files(docker, &name, &server.files).await?;
         let mut results = Vec::new();
         for (i, c) in server.checks.iter().enumerate() {
             progress.update(&server.name, Some(i as u64), &c.program);
-            let out = docker::exec(docker, &name, &c.command).await?;
+            let out = engine::exec(docker, &name, &c.command).await?;
             results.push(CheckResult {
                 server: server.name.clone(),
                 program: c.program.clone(),
@@ -100,7 +100,7 @@ async fn check_server(
         Ok::<_, crate::Error>(results)
     }
     .await;
-    let removed = docker::remove(docker, &name).await;
+    let removed = engine::remove(docker, &name).await;
     let results = outcome?;
     removed?;
     let failed = results.iter().filter(|r| !r.ok).count();

@@ -1,722 +1,700 @@
-//! `diagram`: the drawing the seeds ask for, from the topology — the user,
-//! DNS, the load balancers and their virtual IP, each server with its
-//! components, firewalls, where TLS terminates, replication and monitoring
-//! flows, ports on the edges — as SVG (drawn here, no external program),
+//! `diagram`: the drawing the seeds ask learners to hand in, from the
+//! topology — the user and the Internet, DNS and the domain, the networks as
+//! zones, each server with the components a request goes through (nginx →
+//! app → MySQL inside a server that runs all three), where TLS ends, what
+//! each firewall lets in, the virtual IP of a load-balancer pair,
+//! replication and monitoring — as SVG (drawn here, no external program),
 //! Mermaid or Graphviz DOT.
 //!
-//! SVG layout: one column per tier (user and DNS, load balancers, web,
-//! application, database), servers stacked in their column, so boxes never
-//! overlap; each edge's port label sits by the box it enters, one per box;
-//! monitoring scrapes run along a bus under the columns.
+//! [`model`] turns the topology into boxes and edges (here); `layout`
+//! places them on a grid (a column per tier, a row per server) sized to fit
+//! a landscape A4 page legibly ([`PAGE_RULE`]), `route` draws the edges and
+//! keeps every label clear of edges and boxes, `check` finds what crosses
+//! what, `svg` writes the drawing (`draw` holds its pieces, `text` the font
+//! metrics); `graph` writes the same model as Mermaid or DOT.
 
-use std::fmt::Write as _;
+mod check;
+mod draw;
+mod graph;
+mod layout;
+mod route;
+mod svg;
+pub mod text;
 
-use crate::components::ComponentSpec;
-use crate::topology::{Role, Topology};
+pub use check::problems;
+pub use draw::Layout;
+pub use graph::{dot, mermaid};
+pub use layout::{layout, PAGE_RULE};
+pub use svg::svg;
 
-/// A box of the diagram.
+use crate::components::{mariadb, ComponentSpec};
+use crate::explain::firewall_allows;
+use crate::topology::{Node, Role, Topology};
+
+/// Where a part stands on the request path: its column in the drawing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// The user's browser and the DNS server: outside the site.
+    Outside,
+    /// Load balancers.
+    Entry,
+    Web,
+    App,
+    Db,
+    /// Prometheus: drawn under the others.
+    Monitoring,
+}
+
+/// A component on the request path, drawn as a box inside its server.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct Part {
+    /// `server/component`.
     pub id: String,
+    pub tier: Tier,
     pub title: String,
     pub lines: Vec<String>,
-    pub column: usize,
-    pub firewall: bool,
-    pub tls: bool,
-    pub monitored: bool,
-    pub kind: NodeKind,
+    /// TLS ends in this component.
+    pub tls_ends: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeKind {
+pub enum BoxKind {
     User,
-    Server,
-    Vip,
+    Dns,
+    Site,
+    Monitoring,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// What the firewall lets in.
+    Firewall,
+    /// The monitoring client's exporters.
+    Monitoring,
+    /// The DNS zone's records.
+    Records,
+    /// Anything else worth a line.
+    Note,
+}
+
+/// Lines of text under a server's parts.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub kind: BlockKind,
+    pub title: Option<String>,
+    pub lines: Vec<String>,
+}
+
+/// A server: a box holding its parts and blocks.
+#[derive(Debug, Clone)]
+pub struct ServerBox {
+    pub id: String,
+    pub title: String,
+    /// Address lines: `10.101.0.11 (public)`.
+    pub addresses: Vec<String>,
+    pub networks: Vec<String>,
+    pub kind: BoxKind,
+    pub parts: Vec<Part>,
+    pub blocks: Vec<Block>,
+    pub firewall: bool,
+}
+
+/// Servers sharing a virtual IP, drawn as a frame around them.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: String,
+    pub title: String,
+    pub lines: Vec<String>,
+    pub members: Vec<String>,
+}
+
+/// A network, drawn as a zone around its servers.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub network: String,
+    pub label: String,
+    /// Shorter labels, for when the full one has no room.
+    pub short: Vec<String>,
+    pub public: bool,
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeKind {
+    /// The request path, part to part.
     Request,
+    /// The browser asking DNS.
+    Dns,
     Replication,
     Vrrp,
+    /// Prometheus scraping a server's exporters.
     Metrics,
 }
 
 #[derive(Debug, Clone)]
 pub struct Edge {
+    /// A part, group or server id.
     pub from: String,
     pub to: String,
-    pub label: String,
+    /// One or more lines.
+    pub label: Vec<String>,
     pub kind: EdgeKind,
 }
 
-/// The diagram as nodes and edges, before any layout.
+/// The diagram before any layout.
 #[derive(Debug, Clone)]
 pub struct Model {
     pub title: String,
-    pub nodes: Vec<Node>,
+    pub zones: Vec<Zone>,
+    pub servers: Vec<ServerBox>,
+    pub groups: Vec<Group>,
     pub edges: Vec<Edge>,
 }
 
-fn column_of(roles: &[Role]) -> usize {
-    let tier = |r: &Role| match r {
-        Role::Client | Role::Dns | Role::Monitoring => 0,
-        Role::LoadBalancer => 1,
-        Role::Web => 2,
-        Role::App => 3,
-        Role::DbPrimary | Role::DbReplica => 4,
-    };
-    roles.iter().map(tier).min().unwrap_or(0)
+impl Model {
+    pub fn server(&self, id: &str) -> Option<&ServerBox> {
+        self.servers.iter().find(|s| s.id == id)
+    }
+
+    /// The server a part (or the server itself) belongs to.
+    pub fn server_of(&self, id: &str) -> Option<&ServerBox> {
+        self.servers
+            .iter()
+            .find(|s| s.id == id || s.parts.iter().any(|p| p.id == id))
+    }
 }
 
-fn component_line(c: &ComponentSpec, topo: &Topology, server: &str) -> String {
+fn part_id(server: &str, c: &ComponentSpec) -> String {
+    format!("{server}/{}", c.name())
+}
+
+/// The part a component draws, if it is on the request path.
+fn part(topo: &Topology, node: &Node, c: &ComponentSpec) -> Option<Part> {
+    let tls = topo.tls();
+    let mk = |tier, title: String, lines: Vec<String>, tls_ends| {
+        Some(Part {
+            id: part_id(&node.name, c),
+            tier,
+            title,
+            lines,
+            tls_ends,
+        })
+    };
     match c {
+        ComponentSpec::Client(_) => {
+            let scheme = if tls { "https" } else { "http" };
+            mk(
+                Tier::Outside,
+                "browser".into(),
+                vec![format!("{scheme}://www.{}", topo.stack.domain)],
+                false,
+            )
+        }
+        ComponentSpec::Dns(_) => mk(
+            Tier::Outside,
+            "BIND :53".into(),
+            vec![format!("zone {}", topo.stack.domain)],
+            false,
+        ),
+        ComponentSpec::Haproxy(o) => {
+            let title = if tls {
+                format!("HAProxy :{} :{}", o.port, o.https_port)
+            } else {
+                format!("HAProxy :{}", o.port)
+            };
+            let lines = vec![o.balance.as_str().replace("roundrobin", "round robin")];
+            mk(Tier::Entry, title, lines, tls)
+        }
         ComponentSpec::Nginx(o) => {
-            if topo.web_tls() {
-                format!("nginx :{} :{} (TLS)", o.port, o.https_port)
+            let title = if topo.web_tls() {
+                format!("nginx :{} :{}", o.port, o.https_port)
             } else {
                 format!("nginx :{}", o.port)
-            }
+            };
+            // TLS ends here when nginx faces the users, and when the load
+            // balancer re-encrypts to it.
+            mk(
+                Tier::Web,
+                title,
+                vec!["static files".into()],
+                topo.web_tls(),
+            )
         }
-        ComponentSpec::App(o) => format!("app (gunicorn) :{}", o.port),
-        ComponentSpec::Mariadb(o) => format!(
-            "MySQL {} :3306",
-            match o.role {
-                crate::components::mariadb::DbRole::Primary => "primary",
-                crate::components::mariadb::DbRole::Replica => "replica",
-            }
+        ComponentSpec::App(o) => mk(
+            Tier::App,
+            format!("app :{}", o.port),
+            vec!["gunicorn (Python)".into()],
+            false,
         ),
-        ComponentSpec::Haproxy(o) => format!(
-            "HAProxy {} :{}{}",
-            o.balance.as_str(),
-            o.port,
-            if topo.tls() {
-                format!(" :{} TLS", o.https_port)
-            } else {
-                String::new()
+        ComponentSpec::Mariadb(o) => {
+            let role = match o.role {
+                mariadb::DbRole::Primary if topo.with_role(Role::DbReplica).next().is_none() => {
+                    "the only database"
+                }
+                mariadb::DbRole::Primary => "primary (writes)",
+                mariadb::DbRole::Replica => "replica (read-only)",
+            };
+            mk(
+                Tier::Db,
+                format!("MySQL :{}", mariadb::PORT),
+                vec![role.into()],
+                false,
+            )
+        }
+        ComponentSpec::Prometheus(o) => {
+            let mut lines = vec![format!("scrapes every {}", o.scrape_interval)];
+            if scrapes_every_server(topo) {
+                lines.push("every server's exporters".into());
             }
-        ),
-        ComponentSpec::Keepalived(_) => {
-            let prio = topo
-                .vips
-                .iter()
-                .flat_map(|v| v.members.iter())
-                .find(|m| m.0 == server)
-                .map(|m| m.1)
-                .unwrap_or(0);
-            format!("keepalived (priority {prio})")
+            mk(
+                Tier::Monitoring,
+                format!("Prometheus :{}", o.port),
+                lines,
+                false,
+            )
         }
-        ComponentSpec::Ufw(_) => "ufw firewall".into(),
-        ComponentSpec::Dns(_) => format!("BIND: {} :53", topo.stack.domain),
-        ComponentSpec::MonitoringClient(_) => {
-            let ports: Vec<String> = topo
-                .exporters(server)
-                .iter()
-                .map(|(j, p)| format!("{j} :{p}"))
-                .collect();
-            format!("exporters {}", ports.join(" "))
-        }
-        ComponentSpec::Prometheus(o) => format!("Prometheus :{}", o.port),
-        ComponentSpec::Client(_) => "browser (curl)".into(),
+        ComponentSpec::Keepalived(_)
+        | ComponentSpec::Ufw(_)
+        | ComponentSpec::MonitoringClient(_) => None,
     }
 }
 
-/// Builds the diagram's nodes and edges from the topology.
-pub fn model(topo: &Topology) -> Model {
-    let stack = &topo.stack;
-    let mut nodes = Vec::new();
-    for n in &topo.nodes {
-        let s = topo.server(&n.name);
-        let client = n.roles.contains(&Role::Client);
-        let mut lines: Vec<String> = s
+/// The lines under a server's parts: DNS records, keepalived, exporters,
+/// what Prometheus scrapes, what the firewall lets in.
+fn blocks(topo: &Topology, node: &Node) -> Vec<Block> {
+    let s = topo.server(&node.name);
+    let block = |kind, title: Option<&str>, lines: Vec<String>| Block {
+        kind,
+        title: title.map(str::to_string),
+        lines,
+    };
+    let mut out = Vec::new();
+    if s.has("dns") {
+        let records = topo
+            .records
+            .iter()
+            .map(|r| match r.priority {
+                Some(p) => format!("{} {} {p} {}", r.name, r.kind, r.value),
+                None if r.kind == "TXT" => format!("{} TXT \"{}\"", r.name, r.value),
+                None => format!("{} {} {}", r.name, r.kind, r.value),
+            })
+            .collect();
+        out.push(block(BlockKind::Records, Some("records"), records));
+    }
+    let exporters = topo.exporters(&node.name);
+    if !exporters.is_empty() {
+        let ports: Vec<String> = exporters.iter().map(|(_, p)| format!(":{p}")).collect();
+        out.push(block(
+            BlockKind::Monitoring,
+            None,
+            vec![format!("exporters {}", ports.join(" "))],
+        ));
+    }
+    if node.roles.contains(&Role::Monitoring) && !scrapes_every_server(topo) {
+        let targets: Vec<String> = topo
+            .stack
+            .servers
+            .iter()
+            .filter(|t| t.has("monitoring-client"))
+            .map(|t| t.name.clone())
+            .collect();
+        out.push(block(
+            BlockKind::Monitoring,
+            Some("scrapes the exporters of"),
+            vec![targets.join(", ")],
+        ));
+    }
+    if s.has("ufw") {
+        let lines = firewall_allows(topo, &node.name)
+            .iter()
+            .map(|a| format!("{} ← {}", ports(a), a.from.join(", ")))
+            .collect();
+        out.push(block(BlockKind::Firewall, Some("firewall lets in"), lines));
+    }
+    out
+}
+
+/// `22, 9100`: TCP ports bare (the usual case), `53/udp`, `VRRP`.
+fn ports(a: &crate::explain::Allow) -> String {
+    let list: Vec<String> = a.ports.iter().map(u16::to_string).collect();
+    match a.proto {
+        crate::stack::raw::Proto::Tcp => list.join(", "),
+        crate::stack::raw::Proto::Udp => format!("{}/udp", list.join(", ")),
+        crate::stack::raw::Proto::Vrrp => "VRRP".into(),
+    }
+}
+
+/// Whether every server of the site runs a monitoring client.
+fn scrapes_every_server(topo: &Topology) -> bool {
+    topo.nodes
+        .iter()
+        .filter(|n| box_kind(n) == BoxKind::Site)
+        .all(|n| topo.server(&n.name).has("monitoring-client"))
+}
+
+fn box_kind(node: &Node) -> BoxKind {
+    if node.roles.contains(&Role::Client) {
+        BoxKind::User
+    } else if node.roles.contains(&Role::Dns) {
+        BoxKind::Dns
+    } else if node.roles.contains(&Role::Monitoring)
+        && !node.roles.iter().any(|r| {
+            matches!(
+                r,
+                Role::LoadBalancer | Role::Web | Role::App | Role::DbPrimary | Role::DbReplica
+            )
+        })
+    {
+        BoxKind::Monitoring
+    } else {
+        BoxKind::Site
+    }
+}
+
+fn server_box(topo: &Topology, node: &Node) -> ServerBox {
+    let s = topo.server(&node.name);
+    let kind = box_kind(node);
+    let mut addresses: Vec<String> = s.addrs.iter().map(|(n, a)| format!("{a} ({n})")).collect();
+    match kind {
+        BoxKind::User => addresses.insert(0, "the user's computer".into()),
+        BoxKind::Dns => addresses.insert(0, "DNS server".into()),
+        _ => {}
+    }
+    // In an active-passive pair, which one is which.
+    let title = match topo
+        .vips
+        .iter()
+        .find(|v| v.members.len() > 1 && v.members.iter().any(|m| m.0 == node.name))
+    {
+        Some(v) if v.members[0].0 == node.name => format!("{} (active)", node.name),
+        Some(_) => format!("{} (standby)", node.name),
+        None => node.name.clone(),
+    };
+    ServerBox {
+        id: node.name.clone(),
+        title,
+        addresses,
+        networks: s.addrs.iter().map(|(n, _)| n.clone()).collect(),
+        kind,
+        parts: s
             .components
             .iter()
-            .filter(|c| !matches!(c, ComponentSpec::Client(_) | ComponentSpec::Ufw(_)))
-            .map(|c| component_line(c, topo, &n.name))
-            .collect();
-        if client {
-            lines.insert(0, "the user's computer".into());
-            lines.insert(1, "browser (curl)".into());
-        }
-        lines.push(
-            s.addrs
-                .iter()
-                .map(|(net, a)| format!("{a} {net}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-        let tls_here = stack.tls.is_some()
-            && (n.roles.contains(&Role::LoadBalancer)
-                || (topo.web_tls() && n.roles.contains(&Role::Web)));
-        nodes.push(Node {
-            id: n.name.clone(),
-            title: n.name.clone(),
-            lines,
-            column: column_of(&n.roles),
-            firewall: s.has("ufw"),
-            tls: tls_here,
-            monitored: s.has("monitoring-client"),
-            kind: if client {
-                NodeKind::User
-            } else {
-                NodeKind::Server
-            },
-        });
+            .filter_map(|c| part(topo, node, c))
+            .collect(),
+        blocks: blocks(topo, node),
+        firewall: s.has("ufw"),
     }
-    for v in &topo.vips {
-        nodes.push(Node {
+}
+
+fn zones(topo: &Topology) -> Vec<Zone> {
+    topo.stack
+        .networks
+        .iter()
+        .map(|n| Zone {
+            network: n.name.clone(),
+            label: if n.public {
+                format!("the Internet: {} network {}", n.name, n.subnet)
+            } else {
+                format!("{} network {}", n.name, n.subnet)
+            },
+            short: if n.public {
+                vec![
+                    format!("the Internet ({} {})", n.name, n.subnet),
+                    "the Internet".into(),
+                ]
+            } else {
+                vec![format!("{} {}", n.name, n.subnet), n.name.clone()]
+            },
+            public: n.public,
+            members: topo
+                .stack
+                .servers
+                .iter()
+                .filter(|s| s.addr_on(&n.name).is_some())
+                .map(|s| s.name.clone())
+                .collect(),
+        })
+        .collect()
+}
+
+fn groups(topo: &Topology) -> Vec<Group> {
+    topo.vips
+        .iter()
+        .filter(|v| v.members.len() > 1)
+        .map(|v| Group {
             id: format!("vip-{}", v.address),
             title: format!("virtual IP {}", v.address),
-            lines: vec!["keepalived VRRP, active-passive".into()],
-            column: 1,
-            firewall: false,
-            tls: false,
-            monitored: false,
-            kind: NodeKind::Vip,
-        });
-    }
+            lines: vec!["VRRP, active-passive".into()],
+            members: v.members.iter().map(|m| m.0.clone()).collect(),
+        })
+        .collect()
+}
 
-    let mut edges = Vec::new();
-    let mut edge = |from: &str, to: &str, label: String, kind: EdgeKind| {
-        if !edges
-            .iter()
-            .any(|e: &Edge| e.from == from && e.to == to && e.kind == kind)
-        {
-            edges.push(Edge {
-                from: from.into(),
-                to: to.into(),
-                label,
-                kind,
-            });
+/// The id of `component` on `server`.
+fn pid(server: &str, component: &str) -> String {
+    format!("{server}/{component}")
+}
+
+fn edges(topo: &Topology, groups: &[Group]) -> Vec<Edge> {
+    let mut out: Vec<Edge> = Vec::new();
+    let mut add = |from: String, to: String, label: Vec<String>, kind| match out
+        .iter_mut()
+        .find(|e| e.from == from && e.to == to && e.kind == kind)
+    {
+        Some(e) => {
+            for l in label {
+                if !e.label.contains(&l) {
+                    e.label.push(l);
+                }
+            }
         }
+        None => out.push(Edge {
+            from,
+            to,
+            label,
+            kind,
+        }),
     };
-    let scheme = if stack.tls.is_some() {
-        "HTTPS 443"
-    } else {
-        "HTTP 80"
-    };
+    let entry_label = if topo.tls() { "HTTPS :443" } else { "HTTP :80" };
     for c in topo.with_role(Role::Client) {
+        let browser = pid(&c.name, "client");
         for d in topo.with_role(Role::Dns) {
-            edge(&c.name, &d.name, "DNS 53/udp".into(), EdgeKind::Request);
+            let q = vec!["DNS :53".into(), format!("www.{}?", topo.stack.domain)];
+            add(browser.clone(), pid(&d.name, "dns"), q, EdgeKind::Dns);
         }
-        match topo.vips.first() {
-            Some(v) => edge(
-                &c.name,
-                &format!("vip-{}", v.address),
-                scheme.into(),
+        let entry = topo.entry();
+        let entry_port = |n: &Node| {
+            let s = topo.server(&n.name);
+            match (s.haproxy(), s.nginx()) {
+                (Some(o), _) if topo.tls() => o.https_port,
+                (Some(o), _) => o.port,
+                (None, Some(o)) if topo.tls() => o.https_port,
+                (None, Some(o)) => o.port,
+                _ => 80,
+            }
+        };
+        let label = |n: &Node| {
+            let scheme = entry_label.split(' ').next().unwrap_or("HTTP");
+            vec![format!("{scheme} :{}", entry_port(n))]
+        };
+        match groups.first() {
+            Some(g) => add(
+                browser.clone(),
+                g.id.clone(),
+                label(entry[0]),
                 EdgeKind::Request,
             ),
             None => {
-                for e in topo.entry() {
-                    edge(&c.name, &e.name, scheme.into(), EdgeKind::Request);
+                for e in &entry {
+                    let to = if e.roles.contains(&Role::LoadBalancer) {
+                        pid(&e.name, "haproxy")
+                    } else {
+                        pid(&e.name, "nginx")
+                    };
+                    add(browser.clone(), to, label(e), EdgeKind::Request);
                 }
             }
         }
     }
-    for v in &topo.vips {
-        for (m, _) in &v.members {
-            edge(
-                &format!("vip-{}", v.address),
-                m,
-                "VRRP".into(),
-                EdgeKind::Vrrp,
+    site_edges(topo, &mut add);
+    out
+}
+
+type Add<'a> = dyn FnMut(String, String, Vec<String>, EdgeKind) + 'a;
+
+/// Load balancer → web → app → database, replication, VRRP and scrapes.
+fn site_edges(topo: &Topology, add: &mut Add) {
+    for lb in topo.with_role(Role::LoadBalancer) {
+        for b in &lb.backends {
+            let scheme = if topo.web_tls() { "HTTPS" } else { "HTTP" };
+            let label = vec![format!("{scheme} :{}", topo.web_port(b))];
+            add(
+                pid(&lb.name, "haproxy"),
+                pid(b, "nginx"),
+                label,
+                EdgeKind::Request,
             );
         }
     }
-    for lb in topo.with_role(Role::LoadBalancer) {
-        for b in &lb.backends {
-            let port = topo.web_port(b);
-            let label = if topo.web_tls() {
-                format!("HTTPS {port}")
-            } else {
-                format!("HTTP {port}")
-            };
-            edge(&lb.name, b, label, EdgeKind::Request);
-        }
-    }
     for w in topo.with_role(Role::Web) {
-        for a in w.upstreams.iter().filter(|a| **a != w.name) {
-            edge(
-                &w.name,
-                a,
-                format!("HTTP {}", topo.app_port(a)),
+        for a in &w.upstreams {
+            let label = vec![format!("HTTP :{}", topo.app_port(a))];
+            add(
+                pid(&w.name, "nginx"),
+                pid(a, "app"),
+                label,
                 EdgeKind::Request,
             );
         }
     }
     for a in topo.with_role(Role::App) {
-        if let Some(p) = a.db_primary.as_ref().filter(|p| **p != a.name) {
-            edge(&a.name, p, "SQL 3306 writes".into(), EdgeKind::Request);
-        }
-        for r in a
-            .db_reads
-            .iter()
-            .filter(|r| **r != a.name && Some(*r) != a.db_primary.as_ref())
-        {
-            edge(&a.name, r, "SQL 3306 reads".into(), EdgeKind::Request);
+        let mut dbs: Vec<&String> = a.db_primary.iter().collect();
+        dbs.extend(
+            a.db_reads
+                .iter()
+                .filter(|r| Some(*r) != a.db_primary.as_ref()),
+        );
+        for db in dbs {
+            let ops = match (a.db_primary.as_ref() == Some(db), a.db_reads.contains(db)) {
+                (true, true) => "reads, writes",
+                (true, false) => "writes",
+                _ => "reads",
+            };
+            let l = vec![format!("SQL :{}", mariadb::PORT), ops.into()];
+            add(
+                pid(&a.name, "app"),
+                pid(db, "mariadb"),
+                l,
+                EdgeKind::Request,
+            );
         }
     }
     for r in topo.with_role(Role::DbReplica) {
         if let Some(p) = &r.replicates_from {
-            edge(p, &r.name, "replication".into(), EdgeKind::Replication);
+            let l = vec!["replication".into()];
+            add(
+                pid(p, "mariadb"),
+                pid(&r.name, "mariadb"),
+                l,
+                EdgeKind::Replication,
+            );
+        }
+    }
+    for v in topo.vips.iter().filter(|v| v.members.len() > 1) {
+        for pair in v.members.windows(2) {
+            let l = vec!["VRRP".into()];
+            add(pair[0].0.clone(), pair[1].0.clone(), l, EdgeKind::Vrrp);
         }
     }
     for m in topo.with_role(Role::Monitoring) {
-        for s in stack.servers.iter().filter(|s| s.has("monitoring-client")) {
-            edge(&m.name, &s.name, "metrics".into(), EdgeKind::Metrics);
-        }
-    }
-    Model {
-        title: format!("{}: {}", stack.name, stack.description),
-        nodes,
-        edges,
-    }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-const BOX_W: f64 = 220.0;
-const COL_GAP: f64 = 150.0;
-/// Width of a character of the box text, near enough for sizing boxes.
-const CHAR_W: f64 = 6.6;
-
-/// Left edge and width of each column: as wide as its widest line.
-fn columns(m: &Model) -> Vec<(f64, f64)> {
-    let count = m.nodes.iter().map(|n| n.column).max().unwrap_or(0) + 1;
-    let mut out = Vec::new();
-    let mut x = LEFT;
-    for col in 0..count {
-        let widest = m
-            .nodes
+        for s in topo
+            .stack
+            .servers
             .iter()
-            .filter(|n| n.column == col)
-            .flat_map(|n| {
-                n.lines
-                    .iter()
-                    .map(|l| l.chars().count())
-                    .chain([n.title.chars().count() + 2, 42])
-            })
-            .max()
-            .unwrap_or(0);
-        let w = (widest as f64 * CHAR_W + 20.0).max(BOX_W);
-        out.push((x, w));
-        x += w + COL_GAP;
-    }
-    out
-}
-const LINE_H: f64 = 15.0;
-const TOP: f64 = 70.0;
-const LEFT: f64 = 24.0;
-const V_GAP: f64 = 26.0;
-
-#[derive(Debug, Clone, Copy)]
-struct Rect {
-    x: f64,
-    y: f64,
-    w: f64,
-    h: f64,
-}
-
-impl Rect {
-    fn overlaps(&self, o: &Rect) -> bool {
-        self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
-    }
-}
-
-/// Box positions: columns of the tiers, boxes stacked top down.
-fn layout(m: &Model) -> Vec<(String, Rect)> {
-    let mut out = Vec::new();
-    for (col, (x, w)) in columns(m).into_iter().enumerate() {
-        let mut y = TOP;
-        // In the balancers' column the virtual IP comes first.
-        let mut in_col: Vec<&Node> = m.nodes.iter().filter(|n| n.column == col).collect();
-        in_col.sort_by_key(|n| match n.kind {
-            NodeKind::User => 0,
-            NodeKind::Vip => 0,
-            NodeKind::Server => 1,
-        });
-        for n in in_col {
-            let h = 30.0
-                + n.lines.len() as f64 * LINE_H
-                + if n.firewall || n.tls { LINE_H } else { 0.0 };
-            out.push((n.id.clone(), Rect { x, y, w, h }));
-            y += h + V_GAP;
-        }
-    }
-    out
-}
-
-/// The diagram as SVG.
-pub fn svg(m: &Model) -> String {
-    let rects = layout(m);
-    let rect = |id: &str| rects.iter().find(|(n, _)| n == id).map(|(_, r)| *r);
-    let bottom = rects.iter().map(|(_, r)| r.y + r.h).fold(TOP, f64::max);
-    let right = rects.iter().map(|(_, r)| r.x + r.w).fold(LEFT, f64::max);
-    let has_metrics = m.edges.iter().any(|e| e.kind == EdgeKind::Metrics);
-    let bus_y = bottom + 30.0;
-    let legend_y = if has_metrics {
-        bus_y + 40.0
-    } else {
-        bottom + 30.0
-    };
-    // Room on the right for the arcs between boxes of the last column.
-    let width = right + LEFT + 150.0;
-    let height = legend_y + 40.0;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">"#
-    );
-    s.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker><marker id="arrow-g" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#1a7f37"/></marker><marker id="arrow-p" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8250df"/></marker></defs>"##);
-    let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
-    let _ = writeln!(
-        s,
-        r##"<text x="{LEFT}" y="28" font-size="16" font-weight="bold" fill="#1b1f24">{}</text>"##,
-        esc(&m.title)
-    );
-    let headings = [
-        "user, DNS, monitoring",
-        "load balancers",
-        "web servers",
-        "application servers",
-        "databases",
-    ];
-    for ((x, _), h) in columns(m).into_iter().zip(headings.iter()) {
-        let _ = writeln!(
-            s,
-            r##"<text x="{x}" y="54" fill="#57606a" font-size="11">{}</text>"##,
-            h.to_uppercase()
-        );
-    }
-
-    // Edges first, boxes over them.
-    let mut labels: Vec<(String, Vec<String>)> = Vec::new();
-    let mut arcs: Vec<(String, String)> = Vec::new();
-    for e in &m.edges {
-        let (Some(a), Some(b)) = (rect(&e.from), rect(&e.to)) else {
-            continue;
-        };
-        let (color, dash, marker) = match e.kind {
-            EdgeKind::Request => ("#444", "", "url(#arrow)"),
-            EdgeKind::Replication => ("#1a7f37", r#" stroke-dasharray="6 4""#, "url(#arrow-g)"),
-            EdgeKind::Vrrp => ("#8250df", r#" stroke-dasharray="3 3""#, ""),
-            EdgeKind::Metrics => continue,
-        };
-        let marker = if marker.is_empty() {
-            String::new()
-        } else {
-            format!(r#" marker-end="{marker}""#)
-        };
-        if (a.x - b.x).abs() < 1.0 {
-            // Same column: an arc on the right side, from box to box; arcs
-            // between the same boxes nest, their labels stacked.
-            let pair = |e: &Edge| {
-                (
-                    e.from.clone().min(e.to.clone()),
-                    e.from.clone().max(e.to.clone()),
-                )
-            };
-            let nth = arcs.iter().filter(|p| **p == pair(e)).count();
-            arcs.push(pair(e));
-            let x = a.x + a.w;
-            let (y1, y2) = (
-                a.y + a.h / 2.0 + nth as f64 * 6.0,
-                b.y + b.h / 2.0 - nth as f64 * 6.0,
-            );
-            let bulge = x + 30.0 + nth as f64 * 26.0;
-            let _ = writeln!(
-                s,
-                r#"<path d="M{x:.1},{y1:.1} C{bulge:.1},{y1:.1} {bulge:.1},{y2:.1} {x:.1},{y2:.1}" fill="none" stroke="{color}" stroke-width="1.4"{dash}{marker}/>"#
-            );
-            if e.kind != EdgeKind::Vrrp {
-                let _ = writeln!(
-                    s,
-                    r##"<text x="{:.1}" y="{:.1}" fill="{color}" font-size="10" text-anchor="start">{}</text>"##,
-                    bulge + 4.0,
-                    (y1 + y2) / 2.0 - 12.0 + nth as f64 * 13.0,
-                    esc(&e.label)
-                );
-            }
-        } else {
-            let (x1, y1) = (a.x + a.w, a.y + a.h / 2.0);
-            let (x2, y2) = (b.x, b.y + b.h / 2.0);
-            let _ = writeln!(
-                s,
-                r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{color}" stroke-width="1.4"{dash}{marker}/>"#
-            );
-            match labels.iter_mut().find(|(t, _)| t == &e.to) {
-                Some((_, l)) if !l.contains(&e.label) => l.push(e.label.clone()),
-                Some(_) => {}
-                None => labels.push((e.to.clone(), vec![e.label.clone()])),
-            }
-        }
-    }
-    // Port labels by the box each edge enters, above its middle.
-    for (to, ls) in &labels {
-        let Some(r) = rect(to) else { continue };
-        for (i, l) in ls.iter().enumerate() {
-            let y = r.y + r.h / 2.0 - 6.0 - (ls.len() - 1 - i) as f64 * 12.0;
-            let _ = writeln!(
-                s,
-                r##"<text x="{:.1}" y="{y:.1}" fill="#24292f" font-size="10" text-anchor="end">{}</text>"##,
-                r.x - 6.0,
-                esc(l)
-            );
-        }
-    }
-    // Monitoring: a bus under the columns, a drop from each monitored box.
-    if has_metrics {
-        let scrapers: Vec<&Edge> = m
-            .edges
-            .iter()
-            .filter(|e| e.kind == EdgeKind::Metrics)
-            .collect();
-        let mut xs = Vec::new();
-        for id in scrapers
-            .iter()
-            .map(|e| e.to.as_str())
-            .chain(scrapers.iter().map(|e| e.from.as_str()))
+            .filter(|s| s.has("monitoring-client"))
         {
-            if let Some(r) = rect(id) {
-                let x = r.x + r.w - 14.0;
-                let _ = writeln!(
-                    s,
-                    r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{bus_y:.1}" stroke="#bf8700" stroke-width="1.2" stroke-dasharray="2 3"/>"##,
-                    r.y + r.h
-                );
-                xs.push(x);
-            }
-        }
-        let (lo, hi) = xs
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
-        let _ = writeln!(
-            s,
-            r##"<line x1="{lo:.1}" y1="{bus_y:.1}" x2="{hi:.1}" y2="{bus_y:.1}" stroke="#bf8700" stroke-width="1.6" stroke-dasharray="2 3"/>"##
-        );
-        let _ = writeln!(
-            s,
-            r##"<text x="{:.1}" y="{:.1}" fill="#9a6700" font-size="11">monitoring: {} scrapes every exporter (node, nginx QPS, MySQL, HAProxy)</text>"##,
-            lo,
-            bus_y + 16.0,
-            esc(&scrapers[0].from)
-        );
-    }
-    // Boxes.
-    for n in &m.nodes {
-        let Some(r) = rect(&n.id) else { continue };
-        let (fill, stroke) = match n.kind {
-            NodeKind::User => ("#ddf4ff", "#0969da"),
-            NodeKind::Vip => ("#fbefff", "#8250df"),
-            NodeKind::Server => ("#f6f8fa", "#57606a"),
-        };
-        let (stroke, width, dash) = if n.firewall {
-            ("#cf222e", 2.2, r#" stroke-dasharray="7 3""#)
-        } else {
-            (stroke, 1.2, "")
-        };
-        let radius = if n.kind == NodeKind::Vip { 16 } else { 6 };
-        let _ = writeln!(
-            s,
-            r#"<g class="node" id="{}"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="{radius}" fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dash}/>"#,
-            esc(&n.id),
-            r.x,
-            r.y,
-            r.w,
-            r.h
-        );
-        let _ = writeln!(
-            s,
-            r##"<text x="{:.1}" y="{:.1}" font-weight="bold" font-size="13" fill="#1b1f24">{}</text>"##,
-            r.x + 10.0,
-            r.y + 19.0,
-            esc(&n.title)
-        );
-        let mut y = r.y + 19.0;
-        for l in &n.lines {
-            y += LINE_H;
-            let _ = writeln!(
-                s,
-                r##"<text x="{:.1}" y="{y:.1}" fill="#24292f" font-size="11">{}</text>"##,
-                r.x + 10.0,
-                esc(l)
+            let l = vec!["metrics".into()];
+            add(
+                pid(&m.name, "prometheus"),
+                s.name.clone(),
+                l,
+                EdgeKind::Metrics,
             );
         }
-        let mut badges = Vec::new();
-        if n.firewall {
-            badges.push(("firewall: default deny", "#cf222e"));
-        }
-        if n.tls {
-            badges.push(("TLS terminates here", "#1a7f37"));
-        }
-        if !badges.is_empty() {
-            y += LINE_H;
-            let mut x = r.x + 10.0;
-            for (b, c) in badges {
-                let _ = writeln!(
-                    s,
-                    r##"<text x="{x:.1}" y="{y:.1}" fill="{c}" font-size="10" font-weight="bold">{b}</text>"##
-                );
-                x += b.len() as f64 * 6.3 + 12.0;
-            }
-        }
-        s.push_str("</g>\n");
     }
-    // Legend.
-    let _ = writeln!(
-        s,
-        r##"<text x="{LEFT}" y="{legend_y:.1}" fill="#57606a" font-size="11">arrows: requests, with their ports by the box they enter. green dashed: replication. purple dotted: VRRP. red dashed border: firewall.</text>"##
-    );
-    s.push_str("</svg>\n");
-    s
 }
 
-/// Whether any two boxes of the SVG layout overlap (they must not).
-pub fn overlapping(m: &Model) -> Vec<(String, String)> {
-    let rects = layout(m);
-    let mut out = Vec::new();
-    for (i, (a, ra)) in rects.iter().enumerate() {
-        for (b, rb) in &rects[i + 1..] {
-            if ra.overlaps(rb) {
-                out.push((a.clone(), b.clone()));
-            }
-        }
-    }
-    out
-}
-
-fn ident(id: &str) -> String {
-    id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
-}
-
-/// The diagram as a Mermaid flowchart.
-pub fn mermaid(m: &Model) -> String {
-    let mut s = format!(
-        "---\ntitle: {}\n---\nflowchart LR\n",
-        m.title.replace(':', " -")
-    );
-    for n in &m.nodes {
-        let mut label = format!("<b>{}</b>", n.title);
-        for l in &n.lines {
-            label.push_str(&format!("<br/>{}", l.replace('"', "'")));
-        }
-        if n.firewall {
-            label.push_str("<br/><i>firewall</i>");
-        }
-        if n.tls {
-            label.push_str("<br/><i>TLS terminates here</i>");
-        }
-        let (open, close) = match n.kind {
-            NodeKind::User => ("([", "])"),
-            NodeKind::Vip => ("{{", "}}"),
-            NodeKind::Server => ("[", "]"),
-        };
-        let _ = writeln!(s, "    {}{open}\"{label}\"{close}", ident(&n.id));
-    }
-    for e in &m.edges {
-        let arrow = match e.kind {
-            EdgeKind::Request => "-->",
-            EdgeKind::Replication | EdgeKind::Metrics => "-.->",
-            EdgeKind::Vrrp => "-.-",
-        };
-        let _ = writeln!(
-            s,
-            "    {} {arrow}|\"{}\"| {}",
-            ident(&e.from),
-            e.label,
-            ident(&e.to)
-        );
-    }
-    for n in m.nodes.iter().filter(|n| n.firewall) {
-        let _ = writeln!(
-            s,
-            "    style {} stroke:#cf222e,stroke-width:2px,stroke-dasharray: 5 3",
-            ident(&n.id)
-        );
-    }
-    s
-}
-
-/// The diagram as Graphviz DOT.
-pub fn dot(m: &Model) -> String {
-    let mut s = format!(
-        "digraph \"{}\" {{\n    rankdir=LR;\n    label=\"{}\";\n    labelloc=t;\n    node [shape=box, style=\"rounded,filled\", fillcolor=\"#f6f8fa\", fontname=\"Helvetica\", fontsize=11];\n    edge [fontname=\"Helvetica\", fontsize=10];\n",
-        m.title.replace('"', "'"),
-        m.title.replace('"', "'")
-    );
-    for n in &m.nodes {
-        let mut label = n.title.clone();
-        for l in &n.lines {
-            label.push_str(&format!("\\n{}", l.replace('"', "'")));
-        }
-        if n.firewall {
-            label.push_str("\\n[firewall]");
-        }
-        if n.tls {
-            label.push_str("\\n[TLS terminates here]");
-        }
-        let extra = if n.firewall {
-            ", color=\"#cf222e\", penwidth=2"
+/// Builds the diagram's boxes and edges from the topology.
+pub fn model(topo: &Topology) -> Model {
+    let groups = groups(topo);
+    Model {
+        title: if topo.stack.description.is_empty() {
+            topo.stack.name.clone()
         } else {
-            ""
-        };
-        let _ = writeln!(s, "    \"{}\" [label=\"{label}\"{extra}];", n.id);
+            format!("{}: {}", topo.stack.name, topo.stack.description)
+        },
+        zones: zones(topo),
+        servers: topo.nodes.iter().map(|n| server_box(topo, n)).collect(),
+        edges: edges(topo, &groups),
+        groups,
     }
-    for e in &m.edges {
-        let style = match e.kind {
-            EdgeKind::Request => "",
-            EdgeKind::Replication => ", style=dashed, color=\"#1a7f37\"",
-            EdgeKind::Metrics => ", style=dotted, color=\"#bf8700\"",
-            EdgeKind::Vrrp => ", style=dotted, dir=none, color=\"#8250df\"",
-        };
-        let _ = writeln!(
-            s,
-            "    \"{}\" -> \"{}\" [label=\"{}\"{style}];",
-            e.from, e.to, e.label
-        );
-    }
-    s.push_str("}\n");
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn no_boxes_overlap_in_any_seed_stack() {
-        for t in ["task0", "task1", "task2", "task3"] {
-            let m = model(&crate::stack::load(t).unwrap());
-            assert!(overlapping(&m).is_empty(), "{t}: {:?}", overlapping(&m));
-        }
+    fn seed(t: &str) -> Model {
+        model(&crate::stack::load(t).unwrap())
     }
 
     #[test]
-    fn task3_diagram_has_the_vip_replication_and_firewalls() {
-        let m = model(&crate::stack::load("task3").unwrap());
+    fn every_seed_stack_lays_out_with_nothing_crossing() {
+        let mut all = Vec::new();
+        for t in ["task0", "task1", "task2", "task3"] {
+            let l = layout(&seed(t));
+            all.extend(problems(&l).into_iter().map(|p| format!("{t}: {p}")));
+        }
+        assert!(all.is_empty(), "{}", all.join("\n"));
+    }
+
+    /// Stacks edited from the seeds lay out as cleanly: a third server (a
+    /// replica two rows under its primary), TLS re-encrypted to the web
+    /// servers, HTTPS with no load balancer, the site open to anyone.
+    #[test]
+    fn edited_stacks_lay_out_with_nothing_crossing() {
+        let variants = [
+            "extends: task1\nname: three\nservers:\n  server-03:\n    networks: { public: 13, private: 13 }\n    components: [nginx, app, { mariadb: { role: replica } }]\n",
+            "extends: task3\nname: reencrypt\ntls: { names: [www.foobar.com], reencrypt: true }\n",
+            "extends: task0\nname: https0\ntls: { names: [www.foobar.com] }\n",
+            "extends: task3\nname: open\nfirewall:\n  allow:\n    - { from: any, to: lb-01, port: 443 }\n    - { from: any, to: lb-02, port: 443 }\n",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = Vec::new();
+        for (i, yaml) in variants.iter().enumerate() {
+            let path = dir.path().join(format!("v{i}.yaml"));
+            std::fs::write(&path, yaml).unwrap();
+            let m = model(&crate::stack::load(path.to_str().unwrap()).unwrap());
+            all.extend(
+                problems(&layout(&m))
+                    .into_iter()
+                    .map(|p| format!("v{i}: {p}")),
+            );
+        }
+        assert!(all.is_empty(), "{}", all.join("\n"));
+    }
+
+    #[test]
+    fn task0_draws_the_path_inside_its_one_server() {
+        let m = seed("task0");
+        let s = m.server("server-01").unwrap();
+        let tiers: Vec<Tier> = s.parts.iter().map(|p| p.tier).collect();
+        assert_eq!(tiers, [Tier::Web, Tier::App, Tier::Db]);
+        let request = |from: &str, to: &str| {
+            m.edges
+                .iter()
+                .any(|e| e.kind == EdgeKind::Request && e.from == from && e.to == to)
+        };
+        assert!(request("client/client", "server-01/nginx"));
+        assert!(request("server-01/nginx", "server-01/app"));
+        assert!(request("server-01/app", "server-01/mariadb"));
+        // No load balancer: no column for one.
         assert!(m
-            .nodes
+            .servers
             .iter()
-            .any(|n| n.kind == NodeKind::Vip && n.title == "virtual IP 10.103.0.100"));
-        assert!(m
-            .edges
+            .all(|s| s.parts.iter().all(|p| p.tier != Tier::Entry)));
+        assert_eq!(m.zones.len(), 1);
+        assert!(m.zones[0].label.starts_with("the Internet"));
+    }
+
+    #[test]
+    fn task3_has_the_vip_replication_tls_and_firewalls() {
+        let m = seed("task3");
+        let g = &m.groups[0];
+        assert_eq!(g.title, "virtual IP 10.103.0.100");
+        assert_eq!(g.members, ["lb-01", "lb-02"]);
+        assert!(m.edges.iter().any(|e| e.kind == EdgeKind::Replication
+            && e.from == "db-01/mariadb"
+            && e.to == "db-02/mariadb"));
+        assert!(m.edges.iter().any(|e| e.from == "lb-01/haproxy"
+            && e.to == "web-01/nginx"
+            && e.label == ["HTTP :80"]));
+        assert!(m.servers.iter().filter(|s| s.firewall).count() >= 8);
+        let lb = m.server("lb-01").unwrap();
+        assert!(lb.parts[0].tls_ends);
+        let web = m.server("web-01").unwrap();
+        let fw = web
+            .blocks
             .iter()
-            .any(|e| e.kind == EdgeKind::Replication && e.from == "db-01" && e.to == "db-02"));
-        assert!(m
-            .edges
-            .iter()
-            .any(|e| e.from == "lb-01" && e.to == "web-01" && e.label == "HTTP 80"));
-        assert!(m.nodes.iter().filter(|n| n.firewall).count() >= 8);
+            .find(|b| b.kind == BlockKind::Firewall)
+            .unwrap();
+        assert!(
+            fw.lines.contains(&"80 ← lb-01, lb-02".to_string()),
+            "{fw:?}"
+        );
         let dot = dot(&m);
         assert!(
-            dot.contains("\"app-01\" -> \"db-01\" [label=\"SQL 3306 writes\"]"),
+            dot.contains("\"app-01/app\" -> \"db-01/mariadb\" [label=\"SQL :3306\\nwrites\"]"),
             "{dot}"
         );
         assert!(mermaid(&m).starts_with("---\ntitle: task3"));

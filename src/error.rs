@@ -4,7 +4,9 @@
 //! that does not parse or make sense, a bad argument: exit 2), or the lab or
 //! its machinery failed (the engine is unreachable, a check failed: exit 1).
 //! Stack errors point at the file, line and column, show the line with a
-//! caret and, where one helps, a hint.
+//! caret and, where one helps, a hint. Failures keep what caused them (an
+//! I/O error naming its path, an engine's answer) and print each cause on
+//! its own `Caused by:` line, as uv and cargo do.
 
 use std::fmt;
 
@@ -31,6 +33,8 @@ pub struct Location {
     pub column: usize,
     /// The text of that line, shown under the message.
     pub text: String,
+    /// How many characters the caret spans (the offending key or value).
+    pub width: usize,
 }
 
 impl Diagnostic {
@@ -70,7 +74,9 @@ impl fmt::Display for Diagnostic {
                     .take(col)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                writeln!(f, "{pad} | {indent}^")?;
+                let room = loc.text.chars().count().saturating_sub(col).max(1);
+                let carets = "^".repeat(loc.width.clamp(1, room));
+                writeln!(f, "{pad} | {indent}{carets}")?;
             }
         }
         if let Some(hint) = &self.hint {
@@ -92,13 +98,19 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
-    /// The lab or its machinery failed.
+    /// The lab or its machinery failed: what was being done, and why it
+    /// failed (the chain of causes, shown as `Caused by:` lines).
     #[error("{message}")]
     Failure {
         message: String,
         hint: Option<String>,
+        #[source]
+        source: Option<Cause>,
     },
 }
+
+/// What made a failure happen, kept whole (with its own causes).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 fn render_all(diags: &[Diagnostic]) -> String {
     let mut out = String::new();
@@ -124,6 +136,17 @@ impl Error {
         Error::Failure {
             message: message.into(),
             hint: None,
+            source: None,
+        }
+    }
+
+    /// A failure while `doing` something, caused by `cause`:
+    /// `.map_err(|e| Error::caused("saving the plan", e))`.
+    pub fn caused(doing: impl Into<String>, cause: impl Into<Cause>) -> Self {
+        Error::Failure {
+            message: doing.into(),
+            hint: None,
+            source: Some(cause.into()),
         }
     }
 
@@ -133,9 +156,12 @@ impl Error {
                 message,
                 hint: Some(h.into()),
             },
-            Error::Failure { message, .. } => Error::Failure {
+            Error::Failure {
+                message, source, ..
+            } => Error::Failure {
                 message,
                 hint: Some(h.into()),
+                source,
             },
             other => other,
         }
@@ -148,24 +174,42 @@ impl Error {
         }
     }
 
-    /// The whole report, as printed on stderr.
+    /// The whole report, as printed on stderr: the message, each cause on a
+    /// `Caused by:` line, then the hint.
     pub fn report(&self) -> String {
-        match self {
-            Error::Stack(d) => render_all(d),
-            Error::Usage { message, hint } | Error::Failure { message, hint } => {
-                let mut s = format!("error: {message}\n");
-                if let Some(h) = hint {
-                    s.push_str(&format!("  = hint: {h}\n"));
-                }
-                s
+        let (message, hint) = match self {
+            Error::Stack(d) => return render_all(d),
+            Error::Usage { message, hint } | Error::Failure { message, hint, .. } => {
+                (message, hint)
             }
+        };
+        let mut s = format!("error: {message}\n");
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            s.push_str(&format!("  Caused by: {c}\n"));
+            cause = c.source();
         }
+        if let Some(h) = hint {
+            s.push_str(&format!("  = hint: {h}\n"));
+        }
+        s
     }
 }
 
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::failure(e.to_string())
+/// Says what was being done when an operation failed, keeping its error as
+/// the cause: `fs::write(&p, x).context("cannot save the plan")?`.
+pub trait Context<T> {
+    fn context(self, doing: impl Into<String>) -> Result<T>;
+    fn with_context(self, doing: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: Into<Cause>> Context<T> for std::result::Result<T, E> {
+    fn context(self, doing: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::caused(doing, e))
+    }
+
+    fn with_context(self, doing: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::caused(doing(), e))
     }
 }
 
@@ -211,6 +255,26 @@ mod tests {
     }
 
     #[test]
+    fn failures_print_each_cause_then_the_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "").unwrap();
+        let path = blocker.join("lock");
+        let e = fs_err::write(&path, "x")
+            .context("cannot take the lock of stack `t`")
+            .unwrap_err()
+            .with_hint("check the state directory");
+        assert_eq!(
+            e.report(),
+            format!(
+                "error: cannot take the lock of stack `t`\n  Caused by: failed to create file `{}`\n  Caused by: Not a directory (os error 20)\n  = hint: check the state directory\n",
+                path.display()
+            )
+        );
+        assert_eq!(e.exit_code(), EXIT_FAILURE);
+    }
+
+    #[test]
     fn diagnostic_shows_line_and_caret() {
         let d = Diagnostic::new("unknown component `apache`")
             .at(Some(Location {
@@ -218,11 +282,12 @@ mod tests {
                 line: 7,
                 column: 9,
                 text: "      - apache".into(),
+                width: 6,
             }))
             .hint("use nginx");
         assert_eq!(
             d.to_string(),
-            "error: unknown component `apache`\n --> stacks/x.yaml:7:9\n  |\n7 |       - apache\n  |         ^\n  = hint: use nginx\n"
+            "error: unknown component `apache`\n --> stacks/x.yaml:7:9\n  |\n7 |       - apache\n  |         ^^^^^^\n  = hint: use nginx\n"
         );
     }
 }

@@ -2,19 +2,24 @@
 //! topology: each server and component with its role, the request path from
 //! the browser to the database with ports, how load is balanced and whether
 //! the load balancers are active-active or active-passive, how replication
-//! works here, and findings (single points of failure, security,
-//! monitoring, tiers sharing a server) with a severity and a fix. Editing
-//! the stack changes the output: nothing here is written per task.
+//! works here, what each firewall lets in, and findings (single points of
+//! failure, security, monitoring, tiers sharing a server) with a severity
+//! and a fix. Editing the stack changes the output: nothing here is written
+//! per task, and every sentence is said only when the topology makes it
+//! true (a fix mentions "the load balancer" only where there is one).
 
 use serde::Serialize;
 
-use crate::components::haproxy;
-use crate::topology::{Role, Topology};
+use crate::components::{haproxy, mariadb, ComponentSpec};
+use crate::stack::raw::Proto;
+use crate::topology::{Node, Role, Topology};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
     pub stack: String,
     pub description: String,
+    /// Servers in the order a request meets them: the user, DNS, load
+    /// balancers, web, application and database servers, monitoring.
     pub servers: Vec<ServerRole>,
     /// The path of a request, hop by hop.
     pub request_path: Vec<Hop>,
@@ -26,9 +31,10 @@ pub struct Explanation {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerRole {
     pub server: String,
+    /// `address on network`.
     pub addresses: Vec<String>,
     pub roles: Vec<String>,
-    /// (component, what it does)
+    /// (component, what it does here)
     pub components: Vec<(String, String)>,
 }
 
@@ -67,48 +73,250 @@ pub enum Severity {
     Low,
 }
 
+/// What a finding is about, in broad terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// A single point of failure.
+    Spof,
+    Security,
+    Monitoring,
+    Scalability,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Spof => "spof",
+            Category::Security => "security",
+            Category::Monitoring => "monitoring",
+            Category::Scalability => "scalability",
+        }
+    }
+}
+
+/// Which finding it is: what `chaos` and the tests match on (titles are
+/// prose and may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// The one server taking writes.
+    SpofDbPrimary,
+    SpofLoadBalancer,
+    SpofWeb,
+    SpofApp,
+    SpofDns,
+    /// The whole site on one server.
+    NoRedundancy,
+    NoHttps,
+    /// HTTPS ends at the load balancer, plain HTTP behind it.
+    TlsEndsAtLoadBalancer,
+    NoFirewall,
+    DatabaseOnPublicNetwork,
+    NoMonitoring,
+    SharedTiers,
+}
+
+impl FindingKind {
+    pub fn category(self) -> Category {
+        use FindingKind::*;
+        match self {
+            SpofDbPrimary | SpofLoadBalancer | SpofWeb | SpofApp | SpofDns | NoRedundancy => {
+                Category::Spof
+            }
+            NoHttps | TlsEndsAtLoadBalancer | NoFirewall | DatabaseOnPublicNetwork => {
+                Category::Security
+            }
+            NoMonitoring => Category::Monitoring,
+            SharedTiers => Category::Scalability,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    pub kind: FindingKind,
     pub severity: Severity,
-    /// `spof`, `security`, `monitoring`, `scalability`.
-    pub category: &'static str,
+    pub category: Category,
     pub title: String,
     pub detail: String,
     pub fix: String,
-    /// The servers whose loss (for a single point of failure) it is about.
+    /// The servers it is about (for a single point of failure: the one
+    /// whose loss it is).
     pub servers: Vec<String>,
 }
 
-fn algorithm_explained(b: haproxy::Balance) -> &'static str {
-    match b {
-        haproxy::Balance::Roundrobin => "each request goes to the next web server in turn (1 -> A, 2 -> B, 3 -> A, ...), weighting them equally",
-        haproxy::Balance::Leastconn => "each request goes to the web server with the fewest open connections",
-        haproxy::Balance::Source => "a hash of the client's address picks the web server, so a client sticks to one (session persistence)",
+impl Finding {
+    fn new(kind: FindingKind, severity: Severity, title: &str) -> Finding {
+        Finding {
+            kind,
+            severity,
+            category: kind.category(),
+            title: title.into(),
+            detail: String::new(),
+            fix: String::new(),
+            servers: Vec::new(),
+        }
+    }
+
+    fn detail(mut self, d: String) -> Finding {
+        self.detail = d;
+        self
+    }
+
+    fn fix(mut self, f: impl Into<String>) -> Finding {
+        self.fix = f.into();
+        self
+    }
+
+    fn servers(mut self, s: Vec<String>) -> Finding {
+        self.servers = s;
+        self
     }
 }
 
-/// What each role is called in findings.
-fn function_name(r: Role) -> &'static str {
-    match r {
-        Role::Dns => "DNS server",
-        Role::DbPrimary => "database primary (the only server taking writes)",
-        Role::DbReplica => "database replica",
-        Role::App => "application server",
-        Role::Web => "web server",
-        Role::LoadBalancer => "load balancer",
-        Role::Monitoring => "monitoring server",
-        Role::Client => "client",
+// ---------------------------------------------------------------------------
+// English helpers.
+
+/// `a`, `a and b`, `a, b and c`.
+pub fn and_list<S: AsRef<str>>(items: &[S]) -> String {
+    join_with(items, "and")
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list<S: AsRef<str>>(items: &[S]) -> String {
+    join_with(items, "or")
+}
+
+fn join_with<S: AsRef<str>>(items: &[S], word: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [init @ .., last] => {
+            let init: Vec<&str> = init.iter().map(|s| s.as_ref()).collect();
+            format!("{} {word} {}", init.join(", "), last.as_ref())
+        }
     }
 }
 
-pub fn explain(topo: &Topology) -> Explanation {
-    let stack = &topo.stack;
-    let servers = stack
-        .servers
-        .iter()
+/// The verb form that agrees with `n` subjects: `one` for 1, else `many`.
+fn agree<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn names<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
+    nodes.map(|n| n.name.clone()).collect()
+}
+
+// ---------------------------------------------------------------------------
+// Firewalls.
+
+/// One line of a firewall's allow-list: these ports (of one protocol) from
+/// these sources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Allow {
+    pub ports: Vec<u16>,
+    pub proto: Proto,
+    /// Source servers, or `anyone`.
+    pub from: Vec<String>,
+}
+
+impl Allow {
+    /// `80, 443/tcp`, or `VRRP`.
+    pub fn ports_text(&self) -> String {
+        match self.proto {
+            Proto::Vrrp => "VRRP".into(),
+            p => {
+                let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+                format!("{}/{}", ports.join(", "), p.as_str())
+            }
+        }
+    }
+
+    /// `80, 443/tcp from anyone`.
+    pub fn text(&self) -> String {
+        format!("{} from {}", self.ports_text(), and_list(&self.from))
+    }
+}
+
+/// What the firewall of `server` lets in, from the topology's flows: ports
+/// with the same sources on one line. Empty when nothing may come in.
+pub fn firewall_allows(topo: &Topology, server: &str) -> Vec<Allow> {
+    let order = |name: &str| {
+        topo.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    // Sources of each (proto, port).
+    let mut by_port: Vec<(Proto, u16, Vec<String>)> = Vec::new();
+    for f in topo.flows_to(server) {
+        let from = if f.from == "any" {
+            "anyone".to_string()
+        } else {
+            f.from.clone()
+        };
+        match by_port
+            .iter_mut()
+            .find(|(p, port, _)| *p == f.proto && *port == f.port)
+        {
+            Some((_, _, v)) if !v.contains(&from) => v.push(from),
+            Some(_) => {}
+            None => by_port.push((f.proto, f.port, vec![from])),
+        }
+    }
+    for (_, _, v) in &mut by_port {
+        if v.iter().any(|s| s == "anyone") {
+            *v = vec!["anyone".into()];
+        }
+        v.sort_by_key(|s| order(s));
+    }
+    by_port.sort_by_key(|(p, port, _)| (*p as u8, *port));
+    let mut out: Vec<Allow> = Vec::new();
+    for (proto, port, from) in by_port {
+        match out.iter_mut().find(|a| a.proto == proto && a.from == from) {
+            Some(a) => a.ports.push(port),
+            None => out.push(Allow {
+                ports: vec![port],
+                proto,
+                from,
+            }),
+        }
+    }
+    // Open to anyone first, then by first port.
+    out.sort_by_key(|a| (a.from != ["anyone"], a.proto as u8, a.ports[0]));
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Servers and components.
+
+/// Where a server comes in the explanation: the order a request meets it.
+fn tier(topo: &Topology, server: &str) -> usize {
+    let rank = |r: &Role| match r {
+        Role::Client => 0,
+        Role::Dns => 1,
+        Role::LoadBalancer => 2,
+        Role::Web => 3,
+        Role::App => 4,
+        Role::DbPrimary => 5,
+        Role::DbReplica => 6,
+        Role::Monitoring => 7,
+    };
+    topo.node(server).roles.iter().map(rank).min().unwrap_or(8)
+}
+
+fn servers(topo: &Topology) -> Vec<ServerRole> {
+    let mut list: Vec<&crate::stack::Server> = topo.stack.servers.iter().collect();
+    list.sort_by_key(|s| tier(topo, &s.name));
+    list.into_iter()
         .map(|s| ServerRole {
             server: s.name.clone(),
-            addresses: s.addrs.iter().map(|(n, a)| format!("{a} {n}")).collect(),
+            addresses: s.addrs.iter().map(|(n, a)| format!("{a} on {n}")).collect(),
             roles: topo
                 .node(&s.name)
                 .roles
@@ -118,167 +326,647 @@ pub fn explain(topo: &Topology) -> Explanation {
             components: s
                 .components
                 .iter()
-                .map(|c| (c.name().to_string(), c.kind().summary.to_string()))
+                .map(|c| (c.name().to_string(), component_role(topo, &s.name, c)))
                 .collect(),
         })
-        .collect();
+        .collect()
+}
 
-    let names =
-        |role: Role| -> Vec<String> { topo.with_role(role).map(|n| n.name.clone()).collect() };
-    let lbs = names(Role::LoadBalancer);
-    let webs = names(Role::Web);
-    let apps = names(Role::App);
-    let primaries = names(Role::DbPrimary);
-    let replicas = names(Role::DbReplica);
-    let tls = stack.tls.as_ref();
-
-    // The request path.
-    let mut path = Vec::new();
-    if let Some(d) = topo.with_role(Role::Dns).next() {
-        let www = topo
-            .records
-            .iter()
-            .find(|r| r.name == "www" && r.kind == "A");
-        path.push(Hop {
-            what: "DNS".into(),
-            servers: vec![d.name.clone()],
-            port: "53/udp".into(),
-            note: match www {
-                Some(r) => format!(
-                    "the browser resolves www.{} (A record) to {}",
-                    stack.domain, r.value
-                ),
-                None => format!("the browser resolves the site's name in {}", stack.domain),
-            },
-        });
+/// `on the same machine`, or `on app-01 and app-02`.
+fn on(server: &str, targets: &[String]) -> String {
+    if targets.len() == 1 && targets[0] == server {
+        "on the same machine".into()
+    } else {
+        format!("on {}", and_list(targets))
     }
-    let scheme_port = |o_http: u16, o_https: u16| {
-        if tls.is_some() {
-            format!("{o_https}/tcp (HTTPS; {o_http} redirects)")
-        } else {
-            format!("{o_http}/tcp (HTTP)")
-        }
-    };
-    if !lbs.is_empty() {
-        let o = topo.server(&lbs[0]).haproxy().cloned().unwrap_or_default();
-        let mut note = String::from("HAProxy picks a web server");
-        if let Some(v) = topo.vips.first() {
-            note = format!(
-                "on the virtual IP {} held by one of them; {note}",
-                v.address
-            );
-        }
-        if tls.is_some() {
-            note.push_str(if topo.web_tls() {
-                "; TLS is terminated here and re-encrypted to the web servers"
+}
+
+/// What one component does on one server, in this topology.
+fn component_role(topo: &Topology, server: &str, c: &ComponentSpec) -> String {
+    let node = topo.node(server);
+    match c {
+        ComponentSpec::Nginx(_) => nginx_role(topo, node),
+        ComponentSpec::App(_) => app_role(node),
+        ComponentSpec::Mariadb(o) => mariadb_role(topo, node, o),
+        ComponentSpec::Haproxy(o) => haproxy_role(topo, node, o),
+        ComponentSpec::Keepalived(_) => keepalived_role(topo, server),
+        ComponentSpec::Ufw(_) => {
+            let allows: Vec<String> = firewall_allows(topo, server)
+                .iter()
+                .map(Allow::text)
+                .collect();
+            if allows.is_empty() {
+                "firewall (ufw): refuses every incoming connection".into()
             } else {
-                "; TLS is terminated here, plain HTTP behind"
-            });
-        }
-        path.push(Hop {
-            what: "load balancer".into(),
-            servers: lbs.clone(),
-            port: scheme_port(o.port, o.https_port),
-            note,
-        });
-    }
-    if !webs.is_empty() {
-        let port = topo.web_port(&webs[0]);
-        path.push(Hop {
-            what: "web server".into(),
-            servers: webs.clone(),
-            port: format!("{port}/tcp{}", if topo.web_tls() { " (HTTPS)" } else { "" }),
-            note: "nginx serves static files itself and proxies everything else to the application"
-                .into(),
-        });
-    }
-    if !apps.is_empty() {
-        path.push(Hop {
-            what: "application server".into(),
-            servers: apps.clone(),
-            port: format!("{}/tcp", topo.app_port(&apps[0])),
-            note: "gunicorn runs the site's code, which queries the database".into(),
-        });
-    }
-    if !primaries.is_empty() {
-        let reads = topo
-            .with_role(Role::App)
-            .next()
-            .map(|a| a.db_reads.clone())
-            .unwrap_or_default();
-        path.push(Hop {
-            what: "database".into(),
-            servers: primaries.iter().chain(replicas.iter()).cloned().collect(),
-            port: format!("{}/tcp", crate::components::mariadb::PORT),
-            note: format!(
-                "writes go to {}, reads to {}",
-                primaries.join(", "),
-                reads.join(", ")
-            ),
-        });
-    }
-
-    let load_balancing = lbs.first().map(|first| {
-        let balance = topo
-            .server(first)
-            .haproxy().map(|o| o.balance)
-            .unwrap_or_default();
-        let (mode, explained) = match (lbs.len(), topo.vips.first()) {
-            (1, _) => ("single".to_string(), "one load balancer: every request goes through it".to_string()),
-            (_, Some(v)) => (
-                "active-passive".to_string(),
                 format!(
-                    "{} holds the virtual IP {} and takes all the traffic; {} stand by and take the address over (VRRP, keepalived) when it fails",
-                    v.members[0].0,
-                    v.address,
-                    v.members[1..].iter().map(|m| m.0.clone()).collect::<Vec<_>>().join(", ")
-                ),
-            ),
-            (_, None) => (
-                "active-active".to_string(),
-                "every load balancer takes traffic at once (the DNS name lists them all)".to_string(),
-            ),
-        };
-        LoadBalancing {
-            algorithm: balance.as_str().into(),
-            how: algorithm_explained(balance).into(),
-            mode,
-            mode_explained: explained,
-            balancers: lbs.clone(),
-            backends: topo.node(first).backends.clone(),
+                    "firewall (ufw): refuses incoming connections except {}",
+                    allows.join("; ")
+                )
+            }
         }
-    });
+        ComponentSpec::Dns(_) => {
+            format!(
+                "DNS server (BIND 9): authoritative for {}, answers with its {} records",
+                topo.stack.domain,
+                record_types(topo)
+            )
+        }
+        ComponentSpec::MonitoringClient(_) => monitoring_client_role(topo, server),
+        ComponentSpec::Prometheus(o) => {
+            let targets: Vec<String> = topo
+                .stack
+                .servers
+                .iter()
+                .filter(|s| s.has("monitoring-client"))
+                .map(|s| s.name.clone())
+                .collect();
+            let scrapes = if targets.is_empty() {
+                "has no exporters to scrape".to_string()
+            } else {
+                format!(
+                    "scrapes the exporters on {} every {}",
+                    and_list(&targets),
+                    o.scrape_interval
+                )
+            };
+            format!(
+                "monitoring server (Prometheus, port {}): {scrapes} and evaluates alert rules (a target down, replication stopped, a web server over 1000 requests per second, a backend down)",
+                o.port
+            )
+        }
+        ComponentSpec::Client(_) => {
+            let dns = names(topo.with_role(Role::Dns));
+            if dns.is_empty() {
+                "the user's computer: browses the site (here with curl)".into()
+            } else {
+                format!(
+                    "the user's computer: finds the site through the DNS server {} and browses it (here with curl)",
+                    or_list(&dns)
+                )
+            }
+        }
+    }
+}
 
-    let replication = primaries.first().map(|p| Replication {
-        primary: p.clone(),
-        replicas: replicas.clone(),
-        how: if replicas.is_empty() {
-            format!("{p} is the only database: it takes every read and write; nothing replicates")
+fn nginx_role(topo: &Topology, node: &Node) -> String {
+    let mut s = format!(
+        "web server: serves the static files itself and passes every other request to the application server{} {}",
+        if node.upstreams.len() > 1 { "s" } else { "" },
+        on(&node.name, &node.upstreams)
+    );
+    if topo.web_tls() {
+        if topo.entry().iter().any(|n| n.name == node.name) {
+            s.push_str("; terminates TLS (HTTPS), and its port 80 only redirects to HTTPS");
+        } else {
+            s.push_str("; takes HTTPS from the load balancer (TLS re-encrypted)");
+        }
+    }
+    s
+}
+
+fn app_role(node: &Node) -> String {
+    let db = match &node.db_primary {
+        None => return "application server (Python under gunicorn): runs the site's code".into(),
+        Some(p) => p,
+    };
+    let reads = &node.db_reads;
+    let queries = if reads.len() == 1 && &reads[0] == db {
+        format!("reads and writes in MySQL {}", on(&node.name, reads))
+    } else {
+        format!(
+            "writes to MySQL {} and reads from MySQL {}",
+            on(&node.name, std::slice::from_ref(db)),
+            on(&node.name, reads)
+        )
+    };
+    format!("application server (Python under gunicorn): runs the site's code, which {queries}")
+}
+
+fn replicas_of(topo: &Topology, primary: &str) -> Vec<String> {
+    names(
+        topo.nodes
+            .iter()
+            .filter(|n| n.replicates_from.as_deref() == Some(primary)),
+    )
+}
+
+fn mariadb_role(topo: &Topology, node: &Node, o: &mariadb::Options) -> String {
+    match o.role {
+        mariadb::DbRole::Primary => {
+            let replicas = replicas_of(topo, &node.name);
+            if replicas.is_empty() {
+                "database (MySQL, as Debian's MariaDB): the only one, taking every read and write"
+                    .into()
+            } else {
+                format!(
+                    "database primary (MySQL, as Debian's MariaDB): takes every write and records it in its binary log, which {} {}",
+                    and_list(&replicas),
+                    agree(replicas.len(), "copies", "copy")
+                )
+            }
+        }
+        mariadb::DbRole::Replica => {
+            let primary = node.replicates_from.clone().unwrap_or_default();
+            let serves = topo.nodes.iter().any(|n| n.db_reads.contains(&node.name));
+            format!(
+                "database replica (MySQL, as Debian's MariaDB): copies every write of {primary}{} refuses any other writes (read-only)",
+                if serves {
+                    ", answers the application's reads and"
+                } else {
+                    " and"
+                }
+            )
+        }
+    }
+}
+
+fn balance_phrase(b: haproxy::Balance) -> &'static str {
+    match b {
+        haproxy::Balance::Roundrobin => "round robin",
+        haproxy::Balance::Leastconn => "to the one with the fewest open connections",
+        haproxy::Balance::Source => "by the client's address (a client sticks to one)",
+    }
+}
+
+fn haproxy_role(topo: &Topology, node: &Node, o: &haproxy::Options) -> String {
+    let mut s = format!(
+        "load balancer (HAProxy): spreads requests {} over {} and stops sending to one that fails its health check",
+        balance_phrase(o.balance),
+        and_list(&node.backends)
+    );
+    if topo.tls() {
+        s.push_str(&format!(
+            "; terminates TLS (HTTPS on {}; HTTP on {} redirects to HTTPS)",
+            o.https_port, o.port
+        ));
+        if topo.web_tls() {
+            s.push_str(" and re-encrypts to the web servers");
+        }
+    }
+    s
+}
+
+fn keepalived_role(topo: &Topology, server: &str) -> String {
+    let Some(v) = topo
+        .vips
+        .iter()
+        .find(|v| v.members.iter().any(|m| m.0 == server))
+    else {
+        return "keepalived (VRRP): holds no virtual IP".into();
+    };
+    let rank = v.members.iter().position(|m| m.0 == server).unwrap_or(0);
+    let prio = v.members[rank].1;
+    let member = |m: &(String, u8)| m.0.clone();
+    if rank == 0 {
+        let others: Vec<String> = v.members[1..].iter().map(member).collect();
+        let backup = if others.is_empty() {
+            "no other server shares it".to_string()
         } else {
             format!(
-                "{p} (primary) takes every write and records it in its binary log; {} (replicas) follow that log asynchronously with GTIDs, are read-only, and serve the application's reads. A replica can be promoted if the primary fails, but nothing does it automatically",
-                replicas.join(", ")
+                "{} {} it over if {server} fails",
+                and_list(&others),
+                agree(others.len(), "takes", "take")
             )
-        },
-    });
+        };
+        format!(
+            "keepalived (VRRP): holds the virtual IP {} (priority {prio}, the highest); {backup}",
+            v.address
+        )
+    } else {
+        let above: Vec<String> = v.members[..rank].iter().map(member).collect();
+        format!(
+            "keepalived (VRRP): stands by (priority {prio}) and takes the virtual IP {} over if {} {}",
+            v.address,
+            and_list(&above),
+            agree(above.len(), "fails", "fail")
+        )
+    }
+}
 
+fn monitoring_client_role(topo: &Topology, server: &str) -> String {
+    let what: Vec<String> = topo
+        .exporters(server)
+        .iter()
+        .map(|(job, port)| match *job {
+            "node" => format!("host metrics (node, {port})"),
+            "nginx" => format!("nginx's request counts for QPS ({port})"),
+            "mysqld" => format!("MySQL's health and replication ({port})"),
+            "haproxy" => format!("HAProxy's backends and traffic ({port})"),
+            other => format!("{other} ({port})"),
+        })
+        .collect();
+    let collectors = names(topo.with_role(Role::Monitoring));
+    let by = if collectors.is_empty() {
+        ", but no monitoring server collects them".to_string()
+    } else {
+        format!(", scraped by {}", and_list(&collectors))
+    };
+    format!("monitoring client: exporters of {}{by}", and_list(&what))
+}
+
+/// `A, CNAME, MX and TXT`: the record types of the zone.
+fn record_types(topo: &Topology) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
+    for r in &topo.records {
+        if !kinds.contains(&r.kind) {
+            kinds.push(r.kind);
+        }
+    }
+    and_list(&kinds)
+}
+
+// ---------------------------------------------------------------------------
+// The request path.
+
+/// Who answers at `address`: `lb-01`, or `the virtual IP of lb-01 and lb-02`.
+fn owner_of(topo: &Topology, address: &str) -> Option<String> {
+    if let Some(v) = topo.vips.iter().find(|v| v.address.to_string() == address) {
+        let members: Vec<String> = v.members.iter().map(|m| m.0.clone()).collect();
+        return Some(format!("the virtual IP of {}", and_list(&members)));
+    }
+    topo.stack
+        .servers
+        .iter()
+        .find(|s| s.addrs.iter().any(|(_, a)| a.to_string() == address))
+        .map(|s| s.name.clone())
+}
+
+fn dns_hop(topo: &Topology) -> Option<Hop> {
+    let dns = names(topo.with_role(Role::Dns));
+    if dns.is_empty() {
+        return None;
+    }
+    let domain = &topo.stack.domain;
+    let www = topo.records.iter().find(|r| r.name == "www");
+    let note = match www {
+        Some(r) if r.kind == "A" => {
+            let who = owner_of(topo, &r.value)
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
+            format!(
+                "The browser asks {} for www.{domain}; its A record answers {}{who}.",
+                or_list(&dns),
+                r.value
+            )
+        }
+        Some(r) if r.kind == "CNAME" => format!(
+            "The browser asks {} for www.{domain}, an alias (CNAME record) of {}, and gets that name's address.",
+            or_list(&dns),
+            r.value
+        ),
+        _ => format!(
+            "The browser asks {} for the site's address in {domain}.",
+            or_list(&dns)
+        ),
+    };
+    Some(Hop {
+        what: "DNS".into(),
+        servers: dns,
+        port: "53/udp".into(),
+        note,
+    })
+}
+
+/// The network traffic from `from` to `to` takes, in words.
+fn via(topo: &Topology, from: &str, to: &str) -> String {
+    let (a, b) = (topo.server(from), topo.server(to));
+    match crate::topology::shared_network(&topo.stack, a, b) {
+        Some(n) => format!("over the {n} network"),
+        None => "over the network".into(),
+    }
+}
+
+/// The port users reach the entry point on.
+fn entry_port(topo: &Topology, http: u16, https: u16) -> String {
+    if topo.tls() {
+        format!("{https}/tcp (HTTPS; {http} redirects)")
+    } else {
+        format!("{http}/tcp (HTTP)")
+    }
+}
+
+fn load_balancer_hop(topo: &Topology) -> Option<Hop> {
+    let lbs = names(topo.with_role(Role::LoadBalancer));
+    let first = topo.with_role(Role::LoadBalancer).next()?;
+    let o = topo
+        .server(&first.name)
+        .haproxy()
+        .cloned()
+        .unwrap_or_default();
+    let mut note = String::new();
+    if let Some(v) = topo.vips.first() {
+        let standby: Vec<String> = v.members[1..].iter().map(|m| m.0.clone()).collect();
+        note.push_str(&format!(
+            "{} answers on the virtual IP {}",
+            v.members[0].0, v.address
+        ));
+        if !standby.is_empty() {
+            note.push_str(&format!(
+                " ({} while {} is down)",
+                or_list(&standby),
+                v.members[0].0
+            ));
+        }
+        note.push_str(". ");
+    }
+    let web = first.backends.first().cloned().unwrap_or_default();
+    let net = via(topo, &first.name, &web);
+    let algo = balance_phrase(o.balance);
+    note.push_str(&match (topo.tls(), topo.web_tls()) {
+        (false, _) => format!("HAProxy picks a web server {algo} and forwards the request to it {net}."),
+        (true, false) => format!("HAProxy ends TLS (decrypts), picks a web server {algo} and forwards the request to it as plain HTTP {net}."),
+        (true, true) => format!("HAProxy ends TLS, picks a web server {algo} and forwards the request to it in a new TLS connection {net}."),
+    });
+    Some(Hop {
+        what: "load balancer".into(),
+        servers: lbs,
+        port: entry_port(topo, o.port, o.https_port),
+        note,
+    })
+}
+
+fn web_hop(topo: &Topology) -> Option<Hop> {
+    let first = topo.with_role(Role::Web).next()?;
+    let webs = names(topo.with_role(Role::Web));
+    let nginx = topo
+        .server(&first.name)
+        .nginx()
+        .cloned()
+        .unwrap_or_default();
+    let is_entry = topo.entry().iter().any(|n| n.name == first.name);
+    let port = if is_entry {
+        entry_port(topo, nginx.port, nginx.https_port)
+    } else if topo.web_tls() {
+        format!("{}/tcp (HTTPS)", nginx.https_port)
+    } else {
+        format!("{}/tcp (HTTP)", nginx.port)
+    };
+    let tls = if is_entry && topo.tls() {
+        "nginx ends TLS, serves"
+    } else {
+        "nginx serves"
+    };
+    let local = topo
+        .with_role(Role::Web)
+        .all(|w| w.upstreams.len() == 1 && w.upstreams[0] == w.name);
+    let to = if local {
+        "the application server on the same machine".to_string()
+    } else {
+        let apps = names(topo.with_role(Role::App));
+        format!(
+            "an application server ({}) {}",
+            or_list(&apps),
+            via(topo, &first.name, &first.upstreams[0])
+        )
+    };
+    Some(Hop {
+        what: "web server".into(),
+        servers: webs,
+        port,
+        note: format!(
+            "{tls} static files (/static/) itself and passes every other request to {to}."
+        ),
+    })
+}
+
+fn app_hop(topo: &Topology) -> Option<Hop> {
+    let first = topo.with_role(Role::App).next()?;
+    let apps = names(topo.with_role(Role::App));
+    let same = |list: &[String]| list.len() == 1 && list[0] == first.name;
+    let primary: Vec<String> = first.db_primary.iter().cloned().collect();
+    let queries = if primary.is_empty() {
+        "runs the site's code".to_string()
+    } else if first.db_reads == primary {
+        if apps.len() == 1 && same(&primary) {
+            "runs the site's code, which reads and writes in MySQL on the same machine".into()
+        } else {
+            format!(
+                "runs the site's code, which reads and writes in MySQL on {}",
+                primary[0]
+            )
+        }
+    } else {
+        format!(
+            "runs the site's code, which writes to MySQL on {} and reads from {}",
+            primary[0],
+            and_list(&first.db_reads)
+        )
+    };
+    Some(Hop {
+        what: "application server".into(),
+        servers: apps.clone(),
+        port: format!("{}/tcp (HTTP)", topo.app_port(&first.name)),
+        note: format!("gunicorn {queries}."),
+    })
+}
+
+fn database_hop(topo: &Topology) -> Option<Hop> {
+    let primaries = names(topo.with_role(Role::DbPrimary));
+    let replicas = names(topo.with_role(Role::DbReplica));
+    let first = primaries.first()?;
+    let reads: Vec<String> = topo
+        .with_role(Role::App)
+        .next()
+        .map(|a| a.db_reads.clone())
+        .unwrap_or_default();
+    let note = if reads.is_empty() || reads == [first.clone()] {
+        format!("{first} takes every read and write.")
+    } else {
+        format!(
+            "Writes go to {first} (the primary), reads to {} (the {}).",
+            and_list(&reads),
+            agree(reads.len(), "replica", "replicas")
+        )
+    };
+    Some(Hop {
+        what: "database".into(),
+        servers: primaries.iter().chain(replicas.iter()).cloned().collect(),
+        port: format!("{}/tcp (MySQL)", mariadb::PORT),
+        note,
+    })
+}
+
+fn request_path(topo: &Topology) -> Vec<Hop> {
+    [
+        dns_hop(topo),
+        load_balancer_hop(topo),
+        web_hop(topo),
+        app_hop(topo),
+        database_hop(topo),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Load balancing and replication.
+
+fn algorithm_explained(b: haproxy::Balance, backends: &[String]) -> String {
+    match b {
+        haproxy::Balance::Roundrobin => {
+            // Requests 1.. n+1: around the backends and back to the first.
+            let turns: Vec<String> = backends
+                .iter()
+                .chain(backends.first())
+                .enumerate()
+                .map(|(i, w)| format!("{} -> {w}", i + 1))
+                .collect();
+            format!(
+                "Each request goes to the next web server in turn ({}, ...), weighting them equally.",
+                turns.join(", ")
+            )
+        }
+        haproxy::Balance::Leastconn => {
+            "Each request goes to the web server with the fewest open connections.".into()
+        }
+        haproxy::Balance::Source => "A hash of the client's address picks the web server, so a client sticks to one (session persistence).".into(),
+    }
+}
+
+fn load_balancing(topo: &Topology) -> Option<LoadBalancing> {
+    let lbs = names(topo.with_role(Role::LoadBalancer));
+    let first = topo.with_role(Role::LoadBalancer).next()?;
+    let balance = topo
+        .server(&first.name)
+        .haproxy()
+        .map(|o| o.balance)
+        .unwrap_or_default();
+    let (mode, explained) = match (lbs.len(), topo.vips.first()) {
+        (1, _) => (
+            "single",
+            format!("One load balancer, {}, takes every request: there is no second one to share the traffic (active-active) or to stand by (active-passive).", lbs[0]),
+        ),
+        (_, Some(v)) => {
+            let standby: Vec<String> = v.members[1..].iter().map(|m| m.0.clone()).collect();
+            (
+                "active-passive",
+                format!(
+                    "{} holds the virtual IP {} and takes all the traffic; {} {} by and {} the address over (VRRP, keepalived) if {} fails.",
+                    v.members[0].0,
+                    v.address,
+                    and_list(&standby),
+                    agree(standby.len(), "stands", "stand"),
+                    agree(standby.len(), "takes", "take"),
+                    v.members[0].0,
+                ),
+            )
+        }
+        (_, None) => ("active-active", active_active(topo, &lbs)),
+    };
+    Some(LoadBalancing {
+        algorithm: balance.as_str().into(),
+        how: format!(
+            "{} HAProxy checks each web server's health every second and stops sending requests to one that fails two checks in a row.",
+            algorithm_explained(balance, &first.backends)
+        ),
+        mode: mode.into(),
+        mode_explained: explained,
+        balancers: lbs,
+        backends: first.backends.clone(),
+    })
+}
+
+/// Several load balancers and no virtual IP: which of them DNS sends users to.
+fn active_active(topo: &Topology, lbs: &[String]) -> String {
+    let listed: Vec<String> = lbs
+        .iter()
+        .filter(|lb| {
+            let addrs: Vec<String> = topo
+                .server(lb)
+                .addrs
+                .iter()
+                .map(|(_, a)| a.to_string())
+                .collect();
+            topo.records
+                .iter()
+                .any(|r| r.name == "www" && r.kind == "A" && addrs.contains(&r.value))
+        })
+        .cloned()
+        .collect();
+    if listed.len() == lbs.len() {
+        format!(
+            "{} take traffic at the same time: www.{} has an A record for each.",
+            and_list(lbs),
+            topo.stack.domain
+        )
+    } else {
+        let idle: Vec<String> = lbs
+            .iter()
+            .filter(|l| !listed.contains(l))
+            .cloned()
+            .collect();
+        format!(
+            "{} could all take traffic, but www.{} has no A record for {}, so {} no user's request.",
+            and_list(lbs),
+            topo.stack.domain,
+            and_list(&idle),
+            agree(idle.len(), "it gets", "they get")
+        )
+    }
+}
+
+fn replication(topo: &Topology) -> Option<Replication> {
+    let p = topo.with_role(Role::DbPrimary).next()?.name.clone();
+    let replicas = replicas_of(topo, &p);
+    let how = if replicas.is_empty() {
+        format!("{p} is the only database: it takes every read and write, and no other server holds a copy of the data.")
+    } else {
+        let n = replicas.len();
+        format!(
+            "{p} (the primary) takes every write and records it in its binary log; {} ({}) {} that log asynchronously (with GTIDs), {} the application's reads and {} any other writes (read-only). A replica can be promoted if the primary fails, but nothing here does it automatically.",
+            and_list(&replicas),
+            agree(n, "the replica", "the replicas"),
+            agree(n, "follows", "follow"),
+            agree(n, "answers", "answer"),
+            agree(n, "refuses", "refuse"),
+        )
+    };
+    Some(Replication {
+        primary: p,
+        replicas,
+        how,
+    })
+}
+
+pub fn explain(topo: &Topology) -> Explanation {
     Explanation {
-        stack: stack.name.clone(),
-        description: stack.description.clone(),
-        servers,
-        request_path: path,
-        load_balancing,
-        replication,
+        stack: topo.stack.name.clone(),
+        description: topo.stack.description.clone(),
+        servers: servers(topo),
+        request_path: request_path(topo),
+        load_balancing: load_balancing(topo),
+        replication: replication(topo),
         findings: findings(topo),
     }
 }
 
-/// Single points of failure, security, monitoring and contention.
+// ---------------------------------------------------------------------------
+// Findings: one function per rule.
+
+type Rule = fn(&Topology) -> Vec<Finding>;
+
+const RULES: &[Rule] = &[
+    spofs,
+    no_redundancy,
+    https,
+    no_firewall,
+    database_on_public_network,
+    no_monitoring,
+    shared_tiers,
+];
+
+/// Single points of failure, security, monitoring and contention, most
+/// severe first.
 pub fn findings(topo: &Topology) -> Vec<Finding> {
-    let stack = &topo.stack;
-    let mut out = Vec::new();
-    let site_servers: Vec<&crate::topology::Node> = topo
-        .nodes
+    let mut out: Vec<Finding> = RULES.iter().flat_map(|rule| rule(topo)).collect();
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+/// Servers that run part of the site (not the user, DNS or monitoring).
+fn site_servers(topo: &Topology) -> Vec<&Node> {
+    topo.nodes
         .iter()
         .filter(|n| {
             n.roles.iter().any(|r| {
@@ -288,14 +976,17 @@ pub fn findings(topo: &Topology) -> Vec<Finding> {
                 )
             })
         })
-        .collect();
+        .collect()
+}
 
-    // Single points of failure: a function the site needs, on one server.
+/// A function the site needs, on one server (not saved by a virtual IP).
+fn spofs(topo: &Topology) -> Vec<Finding> {
     let vip_protected = |name: &str| {
         topo.vips
             .iter()
             .any(|v| v.members.len() > 1 && v.members.iter().any(|m| m.0 == name))
     };
+    let mut out = Vec::new();
     for role in [
         Role::LoadBalancer,
         Role::Web,
@@ -303,193 +994,287 @@ pub fn findings(topo: &Topology) -> Vec<Finding> {
         Role::DbPrimary,
         Role::Dns,
     ] {
-        let holders: Vec<String> = topo.with_role(role).map(|n| n.name.clone()).collect();
+        let holders = names(topo.with_role(role));
         if holders.len() != 1 || vip_protected(&holders[0]) {
             continue;
         }
-        let who = &holders[0];
-        let (severity, detail, fix) = match role {
-            Role::DbPrimary => (
-                Severity::High,
-                format!("{who} is the only server that takes writes: if it fails, nothing can be written (and what it had not replicated yet is lost) until a replica is promoted by hand"),
-                "automatic failover (promote a replica: MaxScale, Orchestrator) or a multi-primary cluster (Galera)".to_string(),
-            ),
-            Role::LoadBalancer => (
-                Severity::High,
-                format!("every request goes through {who}: if it fails, the site is down"),
-                "a second load balancer sharing a virtual IP (keepalived, active-passive), or two behind DNS (active-active)".to_string(),
-            ),
-            Role::Dns => (
-                Severity::Medium,
-                format!("{who} is the only DNS server for {}: if it fails, browsers cannot find the site (once their caches expire)", stack.domain),
-                "a secondary DNS server on another machine (NS records for both)".to_string(),
-            ),
-            _ => (
-                Severity::High,
-                format!("{who} is the only {}: if it fails, the site is down", function_name(role)),
-                format!("a second {} behind the load balancer", function_name(role)),
-            ),
-        };
-        out.push(Finding {
-            severity,
-            category: "spof",
-            title: format!("single point of failure: the {}", function_name(role)),
-            detail,
-            fix,
-            servers: vec![who.clone()],
-        });
+        out.push(spof(topo, role, &holders[0]).servers(holders));
     }
-    if site_servers.len() == 1 {
-        let who = &site_servers[0].name;
-        out.push(Finding {
-            severity: Severity::High,
-            category: "spof",
-            title: "no redundancy: the whole site is one server".into(),
-            detail: format!("{who} runs every component: if it fails, or is stopped for maintenance (an upgrade, a reboot), the site is down; it cannot grow past one machine under heavy traffic"),
-            fix: "more servers behind a load balancer, with the database replicated".into(),
-            servers: vec![who.clone()],
-        });
-    }
-
-    // Security.
-    let has_lb = topo.with_role(Role::LoadBalancer).next().is_some();
-    match &stack.tls {
-        None => out.push(Finding {
-            severity: Severity::High,
-            category: "security",
-            title: "no HTTPS".into(),
-            detail: "the site is served over plain HTTP: passwords, cookies and pages cross the network readable and changeable by anyone on the path (eavesdropping, man in the middle)".into(),
-            fix: "a TLS certificate for the site (`tls:` in the stack), HTTP redirecting to HTTPS".into(),
-            servers: vec![],
-        }),
-        Some(t) if has_lb && !t.reencrypt => out.push(Finding {
-            severity: Severity::Medium,
-            category: "security",
-            title: "TLS terminated at the load balancer, plaintext behind it".into(),
-            detail: "HTTPS ends at the load balancer; from there to the web servers traffic is plain HTTP, readable by anything on the internal network".into(),
-            fix: "re-encrypt to the web servers (`tls: { reencrypt: true }`), or pass TLS through to them".into(),
-            servers: topo.with_role(Role::LoadBalancer).map(|n| n.name.clone()).collect(),
-        }),
-        _ => {}
-    }
-    let unwalled: Vec<String> = site_servers
-        .iter()
-        .filter(|n| !topo.server(&n.name).has("ufw"))
-        .map(|n| n.name.clone())
-        .collect();
-    if !unwalled.is_empty() {
-        out.push(Finding {
-            severity: Severity::High,
-            category: "security",
-            title: "no firewall".into(),
-            detail: format!("{} accept connections on every port from anywhere: the database, the application server and SSH are open to the network (brute force, exploits)", unwalled.join(", ")),
-            fix: "a firewall on each server (`ufw`): deny incoming by default, allow only the flows the site needs".into(),
-            servers: unwalled.clone(),
-        });
-    }
-    let public_nets: Vec<&str> = stack
-        .networks
-        .iter()
-        .filter(|n| n.public)
-        .map(|n| n.name.as_str())
-        .collect();
-    let exposed_db: Vec<String> = topo
-        .nodes
-        .iter()
-        .filter(|n| n.roles.contains(&Role::DbPrimary) || n.roles.contains(&Role::DbReplica))
-        .filter(|n| {
-            let s = topo.server(&n.name);
-            !s.has("ufw")
-                && s.addrs
-                    .iter()
-                    .any(|(net, _)| public_nets.contains(&net.as_str()))
-        })
-        .map(|n| n.name.clone())
-        .collect();
-    if !exposed_db.is_empty() {
-        out.push(Finding {
-            severity: Severity::High,
-            category: "security",
-            title: "database reachable from the public network".into(),
-            detail: format!("MySQL on {} listens on an address users can reach, with nothing filtering port 3306", exposed_db.join(", ")),
-            fix: "keep databases on the private network only, and firewall 3306 to the application servers and replicas".into(),
-            servers: exposed_db,
-        });
-    }
-
-    // Monitoring.
-    let unmonitored: Vec<String> = site_servers
-        .iter()
-        .filter(|n| !topo.server(&n.name).has("monitoring-client"))
-        .map(|n| n.name.clone())
-        .collect();
-    let collector = topo.with_role(Role::Monitoring).next().is_some();
-    if !collector || !unmonitored.is_empty() {
-        out.push(Finding {
-            severity: Severity::Medium,
-            category: "monitoring",
-            title: "no monitoring".into(),
-            detail: if collector {
-                format!("{} send no metrics: failures and load there go unnoticed until users complain", unmonitored.join(", "))
-            } else {
-                "nothing collects metrics or raises alerts: a failure, a full disk or a traffic spike goes unnoticed until users complain; there is no QPS figure to plan capacity with".into()
-            },
-            fix: "a monitoring client on each server (`monitoring-client`: host metrics, web server QPS, database health) and a Prometheus server with alerts".into(),
-            servers: unmonitored,
-        });
-    }
-
-    // Tiers sharing one server.
-    let shared: Vec<String> = topo
-        .nodes
-        .iter()
-        .filter(|n| {
-            n.roles
-                .iter()
-                .filter(|r| matches!(r, Role::Web | Role::App | Role::DbPrimary | Role::DbReplica))
-                .count()
-                > 1
-        })
-        .map(|n| n.name.clone())
-        .collect();
-    if !shared.is_empty() {
-        out.push(Finding {
-            severity: Severity::Medium,
-            category: "scalability",
-            title: "tiers sharing one server".into(),
-            detail: format!("{} each run several of web, application and database: they compete for CPU, memory and disk, one tier cannot be scaled without the others, and a fault in one takes the others down", shared.join(", ")),
-            fix: "web, application and database on servers of their own, each tier scaled on its own".into(),
-            servers: shared,
-        });
-    }
-    out.sort_by_key(|f| f.severity);
     out
+}
+
+fn spof(topo: &Topology, role: Role, who: &str) -> Finding {
+    use FindingKind::*;
+    let has_lb = topo.with_role(Role::LoadBalancer).next().is_some();
+    match role {
+        Role::DbPrimary => spof_primary(topo, who),
+        Role::LoadBalancer => Finding::new(SpofLoadBalancer, Severity::High, "single point of failure: the load balancer")
+            .detail(format!("every request goes through {who}: if it fails, the site is down"))
+            .fix("a second load balancer sharing a virtual IP (keepalived, active-passive), or two listed in DNS (active-active)"),
+        Role::Dns => Finding::new(SpofDns, Severity::Medium, "single point of failure: the DNS server")
+            .detail(format!("{who} is the only DNS server for {}: if it fails, browsers cannot find the site (once the answers they cached expire)", topo.stack.domain))
+            .fix("a secondary DNS server on another machine (NS records for both)"),
+        Role::Web => Finding::new(SpofWeb, Severity::High, "single point of failure: the web server")
+            .detail(format!("{who} is the only web server: if it fails, the site is down"))
+            .fix(if has_lb {
+                "a second web server behind the load balancer"
+            } else {
+                "a second web server, and a load balancer in front of both"
+            }),
+        _ => Finding::new(SpofApp, Severity::High, "single point of failure: the application server")
+            .detail(format!("{who} is the only application server: if it fails, the site is down"))
+            .fix("a second application server; nginx spreads requests over every application server it is given (`nginx: { upstream: [...] }`)"),
+    }
+}
+
+fn spof_primary(topo: &Topology, who: &str) -> Finding {
+    let replicas = replicas_of(topo, who);
+    let (kind, high) = (FindingKind::SpofDbPrimary, Severity::High);
+    if replicas.is_empty() {
+        Finding::new(kind, high, "single point of failure: the database")
+            .detail(format!("{who} is the only database and holds the only copy of the data: if it fails, nothing can be read or written, and if its disk is lost, so is the data"))
+            .fix("a replica on another server (`mariadb: { role: replica }`), then automatic failover to it (MaxScale, Orchestrator)")
+    } else {
+        Finding::new(kind, high, "single point of failure: the database primary")
+            .detail(format!(
+                "{who} is the only server that takes writes: if it fails, nothing can be written until {} is promoted by hand, and writes it had not yet sent to {} can be lost",
+                or_list(&replicas),
+                agree(replicas.len(), "its replica", "its replicas")
+            ))
+            .fix("automatic failover (promote a replica: MaxScale, Orchestrator) or a multi-primary cluster (Galera)")
+    }
+}
+
+fn no_redundancy(topo: &Topology) -> Vec<Finding> {
+    let site = site_servers(topo);
+    if site.len() != 1 {
+        return vec![];
+    }
+    let who = &site[0].name;
+    vec![Finding::new(FindingKind::NoRedundancy, Severity::High, "no redundancy: the whole site is one server")
+        .detail(format!("{who} runs the whole site: if it fails, or is stopped for maintenance (an upgrade, a reboot), the site is down, and it cannot grow past one machine under heavy traffic"))
+        .fix("more servers behind a load balancer, with the database replicated")
+        .servers(vec![who.clone()])]
+}
+
+fn https(topo: &Topology) -> Vec<Finding> {
+    let lbs = names(topo.with_role(Role::LoadBalancer));
+    match &topo.stack.tls {
+        None => vec![Finding::new(FindingKind::NoHttps, Severity::High, "no HTTPS")
+            .detail("the site is served over plain HTTP: passwords, cookies and pages cross the network readable and changeable by anyone on the path (eavesdropping, man in the middle)".into())
+            .fix("a TLS certificate for the site (`tls:` in the stack), HTTP redirecting to HTTPS")],
+        Some(t) if !lbs.is_empty() && !t.reencrypt => {
+            let first = topo.with_role(Role::LoadBalancer).next().expect("a load balancer");
+            let web = first.backends.first().cloned().unwrap_or_default();
+            vec![Finding::new(FindingKind::TlsEndsAtLoadBalancer, Severity::Medium, "TLS terminated at the load balancer, plaintext behind it")
+                .detail(format!(
+                    "HTTPS ends at {}; from there to the web servers requests and pages travel as plain HTTP {}, readable by anything on that network",
+                    and_list(&lbs),
+                    via(topo, &first.name, &web)
+                ))
+                .fix("re-encrypt to the web servers (`tls: { reencrypt: true }`), or pass TLS through to them")
+                .servers(lbs)]
+        }
+        _ => vec![],
+    }
+}
+
+/// What a server listens on for the network: (what, port), SSH first.
+fn open_services(topo: &Topology, server: &str) -> Vec<(String, u16)> {
+    let s = topo.server(server);
+    let mut out = vec![("SSH".to_string(), 22)];
+    for c in &s.components {
+        match c {
+            ComponentSpec::App(o) => out.push(("the application server".into(), o.port)),
+            ComponentSpec::Mariadb(_) => out.push(("MySQL".into(), mariadb::PORT)),
+            ComponentSpec::Haproxy(o) => out.push(("HAProxy's stats".into(), o.stats_port)),
+            ComponentSpec::Prometheus(o) => out.push(("Prometheus".into(), o.port)),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn no_firewall(topo: &Topology) -> Vec<Finding> {
+    let unwalled = names(
+        site_servers(topo)
+            .into_iter()
+            .filter(|n| !topo.server(&n.name).has("ufw")),
+    );
+    if unwalled.is_empty() {
+        return vec![];
+    }
+    // Services beyond the site itself, grouped by the servers they run on.
+    let mut services: Vec<(Vec<String>, String)> = Vec::new();
+    let mut each: Vec<(String, u16, Vec<String>)> = Vec::new();
+    for s in &unwalled {
+        for (what, port) in open_services(topo, s) {
+            match each.iter_mut().find(|(w, p, _)| *w == what && *p == port) {
+                Some((_, _, v)) => v.push(s.clone()),
+                None => each.push((what, port, vec![s.clone()])),
+            }
+        }
+    }
+    for (what, port, on) in each {
+        let item = format!("{what} ({port})");
+        match services.iter_mut().find(|(o, _)| *o == on) {
+            Some((_, v)) => *v = format!("{v}, {item}"),
+            None => services.push((on, item)),
+        }
+    }
+    let n = unwalled.len();
+    let open: Vec<String> = services
+        .into_iter()
+        .map(|(on, items)| {
+            let items = and_last(&items);
+            match (n, on.len() == n) {
+                (1, _) => items,
+                (_, true) => format!("{items} on each"),
+                _ => format!("{items} on {}", and_list(&on)),
+            }
+        })
+        .collect();
+    let public = unwalled.iter().any(|s| on_public_network(topo, s));
+    vec![Finding::new(FindingKind::NoFirewall, Severity::High, "no firewall")
+        .detail(format!(
+            "nothing filters the traffic to {}: anyone who can reach {}{} can connect to every port {} {} on, not only the site's, to guess passwords or try exploits: {}",
+            and_list(&unwalled),
+            agree(n, "it", "them"),
+            if public { " (from the public network too)" } else { "" },
+            agree(n, "it", "they"),
+            agree(n, "listens", "listen"),
+            open.join("; ")
+        ))
+        .fix("a firewall on each server (`ufw`): deny incoming by default, allow only the flows the site needs")
+        .servers(unwalled)]
+}
+
+/// `a, b, c` with its last comma turned into `and`.
+fn and_last(items: &str) -> String {
+    match items.rfind(", ") {
+        Some(i) => format!("{} and {}", &items[..i], &items[i + 2..]),
+        None => items.to_string(),
+    }
+}
+
+fn on_public_network(topo: &Topology, server: &str) -> bool {
+    topo.server(server)
+        .addrs
+        .iter()
+        .any(|(net, _)| topo.stack.network(net).is_some_and(|n| n.public))
+}
+
+fn database_on_public_network(topo: &Topology) -> Vec<Finding> {
+    let exposed = names(topo.nodes.iter().filter(|n| {
+        (n.roles.contains(&Role::DbPrimary) || n.roles.contains(&Role::DbReplica))
+            && !topo.server(&n.name).has("ufw")
+            && on_public_network(topo, &n.name)
+    }));
+    if exposed.is_empty() {
+        return vec![];
+    }
+    vec![Finding::new(FindingKind::DatabaseOnPublicNetwork, Severity::High, "database reachable from the public network")
+        .detail(format!(
+            "MySQL on {} listens on an address users can reach, and nothing filters port {}",
+            and_list(&exposed),
+            mariadb::PORT
+        ))
+        .fix("keep databases on the private network only, and firewall 3306 to the application servers and replicas")
+        .servers(exposed)]
+}
+
+fn no_monitoring(topo: &Topology) -> Vec<Finding> {
+    let unmonitored = names(
+        site_servers(topo)
+            .into_iter()
+            .filter(|n| !topo.server(&n.name).has("monitoring-client")),
+    );
+    let collector = topo.with_role(Role::Monitoring).next().is_some();
+    if collector && unmonitored.is_empty() {
+        return vec![];
+    }
+    let detail = if collector {
+        format!(
+            "nothing collects metrics from {}: failures and load there go unnoticed until users complain",
+            and_list(&unmonitored)
+        )
+    } else {
+        "nothing collects metrics or raises alerts: a failure, a full disk or a traffic spike goes unnoticed until users complain, and there is no QPS figure to plan capacity with".into()
+    };
+    vec![Finding::new(FindingKind::NoMonitoring, Severity::Medium, "no monitoring")
+        .detail(detail)
+        .fix("a monitoring client on each server (`monitoring-client`: host metrics, web server QPS, database health) and a Prometheus server with alerts")
+        .servers(unmonitored)]
+}
+
+/// `the web server, the application server and the database`.
+fn tiers_of(node: &Node) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if node.roles.contains(&Role::Web) {
+        out.push("the web server");
+    }
+    if node.roles.contains(&Role::App) {
+        out.push("the application server");
+    }
+    if node.roles.contains(&Role::DbPrimary) || node.roles.contains(&Role::DbReplica) {
+        out.push("the database");
+    }
+    out
+}
+
+fn shared_tiers(topo: &Topology) -> Vec<Finding> {
+    let shared: Vec<&Node> = topo
+        .nodes
+        .iter()
+        .filter(|n| tiers_of(n).len() > 1)
+        .collect();
+    if shared.is_empty() {
+        return vec![];
+    }
+    // Servers grouped by the tiers they run together.
+    let mut groups: Vec<(Vec<&str>, Vec<String>)> = Vec::new();
+    for n in &shared {
+        let t = tiers_of(n);
+        match groups.iter_mut().find(|(g, _)| *g == t) {
+            Some((_, v)) => v.push(n.name.clone()),
+            None => groups.push((t, vec![n.name.clone()])),
+        }
+    }
+    let runs: Vec<String> = groups
+        .iter()
+        .map(|(tiers, servers)| {
+            format!(
+                "{} {} {}",
+                and_list(servers),
+                agree(servers.len(), "runs", "each run"),
+                and_list(tiers)
+            )
+        })
+        .collect();
+    vec![Finding::new(FindingKind::SharedTiers, Severity::Medium, "tiers sharing one server")
+        .detail(format!(
+            "{}: they compete for CPU, memory and disk, one tier cannot be scaled without the others, and a fault in one can take the others down",
+            runs.join("; ")
+        ))
+        .fix("web, application and database on servers of their own, each tier scaled on its own")
+        .servers(names(shared.into_iter()))]
 }
 
 /// Servers whose loss alone takes the site down, according to the findings.
 pub fn fatal_servers(topo: &Topology) -> Vec<String> {
     let mut v: Vec<String> = findings(topo)
         .into_iter()
-        .filter(|f| f.category == "spof" && f.severity == Severity::High)
+        .filter(|f| f.category == Category::Spof && f.severity == Severity::High)
+        .filter(|f| f.kind != FindingKind::SpofDbPrimary)
         .flat_map(|f| f.servers)
         .collect();
-    // The write primary's loss stops writes, not the site's pages.
-    let primaries: Vec<String> = topo
-        .with_role(Role::DbPrimary)
-        .map(|n| n.name.clone())
-        .collect();
-    v.retain(|s| {
-        !primaries.contains(s)
-            || topo
-                .node(s)
-                .roles
-                .iter()
-                .any(|r| matches!(r, Role::Web | Role::App | Role::LoadBalancer))
-    });
     v.sort();
     v.dedup();
     v
 }
+
+// ---------------------------------------------------------------------------
+// Text.
 
 /// The explanation as text for people.
 pub fn render_text(e: &Explanation) -> String {
@@ -502,23 +1287,24 @@ pub fn render_text(e: &Explanation) -> String {
         }
     }
     t.push_str("\nA request, from the browser to the database\n");
-    t.push_str("  browser");
     for (i, h) in e.request_path.iter().enumerate() {
         t.push_str(&format!(
-            "\n  {}. {} [{}] on {}\n     {}",
+            "  {}. {}: {}, port {}\n     {}\n",
             i + 1,
             h.what,
-            h.servers.join(", "),
+            and_list(&h.servers),
             h.port,
             h.note
         ));
     }
-    t.push('\n');
+    if !e.request_path.is_empty() {
+        t.push_str("  The page goes back to the browser the same way.\n");
+    }
     if let Some(lb) = &e.load_balancing {
         t.push_str(&format!(
-            "\nLoad balancing: {} over {}\n  {}\n  {}: {}\n",
+            "\nLoad balancing: {} over {}\n  {}\n  Mode: {}. {}\n",
             lb.algorithm,
-            lb.backends.join(", "),
+            and_list(&lb.backends),
             lb.how,
             lb.mode,
             lb.mode_explained
@@ -538,8 +1324,11 @@ pub fn render_text(e: &Explanation) -> String {
             Severity::Low => "LOW",
         };
         t.push_str(&format!(
-            "  [{sev}] {} ({})\n    {}\n    fix: {}\n",
-            f.title, f.category, f.detail, f.fix
+            "  [{sev}] {} ({})\n    {}.\n    fix: {}.\n",
+            f.title,
+            f.category.as_str(),
+            f.detail,
+            f.fix
         ));
     }
     t
@@ -549,49 +1338,56 @@ pub fn render_text(e: &Explanation) -> String {
 mod tests {
     use super::*;
 
-    fn titles(stack: &str) -> Vec<String> {
+    fn kinds(stack: &str) -> Vec<FindingKind> {
         findings(&crate::stack::load(stack).unwrap())
             .into_iter()
-            .map(|f| f.title)
+            .map(|f| f.kind)
             .collect()
     }
 
     #[test]
+    fn english_lists_and_agreement() {
+        assert_eq!(and_list(&["a"]), "a");
+        assert_eq!(and_list(&["a", "b"]), "a and b");
+        assert_eq!(and_list(&["a", "b", "c"]), "a, b and c");
+        assert_eq!(or_list(&["a", "b"]), "a or b");
+        assert_eq!(agree(1, "stands", "stand"), "stands");
+        assert_eq!(agree(2, "stands", "stand"), "stand");
+    }
+
+    #[test]
     fn task0_everything_is_a_single_point_of_failure() {
-        let t = titles("task0");
+        use FindingKind::*;
+        let k = kinds("task0");
         for want in [
-            "single point of failure: the web server",
-            "single point of failure: the application server",
-            "single point of failure: the database primary (the only server taking writes)",
-            "no redundancy: the whole site is one server",
-            "no HTTPS",
-            "no firewall",
-            "no monitoring",
-            "tiers sharing one server",
+            SpofWeb,
+            SpofApp,
+            SpofDbPrimary,
+            NoRedundancy,
+            NoHttps,
+            NoFirewall,
+            NoMonitoring,
+            SharedTiers,
         ] {
-            assert!(
-                t.contains(&want.to_string()),
-                "task0 lacks `{want}`: {t:#?}"
-            );
+            assert!(k.contains(&want), "task0 lacks {want:?}: {k:?}");
         }
+        assert!(!k.contains(&SpofLoadBalancer));
     }
 
     #[test]
     fn task1_load_balancer_and_primary_are_spofs_no_https_firewall_monitoring() {
-        let t = titles("task1");
+        use FindingKind::*;
+        let k = kinds("task1");
         for want in [
-            "single point of failure: the load balancer",
-            "single point of failure: the database primary (the only server taking writes)",
-            "no HTTPS",
-            "no firewall",
-            "no monitoring",
+            SpofLoadBalancer,
+            SpofDbPrimary,
+            NoHttps,
+            NoFirewall,
+            NoMonitoring,
         ] {
-            assert!(
-                t.contains(&want.to_string()),
-                "task1 lacks `{want}`: {t:#?}"
-            );
+            assert!(k.contains(&want), "task1 lacks {want:?}: {k:?}");
         }
-        assert!(!t.contains(&"single point of failure: the web server".to_string()));
+        assert!(!k.contains(&SpofWeb));
         let e = explain(&crate::stack::load("task1").unwrap());
         let lb = e.load_balancing.unwrap();
         assert_eq!(
@@ -602,41 +1398,47 @@ mod tests {
 
     #[test]
     fn task2_tls_at_the_balancer_single_primary_shared_tiers() {
-        let t = titles("task2");
-        for want in [
-            "TLS terminated at the load balancer, plaintext behind it",
-            "single point of failure: the database primary (the only server taking writes)",
-            "tiers sharing one server",
-        ] {
-            assert!(
-                t.contains(&want.to_string()),
-                "task2 lacks `{want}`: {t:#?}"
-            );
+        use FindingKind::*;
+        let k = kinds("task2");
+        for want in [TlsEndsAtLoadBalancer, SpofDbPrimary, SharedTiers] {
+            assert!(k.contains(&want), "task2 lacks {want:?}: {k:?}");
         }
-        for gone in ["no HTTPS", "no firewall", "no monitoring"] {
-            assert!(!t.contains(&gone.to_string()), "task2 still has `{gone}`");
+        for gone in [NoHttps, NoFirewall, NoMonitoring] {
+            assert!(!k.contains(&gone), "task2 still has {gone:?}");
         }
     }
 
     #[test]
     fn task3_the_single_write_primary_remains() {
-        let t = titles("task3");
-        assert!(t.contains(
-            &"single point of failure: the database primary (the only server taking writes)"
-                .to_string()
-        ));
-        for gone in [
-            "single point of failure: the load balancer",
-            "single point of failure: the web server",
-            "tiers sharing one server",
-        ] {
-            assert!(
-                !t.contains(&gone.to_string()),
-                "task3 still has `{gone}`: {t:#?}"
-            );
+        use FindingKind::*;
+        let k = kinds("task3");
+        assert!(k.contains(&SpofDbPrimary));
+        for gone in [SpofLoadBalancer, SpofWeb, SharedTiers] {
+            assert!(!k.contains(&gone), "task3 still has {gone:?}: {k:?}");
         }
         let e = explain(&crate::stack::load("task3").unwrap());
         assert_eq!(e.load_balancing.unwrap().mode, "active-passive");
+    }
+
+    #[test]
+    fn firewall_allow_lists_come_from_the_flows() {
+        let topo = crate::stack::load("task3").unwrap();
+        let web: Vec<String> = firewall_allows(&topo, "web-01")
+            .iter()
+            .map(Allow::text)
+            .collect();
+        assert_eq!(
+            web,
+            [
+                "22, 9100, 9113/tcp from admin",
+                "80/tcp from lb-01 and lb-02"
+            ]
+        );
+        let lb: Vec<String> = firewall_allows(&topo, "lb-02")
+            .iter()
+            .map(Allow::text)
+            .collect();
+        assert!(lb.iter().any(|l| l == "VRRP from lb-01"), "{lb:?}");
     }
 
     #[test]
@@ -644,14 +1446,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("safer.yaml");
         std::fs::write(&path, "extends: task1\nservers:\n  lb-02:\n    networks: { public: 13, private: 13 }\n    components: [haproxy, { keepalived: { vip: 10.101.0.100 } }]\n  lb-01:\n    components: [haproxy, { keepalived: { vip: 10.101.0.100 } }]\n").unwrap();
-        let t: Vec<String> = findings(&crate::stack::load(path.to_str().unwrap()).unwrap())
-            .into_iter()
-            .map(|f| f.title)
-            .collect();
-        assert!(
-            !t.contains(&"single point of failure: the load balancer".to_string()),
-            "{t:#?}"
-        );
-        assert!(titles("task1").contains(&"single point of failure: the load balancer".to_string()));
+        let k = kinds(path.to_str().unwrap());
+        assert!(!k.contains(&FindingKind::SpofLoadBalancer), "{k:?}");
+        assert!(kinds("task1").contains(&FindingKind::SpofLoadBalancer));
     }
 }

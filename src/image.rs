@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use crate::components::{BASE_PACKAGES, KINDS};
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::progress::Progress;
 
 pub const REPOSITORY: &str = "infractl/node";
@@ -140,13 +140,14 @@ pub async fn ensure(
     progress: &dyn Progress,
 ) -> Result<Built> {
     let reference = reference();
-    if !force && crate::docker::image_exists(docker, &reference).await? {
+    if !force && crate::driver::docker::engine::image_exists(docker, &reference).await? {
         return Ok(Built::AlreadyThere(reference));
     }
     // One build at a time on this machine; whoever waited finds it built.
     let lock_path = std::env::temp_dir().join("infractl-image.lock");
-    let lock = std::fs::File::create(&lock_path)
-        .map_err(|e| Error::failure(format!("cannot create {}: {e}", lock_path.display())))?;
+    let lock = fs_err::File::create(&lock_path)
+        .context("cannot take the image build lock")?
+        .into_file();
     if lock.try_lock().is_err() {
         progress.begin(
             "image",
@@ -155,10 +156,16 @@ pub async fn ensure(
         );
         let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
             .await
-            .map_err(|e| Error::failure(format!("waiting for the image lock: {e}")))??;
+            .map_err(|e| Error::failure(format!("waiting for the image lock: {e}")))?
+            .map_err(|e| {
+                Error::caused(
+                    format!("cannot take the image build lock {}", lock_path.display()),
+                    e,
+                )
+            })?;
         drop(lock);
         progress.finish("image", true, "the other build finished");
-        if !force && crate::docker::image_exists(docker, &reference).await? {
+        if !force && crate::driver::docker::engine::image_exists(docker, &reference).await? {
             return Ok(Built::AlreadyThere(reference));
         }
         return Box::pin(ensure(docker, mirror, force, progress)).await;
@@ -197,10 +204,11 @@ async fn build(
     })?;
     let work = std::env::temp_dir().join(format!("infractl-image-{}", recipe_hash()));
     let rootfs = work.join("rootfs");
+    let doing = "cannot prepare the image's work directory";
     if work.exists() {
-        std::fs::remove_dir_all(&work)?;
+        fs_err::remove_dir_all(&work).context(doing)?;
     }
-    std::fs::create_dir_all(&work)?;
+    fs_err::create_dir_all(&work).context(doing)?;
     let _cleanup = RemoveOnDrop(work.clone());
 
     let pkgs = packages();
@@ -217,13 +225,14 @@ async fn build(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::failure(format!("cannot run debootstrap: {e}")))?;
+        .context("cannot run debootstrap")?;
     let stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let mut lines = BufReader::new(stdout).lines();
     let mut n = 0u64;
     let mut tail: Vec<String> = Vec::new();
-    while let Some(line) = lines.next_line().await? {
+    let reading = "cannot read debootstrap's output";
+    while let Some(line) = lines.next_line().await.context(reading)? {
         if let Some(info) = line.strip_prefix("I: ") {
             n += 1;
             progress.update(
@@ -238,8 +247,8 @@ async fn build(
         }
     }
     let mut err = String::new();
-    stderr.read_to_string(&mut err).await?;
-    let status = child.wait().await?;
+    stderr.read_to_string(&mut err).await.context(reading)?;
+    let status = child.wait().await.context("waiting for debootstrap")?;
     if !status.success() {
         progress.finish(task, false, "debootstrap failed");
         let log = rootfs.join("debootstrap/debootstrap.log");
@@ -263,17 +272,18 @@ async fn build(
 
     progress.update(task, Some(estimate - 1), "preparing the root filesystem");
     let init = rootfs.join("usr/local/sbin/infractl-init");
-    std::fs::write(&init, INIT)?;
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755))?;
+        let doing = "cannot install the node's init";
+        fs_err::write(&init, INIT).context(doing)?;
+        fs_err::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).context(doing)?;
     }
     let out = tokio::process::Command::new("chroot")
         .arg(&rootfs)
         .args(["sh", "-c", FINISH])
         .output()
         .await
-        .map_err(|e| Error::failure(format!("cannot run chroot: {e}")))?;
+        .context("cannot run chroot")?;
     if !out.status.success() {
         return Err(Error::failure(format!(
             "preparing the image's root filesystem failed: {}",
@@ -296,7 +306,7 @@ async fn import(docker: &Docker, rootfs: &Path, reference: &str) -> Result<()> {
         .args(["--numeric-owner", "-c", "."])
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::failure(format!("cannot run tar: {e}")))?;
+        .context("cannot run tar")?;
     let stdout = tar.stdout.take().expect("piped");
     let body = futures_util::stream::unfold(stdout, |mut out| async move {
         let mut buf = vec![0u8; 1 << 20];
@@ -323,7 +333,7 @@ async fn import(docker: &Docker, rootfs: &Path, reference: &str) -> Result<()> {
     while let Some(item) = stream.next().await {
         item.map_err(|e| Error::failure(format!("importing the node image: {e}")))?;
     }
-    let status = tar.wait().await?;
+    let status = tar.wait().await.context("waiting for tar")?;
     if !status.success() {
         return Err(Error::failure(format!(
             "tar of the root filesystem failed ({status})"

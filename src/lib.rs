@@ -18,24 +18,29 @@
 //!   each with its options, packages, templates and render function.
 //! - [`render`] and [`plan`]: Tera templates into a plan of files,
 //!   services, setup steps, readiness probes and checks per server.
+//! - [`stranger`]: what anyone on the users' network may reach (verify's
+//!   public checks).
 //! - [`state`]: per-stack secrets (passwords, the lab CA) kept 0600.
 //! - [`image`]: the one node image, built from Debian packages.
-//! - [`docker`]: the Docker Engine API (bollard) pieces the commands use.
 //! - [`check`]: runs each rendered file through its own program.
 //! - [`driver`]: applies plans to hosts (Docker containers; SSH hosts);
 //!   [`supervise`] puts services under runit; [`apply`] walks the plan's
 //!   order, skipping what has not changed.
+//! - [`reconcile`]: what `up` will do to each server, decided purely
+//!   (printed by `up --dry-run`, carried out by [`apply`]).
 //! - [`progress`]: progress events; the binary draws them.
+//! - [`cli`]: the command line's definition (clap), also the source of the
+//!   completions and the man page.
 //! - [`commands`]: one thin function per CLI command.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod apply;
 pub mod chaos;
 pub mod check;
+pub mod cli;
 pub mod commands;
 pub mod components;
 pub mod diagram;
-pub mod docker;
 pub mod driver;
 pub mod error;
 pub mod explain;
@@ -43,9 +48,12 @@ pub mod image;
 pub mod inventory;
 pub mod plan;
 pub mod progress;
+pub mod reconcile;
 pub mod render;
+pub mod shell;
 pub mod stack;
 pub mod state;
+pub mod stranger;
 pub mod supervise;
 pub mod topology;
 pub mod verify;

@@ -13,7 +13,10 @@ use std::path::Path;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Result};
+
+/// The plan's file in a render directory (`infractl render`).
+pub const PLAN_FILE: &str = "plan.json";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -245,29 +248,33 @@ impl Plan {
     }
 
     /// Writes every server's files under `dir/<server>/<path>` and the plan
-    /// as `dir/plan.json`. Secret files are written with mode 0600.
+    /// as `dir/plan.json`. Secret files are written with mode 0600. Errors
+    /// name the file.
     pub fn write_to(&self, dir: &Path) -> Result<Vec<String>> {
-        use std::os::unix::fs::PermissionsExt;
         let mut written = Vec::new();
+        self.write_files(dir, &mut written)
+            .with_context(|| format!("cannot write the render of stack `{}`", self.stack))?;
+        Ok(written)
+    }
+
+    fn write_files(&self, dir: &Path, written: &mut Vec<String>) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
         for s in &self.servers {
             for f in &s.files {
                 let rel = f.path.trim_start_matches('/');
                 let dest = dir.join(&s.name).join(rel);
                 let parent = dest.parent().expect("file has a parent");
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::failure(format!("cannot create {}: {e}", parent.display()))
-                })?;
-                std::fs::write(&dest, &f.content)
-                    .map_err(|e| Error::failure(format!("cannot write {}: {e}", dest.display())))?;
+                fs_err::create_dir_all(parent)?;
+                fs_err::write(&dest, &f.content)?;
                 let mode = if f.secret { 0o600 } else { f.mode & 0o755 };
-                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
+                fs_err::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
                 written.push(format!("{}/{}", s.name, rel));
             }
         }
         let json = serde_json::to_string_pretty(self).expect("plan serializes");
-        std::fs::write(dir.join("plan.json"), json + "\n")?;
-        written.push("plan.json".to_string());
-        Ok(written)
+        fs_err::write(dir.join(PLAN_FILE), json + "\n")?;
+        written.push(PLAN_FILE.to_string());
+        Ok(())
     }
 
     /// A short human summary: per server, its roles and file count.

@@ -5,14 +5,15 @@
 //! or `--state-dir`), directories 0700 and files 0600. Secrets are created
 //! once and reused, so rendering the same stack twice gives the same files.
 
-use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use fs_err as fs;
+use fs_err::os::unix::fs::OpenOptionsExt;
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 
 /// The secrets a plan needs.
 #[derive(Debug, Clone)]
@@ -65,16 +66,28 @@ impl StateDir {
         }
     }
 
+    /// The stack's name: the last part of the path.
+    fn stack(&self) -> String {
+        self.path
+            .file_name()
+            .map_or_else(|| "?".into(), |s| s.to_string_lossy().into_owned())
+    }
+
+    /// `sub` (or the stack's directory itself, for ""), made 0700.
     fn ensure_dir(&self, sub: &str) -> Result<PathBuf> {
-        let dir = self.path.join(sub);
-        fs::create_dir_all(&dir).map_err(|e| {
-            Error::failure(format!(
-                "cannot create state directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        let dir = match sub {
+            "" => self.path.clone(),
+            sub => self.path.join(sub),
+        };
+        let doing = || {
+            format!(
+                "cannot create the state directory of stack `{}`",
+                self.stack()
+            )
+        };
+        fs::create_dir_all(&dir).with_context(doing)?;
         for d in [&self.path, &dir] {
-            fs::set_permissions(d, fs::Permissions::from_mode(0o700))?;
+            fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).with_context(doing)?;
         }
         Ok(dir)
     }
@@ -92,13 +105,14 @@ impl StateDir {
             Ok(s) => Ok(s),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let value = make()?;
-                write_private(&path, value.as_bytes())?;
+                write_private(&path, value.as_bytes())
+                    .with_context(|| format!("cannot save a secret of stack `{}`", self.stack()))?;
                 Ok(value)
             }
-            Err(e) => Err(Error::failure(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))),
+            Err(e) => Err(Error::caused(
+                format!("cannot read a secret of stack `{}`", self.stack()),
+                e,
+            )),
         }
     }
 
@@ -111,14 +125,10 @@ impl StateDir {
     /// Takes the stack's lock for `what` (`up`, `down`): one such command
     /// per stack at a time. Released when the guard drops.
     pub fn lock(&self, what: &str) -> Result<StackLock> {
-        fs::create_dir_all(&self.path).map_err(|e| {
-            Error::failure(format!(
-                "cannot create state directory {}: {e}",
-                self.path.display()
-            ))
-        })?;
-        fs::set_permissions(&self.path, fs::Permissions::from_mode(0o700))?;
+        self.ensure_dir("")?;
         let path = self.path.join("lock");
+        let stack = self.stack();
+        let doing = || format!("cannot take the lock of stack `{stack}`");
         let mut file = fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -126,14 +136,9 @@ impl StateDir {
             .truncate(false)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| Error::failure(format!("cannot open {}: {e}", path.display())))?;
+            .with_context(doing)?;
         if file.try_lock().is_err() {
             let holder = fs::read_to_string(&path).unwrap_or_default();
-            let stack = self
-                .path
-                .file_name()
-                .and_then(|s| s.to_str())
-                .unwrap_or("?");
             return Err(Error::failure(format!(
                 "stack `{stack}` is busy: {} is working on it",
                 holder
@@ -145,9 +150,11 @@ impl StateDir {
             ))
             .with_hint("wait for it to finish, then run this again"));
         }
-        file.set_len(0)?;
-        writeln!(file, "`infractl {what}` (pid {})", std::process::id())?;
-        Ok(StackLock { _file: file })
+        file.set_len(0).with_context(doing)?;
+        writeln!(file, "`infractl {what}` (pid {})", std::process::id()).with_context(doing)?;
+        Ok(StackLock {
+            _file: file.into_file(),
+        })
     }
 
     /// Loads the stack's secrets, generating what is missing.
@@ -173,12 +180,18 @@ impl StateDir {
         let files = ["ca.crt", "site.crt", "site.key"];
         if have != want || !files.iter().all(|f| dir.join(f).exists()) {
             let m = make_certificates(stack, names)?;
-            write_private(&dir.join("ca.crt"), m.ca_cert.as_bytes())?;
-            write_private(&dir.join("site.crt"), m.cert.as_bytes())?;
-            write_private(&dir.join("site.key"), m.key.as_bytes())?;
-            write_private(&dir.join("names"), want.as_bytes())?;
+            (|| {
+                write_private(&dir.join("ca.crt"), m.ca_cert.as_bytes())?;
+                write_private(&dir.join("site.crt"), m.cert.as_bytes())?;
+                write_private(&dir.join("site.key"), m.key.as_bytes())?;
+                write_private(&dir.join("names"), want.as_bytes())
+            })()
+            .with_context(|| format!("cannot save the lab certificates of stack `{stack}`"))?;
         }
-        let read = |f: &str| fs::read_to_string(dir.join(f)).map_err(Error::from);
+        let read = |f: &str| {
+            fs::read_to_string(dir.join(f))
+                .with_context(|| format!("cannot read the lab certificates of stack `{stack}`"))
+        };
         Ok(TlsMaterial {
             ca_cert: read("ca.crt")?,
             cert: read("site.crt")?,
@@ -189,23 +202,23 @@ impl StateDir {
 
 /// Holds a stack's lock while alive.
 pub struct StackLock {
-    _file: fs::File,
+    _file: std::fs::File,
 }
 
-fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+/// Writes `data` to `path` (0600) through a temporary file and a rename,
+/// so a reader never sees half a secret. Errors name the file.
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::failure(format!("cannot write {}: {e}", tmp.display())))?;
+        .open(&tmp)?;
     f.write_all(data)?;
     f.sync_all()?;
-    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
-    fs::rename(&tmp, path)?;
-    Ok(())
+    fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    fs::rename(&tmp, path)
 }
 
 /// A CA for the lab and a server certificate it signs.
@@ -270,5 +283,23 @@ mod tests {
             .unwrap()
             .cert
             .starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn a_secret_that_cannot_be_written_names_its_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = StateDir::new(tmp.path(), "t");
+        // A directory where the password's temporary file goes: no write,
+        // even for root.
+        let blocker = st.path.join("secrets/db-app.tmp");
+        std::fs::create_dir_all(&blocker).unwrap();
+        let report = st.secrets("t", None).unwrap_err().report();
+        assert_eq!(
+            report,
+            format!(
+                "error: cannot save a secret of stack `t`\n  Caused by: failed to open file `{}`\n  Caused by: Is a directory (os error 21)\n",
+                blocker.display()
+            )
+        );
     }
 }

@@ -613,24 +613,25 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
             .unwrap_or_default()
     };
 
-    // The user's computer: DNS, then the site.
+    // The site is public: its entry points take HTTP(S) from anyone.
+    for e in &entry {
+        let (http, https) = if has(e, Role::LoadBalancer) {
+            let o = haproxy_of(&e.name);
+            (o.port, o.https_port)
+        } else {
+            let o = nginx_of(&e.name);
+            (o.port, o.https_port)
+        };
+        add("any", &e.name, http, Proto::Tcp, "HTTP to the site");
+        if tls {
+            add("any", &e.name, https, Proto::Tcp, "HTTPS to the site");
+        }
+    }
+    // The user's computer: DNS, and the monitoring it is shown.
     for c in &clients {
         for d in nodes.iter().filter(|n| has(n, Role::Dns)) {
             add(&c.name, &d.name, 53, Proto::Udp, "DNS queries");
             add(&c.name, &d.name, 53, Proto::Tcp, "DNS queries");
-        }
-        for e in &entry {
-            let (http, https) = if has(e, Role::LoadBalancer) {
-                let o = haproxy_of(&e.name);
-                (o.port, o.https_port)
-            } else {
-                let o = nginx_of(&e.name);
-                (o.port, o.https_port)
-            };
-            add(&c.name, &e.name, http, Proto::Tcp, "HTTP to the site");
-            if tls {
-                add(&c.name, &e.name, https, Proto::Tcp, "HTTPS to the site");
-            }
         }
         for m in nodes.iter().filter(|n| has(n, Role::Monitoring)) {
             add(

@@ -7,16 +7,17 @@
 //! component. Each result says what was expected, what was observed, and
 //! how long it took.
 
+use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::docker::{shell_quote, ExecOutput};
-use crate::driver::Driver;
+use crate::driver::{Driver, ExecOutput, STRANGER};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::progress::Progress;
+use crate::shell::shell_quote;
 use crate::stack::raw::Proto;
 use crate::state::Secrets;
 use crate::topology::{Role, Topology};
@@ -32,8 +33,72 @@ pub struct CheckResult {
     pub ms: u64,
 }
 
-/// Requests sent to measure load balancing.
+/// Requests sent to measure load balancing, at the least.
 pub const REQUESTS: usize = 20;
+/// Requests per web server, so that every one is seen however many.
+pub const REQUESTS_PER_BACKEND: usize = 4;
+
+/// Requests that see each of `backends` web servers answer (round robin
+/// needs one each; the rest is margin for any other algorithm).
+pub fn requests_for(backends: usize) -> usize {
+    REQUESTS.max(backends * REQUESTS_PER_BACKEND)
+}
+
+/// Whether every backend answered, and what was seen: a summary first
+/// (a terminal clips the rest), then each server's count.
+pub fn spread(backends: &[String], answers: &str) -> (bool, String) {
+    let counts: Vec<(&String, usize)> = backends
+        .iter()
+        .map(|b| (b, answers.matches(&format!("\"web\": \"{b}\"")).count()))
+        .collect();
+    let silent: Vec<&str> = counts
+        .iter()
+        .filter(|(_, n)| *n == 0)
+        .map(|(b, _)| b.as_str())
+        .collect();
+    let each = counts
+        .iter()
+        .map(|(b, n)| format!("{b}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let summary = if silent.is_empty() {
+        format!("all {} answered", backends.len())
+    } else {
+        format!("{} never answered: {}", silent.len(), silent.join(", "))
+    };
+    (silent.is_empty(), format!("{summary} ({each})"))
+}
+
+/// Shell trying a TCP connection to `addr:port` at once with the others,
+/// printing `<i> open` or `<i> closed`.
+fn port_probe(i: usize, addr: impl std::fmt::Display, port: u16) -> String {
+    format!("if nc -z -w 1 {addr} {port} 2>/dev/null; then echo '{i} open'; else echo '{i} closed'; fi &\n")
+}
+
+/// Reads `port_probe` lines into `open` (`None` where nothing came back;
+/// a line naming no probe is ignored).
+fn read_probes(stdout: &str, open: &mut [Option<bool>]) {
+    for line in stdout.lines() {
+        if let Some((i, state)) = line.split_once(' ') {
+            if let Some(slot) = i.parse::<usize>().ok().and_then(|i| open.get_mut(i)) {
+                *slot = Some(state == "open");
+            }
+        }
+    }
+}
+
+/// What a probe saw, in words.
+fn connection(got: Option<bool>) -> &'static str {
+    match got {
+        Some(true) => "connected",
+        Some(false) => "refused or dropped",
+        None => "not tried",
+    }
+}
+
+/// Where the stranger keeps the lab CA it trusts.
+const STRANGER_CA: &str = "/etc/infractl/lab-ca.crt";
+
 /// How long a write may take to reach every replica.
 pub const REPLICATION_BOUND_MS: u64 = 5000;
 /// How long the site may be away when the active load balancer dies.
@@ -123,8 +188,8 @@ impl<D: Driver> Verifier<'_, D> {
         for line in out.stdout.lines() {
             if let Some(i) = line.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()) {
                 cur = Some(i);
-            } else if let Some(i) = cur {
-                answers[i].push(line.trim().to_string());
+            } else if let Some(a) = cur.and_then(|i| answers.get_mut(i)) {
+                a.push(line.trim().to_string());
             }
         }
         let elapsed_each = t.elapsed() / self.topo.records.len().max(1) as u32;
@@ -249,32 +314,20 @@ impl<D: Driver> Verifier<'_, D> {
             return Ok(());
         };
         let backends = lb.backends.clone();
+        let requests = requests_for(backends.len());
         let t = Instant::now();
         let script = format!(
-            "for i in $(seq {REQUESTS}); do curl -s {}://{}/api/info | grep -o '\"web\": \"[^\"]*\"'; done",
+            "for i in $(seq {requests}); do curl -s {}://{}/api/info | grep -o '\"web\": \"[^\"]*\"'; done",
             self.scheme(),
             self.site()
         );
         let out = self.sh(&self.client, &script).await?;
-        let counts: Vec<(String, usize)> = backends
-            .iter()
-            .map(|b| {
-                (
-                    b.clone(),
-                    out.stdout.matches(&format!("\"web\": \"{b}\"")).count(),
-                )
-            })
-            .collect();
-        let ok = counts.iter().all(|(_, n)| *n > 0);
+        let (ok, observed) = spread(&backends, &out.stdout);
         self.record(
             "load balancing",
-            format!("{REQUESTS} requests spread over the web servers"),
-            format!("each of {} answers", backends.join(", ")),
-            counts
-                .iter()
-                .map(|(b, n)| format!("{b}: {n}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            format!("{requests} requests spread over the web servers"),
+            format!("every web server answers ({})", backends.len()),
+            observed,
             ok,
             t,
         );
@@ -480,32 +533,26 @@ impl<D: Driver> Verifier<'_, D> {
                 .filter(|(_, p)| &p.0 == src)
                 .map(|(i, p)| {
                     let addr = this.topo.server(&p.1).primary_addr();
-                    let addr = if this.topo.stack.server(src).is_some() { this.topo.addr(src, &p.1) } else { addr };
-                    (i, format!("if nc -z -w 1 {addr} {port} 2>/dev/null; then echo '{i} open'; else echo '{i} closed'; fi &", port = p.2))
+                    let addr = if this.topo.stack.server(src).is_some() {
+                        this.topo.addr(src, &p.1)
+                    } else {
+                        addr
+                    };
+                    (i, port_probe(i, addr, p.2))
                 })
                 .collect();
-            let script = mine.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>().join("\n") + "\nwait\n";
+            let script = mine.iter().map(|(_, l)| l.as_str()).collect::<String>() + "wait\n";
             async move { this.sh(src, &script).await }
         });
         let outs = futures_util::future::try_join_all(jobs).await?;
         let per = t.elapsed().as_millis() as u64 / probes.len().max(1) as u64;
         let mut open = vec![None; probes.len()];
         for o in &outs {
-            for line in o.stdout.lines() {
-                if let Some((i, state)) = line.split_once(' ') {
-                    if let Ok(i) = i.parse::<usize>() {
-                        open[i] = Some(state == "open");
-                    }
-                }
-            }
+            read_probes(&o.stdout, &mut open);
         }
         for (p, got) in probes.iter().zip(open) {
             let (from, to, port, allowed, what) = p;
-            let observed = match got {
-                Some(true) => "connected",
-                Some(false) => "refused or dropped",
-                None => "not tried",
-            };
+            let observed = connection(got);
             self.results.push(CheckResult {
                 group: "firewall",
                 check: format!("{from} -> {to}:{port} ({what})"),
@@ -516,6 +563,96 @@ impl<D: Driver> Verifier<'_, D> {
                 },
                 observed: observed.into(),
                 ok: got == Some(*allowed),
+                ms: per,
+            });
+        }
+        Ok(())
+    }
+
+    /// From an address the stack does not name: the site answers (over
+    /// HTTPS where it has it, trusting the lab CA as a visitor who added
+    /// it would), and every other port of a firewalled server refuses.
+    async fn stranger(&mut self) -> Result<()> {
+        let topo = self.topo;
+        let Some(net) = crate::stranger::users_network(topo) else {
+            return Ok(());
+        };
+        let (Some(me), Some(site_addr)) = (
+            crate::stranger::address(topo, &net),
+            crate::stranger::site_address(topo, &net),
+        ) else {
+            return Ok(());
+        };
+        if !self
+            .driver
+            .add_stranger(self.plan, &net, &me.to_string())
+            .await?
+        {
+            return Ok(());
+        }
+        let result = self.stranger_probes(&net, me, site_addr).await;
+        let removed = self.driver.remove(&self.plan.stack, STRANGER).await;
+        result.and(removed)
+    }
+
+    async fn stranger_probes(
+        &mut self,
+        net: &str,
+        me: Ipv4Addr,
+        site_addr: Ipv4Addr,
+    ) -> Result<()> {
+        let site = self.site();
+        let scheme = self.scheme();
+        let port = if self.topo.tls() { 443 } else { 80 };
+        let mut curl = format!("curl -sS --max-time 5 --resolve {site}:{port}:{site_addr}");
+        if let Some(tls) = &self.secrets.tls {
+            let ca = crate::supervise::plain_file(STRANGER_CA, 0o644, tls.ca_cert.clone());
+            self.driver
+                .put_files(self.plan, STRANGER, std::slice::from_ref(&ca))
+                .await?;
+            curl.push_str(&format!(" --cacert {STRANGER_CA}"));
+        }
+        let t = Instant::now();
+        let out = self
+            .sh(STRANGER, &format!("{curl} {scheme}://{site}/api/info"))
+            .await?;
+        let info: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+        let web = info["served_by"]["web"].as_str().unwrap_or("").to_string();
+        let ok = out.code == 0 && self.topo.with_role(Role::Web).any(|w| w.name == web);
+        self.record(
+            "public",
+            format!("a stranger ({me}) loads {scheme}://{site}/"),
+            "the page, from a web server".into(),
+            if ok {
+                format!("served by {web} through {site_addr}")
+            } else {
+                answer(&out)
+            },
+            ok,
+            t,
+        );
+        let closed = crate::stranger::closed_ports(self.topo, net);
+        if closed.is_empty() {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let script = closed
+            .iter()
+            .enumerate()
+            .map(|(i, c)| port_probe(i, c.address, c.port))
+            .collect::<String>()
+            + "wait\n";
+        let out = self.sh(STRANGER, &script).await?;
+        let per = t.elapsed().as_millis() as u64 / closed.len() as u64;
+        let mut open = vec![None; closed.len()];
+        read_probes(&out.stdout, &mut open);
+        for (c, got) in closed.iter().zip(open) {
+            self.results.push(CheckResult {
+                group: "public",
+                check: format!("stranger -> {}:{} ({})", c.server, c.port, c.what),
+                expected: "refused or dropped".into(),
+                observed: connection(got).into(),
+                ok: got == Some(false),
                 ms: per,
             });
         }
@@ -696,12 +833,16 @@ impl<D: Driver> Verifier<'_, D> {
         progress.update("verify", None, &format!("killing {victim}"));
         let t = Instant::now();
         self.driver.kill(&self.plan.stack, &victim).await?;
+        // The virtual IP itself is polled (the name resolved once, here):
+        // the gap measured is the address's, not the DNS server's too.
+        let port = if self.topo.tls() { 443 } else { 80 };
+        let url = format!(
+            "--resolve {site}:{port}:{address} {}://{site}/nginx-health",
+            self.scheme(),
+            site = self.site()
+        );
         let poll = format!(
-            "s=$(date +%s%N); i=0; until curl -sf -o /dev/null -m 0.3 {}://{}/nginx-health; do i=$((i+1)); [ $i -ge 200 ] && {{ echo never; exit 1; }}; sleep 0.02; done; e=$(date +%s%N); echo $(( (e-s)/1000000 )); curl -s -o /dev/null -D - {}://{}/nginx-health | grep -i x-load-balancer",
-            self.scheme(),
-            self.site(),
-            self.scheme(),
-            self.site()
+            "s=$(date +%s%N); i=0; until curl -sf -o /dev/null -m 0.3 {url}; do i=$((i+1)); [ $i -ge 200 ] && {{ echo never; exit 1; }}; sleep 0.02; done; e=$(date +%s%N); echo $(( (e-s)/1000000 )); curl -s -o /dev/null -D - {url} | grep -i x-load-balancer"
         );
         let out = self.sh(&self.client, &poll).await?;
         let mut lines = out.stdout.lines();
@@ -786,6 +927,8 @@ pub async fn run<D: Driver>(
     v.replication().await?;
     progress.update("verify", None, "firewalls");
     v.firewall().await?;
+    progress.update("verify", None, "a stranger");
+    v.stranger().await?;
     progress.update("verify", None, "monitoring");
     v.monitoring().await?;
     progress.update("verify", None, "failover");
@@ -797,4 +940,30 @@ pub async fn run<D: Driver>(
         &format!("{} checks, {failed} failed", v.results.len()),
     );
     Ok(v.results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_probe_output_is_ignored_not_a_panic() {
+        let mut open = vec![None; 2];
+        read_probes("1 open\n7 open\nx closed\n0 closed\ngarbage\n", &mut open);
+        assert_eq!(open, vec![Some(false), Some(true)]);
+    }
+
+    #[test]
+    fn enough_requests_to_see_every_web_server() {
+        assert_eq!(requests_for(2), REQUESTS);
+        assert_eq!(requests_for(40), 160);
+        let backends: Vec<String> = (1..=3).map(|i| format!("web-{i:02}")).collect();
+        let answers = "\"web\": \"web-01\"\n\"web\": \"web-03\"\n\"web\": \"web-01\"\n";
+        let (ok, seen) = spread(&backends, answers);
+        assert!(!ok);
+        assert_eq!(
+            seen,
+            "1 never answered: web-02 (web-01: 2, web-02: 0, web-03: 1)"
+        );
+    }
 }

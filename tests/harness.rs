@@ -57,13 +57,25 @@ impl Test {
         self.exec(&all)
     }
 
+    /// Runs like `run_args`, with extra environment variables.
+    pub fn run_env_args(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut all = self.args.clone();
+        all.extend(args.iter().map(|s| s.to_string()));
+        self.exec_env(env, &all)
+    }
+
     pub fn run(&self) -> Output {
         self.exec(&self.args)
     }
 
     fn exec(&self, args: &[String]) -> Output {
+        self.exec_env(&[], args)
+    }
+
+    fn exec_env(&self, env: &[(&str, &str)], args: &[String]) -> Output {
         let out = Command::new(env!("CARGO_BIN_EXE_infractl"))
             .args(args)
+            .envs(env.iter().copied())
             .env("INFRACTL_STATE_DIR", self.state.path())
             .current_dir(self.files.path())
             .output()

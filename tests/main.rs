@@ -2,9 +2,15 @@
 //! small builder (see `harness`), comparing what users see.
 
 mod cli;
+mod diagram;
 mod engine;
+mod explain;
 mod golden;
 mod harness;
+mod resume;
 mod ssh;
+mod stack_errors;
+mod stack_mutants;
+mod stack_schema;
 mod up;
 mod verify;

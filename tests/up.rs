@@ -8,7 +8,6 @@
 
 use std::process::Command;
 
-use crate::engine::enabled;
 use crate::harness::Test;
 
 /// Writes `<name>.yaml`: `base` under another name and subnets.
@@ -40,7 +39,7 @@ impl Drop for Down<'_> {
     }
 }
 
-fn labelled(kind: &str, stack: &str) -> Vec<String> {
+pub fn labelled(kind: &str, stack: &str) -> Vec<String> {
     let out = Command::new("docker")
         .args([
             kind,
@@ -63,10 +62,8 @@ fn labelled(kind: &str, stack: &str) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs the Docker engine and the node image"]
 fn task0_serves_the_site_through_every_tier() {
-    if !enabled("up task0") {
-        return;
-    }
     let _lab = lab_lock();
     let t = Test::new();
     let file = test_stack(&t, "task0", "it-task0", 210, false);
@@ -206,10 +203,8 @@ fn task0_serves_the_site_through_every_tier() {
 }
 
 #[test]
+#[ignore = "needs the Docker engine and the node image"]
 fn task1_balances_replicates_and_is_idempotent() {
-    if !enabled("up task1") {
-        return;
-    }
     let _lab = lab_lock();
     let t = Test::new();
     let file = test_stack(&t, "task1", "it-task1", 211, true);
@@ -354,10 +349,8 @@ fn task1_balances_replicates_and_is_idempotent() {
 }
 
 #[test]
+#[ignore = "needs the Docker engine and the node image"]
 fn a_dead_service_stops_up_and_up_resumes() {
-    if !enabled("up fault") {
-        return;
-    }
     let _lab = lab_lock();
     let t = Test::new();
     let file = test_stack(&t, "task0", "it-fault", 212, false);
@@ -463,4 +456,30 @@ fn two_ups_of_one_stack_at_once_the_second_refuses() {
     t.run_args(&["--quiet", "up", "task0"])
         .code(1)
         .stderr_has("error: stack `task0` is busy: `infractl up` (pid 4242) is working on it");
+}
+
+#[test]
+#[ignore = "needs the Docker engine and the node image"]
+fn a_dry_run_lists_what_up_would_do_and_does_nothing() {
+    let t = Test::new();
+    let file = test_stack(&t, "task1", "it-dry", 218, true);
+    let out = t.run_args(&["up", &file, "--dry-run"]).code(0);
+    for server in ["ns", "lb-01", "server-01", "server-02", "client"] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with(server) && l.contains(" created ")),
+            "{server} not to be created:\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("Dry run: 5 servers of stack `it-dry` would change; nothing was done."),
+        "{}",
+        out.stdout
+    );
+    assert!(labelled("container", "it-dry").is_empty());
+    assert!(labelled("network", "it-dry").is_empty());
+    assert!(!t.state_dir().join("it-dry").join("applied.json").exists());
 }

@@ -6,9 +6,8 @@
 use std::io::Write;
 
 use super::{emit, emit_json, Global};
-use crate::driver::docker::DockerDriver;
-use crate::driver::{AnyDriver, Driver};
-use crate::error::{Error, Result};
+use crate::driver::Driver;
+use crate::error::{Context, Error, Result};
 use crate::state::StateDir;
 
 pub async fn run(
@@ -25,29 +24,15 @@ pub async fn run(
         ));
     }
     // A stack file need not load to be taken down: the labels say what it owns.
-    let topo = match crate::stack::load(stack) {
-        Ok(t) => Some(t),
-        Err(_) if crate::stack::valid_name(stack) && global.inventory.is_none() => None,
-        Err(e) => return Err(e),
-    };
-    let name = topo
-        .as_ref()
-        .map_or_else(|| stack.to_string(), |t| t.stack.name.clone());
+    let (name, driver) = super::lab_driver(stack, global).await?;
+    let driver = driver.purge_packages(purge_packages);
     let state = StateDir::new(&crate::state::root(global.state_dir.as_deref()), &name);
     let _lock = state.lock("down")?;
-    let driver = match &topo {
-        Some(t) => match super::driver(global, t).await? {
-            AnyDriver::Ssh(d) => AnyDriver::Ssh(d.purge_packages(purge_packages)),
-            d => d,
-        },
-        None => AnyDriver::Docker(DockerDriver::connect().await?),
-    };
-    let over_ssh = matches!(driver, AnyDriver::Ssh(_));
     let gone = driver.destroy(&name).await?;
-    crate::apply::forget_applied(&state);
+    crate::apply::forget_applied(&state)?;
     if purge && state.path.exists() {
-        std::fs::remove_dir_all(&state.path)
-            .map_err(|e| Error::failure(format!("cannot remove {}: {e}", state.path.display())))?;
+        fs_err::remove_dir_all(&state.path)
+            .with_context(|| format!("cannot delete the state of stack `{name}`"))?;
     }
     if json {
         emit_json(
@@ -63,7 +48,7 @@ pub async fn run(
     }
     let mut text = if gone.hosts.is_empty() && gone.networks.is_empty() && gone.volumes.is_empty() {
         format!("Stack `{name}` is not up: nothing to remove.\n")
-    } else if over_ssh {
+    } else if driver.host_noun() == "host" {
         format!(
             "Stack `{name}` is down: removed its services and files from {} ({}){}.\n",
             super::count(gone.hosts.len(), "host"),

@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use super::Global;
-use crate::driver::docker::{container_name, DockerDriver};
 use crate::driver::Driver;
 use crate::error::{Error, Result};
 
@@ -29,28 +28,8 @@ pub async fn run(
         return Err(Error::usage("no command given")
             .with_hint(format!("e.g. infractl exec {stack} {server} -- hostname")));
     }
-    let result = match &global.inventory {
-        None => {
-            let name = stack_name(stack)?;
-            let driver = DockerDriver::connect().await?;
-            crate::docker::exec_argv(&driver.docker, &container_name(&name, server), argv, &[])
-                .await?
-        }
-        Some(_) => {
-            let topo = crate::stack::load(stack)?;
-            if topo.stack.server(server).is_none() {
-                return Err(Error::usage(format!(
-                    "stack `{}` has no server `{server}`",
-                    topo.stack.name
-                )));
-            }
-            let driver = super::driver(global, &topo).await?;
-            let line: Vec<String> = argv.iter().map(|a| crate::docker::shell_quote(a)).collect();
-            driver
-                .exec(&topo.stack.name, server, &line.join(" "))
-                .await?
-        }
-    };
+    let (name, driver) = super::lab_driver(stack, global).await?;
+    let result = driver.exec_argv(&name, server, argv).await?;
     let _ = out.write_all(result.stdout.as_bytes());
     let _ = err.write_all(result.stderr.as_bytes());
     Ok(result.code.clamp(0, 255) as i32)

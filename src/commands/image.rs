@@ -12,7 +12,7 @@ pub async fn build(
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let docker = crate::docker::connect().await?;
+    let docker = crate::driver::docker::engine::connect().await?;
     let msg = match crate::image::ensure(&docker, mirror, force, progress).await? {
         crate::image::Built::AlreadyThere(r) => {
             format!("{r} is up to date (the recipe has not changed)\n")
@@ -25,8 +25,8 @@ pub async fn build(
 
 pub async fn show(out: &mut dyn Write) -> Result<i32> {
     let reference = crate::image::reference();
-    let docker = crate::docker::connect().await?;
-    let present = crate::docker::image_exists(&docker, &reference).await?;
+    let docker = crate::driver::docker::engine::connect().await?;
+    let present = crate::driver::docker::engine::image_exists(&docker, &reference).await?;
     emit(
         out,
         &format!(

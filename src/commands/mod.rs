@@ -1,6 +1,6 @@
-//! One function per CLI command, each thin: parse nothing, print to the
-//! writer it is given, return the exit code. The CLI (`main.rs`) parses
-//! arguments into the option structs here.
+//! One function per CLI command, each thin: parse nothing, print results to
+//! the writer it is given (status lines go through `Progress::note`), return
+//! the exit code. The CLI (`crate::cli`, `main.rs`) parses the arguments.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 
 pub mod chaos;
+pub mod completions;
 pub mod diagram;
 pub mod down;
 pub mod exec;
@@ -15,6 +16,7 @@ pub mod explain;
 pub mod image;
 pub mod list;
 pub mod logs;
+pub mod man;
 pub mod render;
 pub mod schema;
 pub mod status;
@@ -27,7 +29,7 @@ pub mod verify;
 pub struct Global {
     /// Root of the per-stack state directories.
     pub state_dir: Option<PathBuf>,
-    /// No progress output.
+    /// No progress or status output (results and errors still).
     pub quiet: bool,
     /// Apply over SSH to the hosts of this inventory (else: Docker).
     pub inventory: Option<PathBuf>,
@@ -65,6 +67,38 @@ pub async fn driver(
     }
 }
 
+/// What a failure to write the command's output says (a closed pipe is
+/// no failure: the binary exits quietly).
+pub const WRITE_OUTPUT: &str = "cannot write output";
+
+/// The lab's name and a driver for it, for the commands that work on a
+/// running lab by name alone: over SSH the stack must load (the inventory
+/// is matched to it); on Docker a lab's name is enough (labels are the
+/// truth), so a stack file that is gone or broken does not stop them.
+pub async fn lab_driver(
+    stack: &str,
+    global: &Global,
+) -> Result<(String, crate::driver::AnyDriver)> {
+    match crate::stack::load(stack) {
+        Ok(topo) => {
+            let d = driver(global, &topo).await?;
+            Ok((topo.stack.name, d))
+        }
+        Err(_) if crate::stack::valid_name(stack) && global.inventory.is_none() => {
+            Ok((stack.to_string(), engine_driver().await?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A driver for the Docker engine (`DOCKER_HOST` or the local one), for
+/// what is found there by its labels rather than from a stack.
+pub async fn engine_driver() -> Result<crate::driver::AnyDriver> {
+    Ok(crate::driver::AnyDriver::Docker(
+        crate::driver::docker::DockerDriver::connect().await?,
+    ))
+}
+
 /// `1 server`, `3 servers`.
 pub(crate) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -76,7 +110,7 @@ pub(crate) fn count(n: usize, noun: &str) -> String {
 
 pub(crate) fn emit(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
-        .map_err(|e| Error::failure(format!("cannot write output: {e}")))
+        .map_err(|e| Error::caused(WRITE_OUTPUT, e))
 }
 
 pub(crate) fn emit_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<()> {

@@ -6,7 +6,6 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{emit, emit_json, plan_for, Global};
-use crate::driver::docker::DockerDriver;
 use crate::driver::Driver;
 use crate::error::Result;
 use crate::plan::Plan;
@@ -173,30 +172,32 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let Some(stack) = stack else {
-        let driver = DockerDriver::connect().await?;
-        let stacks = driver.stacks().await?;
-        let mut labs = Vec::new();
-        for s in &stacks {
-            let hosts = driver.hosts(s).await?;
-            let running = hosts.iter().filter(|h| h.running).count();
-            labs.push(
-                serde_json::json!({ "stack": s, "servers": hosts.len(), "running": running }),
-            );
-        }
+        let driver = super::engine_driver().await?;
+        let labs: Vec<serde_json::Value> = driver
+            .labs()
+            .await?
+            .into_iter()
+            .map(|(s, hosts)| {
+                let running = hosts.iter().filter(|h| h.running).count();
+                serde_json::json!({ "stack": s, "servers": hosts.len(), "running": running })
+            })
+            .collect();
         if json {
             emit_json(out, &labs)?;
         } else if labs.is_empty() {
             emit(out, "No lab is up.\n")?;
         } else {
-            let mut text = String::from("STACK     SERVERS  RUNNING\n");
-            for l in &labs {
-                text.push_str(&format!(
-                    "{:<8}  {:>7}  {:>7}\n",
-                    l["stack"].as_str().unwrap_or(""),
-                    l["servers"],
-                    l["running"]
-                ));
-            }
+            let rows: Vec<[String; 3]> = labs
+                .iter()
+                .map(|l| {
+                    [
+                        l["stack"].as_str().unwrap_or("").to_string(),
+                        l["servers"].to_string(),
+                        l["running"].to_string(),
+                    ]
+                })
+                .collect();
+            let text = super::table(["STACK", "SERVERS", "RUNNING"], &rows);
             emit(out, &text)?;
         }
         return Ok(0);

@@ -1,12 +1,14 @@
 //! `infractl up`: brings a stack up on the local Docker engine (or the one
-//! `DOCKER_HOST` names), doing only what changed since the last `up`.
+//! `DOCKER_HOST` names, or hosts over SSH), doing only what changed since
+//! the last `up`. The result (what changed, the servers' table) goes to
+//! stdout; how to reach the site is a status note on stderr.
 
 use std::io::Write;
 use std::time::Instant;
 
 use super::{emit, emit_json, plan_for, status, Global};
 use crate::apply::{self, Action};
-use crate::driver::AnyDriver;
+use crate::driver::Driver;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::state::StateDir;
@@ -27,13 +29,11 @@ pub async fn run(
     );
     let _lock = state.lock("up")?;
     let driver = super::driver(global, &topo).await?;
-    if let AnyDriver::Docker(d) = &driver {
-        crate::image::ensure(&d.docker, None, false, progress).await?;
-    }
+    driver.ensure_ready(progress).await?;
     let work = apply::apply(&driver, &plan, &state, ready_seconds, progress);
     let outcomes = tokio::select! {
         r = work => r?,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupted() => {
             return Err(Error::failure(format!("interrupted: stack `{}` is partly up", plan.stack)).with_hint(format!(
                 "`infractl up {0}` resumes where this stopped; `infractl down {0}` removes it",
                 plan.stack
@@ -91,13 +91,93 @@ pub async fn run(
     };
     text.push('\n');
     text.push_str(&status::table(&report));
+    emit(out, &text)?;
     let scheme = if topo.tls() { "https" } else { "http" };
     if let Some(client) = topo.with_role(crate::topology::Role::Client).next() {
-        text.push_str(&format!(
-            "\nThe site, from the user's computer:\n  infractl exec {0} {1} -- curl -s {scheme}://www.{2}/\n",
+        progress.note(&format!(
+            "\nThe site, from the user's computer:\n  infractl exec {0} {1} -- curl -s {scheme}://www.{2}/",
             plan.stack, client.name, plan.domain
         ));
     }
+    Ok(0)
+}
+
+/// `up --dry-run`: what `up` would do to each server, and nothing done.
+pub async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
+    let (topo, plan) = plan_for(stack, global)?;
+    let state = StateDir::new(
+        &crate::state::root(global.state_dir.as_deref()),
+        &plan.stack,
+    );
+    let driver = super::driver(global, &topo).await?;
+    let hosts = driver.hosts(&plan.stack).await?;
+    let decisions = crate::reconcile::decide(&plan, &hosts, &apply::read_applied(&state));
+    if json {
+        emit_json(
+            out,
+            &serde_json::json!({ "stack": plan.stack, "dry_run": true, "decisions": decisions }),
+        )?;
+        return Ok(0);
+    }
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            String::new()
+        } else if v.len() > 3 {
+            format!("{}, … ({} in all)", v[..3].join(", "), v.len())
+        } else {
+            v.join(", ")
+        }
+    };
+    let rows: Vec<[String; 4]> = decisions
+        .iter()
+        .map(|d| {
+            let mut what = Vec::new();
+            if !d.files.is_empty() {
+                what.push(format!("copy {}", super::count(d.files.len(), "file")));
+            }
+            for (verb, names) in [
+                ("reload", &d.reload),
+                ("enable", &d.enable),
+                ("disable", &d.disable),
+            ] {
+                if !names.is_empty() {
+                    what.push(format!("{verb} {}", list(names)));
+                }
+            }
+            [
+                d.server.clone(),
+                d.action.as_str().to_string(),
+                d.why.clone(),
+                what.join("; "),
+            ]
+        })
+        .collect();
+    let changes = decisions
+        .iter()
+        .filter(|d| d.action != Action::Unchanged)
+        .count();
+    let mut text = super::table(["SERVER", "ACTION", "WHY", "WHAT"], &rows);
+    text.push_str(&format!(
+        "\nDry run: {} of stack `{}` would change; nothing was done.\n",
+        super::count(changes, "server"),
+        plan.stack
+    ));
     emit(out, &text)?;
     Ok(0)
+}
+
+/// Ctrl-C or SIGTERM (a terminal closed, a CI job cancelled, `kill`).
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }

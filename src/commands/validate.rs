@@ -16,7 +16,7 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let (_, plan) = plan_for(stack, global)?;
-    let docker = crate::docker::connect().await?;
+    let docker = crate::driver::docker::engine::connect().await?;
     crate::image::ensure(&docker, None, false, progress.as_ref()).await?;
     let results = crate::check::run(&docker, &plan, progress).await?;
     let failed: Vec<_> = results.iter().filter(|r| !r.ok).collect();

@@ -41,8 +41,8 @@ pub async fn run(
             .iter()
             .map(|r| {
                 [
-                    format!("{}: {}", r.group, r.check),
-                    r.expected.clone(),
+                    clip(&format!("{}: {}", r.group, r.check), 72),
+                    clip(&r.expected, 48),
                     clip(&r.observed, 64),
                     if r.ok { "pass".into() } else { "FAIL".into() },
                     format!("{} ms", r.ms),

@@ -25,12 +25,18 @@ pub const DEFAULT_PORT: u16 = 8000;
 /// Options of the `app` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "AppOptions")]
 pub struct Options {
     /// Port gunicorn listens on.
-    #[serde(default = "default_port")]
+    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
+    #[schemars(schema_with = "crate::stack::de::port_schema")]
     pub port: u16,
-    /// gunicorn worker processes.
-    #[serde(default = "default_workers")]
+    /// gunicorn worker processes (1 to 255).
+    #[serde(
+        default = "default_workers",
+        deserialize_with = "crate::stack::de::workers"
+    )]
+    #[schemars(schema_with = "crate::stack::de::workers_schema")]
     pub workers: u8,
 }
 

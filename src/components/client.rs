@@ -26,6 +26,7 @@ const TRUST_CA: &str = "b=/etc/ssl/certs/ca-certificates.crt; [ -f $b.orig ] || 
 /// Options of the `client` component.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ClientOptions")]
 pub struct Options {}
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

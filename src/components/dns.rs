@@ -22,6 +22,7 @@ pub const CONF: &str = "/etc/bind/named.conf";
 /// Options of the `dns` component (the records are the stack's `dns` section).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "DnsOptions")]
 pub struct Options {}
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -46,6 +46,7 @@ impl Balance {
 /// Options of the `haproxy` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "HaproxyOptions")]
 pub struct Options {
     /// Distribution algorithm.
     #[serde(default)]
@@ -53,16 +54,29 @@ pub struct Options {
     /// Web servers to balance over. Default: every server running nginx.
     pub backends: Option<Vec<String>>,
     /// HTTP port.
-    #[serde(default = "default_port")]
+    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
+    #[schemars(schema_with = "crate::stack::de::port_schema")]
     pub port: u16,
     /// HTTPS port (when the stack has `tls`).
-    #[serde(default = "default_https_port")]
+    #[serde(
+        default = "default_https_port",
+        deserialize_with = "crate::stack::de::port"
+    )]
+    #[schemars(schema_with = "crate::stack::de::port_schema")]
     pub https_port: u16,
     /// Port of the stats page (`/stats`) and Prometheus metrics (`/metrics`).
-    #[serde(default = "default_stats_port")]
+    #[serde(
+        default = "default_stats_port",
+        deserialize_with = "crate::stack::de::port"
+    )]
+    #[schemars(schema_with = "crate::stack::de::port_schema")]
     pub stats_port: u16,
     /// Maximum concurrent connections (containers here allow at most 4096).
-    #[serde(default = "default_maxconn")]
+    #[serde(
+        default = "default_maxconn",
+        deserialize_with = "crate::stack::de::maxconn"
+    )]
+    #[schemars(schema_with = "crate::stack::de::maxconn_schema")]
     pub maxconn: u32,
 }
 

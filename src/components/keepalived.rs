@@ -29,14 +29,22 @@ pub const IFACE_OVERRIDE: &str = "/var/lib/infractl/vip-interface";
 /// Options of the `keepalived` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "KeepalivedOptions")]
 pub struct Options {
     /// The virtual IP, inside one of this server's networks.
     pub vip: String,
-    /// VRRP priority (1-255, highest wins). Default: 255 for the first
+    /// VRRP priority (1 to 255, highest wins). Default: 255 for the first
     /// server of the group (it takes the VIP at once), then 100, 99, ...
+    #[serde(default, deserialize_with = "crate::stack::de::vrrp_priority")]
+    #[schemars(schema_with = "crate::stack::de::vrrp_priority_schema")]
     pub priority: Option<u8>,
-    /// Seconds between VRRP adverts (VRRP v3 allows fractions).
-    #[serde(default = "default_advert")]
+    /// Seconds between VRRP adverts, 0.01 to 40.95 (VRRP v3: hundredths
+    /// of a second, 12 bits).
+    #[serde(
+        default = "default_advert",
+        deserialize_with = "crate::stack::de::advert_interval"
+    )]
+    #[schemars(schema_with = "crate::stack::de::advert_interval_schema")]
     pub advert_interval: f64,
 }
 

@@ -44,27 +44,54 @@ while :; do
     sleep 0.1
 done"#;
 
-/// Role of a database server.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+/// Role of a database server. The course's older words are read too:
+/// `master` is a primary, `slave` a replica (MariaDB's own statements still
+/// say `CHANGE MASTER TO` and `SHOW SLAVE STATUS`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DbRole {
     /// Takes the writes; keeps a binary log for replicas.
     #[default]
+    #[serde(alias = "master")]
     Primary,
     /// Read-only copy that replicates from a primary.
+    #[serde(alias = "slave")]
     Replica,
+}
+
+impl JsonSchema for DbRole {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DbRole".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Role of a database server.",
+            "oneOf": [
+                { "const": "primary", "description": "Takes the writes; keeps a binary log for replicas." },
+                { "const": "replica", "description": "Read-only copy that replicates from a primary." },
+                { "const": "master", "description": "The older word for `primary`." },
+                { "const": "slave", "description": "The older word for `replica`." }
+            ]
+        })
+    }
 }
 
 /// Options of the `mariadb` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "MariadbOptions")]
 pub struct Options {
-    /// `primary` (default) or `replica`.
+    /// `primary` (default) or `replica` (`master` and `slave` are read as
+    /// these).
     #[serde(default)]
     pub role: DbRole,
     /// For a replica: the primary to follow. Default: the stack's only primary.
     pub primary: Option<String>,
-    /// Replication server id. Default: assigned in stack order.
+    /// Replication server id, 1 to 4294967295, unique among the stack's
+    /// databases. Default: assigned in stack order.
+    #[serde(default, deserialize_with = "crate::stack::de::server_id")]
+    #[schemars(schema_with = "crate::stack::de::server_id_schema")]
     pub server_id: Option<u32>,
 }
 

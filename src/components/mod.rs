@@ -6,7 +6,8 @@
 //! the one list of kinds; everything else (stack parsing, the JSON Schema,
 //! the image recipe, rendering) walks that list.
 
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_yaml::Value;
 
 pub mod app;
@@ -105,6 +106,23 @@ impl ComponentSpec {
         self.kind().name
     }
 
+    /// The option key that sets `port` on this component (`https-port`),
+    /// for errors to point at; None for a port no option sets.
+    pub fn port_key(&self, port: u16) -> Option<&'static str> {
+        let keys: Vec<(&'static str, u16)> = match self {
+            ComponentSpec::Nginx(o) => vec![("port", o.port), ("https-port", o.https_port)],
+            ComponentSpec::App(o) => vec![("port", o.port)],
+            ComponentSpec::Haproxy(o) => vec![
+                ("port", o.port),
+                ("https-port", o.https_port),
+                ("stats-port", o.stats_port),
+            ],
+            ComponentSpec::Prometheus(o) => vec![("port", o.port)],
+            _ => vec![],
+        };
+        keys.into_iter().find(|(_, p)| *p == port).map(|(k, _)| k)
+    }
+
     /// Ports this component itself listens on (not counting those the
     /// monitoring client adds for its exporters).
     pub fn ports(&self, tls: bool) -> Vec<(u16, Proto)> {
@@ -121,57 +139,136 @@ impl ComponentSpec {
             | ComponentSpec::Client(_) => vec![],
         }
     }
+}
 
-    fn from_parts(name: &str, opts: Value) -> Result<Self, String> {
-        fn opts_of<T: for<'de> Deserialize<'de>>(kind: &str, v: Value) -> Result<T, String> {
-            let v = if v.is_null() {
-                Value::Mapping(Default::default())
-            } else {
-                v
-            };
-            serde_yaml::from_value(v).map_err(|e| format!("component `{kind}`: {e}"))
-        }
-        Ok(match name {
-            "nginx" => ComponentSpec::Nginx(opts_of(name, opts)?),
-            "app" => ComponentSpec::App(opts_of(name, opts)?),
-            "mariadb" => ComponentSpec::Mariadb(opts_of(name, opts)?),
-            "haproxy" => ComponentSpec::Haproxy(opts_of(name, opts)?),
-            "keepalived" => ComponentSpec::Keepalived(opts_of(name, opts)?),
-            "ufw" => ComponentSpec::Ufw(opts_of(name, opts)?),
-            "dns" => ComponentSpec::Dns(opts_of(name, opts)?),
-            "monitoring-client" => ComponentSpec::MonitoringClient(opts_of(name, opts)?),
-            "prometheus" => ComponentSpec::Prometheus(opts_of(name, opts)?),
-            "client" => ComponentSpec::Client(opts_of(name, opts)?),
-            other => {
-                let hint = crate::error::did_you_mean(other, kind_names().iter().copied())
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "unknown component `{other}`{hint}; known components: {}",
-                    kind_names().join(", ")
-                ));
+/// How a component is written, for messages.
+const SHAPE: &str = "a component is written as its name (`nginx`) or as its name with options (`haproxy: { balance: roundrobin }`)";
+
+/// Words people bring from elsewhere for what a kind here is called.
+const HABITS: &[(&str, &str)] = &[
+    ("mysql", "MySQL is Debian's MariaDB here: write `mariadb`"),
+    ("apache", "the web server here is nginx: write `nginx`"),
+    ("apache2", "the web server here is nginx: write `nginx`"),
+    (
+        "gunicorn",
+        "the application server is `app` (gunicorn runs it)",
+    ),
+    ("bind", "the DNS server (BIND) is `dns`"),
+    ("bind9", "the DNS server (BIND) is `dns`"),
+    ("named", "the DNS server (BIND) is `dns`"),
+    ("firewall", "the host firewall is `ufw`"),
+    (
+        "node-exporter",
+        "the exporters come with `monitoring-client`",
+    ),
+    ("load-balancer", "the load balancer is `haproxy`"),
+];
+
+/// The kind named `name`, or the message saying which kinds there are.
+fn known_kind(name: &str) -> Result<&'static str, String> {
+    if let Some(k) = KINDS.iter().find(|k| k.name == name) {
+        return Ok(k.name);
+    }
+    let hint = match HABITS.iter().find(|(w, _)| w.eq_ignore_ascii_case(name)) {
+        Some((_, h)) => format!(" ({h})"),
+        None => crate::error::did_you_mean(name, kind_names().iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default(),
+    };
+    Err(format!(
+        "unknown component `{name}`{hint}; known components: {}",
+        kind_names().join(", ")
+    ))
+}
+
+/// Reads the options of the kind it names (`nginx:` alone means the
+/// defaults), so that serde's path reaches into them: an error points at
+/// `haproxy.port`, not at the whole component.
+struct OptionsOf(&'static str);
+
+impl<'de> DeserializeSeed<'de> for OptionsOf {
+    type Value = ComponentSpec;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ComponentSpec, D::Error> {
+        fn opts<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+            match Option::<T>::deserialize(d)? {
+                Some(t) => Ok(t),
+                None => defaults(),
             }
+        }
+        Ok(match self.0 {
+            "nginx" => ComponentSpec::Nginx(opts(d)?),
+            "app" => ComponentSpec::App(opts(d)?),
+            "mariadb" => ComponentSpec::Mariadb(opts(d)?),
+            "haproxy" => ComponentSpec::Haproxy(opts(d)?),
+            "keepalived" => ComponentSpec::Keepalived(opts(d)?),
+            "ufw" => ComponentSpec::Ufw(opts(d)?),
+            "dns" => ComponentSpec::Dns(opts(d)?),
+            "monitoring-client" => ComponentSpec::MonitoringClient(opts(d)?),
+            "prometheus" => ComponentSpec::Prometheus(opts(d)?),
+            "client" => ComponentSpec::Client(opts(d)?),
+            other => unreachable!("`{other}` is a kind of KINDS"),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ComponentSpec {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+/// Options read from nothing: each field's default, or the message naming
+/// the one that has none.
+fn defaults<'de, T: Deserialize<'de>, E: serde::de::Error>() -> Result<T, E> {
+    let empty = std::iter::empty::<(&str, &str)>();
+    T::deserialize(serde::de::value::MapDeserializer::<_, E>::new(empty))
+}
+
+/// A value that is an error wherever it is read: serde's path then ends at
+/// the key that should not be there.
+struct Refuse(String);
+
+impl<'de> DeserializeSeed<'de> for Refuse {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, _: D) -> Result<(), D::Error> {
+        Err(serde::de::Error::custom(self.0))
+    }
+}
+
+struct SpecVisitor;
+
+impl<'de> Visitor<'de> for SpecVisitor {
+    type Value = ComponentSpec;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a component (its name, or its name with options)")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ComponentSpec, E> {
+        let kind = known_kind(name).map_err(E::custom)?;
+        OptionsOf(kind).deserialize(serde::de::value::UnitDeserializer::<E>::new())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ComponentSpec, A::Error> {
         use serde::de::Error;
-        let shape = "a component is written as its name (`nginx`) or as its name with options (`haproxy: { balance: roundrobin }`)";
-        let v = Value::deserialize(d)?;
-        let (name, opts) = match v {
-            Value::String(s) => (s, Value::Null),
-            Value::Mapping(m) if m.len() == 1 => {
-                let (k, v) = m.into_iter().next().expect("one entry");
-                match k {
-                    Value::String(s) => (s, v),
-                    _ => return Err(D::Error::custom(shape)),
-                }
-            }
-            _ => return Err(D::Error::custom(shape)),
+        let Some(name) = map.next_key::<Value>()? else {
+            return Err(A::Error::custom(SHAPE));
         };
-        ComponentSpec::from_parts(&name, opts).map_err(D::Error::custom)
+        let Value::String(name) = name else {
+            return Err(A::Error::custom(SHAPE));
+        };
+        let kind = known_kind(&name).map_err(A::Error::custom)?;
+        let spec = map.next_value_seed(OptionsOf(kind))?;
+        if let Some(extra) = map.next_key::<Value>()? {
+            let extra = crate::stack::de::shown(&extra);
+            map.next_value_seed(Refuse(format!(
+                "unknown key {extra} beside `{kind}`: if it is an option of `{kind}`, \
+                 indent it under `{kind}:`"
+            )))?;
+        }
+        Ok(spec)
+    }
+}
+
+impl<'de> Deserialize<'de> for ComponentSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SpecVisitor)
     }
 }
 
@@ -181,10 +278,19 @@ impl schemars::JsonSchema for ComponentSpec {
     }
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Written alone, a kind takes its defaults: kinds with a required
+        // option (keepalived's `vip`) are not among these.
+        let alone: Vec<&str> = kind_names()
+            .into_iter()
+            .filter(|k| {
+                let unit = serde::de::value::UnitDeserializer::<serde::de::value::Error>::new();
+                OptionsOf(k).deserialize(unit).is_ok()
+            })
+            .collect();
         let mut any_of: Vec<serde_json::Value> = vec![serde_json::json!({
             "description": "A component with default options.",
             "type": "string",
-            "enum": kind_names(),
+            "enum": alone,
         })];
         let mut with = |name: &str, summary: &str, schema: schemars::Schema| {
             any_of.push(serde_json::json!({
@@ -192,7 +298,7 @@ impl schemars::JsonSchema for ComponentSpec {
                 "type": "object",
                 "additionalProperties": false,
                 "required": [name],
-                "properties": { name: schema },
+                "properties": { name: { "anyOf": [schema, { "type": "null" }] } },
             }));
         };
         with(

@@ -35,6 +35,7 @@ pub fn extra_packages(server: &Server) -> Vec<&'static str> {
 /// Options of the `monitoring-client` component.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "MonitoringClientOptions")]
 pub struct Options {}
 
 pub const MYSQLD_CNF: &str = "/etc/infractl/mysqld-exporter.cnf";

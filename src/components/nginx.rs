@@ -26,12 +26,18 @@ pub const STATUS_PORT: u16 = 8080;
 /// Options of the `nginx` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "NginxOptions")]
 pub struct Options {
     /// HTTP port.
-    #[serde(default = "default_port")]
+    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
+    #[schemars(schema_with = "crate::stack::de::port_schema")]
     pub port: u16,
     /// HTTPS port, used when the web server itself speaks TLS.
-    #[serde(default = "default_https_port")]
+    #[serde(
+        default = "default_https_port",
+        deserialize_with = "crate::stack::de::port"
+    )]
+    #[schemars(schema_with = "crate::stack::de::port_schema")]
     pub https_port: u16,
     /// Application servers to proxy to. Default: the `app` on this server,
     /// else every application server of the stack.

@@ -24,9 +24,11 @@ pub const ALERTS: &str = "/etc/prometheus/alerts.yml";
 /// Options of the `prometheus` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "PrometheusOptions")]
 pub struct Options {
     /// Web UI and API port.
-    #[serde(default = "default_port")]
+    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
+    #[schemars(schema_with = "crate::stack::de::port_schema")]
     pub port: u16,
     /// How often targets are scraped (a Prometheus duration).
     #[serde(default = "default_interval")]

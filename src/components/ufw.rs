@@ -33,6 +33,7 @@ pub const USER6_RULES: &str = "/etc/ufw/user6.rules";
 /// `firewall` section).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "UfwOptions")]
 pub struct Options {}
 
 /// One allowed incoming flow, as ufw sees it.
@@ -74,7 +75,8 @@ pub fn rules(ctx: &Ctx) -> Vec<Rule> {
     let topo = ctx.topo;
     let mut out: Vec<Rule> = Vec::new();
     for f in topo.flows_to(ctx.name()) {
-        let comment = format!("{}: {}", f.from, f.purpose).replace('\'', "");
+        let who = if f.from == "any" { "anyone" } else { &f.from };
+        let comment = format!("{who}: {}", f.purpose).replace('\'', "");
         let rule = Rule {
             proto: f.proto.as_str(),
             port: match f.proto {

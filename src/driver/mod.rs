@@ -4,12 +4,35 @@
 
 use std::future::Future;
 
-use crate::docker::ExecOutput;
 use crate::error::Result;
 use crate::plan::{FileSpec, Plan, ServerPlan};
+use crate::progress::Progress;
 
+pub mod archive;
 pub mod docker;
 pub mod ssh;
+
+/// Output of a command run on a host.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    pub code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    /// stderr then stdout, trimmed: what to show when the command failed.
+    pub fn message(&self) -> String {
+        let mut s = self.stderr.trim().to_string();
+        if !self.stdout.trim().is_empty() {
+            if !s.is_empty() {
+                s.push('\n');
+            }
+            s.push_str(self.stdout.trim());
+        }
+        s
+    }
+}
 
 /// A host of a stack that exists now.
 #[derive(Debug, Clone)]
@@ -22,6 +45,10 @@ pub struct Host {
     /// Where the driver's own identity of the host (container name, address).
     pub handle: String,
     pub status: String,
+    /// The stack networks the host is attached to, where the driver
+    /// attaches hosts itself (a container created but cut off before it
+    /// was connected to all of its networks must be made again).
+    pub networks: Option<Vec<String>>,
     /// Each service's state, when the driver learnt it with the rest
     /// (saves a round trip per host).
     pub services: Option<Vec<crate::supervise::ServiceStatus>>,
@@ -35,6 +62,21 @@ pub struct Destroyed {
     pub volumes: Vec<String>,
 }
 
+/// The name `exec`, `put_files` and `remove` know a stranger by (see
+/// `Driver::add_stranger`); no server has it (server names have no `_`).
+pub const STRANGER: &str = "_stranger";
+
+/// A piece of a command's output, as it comes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunk {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+}
+
+/// A command's output as it comes (`logs --follow`); ends with the command.
+pub type OutputStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Chunk>> + Send + 'static>>;
+
 /// Applies plans to hosts.
 pub trait Driver: Sync {
     /// Hosts of `stack` that exist now, running or not.
@@ -43,9 +85,9 @@ pub trait Driver: Sync {
     fn prepare(&self, plan: &Plan) -> impl Future<Output = Result<()>> + Send;
     /// Creates a host, not yet started; its structure hash is recorded.
     fn create(&self, plan: &Plan, server: &ServerPlan) -> impl Future<Output = Result<()>> + Send;
-    /// Puts files on a host (created or running), with their modes. Owners
-    /// are set by the before-start steps (new hosts) and by `apply` (updates),
-    /// both through `supervise::chowns`.
+    /// Puts files on a host (created or running) with their modes and
+    /// owners, each in place whole or not at all: a service never sees a
+    /// file with the wrong owner, even if the caller is interrupted.
     fn put_files(
         &self,
         plan: &Plan,
@@ -71,12 +113,90 @@ pub trait Driver: Sync {
         script: &str,
         env: &[String],
     ) -> impl Future<Output = Result<ExecOutput>> + Send;
+    /// Runs a shell script on a running host, handing its output on as it
+    /// comes (for output that does not end, like `tail -F`); dropping the
+    /// stream stops reading, not the script. By default, collected and then
+    /// handed on whole.
+    fn exec_stream(
+        &self,
+        stack: &str,
+        server: &str,
+        script: &str,
+    ) -> impl Future<Output = Result<OutputStream>> + Send {
+        async move {
+            let out = self.exec(stack, server, script).await?;
+            let chunks = [
+                Chunk::Stdout(out.stdout.into_bytes()),
+                Chunk::Stderr(out.stderr.into_bytes()),
+            ];
+            let stream: OutputStream = Box::pin(futures_util::stream::iter(chunks.map(Ok)));
+            Ok(stream)
+        }
+    }
     /// Stops a host the hard way (power cut, kernel panic): no clean shutdown.
     fn kill(&self, stack: &str, server: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes one host.
     fn remove(&self, stack: &str, server: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes every object of the stack, and nothing else.
     fn destroy(&self, stack: &str) -> impl Future<Output = Result<Destroyed>> + Send;
+    /// Makes sure what hosts are made from is there (the node image on a
+    /// Docker engine); nothing by default.
+    fn ensure_ready(&self, _progress: &dyn Progress) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+    /// Runs a program with its arguments as given (no shell reads them on
+    /// the way); by default, each quoted into a script for `exec`.
+    fn exec_argv(
+        &self,
+        stack: &str,
+        server: &str,
+        argv: &[String],
+    ) -> impl Future<Output = Result<ExecOutput>> + Send {
+        let line: Vec<String> = argv.iter().map(|a| crate::shell::shell_quote(a)).collect();
+        async move { self.exec(stack, server, &line.join(" ")).await }
+    }
+    /// The last `lines` lines the host's init printed (a container's own
+    /// log); empty where there is none apart from the services' logs.
+    fn boot_log(
+        &self,
+        _stack: &str,
+        _server: &str,
+        _lines: u32,
+    ) -> impl Future<Output = Result<Option<String>>> + Send {
+        async { Ok(None) }
+    }
+    /// The labs that have hosts here, each with its hosts; empty where
+    /// the driver cannot list them (an inventory serves one lab).
+    fn labs(&self) -> impl Future<Output = Result<Vec<(String, Vec<Host>)>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+    /// What `destroy` says it removed: `container` or `host`.
+    fn host_noun(&self) -> &'static str {
+        "host"
+    }
+    /// Starts a host that is none of the stack's servers on its `network`
+    /// at `address`: anyone on that network, probing the lab as the public
+    /// would. It answers to [`STRANGER`] and goes with `remove` (or
+    /// `destroy`). `false` where the driver has no such host (SSH).
+    fn add_stranger(
+        &self,
+        _plan: &Plan,
+        _network: &str,
+        _address: &str,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async { Ok(false) }
+    }
+}
+
+impl AnyDriver {
+    /// `down` also purges the packages `up` installed (over SSH; a
+    /// container's packages go with it).
+    pub fn purge_packages(self, yes: bool) -> Self {
+        match self {
+            AnyDriver::Ssh(d) => AnyDriver::Ssh(d.purge_packages(yes)),
+            d => d,
+        }
+    }
 }
 
 /// Either driver, chosen on the command line.
@@ -122,6 +242,9 @@ impl Driver for AnyDriver {
     ) -> Result<ExecOutput> {
         delegate!(self, d => d.exec_env(stack, server, script, env).await)
     }
+    async fn exec_stream(&self, stack: &str, server: &str, script: &str) -> Result<OutputStream> {
+        delegate!(self, d => d.exec_stream(stack, server, script).await)
+    }
     async fn kill(&self, stack: &str, server: &str) -> Result<()> {
         delegate!(self, d => d.kill(stack, server).await)
     }
@@ -130,5 +253,23 @@ impl Driver for AnyDriver {
     }
     async fn destroy(&self, stack: &str) -> Result<Destroyed> {
         delegate!(self, d => d.destroy(stack).await)
+    }
+    async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<bool> {
+        delegate!(self, d => d.add_stranger(plan, network, address).await)
+    }
+    async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
+        delegate!(self, d => d.ensure_ready(progress).await)
+    }
+    async fn exec_argv(&self, stack: &str, server: &str, argv: &[String]) -> Result<ExecOutput> {
+        delegate!(self, d => d.exec_argv(stack, server, argv).await)
+    }
+    async fn boot_log(&self, stack: &str, server: &str, lines: u32) -> Result<Option<String>> {
+        delegate!(self, d => d.boot_log(stack, server, lines).await)
+    }
+    async fn labs(&self) -> Result<Vec<(String, Vec<Host>)>> {
+        delegate!(self, d => d.labs().await)
+    }
+    fn host_noun(&self) -> &'static str {
+        delegate!(self, d => d.host_noun())
     }
 }

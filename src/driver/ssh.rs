@@ -22,11 +22,12 @@ use std::time::Duration;
 
 use ssh2::{CheckResult, KnownHostFileKind, Session};
 
-use super::{Destroyed, Driver, Host};
-use crate::docker::{shell_quote, tar_of, ExecOutput};
+use super::archive::tar_of;
+use super::{Destroyed, Driver, ExecOutput, Host};
 use crate::error::{Error, Result};
 use crate::inventory::{self, Auth};
 use crate::plan::{FileSpec, Plan, ServerPlan};
+use crate::shell::shell_quote;
 use crate::supervise;
 
 /// Where infractl keeps what it knows on a host.
@@ -61,7 +62,7 @@ struct Batch {
 const FAILED_MARK: &str = "infractl-failed-part:";
 
 fn ssh_err(what: String) -> impl Fn(ssh2::Error) -> Error {
-    move |e| Error::failure(format!("{what}: {e}"))
+    move |e| Error::caused(what.clone(), e)
 }
 
 impl SshDriver {
@@ -176,13 +177,7 @@ impl SshDriver {
     async fn run(&self, server: &str, command: &str, stdin: Vec<u8>) -> Result<ExecOutput> {
         let host = self.host(server)?.clone();
         let sess = self.session(server).await?;
-        // The address this controller connects from, for the firewall's SSH
-        // rule (sudo would drop SSH_CLIENT: pass it on explicitly).
-        let command = if host.user == "root" {
-            format!("env INFRACTL_CONTROLLER=\"${{SSH_CLIENT%% *}}\" {command}")
-        } else {
-            format!("sudo -n env INFRACTL_CONTROLLER=\"${{SSH_CLIENT%% *}}\" {command}")
-        };
+        let command = as_root(&host, command);
         let server = server.to_string();
         tokio::task::spawn_blocking(move || {
             let sess = sess.lock().expect("lock");
@@ -222,6 +217,51 @@ impl SshDriver {
         }
         Ok(out.stdout)
     }
+}
+
+/// `command` as root (`sudo -n` when the user is not root), with the
+/// address this controller connects from, for the firewall's SSH rule
+/// (sudo would drop SSH_CLIENT: it is passed on explicitly).
+fn as_root(host: &inventory::Host, command: &str) -> String {
+    if host.user == "root" {
+        format!("env INFRACTL_CONTROLLER=\"${{SSH_CLIENT%% *}}\" {command}")
+    } else {
+        format!("sudo -n env INFRACTL_CONTROLLER=\"${{SSH_CLIENT%% *}}\" {command}")
+    }
+}
+
+/// Runs `script` on a session of its own, sending its output to `tx` as
+/// it comes; stops reading when no one receives any more.
+fn stream_script(
+    sess: &Session,
+    server: &str,
+    command: &str,
+    script: &str,
+    tx: &tokio::sync::mpsc::Sender<Result<super::Chunk>>,
+) -> Result<()> {
+    use super::Chunk;
+    let what = format!("running a command on {server}");
+    let io = |e: std::io::Error| Error::caused(what.clone(), e);
+    let mut ch = sess.channel_session().map_err(ssh_err(what.clone()))?;
+    ch.exec(command).map_err(ssh_err(what.clone()))?;
+    ch.write_all(script.as_bytes()).map_err(io)?;
+    ch.send_eof().map_err(ssh_err(what.clone()))?;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let n = ch.read(&mut buf).map_err(io)?;
+        let Some(data) = buf.get(..n).filter(|d| !d.is_empty()) else {
+            break;
+        };
+        if tx.blocking_send(Ok(Chunk::Stdout(data.to_vec()))).is_err() {
+            return Ok(());
+        }
+    }
+    let mut err = Vec::new();
+    ch.stderr().read_to_end(&mut err).map_err(io)?;
+    if !err.is_empty() {
+        let _ = tx.blocking_send(Ok(Chunk::Stderr(err)));
+    }
+    Ok(())
 }
 
 /// `<server>: <what> failed:` with what the host printed.
@@ -298,7 +338,9 @@ fn connect(
                 kh.add(&name, &key, "added by infractl", key_type.into())
                     .map_err(ssh_err(format!("{server}: recording its host key")))?;
                 if let Some(dir) = known.parent() {
-                    std::fs::create_dir_all(dir)?;
+                    fs_err::create_dir_all(dir).map_err(|e| {
+                        Error::caused(format!("{server}: cannot record its host key"), e)
+                    })?;
                 }
                 kh.write_file(known, KnownHostFileKind::OpenSSH)
                     .map_err(ssh_err(format!("writing {}", known.display())))?;
@@ -370,7 +412,7 @@ fn place_script(files: &[FileSpec]) -> String {
         r#"set -e; umask 022
 st=$(mktemp -d /var/tmp/infractl.XXXXXX)
 tar -x -C "$st" -f -
-mkdir -p {STATE} {dirs}
+{chowns}mkdir -p {STATE} {dirs}
 touch {STATE}/placed
 placed=" $(tr '\n' ' ' < {STATE}/placed) "
 for d in {paths}; do
@@ -380,6 +422,7 @@ done
 "#,
         dirs = dirs.join(" "),
         paths = paths.join(" "),
+        chowns = staged_chowns(files),
     );
     for (dir, members) in &by_dir {
         let sources: Vec<String> = members.iter().map(|p| format!("\"$st\"{}", q(p))).collect();
@@ -390,6 +433,22 @@ done
         paths.join(" ")
     ));
     out
+}
+
+/// Gives the staged files their owners before they are moved into place,
+/// so that none is ever in place with the wrong one.
+fn staged_chowns(files: &[FileSpec]) -> String {
+    files
+        .iter()
+        .filter_map(|f| {
+            let owner = f.owner.as_ref()?;
+            Some(format!(
+                "chown {} \"$st\"{}\n",
+                shell_quote(owner),
+                shell_quote(&f.path)
+            ))
+        })
+        .collect()
 }
 
 /// Starts the services (and the supervisor, if it does not run).
@@ -480,6 +539,7 @@ impl Driver for SshDriver {
                     handle: format!("{}@{}:{}", h.user, h.host, h.port),
                     status: if running { "running" } else { "stopped" }.into(),
                     services: Some(supervise::parse_status(&status)),
+                    networks: None,
                 }))
             }
         });
@@ -531,7 +591,7 @@ impl Driver for SshDriver {
         if files.is_empty() {
             return Ok(());
         }
-        let tar = tar_of(files)?;
+        let tar = tar_of(files, None)?;
         let script = place_script(files);
         // Behind a held-back `create`, the files wait for `start`; on a
         // running host they go now.
@@ -572,6 +632,34 @@ impl Driver for SshDriver {
         self.changed();
         self.flush(server).await?;
         self.script(server, &full).await
+    }
+
+    async fn exec_stream(
+        &self,
+        _stack: &str,
+        server: &str,
+        script: &str,
+    ) -> Result<super::OutputStream> {
+        self.flush(server).await?;
+        // A session of its own, so the shared one stays free meanwhile
+        // (to stop what this runs, for one).
+        let host = self.host(server)?.clone();
+        let (known, accept) = (self.known_hosts.clone(), self.accept_new);
+        let lock = self.known_lock.clone();
+        let command = as_root(&host, "sh -s");
+        let script = script.to_string();
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::task::spawn_blocking(move || {
+            let run = connect(&host, &known, accept, &lock)
+                .and_then(|sess| stream_script(&sess, &host.server, &command, &script, &tx));
+            if let Err(e) = run {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        Ok(Box::pin(futures_util::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|c| (c, rx)) },
+        )))
     }
 
     async fn kill(&self, _stack: &str, server: &str) -> Result<()> {

@@ -11,10 +11,12 @@ use crate::components::ComponentSpec;
 use crate::error::{Diagnostic, Error, Result};
 use crate::topology::Topology;
 
+pub mod de;
 pub mod net;
 pub mod raw;
 pub mod source;
 mod validate;
+mod zone;
 
 pub use net::Subnet;
 use source::{Locator, Resolver, Source};
@@ -227,9 +229,60 @@ pub fn load_source(src: Source) -> Result<Topology> {
     })
 }
 
+/// Keys a stack may carry for its own use and infractl ignores: top-level
+/// keys starting with `x-`, as in Compose files, hold anchors for merge keys
+/// (`x-web: &web { ... }`, then `<<: *web`).
+pub const EXTENSION_PREFIX: &str = "x-";
+
+fn drop_extensions(value: &mut serde_yaml::Value) {
+    if let serde_yaml::Value::Mapping(m) = value {
+        m.retain(|k, _| !k.as_str().is_some_and(|k| k.starts_with(EXTENSION_PREFIX)));
+    }
+}
+
+/// A hint for a key written from another tool's habits, by where it is.
+fn habit_hint(parent: &str, key: &str) -> Option<&'static str> {
+    let server = parent.starts_with("servers.") && !parent[8..].contains(['.', '[']);
+    Some(match key {
+        "role" | "roles" if server => "a server's roles come from its components: `nginx` makes a web server, `mariadb: { role: primary }` a database primary",
+        "ip" | "address" | "addresses" | "ipv4_address" if server => "a server's addresses go under `networks:`, e.g. `networks: { public: 10 }`",
+        "image" | "ports" | "environment" | "depends_on" | "build" if server => "infractl builds each server from its `components:`; their ports are options of each component",
+        "services" | "hosts" if parent.is_empty() => "a stack lists its `servers:`, each with its `components:`",
+        "version" if parent.is_empty() => "a stack has no version; `infractl schema` describes the format",
+        _ => return None,
+    })
+}
+
+/// The hint for an unknown `key` in the mapping at `parent`, serde's
+/// message `inner` listing the keys allowed there.
+fn unknown_key_hint(parent: &str, key: &str, inner: &str) -> Option<String> {
+    if let Some(h) = habit_hint(parent, key) {
+        return Some(h.to_string());
+    }
+    let allowed: Vec<&str> = inner
+        .split_once("expected")
+        .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+        .unwrap_or_default();
+    let close = crate::error::did_you_mean(key, allowed).map(|k| format!("did you mean `{k}`?"));
+    let free = parent
+        .is_empty()
+        .then_some("keys starting with `x-` are free for your own use (anchors, as in Compose)");
+    match (close, free) {
+        (Some(c), Some(f)) => Some(format!("{c} {f}")),
+        (c, f) => c.or(f.map(str::to_string)),
+    }
+}
+
 /// Deserializes the merged document, turning serde's error into a
-/// diagnostic at the right line.
-fn deserialize(value: serde_yaml::Value, locator: &Locator) -> Result<raw::StackFile> {
+/// diagnostic at the right line, in the stack's words.
+fn deserialize(mut value: serde_yaml::Value, locator: &Locator) -> Result<raw::StackFile> {
+    drop_extensions(&mut value);
+    let first_key = value
+        .as_mapping()
+        .and_then(|m| m.keys().next())
+        .and_then(|k| k.as_str())
+        .unwrap_or_default()
+        .to_string();
     serde_path_to_error::deserialize(value).map_err(|e| {
         let mut path = String::new();
         for seg in e.path().iter() {
@@ -241,24 +294,37 @@ fn deserialize(value: serde_yaml::Value, locator: &Locator) -> Result<raw::Stack
             }
         }
         let inner = e.into_inner().to_string();
-        // An unknown field is reported at its parent; point at the field.
-        let mut loc_path = path.clone();
-        if let Some(rest) = inner.strip_prefix("unknown field `") {
-            if let Some(end) = rest.find('`') {
-                loc_path = source::join_key(&path, &rest[..end]);
+        let message = de::humanize(&inner);
+        let mut hint = None;
+        // An unknown key's path ends with it: point at the key, and name
+        // the mapping it is in.
+        let location = if message.starts_with("unknown key") {
+            let location = locator.key(&path);
+            if inner.starts_with("unknown field `") {
+                let (parent, key) = source::split_last(&path);
+                hint = unknown_key_hint(parent, key, &inner);
+                path = parent.to_string();
             }
-        }
+            location
+        } else if message.ends_with("is missing") {
+            // At the key of the mapping that lacks it (the first key, at the top).
+            if path.is_empty() {
+                hint = Some("a stack has `domain`, `networks` and `servers`, or `extends` another stack that has them".into());
+                locator.key(&first_key)
+            } else {
+                locator.key(&path)
+            }
+        } else {
+            locator.value(&path)
+        };
         let message = if path.is_empty() {
-            inner.clone()
+            message
         } else {
-            format!("{path}: {inner}")
+            format!("{path}: {message}")
         };
-        let location = if inner.starts_with("unknown field") {
-            locator.key(&loc_path)
-        } else {
-            locator.value(&loc_path)
-        };
-        Error::Stack(vec![Diagnostic::new(message).at(location)])
+        let mut d = Diagnostic::new(message).at(location);
+        d.hint = hint;
+        Error::Stack(vec![d])
     })
 }
 

@@ -7,7 +7,9 @@
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+
+use super::de;
 
 /// A lab stack: servers and their components, networks, DNS records, TLS and
 /// firewall policy.
@@ -53,17 +55,55 @@ pub struct Network {
     /// The network users reach the site from (where the client, DNS and
     /// load balancers are). Traffic between servers prefers the other
     /// networks, and a server's DNS name points at its public address.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::flag")]
+    #[schemars(schema_with = "de::flag_schema")]
     pub public: bool,
 }
 
 /// A server's address on a network: a full IPv4 address (`10.101.0.10`)
 /// or the host number within the network's subnet (`10`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddrSpec {
     Host(u32),
     Addr(String),
+}
+
+impl<'de> Deserialize<'de> for AddrSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_yaml::Value;
+        const ALLOWED: &str = "an address is a full IPv4 address (`10.101.0.10`) or a host number within the network's subnet (`10`)";
+        let v = Value::deserialize(d)?;
+        match &v {
+            Value::String(s) => Ok(AddrSpec::Addr(s.clone())),
+            Value::Number(n) => match n.as_u64().map(u32::try_from) {
+                Some(Ok(h)) => Ok(AddrSpec::Host(h)),
+                _ => Err(D::Error::custom(format!(
+                    "`{n}` is not an address: {ALLOWED}"
+                ))),
+            },
+            other => Err(D::Error::custom(format!(
+                "{} is not an address: {ALLOWED}",
+                de::shown(other)
+            ))),
+        }
+    }
+}
+
+impl JsonSchema for AddrSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Address".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A full IPv4 address (`10.101.0.10`) or the host number within the network's subnet (`10`).",
+            "anyOf": [
+                { "type": "integer", "minimum": 0, "maximum": 4294967295u32 },
+                { "type": "string" }
+            ]
+        })
+    }
 }
 
 impl std::fmt::Display for AddrSpec {
@@ -95,7 +135,8 @@ pub struct Server {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Dns {
     /// Time to live of every record, in seconds.
-    #[serde(default = "default_ttl")]
+    #[serde(default = "default_ttl", deserialize_with = "de::ttl")]
+    #[schemars(schema_with = "de::ttl_schema")]
     pub ttl: u32,
     /// The zone's records.
     #[serde(default)]
@@ -119,7 +160,9 @@ pub struct Record {
     /// network (a virtual IP). CNAME and MX: a name in the zone (`www`) or a
     /// fully qualified name ending in `.`. TXT: the text.
     pub value: String,
-    /// MX preference (lower is preferred).
+    /// MX preference (lower is preferred), 0 to 65535. Default: 10.
+    #[serde(default, deserialize_with = "de::mx_priority")]
+    #[schemars(schema_with = "de::mx_priority_schema")]
     pub priority: Option<u16>,
 }
 
@@ -155,7 +198,8 @@ pub struct Tls {
     pub names: Vec<String>,
     /// Re-encrypt from the load balancer to the web servers (end-to-end
     /// TLS) instead of sending plain HTTP behind the load balancer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::flag")]
+    #[schemars(schema_with = "de::flag_schema")]
     pub reencrypt: bool,
 }
 
@@ -180,7 +224,9 @@ pub struct FirewallRule {
     pub from: String,
     /// Destination server name (it must have the `ufw` component).
     pub to: String,
-    /// Destination port.
+    /// Destination port (1 to 65535); not for `vrrp`, which has none.
+    #[serde(default, deserialize_with = "de::port")]
+    #[schemars(schema_with = "de::port_schema")]
     pub port: u16,
     /// Transport protocol.
     #[serde(default)]

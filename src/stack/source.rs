@@ -3,16 +3,21 @@
 //! or by validation) can point at the file, line and column.
 //!
 //! serde_yaml gives positions for syntax errors only, so a second pass over
-//! the same text with yaml-rust2's marked events records the position of
-//! every node under its path (`servers.web-01.components[2]`). Duplicate keys
-//! are caught in that pass too.
+//! the same text with yaml-rust2's marked events records the position and
+//! width of every node under its path (`servers.web-01.components[2]`).
+//! Duplicate keys, and integers too large for any reader, are caught in that
+//! pass too. What is merged in with a YAML merge key (`<<: *defaults`) or
+//! repeated with an alias is located where its anchor wrote it.
+//!
+//! Text is read as people save it: a UTF-8 byte order mark is dropped, and
+//! CRLF line endings read as LF ones.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::error::{Diagnostic, Error, Location, Result};
 
@@ -26,12 +31,14 @@ pub struct Source {
     pub dir: Option<PathBuf>,
 }
 
-/// Where a node is: which source, 1-based line and column.
+/// Where a node is: which source, 1-based line and column, and how many
+/// characters it spans on that line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pos {
     source: usize,
     line: usize,
     column: usize,
+    width: usize,
 }
 
 /// Positions of every key and value of a (possibly merged) stack document.
@@ -75,18 +82,22 @@ impl Locator {
             file: src.name.clone(),
             line: pos.line,
             column: pos.column,
-            text: src
-                .text
-                .lines()
-                .nth(pos.line.saturating_sub(1))
-                .unwrap_or("")
-                .to_string(),
+            text: line_of(&src.text, pos.line).to_string(),
+            width: pos.width,
         }
     }
 
     /// The source the top-level document was read from (the last layer).
     pub fn main_source(&self) -> Option<&Source> {
         self.sources.last()
+    }
+}
+
+/// (`a.b[2]`, `c`) of `a.b[2].c`; (``, `a`) of `a`.
+pub fn split_last(p: &str) -> (&str, &str) {
+    match p.rfind(['.', '[']) {
+        Some(i) => (&p[..i], p[i..].trim_start_matches('.')),
+        None => ("", p),
     }
 }
 
@@ -111,6 +122,84 @@ pub fn join_index(parent: &str, index: usize) -> String {
     format!("{parent}[{index}]")
 }
 
+/// `path` moved from under `from` to under `to` (`a.x.b`, `a.x`, `c` ->
+/// `c.b`); None when `path` is not strictly under `from`.
+fn rebase(path: &str, from: &str, to: &str) -> Option<String> {
+    let rest = if from.is_empty() {
+        path
+    } else {
+        path.strip_prefix(from)?
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let rest = match rest.strip_prefix('.') {
+        Some(r) => r,
+        None if rest.starts_with('[') => rest,
+        None if from.is_empty() => rest,
+        None => return None,
+    };
+    Some(if rest.starts_with('[') {
+        format!("{to}{rest}")
+    } else {
+        join_key(to, rest)
+    })
+}
+
+/// Line `n` (1-based) of `text`, without its line ending.
+fn line_of(text: &str, n: usize) -> &str {
+    text.lines().nth(n.saturating_sub(1)).unwrap_or("")
+}
+
+/// How many characters the node starting at `col` (0-based) of `line`
+/// spans: a quoted scalar to its closing quote, a plain one its value
+/// (when it is written on that line), an alias its name, anything else one.
+fn width_at(line: &str, col: usize, ev: &Event) -> usize {
+    let rest: Vec<char> = line.chars().skip(col).collect();
+    match ev {
+        Event::Scalar(v, TScalarStyle::Plain, ..) => {
+            let n = v.chars().count();
+            if rest.iter().take(n).copied().eq(v.chars()) {
+                n
+            } else {
+                1
+            }
+        }
+        Event::Scalar(_, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted, ..) => {
+            let Some(&quote) = rest.first() else {
+                return 1;
+            };
+            let mut i = 1;
+            while i < rest.len() {
+                match rest[i] {
+                    '\\' if quote == '"' => i += 1,
+                    '\'' if quote == '\'' && rest.get(i + 1) == Some(&'\'') => i += 1,
+                    c if c == quote => return i + 1,
+                    _ => {}
+                }
+                i += 1;
+            }
+            rest.len().max(1)
+        }
+        Event::Alias(_) => rest
+            .iter()
+            .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | ']' | '}'))
+            .count()
+            .max(1),
+        _ => 1,
+    }
+}
+
+/// A plain scalar that YAML reads as an integer, and that no integer type
+/// holds (serde_yaml refuses the whole file for it).
+fn overflows(v: &str) -> bool {
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && v.parse::<i64>().is_err()
+        && v.parse::<u64>().is_err()
+}
+
 enum Frame {
     Map {
         path: String,
@@ -123,21 +212,87 @@ enum Frame {
     },
 }
 
-/// Walks yaml-rust2 events, recording positions and duplicate keys.
-struct Recorder {
+/// Walks yaml-rust2 events, recording positions, anchors, duplicate keys
+/// and integers too large to read.
+struct Recorder<'a> {
     source: usize,
+    text: &'a str,
     frames: Vec<Frame>,
     keys: HashMap<String, Pos>,
     values: HashMap<String, Pos>,
+    /// Anchor id -> path of the node that carries it.
+    anchors: HashMap<usize, String>,
     duplicates: Vec<(String, Pos)>,
+    overflows: Vec<(String, Pos, String)>,
 }
 
-impl Recorder {
-    fn pos(&self, m: Marker) -> Pos {
+/// The key of a YAML merge.
+const MERGE: &str = "<<";
+
+impl<'a> Recorder<'a> {
+    fn new(src: &'a Source, source: usize) -> Self {
+        Recorder {
+            source,
+            text: &src.text,
+            frames: Vec::new(),
+            keys: HashMap::new(),
+            values: HashMap::new(),
+            anchors: HashMap::new(),
+            duplicates: Vec::new(),
+            overflows: Vec::new(),
+        }
+    }
+
+    fn pos(&self, m: Marker, ev: &Event) -> Pos {
         Pos {
             source: self.source,
             line: m.line(),
             column: m.col() + 1,
+            width: width_at(line_of(self.text, m.line()), m.col(), ev),
+        }
+    }
+
+    /// The mapping a merge key's value merges into, when the node starting
+    /// now is that value (or an item of its list).
+    fn merge_target(&self) -> Option<String> {
+        let n = self.frames.len();
+        match self.frames.last()? {
+            Frame::Map {
+                path, pending_key, ..
+            } if pending_key.as_deref() == Some(MERGE) => Some(path.clone()),
+            Frame::Seq { path, .. } if n >= 2 => match &self.frames[n - 2] {
+                Frame::Map {
+                    path: parent,
+                    pending_key,
+                    ..
+                } if pending_key.as_deref() == Some(MERGE) && *path == join_key(parent, MERGE) => {
+                    Some(parent.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Positions under the anchor's node, copied under `to`; with `keep`,
+    /// what `to` already has stays (a merge does not override the keys the
+    /// mapping sets itself).
+    fn copy_anchor(&mut self, id: usize, to: &str, keep: bool) {
+        let Some(from) = self.anchors.get(&id).cloned() else {
+            return;
+        };
+        for map in [&mut self.keys, &mut self.values] {
+            let moved: Vec<(String, Pos)> = map
+                .iter()
+                .filter_map(|(p, pos)| Some((rebase(p, &from, to)?, *pos)))
+                .collect();
+            for (p, pos) in moved {
+                if keep {
+                    map.entry(p).or_insert(pos);
+                } else {
+                    map.insert(p, pos);
+                }
+            }
         }
     }
 
@@ -175,17 +330,36 @@ impl Recorder {
     }
 }
 
-impl MarkedEventReceiver for Recorder {
+impl MarkedEventReceiver for Recorder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let pos = self.pos(mark);
+        let pos = self.pos(mark, &ev);
+        let merge_into = self.merge_target();
         match ev {
-            Event::Scalar(..) | Event::Alias(..) => {
+            Event::Scalar(ref v, style, anchor, _) => {
                 if let Some(p) = self.node_path(&ev, pos) {
+                    if style == TScalarStyle::Plain && overflows(v) {
+                        self.overflows.push((p.clone(), pos, v.clone()));
+                    }
+                    if anchor != 0 {
+                        self.anchors.insert(anchor, p.clone());
+                    }
                     self.values.insert(p, pos);
                 }
             }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
+            Event::Alias(id) => {
+                if let Some(p) = self.node_path(&ev, pos) {
+                    match merge_into {
+                        Some(target) => self.copy_anchor(id, &target, true),
+                        None => self.copy_anchor(id, &p, false),
+                    }
+                    self.values.insert(p, pos);
+                }
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 let p = self.node_path(&ev, pos).unwrap_or_default();
+                if anchor != 0 {
+                    self.anchors.insert(anchor, p.clone());
+                }
                 self.values.insert(p.clone(), pos);
                 self.frames.push(if matches!(ev, Event::MappingStart(..)) {
                     Frame::Map {
@@ -222,7 +396,7 @@ pub fn read(source: Source, resolver: &dyn Resolver) -> Result<Document> {
     let mut layers: Vec<(Source, Value)> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     let mut next = Some(source);
-    while let Some(src) = next.take() {
+    while let Some(mut src) = next.take() {
         if seen.contains(&src.name) {
             seen.push(src.name.clone());
             return Err(Error::Stack(vec![Diagnostic::new(format!(
@@ -231,27 +405,10 @@ pub fn read(source: Source, resolver: &dyn Resolver) -> Result<Document> {
             ))]));
         }
         seen.push(src.name.clone());
+        normalize(&mut src);
         let value = parse(&src)?;
         if let Some(parent) = value.get("extends") {
-            let Some(parent) = parent.as_str() else {
-                let loc = locate_alone(&src, "extends");
-                return Err(Error::Stack(vec![Diagnostic::new(
-                    "`extends` must be the name or path of another stack",
-                )
-                .at(loc)]));
-            };
-            let parent_src = resolver.resolve(parent, src.dir.as_deref()).map_err(|e| {
-                let loc = locate_alone(&src, "extends");
-                match e {
-                    Error::Usage { message, hint } => {
-                        let mut d = Diagnostic::new(message).at(loc);
-                        d.hint = hint;
-                        Error::Stack(vec![d])
-                    }
-                    other => other,
-                }
-            })?;
-            next = Some(parent_src);
+            next = Some(parent_of(&src, parent, resolver)?);
         }
         layers.push((src, value));
     }
@@ -262,13 +419,9 @@ pub fn read(source: Source, resolver: &dyn Resolver) -> Result<Document> {
     for (src, value) in layers.into_iter().rev() {
         let idx = locator.sources.len();
         let rec = record(&src, idx)?;
+        locator.keys.extend(rec.keys);
+        locator.values.extend(rec.values);
         locator.sources.push(src);
-        for (k, v) in rec.keys {
-            locator.keys.insert(k, v);
-        }
-        for (k, v) in rec.values {
-            locator.values.insert(k, v);
-        }
         merged = Some(match merged {
             None => value,
             Some(mut base) => {
@@ -288,68 +441,176 @@ pub fn read(source: Source, resolver: &dyn Resolver) -> Result<Document> {
     })
 }
 
-/// Parses one source into a YAML value, reporting syntax errors and
-/// duplicate keys with their position.
+/// Text as editors save it: a UTF-8 byte order mark is no content.
+fn normalize(src: &mut Source) {
+    if let Some(rest) = src.text.strip_prefix('\u{feff}') {
+        src.text = rest.to_string();
+    }
+}
+
+/// The source `extends: parent` names, resolved from `src`'s directory.
+fn parent_of(src: &Source, parent: &Value, resolver: &dyn Resolver) -> Result<Source> {
+    let loc = || locate_alone(src, "extends");
+    let Some(parent) = parent.as_str() else {
+        return Err(Error::Stack(vec![Diagnostic::new(
+            "`extends` must be the name or path of another stack",
+        )
+        .at(loc())]));
+    };
+    resolver
+        .resolve(parent, src.dir.as_deref())
+        .map_err(|e| match e {
+            Error::Usage { message, hint } => {
+                let mut d = Diagnostic::new(message).at(loc());
+                d.hint = hint;
+                Error::Stack(vec![d])
+            }
+            other => other,
+        })
+}
+
+/// One diagnostic at `pos` of `src`.
+fn error_at(src: &Source, pos: Pos, message: String, hint: Option<&str>) -> Error {
+    let loc = Locator {
+        sources: vec![src.clone()],
+        ..Default::default()
+    }
+    .location(pos);
+    let mut d = Diagnostic::new(message).at(Some(loc));
+    d.hint = hint.map(str::to_string);
+    Error::Stack(vec![d])
+}
+
+/// Parses one source into a YAML value, reporting syntax errors, duplicate
+/// keys and unreadable numbers with their position, and applying merge keys.
 fn parse(src: &Source) -> Result<Value> {
     let rec = record(src, 0)?;
     if let Some((path, pos)) = rec.duplicates.first() {
-        let loc = Locator {
-            sources: vec![src.clone()],
-            ..Default::default()
-        }
-        .location(*pos);
         let what = match path.strip_prefix("servers.") {
             Some(name) if !name.contains(['.', '[']) => format!("duplicate server name `{name}`"),
             _ => format!("duplicate key `{path}`"),
         };
-        return Err(Error::Stack(vec![Diagnostic::new(what)
-            .at(Some(loc))
-            .hint(
-                "each key may appear once in a mapping; rename or merge the two entries",
-            )]));
+        let hint = "each key may appear once in a mapping; rename or merge the two entries";
+        return Err(error_at(src, *pos, what, Some(hint)));
     }
-    let value: Value = serde_yaml::from_str(&src.text).map_err(|e| {
-        let loc = e.location().map(|l| Location {
-            file: src.name.clone(),
-            line: l.line(),
-            column: l.column(),
-            text: src
-                .text
-                .lines()
-                .nth(l.line().saturating_sub(1))
-                .unwrap_or("")
-                .to_string(),
-        });
-        let msg = e.to_string();
-        // serde_yaml appends " at line X column Y"; the location says it.
-        let msg = match msg.find(" at line ") {
-            Some(i) => msg[..i].to_string(),
-            None => msg,
+    if let Some((path, pos, text)) = rec.overflows.first() {
+        let message = match super::de::range_at(path) {
+            Some(r) => format!("{path}: `{text}` is out of range: {}", r.allowed()),
+            None => format!("{path}: `{text}` is too large a number"),
         };
-        Error::Stack(vec![Diagnostic::new(format!("invalid YAML: {msg}")).at(loc)])
-    })?;
+        return Err(error_at(src, *pos, message, None));
+    }
+    let mut value: Value = serde_yaml::from_str(&src.text).map_err(|e| syntax_error(src, &e))?;
     if !value.is_mapping() {
-        return Err(Error::Stack(vec![Diagnostic::new(
-            "a stack file is a mapping with `domain`, `networks` and `servers`",
-        )
-        .at(Some(Location {
-            file: src.name.clone(),
+        let pos = Pos {
+            source: 0,
             line: 1,
             column: 1,
-            text: src.text.lines().next().unwrap_or("").to_string(),
-        }))]));
+            width: 1,
+        };
+        let message = "a stack file is a mapping with `domain`, `networks` and `servers`";
+        return Err(error_at(src, pos, message.into(), None));
+    }
+    if let Err(path) = apply_merges(&mut value, "") {
+        let loc = Locator {
+            sources: vec![src.clone()],
+            keys: rec.keys,
+            values: rec.values,
+        }
+        .key(&join_key(&path, MERGE));
+        return Err(Error::Stack(vec![Diagnostic::new(
+            "`<<` merges a mapping into this one: `<<: *name` (an anchored mapping) or a list of them",
+        )
+        .at(loc)]));
     }
     Ok(value)
 }
 
-fn record(src: &Source, idx: usize) -> Result<Recorder> {
-    let mut rec = Recorder {
-        source: idx,
-        frames: Vec::new(),
-        keys: HashMap::new(),
-        values: HashMap::new(),
-        duplicates: Vec::new(),
+/// A line with YAML content (not blank, not a comment, not a directive).
+fn content(line: &str) -> bool {
+    let t = line.trim_start();
+    !(t.is_empty() || t.starts_with('#') || t.starts_with('%') || t.starts_with("---"))
+}
+
+/// serde_yaml's syntax error at its place, without its own " at line X".
+fn syntax_error(src: &Source, e: &serde_yaml::Error) -> Error {
+    let loc = e.location().map(|l| Location {
+        file: src.name.clone(),
+        line: l.line(),
+        column: l.column(),
+        text: line_of(&src.text, l.line()).to_string(),
+        width: 1,
+    });
+    let msg = e.to_string();
+    let msg = match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
     };
+    if msg.contains("more than one document") {
+        // serde_yaml gives no place: the second document's `---` is it.
+        let msg =
+            "invalid YAML: a stack file is one YAML document, and this one has another after `---`";
+        let second = src
+            .text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("---"))
+            .map(|(i, _)| i + 1)
+            .find(|&n| src.text.lines().take(n - 1).any(content));
+        let loc = second.map(|line| Location {
+            file: src.name.clone(),
+            line,
+            column: 1,
+            text: line_of(&src.text, line).to_string(),
+            width: 3,
+        });
+        return Error::Stack(vec![Diagnostic::new(msg).at(loc)]);
+    }
+    Error::Stack(vec![Diagnostic::new(format!("invalid YAML: {msg}")).at(loc)])
+}
+
+/// Applies YAML merge keys (`<<: *defaults`), innermost first: the merged
+/// mappings' keys are added where the mapping does not set them itself,
+/// the first mapping of a list winning. Err: the path of a `<<` that does
+/// not name mappings.
+fn apply_merges(v: &mut Value, path: &str) -> Result<(), String> {
+    match v {
+        Value::Mapping(m) => {
+            for (k, child) in m.iter_mut() {
+                let key = k.as_str().unwrap_or("?");
+                apply_merges(child, &join_key(path, key))?;
+            }
+            let Some(merged) = m.remove(MERGE) else {
+                return Ok(());
+            };
+            let sources = match merged {
+                Value::Mapping(one) => vec![one],
+                Value::Sequence(list) => list
+                    .into_iter()
+                    .map(|x| match x {
+                        Value::Mapping(one) => Ok(one),
+                        _ => Err(path.to_string()),
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(path.to_string()),
+            };
+            for source in sources {
+                for (k, x) in source {
+                    m.entry(k).or_insert(x);
+                }
+            }
+            Ok(())
+        }
+        Value::Sequence(list) => list
+            .iter_mut()
+            .enumerate()
+            .try_for_each(|(i, x)| apply_merges(x, &join_index(path, i))),
+        _ => Ok(()),
+    }
+}
+
+fn record(src: &Source, idx: usize) -> Result<Recorder<'_>> {
+    let mut rec = Recorder::new(src, idx);
     let mut parser = Parser::new_from_str(&src.text);
     parser.load(&mut rec, false).map_err(|e| {
         Error::Stack(vec![Diagnostic::new(format!("invalid YAML: {}", e.info()))
@@ -357,12 +618,8 @@ fn record(src: &Source, idx: usize) -> Result<Recorder> {
                 file: src.name.clone(),
                 line: e.marker().line(),
                 column: e.marker().col() + 1,
-                text: src
-                    .text
-                    .lines()
-                    .nth(e.marker().line().saturating_sub(1))
-                    .unwrap_or("")
-                    .to_string(),
+                text: line_of(&src.text, e.marker().line()).to_string(),
+                width: 1,
             }))])
     })?;
     Ok(rec)
@@ -424,11 +681,10 @@ mod tests {
 
     #[test]
     fn records_positions_of_keys_and_values() {
-        let rec = record(
-            &src("domain: foobar.com\nservers:\n  web-01:\n    components:\n      - nginx\n      - app\n"),
-            0,
-        )
-        .unwrap();
+        let s = src(
+            "domain: foobar.com\nservers:\n  web-01:\n    components:\n      - nginx\n      - app\n",
+        );
+        let rec = record(&s, 0).unwrap();
         let at = |p: &str| rec.values.get(p).map(|p| (p.line, p.column));
         assert_eq!(at("domain"), Some((1, 9)));
         assert_eq!(at("servers.web-01.components[1]"), Some((6, 9)));

@@ -1,6 +1,8 @@
 //! Loading and validation: the built-in stacks load, and each kind of bad
 //! input gets its own message at the right line and column.
 
+use std::path::Path;
+
 use super::source::Source;
 use super::*;
 use crate::topology::Role;
@@ -26,15 +28,6 @@ fn error_of(text: &str) -> (String, usize, usize) {
         Err(e) => panic!("expected a stack error, got {e:?}"),
     }
 }
-
-const BASE: &str = "domain: foobar.com
-networks:
-  public: { subnet: 10.9.0.0/24, public: true }
-servers:
-  web-01:
-    networks: { public: 10 }
-    components: [nginx, app, mariadb]
-";
 
 #[test]
 fn builtin_stacks_load() {
@@ -146,161 +139,184 @@ fn task3_splits_tiers_and_clusters_the_load_balancers() {
     );
 }
 
+/// The cases of `tests/errors/`: (name, text).
+fn error_cases() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/errors");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "yaml").then_some(p)
+        })
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn report_of(case: &str, text: &str) -> String {
+    let src = Source {
+        name: format!("{case}.yaml"),
+        text: text.into(),
+        dir: None,
+    };
+    match load_source(src) {
+        Ok(_) => panic!("{case}: the stack loaded"),
+        Err(e) => {
+            assert_eq!(e.exit_code(), 2, "{case}");
+            e.report()
+        }
+    }
+}
+
+/// The loader's half of the error table (the binary's is
+/// tests/stack_errors.rs): each case's report is its `.stderr`.
 #[test]
-fn malformed_yaml_points_at_the_line() {
-    let (msg, line, _) = error_of("domain: foobar.com\nservers:\n  web-01: {networks: [\n");
-    assert!(msg.starts_with("invalid YAML"), "{msg}");
-    assert!(line >= 3, "line {line}");
+fn every_error_case_reports_its_stderr() {
+    let cases = error_cases();
+    assert!(!cases.is_empty());
+    for (case, text) in cases {
+        let want_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/errors")
+            .join(format!("{case}.stderr"));
+        let want = std::fs::read_to_string(want_path).unwrap();
+        assert_eq!(report_of(&case, &text), want, "{case}");
+    }
+}
+
+/// Saved with a byte order mark and CRLF line endings, every bad stack is
+/// reported exactly as before: same lines, columns and carets.
+#[test]
+fn bom_and_crlf_change_no_report() {
+    for (case, text) in error_cases() {
+        let windows = format!("\u{feff}{}", text.replace('\n', "\r\n"));
+        assert_eq!(
+            report_of(&case, &windows),
+            report_of(&case, &text),
+            "{case}"
+        );
+    }
 }
 
 #[test]
-fn unknown_key_is_named_with_the_allowed_ones() {
-    let text = BASE.replace(
-        "    components: [nginx, app, mariadb]",
-        "    components: [nginx, app, mariadb]\n    cpus: 2",
-    );
-    let (msg, line, col) = error_of(&text);
-    assert!(msg.contains("unknown field `cpus`"), "{msg}");
-    assert!(
-        msg.contains("expected one of `description`, `networks`, `components`"),
-        "{msg}"
-    );
-    assert_eq!((line, col), (8, 5));
+fn bom_and_crlf_load_like_the_original() {
+    for name in ["task0", "task3"] {
+        let text =
+            std::fs::read_to_string(format!("{}/stacks/{name}.yaml", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        let windows = format!("\u{feff}{}", text.replace('\n', "\r\n"));
+        let dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks"));
+        let load_as = |text: String| {
+            load_source(Source {
+                name: format!("{name}.yaml"),
+                text,
+                dir: dir.clone(),
+            })
+            .unwrap_or_else(|e| panic!("{name}: {}", e.report()))
+        };
+        let (a, b) = (load_as(text), load_as(windows));
+        assert_eq!(format!("{:?}", a.stack), format!("{:?}", b.stack), "{name}");
+    }
 }
 
 #[test]
-fn unknown_component_lists_the_known_ones() {
-    let text = BASE.replace("[nginx, app, mariadb]", "[nginx, apache, mariadb]");
-    let (msg, line, col) = error_of(&text);
-    assert!(msg.contains("unknown component `apache`"), "{msg}");
-    assert!(
-        msg.contains("known components: nginx, app, mariadb, haproxy"),
-        "{msg}"
-    );
-    assert_eq!((line, col), (7, 25));
-}
-
-#[test]
-fn misspelt_component_gets_a_suggestion() {
-    let text = BASE.replace("[nginx, app, mariadb]", "[ngnix, app, mariadb]");
-    let (msg, _, _) = error_of(&text);
-    assert!(msg.contains("did you mean `nginx`?"), "{msg}");
-}
-
-#[test]
-fn duplicate_server_name() {
-    let text =
-        format!("{BASE}  web-01:\n    networks: {{ public: 11 }}\n    components: [nginx]\n");
-    let (msg, line, col) = error_of(&text);
-    assert_eq!(msg, "duplicate server name `web-01`");
-    assert_eq!((line, col), (8, 3));
-}
-
-#[test]
-fn replica_without_primary() {
-    let text = BASE.replace(
-        "[nginx, app, mariadb]",
-        "[nginx, app, { mariadb: { role: replica } }]",
-    );
-    let err = load_text(&text).unwrap_err();
-    let Error::Stack(d) = err else { panic!() };
-    let replica = d
-        .iter()
-        .find(|d| d.message.contains("replica needs a primary"))
-        .expect("replica error");
-    let loc = replica.location.as_ref().unwrap();
-    assert_eq!((loc.line, loc.column), (7, 30));
-}
-
-#[test]
-fn load_balancer_without_backends() {
-    let text = "domain: foobar.com
+fn habits_from_ansible_and_the_course_are_read() {
+    let t = load_text(
+        "domain: foobar.com
 networks:
-  public: { subnet: 10.9.0.0/24 }
+  public: { subnet: 10.9.0.0/24, public: yes }
+  private: { subnet: 10.9.1.0/24, public: no }
 servers:
-  lb-01:
-    networks: { public: 10 }
-    components: [haproxy]
-";
-    let (msg, line, col) = error_of(text);
-    assert!(
-        msg.contains("load balancer `lb-01` has no backends"),
-        "{msg}"
-    );
-    assert_eq!((line, col), (7, 18));
+  db-01:
+    networks: { private: 10 }
+    components: [{ mariadb: { role: master } }]
+  db-02:
+    networks: { private: 11 }
+    components: [{ mariadb: { role: slave } }]
+",
+    )
+    .unwrap();
+    assert!(t.stack.network("public").unwrap().public);
+    assert!(!t.stack.network("private").unwrap().public);
+    assert_eq!(t.node("db-01").roles, [Role::DbPrimary]);
+    assert_eq!(t.node("db-02").roles, [Role::DbReplica]);
+    assert_eq!(t.node("db-02").replicates_from.as_deref(), Some("db-01"));
 }
 
 #[test]
-fn vip_outside_its_network() {
-    let text = "domain: foobar.com
+fn merge_keys_and_extension_keys_as_in_compose() {
+    let t = load_text(
+        "domain: foobar.com
+x-web: &web
+  networks: { public: 10 }
+  components: [nginx, app, { mariadb: { role: primary } }]
 networks:
-  public: { subnet: 10.9.0.0/24 }
+  public: { subnet: 10.9.0.0/24, public: true }
 servers:
   web-01:
+    <<: *web
+  web-02:
+    <<: *web
     networks: { public: 11 }
-    components: [nginx, app, mariadb]
-  lb-01:
+    components: [nginx, app, { mariadb: { role: replica } }]
+",
+    )
+    .unwrap();
+    assert_eq!(t.server("web-01").primary_addr().to_string(), "10.9.0.10");
+    assert_eq!(t.server("web-02").primary_addr().to_string(), "10.9.0.11");
+    assert_eq!(
+        t.node("web-02").roles,
+        [Role::DbReplica, Role::App, Role::Web]
+    );
+}
+
+#[test]
+fn an_error_beside_a_merge_points_at_the_mapping_that_set_it() {
+    // web-02 sets its own address, which clashes: the error is on web-02's
+    // line, not on the anchor's.
+    let text = "domain: foobar.com
+x-web: &web
+  networks: { public: 10 }
+  components: [nginx, app, mariadb]
+networks:
+  public: { subnet: 10.9.0.0/24, public: true }
+servers:
+  web-01:
+    <<: *web
+  web-02:
+    <<: *web
     networks: { public: 10 }
-    components:
-      - haproxy
-      - keepalived: { vip: 10.8.0.100 }
 ";
     let (msg, line, col) = error_of(text);
-    assert!(
-        msg.contains("virtual IP 10.8.0.100 is outside its networks (public 10.9.0.0/24)"),
-        "{msg}"
-    );
-    assert_eq!((line, col), (12, 28));
-}
-
-#[test]
-fn firewall_rule_naming_an_unknown_server() {
-    let text =
-        format!("{BASE}firewall:\n  allow:\n    - {{ from: wbe-01, to: web-01, port: 8080 }}\n");
-    let err = load_text(&text).unwrap_err();
-    let Error::Stack(d) = err else { panic!() };
-    let unknown = d
-        .iter()
-        .find(|d| d.message.contains("`wbe-01` is not a server"))
-        .expect("unknown server error");
     assert_eq!(
-        unknown.hint.as_deref(),
-        Some("did you mean `web-01`? servers of this stack: web-01")
+        msg,
+        "server `web-02`: address 10.9.0.10 is already used by `web-01`"
     );
-    let loc = unknown.location.as_ref().unwrap();
-    assert_eq!((loc.line, loc.column), (10, 15));
+    assert_eq!((line, col), (12, 25));
 }
 
 #[test]
-fn two_services_on_one_port() {
-    let text = BASE.replace("[nginx, app, mariadb]", "[nginx, app, mariadb, haproxy]");
-    let err = load_text(&text).unwrap_err();
-    let Error::Stack(d) = err else { panic!() };
-    let clash = &d[0];
-    assert_eq!(
-        clash.message,
-        "server `web-01`: `nginx` and `haproxy` both listen on port 80/tcp"
-    );
-    let loc = clash.location.as_ref().unwrap();
-    assert_eq!((loc.line, loc.column), (7, 39));
-}
-
-#[test]
-fn address_outside_subnet_and_unknown_network() {
-    let text = BASE.replace("{ public: 10 }", "{ public: 10.9.1.5, privat: 3 }");
-    let err = load_text(&text).unwrap_err();
-    let Error::Stack(d) = err else { panic!() };
-    let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
-    assert!(
-        msgs.contains(
-            &"server `web-01`: address 10.9.1.5 is outside network `public` (10.9.0.0/24)"
-        ),
-        "{msgs:?}"
-    );
-    assert!(
-        msgs.contains(&"server `web-01`: unknown network `privat`"),
-        "{msgs:?}"
-    );
+fn mx_priority_zero_is_rendered() {
+    let t = load_text(
+        "domain: foobar.com
+networks:
+  public: { subnet: 10.9.0.0/24, public: true }
+servers:
+  ns:
+    networks: { public: 2 }
+    components: [dns]
+dns:
+  records:
+    - { name: mail, type: A, value: ns }
+    - { name: \"@\", type: MX, priority: 0, value: mail }
+",
+    )
+    .unwrap();
+    let mx = t.records.iter().find(|r| r.kind == "MX").unwrap();
+    assert_eq!(mx.priority, Some(0));
 }
 
 #[test]
@@ -348,4 +364,71 @@ fn unknown_stack_name_suggests_builtins() {
         "{}",
         err.report()
     );
+}
+
+/// Every value of the shipped stacks replaced, one at a time, by one of the
+/// wrong kind or range: whatever the message, it speaks of the stack, never
+/// of Rust's types or serde's terms.
+#[test]
+fn no_message_speaks_rust() {
+    const WRONG: &[&str] = &[
+        "[1]",
+        "{a: 1}",
+        "~",
+        "-1",
+        "0",
+        "1.5",
+        "70000",
+        "99999999999999999999",
+        "x y",
+        "true",
+    ];
+    const RUST_WORDS: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "f32", "f64",
+        "usize", "untagged", "variant", "struct", "enum", "serde", "Option", "String", "Vec",
+        "IndexMap", "sequence", "map", "unit",
+    ];
+    let mut tried = 0;
+    // task3 has every kind of component and record but the client's.
+    for name in ["task3"] {
+        let src = FsResolver.resolve(name, None).unwrap();
+        let doc = source::read(src, &FsResolver).unwrap();
+        let flat = serde_yaml::to_string(&doc.value)
+            .unwrap()
+            .replace("extends: task2\n", "");
+        let lines: Vec<&str> = flat.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim_start().starts_with("description:") {
+                continue; // free text
+            }
+            // `key: value` or `- value`, the value a scalar.
+            let Some(at) = line.find(": ").map(|p| p + 2).or_else(|| {
+                line.trim_start()
+                    .starts_with("- ")
+                    .then(|| line.find("- ").unwrap() + 2)
+            }) else {
+                continue;
+            };
+            for wrong in WRONG {
+                let mut text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                text[i] = format!("{}{wrong}", &line[..at]);
+                let Err(e) = load_text(&text.join("\n")) else {
+                    continue;
+                };
+                tried += 1;
+                let report = e.report();
+                for word in report.split(|c: char| !c.is_ascii_alphanumeric()) {
+                    assert!(
+                        !RUST_WORDS.contains(&word),
+                        "`{word}` in the message for {line:?} -> {wrong:?}:\n{report}"
+                    );
+                }
+                assert!(
+                    !report.contains("invalid type") && !report.contains("invalid value"),
+                    "{report}"
+                );
+            }
+        }
+    }
+    assert!(tried > 400, "only {tried} wrong stacks tried");
 }

@@ -1,18 +1,103 @@
 //! Semantic validation: turns a deserialized stack file into a [`Stack`],
 //! or into diagnostics pointing at every line that is wrong.
+//!
+//! The rule is that a stack which passes here renders into files its
+//! programs accept: whatever nginx, HAProxy, BIND or keepalived would refuse
+//! (a CNAME beside other data, a port SSH already holds) is refused here
+//! first, at its line, in the stack's words. Ranges of single numbers are
+//! checked as they are read (`stack::de`); what needs the whole stack is
+//! checked here.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use super::raw::{RecordType, StackFile};
+use super::raw::{AddrSpec, Proto, StackFile};
 use super::source::Locator;
 use super::{Network, Server, Stack, Subnet};
 use crate::components::ComponentSpec;
 use crate::error::{did_you_mean, Diagnostic, Error, Result};
 
+/// Longest stack, network or server name: it names containers
+/// (`<stack>-<server>`), Docker networks and host names.
+pub const MAX_NAME: usize = 40;
+/// Longest DNS label (RFC 1035).
+const MAX_LABEL: usize = 63;
+/// Longest DNS name, dots included, without the final dot (RFC 1035).
+const MAX_DNS_NAME: usize = 253;
+/// The port every server's SSH server holds.
+const SSH_PORT: u16 = 22;
+
+/// Why `s` is no valid name of at most `max` characters: lowercase letters,
+/// digits and `-`, not at either end. None when it is one.
+fn name_problem(s: &str, max: usize) -> Option<String> {
+    if s.is_empty() {
+        return Some("is empty".into());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Some(format!(
+            "has `{c}`: only lowercase letters, digits and `-` are allowed"
+        ));
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Some("starts or ends with `-`".into());
+    }
+    let n = s.chars().count();
+    if n > max {
+        return Some(format!("is {n} characters long: at most {max} are allowed"));
+    }
+    None
+}
+
+/// A stack, network or server name: lowercase letters, digits and `-`, not
+/// at the ends, at most [`MAX_NAME`] characters.
+pub fn valid_name(s: &str) -> bool {
+    name_problem(s, MAX_NAME).is_none()
+}
+
+/// Why `label` is no valid DNS label (of at most 63 characters).
+pub(super) fn label_problem(label: &str) -> Option<String> {
+    name_problem(label, MAX_LABEL)
+}
+
+/// Why `name` (relative to `domain`, or `@`) is no valid DNS name.
+pub(super) fn dns_name_problem(name: &str, domain: &str) -> Option<String> {
+    if name == "@" {
+        return None;
+    }
+    for label in name.split('.') {
+        if let Some(p) = name_problem(label, MAX_LABEL) {
+            return Some(format!("label `{label}` {p}"));
+        }
+    }
+    let full = name.len() + 1 + domain.len();
+    (full > MAX_DNS_NAME).then(|| {
+        format!(
+            "with the domain it is {full} characters long: a DNS name is at most {MAX_DNS_NAME}"
+        )
+    })
+}
+
+/// A Prometheus duration as the stacks use them: a number of seconds or minutes.
+fn valid_duration(s: &str) -> bool {
+    s.strip_suffix(['s', 'm'])
+        .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
+}
+
+fn list_hint(what: &str, name: &str, names: &[String]) -> Option<String> {
+    Some(match did_you_mean(name, names.iter().map(String::as_str)) {
+        Some(s) => format!("did you mean `{s}`? {what}: {}", names.join(", ")),
+        None => format!("{what}: {}", names.join(", ")),
+    })
+}
+
 struct Checker<'a> {
     locator: &'a Locator,
+    raw: &'a StackFile,
     diags: Vec<Diagnostic>,
+    server_names: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -27,196 +112,228 @@ impl Checker<'_> {
         d.hint = hint;
         self.diags.push(d);
     }
-}
 
-/// A DNS label / host name: lowercase letters, digits and `-`, not at the ends.
-pub fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 40
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-/// A Prometheus duration as the stacks use them: a number of seconds or minutes.
-fn valid_duration(s: &str) -> bool {
-    s.strip_suffix(['s', 'm'])
-        .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
-}
-
-fn valid_domain(s: &str) -> bool {
-    s.split('.').count() >= 2 && s.split('.').all(|l| valid_name(l) && l.len() <= 63)
-}
-
-fn unknown_server_hint(name: &str, servers: &[String]) -> Option<String> {
-    Some(
-        match did_you_mean(name, servers.iter().map(String::as_str)) {
-            Some(s) => format!(
-                "did you mean `{s}`? servers of this stack: {}",
-                servers.join(", ")
-            ),
-            None => format!("servers of this stack: {}", servers.join(", ")),
-        },
-    )
-}
-
-pub fn validate(raw: StackFile, default_name: String, locator: &Locator) -> Result<Stack> {
-    let mut c = Checker {
-        locator,
-        diags: Vec::new(),
-    };
-    let name = raw.name.clone().unwrap_or(default_name);
-    if !valid_name(&name) {
-        c.err(
-            "name",
-            format!("stack name `{name}` is not a valid name"),
-            Some(
-                "use lowercase letters, digits and `-` (it prefixes container and network names)"
-                    .into(),
-            ),
-        );
-    }
-    if !valid_domain(&raw.domain) {
-        c.err(
-            "domain",
-            format!("`{}` is not a valid domain name", raw.domain),
-            Some("e.g. `foobar.com`".into()),
-        );
+    fn unknown_server_hint(&self, name: &str) -> Option<String> {
+        list_hint("servers of this stack", name, &self.server_names)
     }
 
-    // Networks.
-    let mut networks: Vec<Network> = Vec::new();
-    for (n, net) in &raw.networks {
-        let path = format!("networks.{n}");
-        if !valid_name(n) {
-            c.key_err(
-                &path,
-                format!("network name `{n}` is not valid"),
-                Some("use lowercase letters, digits and `-`".into()),
-            );
+    /// The stack's name, `written` in the stack or taken from its file's.
+    fn stack_name(&mut self, name: &str, written: bool) {
+        let Some(p) = name_problem(name, MAX_NAME) else {
+            return;
+        };
+        let why = "it prefixes the names of the stack's containers and networks";
+        if written {
+            self.err("name", format!("stack name `{name}` {p}"), Some(why.into()));
+        } else {
+            let msg = format!("stack name `{name}`, taken from the file's name, {p}");
+            let hint = format!("{why}: write `name:` in the stack, or rename the file");
+            self.diags.push(Diagnostic::new(msg).hint(hint));
         }
-        match net.subnet.parse::<Subnet>() {
-            Ok(subnet) => {
-                if let Some(other) = networks.iter().find(|o| o.subnet.overlaps(subnet)) {
-                    c.err(
-                        &format!("{path}.subnet"),
-                        format!(
+    }
+
+    fn domain(&mut self) {
+        let d = &self.raw.domain;
+        let problem = if d.split('.').count() < 2 {
+            Some("has no `.`: a domain is a name under a top-level domain".to_string())
+        } else if d.len() > MAX_DNS_NAME - MAX_LABEL - 1 {
+            Some(format!(
+                "is {} characters long: at most {} leave room for the zone's names",
+                d.len(),
+                MAX_DNS_NAME - MAX_LABEL - 1
+            ))
+        } else {
+            d.split('.').find_map(|l| {
+                name_problem(l, MAX_LABEL).map(|p| format!("has the label `{l}`, which {p}"))
+            })
+        };
+        if let Some(p) = problem {
+            let msg = format!("domain `{d}` {p}");
+            self.err("domain", msg, Some("e.g. `foobar.com`".into()));
+        }
+    }
+
+    fn networks(&mut self) -> Vec<Network> {
+        let mut networks: Vec<Network> = Vec::new();
+        for (n, net) in &self.raw.networks {
+            let path = format!("networks.{n}");
+            if let Some(p) = name_problem(n, MAX_NAME) {
+                self.key_err(&path, format!("network name `{n}` {p}"), None);
+            }
+            match net.subnet.parse::<Subnet>() {
+                Ok(subnet) => {
+                    if let Some(other) = networks.iter().find(|o| o.subnet.overlaps(subnet)) {
+                        let msg = format!(
                             "network `{n}`: subnet {subnet} overlaps network `{}` ({})",
                             other.name, other.subnet
-                        ),
-                        None,
-                    );
+                        );
+                        self.err(&format!("{path}.subnet"), msg, None);
+                    }
+                    networks.push(Network {
+                        name: n.clone(),
+                        subnet,
+                        public: net.public,
+                    });
                 }
-                networks.push(Network {
-                    name: n.clone(),
-                    subnet,
-                    public: net.public,
-                });
+                Err(e) => self.err(
+                    &format!("{path}.subnet"),
+                    format!("network `{n}`: {e}"),
+                    None,
+                ),
             }
-            Err(e) => c.err(
-                &format!("{path}.subnet"),
-                format!("network `{n}`: {e}"),
-                None,
-            ),
         }
+        networks
     }
-    let net_names: Vec<String> = raw.networks.keys().cloned().collect();
 
-    // Servers.
-    let server_names: Vec<String> = raw.servers.keys().cloned().collect();
-    let mut servers: Vec<Server> = Vec::new();
-    let mut taken: HashMap<Ipv4Addr, String> = HashMap::new();
-    if raw.servers.is_empty() {
-        c.err("servers", "the stack has no servers", None);
+    /// The address `addr` names on `network`, or why it names none.
+    fn address(
+        &mut self,
+        apath: &str,
+        sname: &str,
+        network: &Network,
+        addr: &AddrSpec,
+    ) -> Option<Ipv4Addr> {
+        let (net, subnet) = (&network.name, network.subnet);
+        let first = Ipv4Addr::from(u32::from(subnet.gateway()) + 1);
+        let last = Ipv4Addr::from(u32::from(subnet.broadcast()) - 1);
+        let range_hint = Some(format!(
+            "pick a host address from {first} to {last} (host numbers 2 to {})",
+            u32::from(last) - u32::from(subnet.base)
+        ));
+        let ip = match addr {
+            AddrSpec::Addr(a) => match a.parse::<Ipv4Addr>() {
+                Ok(ip) => ip,
+                Err(_) => {
+                    let msg =
+                        format!("server `{sname}`: `{a}` is not an IPv4 address or a host number");
+                    self.err(apath, msg, range_hint);
+                    return None;
+                }
+            },
+            AddrSpec::Host(n) => {
+                let size = u32::from(subnet.broadcast()) - u32::from(subnet.base);
+                if *n >= size {
+                    let msg = format!(
+                        "server `{sname}`: host number {n} does not fit in `{net}` ({subnet})"
+                    );
+                    self.err(apath, msg, range_hint);
+                    return None;
+                }
+                Ipv4Addr::from(u32::from(subnet.base) + n)
+            }
+        };
+        if !subnet.contains(ip) {
+            let msg =
+                format!("server `{sname}`: address {ip} is outside network `{net}` ({subnet})");
+            self.err(apath, msg, range_hint);
+            return None;
+        }
+        if ip == subnet.base || ip == subnet.broadcast() || ip == subnet.gateway() {
+            let msg = format!(
+                "server `{sname}`: {ip} is the network, gateway or broadcast address of `{net}`"
+            );
+            self.err(apath, msg, range_hint);
+            return None;
+        }
+        Some(ip)
     }
-    for (sname, s) in &raw.servers {
+
+    fn servers(&mut self, networks: &[Network]) -> Vec<Server> {
+        let raw = self.raw;
+        let net_names: Vec<String> = raw.networks.keys().cloned().collect();
+        let mut servers: Vec<Server> = Vec::new();
+        let mut taken: HashMap<Ipv4Addr, String> = HashMap::new();
+        if raw.servers.is_empty() {
+            self.err("servers", "the stack has no servers", None);
+        }
+        for (sname, s) in &raw.servers {
+            let spath = format!("servers.{sname}");
+            if let Some(p) = name_problem(sname, MAX_NAME) {
+                self.key_err(
+                    &spath,
+                    format!("server name `{sname}` {p}"),
+                    Some(
+                        "a server name is its host name and names its container, e.g. `web-01`"
+                            .into(),
+                    ),
+                );
+            }
+            if s.networks.is_empty() {
+                self.err(
+                    &format!("{spath}.networks"),
+                    format!("server `{sname}` joins no network"),
+                    Some(format!("networks of this stack: {}", net_names.join(", "))),
+                );
+            }
+            let mut addrs = Vec::new();
+            for (net, addr) in &s.networks {
+                let apath = format!("{spath}.networks.{net}");
+                let Some(network) = networks.iter().find(|n| &n.name == net) else {
+                    if !raw.networks.contains_key(net) {
+                        let hint = list_hint("networks of this stack", net, &net_names);
+                        let msg = format!("server `{sname}`: unknown network `{net}`");
+                        self.key_err(&apath, msg, hint);
+                    }
+                    continue;
+                };
+                let Some(ip) = self.address(&apath, sname, network, addr) else {
+                    continue;
+                };
+                if let Some(other) = taken.get(&ip) {
+                    let msg =
+                        format!("server `{sname}`: address {ip} is already used by `{other}`");
+                    self.err(&apath, msg, None);
+                    continue;
+                }
+                taken.insert(ip, sname.clone());
+                addrs.push((net.clone(), ip));
+            }
+            self.components(sname, s, networks, &taken);
+            let public_addr = addrs
+                .iter()
+                .find(|(n, _)| networks.iter().any(|x| &x.name == n && x.public))
+                .or(addrs.first())
+                .map(|(_, a)| *a)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED);
+            servers.push(Server {
+                name: sname.clone(),
+                description: s.description.clone(),
+                addrs,
+                public_addr,
+                components: s.components.clone(),
+            });
+        }
+        servers
+    }
+
+    /// Ports a component listens on, the monitoring client's exporters
+    /// included.
+    fn listens(comp: &ComponentSpec, s: &super::raw::Server, tls: bool) -> Vec<(u16, Proto)> {
+        let mut ports = comp.ports(tls);
+        if let ComponentSpec::MonitoringClient(_) = comp {
+            let has = |k: &str| s.components.iter().any(|x| x.name() == k);
+            ports.push((crate::topology::NODE_EXPORTER_PORT, Proto::Tcp));
+            if has("nginx") {
+                ports.push((crate::topology::NGINX_EXPORTER_PORT, Proto::Tcp));
+            }
+            if has("mariadb") {
+                ports.push((crate::topology::MYSQLD_EXPORTER_PORT, Proto::Tcp));
+            }
+        }
+        ports
+    }
+
+    /// Each kind once, no port held twice (nor SSH's), each kind's options.
+    fn components(
+        &mut self,
+        sname: &str,
+        s: &super::raw::Server,
+        networks: &[Network],
+        taken: &HashMap<Ipv4Addr, String>,
+    ) {
         let spath = format!("servers.{sname}");
-        if !valid_name(sname) {
-            c.key_err(
-                &spath,
-                format!("server name `{sname}` is not a valid host name"),
-                Some("use lowercase letters, digits and `-`, e.g. `web-01`".into()),
-            );
-        }
-        if s.networks.is_empty() {
-            c.err(
-                &format!("{spath}.networks"),
-                format!("server `{sname}` joins no network"),
-                Some(format!("networks of this stack: {}", net_names.join(", "))),
-            );
-        }
-        let mut addrs = Vec::new();
-        for (net, addr) in &s.networks {
-            let apath = format!("{spath}.networks.{net}");
-            let Some(network) = networks.iter().find(|n| &n.name == net) else {
-                if !raw.networks.contains_key(net) {
-                    let hint = match did_you_mean(net, net_names.iter().map(String::as_str)) {
-                        Some(s) => format!(
-                            "did you mean `{s}`? networks of this stack: {}",
-                            net_names.join(", ")
-                        ),
-                        None => format!("networks of this stack: {}", net_names.join(", ")),
-                    };
-                    c.key_err(
-                        &apath,
-                        format!("server `{sname}`: unknown network `{net}`"),
-                        Some(hint),
-                    );
-                }
-                continue;
-            };
-            let subnet = network.subnet;
-            let ip = match addr {
-                super::raw::AddrSpec::Addr(a) => {
-                    match a.parse::<Ipv4Addr>() {
-                        Ok(ip) => ip,
-                        Err(_) => {
-                            c.err(&apath, format!("server `{sname}`: `{a}` is not an IPv4 address or a host number"), None);
-                            continue;
-                        }
-                    }
-                }
-                super::raw::AddrSpec::Host(n) => {
-                    let size = u32::from(subnet.broadcast()) - u32::from(subnet.base);
-                    if *n >= size {
-                        c.err(&apath, format!("server `{sname}`: host number {n} does not fit in `{net}` ({subnet})"), None);
-                        continue;
-                    }
-                    Ipv4Addr::from(u32::from(subnet.base) + n)
-                }
-            };
-            if !subnet.contains(ip) {
-                c.err(
-                    &apath,
-                    format!("server `{sname}`: address {ip} is outside network `{net}` ({subnet})"),
-                    None,
-                );
-                continue;
-            }
-            if ip == subnet.base || ip == subnet.broadcast() || ip == subnet.gateway() {
-                c.err(
-                    &apath,
-                    format!("server `{sname}`: {ip} is the network, gateway or broadcast address of `{net}`"),
-                    Some(format!("pick a host address from {} to {}", Ipv4Addr::from(u32::from(subnet.gateway()) + 1), Ipv4Addr::from(u32::from(subnet.broadcast()) - 1))),
-                );
-                continue;
-            }
-            if let Some(other) = taken.get(&ip) {
-                c.err(
-                    &apath,
-                    format!("server `{sname}`: address {ip} is already used by `{other}`"),
-                    None,
-                );
-                continue;
-            }
-            taken.insert(ip, sname.clone());
-            addrs.push((net.clone(), ip));
-        }
-
-        // Components: each kind once, ports not shared.
         if s.components.is_empty() {
-            c.err(
+            self.err(
                 &format!("{spath}.components"),
                 format!("server `{sname}` has no components"),
                 Some(format!(
@@ -226,280 +343,245 @@ pub fn validate(raw: StackFile, default_name: String, locator: &Locator) -> Resu
             );
         }
         let mut ports: HashMap<(u16, &'static str), &'static str> = HashMap::new();
-        let tls = raw.tls.is_some();
+        let tls = self.raw.tls.is_some();
         for (i, comp) in s.components.iter().enumerate() {
             let cpath = format!("{spath}.components[{i}]");
-            if s.components[..i].iter().any(|o| o.name() == comp.name()) {
-                c.err(
-                    &cpath,
-                    format!(
-                        "server `{sname}`: component `{}` is listed twice",
-                        comp.name()
-                    ),
-                    None,
-                );
+            let kind = comp.name();
+            if s.components[..i].iter().any(|o| o.name() == kind) {
+                let msg = format!("server `{sname}`: component `{kind}` is listed twice");
+                self.err(&cpath, msg, None);
                 continue;
             }
-            let mut my_ports = comp.ports(tls);
-            if let ComponentSpec::MonitoringClient(_) = comp {
-                my_ports.push((
-                    crate::topology::NODE_EXPORTER_PORT,
-                    crate::stack::raw::Proto::Tcp,
-                ));
-                if s.components.iter().any(|x| x.name() == "nginx") {
-                    my_ports.push((
-                        crate::topology::NGINX_EXPORTER_PORT,
-                        crate::stack::raw::Proto::Tcp,
-                    ));
+            for (port, proto) in Self::listens(comp, s, tls) {
+                // At the option that sets the port, when one does.
+                let ppath = match comp.port_key(port) {
+                    Some(key) => format!("{cpath}.{kind}.{key}"),
+                    None => cpath.clone(),
+                };
+                if (port, proto) == (SSH_PORT, Proto::Tcp) {
+                    let msg = format!("server `{sname}`: `{kind}` would listen on port 22/tcp, where the server's SSH server listens");
+                    self.err(&ppath, msg, Some("give it another port".into()));
                 }
-                if s.components.iter().any(|x| x.name() == "mariadb") {
-                    my_ports.push((
-                        crate::topology::MYSQLD_EXPORTER_PORT,
-                        crate::stack::raw::Proto::Tcp,
-                    ));
-                }
-            }
-            for (port, proto) in my_ports {
-                if let Some(other) = ports.insert((port, proto.as_str()), comp.name()) {
-                    if other != comp.name() {
-                        c.err(
-                            &cpath,
-                            format!("server `{sname}`: `{other}` and `{}` both listen on port {port}/{}", comp.name(), proto.as_str()),
-                            Some("give one of them another port (e.g. `port: 8081`), or move it to another server".into()),
-                        );
-                    }
+                match ports.insert((port, proto.as_str()), kind) {
+                    Some(other) if other != kind => self.err(
+                        &ppath,
+                        format!("server `{sname}`: `{other}` and `{kind}` both listen on port {port}/{}", proto.as_str()),
+                        Some("give one of them another port (e.g. `port: 8081`), or move it to another server".into()),
+                    ),
+                    _ => {}
                 }
             }
             match comp {
-                ComponentSpec::Keepalived(o) => match o.vip.parse::<Ipv4Addr>() {
-                    Err(_) => c.err(
-                        &format!("{cpath}.keepalived.vip"),
-                        format!(
-                            "server `{sname}`: virtual IP `{}` is not an IPv4 address",
-                            o.vip
-                        ),
-                        None,
+                ComponentSpec::Keepalived(o) => {
+                    self.keepalived(&cpath, sname, s, &o.vip, networks, taken)
+                }
+                ComponentSpec::Prometheus(o) if !valid_duration(&o.scrape_interval) => self.err(
+                    &format!("{cpath}.prometheus.scrape-interval"),
+                    format!(
+                        "`{}` is not a duration: write seconds or minutes, like `5s` or `1m`",
+                        o.scrape_interval
                     ),
-                    Ok(vip) => {
-                        let mine: Vec<&Network> = s
-                            .networks
-                            .keys()
-                            .filter_map(|n| networks.iter().find(|x| &x.name == n))
-                            .collect();
-                        if !mine.iter().any(|n| n.subnet.contains(vip)) {
-                            let nets: Vec<String> = mine
-                                .iter()
-                                .map(|n| format!("{} {}", n.name, n.subnet))
-                                .collect();
-                            c.err(
-                                &format!("{cpath}.keepalived.vip"),
-                                format!("server `{sname}`: virtual IP {vip} is outside its networks ({})", nets.join(", ")),
-                                Some("the virtual IP must be a free address of a network the server joins".into()),
-                            );
-                        } else if let Some(owner) = taken.get(&vip) {
-                            c.err(&format!("{cpath}.keepalived.vip"), format!("server `{sname}`: virtual IP {vip} is the address of `{owner}`"), None);
-                        }
-                        if !s.components.iter().any(|x| x.name() == "haproxy") {
-                            c.err(&cpath, format!("server `{sname}`: keepalived moves the site's address between load balancers, and this server runs no `haproxy`"), None);
-                        }
-                        if o.advert_interval <= 0.0 || o.advert_interval > 255.0 {
-                            c.err(
-                                &format!("{cpath}.keepalived.advert-interval"),
-                                "advert interval must be between 0.01 and 255 seconds",
-                                None,
-                            );
-                        }
-                    }
-                },
-                ComponentSpec::Prometheus(o) if !valid_duration(&o.scrape_interval) => {
-                    c.err(
-                        &format!("{cpath}.prometheus.scrape-interval"),
-                        format!(
-                            "`{}` is not a duration like `5s` or `1m`",
-                            o.scrape_interval
-                        ),
-                        None,
-                    );
-                }
-                ComponentSpec::App(o) if o.workers == 0 => {
-                    c.err(
-                        &format!("{cpath}.app.workers"),
-                        "an application server needs at least one worker",
-                        None,
-                    );
-                }
+                    None,
+                ),
                 _ => {}
             }
         }
-        let public_addr = addrs
-            .iter()
-            .find(|(n, _)| networks.iter().any(|x| &x.name == n && x.public))
-            .or(addrs.first())
-            .map(|(_, a)| *a)
-            .unwrap_or(Ipv4Addr::UNSPECIFIED);
-        servers.push(Server {
-            name: sname.clone(),
-            description: s.description.clone(),
-            addrs,
-            public_addr,
-            components: s.components.clone(),
-        });
     }
 
-    // Singletons of the lab.
-    for kind in ["dns", "prometheus"] {
-        let holders: Vec<&Server> = servers.iter().filter(|s| s.has(kind)).collect();
-        if holders.len() > 1 {
-            let second = holders[1];
-            let i = second
-                .components
+    fn keepalived(
+        &mut self,
+        cpath: &str,
+        sname: &str,
+        s: &super::raw::Server,
+        vip: &str,
+        networks: &[Network],
+        taken: &HashMap<Ipv4Addr, String>,
+    ) {
+        let vpath = format!("{cpath}.keepalived.vip");
+        if !s.components.iter().any(|x| x.name() == "haproxy") {
+            let msg = format!("server `{sname}`: keepalived moves the site's address between load balancers, and this server runs no `haproxy`");
+            self.err(cpath, msg, None);
+        }
+        let Ok(vip) = vip.parse::<Ipv4Addr>() else {
+            let msg = format!("server `{sname}`: virtual IP `{vip}` is not an IPv4 address");
+            self.err(&vpath, msg, None);
+            return;
+        };
+        let mine: Vec<&Network> = s
+            .networks
+            .keys()
+            .filter_map(|n| networks.iter().find(|x| &x.name == n))
+            .collect();
+        let Some(net) = mine.iter().find(|n| n.subnet.contains(vip)) else {
+            let nets: Vec<String> = mine
                 .iter()
-                .position(|x| x.name() == kind)
-                .unwrap_or(0);
-            c.err(
-                &format!("servers.{}.components[{i}]", second.name),
+                .map(|n| format!("{} {}", n.name, n.subnet))
+                .collect();
+            self.err(
+                &vpath,
                 format!(
-                    "only one server may run `{kind}`; `{}` already does",
-                    holders[0].name
+                    "server `{sname}`: virtual IP {vip} is outside its networks ({})",
+                    nets.join(", ")
                 ),
-                None,
+                Some("the virtual IP must be a free address of a network the server joins".into()),
             );
-        }
-    }
-    let has_dns = servers.iter().any(|s| s.has("dns"));
-    if let Some(client) = servers.iter().find(|s| s.has("client")) {
-        if !has_dns {
-            let i = client
-                .components
-                .iter()
-                .position(|x| x.name() == "client")
-                .unwrap_or(0);
-            c.err(&format!("servers.{}.components[{i}]", client.name), format!("client `{}` resolves the site through the lab's DNS server, and no server runs `dns`", client.name), Some("add a server with the `dns` component".into()));
+            return;
+        };
+        let subnet = net.subnet;
+        if vip == subnet.base || vip == subnet.broadcast() || vip == subnet.gateway() {
+            let msg = format!("server `{sname}`: virtual IP {vip} is the network, gateway or broadcast address of `{}`", net.name);
+            self.err(&vpath, msg, None);
+        } else if let Some(owner) = taken.get(&vip) {
+            let msg = format!("server `{sname}`: virtual IP {vip} is the address of `{owner}`");
+            self.err(&vpath, msg, None);
         }
     }
 
-    // DNS records.
-    for (i, r) in raw.dns.records.iter().enumerate() {
-        let rpath = format!("dns.records[{i}]");
-        if r.name != "@" && !r.name.split('.').all(valid_name) {
-            c.err(
-                &format!("{rpath}.name"),
-                format!("record name `{}` is not valid", r.name),
-                Some("a name in the zone (`www`) or `@` for the domain itself".into()),
-            );
-        }
-        match r.kind {
-            RecordType::A => {
-                if raw.servers.contains_key(&r.value) {
+    /// Replication server ids written in the stack are unique.
+    fn server_ids(&mut self) {
+        let mut seen: HashMap<u32, &str> = HashMap::new();
+        for (sname, s) in &self.raw.servers {
+            for (i, c) in s.components.iter().enumerate() {
+                let ComponentSpec::Mariadb(o) = c else {
                     continue;
-                }
-                match r.value.parse::<Ipv4Addr>() {
-                    Ok(ip) if networks.iter().any(|n| n.subnet.contains(ip)) => {}
-                    Ok(ip) => c.err(&format!("{rpath}.value"), format!("record `{}`: {ip} is in none of the stack's networks", r.name), Some("a lab record points at a server or a virtual IP of the lab".into())),
-                    Err(_) => c.err(&format!("{rpath}.value"), format!("record `{}`: `{}` is neither a server of this stack nor an IPv4 address", r.name, r.value), unknown_server_hint(&r.value, &server_names)),
-                }
-            }
-            RecordType::CNAME | RecordType::MX => {
-                let v = r.value.trim_end_matches('.');
-                if v.is_empty() || !v.split('.').all(valid_name) {
-                    c.err(
-                        &format!("{rpath}.value"),
-                        format!("record `{}`: `{}` is not a host name", r.name, r.value),
-                        None,
-                    );
-                }
-                if r.kind == RecordType::CNAME && r.name == "@" {
-                    c.err(
-                        &format!("{rpath}.name"),
-                        "the domain itself (`@`) cannot be a CNAME: it has SOA and NS records",
-                        Some("use an A record for `@`".into()),
-                    );
+                };
+                let Some(id) = o.server_id else { continue };
+                if let Some(other) = seen.insert(id, sname) {
+                    let msg = format!("server `{sname}`: server id {id} is also `{other}`'s; replication needs each database's id to be its own");
+                    let path = format!("servers.{sname}.components[{i}].mariadb.server-id");
+                    self.err(&path, msg, None);
                 }
             }
-            RecordType::TXT => {}
         }
-        if r.priority.is_some() && r.kind != RecordType::MX {
-            c.err(
-                &format!("{rpath}.priority"),
-                "only MX records have a priority",
-                None,
-            );
-        }
-    }
-    if !raw.dns.records.is_empty() && !has_dns {
-        c.err(
-            "dns",
-            "the stack declares DNS records, and no server runs `dns` to serve them",
-            Some("add the `dns` component to a server".into()),
-        );
     }
 
-    // TLS.
-    if let Some(tls) = &raw.tls {
-        if tls.names.is_empty() {
-            c.err(
-                "tls.names",
-                "`tls.names` lists no name",
-                Some(format!("e.g. [www.{0}, {0}]", raw.domain)),
-            );
-        }
-        for (i, n) in tls.names.iter().enumerate() {
-            if n != &raw.domain && !n.ends_with(&format!(".{}", raw.domain)) {
-                c.err(
-                    &format!("tls.names[{i}]"),
-                    format!("`{n}` is not in the domain {}", raw.domain),
+    /// One DNS server, one Prometheus; a client needs the DNS server.
+    fn singletons(&mut self, servers: &[Server]) {
+        for kind in ["dns", "prometheus"] {
+            let holders: Vec<&Server> = servers.iter().filter(|s| s.has(kind)).collect();
+            if let [first, second, ..] = holders[..] {
+                let i = second
+                    .components
+                    .iter()
+                    .position(|x| x.name() == kind)
+                    .unwrap_or(0);
+                self.err(
+                    &format!("servers.{}.components[{i}]", second.name),
+                    format!(
+                        "only one server may run `{kind}`; `{}` already does",
+                        first.name
+                    ),
                     None,
                 );
             }
         }
-        if tls.reencrypt && !servers.iter().any(|s| s.has("haproxy")) {
-            c.err("tls.reencrypt", "`reencrypt` re-encrypts from the load balancer to the web servers, and this stack has no load balancer", None);
+        let has_dns = servers.iter().any(|s| s.has("dns"));
+        if let Some(client) = servers.iter().find(|s| s.has("client")) {
+            if !has_dns {
+                let i = client
+                    .components
+                    .iter()
+                    .position(|x| x.name() == "client")
+                    .unwrap_or(0);
+                self.err(&format!("servers.{}.components[{i}]", client.name), format!("client `{}` resolves the site through the lab's DNS server, and no server runs `dns`", client.name), Some("add a server with the `dns` component".into()));
+            }
         }
-    }
-
-    // Firewall policy.
-    for (i, who) in raw.firewall.ssh_from.iter().enumerate() {
-        if !raw.servers.contains_key(who) {
-            c.err(
-                &format!("firewall.ssh-from[{i}]"),
-                format!("firewall: `{who}` is not a server of this stack"),
-                unknown_server_hint(who, &server_names),
+        if !self.raw.dns.records.is_empty() && !has_dns {
+            self.err(
+                "dns",
+                "the stack declares DNS records, and no server runs `dns` to serve them",
+                Some("add the `dns` component to a server".into()),
             );
         }
     }
-    for (i, r) in raw.firewall.allow.iter().enumerate() {
-        let rpath = format!("firewall.allow[{i}]");
-        if r.from != "any" && !raw.servers.contains_key(&r.from) {
-            c.err(
-                &format!("{rpath}.from"),
-                format!(
+
+    fn tls(&mut self, servers: &[Server]) {
+        let Some(tls) = &self.raw.tls else { return };
+        let domain = &self.raw.domain;
+        if tls.names.is_empty() {
+            self.err(
+                "tls.names",
+                "`tls.names` lists no name",
+                Some(format!("e.g. [www.{domain}, {domain}]")),
+            );
+        }
+        for (i, n) in tls.names.iter().enumerate() {
+            if n != domain && !n.ends_with(&format!(".{domain}")) {
+                let msg = format!("`{n}` is not in the domain {domain}");
+                self.err(&format!("tls.names[{i}]"), msg, None);
+            } else if let Some(p) = dns_name_problem(n, "") {
+                let msg = format!("`{n}` is not a host name: {p}");
+                self.err(&format!("tls.names[{i}]"), msg, None);
+            }
+        }
+        if tls.reencrypt && !servers.iter().any(|s| s.has("haproxy")) {
+            self.err("tls.reencrypt", "`reencrypt` re-encrypts from the load balancer to the web servers, and this stack has no load balancer", None);
+        }
+    }
+
+    fn firewall(&mut self) {
+        let raw = self.raw;
+        for (i, who) in raw.firewall.ssh_from.iter().enumerate() {
+            if !raw.servers.contains_key(who) {
+                let hint = self.unknown_server_hint(who);
+                let msg = format!("firewall: `{who}` is not a server of this stack");
+                self.err(&format!("firewall.ssh-from[{i}]"), msg, hint);
+            }
+        }
+        for (i, r) in raw.firewall.allow.iter().enumerate() {
+            let rpath = format!("firewall.allow[{i}]");
+            if r.from != "any" && !raw.servers.contains_key(&r.from) {
+                let hint = self.unknown_server_hint(&r.from);
+                let msg = format!(
                     "firewall rule: `{}` is not a server of this stack (or `any`)",
                     r.from
-                ),
-                unknown_server_hint(&r.from, &server_names),
-            );
-        }
-        match raw.servers.get(&r.to) {
-            None => c.err(
-                &format!("{rpath}.to"),
-                format!("firewall rule: `{}` is not a server of this stack", r.to),
-                unknown_server_hint(&r.to, &server_names),
-            ),
-            Some(s) if !s.components.iter().any(|x| x.name() == "ufw") => c.err(
-                &format!("{rpath}.to"),
-                format!(
-                    "firewall rule: `{}` has no firewall (`ufw` component) to open",
-                    r.to
-                ),
-                None,
-            ),
-            _ => {}
-        }
-        if r.port == 0 && r.proto != crate::stack::raw::Proto::Vrrp {
-            c.err(&format!("{rpath}.port"), "port 0 is not a port", None);
+                );
+                self.err(&format!("{rpath}.from"), msg, hint);
+            }
+            match raw.servers.get(&r.to) {
+                None => {
+                    let hint = self.unknown_server_hint(&r.to);
+                    let msg = format!("firewall rule: `{}` is not a server of this stack", r.to);
+                    self.err(&format!("{rpath}.to"), msg, hint);
+                }
+                Some(s) if !s.components.iter().any(|x| x.name() == "ufw") => {
+                    let msg = format!(
+                        "firewall rule: `{}` has no firewall (`ufw` component) to open",
+                        r.to
+                    );
+                    self.err(&format!("{rpath}.to"), msg, None);
+                }
+                _ => {}
+            }
+            if r.port == 0 && r.proto != Proto::Vrrp {
+                let msg = format!(
+                    "firewall rule: a {} rule needs a `port`: {}",
+                    r.proto.as_str(),
+                    super::de::PORT.allowed()
+                );
+                self.err(&rpath, msg, None);
+            }
         }
     }
+}
 
+pub fn validate(raw: StackFile, default_name: String, locator: &Locator) -> Result<Stack> {
+    let mut c = Checker {
+        locator,
+        raw: &raw,
+        diags: Vec::new(),
+        server_names: raw.servers.keys().cloned().collect(),
+    };
+    let name = raw.name.clone().unwrap_or(default_name);
+    c.stack_name(&name, raw.name.is_some());
+    c.domain();
+    let networks = c.networks();
+    let servers = c.servers(&networks);
+    c.server_ids();
+    c.singletons(&servers);
+    super::zone::check(&mut c.diags, &raw, &networks, locator);
+    c.tls(&servers);
+    c.firewall();
     if !c.diags.is_empty() {
         return Err(Error::Stack(c.diags));
     }
@@ -513,4 +595,50 @@ pub fn validate(raw: StackFile, default_name: String, locator: &Locator) -> Resu
         tls: raw.tls,
         firewall: raw.firewall,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_what_is_wrong_with_them() {
+        assert_eq!(name_problem("web-01", MAX_NAME), None);
+        assert_eq!(
+            name_problem("Web_01", MAX_NAME).as_deref(),
+            Some("has `W`: only lowercase letters, digits and `-` are allowed")
+        );
+        assert_eq!(
+            name_problem("web-", MAX_NAME).as_deref(),
+            Some("starts or ends with `-`")
+        );
+        let long = "a".repeat(41);
+        assert_eq!(
+            name_problem(&long, MAX_NAME).as_deref(),
+            Some("is 41 characters long: at most 40 are allowed")
+        );
+        assert!(valid_name(&"a".repeat(40)));
+        assert!(!valid_name(""));
+    }
+
+    #[test]
+    fn dns_names_have_labels_of_63_and_253_in_all() {
+        assert_eq!(dns_name_problem("@", "foobar.com"), None);
+        assert_eq!(dns_name_problem("www.eu", "foobar.com"), None);
+        assert_eq!(dns_name_problem(&"a".repeat(63), "foobar.com"), None);
+        assert!(dns_name_problem(&"a".repeat(64), "foobar.com")
+            .unwrap()
+            .ends_with("is 64 characters long: at most 63 are allowed"));
+        let long = vec!["a".repeat(60); 4].join(".");
+        assert_eq!(
+            dns_name_problem(&long, "foobar.com").as_deref(),
+            Some("with the domain it is 254 characters long: a DNS name is at most 253")
+        );
+    }
+
+    #[test]
+    fn durations_are_seconds_or_minutes() {
+        assert!(valid_duration("5s") && valid_duration("1m"));
+        assert!(!valid_duration("0s") && !valid_duration("5") && !valid_duration("1h"));
+    }
 }

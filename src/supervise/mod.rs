@@ -8,8 +8,8 @@
 //! before-start steps first, so `docker restart` brings everything back the
 //! way systemd would on a VM.
 
-use crate::docker::shell_quote;
 use crate::plan::{sha256_hex, FileSpec, Reload, ServerPlan, Service, When};
+use crate::shell::shell_quote;
 
 /// Where service directories live.
 pub const SV_DIR: &str = "/etc/infractl/sv";
@@ -42,6 +42,11 @@ pub fn parse_status(text: &str) -> Vec<ServiceStatus> {
             })
         })
         .collect()
+}
+
+/// A file owned by root, its content not secret.
+pub fn plain_file(path: &str, mode: u32, content: String) -> FileSpec {
+    file(path.to_string(), mode, content)
 }
 
 fn file(path: String, mode: u32, content: String) -> FileSpec {
@@ -104,7 +109,6 @@ pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
     }
     let mut script =
         String::from("#!/bin/sh\n# Steps run before the services start (rendered by infractl).\n");
-    script.push_str(&chowns(&server.files));
     for st in server.setup.iter().filter(|s| s.when == When::BeforeStart) {
         script.push_str(&format!(
             "echo 'infractl: {0}'\n{1} || echo 'infractl: step \"{0}\" failed' >&2\n",
@@ -114,18 +118,6 @@ pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
     out.push(file(BEFORE_START.to_string(), 0o755, script));
     out.push(file(SVC.to_string(), 0o755, SVC_SCRIPT.to_string()));
     out
-}
-
-/// Shell that gives files their owners (the upload writes them as root).
-pub fn chowns(files: &[FileSpec]) -> String {
-    files
-        .iter()
-        .filter_map(|f| {
-            f.owner
-                .as_ref()
-                .map(|o| format!("chown {} {}\n", shell_quote(o), shell_quote(&f.path)))
-        })
-        .collect()
 }
 
 /// Shell that starts supervising `name` now and at boot.

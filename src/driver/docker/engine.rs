@@ -1,4 +1,5 @@
-//! The Docker Engine API pieces infractl uses, over bollard on tokio.
+//! The Docker driver's own Engine API calls, over bollard on tokio; the
+//! check containers (`infractl validate`) and the image build use them too.
 //!
 //! Connecting (honouring `DOCKER_HOST`, negotiating the API version: the
 //! engine here speaks 1.41 at most), running a throwaway container, copying
@@ -9,7 +10,10 @@ use std::collections::HashMap;
 
 use bollard::container::LogOutput;
 use bollard::exec::{StartExecOptions, StartExecResults};
-use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, ExecConfig, HostConfig,
+    NetworkingConfig,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
     UploadToContainerOptionsBuilder,
@@ -17,8 +21,11 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use crate::driver::archive::{tar_of, Owners};
+use crate::driver::ExecOutput;
 use crate::error::{Error, Result};
 use crate::plan::FileSpec;
+use crate::shell::shell_quote;
 
 /// Label on every object of a stack: its name.
 pub const LABEL_STACK: &str = "io.infractl.stack";
@@ -41,31 +48,10 @@ pub async fn connect() -> Result<Docker> {
     Ok(docker)
 }
 
-/// Turns a bollard error into a failure that says what was being done.
+/// Turns a bollard error into a failure that says what was being done,
+/// the engine's error (and its causes) kept as `Caused by:` lines.
 pub fn fail(doing: &str) -> impl Fn(bollard::errors::Error) -> Error + '_ {
-    move |e| Error::failure(format!("{doing}: {e}"))
-}
-
-/// Output of a command run in a container.
-#[derive(Debug, Clone)]
-pub struct ExecOutput {
-    pub code: i64,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl ExecOutput {
-    /// stderr then stdout, trimmed: what to show when the command failed.
-    pub fn message(&self) -> String {
-        let mut s = self.stderr.trim().to_string();
-        if !self.stdout.trim().is_empty() {
-            if !s.is_empty() {
-                s.push('\n');
-            }
-            s.push_str(self.stdout.trim());
-        }
-        s
-    }
+    move |e| Error::caused(doing, e)
 }
 
 /// Runs `sh -c script` in a running container.
@@ -104,6 +90,40 @@ pub async fn exec_argv(
     env: &[String],
 ) -> Result<ExecOutput> {
     let doing = format!("running a command in {container}");
+    let (id, output) = start_exec(docker, container, argv, env).await?;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    if let Some(mut output) = output {
+        while let Some(item) = output.next().await {
+            match item.map_err(fail(&doing))? {
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    stdout.extend_from_slice(&message)
+                }
+                LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+    }
+    let inspect = docker.inspect_exec(&id).await.map_err(fail(&doing))?;
+    Ok(ExecOutput {
+        code: inspect.exit_code.unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+type ExecStream = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>,
+>;
+
+/// Creates and starts an exec of `argv` in `container`, attached: its id
+/// and its output.
+async fn start_exec(
+    docker: &Docker,
+    container: &str,
+    argv: &[String],
+    env: &[String],
+) -> Result<(String, Option<ExecStream>)> {
+    let doing = format!("running a command in {container}");
     let created = docker
         .create_exec(
             container,
@@ -138,55 +158,79 @@ pub async fn exec_argv(
         )
         .await
         .map_err(fail(&doing))?;
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    if let StartExecResults::Attached { mut output, .. } = started {
-        while let Some(item) = output.next().await {
-            match item.map_err(fail(&doing))? {
-                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    stdout.extend_from_slice(&message)
+    let output = match started {
+        StartExecResults::Attached { output, .. } => Some(output),
+        StartExecResults::Detached => None,
+    };
+    Ok((created.id, output))
+}
+
+/// Runs `sh -c script` in a running container, its output handed on as it
+/// comes (`logs --follow`).
+pub async fn exec_stream(
+    docker: &Docker,
+    container: &str,
+    script: &str,
+) -> Result<crate::driver::OutputStream> {
+    use crate::driver::Chunk;
+    let argv = ["sh".into(), "-c".into(), script.into()];
+    let (_, output) = start_exec(docker, container, &argv, &[]).await?;
+    let doing = format!("reading the output of a command in {container}");
+    let chunks = futures_util::stream::iter(output)
+        .flatten()
+        .filter_map(move |item| {
+            let chunk = match item {
+                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                    Some(Ok(Chunk::Stdout(message.to_vec())))
                 }
-                LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
-                LogOutput::StdIn { .. } => {}
-            }
-        }
-    }
-    let inspect = docker
-        .inspect_exec(&created.id)
-        .await
-        .map_err(fail(&doing))?;
-    Ok(ExecOutput {
-        code: inspect.exit_code.unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    })
+                Ok(LogOutput::StdErr { message }) => Some(Ok(Chunk::Stderr(message.to_vec()))),
+                Ok(LogOutput::StdIn { .. }) => None,
+                Err(e) => Some(Err(Error::caused(doing.clone(), e))),
+            };
+            std::future::ready(chunk)
+        });
+    Ok(Box::pin(chunks))
 }
 
-/// A tar archive of `files`, paths relative to `/`, with their modes.
-pub fn tar_of(files: &[FileSpec]) -> Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for f in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(f.content.len() as u64);
-        header.set_mode(f.mode);
-        header.set_mtime(0);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_entry_type(tar::EntryType::Regular);
-        builder
-            .append_data(
-                &mut header,
-                f.path.trim_start_matches('/'),
-                f.content.as_slice(),
-            )
-            .map_err(|e| Error::failure(format!("cannot pack {}: {e}", f.path)))?;
-    }
-    builder
-        .into_inner()
-        .map_err(|e| Error::failure(format!("cannot pack files: {e}")))
+/// The users and groups of a container (created or running), read from
+/// its `/etc/passwd` and `/etc/group` through the archive API.
+pub async fn owners_of(docker: &Docker, container: &str) -> Result<Owners> {
+    let passwd = read_file(docker, container, "/etc/passwd").await?;
+    let group = read_file(docker, container, "/etc/group").await?;
+    Ok(Owners::parse(&passwd, &group))
 }
 
-/// Copies `files` into the container at their absolute paths, then sets
-/// their owners.
+/// One file's text from a container, created or running.
+async fn read_file(docker: &Docker, container: &str, path: &str) -> Result<String> {
+    let doing = format!("reading {path} of {container}");
+    let mut stream = docker.download_from_container(
+        container,
+        Some(
+            bollard::query_parameters::DownloadFromContainerOptionsBuilder::new()
+                .path(path)
+                .build(),
+        ),
+    );
+    let mut archive = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        archive.extend_from_slice(&chunk.map_err(fail(&doing))?);
+    }
+    let mut tar = tar::Archive::new(archive.as_slice());
+    let mut text = String::new();
+    let entries = tar
+        .entries()
+        .map_err(|e| Error::failure(format!("{doing}: {e}")))?;
+    for entry in entries {
+        use std::io::Read;
+        entry
+            .and_then(|mut e| e.read_to_string(&mut text))
+            .map_err(|e| Error::failure(format!("{doing}: {e}")))?;
+    }
+    Ok(text)
+}
+
+/// Copies `files` into the container at their absolute paths, with their
+/// modes and owners.
 pub async fn put_files(docker: &Docker, container: &str, files: &[FileSpec]) -> Result<()> {
     if files.is_empty() {
         return Ok(());
@@ -207,7 +251,8 @@ pub async fn put_files(docker: &Docker, container: &str, files: &[FileSpec]) -> 
             out.message()
         )));
     }
-    let tar = tar_of(files)?;
+    let owners = owners_of(docker, container).await?;
+    let tar = tar_of(files, Some(&owners))?;
     docker
         .upload_to_container(
             container,
@@ -216,33 +261,18 @@ pub async fn put_files(docker: &Docker, container: &str, files: &[FileSpec]) -> 
         )
         .await
         .map_err(fail(&format!("copying files into {container}")))?;
-    let chowns = crate::supervise::chowns(files);
-    if !chowns.is_empty() {
-        let out = exec(docker, container, &format!("set -e\n{chowns}")).await?;
-        if out.code != 0 {
-            return Err(Error::failure(format!(
-                "cannot set file owners in {container}: {}",
-                out.message()
-            )));
-        }
-    }
     Ok(())
 }
 
-/// Single-quotes `s` for sh.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-:=@,".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+/// Where a throwaway container is attached: the engine's default bridge
+/// (an interface like a server's; nothing is sent), or a network at a
+/// given address.
+pub enum Attach<'a> {
+    Bridge,
+    At { network: &'a str, address: &'a str },
 }
 
-/// Starts a throwaway container of `image` on the engine's default bridge
-/// (so it has an interface like a server would; nothing is sent). It
+/// Starts a throwaway container of `image`, attached as `attach`. It
 /// removes itself after ten minutes should its creator die before
 /// removing it.
 pub async fn run_scratch(
@@ -250,8 +280,27 @@ pub async fn run_scratch(
     image: &str,
     name: &str,
     labels: HashMap<String, String>,
+    attach: Attach<'_>,
 ) -> Result<()> {
     let doing = format!("starting container {name}");
+    let (network_mode, networking_config) = match attach {
+        Attach::Bridge => ("bridge".to_string(), None),
+        Attach::At { network, address } => {
+            let endpoint = EndpointSettings {
+                ipam_config: Some(EndpointIpamConfig {
+                    ipv4_address: Some(address.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            (
+                network.to_string(),
+                Some(NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(network.to_string(), endpoint)])),
+                }),
+            )
+        }
+    };
     docker
         .create_container(
             Some(CreateContainerOptionsBuilder::new().name(name).build()),
@@ -261,10 +310,11 @@ pub async fn run_scratch(
                 cmd: Some(vec![]),
                 labels: Some(labels),
                 host_config: Some(HostConfig {
-                    network_mode: Some("bridge".into()),
+                    network_mode: Some(network_mode),
                     auto_remove: Some(true),
                     ..Default::default()
                 }),
+                networking_config,
                 ..Default::default()
             },
         )
@@ -337,21 +387,5 @@ pub async fn image_exists(docker: &Docker, reference: &str) -> Result<bool> {
             status_code: 404, ..
         }) => Ok(false),
         Err(e) => Err(Error::failure(format!("inspecting image {reference}: {e}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_only_when_needed() {
-        assert_eq!(
-            shell_quote("/etc/nginx/nginx.conf"),
-            "/etc/nginx/nginx.conf"
-        );
-        assert_eq!(shell_quote("root:www-data"), "root:www-data");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 }

@@ -4,6 +4,8 @@
 //! Labels are the truth for what a lab owns: `destroy` removes exactly what
 //! carries the stack's label.
 
+pub mod engine;
+
 use std::collections::HashMap;
 
 use bollard::models::{
@@ -17,10 +19,12 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::future::try_join_all;
 
-use super::{Destroyed, Driver, Host};
-use crate::docker::{self as engine, fail, ExecOutput, LABEL_STACK};
+use super::{Destroyed, Driver, ExecOutput, Host, STRANGER};
+use crate::driver::archive::{self, Owners};
 use crate::error::{Error, Result};
 use crate::plan::{FileSpec, Plan, ServerPlan};
+use crate::progress::Progress;
+use engine::{fail, LABEL_STACK};
 
 pub const LABEL_SERVER: &str = "io.infractl.server";
 pub const LABEL_ROLES: &str = "io.infractl.roles";
@@ -29,6 +33,9 @@ pub const LABEL_STRUCTURE: &str = "io.infractl.structure";
 
 pub struct DockerDriver {
     pub docker: Docker,
+    /// The node image's users and groups, read from the first container
+    /// filled (every node runs the same image).
+    owners: tokio::sync::OnceCell<Owners>,
 }
 
 pub fn container_name(stack: &str, server: &str) -> String {
@@ -39,6 +46,11 @@ pub fn network_name(stack: &str, net: &str) -> String {
     format!("{stack}-{net}")
 }
 
+/// A network's (first) subnet.
+fn subnet_of(n: &bollard::models::Network) -> Option<&str> {
+    n.ipam.as_ref()?.config.as_ref()?.first()?.subnet.as_deref()
+}
+
 fn label_filter(stack: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![format!("{LABEL_STACK}={stack}")])])
 }
@@ -47,6 +59,7 @@ impl DockerDriver {
     pub async fn connect() -> Result<Self> {
         Ok(DockerDriver {
             docker: engine::connect().await?,
+            owners: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -72,6 +85,41 @@ impl DockerDriver {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+
+    /// Whether the stack's network `name` exists with `subnet`.
+    async fn has_network(&self, stack: &str, name: &str, subnet: &str) -> bool {
+        let Ok(list) = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new()
+                    .filters(&label_filter(stack))
+                    .build(),
+            ))
+            .await
+        else {
+            return false;
+        };
+        list.iter()
+            .any(|n| n.name.as_deref() == Some(name) && subnet_of(n) == Some(subnet))
+    }
+
+    /// The stack label of the container `name` (empty when it has none);
+    /// `None` when no container of that name can be inspected.
+    async fn owner_of(&self, name: &str) -> Option<String> {
+        let c = self
+            .docker
+            .inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .ok()?;
+        Some(
+            c.config
+                .and_then(|c| c.labels?.get(LABEL_STACK).cloned())
+                .unwrap_or_default(),
+        )
     }
 
     /// Container logs (the init's output), last `tail` lines.
@@ -121,9 +169,16 @@ impl Driver for DockerDriver {
                     c.state,
                     Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
                 );
+                let prefix = network_name(stack, "");
+                let networks = c.network_settings.and_then(|n| n.networks).map(|n| {
+                    n.into_keys()
+                        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+                        .collect()
+                });
                 Some(Host {
                     handle: container_name(stack, &server),
                     services: None,
+                    networks,
                     server,
                     running,
                     structure: labels.get(LABEL_STRUCTURE).cloned(),
@@ -149,13 +204,7 @@ impl Driver for DockerDriver {
                 .iter()
                 .find(|n| n.name.as_deref() == Some(name.as_str()));
             if let Some(n) = found {
-                let subnet = n
-                    .ipam
-                    .as_ref()
-                    .and_then(|i| i.config.as_ref())
-                    .and_then(|c| c.first())
-                    .and_then(|c| c.subnet.clone());
-                if subnet.as_deref() == Some(net.subnet.as_str()) {
+                if subnet_of(n) == Some(net.subnet.as_str()) {
                     continue;
                 }
                 // The subnet changed: the network is made anew (its
@@ -168,7 +217,8 @@ impl Driver for DockerDriver {
                     .await
                     .map_err(fail(&format!("removing network {name}")))?;
             }
-            self.docker
+            let created = self
+                .docker
                 .create_network(NetworkCreateRequest {
                     name: name.clone(),
                     driver: Some("bridge".into()),
@@ -181,11 +231,19 @@ impl Driver for DockerDriver {
                         }]),
                         ..Default::default()
                     }),
-                    labels: Some(HashMap::from([(LABEL_STACK.to_string(), plan.stack.clone())])),
+                    labels: Some(HashMap::from([(
+                        LABEL_STACK.to_string(),
+                        plan.stack.clone(),
+                    )])),
                     ..Default::default()
                 })
-                .await
-                .map_err(|e| {
+                .await;
+            // A create sent by an `up` that was cut off may have landed
+            // since the list above: then the network is there, as planned.
+            if created.is_err() && self.has_network(&plan.stack, &name, &net.subnet).await {
+                continue;
+            }
+            created.map_err(|e| {
                     let msg = e.to_string();
                     let hint = if msg.contains("overlap") {
                         format!(
@@ -226,40 +284,62 @@ impl Driver for DockerDriver {
             .ok_or_else(|| Error::failure(format!("server {} has no network", server.name)))?;
         let first_net = network_name(&plan.stack, &first.network);
         let doing = format!("creating container {name}");
-        self.docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
-                ContainerCreateBody {
-                    image: Some(plan.image.clone()),
-                    hostname: Some(server.name.clone()),
-                    domainname: Some(plan.domain.clone()),
-                    labels: Some(labels),
-                    stop_signal: Some("SIGTERM".into()),
-                    stop_timeout: Some(10),
-                    host_config: Some(HostConfig {
-                        network_mode: Some(first_net.clone()),
-                        cap_add: Some(server.capabilities.clone()),
-                        dns: server.resolver.clone().map(|r| vec![r]),
-                        dns_search: Some(vec![plan.domain.clone()]),
-                        // /run is a tmpfs, as on a real host: a crash leaves
-                        // no stale pid files behind for the next boot.
-                        tmpfs: Some(HashMap::from([(
-                            "/run".to_string(),
-                            "rw,nosuid,nodev,mode=755".to_string(),
-                        )])),
-                        ..Default::default()
-                    }),
-                    networking_config: Some(NetworkingConfig {
-                        endpoints_config: Some(HashMap::from([(
-                            first_net,
-                            endpoint(&first.address),
-                        )])),
-                    }),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(fail(&doing))?;
+        let body = ContainerCreateBody {
+            image: Some(plan.image.clone()),
+            hostname: Some(server.name.clone()),
+            domainname: Some(plan.domain.clone()),
+            labels: Some(labels),
+            stop_signal: Some("SIGTERM".into()),
+            stop_timeout: Some(10),
+            host_config: Some(HostConfig {
+                network_mode: Some(first_net.clone()),
+                cap_add: Some(server.capabilities.clone()),
+                dns: server.resolver.clone().map(|r| vec![r]),
+                dns_search: Some(vec![plan.domain.clone()]),
+                // /run is a tmpfs, as on a real host: a crash leaves
+                // no stale pid files behind for the next boot.
+                tmpfs: Some(HashMap::from([(
+                    "/run".to_string(),
+                    "rw,nosuid,nodev,mode=755".to_string(),
+                )])),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(first_net, endpoint(&first.address))])),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::new().name(&name).build();
+        // A create sent by an `up` that was cut off can land after this
+        // `up` listed the hosts: the name is then taken by a container of
+        // ours, half made (removed and made again), or, for the moment the
+        // engine takes to make it, by none that can be inspected yet.
+        let mut tries = 0;
+        loop {
+            let created = self
+                .docker
+                .create_container(Some(options.clone()), body.clone())
+                .await;
+            let conflict = matches!(
+                created,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 409,
+                    ..
+                })
+            );
+            tries += 1;
+            if !conflict || tries > 50 {
+                created.map_err(fail(&doing))?;
+                break;
+            }
+            match self.owner_of(&name).await {
+                Some(owner) if owner == plan.stack => engine::remove(&self.docker, &name).await?,
+                Some(_) => {
+                    created.map_err(fail(&doing))?;
+                }
+                None => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
         for att in server.networks.iter().skip(1) {
             let net = network_name(&plan.stack, &att.network);
             self.docker
@@ -281,7 +361,11 @@ impl Driver for DockerDriver {
         if files.is_empty() {
             return Ok(());
         }
-        let tar = engine::tar_of(files)?;
+        let owners = self
+            .owners
+            .get_or_try_init(|| engine::owners_of(&self.docker, &name))
+            .await?;
+        let tar = archive::tar_of(files, Some(owners))?;
         self.docker
             .upload_to_container(
                 &name,
@@ -319,6 +403,15 @@ impl Driver for DockerDriver {
         engine::exec_env(&self.docker, &container_name(stack, server), script, env).await
     }
 
+    async fn exec_stream(
+        &self,
+        stack: &str,
+        server: &str,
+        script: &str,
+    ) -> Result<super::OutputStream> {
+        engine::exec_stream(&self.docker, &container_name(stack, server), script).await
+    }
+
     async fn kill(&self, stack: &str, server: &str) -> Result<()> {
         let name = container_name(stack, server);
         self.docker
@@ -334,8 +427,54 @@ impl Driver for DockerDriver {
         engine::remove(&self.docker, &container_name(stack, server)).await
     }
 
+    async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
+        crate::image::ensure(&self.docker, None, false, progress)
+            .await
+            .map(|_| ())
+    }
+
+    async fn exec_argv(&self, stack: &str, server: &str, argv: &[String]) -> Result<ExecOutput> {
+        engine::exec_argv(&self.docker, &container_name(stack, server), argv, &[]).await
+    }
+
+    async fn boot_log(&self, stack: &str, server: &str, lines: u32) -> Result<Option<String>> {
+        self.container_logs(stack, server, lines).await.map(Some)
+    }
+
+    async fn labs(&self) -> Result<Vec<(String, Vec<Host>)>> {
+        let mut labs = Vec::new();
+        for s in self.stacks().await? {
+            let hosts = self.hosts(&s).await?;
+            labs.push((s, hosts));
+        }
+        Ok(labs)
+    }
+
+    fn host_noun(&self) -> &'static str {
+        "container"
+    }
+
+    async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<bool> {
+        let name = container_name(&plan.stack, STRANGER);
+        engine::remove(&self.docker, &name).await?;
+        let net = network_name(&plan.stack, network);
+        engine::run_scratch(
+            &self.docker,
+            &plan.image,
+            &name,
+            HashMap::from([(LABEL_STACK.to_string(), plan.stack.clone())]),
+            engine::Attach::At {
+                network: &net,
+                address,
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+
     async fn destroy(&self, stack: &str) -> Result<Destroyed> {
         let mut out = Destroyed::default();
+        engine::remove(&self.docker, &container_name(stack, STRANGER)).await?;
         let hosts = self.hosts(stack).await?;
         try_join_all(
             hosts

@@ -1,0 +1,411 @@
+//! The command line's definition: every command, argument and help text,
+//! in one place (clap derive).
+//!
+//! The binary parses with it, and the same definition generates the shell
+//! completions (`infractl completions`) and the man page (`infractl man`),
+//! so help, completions and man page never disagree (ripgrep's rule). It
+//! lives in the library so that tests can walk every command.
+//!
+//! Conventions, as in cargo, kubectl and docker compose: each command's
+//! help ends with an example (in `-h` too); `-o/--output` is where a
+//! command writes its product (a file or a directory); results go to
+//! stdout, progress and status to stderr, and `-q` silences the latter;
+//! the SSH flags appear only on the commands that reach hosts.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Stacks: a built-in name (see `infractl list`) or a path to a YAML file.
+
+Examples:
+  infractl list                           the built-in stacks
+  infractl up task1                       bring task1 up on the local Docker engine
+  infractl exec task1 client -- curl -s http://www.foobar.com/
+  infractl status task1                   servers and services
+  infractl down task1                     remove everything task1 created
+  infractl render task3 -o out/           every server's config files, and plan.json
+  infractl validate task3                 check each file with nginx -t, haproxy -c, ...
+
+Exit codes: 0 ok, 1 the lab (or the engine) failed, 2 bad input.";
+
+/// Bring up real web infrastructures for labs, and tear them down.
+///
+/// infractl turns a stack (servers running nginx, an application server,
+/// MariaDB primary and replicas, HAProxy, keepalived, ufw, DNS and
+/// monitoring) into the config files each server needs, checks them with
+/// the programs that read them, and runs them.
+#[derive(Debug, Parser)]
+#[command(name = "infractl", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Root of the per-stack state (passwords, the lab CA); default
+    /// $XDG_STATE_HOME/infractl or ~/.local/state/infractl.
+    #[arg(long, global = true, value_name = "DIR", env = "INFRACTL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Say nothing but results and errors: no progress, no status lines.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The clap definition, for completions, the man page and tests.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Where a lab runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriverKind {
+    Docker,
+    Ssh,
+}
+
+/// How to reach the lab's hosts: the local Docker engine (the default), or
+/// real machines over SSH. Only on the commands that reach hosts.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Hosts")]
+pub struct Hosts {
+    /// Apply to real hosts over SSH, as this inventory file lists them
+    /// (each server: host, port, user, key or agent); without it, the
+    /// local Docker engine (or DOCKER_HOST).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Where the lab runs: `docker` (the default) or `ssh` (the default
+    /// when --inventory is given, which `ssh` needs).
+    #[arg(long, value_enum, value_name = "DRIVER")]
+    pub driver: Option<DriverKind>,
+    /// SSH: the known_hosts file host keys are checked against
+    /// (default ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// SSH: record the key of a host not yet in known_hosts (a changed key
+    /// is always refused).
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+}
+
+impl Hosts {
+    /// `--driver` and `--inventory` agree; the message says how not.
+    pub fn check(&self) -> Result<(), (clap::error::ErrorKind, &'static str)> {
+        use clap::error::ErrorKind;
+        match (self.driver, &self.inventory) {
+            (Some(DriverKind::Ssh), None) => Err((
+                ErrorKind::MissingRequiredArgument,
+                "--driver ssh needs --inventory FILE: the hosts to reach and how",
+            )),
+            (Some(DriverKind::Docker), Some(_)) => Err((
+                ErrorKind::ArgumentConflict,
+                "--inventory is for --driver ssh; the Docker driver makes its own hosts",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring a stack up (Docker engine, or hosts over SSH), or up to date.
+    ///
+    /// Builds the node image if missing, creates the stack's networks and
+    /// one container per server (`<stack>-<server>`, labelled
+    /// io.infractl.stack=<stack>), copies in every file of the plan, starts
+    /// the services under the supervisor and waits until each is ready, in
+    /// the bring-up order (database primary, replicas, app, web, load
+    /// balancers). Run again: only what changed is touched, and a changed
+    /// config is reloaded, not rebuilt. Honours DOCKER_HOST. With
+    /// --inventory, the same plan goes to those hosts over SSH: missing
+    /// packages installed, files placed, services run by systemd (or runit
+    /// where the host has no systemd). An `up` cut off at any point (Ctrl-C,
+    /// a kill, an engine error, a timeout) is resumed by the next `up`;
+    /// `--dry-run` shows what it would do first.
+    #[command(after_help = "Example: infractl up task1\n         infractl up task1 --dry-run")]
+    Up {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Seconds each server's services get to become ready.
+        #[arg(long, value_name = "SECONDS", default_value_t = crate::apply::READY_SECONDS)]
+        timeout: u32,
+        /// Print what would be done to each server (create, recreate and
+        /// why, start, update: which files, which services reloaded) and
+        /// change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Take a stack down: its containers, networks and volumes.
+    ///
+    /// Removes exactly what carries the stack's label, nothing else. Over
+    /// SSH (--inventory), stops and disables the services on each host,
+    /// removes the files infractl placed and puts back what they replaced
+    /// (files, the distribution's services, the firewall); packages stay
+    /// unless --purge-packages. The stack's state (passwords, CA, keys)
+    /// stays unless --purge.
+    #[command(after_help = "Example: infractl down task1 --purge")]
+    Down {
+        /// Built-in stack name, path to a stack file, or a stack's name.
+        stack: String,
+        /// Also delete the stack's state directory.
+        #[arg(long)]
+        purge: bool,
+        /// Over SSH (--inventory): also purge the Debian packages that `up`
+        /// installed on each host (by default they stay).
+        #[arg(long)]
+        purge_packages: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Show a lab's servers and services, or every lab that is up.
+    ///
+    /// Exit 1 when a server or service of the stack is not running.
+    #[command(after_help = "Example: infractl status task1 --json")]
+    Status {
+        /// Built-in stack name or path to a stack file; none: every lab.
+        stack: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Check every claim of a stack on its running lab, as an examiner would.
+    ///
+    /// From the user's computer (the client): every DNS record answers as
+    /// declared; the site over HTTPS with a valid chain, HTTP redirecting;
+    /// the page through load balancer, web, app and database; requests
+    /// spread over every web server; a write reaching every replica (with
+    /// the lag) and replicas refusing writes; every allowed firewall flow
+    /// connecting and forbidden ones refused; every exporter up in
+    /// Prometheus and a web server's QPS rising; and where there is a
+    /// virtual IP, the active load balancer killed, the site answering
+    /// through the other, and the killed one restored. Exit 1 if a check
+    /// fails.
+    #[command(after_help = "Example: infractl verify task3")]
+    Verify {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Kill each server of a running lab in turn; see what the site does.
+    ///
+    /// For each server: kill it (no clean shutdown), probe from the user's
+    /// computer whether the site answers and whether reads and writes
+    /// through the application work, start it again and time its
+    /// recovery. Compares each result with `infractl explain`'s single
+    /// points of failure; exit 1 on any disagreement. Leaves the lab as it
+    /// found it.
+    #[command(after_help = "Example: infractl chaos task1")]
+    Chaos {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Run a command on a server of a running lab.
+    ///
+    /// The command's output and exit code pass through.
+    #[command(
+        after_help = "Example: infractl exec task1 client -- curl -s http://www.foobar.com/"
+    )]
+    Exec {
+        /// Built-in stack name, path to a stack file, or a stack's name.
+        stack: String,
+        /// Server name.
+        server: String,
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Show the logs of a server's services.
+    ///
+    /// With a service, its log; without, every service's and the server's
+    /// own start-up output. With --follow, the logs as they grow, until
+    /// Ctrl-C.
+    #[command(after_help = "Example: infractl logs task1 server-02 mariadb --follow")]
+    Logs {
+        /// Built-in stack name, path to a stack file, or a stack's name.
+        stack: String,
+        /// Server name.
+        server: String,
+        /// Service name (see `infractl status`).
+        service: Option<String>,
+        /// Lines from the end.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        lines: u32,
+        /// Keep printing new lines as they are written (until Ctrl-C).
+        #[arg(long, short)]
+        follow: bool,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Explain a stack: roles, the request path, load balancing,
+    /// replication, and its weaknesses.
+    ///
+    /// Computed from the stack's topology: each server and component with
+    /// its role; the path of a request from the browser to the database
+    /// with ports; the load-balancing algorithm and whether the balancers
+    /// are active-active or active-passive; which database takes writes and
+    /// which serve reads; and findings with a severity and a fix: single
+    /// points of failure, security (HTTPS, firewalls, exposed databases),
+    /// monitoring, tiers sharing a server.
+    #[command(after_help = "Example: infractl explain task1")]
+    Explain {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw a stack: SVG (drawn by infractl itself), Mermaid or DOT.
+    ///
+    /// The user, DNS, the load balancers and their virtual IP, each server
+    /// with its components and addresses, firewalls, where TLS terminates,
+    /// replication, monitoring flows, and ports on the edges. The format
+    /// follows the output file's extension (`.svg`, `.mmd`, `.dot`); any
+    /// other extension (`.png`, ...) is refused rather than written with
+    /// the wrong content.
+    #[command(after_help = "Example: infractl diagram task3 -o task3.svg")]
+    Diagram {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// svg, mermaid or dot (default: from the output's extension, else svg).
+        #[arg(long, short)]
+        format: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// List the built-in stacks.
+    #[command(after_help = "Example: infractl list")]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every server's config files and the plan to a directory.
+    ///
+    /// Files go to DIR/<server>/<absolute path on that server> (e.g.
+    /// out/web-01/etc/nginx/nginx.conf); DIR/plan.json lists per server its
+    /// files (path, mode, sha256), packages, services, readiness probes and
+    /// the bring-up order. Secrets come from the stack's state directory. A
+    /// directory holding an earlier render is replaced whole; any other
+    /// non-empty directory is refused.
+    #[command(after_help = "Example: infractl render task3 -o out/")]
+    Render {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Directory to write into (new, empty, or an earlier render).
+        #[arg(long, short, alias = "out", value_name = "DIR")]
+        output: PathBuf,
+        /// Print the plan as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every rendered file with the program that reads it.
+    ///
+    /// Runs nginx -t, haproxy -c, keepalived --config-test, named-checkconf
+    /// and named-checkzone, mariadbd --help --verbose, ufw --dry-run,
+    /// gunicorn --check-config and promtool check config inside a container
+    /// of the node image (built on first use). Exit 1 if any check fails.
+    #[command(after_help = "Example: infractl validate task2")]
+    Validate {
+        /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of the stack file format.
+    ///
+    /// Point your editor at it for completion and checking, e.g. with
+    /// `# yaml-language-server: $schema=stack.schema.json` atop a stack.
+    #[command(after_help = "Example: infractl schema > stack.schema.json")]
+    Schema,
+    /// Build or show the node image every server runs.
+    #[command(subcommand, after_help = "Example: infractl image show")]
+    Image(ImageCommand),
+    /// Print a shell's completion script.
+    ///
+    /// Generated from the same definitions as the help. Load it from your
+    /// shell's start-up file, or install it where the shell looks.
+    #[command(after_help = "Example: infractl completions bash > /etc/bash_completion.d/infractl")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command to a
+    /// directory.
+    ///
+    /// Generated from the same definitions as the help: infractl.1 for the
+    /// tool, and with --output, infractl-<command>.1 for each command.
+    #[command(after_help = "Example: infractl man | man -l -")]
+    Man {
+        /// Write infractl.1 and a page per command into this directory.
+        #[arg(long, short, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
+}
+
+impl Command {
+    /// The command's host flags, when it reaches hosts.
+    pub fn hosts(&self) -> Option<&Hosts> {
+        match self {
+            Command::Up { hosts, .. }
+            | Command::Down { hosts, .. }
+            | Command::Status { hosts, .. }
+            | Command::Verify { hosts, .. }
+            | Command::Chaos { hosts, .. }
+            | Command::Exec { hosts, .. }
+            | Command::Logs { hosts, .. } => Some(hosts),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build the node image from Debian packages (debootstrap, then import).
+    ///
+    /// The image is tagged with a hash of its recipe and rebuilt only when
+    /// the recipe changes. Needs root and debootstrap.
+    #[command(after_help = "Example: infractl image build")]
+    Build {
+        /// Debian mirror; default: the one the host's apt uses.
+        #[arg(long, value_name = "URL")]
+        mirror: Option<String>,
+        /// Build even if the image is present.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the image reference for this version and whether it is present.
+    #[command(after_help = "Example: infractl image show")]
+    Show,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        command().debug_assert();
+    }
+}

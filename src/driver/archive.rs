@@ -1,0 +1,111 @@
+//! Files as they travel to a host: one tar archive with each file's mode,
+//! and its owner by name (`www-data`, `root:bind`) resolved to the numeric
+//! ids of the host's `/etc/passwd` and `/etc/group`, so that a file lands
+//! with its owner in the same step that places it. A file placed as root
+//! and given its owner afterwards is unreadable to its service in between,
+//! and stays so if whatever was to chown it is interrupted.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::plan::FileSpec;
+
+/// Users and groups of one host (or of one image: every node of a lab
+/// runs the same image).
+#[derive(Debug, Clone, Default)]
+pub struct Owners {
+    users: HashMap<String, (u32, u32)>,
+    groups: HashMap<String, u32>,
+}
+
+impl Owners {
+    /// Reads the text of `/etc/passwd` and `/etc/group`.
+    pub fn parse(passwd: &str, group: &str) -> Owners {
+        let fields = |line: &str| -> Vec<String> { line.split(':').map(str::to_string).collect() };
+        let users = passwd
+            .lines()
+            .filter_map(|l| {
+                let f = fields(l);
+                Some((
+                    f.first()?.clone(),
+                    (f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?),
+                ))
+            })
+            .collect();
+        let groups = group
+            .lines()
+            .filter_map(|l| {
+                let f = fields(l);
+                Some((f.first()?.clone(), f.get(2)?.parse().ok()?))
+            })
+            .collect();
+        Owners { users, groups }
+    }
+
+    /// `user` or `user:group` (as chown takes it) to (uid, gid); a user
+    /// alone gets its primary group. `None` when either is unknown.
+    pub fn resolve(&self, owner: &str) -> Option<(u32, u32)> {
+        let (user, group) = match owner.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (owner, None),
+        };
+        let (uid, primary) = *self.users.get(user)?;
+        let gid = match group {
+            Some(g) => *self.groups.get(g)?,
+            None => primary,
+        };
+        Some((uid, gid))
+    }
+}
+
+/// A tar archive of `files`, paths relative to `/`, with their modes; with
+/// `owners`, their owners too (else root's, for the receiver to set).
+pub fn tar_of(files: &[FileSpec], owners: Option<&Owners>) -> Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for f in files {
+        let (uid, gid) = match (f.owner.as_deref(), owners) {
+            (Some(o), Some(known)) => known.resolve(o).ok_or_else(|| {
+                Error::failure(format!(
+                    "cannot place {}: its owner `{o}` is unknown there",
+                    f.path
+                ))
+            })?,
+            _ => (0, 0),
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_size(f.content.len() as u64);
+        header.set_mode(f.mode);
+        header.set_mtime(0);
+        header.set_uid(uid.into());
+        header.set_gid(gid.into());
+        header.set_entry_type(tar::EntryType::Regular);
+        builder
+            .append_data(
+                &mut header,
+                f.path.trim_start_matches('/'),
+                f.content.as_slice(),
+            )
+            .map_err(|e| Error::failure(format!("cannot pack {}: {e}", f.path)))?;
+    }
+    builder
+        .into_inner()
+        .map_err(|e| Error::failure(format!("cannot pack files: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_users_groups_and_primary_groups() {
+        let o = Owners::parse(
+            "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\nmysql:x:101:104::/nonexistent:/bin/false\n",
+            "root:x:0:\nwww-data:x:33:\nmysql:x:104:\nbind:x:105:\n",
+        );
+        assert_eq!(o.resolve("root:www-data"), Some((0, 33)));
+        assert_eq!(o.resolve("mysql"), Some((101, 104)));
+        assert_eq!(o.resolve("root:bind"), Some((0, 105)));
+        assert_eq!(o.resolve("nobody"), None);
+        assert_eq!(o.resolve("root:nogroup"), None);
+    }
+}
