@@ -235,7 +235,7 @@ fn over_ssh<'a>(t: &'a Test, inv: &'a str) -> impl Fn(&[&str]) -> Output + 'a {
 fn task1_over_ssh_serves_verifies_and_cleans_up() {
     let _lab = lab_lock();
     let t = Test::new();
-    let file = test_stack(&t, "task1", "it-ssh1", 216, true);
+    let file = test_stack(&t, "task1", "it-ssh1", 220, true);
     let (vms, inv) = start_vms(&t, &file, "it-ssh1-vm");
     let run = |extra: &[&str]| {
         let flags = [
@@ -423,18 +423,18 @@ fn ssh_errors_name_the_host() {
 fn task3_over_ssh_verifies_including_failover() {
     let _lab = lab_lock();
     let t = Test::new();
-    let file = test_stack(&t, "task3", "it-ssh3", 218, true);
+    let file = test_stack(&t, "task3", "it-ssh3", 222, true);
     let mut text = std::fs::read_to_string(t.dir().join(&file)).unwrap();
     text.push_str(
         "servers:
   lb-01:
-    components: [haproxy, { keepalived: { vip: 10.218.0.100 } }, ufw, monitoring-client]
+    components: [haproxy, { keepalived: { vip: 10.222.0.100 } }, ufw, monitoring-client]
   lb-02:
-    components: [haproxy, { keepalived: { vip: 10.218.0.100 } }, ufw, monitoring-client]
+    components: [haproxy, { keepalived: { vip: 10.222.0.100 } }, ufw, monitoring-client]
 dns:
   records:
-    - { name: \"@\", type: A, value: 10.218.0.100 }
-    - { name: www, type: A, value: 10.218.0.100 }
+    - { name: \"@\", type: A, value: 10.222.0.100 }
+    - { name: www, type: A, value: 10.222.0.100 }
 ",
     );
     t.file(&file, &text);

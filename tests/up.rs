@@ -23,6 +23,52 @@ pub fn test_stack(t: &Test, base: &str, name: &str, octet: u8, private: bool) ->
     file
 }
 
+/// Every test lab takes its own second octet (10.N.0.0/16), so a lab left
+/// behind by a failing test cannot fail another with "Pool overlaps". The
+/// octets are read from the test sources: a `test_stack(.., "it-x", N, ..)`
+/// call, or a stack written inline with `name: it-x` and `10.N.` subnets.
+#[test]
+fn every_test_lab_has_its_own_subnets() {
+    let mut seen: std::collections::BTreeMap<u32, String> = Default::default();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in src
+            .match_indices("\"it-")
+            .chain(src.match_indices("name: it-"))
+        {
+            let rest = &src[at..];
+            let start = rest.find("it-").unwrap();
+            let name: String = rest[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            // The octet follows the name: as the next argument, or in the
+            // first subnet of the inline stack.
+            let after = &rest[start + name.len()..];
+            let octet = if let Some(args) = after.strip_prefix("\", ") {
+                args.split(',').next().and_then(|n| n.trim().parse().ok())
+            } else if rest.starts_with("name:") {
+                after
+                    .find("subnet: 10.")
+                    .filter(|i| *i < 200)
+                    .and_then(|i| after[i + 11..].split('.').next()?.parse().ok())
+            } else {
+                None
+            };
+            let Some(octet) = octet else { continue };
+            if let Some(other) = seen.insert(octet, name.clone()) {
+                assert_eq!(other, name, "10.{octet}. is taken by two test labs");
+            }
+        }
+    }
+    assert!(seen.len() >= 10, "too few test labs found: {seen:?}");
+}
+
 /// One lab at a time: labs compete for two cores, and timing checks
 /// (failover) should not measure the other tests.
 pub fn lab_lock() -> std::sync::MutexGuard<'static, ()> {

@@ -238,7 +238,7 @@ fn forty_web_servers_verify_and_the_table_stays_readable() {
     let _lab = lab_lock();
     let t = Test::new();
     let mut text = String::from(
-        "extends: task1\nname: it-wide\nnetworks:\n  public: { subnet: 10.215.0.0/24 }\n  private: { subnet: 10.215.1.0/24 }\nservers:\n",
+        "extends: task1\nname: it-wide\nnetworks:\n  public: { subnet: 10.221.0.0/24 }\n  private: { subnet: 10.221.1.0/24 }\nservers:\n",
     );
     for i in 3..=40 {
         text.push_str(&format!(

@@ -352,6 +352,64 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
     }
 }
 
+/// Removes a network whose containers are gone.
+///
+/// The engine can keep an endpoint of a container that is already removed
+/// (a create or connect it finished after its client died, or a removal
+/// it has not yet released). Such an endpoint blocks the removal with
+/// "active endpoints" for good; a forced disconnect by the endpoint's name
+/// deletes it, which is what `docker network disconnect -f` does. `known`
+/// names the containers that were on the network, in case the engine no
+/// longer lists the stale endpoint.
+pub async fn remove_network(docker: &Docker, name: &str, known: &[String]) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        let e = match docker.remove_network(name).await {
+            Ok(()) => return Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(()),
+            Err(e) => e,
+        };
+        if !e.to_string().contains("active endpoints") {
+            return Err(Error::failure(format!("removing network {name}: {e}")));
+        }
+        tries += 1;
+        if tries > 40 {
+            return Err(Error::failure(format!("removing network {name}: {e}")).with_hint(
+                "every container of the lab is gone but the engine still holds an endpoint on this network; `docker network inspect` shows it, `docker network disconnect -f` removes it",
+            ));
+        }
+        if tries > 3 {
+            let mut stale: Vec<String> = known.to_vec();
+            if let Ok(n) = docker
+                .inspect_network(
+                    name,
+                    None::<bollard::query_parameters::InspectNetworkOptions>,
+                )
+                .await
+            {
+                for (id, ep) in n.containers.unwrap_or_default() {
+                    stale.push(ep.name.unwrap_or(id));
+                }
+            }
+            for c in stale {
+                // Errors are expected: most names have no endpoint left.
+                let _ = docker
+                    .disconnect_network(
+                        name,
+                        bollard::models::NetworkDisconnectRequest {
+                            container: Some(c),
+                            force: Some(true),
+                        },
+                    )
+                    .await;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100 * tries.min(5))).await;
+    }
+}
+
 /// Names of containers carrying `label=value`, running or not.
 pub async fn containers_with_label(
     docker: &Docker,

@@ -209,13 +209,16 @@ impl Driver for DockerDriver {
                 }
                 // The subnet changed: the network is made anew (its
                 // containers are recreated too, their structure changed).
-                for c in n.containers.clone().unwrap_or_default().keys() {
+                let on: Vec<String> = n
+                    .containers
+                    .clone()
+                    .unwrap_or_default()
+                    .into_keys()
+                    .collect();
+                for c in &on {
                     engine::remove(&self.docker, c).await?;
                 }
-                self.docker
-                    .remove_network(&name)
-                    .await
-                    .map_err(fail(&format!("removing network {name}")))?;
+                engine::remove_network(&self.docker, &name, &on).await?;
             }
             let created = self
                 .docker
@@ -482,6 +485,11 @@ impl Driver for DockerDriver {
                 .map(|h| engine::remove(&self.docker, &h.handle)),
         )
         .await?;
+        let known: Vec<String> = hosts
+            .iter()
+            .map(|h| h.handle.clone())
+            .chain([container_name(stack, STRANGER)])
+            .collect();
         out.hosts = hosts.into_iter().map(|h| h.server).collect();
         let nets = self
             .docker
@@ -494,27 +502,7 @@ impl Driver for DockerDriver {
             .map_err(fail("listing networks"))?;
         for n in nets {
             let Some(name) = n.name else { continue };
-            // The engine may report a removed container's endpoint for a
-            // moment after the removal returned: retry for a while.
-            let mut tries = 0;
-            loop {
-                match self.docker.remove_network(&name).await {
-                    Err(e) if tries < 30 && e.to_string().contains("active endpoints") => {
-                        tries += 1;
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    }
-                    Err(e) if e.to_string().contains("active endpoints") => {
-                        return Err(Error::failure(format!("removing network {name}: {e}"))
-                            .with_hint(
-                                "every container of the stack is gone, but the engine still counts an endpoint on this network (a known Docker engine fault); restarting the Docker daemon clears it, then run `infractl down` again",
-                            ));
-                    }
-                    r => {
-                        r.map_err(fail(&format!("removing network {name}")))?;
-                        break;
-                    }
-                }
-            }
+            engine::remove_network(&self.docker, &name, &known).await?;
             out.networks.push(name);
         }
         let vols = self
