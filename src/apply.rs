@@ -134,7 +134,7 @@ pub async fn apply<D: Driver>(
     ready_seconds: u32,
     progress: &dyn Progress,
 ) -> Result<Vec<Outcome>> {
-    let hosts = driver.hosts(&plan.stack).await?;
+    let hosts = driver.hosts().await?;
     let applied = read_applied(state);
     let decisions = crate::reconcile::decide(plan, &hosts, &applied);
     let applied = Mutex::new(applied);
@@ -170,7 +170,7 @@ pub async fn apply<D: Driver>(
     let started = std::time::Instant::now();
     driver.prepare(plan).await?;
     for g in &gone {
-        driver.remove(&plan.stack, g).await?;
+        driver.remove(g).await?;
         applied.lock().expect("lock").remove(g);
     }
 
@@ -222,7 +222,7 @@ pub async fn apply<D: Driver>(
                     progress.update(&s.name, Some(3), "ready; waiting for the servers before it");
                     notified.await;
                 }
-                run_steps(driver, plan, s, action, applied).await?;
+                run_steps(driver, s, action, applied).await?;
                 Ok::<_, Error>(outcome)
             }
             .await;
@@ -286,7 +286,7 @@ async fn bring<D: Driver>(
         Action::Created | Action::Recreated | Action::Started => {
             if *action != Action::Started {
                 if *action == Action::Recreated {
-                    driver.remove(&plan.stack, &s.name).await?;
+                    driver.remove(&s.name).await?;
                 }
                 progress.update(&s.name, Some(1), "creating");
                 driver.create(plan, s).await?;
@@ -325,7 +325,7 @@ async fn update<D: Driver>(
     driver.put_files(plan, &s.name, &c.files).await?;
     let script = c.script;
     if !script.is_empty() {
-        let out = driver.exec(&plan.stack, &s.name, &script).await?;
+        let out = driver.exec(&s.name, &script).await?;
         if out.code != 0 {
             return Err(Error::failure(format!(
                 "server `{}`: applying the changes failed:\n{}",
@@ -346,7 +346,7 @@ pub async fn wait_probes<D: Driver>(
     seconds: u32,
 ) -> Result<()> {
     let out = driver
-        .exec(&plan.stack, &s.name, &supervise::wait_ready(s, seconds))
+        .exec(&s.name, &supervise::wait_ready(s, seconds))
         .await?;
     if out.code == 0 {
         return Ok(());
@@ -354,7 +354,7 @@ pub async fn wait_probes<D: Driver>(
     let service = out.stdout.trim().to_string();
     let probe = s.probes.iter().find(|p| p.service == service);
     let log = driver
-        .exec(&plan.stack, &s.name, &supervise::log_tail(&service, 15))
+        .exec(&s.name, &supervise::log_tail(&service, 15))
         .await
         .map(|o| o.stdout)
         .unwrap_or_default();
@@ -378,7 +378,6 @@ pub async fn wait_probes<D: Driver>(
 /// updated one, those whose inputs changed.
 async fn run_steps<D: Driver>(
     driver: &D,
-    plan: &Plan,
     s: &ServerPlan,
     action: &Action,
     applied: &Mutex<BTreeMap<String, Applied>>,
@@ -395,7 +394,7 @@ async fn run_steps<D: Driver>(
         if !rerun {
             continue;
         }
-        let out = driver.exec(&plan.stack, &s.name, &st.run).await?;
+        let out = driver.exec(&s.name, &st.run).await?;
         if out.code != 0 {
             return Err(Error::failure(format!(
                 "server `{}`: step \"{}\" failed:\n{}",

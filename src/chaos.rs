@@ -66,12 +66,7 @@ fn describe(site: bool, reads: bool, writes: bool) -> String {
     }
 }
 
-async fn probe<D: Driver>(
-    driver: &D,
-    stack: &str,
-    client: &str,
-    base: &str,
-) -> Result<(bool, bool, bool)> {
+async fn probe<D: Driver>(driver: &D, client: &str, base: &str) -> Result<(bool, bool, bool)> {
     // Poll until all three work or the time is up; report what worked.
     let script = format!(
         r#"site=no; reads=no; writes=no; end=$(( $(date +%s) + {PROBE_SECONDS} ))
@@ -84,7 +79,7 @@ while [ $(date +%s) -lt $end ]; do
 done
 echo $site $reads $writes"#
     );
-    let out = driver.exec(stack, client, &script).await?;
+    let out = driver.exec(client, &script).await?;
     let w: Vec<&str> = out.stdout.split_whitespace().collect();
     Ok((
         w.first() == Some(&"yes"),
@@ -113,8 +108,8 @@ pub async fn run<D: Driver>(
     progress.begin("chaos", Some(victims.len() as u64), "");
     for (i, n) in victims.iter().enumerate() {
         progress.update("chaos", Some(i as u64), &format!("killing {}", n.name));
-        driver.kill(&plan.stack, &n.name).await?;
-        let (site, reads, writes) = probe(driver, &plan.stack, &client, &base).await?;
+        driver.kill(&n.name).await?;
+        let (site, reads, writes) = probe(driver, &client, &base).await?;
         progress.update("chaos", Some(i as u64), &format!("restarting {}", n.name));
         let t = Instant::now();
         driver.start(plan, &n.name).await?;
@@ -128,7 +123,7 @@ pub async fn run<D: Driver>(
         )
         .await?;
         // Recovered when the site answers again with every function.
-        let (s2, r2, w2) = probe(driver, &plan.stack, &client, &base).await?;
+        let (s2, r2, w2) = probe(driver, &client, &base).await?;
         let recovery = t.elapsed().as_secs_f64();
         if !(s2 && r2 && w2) {
             return Err(Error::failure(format!(

@@ -128,7 +128,7 @@ fn answer(out: &ExecOutput) -> String {
 
 impl<D: Driver> Verifier<'_, D> {
     async fn sh(&self, server: &str, script: &str) -> Result<ExecOutput> {
-        self.driver.exec(&self.plan.stack, server, script).await
+        self.driver.exec(server, script).await
     }
 
     fn record(
@@ -395,9 +395,7 @@ impl<D: Driver> Verifier<'_, D> {
             let t = Instant::now();
             let out = self
                 .driver
-                .exec_env(
-                    &self.plan.stack,
-                    r,
+                .exec_env(r,
                     "mariadb -uapp -h127.0.0.1 site -e \"INSERT INTO notes (text, written_by) VALUES ('verify', 'verify')\"",
                     &[format!("MYSQL_PWD={}", self.secrets.db_app)],
                 )
@@ -591,7 +589,7 @@ impl<D: Driver> Verifier<'_, D> {
             return Ok(());
         }
         let result = self.stranger_probes(&net, me, site_addr).await;
-        let removed = self.driver.remove(&self.plan.stack, STRANGER).await;
+        let removed = self.driver.remove(STRANGER).await;
         result.and(removed)
     }
 
@@ -832,7 +830,7 @@ impl<D: Driver> Verifier<'_, D> {
         };
         progress.update("verify", None, &format!("killing {victim}"));
         let t = Instant::now();
-        self.driver.kill(&self.plan.stack, &victim).await?;
+        self.driver.kill(&victim).await?;
         // The virtual IP itself is polled (the name resolved once, here):
         // the gap measured is the address's, not the DNS server's too.
         let port = if self.topo.tls() { 443 } else { 80 };

@@ -24,11 +24,13 @@ pub async fn run(
         ));
     }
     // A stack file need not load to be taken down: the labels say what it owns.
-    let (name, driver) = super::lab_driver(stack, global).await?;
-    let driver = driver.purge_packages(purge_packages);
+    let driver = super::lab_driver(stack, global).await?;
+    let name = driver.lab().to_string();
     let state = StateDir::new(&crate::state::root(global.state_dir.as_deref()), &name);
     let _lock = state.lock("down")?;
-    let gone = driver.destroy(&name).await?;
+    let gone = driver
+        .destroy(&crate::driver::DownOptions { purge_packages })
+        .await?;
     crate::apply::forget_applied(&state)?;
     if purge && state.path.exists() {
         fs_err::remove_dir_all(&state.path)

@@ -28,8 +28,8 @@ pub async fn run(
         return Err(Error::usage("no command given")
             .with_hint(format!("e.g. infractl exec {stack} {server} -- hostname")));
     }
-    let (name, driver) = super::lab_driver(stack, global).await?;
-    let result = driver.exec_argv(&name, server, argv).await?;
+    let driver = super::lab_driver(stack, global).await?;
+    let result = driver.exec_argv(server, argv).await?;
     let _ = out.write_all(result.stdout.as_bytes());
     let _ = err.write_all(result.stderr.as_bytes());
     Ok(result.code.clamp(0, 255) as i32)

@@ -27,11 +27,11 @@ pub async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32> {
-    let (name, driver) = super::lab_driver(stack, global).await?;
-    let services = services(&driver, &name, server, opts.service).await?;
+    let driver = super::lab_driver(stack, global).await?;
+    let services = services(&driver, server, opts.service).await?;
     let mut text = String::new();
     if opts.service.is_none() {
-        if let Some(boot) = driver.boot_log(&name, server, opts.lines).await? {
+        if let Some(boot) = driver.boot_log(server, opts.lines).await? {
             text.push_str(&format!("==> {server} (init) <==\n"));
             text.push_str(&boot);
         }
@@ -39,11 +39,11 @@ pub async fn run(
     if opts.follow {
         emit(out, &text)?;
         let script = follow_script(&services, opts.lines);
-        return follow(&driver, &name, server, &script, out, err).await;
+        return follow(&driver, server, &script, out, err).await;
     }
     for s in &services {
         let o = driver
-            .exec(&name, server, &crate::supervise::log_tail(s, opts.lines))
+            .exec(server, &crate::supervise::log_tail(s, opts.lines))
             .await?;
         if opts.service.is_none() {
             text.push_str(&format!("\n==> {server} {s} <==\n"));
@@ -55,15 +55,9 @@ pub async fn run(
 }
 
 /// The services to show: `service` if the server has it, else all of them.
-async fn services(
-    driver: &AnyDriver,
-    stack: &str,
-    server: &str,
-    service: Option<&str>,
-) -> Result<Vec<String>> {
+async fn services(driver: &AnyDriver, server: &str, service: Option<&str>) -> Result<Vec<String>> {
     let known = driver
         .exec(
-            stack,
             server,
             &format!("ls {} 2>/dev/null", crate::supervise::SV_DIR),
         )
@@ -99,13 +93,12 @@ pub fn follow_script(services: &[String], lines: u32) -> String {
 /// ends or Ctrl-C (then the script is stopped on the server).
 async fn follow(
     driver: &AnyDriver,
-    stack: &str,
     server: &str,
     script: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32> {
-    let mut stream = driver.exec_stream(stack, server, script).await?;
+    let mut stream = driver.exec_stream(server, script).await?;
     let mut first = FirstLine::default();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -129,7 +122,7 @@ async fn follow(
     drop(stream);
     if let Some(pid) = first.pid.flatten().filter(|p| *p > 1) {
         driver
-            .exec(stack, server, &format!("kill {pid} 2>/dev/null"))
+            .exec(server, &format!("kill {pid} 2>/dev/null"))
             .await
             .context("cannot stop following the logs")?;
     }

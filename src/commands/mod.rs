@@ -46,9 +46,12 @@ pub async fn driver(
     topo: &crate::topology::Topology,
 ) -> Result<crate::driver::AnyDriver> {
     use crate::driver::AnyDriver;
+    let lab = &topo.stack.name;
     match &global.inventory {
         None => Ok(AnyDriver::Docker(
-            crate::driver::docker::DockerDriver::connect().await?,
+            crate::driver::docker::DockerEngine::connect()
+                .await?
+                .lab(lab),
         )),
         Some(inv) => {
             let hosts = crate::inventory::load(inv, topo)?;
@@ -59,6 +62,7 @@ pub async fn driver(
                     .join(".ssh/known_hosts")
             });
             Ok(AnyDriver::Ssh(crate::driver::ssh::SshDriver::new(
+                lab,
                 hosts,
                 known,
                 global.accept_new_host_keys,
@@ -71,32 +75,23 @@ pub async fn driver(
 /// no failure: the binary exits quietly).
 pub const WRITE_OUTPUT: &str = "cannot write output";
 
-/// The lab's name and a driver for it, for the commands that work on a
-/// running lab by name alone: over SSH the stack must load (the inventory
-/// is matched to it); on Docker a lab's name is enough (labels are the
-/// truth), so a stack file that is gone or broken does not stop them.
-pub async fn lab_driver(
-    stack: &str,
-    global: &Global,
-) -> Result<(String, crate::driver::AnyDriver)> {
+/// A driver for a lab, for the commands that work on a running lab by
+/// name alone: over SSH the stack must load (the inventory is matched to
+/// it); on Docker a lab's name is enough (labels are the truth), so a
+/// stack file that is gone or broken does not stop them. The lab's name
+/// is `driver.lab()`.
+pub async fn lab_driver(stack: &str, global: &Global) -> Result<crate::driver::AnyDriver> {
     match crate::stack::load(stack) {
-        Ok(topo) => {
-            let d = driver(global, &topo).await?;
-            Ok((topo.stack.name, d))
-        }
+        Ok(topo) => driver(global, &topo).await,
         Err(_) if crate::stack::valid_name(stack) && global.inventory.is_none() => {
-            Ok((stack.to_string(), engine_driver().await?))
+            Ok(crate::driver::AnyDriver::Docker(
+                crate::driver::docker::DockerEngine::connect()
+                    .await?
+                    .lab(stack),
+            ))
         }
         Err(e) => Err(e),
     }
-}
-
-/// A driver for the Docker engine (`DOCKER_HOST` or the local one), for
-/// what is found there by its labels rather than from a stack.
-pub async fn engine_driver() -> Result<crate::driver::AnyDriver> {
-    Ok(crate::driver::AnyDriver::Docker(
-        crate::driver::docker::DockerDriver::connect().await?,
-    ))
 }
 
 /// `1 server`, `3 servers`.
@@ -170,7 +165,7 @@ pub async fn running_lab(stack: &str, what: &str, global: &Global) -> Result<Run
     let loaded = load(stack, global)?;
     let lock = loaded.state.lock(what)?;
     let driver = driver(global, &loaded.topo).await?;
-    let hosts = driver.hosts(&loaded.plan.stack).await?;
+    let hosts = driver.hosts().await?;
     let missing: Vec<&str> = loaded
         .plan
         .servers

@@ -26,7 +26,7 @@ pub struct ServerStatus {
 }
 
 pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerStatus>> {
-    let hosts = driver.hosts(&plan.stack).await?;
+    let hosts = driver.hosts().await?;
     let jobs = plan.servers.iter().map(|s| {
         let host = hosts.iter().find(|h| h.server == s.name);
         async move {
@@ -40,9 +40,7 @@ pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerSta
                     let mut got = match &h.services {
                         Some(known) => known.clone(),
                         None => {
-                            let out = driver
-                                .exec(&plan.stack, &s.name, crate::supervise::STATUS)
-                                .await?;
+                            let out = driver.exec(&s.name, crate::supervise::STATUS).await?;
                             parse_status(&out.stdout)
                         }
                     };
@@ -88,7 +86,6 @@ pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerSta
 pub async fn add_qps<D: Driver>(
     driver: &D,
     topo: &crate::topology::Topology,
-    stack: &str,
     report: &mut [ServerStatus],
 ) {
     use crate::topology::Role;
@@ -99,7 +96,6 @@ pub async fn add_qps<D: Driver>(
     let query = "query=sum by (server) (rate(nginx_http_requests_total[1m]))";
     let Ok(out) = driver
         .exec(
-            stack,
             &prom.name,
             &format!(
                 "curl -sS -m 3 --data-urlencode '{query}' http://127.0.0.1:{port}/api/v1/query"
@@ -172,8 +168,8 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let Some(stack) = stack else {
-        let driver = super::engine_driver().await?;
-        let labs: Vec<serde_json::Value> = driver
+        let engine = crate::driver::docker::DockerEngine::connect().await?;
+        let labs: Vec<serde_json::Value> = engine
             .labs()
             .await?
             .into_iter()
@@ -207,7 +203,7 @@ pub async fn run(
     let mut report = collect(&driver, &plan).await?;
     let up = report.iter().any(|r| r.state != "absent");
     if up {
-        add_qps(&driver, &topo, &plan.stack, &mut report).await;
+        add_qps(&driver, &topo, &mut report).await;
     }
     if json {
         emit_json(

@@ -110,7 +110,7 @@ pub async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Wri
         &plan.stack,
     );
     let driver = super::driver(global, &topo).await?;
-    let hosts = driver.hosts(&plan.stack).await?;
+    let hosts = driver.hosts().await?;
     let decisions = crate::reconcile::decide(&plan, &hosts, &apply::read_applied(&state));
     if json {
         emit_json(

@@ -54,6 +54,14 @@ pub struct Host {
     pub services: Option<Vec<crate::supervise::ServiceStatus>>,
 }
 
+/// How `down` removes a lab.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DownOptions {
+    /// Also purge the packages `up` installed (over SSH; a container's
+    /// packages go with it).
+    pub purge_packages: bool,
+}
+
 /// What `destroy` removed.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Destroyed {
@@ -79,8 +87,10 @@ pub type OutputStream =
 
 /// Applies plans to hosts.
 pub trait Driver: Sync {
-    /// Hosts of `stack` that exist now, running or not.
-    fn hosts(&self, stack: &str) -> impl Future<Output = Result<Vec<Host>>> + Send;
+    /// The lab this driver is bound to.
+    fn lab(&self) -> &str;
+    /// The lab's hosts that exist now, running or not.
+    fn hosts(&self) -> impl Future<Output = Result<Vec<Host>>> + Send;
     /// Creates what the hosts share (networks); idempotent.
     fn prepare(&self, plan: &Plan) -> impl Future<Output = Result<()>> + Send;
     /// Creates a host, not yet started; its structure hash is recorded.
@@ -98,17 +108,11 @@ pub trait Driver: Sync {
     /// steps and the services.
     fn start(&self, plan: &Plan, server: &str) -> impl Future<Output = Result<()>> + Send;
     /// Runs a shell script on a running host.
-    fn exec(
-        &self,
-        stack: &str,
-        server: &str,
-        script: &str,
-    ) -> impl Future<Output = Result<ExecOutput>> + Send;
+    fn exec(&self, server: &str, script: &str) -> impl Future<Output = Result<ExecOutput>> + Send;
     /// Runs a shell script with extra environment variables (`NAME=value`)
     /// that must not appear on a command line (passwords).
     fn exec_env(
         &self,
-        stack: &str,
         server: &str,
         script: &str,
         env: &[String],
@@ -119,12 +123,11 @@ pub trait Driver: Sync {
     /// handed on whole.
     fn exec_stream(
         &self,
-        stack: &str,
         server: &str,
         script: &str,
     ) -> impl Future<Output = Result<OutputStream>> + Send {
         async move {
-            let out = self.exec(stack, server, script).await?;
+            let out = self.exec(server, script).await?;
             let chunks = [
                 Chunk::Stdout(out.stdout.into_bytes()),
                 Chunk::Stderr(out.stderr.into_bytes()),
@@ -134,11 +137,11 @@ pub trait Driver: Sync {
         }
     }
     /// Stops a host the hard way (power cut, kernel panic): no clean shutdown.
-    fn kill(&self, stack: &str, server: &str) -> impl Future<Output = Result<()>> + Send;
+    fn kill(&self, server: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes one host.
-    fn remove(&self, stack: &str, server: &str) -> impl Future<Output = Result<()>> + Send;
-    /// Removes every object of the stack, and nothing else.
-    fn destroy(&self, stack: &str) -> impl Future<Output = Result<Destroyed>> + Send;
+    fn remove(&self, server: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Removes every object of the lab, and nothing else.
+    fn destroy(&self, options: &DownOptions) -> impl Future<Output = Result<Destroyed>> + Send;
     /// Makes sure what hosts are made from is there (the node image on a
     /// Docker engine); nothing by default.
     fn ensure_ready(&self, _progress: &dyn Progress) -> impl Future<Output = Result<()>> + Send {
@@ -148,27 +151,20 @@ pub trait Driver: Sync {
     /// the way); by default, each quoted into a script for `exec`.
     fn exec_argv(
         &self,
-        stack: &str,
         server: &str,
         argv: &[String],
     ) -> impl Future<Output = Result<ExecOutput>> + Send {
         let line: Vec<String> = argv.iter().map(|a| crate::shell::shell_quote(a)).collect();
-        async move { self.exec(stack, server, &line.join(" ")).await }
+        async move { self.exec(server, &line.join(" ")).await }
     }
     /// The last `lines` lines the host's init printed (a container's own
     /// log); empty where there is none apart from the services' logs.
     fn boot_log(
         &self,
-        _stack: &str,
         _server: &str,
         _lines: u32,
     ) -> impl Future<Output = Result<Option<String>>> + Send {
         async { Ok(None) }
-    }
-    /// The labs that have hosts here, each with its hosts; empty where
-    /// the driver cannot list them (an inventory serves one lab).
-    fn labs(&self) -> impl Future<Output = Result<Vec<(String, Vec<Host>)>>> + Send {
-        async { Ok(Vec::new()) }
     }
     /// What `destroy` says it removed: `container` or `host`.
     fn host_noun(&self) -> &'static str {
@@ -188,17 +184,6 @@ pub trait Driver: Sync {
     }
 }
 
-impl AnyDriver {
-    /// `down` also purges the packages `up` installed (over SSH; a
-    /// container's packages go with it).
-    pub fn purge_packages(self, yes: bool) -> Self {
-        match self {
-            AnyDriver::Ssh(d) => AnyDriver::Ssh(d.purge_packages(yes)),
-            d => d,
-        }
-    }
-}
-
 /// Either driver, chosen on the command line.
 pub enum AnyDriver {
     Docker(docker::DockerDriver),
@@ -215,8 +200,11 @@ macro_rules! delegate {
 }
 
 impl Driver for AnyDriver {
-    async fn hosts(&self, stack: &str) -> Result<Vec<Host>> {
-        delegate!(self, d => d.hosts(stack).await)
+    fn lab(&self) -> &str {
+        delegate!(self, d => d.lab())
+    }
+    async fn hosts(&self) -> Result<Vec<Host>> {
+        delegate!(self, d => d.hosts().await)
     }
     async fn prepare(&self, plan: &Plan) -> Result<()> {
         delegate!(self, d => d.prepare(plan).await)
@@ -230,29 +218,23 @@ impl Driver for AnyDriver {
     async fn start(&self, plan: &Plan, server: &str) -> Result<()> {
         delegate!(self, d => d.start(plan, server).await)
     }
-    async fn exec(&self, stack: &str, server: &str, script: &str) -> Result<ExecOutput> {
-        delegate!(self, d => d.exec(stack, server, script).await)
+    async fn exec(&self, server: &str, script: &str) -> Result<ExecOutput> {
+        delegate!(self, d => d.exec(server, script).await)
     }
-    async fn exec_env(
-        &self,
-        stack: &str,
-        server: &str,
-        script: &str,
-        env: &[String],
-    ) -> Result<ExecOutput> {
-        delegate!(self, d => d.exec_env(stack, server, script, env).await)
+    async fn exec_env(&self, server: &str, script: &str, env: &[String]) -> Result<ExecOutput> {
+        delegate!(self, d => d.exec_env(server, script, env).await)
     }
-    async fn exec_stream(&self, stack: &str, server: &str, script: &str) -> Result<OutputStream> {
-        delegate!(self, d => d.exec_stream(stack, server, script).await)
+    async fn exec_stream(&self, server: &str, script: &str) -> Result<OutputStream> {
+        delegate!(self, d => d.exec_stream(server, script).await)
     }
-    async fn kill(&self, stack: &str, server: &str) -> Result<()> {
-        delegate!(self, d => d.kill(stack, server).await)
+    async fn kill(&self, server: &str) -> Result<()> {
+        delegate!(self, d => d.kill(server).await)
     }
-    async fn remove(&self, stack: &str, server: &str) -> Result<()> {
-        delegate!(self, d => d.remove(stack, server).await)
+    async fn remove(&self, server: &str) -> Result<()> {
+        delegate!(self, d => d.remove(server).await)
     }
-    async fn destroy(&self, stack: &str) -> Result<Destroyed> {
-        delegate!(self, d => d.destroy(stack).await)
+    async fn destroy(&self, options: &DownOptions) -> Result<Destroyed> {
+        delegate!(self, d => d.destroy(options).await)
     }
     async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<bool> {
         delegate!(self, d => d.add_stranger(plan, network, address).await)
@@ -260,14 +242,11 @@ impl Driver for AnyDriver {
     async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
         delegate!(self, d => d.ensure_ready(progress).await)
     }
-    async fn exec_argv(&self, stack: &str, server: &str, argv: &[String]) -> Result<ExecOutput> {
-        delegate!(self, d => d.exec_argv(stack, server, argv).await)
+    async fn exec_argv(&self, server: &str, argv: &[String]) -> Result<ExecOutput> {
+        delegate!(self, d => d.exec_argv(server, argv).await)
     }
-    async fn boot_log(&self, stack: &str, server: &str, lines: u32) -> Result<Option<String>> {
-        delegate!(self, d => d.boot_log(stack, server, lines).await)
-    }
-    async fn labs(&self) -> Result<Vec<(String, Vec<Host>)>> {
-        delegate!(self, d => d.labs().await)
+    async fn boot_log(&self, server: &str, lines: u32) -> Result<Option<String>> {
+        delegate!(self, d => d.boot_log(server, lines).await)
     }
     fn host_noun(&self) -> &'static str {
         delegate!(self, d => d.host_noun())

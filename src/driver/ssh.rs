@@ -34,15 +34,15 @@ use crate::supervise;
 const STATE: &str = "/var/lib/infractl";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The SSH driver, bound to one lab on the hosts of one inventory.
 pub struct SshDriver {
+    lab: String,
     hosts: Vec<inventory::Host>,
     known_hosts: PathBuf,
     accept_new: bool,
     sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
     /// Serializes known_hosts updates.
     known_lock: Arc<Mutex<()>>,
-    /// `down` also purges the packages infractl installed.
-    purge_packages: bool,
     /// What `hosts` found, until something changes a host.
     hosts_cache: Mutex<Option<Vec<Host>>>,
     /// Work held back per host, to go in one round trip with the next.
@@ -66,14 +66,19 @@ fn ssh_err(what: String) -> impl Fn(ssh2::Error) -> Error {
 }
 
 impl SshDriver {
-    pub fn new(hosts: Vec<inventory::Host>, known_hosts: PathBuf, accept_new: bool) -> Self {
+    pub fn new(
+        lab: &str,
+        hosts: Vec<inventory::Host>,
+        known_hosts: PathBuf,
+        accept_new: bool,
+    ) -> Self {
         SshDriver {
+            lab: lab.to_string(),
             hosts,
             known_hosts,
             accept_new,
             sessions: Mutex::new(HashMap::new()),
             known_lock: Arc::new(Mutex::new(())),
-            purge_packages: false,
             hosts_cache: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
         }
@@ -140,10 +145,18 @@ impl SshDriver {
         Err(failed_on(server, failed, &shown))
     }
 
-    /// Makes `down` purge the packages infractl installed on each host.
-    pub fn purge_packages(mut self, yes: bool) -> Self {
-        self.purge_packages = yes;
-        self
+    /// Removes what infractl placed on a host; purges the packages it
+    /// installed when asked.
+    async fn remove_host(&self, server: &str, purge_packages: bool) -> Result<()> {
+        self.changed();
+        self.pending.lock().expect("lock").remove(server);
+        self.must(
+            server,
+            "removing what infractl placed",
+            &remove_script(purge_packages),
+        )
+        .await?;
+        Ok(())
     }
 
     fn host(&self, server: &str) -> Result<&inventory::Host> {
@@ -505,7 +518,11 @@ true"#,
 }
 
 impl Driver for SshDriver {
-    async fn hosts(&self, _stack: &str) -> Result<Vec<Host>> {
+    fn lab(&self) -> &str {
+        &self.lab
+    }
+
+    async fn hosts(&self) -> Result<Vec<Host>> {
         if let Some(hosts) = self.hosts_cache.lock().expect("lock").clone() {
             return Ok(hosts);
         }
@@ -609,19 +626,13 @@ impl Driver for SshDriver {
         self.flush(server).await
     }
 
-    async fn exec(&self, _stack: &str, server: &str, script: &str) -> Result<ExecOutput> {
+    async fn exec(&self, server: &str, script: &str) -> Result<ExecOutput> {
         self.changed();
         self.flush(server).await?;
         self.script(server, script).await
     }
 
-    async fn exec_env(
-        &self,
-        _stack: &str,
-        server: &str,
-        script: &str,
-        env: &[String],
-    ) -> Result<ExecOutput> {
+    async fn exec_env(&self, server: &str, script: &str, env: &[String]) -> Result<ExecOutput> {
         let mut full = String::new();
         for e in env {
             if let Some((k, v)) = e.split_once('=') {
@@ -634,12 +645,7 @@ impl Driver for SshDriver {
         self.script(server, &full).await
     }
 
-    async fn exec_stream(
-        &self,
-        _stack: &str,
-        server: &str,
-        script: &str,
-    ) -> Result<super::OutputStream> {
+    async fn exec_stream(&self, server: &str, script: &str) -> Result<super::OutputStream> {
         self.flush(server).await?;
         // A session of its own, so the shared one stays free meanwhile
         // (to stop what this runs, for one).
@@ -662,7 +668,7 @@ impl Driver for SshDriver {
         )))
     }
 
-    async fn kill(&self, _stack: &str, server: &str) -> Result<()> {
+    async fn kill(&self, server: &str) -> Result<()> {
         // As near a crash as a host allows: every service dies at once,
         // with no clean shutdown.
         self.changed();
@@ -675,22 +681,18 @@ impl Driver for SshDriver {
         Ok(())
     }
 
-    async fn remove(&self, _stack: &str, server: &str) -> Result<()> {
-        self.changed();
-        self.pending.lock().expect("lock").remove(server);
-        self.must(
-            server,
-            "removing what infractl placed",
-            &remove_script(self.purge_packages),
-        )
-        .await?;
-        Ok(())
+    async fn remove(&self, server: &str) -> Result<()> {
+        self.remove_host(server, false).await
     }
 
-    async fn destroy(&self, stack: &str) -> Result<Destroyed> {
-        let hosts = self.hosts(stack).await?;
-        futures_util::future::try_join_all(hosts.iter().map(|h| self.remove(stack, &h.server)))
-            .await?;
+    async fn destroy(&self, options: &super::DownOptions) -> Result<Destroyed> {
+        let hosts = self.hosts().await?;
+        futures_util::future::try_join_all(
+            hosts
+                .iter()
+                .map(|h| self.remove_host(&h.server, options.purge_packages)),
+        )
+        .await?;
         Ok(Destroyed {
             hosts: hosts.into_iter().map(|h| h.server).collect(),
             ..Default::default()

@@ -31,8 +31,10 @@ pub const LABEL_ROLES: &str = "io.infractl.roles";
 pub const LABEL_PLAN: &str = "io.infractl.plan-hash";
 pub const LABEL_STRUCTURE: &str = "io.infractl.structure";
 
+/// The Docker driver, bound to one lab on one engine.
 pub struct DockerDriver {
     pub docker: Docker,
+    lab: String,
     /// The node image's users and groups, read from the first container
     /// filled (every node runs the same image).
     owners: tokio::sync::OnceCell<Owners>,
@@ -55,16 +57,37 @@ fn label_filter(stack: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![format!("{LABEL_STACK}={stack}")])])
 }
 
-impl DockerDriver {
+/// One Docker engine: the labs on it, and a driver for each.
+#[derive(Clone)]
+pub struct DockerEngine {
+    pub docker: Docker,
+}
+
+impl DockerEngine {
+    /// The engine `DOCKER_HOST` names, or the local one.
     pub async fn connect() -> Result<Self> {
-        Ok(DockerDriver {
+        Ok(DockerEngine {
             docker: engine::connect().await?,
-            owners: tokio::sync::OnceCell::new(),
         })
     }
 
-    /// Names of the stacks that have objects on this engine.
-    pub async fn stacks(&self) -> Result<Vec<String>> {
+    /// A driver for `lab` on this engine; several live side by side.
+    pub fn lab(&self, lab: &str) -> DockerDriver {
+        DockerDriver::bind(self.docker.clone(), lab)
+    }
+
+    /// The labs that have containers on this engine, each with its hosts.
+    pub async fn labs(&self) -> Result<Vec<(String, Vec<Host>)>> {
+        let mut labs = Vec::new();
+        for s in self.lab_names().await? {
+            let hosts = self.lab(&s).hosts().await?;
+            labs.push((s, hosts));
+        }
+        Ok(labs)
+    }
+
+    /// Names of the labs that have containers on this engine.
+    async fn lab_names(&self) -> Result<Vec<String>> {
         let list = self
             .docker
             .list_containers(Some(
@@ -85,6 +108,22 @@ impl DockerDriver {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+}
+
+impl DockerDriver {
+    /// A driver for `lab` on an engine already connected to.
+    fn bind(docker: Docker, lab: &str) -> Self {
+        DockerDriver {
+            docker,
+            lab: lab.to_string(),
+            owners: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The name of the lab's container for `server`.
+    fn container(&self, server: &str) -> String {
+        container_name(&self.lab, server)
     }
 
     /// Whether the stack's network `name` exists with `subnet`.
@@ -123,9 +162,9 @@ impl DockerDriver {
     }
 
     /// Container logs (the init's output), last `tail` lines.
-    pub async fn container_logs(&self, stack: &str, server: &str, tail: u32) -> Result<String> {
+    pub async fn container_logs(&self, server: &str, tail: u32) -> Result<String> {
         use futures_util::StreamExt;
-        let name = container_name(stack, server);
+        let name = self.container(server);
         let mut stream = self.docker.logs(
             &name,
             Some(
@@ -149,7 +188,12 @@ impl DockerDriver {
 }
 
 impl Driver for DockerDriver {
-    async fn hosts(&self, stack: &str) -> Result<Vec<Host>> {
+    fn lab(&self) -> &str {
+        &self.lab
+    }
+
+    async fn hosts(&self) -> Result<Vec<Host>> {
+        let stack = self.lab.as_str();
         let list = self
             .docker
             .list_containers(Some(
@@ -392,31 +436,20 @@ impl Driver for DockerDriver {
             .map_err(fail(&format!("starting container {name}")))
     }
 
-    async fn exec(&self, stack: &str, server: &str, script: &str) -> Result<ExecOutput> {
-        engine::exec(&self.docker, &container_name(stack, server), script).await
+    async fn exec(&self, server: &str, script: &str) -> Result<ExecOutput> {
+        engine::exec(&self.docker, &self.container(server), script).await
     }
 
-    async fn exec_env(
-        &self,
-        stack: &str,
-        server: &str,
-        script: &str,
-        env: &[String],
-    ) -> Result<ExecOutput> {
-        engine::exec_env(&self.docker, &container_name(stack, server), script, env).await
+    async fn exec_env(&self, server: &str, script: &str, env: &[String]) -> Result<ExecOutput> {
+        engine::exec_env(&self.docker, &self.container(server), script, env).await
     }
 
-    async fn exec_stream(
-        &self,
-        stack: &str,
-        server: &str,
-        script: &str,
-    ) -> Result<super::OutputStream> {
-        engine::exec_stream(&self.docker, &container_name(stack, server), script).await
+    async fn exec_stream(&self, server: &str, script: &str) -> Result<super::OutputStream> {
+        engine::exec_stream(&self.docker, &self.container(server), script).await
     }
 
-    async fn kill(&self, stack: &str, server: &str) -> Result<()> {
-        let name = container_name(stack, server);
+    async fn kill(&self, server: &str) -> Result<()> {
+        let name = self.container(server);
         self.docker
             .kill_container(
                 &name,
@@ -426,8 +459,8 @@ impl Driver for DockerDriver {
             .map_err(fail(&format!("killing container {name}")))
     }
 
-    async fn remove(&self, stack: &str, server: &str) -> Result<()> {
-        engine::remove(&self.docker, &container_name(stack, server)).await
+    async fn remove(&self, server: &str) -> Result<()> {
+        engine::remove(&self.docker, &self.container(server)).await
     }
 
     async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
@@ -436,21 +469,12 @@ impl Driver for DockerDriver {
             .map(|_| ())
     }
 
-    async fn exec_argv(&self, stack: &str, server: &str, argv: &[String]) -> Result<ExecOutput> {
-        engine::exec_argv(&self.docker, &container_name(stack, server), argv, &[]).await
+    async fn exec_argv(&self, server: &str, argv: &[String]) -> Result<ExecOutput> {
+        engine::exec_argv(&self.docker, &self.container(server), argv, &[]).await
     }
 
-    async fn boot_log(&self, stack: &str, server: &str, lines: u32) -> Result<Option<String>> {
-        self.container_logs(stack, server, lines).await.map(Some)
-    }
-
-    async fn labs(&self) -> Result<Vec<(String, Vec<Host>)>> {
-        let mut labs = Vec::new();
-        for s in self.stacks().await? {
-            let hosts = self.hosts(&s).await?;
-            labs.push((s, hosts));
-        }
-        Ok(labs)
+    async fn boot_log(&self, server: &str, lines: u32) -> Result<Option<String>> {
+        self.container_logs(server, lines).await.map(Some)
     }
 
     fn host_noun(&self) -> &'static str {
@@ -475,10 +499,11 @@ impl Driver for DockerDriver {
         Ok(true)
     }
 
-    async fn destroy(&self, stack: &str) -> Result<Destroyed> {
+    async fn destroy(&self, _options: &super::DownOptions) -> Result<Destroyed> {
+        let stack = self.lab.as_str();
         let mut out = Destroyed::default();
-        engine::remove(&self.docker, &container_name(stack, STRANGER)).await?;
-        let hosts = self.hosts(stack).await?;
+        engine::remove(&self.docker, &self.container(STRANGER)).await?;
+        let hosts = self.hosts().await?;
         try_join_all(
             hosts
                 .iter()
