@@ -605,7 +605,7 @@ mod tests {
     use super::*;
 
     fn seed(t: &str) -> Model {
-        model(&crate::stack::load(t).unwrap())
+        model(&crate::topology::Topology::load(t).unwrap())
     }
 
     #[test]
@@ -634,7 +634,7 @@ mod tests {
         for (i, yaml) in variants.iter().enumerate() {
             let path = dir.path().join(format!("v{i}.yaml"));
             std::fs::write(&path, yaml).unwrap();
-            let m = model(&crate::stack::load(path.to_str().unwrap()).unwrap());
+            let m = model(&crate::topology::Topology::load(path.to_str().unwrap()).unwrap());
             all.extend(
                 problems(&layout(&m))
                     .into_iter()

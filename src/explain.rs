@@ -1339,7 +1339,7 @@ mod tests {
     use super::*;
 
     fn kinds(stack: &str) -> Vec<FindingKind> {
-        findings(&crate::stack::load(stack).unwrap())
+        findings(&crate::topology::Topology::load(stack).unwrap())
             .into_iter()
             .map(|f| f.kind)
             .collect()
@@ -1388,7 +1388,7 @@ mod tests {
             assert!(k.contains(&want), "task1 lacks {want:?}: {k:?}");
         }
         assert!(!k.contains(&SpofWeb));
-        let e = explain(&crate::stack::load("task1").unwrap());
+        let e = explain(&crate::topology::Topology::load("task1").unwrap());
         let lb = e.load_balancing.unwrap();
         assert_eq!(
             (lb.algorithm.as_str(), lb.mode.as_str()),
@@ -1416,13 +1416,13 @@ mod tests {
         for gone in [SpofLoadBalancer, SpofWeb, SharedTiers] {
             assert!(!k.contains(&gone), "task3 still has {gone:?}: {k:?}");
         }
-        let e = explain(&crate::stack::load("task3").unwrap());
+        let e = explain(&crate::topology::Topology::load("task3").unwrap());
         assert_eq!(e.load_balancing.unwrap().mode, "active-passive");
     }
 
     #[test]
     fn firewall_allow_lists_come_from_the_flows() {
-        let topo = crate::stack::load("task3").unwrap();
+        let topo = crate::topology::Topology::load("task3").unwrap();
         let web: Vec<String> = firewall_allows(&topo, "web-01")
             .iter()
             .map(Allow::text)

@@ -183,7 +183,7 @@ mod tests {
     use crate::state::Secrets;
 
     fn plan(stack: &str) -> Plan {
-        let topo = crate::stack::load(stack).expect("a shipped stack loads");
+        let topo = crate::topology::Topology::load(stack).expect("a shipped stack loads");
         let secrets = Secrets {
             db_app: "a".into(),
             db_replication: "r".into(),

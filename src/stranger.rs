@@ -111,7 +111,7 @@ mod tests {
     use super::*;
 
     fn topo(name: &str) -> Topology {
-        crate::stack::load(name).expect("a shipped stack loads")
+        crate::topology::Topology::load(name).expect("a shipped stack loads")
     }
 
     #[test]

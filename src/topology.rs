@@ -114,313 +114,58 @@ pub struct Topology {
     pub records: Vec<ZoneRecord>,
 }
 
-/// A problem found while deriving the graph, at a path of the stack file.
-#[derive(Debug, Clone)]
-pub struct Issue {
-    pub path: String,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-fn issue(path: String, message: String, hint: Option<&str>) -> Issue {
-    Issue {
-        path,
-        message,
-        hint: hint.map(str::to_string),
-    }
-}
-
 /// Exporter ports the monitoring client opens, by what the server runs.
 pub const NODE_EXPORTER_PORT: u16 = 9100;
 pub const NGINX_EXPORTER_PORT: u16 = 9113;
 pub const MYSQLD_EXPORTER_PORT: u16 = 9104;
 
 impl Topology {
-    /// Derives the graph; reports every inconsistency found.
-    pub fn build(stack: Stack) -> Result<Topology, Vec<Issue>> {
-        let mut issues = Vec::new();
-        let with =
-            |kind: &str| -> Vec<&Server> { stack.servers.iter().filter(|s| s.has(kind)).collect() };
-
-        let web_names: Vec<String> = with("nginx").iter().map(|s| s.name.clone()).collect();
-        let app_names: Vec<String> = with("app").iter().map(|s| s.name.clone()).collect();
-        let primaries: Vec<String> = stack
+    /// Derives the graph of a validated stack (`stack::load` checked every
+    /// reference this follows).
+    pub fn build(stack: Stack) -> Topology {
+        let ids = server_ids(&stack);
+        let mut nodes: Vec<Node> = stack
             .servers
             .iter()
-            .filter(|s| mariadb_opts(s).is_some_and(|o| o.role == mariadb::DbRole::Primary))
-            .map(|s| s.name.clone())
+            .map(|s| node(&stack, s, ids.get(&s.name).copied()))
             .collect();
-
-        // Server ids: explicit ones first, then the lowest free id in stack order.
-        let mut used: BTreeSet<u32> = stack
-            .servers
-            .iter()
-            .filter_map(|s| mariadb_opts(s).and_then(|o| o.server_id))
-            .collect();
-        let mut next_id = 1;
-
-        let mut nodes = Vec::new();
-        for s in &stack.servers {
-            let mut node = Node {
-                name: s.name.clone(),
-                roles: Vec::new(),
-                backends: Vec::new(),
-                upstreams: Vec::new(),
-                db_primary: None,
-                db_reads: Vec::new(),
-                replicates_from: None,
-                server_id: None,
-                stage: 0,
-            };
-            for (i, c) in s.components.iter().enumerate() {
-                let path = format!("servers.{}.components[{i}]", s.name);
-                match c {
-                    ComponentSpec::Dns(_) => node.roles.push(Role::Dns),
-                    ComponentSpec::Client(_) => node.roles.push(Role::Client),
-                    ComponentSpec::Prometheus(_) => node.roles.push(Role::Monitoring),
-                    ComponentSpec::Haproxy(o) => {
-                        node.roles.push(Role::LoadBalancer);
-                        node.backends = o.backends.clone().unwrap_or_else(|| web_names.clone());
-                        if node.backends.is_empty() {
-                            issues.push(issue(
-                                path.clone(),
-                                format!("load balancer `{}` has no backends: no server of this stack runs nginx", s.name),
-                                Some("add `nginx` to the servers it should balance over, or list them in `haproxy: { backends: [...] }`"),
-                            ));
-                        }
-                        for b in o.backends.iter().flatten() {
-                            match stack.server(b) {
-                                None => issues.push(issue(
-                                    format!("{path}.haproxy.backends"),
-                                    format!("load balancer `{}`: backend `{b}` is not a server of this stack", s.name),
-                                    None,
-                                )),
-                                Some(t) if !t.has("nginx") => issues.push(issue(
-                                    format!("{path}.haproxy.backends"),
-                                    format!("load balancer `{}`: backend `{b}` runs no web server (nginx)", s.name),
-                                    Some("backends are web servers: servers with the `nginx` component"),
-                                )),
-                                _ => {}
-                            }
-                        }
-                    }
-                    ComponentSpec::Nginx(o) => {
-                        node.roles.push(Role::Web);
-                        node.upstreams = match &o.upstream {
-                            Some(list) => list.clone(),
-                            None if s.has("app") => vec![s.name.clone()],
-                            None => app_names.clone(),
-                        };
-                        if node.upstreams.is_empty() {
-                            issues.push(issue(
-                                path.clone(),
-                                format!(
-                                    "web server `{}` has no application server to proxy to",
-                                    s.name
-                                ),
-                                Some("add `app` to this server or to another one"),
-                            ));
-                        }
-                        for u in o.upstream.iter().flatten() {
-                            if !stack.server(u).is_some_and(|t| t.has("app")) {
-                                issues.push(issue(
-                                    format!("{path}.nginx.upstream"),
-                                    format!("web server `{}`: upstream `{u}` is not a server with the `app` component", s.name),
-                                    None,
-                                ));
-                            }
-                        }
-                    }
-                    ComponentSpec::App(_) => {
-                        node.roles.push(Role::App);
-                        match primaries.first() {
-                            None => issues.push(issue(
-                                path.clone(),
-                                format!("application server `{}` needs a database, and no server has `mariadb: {{ role: primary }}`", s.name),
-                                Some("add `mariadb` (a primary by default) to a server"),
-                            )),
-                            Some(p) => node.db_primary = Some(p.clone()),
-                        }
-                    }
-                    ComponentSpec::Mariadb(o) => {
-                        let id = match o.server_id {
-                            Some(id) => id,
-                            None => {
-                                while used.contains(&next_id) {
-                                    next_id += 1;
-                                }
-                                used.insert(next_id);
-                                next_id
-                            }
-                        };
-                        node.server_id = Some(id);
-                        match o.role {
-                            mariadb::DbRole::Primary => node.roles.push(Role::DbPrimary),
-                            mariadb::DbRole::Replica => {
-                                node.roles.push(Role::DbReplica);
-                                let primary = match &o.primary {
-                                    Some(p) => {
-                                        if !primaries.contains(p) {
-                                            issues.push(issue(
-                                                format!("{path}.mariadb.primary"),
-                                                format!("server `{}`: `{p}` is not a database primary of this stack", s.name),
-                                                Some(&format!("primaries: {}", list_or_none(&primaries))),
-                                            ));
-                                        }
-                                        Some(p.clone())
-                                    }
-                                    None => match primaries.as_slice() {
-                                        [one] => Some(one.clone()),
-                                        [] => {
-                                            issues.push(issue(
-                                                path.clone(),
-                                                format!("server `{}`: a mariadb replica needs a primary, and this stack has none", s.name),
-                                                Some("give another server `mariadb: { role: primary }`"),
-                                            ));
-                                            None
-                                        }
-                                        _ => {
-                                            issues.push(issue(
-                                                path.clone(),
-                                                format!("server `{}`: this stack has several primaries; say which one to replicate", s.name),
-                                                Some(&format!("`mariadb: {{ role: replica, primary: {} }}`", primaries[0])),
-                                            ));
-                                            None
-                                        }
-                                    },
-                                };
-                                node.replicates_from = primary;
-                            }
-                        }
-                    }
-                    ComponentSpec::Keepalived(_)
-                    | ComponentSpec::Ufw(_)
-                    | ComponentSpec::MonitoringClient(_) => {}
-                }
-            }
-            node.roles.sort();
-            node.stage = node.roles.iter().map(|r| *r as usize).min().unwrap_or(0);
-            nodes.push(node);
-        }
-
         // Applications read from replicas of their primary (or the primary itself).
-        let replicas_of = |p: &str| -> Vec<String> {
-            nodes
-                .iter()
-                .filter(|n| n.replicates_from.as_deref() == Some(p))
-                .map(|n| n.name.clone())
-                .collect()
-        };
-        let reads: Vec<(usize, Vec<String>)> = nodes
+        let reads: Vec<Vec<String>> = nodes
             .iter()
-            .enumerate()
-            .filter_map(|(i, n)| {
-                let p = n.db_primary.as_ref()?;
-                let r = replicas_of(p);
-                Some((i, if r.is_empty() { vec![p.clone()] } else { r }))
-            })
-            .collect();
-        for (i, r) in reads {
-            nodes[i].db_reads = r;
-        }
-
-        // Virtual IPs: servers with keepalived on the same address form a group.
-        let mut vips: Vec<Vip> = Vec::new();
-        for s in &stack.servers {
-            for c in &s.components {
-                let ComponentSpec::Keepalived(o) = c else {
-                    continue;
+            .map(|n| {
+                let Some(p) = &n.db_primary else {
+                    return Vec::new();
                 };
-                let Ok(address) = o.vip.parse::<Ipv4Addr>() else {
-                    continue;
-                };
-                let Some(net) = stack.networks.iter().find(|n| n.subnet.contains(address)) else {
-                    continue;
-                };
-                let idx = match vips.iter().position(|v| v.address == address) {
-                    Some(i) => i,
-                    None => {
-                        vips.push(Vip {
-                            address,
-                            network: net.name.clone(),
-                            prefix: net.subnet.prefix,
-                            router_id: (u32::from(address) & 0xff).max(1) as u8,
-                            members: Vec::new(),
-                        });
-                        vips.len() - 1
-                    }
-                };
-                let rank = vips[idx].members.len();
-                let priority = o.priority.unwrap_or(if rank == 0 {
-                    255
+                let r: Vec<String> = nodes
+                    .iter()
+                    .filter(|m| m.replicates_from.as_ref() == Some(p))
+                    .map(|m| m.name.clone())
+                    .collect();
+                if r.is_empty() {
+                    vec![p.clone()]
                 } else {
-                    101u8.saturating_sub(rank as u8)
-                });
-                vips[idx].members.push((s.name.clone(), priority));
-            }
-        }
-        for v in &mut vips {
-            v.members.sort_by_key(|m| std::cmp::Reverse(m.1));
-        }
-
-        let topo_flows = flows(&stack, &nodes, &vips);
-        // Every flow between two servers needs a network they share.
-        for f in &topo_flows {
-            let (Some(a), Some(b)) = (stack.server(&f.from), stack.server(&f.to)) else {
-                continue;
-            };
-            if shared_network(&stack, a, b).is_none() {
-                let path = match stack.server(&f.to) {
-                    Some(t) => format!("servers.{}.networks", t.name),
-                    None => String::new(),
-                };
-                issues.push(issue(
-                    path,
-                    format!(
-                        "`{}` must reach `{}` on port {}/{} ({}), but they share no network",
-                        f.from,
-                        f.to,
-                        f.port,
-                        f.proto.as_str(),
-                        f.purpose
-                    ),
-                    Some("put both servers on a common network"),
-                ));
-            }
-        }
-
-        // DNS records, with server names resolved to addresses.
-        let records = stack
-            .dns
-            .records
-            .iter()
-            .map(|r| ZoneRecord {
-                name: r.name.clone(),
-                kind: r.kind.as_str(),
-                value: match r.kind {
-                    RecordType::A => match stack.server(&r.value) {
-                        Some(s) => s.primary_addr().to_string(),
-                        None => r.value.clone(),
-                    },
-                    _ => r.value.clone(),
-                },
-                priority: match r.kind {
-                    RecordType::MX => Some(r.priority.unwrap_or(10)),
-                    _ => None,
-                },
+                    r
+                }
             })
             .collect();
-
-        if !issues.is_empty() {
-            return Err(issues);
+        for (n, r) in nodes.iter_mut().zip(reads) {
+            n.db_reads = r;
         }
-        Ok(Topology {
+        let vips = vips(&stack);
+        let flows = flows(&stack, &nodes, &vips);
+        let records = records(&stack);
+        Topology {
             stack,
             nodes,
             vips,
-            flows: topo_flows,
+            flows,
             records,
-        })
+        }
+    }
+
+    /// Loads a stack (see `stack::load`) and derives its graph.
+    pub fn load(reference: &str) -> crate::error::Result<Topology> {
+        Ok(Topology::build(crate::stack::load(reference)?))
     }
 
     pub fn node(&self, name: &str) -> &Node {
@@ -542,16 +287,155 @@ impl Topology {
     }
 }
 
-fn mariadb_opts(s: &Server) -> Option<&mariadb::Options> {
-    s.mariadb()
+/// Each database's server id: explicit ones first, then the lowest free
+/// id in stack order.
+fn server_ids(stack: &Stack) -> std::collections::HashMap<String, u32> {
+    let mut used: BTreeSet<u32> = stack
+        .servers
+        .iter()
+        .filter_map(|s| s.mariadb().and_then(|o| o.server_id))
+        .collect();
+    let mut next = 1;
+    let mut ids = std::collections::HashMap::new();
+    for s in &stack.servers {
+        let Some(o) = s.mariadb() else { continue };
+        let id = o.server_id.unwrap_or_else(|| {
+            while used.contains(&next) {
+                next += 1;
+            }
+            used.insert(next);
+            next
+        });
+        ids.insert(s.name.clone(), id);
+    }
+    ids
 }
 
-fn list_or_none(v: &[String]) -> String {
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
+/// A server's roles and the servers it sends to, from its components.
+fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
+    let with = |kind: &str| -> Vec<String> {
+        stack
+            .servers
+            .iter()
+            .filter(|s| s.has(kind))
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    let primaries = crate::stack::primaries(stack);
+    let mut node = Node {
+        name: s.name.clone(),
+        roles: Vec::new(),
+        backends: Vec::new(),
+        upstreams: Vec::new(),
+        db_primary: None,
+        db_reads: Vec::new(),
+        replicates_from: None,
+        server_id,
+        stage: 0,
+    };
+    for c in &s.components {
+        match c {
+            ComponentSpec::Dns(_) => node.roles.push(Role::Dns),
+            ComponentSpec::Client(_) => node.roles.push(Role::Client),
+            ComponentSpec::Prometheus(_) => node.roles.push(Role::Monitoring),
+            ComponentSpec::Haproxy(o) => {
+                node.roles.push(Role::LoadBalancer);
+                node.backends = o.backends.clone().unwrap_or_else(|| with("nginx"));
+            }
+            ComponentSpec::Nginx(o) => {
+                node.roles.push(Role::Web);
+                node.upstreams = match &o.upstream {
+                    Some(list) => list.clone(),
+                    None if s.has("app") => vec![s.name.clone()],
+                    None => with("app"),
+                };
+            }
+            ComponentSpec::App(_) => {
+                node.roles.push(Role::App);
+                node.db_primary = primaries.first().cloned();
+            }
+            ComponentSpec::Mariadb(o) => match o.role {
+                mariadb::DbRole::Primary => node.roles.push(Role::DbPrimary),
+                mariadb::DbRole::Replica => {
+                    node.roles.push(Role::DbReplica);
+                    node.replicates_from = o.primary.clone().or_else(|| primaries.first().cloned());
+                }
+            },
+            ComponentSpec::Keepalived(_)
+            | ComponentSpec::Ufw(_)
+            | ComponentSpec::MonitoringClient(_) => {}
+        }
     }
+    node.roles.sort();
+    node.stage = node.roles.iter().map(|r| *r as usize).min().unwrap_or(0);
+    node
+}
+
+/// Virtual IPs: servers with keepalived on the same address form a group,
+/// highest priority first.
+fn vips(stack: &Stack) -> Vec<Vip> {
+    let mut vips: Vec<Vip> = Vec::new();
+    for s in &stack.servers {
+        for c in &s.components {
+            let ComponentSpec::Keepalived(o) = c else {
+                continue;
+            };
+            let Ok(address) = o.vip.parse::<Ipv4Addr>() else {
+                continue;
+            };
+            let Some(net) = stack.networks.iter().find(|n| n.subnet.contains(address)) else {
+                continue;
+            };
+            let idx = match vips.iter().position(|v| v.address == address) {
+                Some(i) => i,
+                None => {
+                    vips.push(Vip {
+                        address,
+                        network: net.name.clone(),
+                        prefix: net.subnet.prefix,
+                        router_id: (u32::from(address) & 0xff).max(1) as u8,
+                        members: Vec::new(),
+                    });
+                    vips.len() - 1
+                }
+            };
+            let rank = vips[idx].members.len();
+            let priority = o.priority.unwrap_or(if rank == 0 {
+                255
+            } else {
+                101u8.saturating_sub(rank as u8)
+            });
+            vips[idx].members.push((s.name.clone(), priority));
+        }
+    }
+    for v in &mut vips {
+        v.members.sort_by_key(|m| std::cmp::Reverse(m.1));
+    }
+    vips
+}
+
+/// DNS records, with server names resolved to addresses.
+fn records(stack: &Stack) -> Vec<ZoneRecord> {
+    stack
+        .dns
+        .records
+        .iter()
+        .map(|r| ZoneRecord {
+            name: r.name.clone(),
+            kind: r.kind.as_str(),
+            value: match r.kind {
+                RecordType::A => match stack.server(&r.value) {
+                    Some(s) => s.primary_addr().to_string(),
+                    None => r.value.clone(),
+                },
+                _ => r.value.clone(),
+            },
+            priority: match r.kind {
+                RecordType::MX => Some(r.priority.unwrap_or(10)),
+                _ => None,
+            },
+        })
+        .collect()
 }
 
 /// A network both servers are on: a non-public one if they share one

@@ -81,7 +81,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let format = format_for(format, output)?;
-    let topo = crate::stack::load(stack)?;
+    let topo = crate::topology::Topology::load(stack)?;
     let model = crate::diagram::model(&topo);
     let text = match format {
         "mermaid" => crate::diagram::mermaid(&model),

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 /// The stack's name from a stack argument (loading it when possible).
 pub fn stack_name(stack: &str) -> Result<String> {
     match crate::stack::load(stack) {
-        Ok(t) => Ok(t.stack.name),
+        Ok(s) => Ok(s.name),
         Err(_) if crate::stack::valid_name(stack) => Ok(stack.to_string()),
         Err(e) => Err(e),
     }

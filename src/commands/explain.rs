@@ -7,7 +7,7 @@ use super::{emit, emit_json};
 use crate::error::Result;
 
 pub fn run(stack: &str, json: bool, out: &mut dyn Write) -> Result<i32> {
-    let topo = crate::stack::load(stack)?;
+    let topo = crate::topology::Topology::load(stack)?;
     let e = crate::explain::explain(&topo);
     if json {
         emit_json(out, &e)?;

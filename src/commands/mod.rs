@@ -81,7 +81,7 @@ pub const WRITE_OUTPUT: &str = "cannot write output";
 /// stack file that is gone or broken does not stop them. The lab's name
 /// is `driver.lab()`.
 pub async fn lab_driver(stack: &str, global: &Global) -> Result<crate::driver::AnyDriver> {
-    match crate::stack::load(stack) {
+    match crate::topology::Topology::load(stack) {
         Ok(topo) => driver(global, &topo).await,
         Err(_) if crate::stack::valid_name(stack) && global.inventory.is_none() => {
             Ok(crate::driver::AnyDriver::Docker(
@@ -124,7 +124,7 @@ pub struct Loaded {
 
 /// Loads the stack, its secrets, and renders its plan.
 pub fn load(stack: &str, global: &Global) -> Result<Loaded> {
-    let topo = crate::stack::load(stack)?;
+    let topo = crate::topology::Topology::load(stack)?;
     let root = crate::state::root(global.state_dir.as_deref());
     let state = crate::state::StateDir::new(&root, &topo.stack.name);
     let names = topo.stack.tls.as_ref().map(|t| t.names.clone());

@@ -9,11 +9,12 @@ use include_dir::{include_dir, Dir};
 
 use crate::components::ComponentSpec;
 use crate::error::{Diagnostic, Error, Result};
-use crate::topology::Topology;
 
 pub mod de;
+pub(crate) use references::primaries;
 pub mod net;
 pub mod raw;
+mod references;
 pub mod source;
 mod validate;
 mod zone;
@@ -198,15 +199,15 @@ impl Resolver for FsResolver {
     }
 }
 
-/// Loads a stack by built-in name or path, follows `extends`, validates it
-/// and derives its topology.
-pub fn load(reference: &str) -> Result<Topology> {
+/// Loads a stack by built-in name or path, follows `extends` and validates
+/// it: everything that can be wrong with a stack is found here, at its line.
+pub fn load(reference: &str) -> Result<Stack> {
     let src = FsResolver.resolve(reference, None)?;
     load_source(src)
 }
 
 /// Loads a stack from source text (used by `load` and by tests).
-pub fn load_source(src: Source) -> Result<Topology> {
+pub fn load_source(src: Source) -> Result<Stack> {
     let default_name = Path::new(&src.name)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -214,19 +215,7 @@ pub fn load_source(src: Source) -> Result<Topology> {
         .to_string();
     let doc = source::read(src, &FsResolver)?;
     let raw: raw::StackFile = deserialize(doc.value, &doc.locator)?;
-    let stack = validate::validate(raw, default_name, &doc.locator)?;
-    Topology::build(stack).map_err(|issues| {
-        Error::Stack(
-            issues
-                .into_iter()
-                .map(|i| {
-                    let mut d = Diagnostic::new(i.message).at(doc.locator.value(&i.path));
-                    d.hint = i.hint;
-                    d
-                })
-                .collect(),
-        )
-    })
+    validate::validate(raw, default_name, &doc.locator)
 }
 
 /// Keys a stack may carry for its own use and infractl ignores: top-level

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::source::Source;
 use super::*;
-use crate::topology::Role;
+use crate::topology::{Role, Topology};
 
 fn load_text(text: &str) -> Result<Topology> {
     load_source(Source {
@@ -13,6 +13,12 @@ fn load_text(text: &str) -> Result<Topology> {
         text: text.into(),
         dir: None,
     })
+    .map(Topology::build)
+}
+
+/// A stack and its topology, by name or path.
+fn load(reference: &str) -> Result<Topology> {
+    super::load(reference).map(Topology::build)
 }
 
 /// The one diagnostic of a failed load: (message, line, column).
@@ -218,7 +224,7 @@ fn bom_and_crlf_load_like_the_original() {
             .unwrap_or_else(|e| panic!("{name}: {}", e.report()))
         };
         let (a, b) = (load_as(text), load_as(windows));
-        assert_eq!(format!("{:?}", a.stack), format!("{:?}", b.stack), "{name}");
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{name}");
     }
 }
 

@@ -93,7 +93,7 @@ fn list_hint(what: &str, name: &str, names: &[String]) -> Option<String> {
     })
 }
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     locator: &'a Locator,
     raw: &'a StackFile,
     diags: Vec<Diagnostic>,
@@ -101,7 +101,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn err(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
+    pub(super) fn err(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
         let mut d = Diagnostic::new(message).at(self.locator.value(path));
         d.hint = hint;
         self.diags.push(d);
@@ -113,7 +113,7 @@ impl Checker<'_> {
         self.diags.push(d);
     }
 
-    fn unknown_server_hint(&self, name: &str) -> Option<String> {
+    pub(super) fn unknown_server_hint(&self, name: &str) -> Option<String> {
         list_hint("servers of this stack", name, &self.server_names)
     }
 
@@ -585,16 +585,25 @@ pub fn validate(raw: StackFile, default_name: String, locator: &Locator) -> Resu
     if !c.diags.is_empty() {
         return Err(Error::Stack(c.diags));
     }
-    Ok(Stack {
+    let stack = Stack {
         name,
-        description: raw.description.unwrap_or_default(),
-        domain: raw.domain,
+        description: raw.description.clone().unwrap_or_default(),
+        domain: raw.domain.clone(),
         networks,
         servers,
-        dns: raw.dns,
-        tls: raw.tls,
-        firewall: raw.firewall,
-    })
+        dns: raw.dns.clone(),
+        tls: raw.tls.clone(),
+        firewall: raw.firewall.clone(),
+    };
+    // What one server says of another, then the flows that follow from it.
+    super::references::check(&mut c, &stack);
+    if c.diags.is_empty() {
+        super::references::flows(&mut c, &stack);
+    }
+    if !c.diags.is_empty() {
+        return Err(Error::Stack(c.diags));
+    }
+    Ok(stack)
 }
 
 #[cfg(test)]
