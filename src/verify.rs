@@ -96,6 +96,155 @@ fn connection(got: Option<bool>) -> &'static str {
     }
 }
 
+/// A TCP connection verify tries, and whether it should connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortProbe {
+    /// The host it runs on.
+    pub from: String,
+    /// The source as the report names it.
+    pub shown_from: String,
+    pub to: String,
+    /// The address of `to` as `from` reaches it.
+    pub address: Ipv4Addr,
+    pub port: u16,
+    pub connects: bool,
+    /// What the flow is, in a few words.
+    pub what: String,
+}
+
+/// Whether Prometheus's targets (its `/api/v1/targets` answer) are the
+/// `wanted` number, all up; and what was seen, naming the ones not up.
+fn targets_up(v: &Value, wanted: usize) -> (String, bool) {
+    let targets = v["data"]["activeTargets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let down: Vec<String> = targets
+        .iter()
+        .filter(|t| t["health"] != "up")
+        .map(|t| {
+            format!(
+                "{}/{} {}",
+                t["labels"]["job"].as_str().unwrap_or("?"),
+                t["labels"]["server"].as_str().unwrap_or("?"),
+                t["health"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    let up = targets.len() - down.len();
+    let observed = if down.is_empty() {
+        format!("{up} of {} up", targets.len())
+    } else {
+        format!("{up} of {} up; not up: {}", targets.len(), down.join(", "))
+    };
+    (observed, down.is_empty() && targets.len() == wanted)
+}
+
+/// The servers with a firewall.
+fn walled(topo: &Topology) -> Vec<String> {
+    topo.stack
+        .servers
+        .iter()
+        .filter(|s| s.has("ufw"))
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// The firewall's probes: every TCP flow into a firewalled server (from
+/// the user's computer where the flow is from anyone), then a sample of
+/// what must not pass: the user's computer to a database or to a web
+/// server behind the load balancer, a web server to a database.
+pub fn firewall_probes(topo: &Topology, client: &str) -> Vec<PortProbe> {
+    let walled = walled(topo);
+    let probe = |from: &str, to: &str, port: u16, connects: bool, what: &str| PortProbe {
+        from: from.to_string(),
+        shown_from: from.to_string(),
+        to: to.to_string(),
+        address: if topo.stack.server(from).is_some() {
+            topo.addr(from, to)
+        } else {
+            topo.server(to).primary_addr()
+        },
+        port,
+        connects,
+        what: what.to_string(),
+    };
+    let mut probes: Vec<PortProbe> = topo
+        .flows
+        .iter()
+        .filter(|f| f.proto == Proto::Tcp && walled.contains(&f.to))
+        .map(|f| {
+            let from = if f.from == "any" { client } else { &f.from };
+            probe(from, &f.to, f.port, true, &f.purpose)
+        })
+        .collect();
+    let allowed = |from: &str, to: &str, port: u16| {
+        topo.flows
+            .iter()
+            .any(|f| (f.from == from || f.from == "any") && f.to == to && f.port == port)
+    };
+    let mut forbid = |from: &str, to: &str, port: u16, what: &str| {
+        if from != to && walled.iter().any(|w| w == to) && !allowed(from, to, port) {
+            probes.push(probe(from, to, port, false, what));
+        }
+    };
+    let db_port = crate::components::mariadb::PORT;
+    let dbs: Vec<&str> = topo
+        .nodes
+        .iter()
+        .filter(|n| n.roles.contains(&Role::DbPrimary) || n.roles.contains(&Role::DbReplica))
+        .map(|n| n.name.as_str())
+        .collect();
+    let entry: Vec<String> = topo.entry().iter().map(|n| n.name.clone()).collect();
+    for db in &dbs {
+        forbid(client, db, db_port, "the user's computer to the database");
+    }
+    for w in topo
+        .with_role(Role::Web)
+        .filter(|n| !n.roles.contains(&Role::LoadBalancer))
+    {
+        if !entry.contains(&w.name) {
+            let port = topo.web_port(&w.name);
+            forbid(
+                client,
+                &w.name,
+                port,
+                "the user's computer to a web server directly",
+            );
+        }
+        for db in &dbs {
+            forbid(&w.name, db, db_port, "a web server to the database");
+        }
+    }
+    probes
+}
+
+/// Each probe's check, from what it saw (`open`, in the same order) and
+/// the time each took.
+fn judge_ports(
+    group: &'static str,
+    probes: &[PortProbe],
+    open: &[Option<bool>],
+    ms: u64,
+) -> Vec<CheckResult> {
+    probes
+        .iter()
+        .zip(open)
+        .map(|(p, got)| CheckResult {
+            group,
+            check: format!("{} -> {}:{} ({})", p.shown_from, p.to, p.port, p.what),
+            expected: if p.connects {
+                "connects".into()
+            } else {
+                "refused or dropped".into()
+            },
+            observed: connection(*got).into(),
+            ok: *got == Some(p.connects),
+            ms,
+        })
+        .collect()
+}
+
 /// Where the stranger keeps the lab CA it trusts.
 const STRANGER_CA: &str = "/etc/infractl/lab-ca.crt";
 
@@ -424,17 +573,7 @@ impl<D: Driver> Verifier<'_, D> {
     /// Every allowed flow into a firewalled server connects; a sample of
     /// forbidden ones does not.
     async fn firewall(&mut self) -> Result<()> {
-        let walled: Vec<String> = self
-            .topo
-            .stack
-            .servers
-            .iter()
-            .filter(|s| s.has("ufw"))
-            .map(|s| s.name.clone())
-            .collect();
-        if walled.is_empty() {
-            return Ok(());
-        }
+        let walled = walled(self.topo);
         for s in &walled {
             let t = Instant::now();
             let out = self.sh(s, "ufw status | head -n 1").await?;
@@ -448,122 +587,37 @@ impl<D: Driver> Verifier<'_, D> {
                 t,
             );
         }
-        // (source, target, port, allowed?, what)
-        let mut probes: Vec<(String, String, u16, bool, String)> = Vec::new();
-        for f in &self.topo.flows {
-            if f.proto != Proto::Tcp || !walled.contains(&f.to) {
-                continue;
-            }
-            let from = if f.from == "any" {
-                self.client.clone()
-            } else {
-                f.from.clone()
-            };
-            probes.push((from, f.to.clone(), f.port, true, f.purpose.clone()));
+        let probes = firewall_probes(self.topo, &self.client);
+        self.port_checks("firewall", &probes).await
+    }
+
+    /// Runs `probes` at once (one script a source) and records each.
+    async fn port_checks(&mut self, group: &'static str, probes: &[PortProbe]) -> Result<()> {
+        if probes.is_empty() {
+            return Ok(());
         }
-        let dbs: Vec<String> = self
-            .topo
-            .nodes
-            .iter()
-            .filter(|n| n.roles.contains(&Role::DbPrimary) || n.roles.contains(&Role::DbReplica))
-            .map(|n| n.name.clone())
-            .collect();
-        let webs: Vec<(String, u16)> = self
-            .topo
-            .with_role(Role::Web)
-            .filter(|n| !n.roles.contains(&Role::LoadBalancer))
-            .map(|n| (n.name.clone(), self.topo.web_port(&n.name)))
-            .collect();
-        let entry: Vec<String> = self.topo.entry().iter().map(|n| n.name.clone()).collect();
-        let allowed = |from: &str, to: &str, port: u16| {
-            self.topo
-                .flows
-                .iter()
-                .any(|f| (f.from == from || f.from == "any") && f.to == to && f.port == port)
-        };
-        let mut forbid = |from: &str, to: &str, port: u16, what: &str| {
-            if from != to && walled.iter().any(|w| w == to) && !allowed(from, to, port) {
-                probes.push((
-                    from.to_string(),
-                    to.to_string(),
-                    port,
-                    false,
-                    what.to_string(),
-                ));
-            }
-        };
-        for db in &dbs {
-            forbid(
-                &self.client,
-                db,
-                crate::components::mariadb::PORT,
-                "the user's computer to the database",
-            );
-        }
-        for (w, port) in &webs {
-            if !entry.contains(w) {
-                forbid(
-                    &self.client,
-                    w,
-                    *port,
-                    "the user's computer to a web server directly",
-                );
-            }
-            for db in &dbs {
-                forbid(
-                    w,
-                    db,
-                    crate::components::mariadb::PORT,
-                    "a web server to the database",
-                );
-            }
-        }
-        // One script per source server, run at once.
-        let mut sources: Vec<String> = probes.iter().map(|p| p.0.clone()).collect();
+        let mut sources: Vec<&str> = probes.iter().map(|p| p.from.as_str()).collect();
         sources.sort();
         sources.dedup();
         let t = Instant::now();
         let this: &Self = self;
         let jobs = sources.iter().map(|src| {
-            let mine: Vec<(usize, String)> = probes
+            let script = probes
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| &p.0 == src)
-                .map(|(i, p)| {
-                    let addr = this.topo.server(&p.1).primary_addr();
-                    let addr = if this.topo.stack.server(src).is_some() {
-                        this.topo.addr(src, &p.1)
-                    } else {
-                        addr
-                    };
-                    (i, port_probe(i, addr, p.2))
-                })
-                .collect();
-            let script = mine.iter().map(|(_, l)| l.as_str()).collect::<String>() + "wait\n";
+                .filter(|(_, p)| p.from == *src)
+                .map(|(i, p)| port_probe(i, p.address, p.port))
+                .collect::<String>()
+                + "wait\n";
             async move { this.sh(src, &script).await }
         });
         let outs = futures_util::future::try_join_all(jobs).await?;
-        let per = t.elapsed().as_millis() as u64 / probes.len().max(1) as u64;
+        let per = t.elapsed().as_millis() as u64 / probes.len() as u64;
         let mut open = vec![None; probes.len()];
         for o in &outs {
             read_probes(&o.stdout, &mut open);
         }
-        for (p, got) in probes.iter().zip(open) {
-            let (from, to, port, allowed, what) = p;
-            let observed = connection(got);
-            self.results.push(CheckResult {
-                group: "firewall",
-                check: format!("{from} -> {to}:{port} ({what})"),
-                expected: if *allowed {
-                    "connects".into()
-                } else {
-                    "refused or dropped".into()
-                },
-                observed: observed.into(),
-                ok: got == Some(*allowed),
-                ms: per,
-            });
-        }
+        self.results.extend(judge_ports(group, probes, &open, per));
         Ok(())
     }
 
@@ -629,32 +683,19 @@ impl<D: Driver> Verifier<'_, D> {
             ok,
             t,
         );
-        let closed = crate::stranger::closed_ports(self.topo, net);
-        if closed.is_empty() {
-            return Ok(());
-        }
-        let t = Instant::now();
-        let script = closed
-            .iter()
-            .enumerate()
-            .map(|(i, c)| port_probe(i, c.address, c.port))
-            .collect::<String>()
-            + "wait\n";
-        let out = self.sh(STRANGER, &script).await?;
-        let per = t.elapsed().as_millis() as u64 / closed.len() as u64;
-        let mut open = vec![None; closed.len()];
-        read_probes(&out.stdout, &mut open);
-        for (c, got) in closed.iter().zip(open) {
-            self.results.push(CheckResult {
-                group: "public",
-                check: format!("stranger -> {}:{} ({})", c.server, c.port, c.what),
-                expected: "refused or dropped".into(),
-                observed: connection(got).into(),
-                ok: got == Some(false),
-                ms: per,
-            });
-        }
-        Ok(())
+        let probes: Vec<PortProbe> = crate::stranger::closed_ports(self.topo, net)
+            .into_iter()
+            .map(|c| PortProbe {
+                from: STRANGER.into(),
+                shown_from: "stranger".into(),
+                to: c.server,
+                address: c.address,
+                port: c.port,
+                connects: false,
+                what: c.what.to_string(),
+            })
+            .collect();
+        self.port_checks("public", &probes).await
     }
 
     /// Every exporter is an `up` target of Prometheus, and a web server's
@@ -685,29 +726,7 @@ impl<D: Driver> Verifier<'_, D> {
                 .sh(&self.client, &format!("curl -sS {api}/targets"))
                 .await?;
             let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
-            let targets = v["data"]["activeTargets"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let down: Vec<String> = targets
-                .iter()
-                .filter(|t| t["health"] != "up")
-                .map(|t| {
-                    format!(
-                        "{}/{} {}",
-                        t["labels"]["job"].as_str().unwrap_or("?"),
-                        t["labels"]["server"].as_str().unwrap_or("?"),
-                        t["health"].as_str().unwrap_or("?")
-                    )
-                })
-                .collect();
-            let up = targets.len() - down.len();
-            observed = if down.is_empty() {
-                format!("{up} of {} up", targets.len())
-            } else {
-                format!("{up} of {} up; not up: {}", targets.len(), down.join(", "))
-            };
-            ok = down.is_empty() && targets.len() == wanted;
+            (observed, ok) = targets_up(&v, wanted);
             if ok {
                 break;
             }
@@ -721,7 +740,12 @@ impl<D: Driver> Verifier<'_, D> {
             ok,
             t,
         );
+        self.request_rate(&api).await
+    }
 
+    /// A web server's request count rises after traffic, and Prometheus
+    /// gives its rate (the seeds' QPS).
+    async fn request_rate(&mut self, api: &str) -> Result<()> {
         let Some(web) = self
             .topo
             .with_role(Role::Web)
@@ -949,6 +973,70 @@ mod tests {
         let mut open = vec![None; 2];
         read_probes("1 open\n7 open\nx closed\n0 closed\ngarbage\n", &mut open);
         assert_eq!(open, vec![Some(false), Some(true)]);
+    }
+
+    fn probes_of(stack: &str) -> Vec<String> {
+        let topo = Topology::load(stack).unwrap();
+        firewall_probes(&topo, "client")
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {}:{} {}",
+                    p.from,
+                    if p.connects { "->" } else { "-x" },
+                    p.to,
+                    p.port,
+                    p.address
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn firewall_probes_try_every_flow_in_and_what_must_not_pass() {
+        assert!(
+            probes_of("task0").is_empty(),
+            "no firewall, nothing to probe"
+        );
+        let p = probes_of("task2");
+        for want in [
+            "client -> lb-01:443 10.102.0.10",
+            "client -> lb-01:80 10.102.0.10",
+            "lb-01 -> server-01:80 10.102.1.11",
+            "server-02 -> server-01:3306 10.102.1.11",
+            "client -x server-01:3306 10.102.0.11",
+            "client -x server-02:80 10.102.0.12",
+        ] {
+            assert!(p.iter().any(|x| x == want), "{want} not in {p:#?}");
+        }
+        // A flow is tried one way only: allowed, or forbidden.
+        for x in &p {
+            let other = x.replacen(" -> ", " -x ", 1);
+            if other != *x {
+                assert!(!p.contains(&other), "{x} both ways");
+            }
+        }
+        let t3 = probes_of("task3");
+        assert!(
+            t3.iter().any(|x| x.starts_with("web-01 -x db-01:3306")),
+            "{t3:#?}"
+        );
+    }
+
+    #[test]
+    fn targets_are_up_when_all_wanted_ones_are() {
+        let v = serde_json::json!({"data": {"activeTargets": [
+            {"health": "up", "labels": {"job": "node", "server": "web-01"}},
+            {"health": "down", "labels": {"job": "mysqld", "server": "db-01"}},
+        ]}});
+        assert_eq!(
+            targets_up(&v, 2),
+            ("1 of 2 up; not up: mysqld/db-01 down".to_string(), false)
+        );
+        let all = serde_json::json!({"data": {"activeTargets": [{"health": "up"}]}});
+        assert_eq!(targets_up(&all, 1), ("1 of 1 up".to_string(), true));
+        assert!(!targets_up(&all, 2).1, "a target missing is not all up");
+        assert!(!targets_up(&Value::Null, 0).0.is_empty());
     }
 
     #[test]
