@@ -126,6 +126,16 @@ pub fn forget_applied(state: &StateDir) -> Result<()> {
     }
 }
 
+/// What was done to a server with no files put (removed, unchanged).
+fn bare(server: &str, action: Action) -> Outcome {
+    Outcome {
+        server: server.to_string(),
+        action,
+        files: 0,
+        reloaded: vec![],
+    }
+}
+
 /// Applies `plan`; returns what was done to each server.
 pub async fn apply<D: Driver>(
     driver: &D,
@@ -137,7 +147,6 @@ pub async fn apply<D: Driver>(
     let hosts = driver.hosts().await?;
     let applied = read_applied(state);
     let decisions = crate::reconcile::decide(plan, &hosts, &applied);
-    let applied = Mutex::new(applied);
     let decided: Vec<(&ServerPlan, Action)> = decisions
         .iter()
         .filter_map(|d| Some((plan.server(&d.server)?, d.action.clone())))
@@ -147,122 +156,131 @@ pub async fn apply<D: Driver>(
         .filter(|d| d.action == Action::Removed)
         .map(|d| d.server.clone())
         .collect();
-
-    let mut outcomes: Vec<Outcome> = gone
+    let mut outcomes: Vec<Outcome> = gone.iter().map(|g| bare(g, Action::Removed)).collect();
+    let unchanged = decided
         .iter()
-        .map(|g| Outcome {
-            server: g.clone(),
-            action: Action::Removed,
-            files: 0,
-            reloaded: vec![],
-        })
-        .collect();
+        .filter(|(_, a)| *a == Action::Unchanged)
+        .map(|(s, _)| bare(&s.name, Action::Unchanged));
     if gone.is_empty() && decided.iter().all(|(_, a)| *a == Action::Unchanged) {
-        outcomes.extend(decided.iter().map(|(s, a)| Outcome {
-            server: s.name.clone(),
-            action: a.clone(),
-            files: 0,
-            reloaded: vec![],
-        }));
+        outcomes.extend(unchanged);
         return Ok(outcomes);
     }
 
-    let started = std::time::Instant::now();
+    let run = Pipelines {
+        driver,
+        plan,
+        state,
+        ready_seconds,
+        progress,
+        applied: Mutex::new(applied),
+        done: Mutex::new(HashSet::new()),
+        notify: Notify::new(),
+        working: decided
+            .iter()
+            .filter(|(_, a)| *a != Action::Unchanged)
+            .map(|(s, a)| (*s, a.clone()))
+            .collect(),
+        started: std::time::Instant::now(),
+    };
     driver.prepare(plan).await?;
     for g in &gone {
         driver.remove(g).await?;
-        applied.lock().expect("lock").remove(g);
+        run.applied.lock().expect("lock").remove(g);
     }
+    for (s, _) in &run.working {
+        progress.begin(&s.name, Some(4), "pending");
+    }
+    let brought = try_join_all(run.working.iter().map(|(s, a)| run.pipeline(s, a))).await?;
+    write_applied(state, &run.applied.lock().expect("lock"))?;
+    outcomes.extend(brought);
+    outcomes.extend(unchanged);
+    Ok(outcomes)
+}
 
-    // Each server in its own pipeline, all at once: made, filled and
-    // started (or updated in place), then its services waited for. Its
-    // after-ready steps (and so its being ready) wait for every server of
-    // the stages before it: the replica starts replicating only once the
-    // primary has its users, and so on down the bring-up order.
-    let stage_of = |name: &str| {
-        plan.order
+/// Each server in its own pipeline, all at once: made, filled and started
+/// (or updated in place), then its services waited for. Its after-ready
+/// steps (and so its being ready) wait for every server of the stages
+/// before it: the replica starts replicating only once the primary has its
+/// users, and so on down the bring-up order.
+struct Pipelines<'a, D: Driver> {
+    driver: &'a D,
+    plan: &'a Plan,
+    state: &'a StateDir,
+    ready_seconds: u32,
+    progress: &'a dyn Progress,
+    applied: Mutex<BTreeMap<String, Applied>>,
+    /// The servers whose pipeline has finished.
+    done: Mutex<HashSet<String>>,
+    /// Woken each time a pipeline finishes.
+    notify: Notify,
+    working: Vec<(&'a ServerPlan, Action)>,
+    started: std::time::Instant,
+}
+
+impl<D: Driver> Pipelines<'_, D> {
+    fn stage_of(&self, name: &str) -> usize {
+        self.plan
+            .order
             .iter()
             .position(|st| st.iter().any(|n| n == name))
             .unwrap_or(0)
-    };
-    let working: Vec<(&ServerPlan, &Action)> = decided
-        .iter()
-        .filter(|(_, a)| *a != Action::Unchanged)
-        .map(|(s, a)| (*s, a))
-        .collect();
-    for (s, _) in &working {
-        progress.begin(&s.name, Some(4), "pending");
     }
-    let done: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
-    let notify = Notify::new();
-    let jobs = working.iter().map(|(s, action)| {
-        let (applied, done, notify, working, started) =
-            (&applied, &done, &notify, &working, &started);
-        async move {
-            let result = async {
-                let outcome = bring(driver, plan, s, action, applied, progress).await?;
-                progress.update(&s.name, Some(3), "waiting for services");
-                wait_probes(driver, plan, s, ready_seconds).await?;
-                let mine = stage_of(&s.name);
-                let before: Vec<&str> = working
-                    .iter()
-                    .filter(|(o, _)| stage_of(&o.name) < mine)
-                    .map(|(o, _)| o.name.as_str())
-                    .collect();
-                loop {
-                    let notified = notify.notified();
-                    tokio::pin!(notified);
-                    notified.as_mut().enable();
-                    if before
-                        .iter()
-                        .all(|b| done.lock().expect("lock").contains(*b))
-                    {
-                        break;
-                    }
-                    progress.update(&s.name, Some(3), "ready; waiting for the servers before it");
-                    notified.await;
-                }
-                run_steps(driver, s, action, applied).await?;
-                Ok::<_, Error>(outcome)
+
+    /// Returns once every server of an earlier stage has finished.
+    async fn wait_for_earlier_stages(&self, s: &ServerPlan) {
+        let mine = self.stage_of(&s.name);
+        let before: Vec<&str> = self
+            .working
+            .iter()
+            .filter(|(o, _)| self.stage_of(&o.name) < mine)
+            .map(|(o, _)| o.name.as_str())
+            .collect();
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let all_done = {
+                let done = self.done.lock().expect("lock");
+                before.iter().all(|b| done.contains(*b))
+            };
+            if all_done {
+                return;
             }
-            .await;
-            match &result {
-                Ok(_) => {
-                    let mut map = applied.lock().expect("lock");
-                    map.insert(s.name.clone(), Applied::of(s));
-                    let _ = write_applied(state, &map);
-                    drop(map);
-                    done.lock().expect("lock").insert(s.name.clone());
-                    notify.notify_waiters();
-                    progress.finish(
-                        &s.name,
-                        true,
-                        &format!(
-                            "{} and ready after {:.1} s",
-                            action.as_str(),
-                            started.elapsed().as_secs_f64()
-                        ),
-                    );
-                }
-                Err(_) => progress.finish(&s.name, false, "stopped"),
-            }
-            result
-        }
-    });
-    let brought = try_join_all(jobs).await?;
-    write_applied(state, &applied.lock().expect("lock"))?;
-    outcomes.extend(brought);
-    for (s, a) in &decided {
-        if *a == Action::Unchanged {
-            outcomes.push(Outcome {
-                server: s.name.clone(),
-                action: Action::Unchanged,
-                files: 0,
-                reloaded: vec![],
-            });
+            self.progress
+                .update(&s.name, Some(3), "ready; waiting for the servers before it");
+            notified.await;
         }
     }
-    Ok(outcomes)
+
+    async fn pipeline(&self, s: &ServerPlan, action: &Action) -> Result<Outcome> {
+        let (driver, progress) = (self.driver, self.progress);
+        let result = async {
+            let outcome = bring(driver, self.plan, s, action, &self.applied, progress).await?;
+            progress.update(&s.name, Some(3), "waiting for services");
+            wait_probes(driver, self.plan, s, self.ready_seconds).await?;
+            self.wait_for_earlier_stages(s).await;
+            run_steps(driver, s, action, &self.applied).await?;
+            Ok::<_, Error>(outcome)
+        }
+        .await;
+        if result.is_err() {
+            progress.finish(&s.name, false, "stopped");
+            return result;
+        }
+        let mut map = self.applied.lock().expect("lock");
+        map.insert(s.name.clone(), Applied::of(s));
+        let _ = write_applied(self.state, &map);
+        drop(map);
+        self.done.lock().expect("lock").insert(s.name.clone());
+        self.notify.notify_waiters();
+        let secs = self.started.elapsed().as_secs_f64();
+        progress.finish(
+            &s.name,
+            true,
+            &format!("{} and ready after {secs:.1} s", action.as_str()),
+        );
+        result
+    }
 }
 
 /// Makes, fills and starts a host, or brings a running one up to date.

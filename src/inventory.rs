@@ -100,92 +100,92 @@ pub fn load(path: &Path, topo: &Topology) -> Result<Vec<Host>> {
         .at(doc.locator.value(&p))])
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let mut diags = Vec::new();
-    for s in &topo.stack.servers {
-        if !file.hosts.contains_key(&s.name) {
-            diags.push(
-                Diagnostic::new(format!(
-                    "inventory: no host for server `{}` of stack `{}`",
-                    s.name, topo.stack.name
-                ))
-                .at(doc.locator.value("hosts"))
-                .hint(format!(
-                    "add `{}: {{ host: ADDRESS }}` under `hosts:`",
-                    s.name
-                )),
-            );
-        }
-    }
-    for name in file.hosts.keys() {
-        if topo.stack.server(name).is_none() {
-            diags.push(
-                Diagnostic::new(format!(
-                    "inventory: `{name}` is not a server of stack `{}`",
-                    topo.stack.name
-                ))
-                .at(doc.locator.key(&format!("hosts.{name}")))
-                .hint(format!(
-                    "servers: {}",
-                    topo.stack
-                        .servers
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            );
-        }
-    }
-    let d = &file.defaults;
+    let mut diags = coverage(&file, topo, &doc.locator);
     let mut hosts = Vec::new();
     for s in &topo.stack.servers {
         let Some(h) = file.hosts.get(&s.name) else {
             continue;
         };
-        let Some(host) = h.host.clone().or(d.host.clone()) else {
-            diags.push(
-                Diagnostic::new(format!(
-                    "inventory: host `{}` has no `host:` address",
-                    s.name
-                ))
-                .at(doc.locator.key(&format!("hosts.{}", s.name))),
-            );
-            continue;
-        };
-        let auth = if h.agent.or(d.agent).unwrap_or(false) {
-            Auth::Agent
-        } else {
-            match h.key.clone().or(d.key.clone()) {
-                Some(k) => Auth::Key(expand(&k, base)),
-                None => {
-                    diags.push(
-                        Diagnostic::new(format!(
-                            "inventory: host `{}` has neither `key:` nor `agent: true`",
-                            s.name
-                        ))
-                        .at(doc.locator.key(&format!("hosts.{}", s.name))),
-                    );
-                    continue;
-                }
-            }
-        };
-        hosts.push(Host {
-            server: s.name.clone(),
-            host,
-            port: h.port.or(d.port).unwrap_or(22),
-            user: h
-                .user
-                .clone()
-                .or(d.user.clone())
-                .unwrap_or_else(|| "root".into()),
-            auth,
-            vip_interface: h.vip_interface.clone(),
-        });
+        match host_of(&s.name, h, &file.defaults, base) {
+            Ok(host) => hosts.push(host),
+            Err(message) => diags
+                .push(Diagnostic::new(message).at(doc.locator.key(&format!("hosts.{}", s.name)))),
+        }
     }
     if !diags.is_empty() {
         return Err(Error::Stack(diags));
     }
     Ok(hosts)
+}
+
+/// A host for every server of the stack, and no host for anything else.
+fn coverage(file: &InventoryFile, topo: &Topology, locator: &source::Locator) -> Vec<Diagnostic> {
+    let stack = &topo.stack;
+    let mut diags = Vec::new();
+    for s in stack
+        .servers
+        .iter()
+        .filter(|s| !file.hosts.contains_key(&s.name))
+    {
+        diags.push(
+            Diagnostic::new(format!(
+                "inventory: no host for server `{}` of stack `{}`",
+                s.name, stack.name
+            ))
+            .at(locator.value("hosts"))
+            .hint(format!(
+                "add `{}: {{ host: ADDRESS }}` under `hosts:`",
+                s.name
+            )),
+        );
+    }
+    let names: Vec<&str> = stack.servers.iter().map(|s| s.name.as_str()).collect();
+    for name in file.hosts.keys().filter(|n| stack.server(n).is_none()) {
+        diags.push(
+            Diagnostic::new(format!(
+                "inventory: `{name}` is not a server of stack `{}`",
+                stack.name
+            ))
+            .at(locator.key(&format!("hosts.{name}")))
+            .hint(format!("servers: {}", names.join(", "))),
+        );
+    }
+    diags
+}
+
+/// Server `server`'s host from its entry and the defaults; what is missing
+/// when it cannot be reached.
+fn host_of(
+    server: &str,
+    h: &HostSpec,
+    d: &HostSpec,
+    base: &Path,
+) -> std::result::Result<Host, String> {
+    let host = h
+        .host
+        .clone()
+        .or(d.host.clone())
+        .ok_or_else(|| format!("inventory: host `{server}` has no `host:` address"))?;
+    let auth = if h.agent.or(d.agent).unwrap_or(false) {
+        Auth::Agent
+    } else {
+        let key = h.key.clone().or(d.key.clone()).ok_or_else(|| {
+            format!("inventory: host `{server}` has neither `key:` nor `agent: true`")
+        })?;
+        Auth::Key(expand(&key, base))
+    };
+    Ok(Host {
+        server: server.to_string(),
+        host,
+        port: h.port.or(d.port).unwrap_or(22),
+        user: h
+            .user
+            .clone()
+            .or(d.user.clone())
+            .unwrap_or_else(|| "root".into()),
+        auth,
+        vip_interface: h.vip_interface.clone(),
+    })
 }
 
 struct NoExtends;
