@@ -21,30 +21,36 @@ pub async fn run(
     if json {
         emit_json(
             out,
-            &serde_json::json!({ "stack": plan.stack, "agrees": disagree == 0, "servers": results }),
+            &super::report::Chaos {
+                agrees: disagree == 0,
+                servers: &results,
+                stack: &plan.stack,
+            },
         )?;
     } else {
-        let mut text = format!(
-            "{:<10}  {:<26}  {:<5}  {:<5}  {:<6}  {:>8}  EXPLAIN\n",
-            "KILLED", "ROLE", "SITE", "READS", "WRITES", "RECOVERY"
-        );
-        let yn = |b: bool| if b { "ok" } else { "DOWN" };
-        for r in &results {
-            text.push_str(&format!(
-                "{:<10}  {:<26}  {:<5}  {:<5}  {:<6}  {:>7.1}s  {}\n",
-                r.server,
-                r.roles.join(","),
-                yn(r.site),
-                yn(r.reads),
-                yn(r.writes),
-                r.recovery_s,
-                if r.agrees {
-                    "agrees".to_string()
-                } else {
-                    format!("DISAGREES: predicted {}", r.predicted)
-                }
-            ));
-        }
+        let yn = |b: bool| if b { "ok" } else { "DOWN" }.to_string();
+        let rows: Vec<[String; 7]> = results
+            .iter()
+            .map(|r| {
+                [
+                    r.server.clone(),
+                    r.roles.join(","),
+                    yn(r.site),
+                    yn(r.reads),
+                    yn(r.writes),
+                    format!("{:.1} s", r.recovery_s),
+                    if r.agrees {
+                        "agrees".to_string()
+                    } else {
+                        format!("DISAGREES: predicted {}", r.predicted)
+                    },
+                ]
+            })
+            .collect();
+        let head = [
+            "KILLED", "ROLE", "SITE", "READS", "WRITES", "RECOVERY", "EXPLAIN",
+        ];
+        let mut text = super::table(head, &rows);
         let fatal: Vec<&str> = results
             .iter()
             .filter(|r| !r.site)

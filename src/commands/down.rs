@@ -39,12 +39,12 @@ pub async fn run(
     if json {
         emit_json(
             out,
-            &serde_json::json!({
-                "stack": name,
-                "removed": gone,
-                "purged": purge,
-                "purged_packages": purge_packages,
-            }),
+            &super::report::Down {
+                purged: purge,
+                purged_packages: purge_packages,
+                removed: &gone,
+                stack: &name,
+            },
         )?;
         return Ok(0);
     }

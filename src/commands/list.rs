@@ -2,8 +2,6 @@
 
 use std::io::Write;
 
-use serde_json::json;
-
 use super::{emit, emit_json};
 use crate::error::Result;
 
@@ -12,21 +10,18 @@ pub fn run(json: bool, out: &mut dyn Write) -> Result<i32> {
     if json {
         let v: Vec<_> = stacks
             .iter()
-            .map(|b| json!({ "name": b.name, "description": b.description }))
+            .map(|b| super::report::Builtin {
+                description: &b.description,
+                name: &b.name,
+            })
             .collect();
         emit_json(out, &v)?;
         return Ok(0);
     }
-    let width = stacks
+    let rows: Vec<[String; 2]> = stacks
         .iter()
-        .map(|b| b.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(5);
-    let mut text = format!("{:<width$}  DESCRIPTION\n", "STACK");
-    for b in &stacks {
-        text.push_str(&format!("{:<width$}  {}\n", b.name, b.description));
-    }
-    emit(out, &text)?;
+        .map(|b| [b.name.clone(), b.description.clone()])
+        .collect();
+    emit(out, &super::table(["STACK", "DESCRIPTION"], &rows))?;
     Ok(0)
 }

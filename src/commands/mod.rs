@@ -18,6 +18,7 @@ pub mod list;
 pub mod logs;
 pub mod man;
 pub mod render;
+pub mod report;
 pub mod schema;
 pub mod status;
 pub mod up;

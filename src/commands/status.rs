@@ -169,13 +169,14 @@ pub async fn run(
 ) -> Result<i32> {
     let Some(stack) = stack else {
         let engine = crate::driver::docker::DockerEngine::connect().await?;
-        let labs: Vec<serde_json::Value> = engine
+        let labs: Vec<super::report::Lab> = engine
             .labs()
             .await?
             .into_iter()
-            .map(|(s, hosts)| {
-                let running = hosts.iter().filter(|h| h.running).count();
-                serde_json::json!({ "stack": s, "servers": hosts.len(), "running": running })
+            .map(|(stack, hosts)| super::report::Lab {
+                running: hosts.iter().filter(|h| h.running).count(),
+                servers: hosts.len(),
+                stack,
             })
             .collect();
         if json {
@@ -187,9 +188,9 @@ pub async fn run(
                 .iter()
                 .map(|l| {
                     [
-                        l["stack"].as_str().unwrap_or("").to_string(),
-                        l["servers"].to_string(),
-                        l["running"].to_string(),
+                        l.stack.clone(),
+                        l.servers.to_string(),
+                        l.running.to_string(),
                     ]
                 })
                 .collect();
@@ -208,7 +209,12 @@ pub async fn run(
     if json {
         emit_json(
             out,
-            &serde_json::json!({ "stack": plan.stack, "up": up, "healthy": healthy(&report), "servers": report }),
+            &super::report::Status {
+                healthy: healthy(&report),
+                servers: &report,
+                stack: &plan.stack,
+                up,
+            },
         )?;
     } else if !up {
         emit(out, &format!("Stack `{}` is not up.\n", plan.stack))?;

@@ -45,7 +45,12 @@ pub async fn run(
     if json {
         emit_json(
             out,
-            &serde_json::json!({ "stack": plan.stack, "seconds": elapsed, "changes": outcomes, "servers": report }),
+            &super::report::Up {
+                changes: &outcomes,
+                seconds: elapsed,
+                servers: &report,
+                stack: &plan.stack,
+            },
         )?;
         return Ok(0);
     }
@@ -115,7 +120,11 @@ pub async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Wri
     if json {
         emit_json(
             out,
-            &serde_json::json!({ "stack": plan.stack, "dry_run": true, "decisions": decisions }),
+            &super::report::DryRun {
+                decisions: &decisions,
+                dry_run: true,
+                stack: &plan.stack,
+            },
         )?;
         return Ok(0);
     }

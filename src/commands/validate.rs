@@ -23,7 +23,11 @@ pub async fn run(
     if json {
         emit_json(
             out,
-            &serde_json::json!({ "stack": plan.stack, "ok": failed.is_empty(), "checks": results }),
+            &super::report::Checks {
+                checks: &results,
+                ok: failed.is_empty(),
+                stack: &plan.stack,
+            },
         )?;
     } else {
         let rows: Vec<[String; 4]> = results

@@ -34,7 +34,11 @@ pub async fn run(
     if json {
         emit_json(
             out,
-            &serde_json::json!({ "stack": plan.stack, "ok": failed == 0, "checks": results }),
+            &super::report::Checks {
+                checks: &results,
+                ok: failed == 0,
+                stack: &plan.stack,
+            },
         )?;
     } else {
         let rows: Vec<[String; 5]> = results

@@ -1,0 +1,72 @@
+//! What the commands print with `--json`: one typed report each, so a
+//! script reads the same fields every time. Fields are in alphabetical
+//! order, as the keys are printed.
+
+use serde::Serialize;
+
+/// `up`: what was done to each server, and how the lab stands after.
+#[derive(Serialize)]
+pub struct Up<'a> {
+    pub changes: &'a [crate::apply::Outcome],
+    pub seconds: f64,
+    pub servers: &'a [crate::commands::status::ServerStatus],
+    pub stack: &'a str,
+}
+
+/// `up --dry-run`: what `up` would do to each server.
+#[derive(Serialize)]
+pub struct DryRun<'a> {
+    pub decisions: &'a [crate::reconcile::Decision],
+    pub dry_run: bool,
+    pub stack: &'a str,
+}
+
+/// `down`: what was removed.
+#[derive(Serialize)]
+pub struct Down<'a> {
+    pub purged: bool,
+    pub purged_packages: bool,
+    pub removed: &'a crate::driver::Destroyed,
+    pub stack: &'a str,
+}
+
+/// `verify` and `validate`: each check, and whether all passed.
+#[derive(Serialize)]
+pub struct Checks<'a, T> {
+    pub checks: &'a [T],
+    pub ok: bool,
+    pub stack: &'a str,
+}
+
+/// `chaos`: each server killed, and whether every result agrees with
+/// `explain`.
+#[derive(Serialize)]
+pub struct Chaos<'a> {
+    pub agrees: bool,
+    pub servers: &'a [crate::chaos::ServerChaos],
+    pub stack: &'a str,
+}
+
+/// `status STACK`.
+#[derive(Serialize)]
+pub struct Status<'a> {
+    pub healthy: bool,
+    pub servers: &'a [crate::commands::status::ServerStatus],
+    pub stack: &'a str,
+    pub up: bool,
+}
+
+/// `status` with no stack: one line a lab on the engine.
+#[derive(Serialize)]
+pub struct Lab {
+    pub running: usize,
+    pub servers: usize,
+    pub stack: String,
+}
+
+/// `list`: a built-in stack.
+#[derive(Serialize)]
+pub struct Builtin<'a> {
+    pub description: &'a str,
+    pub name: &'a str,
+}
