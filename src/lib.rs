@@ -11,9 +11,11 @@
 //! ```
 //!
 //! - [`stack`]: the YAML format (`stack::raw`), reading with `extends` and
-//!   source positions (`stack::source`), and semantic validation.
-//! - [`topology`]: the derived graph: roles, who talks to whom on which
-//!   port, virtual IPs, DNS records, bring-up order.
+//!   source positions (`stack::source`), and validation: everything that
+//!   can be wrong with a stack is found by `stack::load`, at its line.
+//! - [`topology`]: the derived graph of a valid stack (building it cannot
+//!   fail): roles, who talks to whom on which port, virtual IPs, DNS
+//!   records, bring-up order.
 //! - [`components`]: the registry of kinds (nginx, haproxy, mariadb, ...),
 //!   each with its options, packages, templates and render function.
 //! - [`render`] and [`plan`]: Tera templates into a plan of files,
@@ -23,7 +25,8 @@
 //! - [`state`]: per-stack secrets (passwords, the lab CA) kept 0600.
 //! - [`image`]: the one node image, built from Debian packages.
 //! - [`check`]: runs each rendered file through its own program.
-//! - [`driver`]: applies plans to hosts (Docker containers; SSH hosts);
+//! - [`driver`]: applies plans to one lab's hosts (Docker containers on
+//!   one engine; SSH hosts of one [`inventory`]);
 //!   [`supervise`] puts services under runit; [`apply`] walks the plan's
 //!   order, skipping what has not changed.
 //! - [`reconcile`]: what `up` will do to each server, decided purely
@@ -31,7 +34,10 @@
 //! - [`progress`]: progress events; the binary draws them.
 //! - [`cli`]: the command line's definition (clap), also the source of the
 //!   completions and the man page.
-//! - [`commands`]: one thin function per CLI command.
+//! - [`verify`], [`chaos`], [`explain`], [`diagram`]: proving, breaking,
+//!   explaining and drawing a lab.
+//! - [`commands`]: one thin function per CLI command; their `--json`
+//!   reports are typed (`commands::report`).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod apply;
