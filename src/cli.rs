@@ -104,6 +104,45 @@ impl Hosts {
     }
 }
 
+/// `up`'s arguments.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Built-in stack name or path to a stack file.
+    pub stack: String,
+    /// Seconds each server's services get to become ready.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::apply::READY_SECONDS)]
+    pub timeout: u32,
+    /// Print what would be done to each server (create, recreate and
+    /// why, start, update: which files, which services reloaded) and
+    /// change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub hosts: Hosts,
+}
+
+/// `down`'s arguments.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Built-in stack name, path to a stack file, or a stack's name.
+    pub stack: String,
+    /// Also delete the stack's state directory.
+    #[arg(long)]
+    pub purge: bool,
+    /// Over SSH (--inventory): also purge the Debian packages that `up`
+    /// installed on each host (by default they stay).
+    #[arg(long)]
+    pub purge_packages: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub hosts: Hosts,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Bring a stack up (Docker engine, or hosts over SSH), or up to date.
@@ -121,23 +160,7 @@ pub enum Command {
     /// a kill, an engine error, a timeout) is resumed by the next `up`;
     /// `--dry-run` shows what it would do first.
     #[command(after_help = "Example: infractl up task1\n         infractl up task1 --dry-run")]
-    Up {
-        /// Built-in stack name or path to a stack file.
-        stack: String,
-        /// Seconds each server's services get to become ready.
-        #[arg(long, value_name = "SECONDS", default_value_t = crate::apply::READY_SECONDS)]
-        timeout: u32,
-        /// Print what would be done to each server (create, recreate and
-        /// why, start, update: which files, which services reloaded) and
-        /// change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        hosts: Hosts,
-    },
+    Up(UpArgs),
     /// Take a stack down: its containers, networks and volumes.
     ///
     /// Removes exactly what carries the stack's label, nothing else. Over
@@ -147,22 +170,7 @@ pub enum Command {
     /// unless --purge-packages. The stack's state (passwords, CA, keys)
     /// stays unless --purge.
     #[command(after_help = "Example: infractl down task1 --purge")]
-    Down {
-        /// Built-in stack name, path to a stack file, or a stack's name.
-        stack: String,
-        /// Also delete the stack's state directory.
-        #[arg(long)]
-        purge: bool,
-        /// Over SSH (--inventory): also purge the Debian packages that `up`
-        /// installed on each host (by default they stay).
-        #[arg(long)]
-        purge_packages: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        hosts: Hosts,
-    },
+    Down(DownArgs),
     /// Show a lab's servers and services, or every lab that is up.
     ///
     /// Exit 1 when a server or service of the stack is not running.
@@ -368,8 +376,8 @@ impl Command {
     /// The command's host flags, when it reaches hosts.
     pub fn hosts(&self) -> Option<&Hosts> {
         match self {
-            Command::Up { hosts, .. }
-            | Command::Down { hosts, .. }
+            Command::Up(UpArgs { hosts, .. })
+            | Command::Down(DownArgs { hosts, .. })
             | Command::Status { hosts, .. }
             | Command::Verify { hosts, .. }
             | Command::Chaos { hosts, .. }

@@ -172,25 +172,8 @@ async fn run(
             commands::validate::run(&stack, json, global, progress.clone(), stdout).await
         }
         Command::Schema => commands::schema::run(stdout),
-        Command::Up {
-            stack,
-            dry_run: true,
-            json,
-            ..
-        } => commands::up::dry_run(&stack, json, global, stdout).await,
-        Command::Up {
-            stack,
-            timeout,
-            json,
-            ..
-        } => commands::up::run(&stack, timeout, json, global, p, stdout).await,
-        Command::Down {
-            stack,
-            purge,
-            purge_packages,
-            json,
-            ..
-        } => commands::down::run(&stack, purge, purge_packages, json, global, stdout).await,
+        Command::Up(args) => commands::up::run(&args, global, p, stdout).await,
+        Command::Down(args) => commands::down::run(&args, global, stdout).await,
         Command::Status { stack, json, .. } => {
             commands::status::run(stack.as_deref(), json, global, stdout).await
         }

@@ -10,14 +10,15 @@ use crate::driver::Driver;
 use crate::error::{Context, Error, Result};
 use crate::state::StateDir;
 
-pub async fn run(
-    stack: &str,
-    purge: bool,
-    purge_packages: bool,
-    json: bool,
-    global: &Global,
-    out: &mut dyn Write,
-) -> Result<i32> {
+pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Write) -> Result<i32> {
+    let crate::cli::DownArgs {
+        stack,
+        purge,
+        purge_packages,
+        json,
+        ..
+    } = args;
+    let (purge, purge_packages, json) = (*purge, *purge_packages, *json);
     if purge_packages && global.inventory.is_none() {
         return Err(Error::usage(
             "--purge-packages is for hosts reached over SSH (with --inventory): a container's packages go with it",

@@ -14,13 +14,16 @@ use crate::progress::Progress;
 use crate::state::StateDir;
 
 pub async fn run(
-    stack: &str,
-    ready_seconds: u32,
-    json: bool,
+    args: &crate::cli::UpArgs,
     global: &Global,
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
+    let (stack, json) = (args.stack.as_str(), args.json);
+    if args.dry_run {
+        return dry_run(stack, json, global, out).await;
+    }
+    let ready_seconds = args.timeout;
     let started = Instant::now();
     let (topo, plan) = plan_for(stack, global)?;
     let state = StateDir::new(
@@ -108,7 +111,7 @@ pub async fn run(
 }
 
 /// `up --dry-run`: what `up` would do to each server, and nothing done.
-pub async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
+async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
     let (topo, plan) = plan_for(stack, global)?;
     let state = StateDir::new(
         &crate::state::root(global.state_dir.as_deref()),
