@@ -501,7 +501,7 @@ fn two_ups_of_one_stack_at_once_the_second_refuses() {
     std::fs::write(dir.join("lock"), "`infractl up` (pid 4242)\n").unwrap();
     t.run_args(&["--quiet", "up", "task0"])
         .code(1)
-        .stderr_has("error: stack `task0` is busy: `infractl up` (pid 4242) is working on it");
+        .stderr("error: stack `task0` is busy: `infractl up` (pid 4242) is working on it\n  = hint: wait for it to finish, then run this again\n");
 }
 
 #[test]
