@@ -15,6 +15,7 @@ pub(crate) use references::primaries;
 pub mod net;
 pub mod raw;
 mod references;
+pub mod relocate;
 pub mod source;
 mod validate;
 mod zone;
