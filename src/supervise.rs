@@ -1,7 +1,7 @@
 //! Services: the plan's services become `/etc/infractl/sv/<name>/run`
 //! scripts (the program in the foreground), logging to
 //! `/var/log/infractl/<name>/current`. A helper placed with them,
-//! `/etc/infractl/svc` (svc.sh), runs them under systemd on a host booted
+//! `/etc/infractl/svc` (src/shell/svc.sh), runs them under systemd on a host booted
 //! with it and under runit elsewhere; everything else speaks to the helper,
 //! so the plan is the same whatever the host's init. The node image's init
 //! is runit: it links the services into `/etc/service` and runs the plan's
@@ -17,9 +17,8 @@ pub const SV_DIR: &str = "/etc/infractl/sv";
 pub const LOG_DIR: &str = "/var/log/infractl";
 /// Steps run by the init before the services start.
 pub const BEFORE_START: &str = "/etc/infractl/before-start.sh";
-/// The helper that speaks to the host's init (see svc.sh).
+/// The helper that speaks to the host's init (src/shell/svc.sh).
 pub const SVC: &str = "/etc/infractl/svc";
-const SVC_SCRIPT: &str = include_str!("svc.sh");
 /// Shell printing a line per service: `STATE NAME` (run, down, fail).
 pub const STATUS: &str = "/etc/infractl/svc status";
 
@@ -116,7 +115,7 @@ pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
         ));
     }
     out.push(file(BEFORE_START.to_string(), 0o755, script));
-    out.push(file(SVC.to_string(), 0o755, SVC_SCRIPT.to_string()));
+    out.push(file(SVC.to_string(), 0o755, crate::shell::SVC.to_string()));
     out
 }
 
