@@ -23,6 +23,20 @@ scripts! {
     /// The helper placed on every host as `/etc/infractl/svc` (see
     /// `supervise`).
     SVC = "svc.sh";
+    /// The SSH driver's (see `driver::ssh`): a host's missing packages.
+    INSTALL_PACKAGES = "install-packages.sh";
+    /// The SSH driver's: the files of the archive on stdin, into place.
+    PLACE = "place.sh";
+    /// The SSH driver's: what the host is set up with.
+    PREPARE_HOST = "prepare-host.sh";
+    /// The SSH driver's: the services started.
+    START = "start.sh";
+    /// The SSH driver's: everything infractl placed removed.
+    REMOVE = "remove.sh";
+    /// The SSH driver's: what a host was set up with and how its services are.
+    HOST_STATE = "host-state.sh";
+    /// The SSH driver's: parts of scripts run as one, in one round trip.
+    BATCH = "batch.sh";
 }
 
 /// Single-quotes `s` for sh.
