@@ -3,7 +3,8 @@
 //! is the script that runs. A script gets its values as positional
 //! parameters: [`with_args`] puts a `set --` line, each value quoted, before
 //! the file's text, which is never spliced into. Every value put into shell
-//! text goes through [`shell_quote`].
+//! text goes through [`shell_quote`]. Whatever waits for something to
+//! happen polls with the one helper, `poll` (src/shell/poll.sh).
 
 /// Declares the embedded script files: a constant each, and [`SCRIPTS`].
 macro_rules! scripts {
@@ -37,6 +38,17 @@ scripts! {
     HOST_STATE = "host-state.sh";
     /// The SSH driver's: parts of scripts run as one, in one round trip.
     BATCH = "batch.sh";
+    /// The one poll loop: a function the scripts below use (see
+    /// [`polling`]).
+    POLL = "poll.sh";
+    /// Waits for a server's readiness probes (see `supervise::wait_ready`).
+    WAIT_READY = "wait-ready.sh";
+    /// `chaos`: what works of the site while a server is down.
+    CHAOS_PROBE = "chaos-probe.sh";
+    /// `verify`: how long a note takes to reach a replica.
+    REPLICA_LAG = "replica-lag.sh";
+    /// `verify`: how long the site is gone when a load balancer dies.
+    FAILOVER_GAP = "failover-gap.sh";
 }
 
 /// Single-quotes `s` for sh.
@@ -62,6 +74,11 @@ pub fn with_args<S: AsRef<str>>(script: &str, args: &[S]) -> String {
     out.push('\n');
     out.push_str(script);
     out
+}
+
+/// Like [`with_args`], for a script that polls: [`POLL`] comes first.
+pub fn polling<S: AsRef<str>>(script: &str, args: &[S]) -> String {
+    with_args(&format!("{POLL}{script}"), args)
 }
 
 #[cfg(test)]

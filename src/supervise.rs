@@ -143,20 +143,15 @@ pub fn reload(s: &Service) -> String {
     }
 }
 
-/// Shell that waits until every probe of the server passes, up to
-/// `seconds`; prints the service of the first probe that never passed.
+/// Shell that waits until every probe of the server passes, each for up
+/// to `seconds`; prints the service of the first probe that never passed.
 pub fn wait_ready(server: &ServerPlan, seconds: u32) -> String {
-    let tries = seconds * 10;
-    let mut out = String::new();
+    let mut args = vec![seconds.to_string()];
     for p in &server.probes {
-        out.push_str(&format!(
-            "i=0; until ( {cmd} ) >/dev/null 2>&1; do i=$((i+1)); if [ $i -ge {tries} ]; then echo {svc}; exit 1; fi; sleep 0.1; done\n",
-            cmd = p.command,
-            svc = shell_quote(&p.service),
-        ));
+        args.push(p.service.clone());
+        args.push(p.command.clone());
     }
-    out.push_str("exit 0\n");
-    out
+    crate::shell::polling(crate::shell::WAIT_READY, &args)
 }
 
 /// Shell printing the last `lines` lines of a service's log.
