@@ -3,7 +3,8 @@
 //! is the script that runs. A script gets its values as positional
 //! parameters: [`with_args`] puts a `set --` line, each value quoted, before
 //! the file's text, which is never spliced into. Every value put into shell
-//! text goes through [`shell_quote`]. Whatever waits for something to
+//! text goes through [`shell_quote`]. A script that must be generated (a
+//! file a host runs as it is) is a Tera template there, see [`render`]. Whatever waits for something to
 //! happen polls with the one helper, `poll` (src/shell/poll.sh).
 
 /// Declares the embedded script files: a constant each, and [`SCRIPTS`].
@@ -49,6 +50,54 @@ scripts! {
     REPLICA_LAG = "replica-lag.sh";
     /// `verify`: how long the site is gone when a load balancer dies.
     FAILOVER_GAP = "failover-gap.sh";
+}
+
+/// Declares the templates: a constant each (its name), and [`TEMPLATES`].
+macro_rules! templates {
+    ($($(#[$doc:meta])* $name:ident = $file:literal;)*) => {
+        $($(#[$doc])* pub const $name: &str = $file;)*
+        /// Every template of `src/shell/`: (file name, text).
+        pub const TEMPLATES: &[(&str, &str)] =
+            &[$(($file, include_str!(concat!("shell/", $file)))),*];
+    };
+}
+
+templates! {
+    /// A service's `run` script: its pre-start commands, then the program
+    /// in the foreground (see `supervise`).
+    SERVICE_RUN = "service-run.sh.tera";
+    /// A service's `log/run` script: svlogd into its log directory.
+    SERVICE_LOG_RUN = "service-log-run.sh.tera";
+    /// The steps the init runs before the services start.
+    BEFORE_START = "before-start.sh.tera";
+}
+
+/// Renders `template` (one of [`TEMPLATES`]): for a script that must be
+/// generated, as a file a host runs without arguments must be. A value is
+/// put in as it is, or quoted with the `q` filter.
+pub fn render(template: &str, context: &tera::Context) -> String {
+    static TERA: std::sync::OnceLock<tera::Tera> = std::sync::OnceLock::new();
+    let tera = TERA.get_or_init(|| {
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(vec![]);
+        tera.register_filter("q", quote_filter);
+        tera.add_raw_templates(TEMPLATES.iter().copied())
+            .expect("the shell templates parse");
+        tera
+    });
+    tera.render(template, context)
+        .unwrap_or_else(|e| panic!("rendering {template}: {e:?}"))
+}
+
+/// The `q` filter: a string single-quoted for sh.
+fn quote_filter(
+    value: &tera::Value,
+    _: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    let s = value
+        .as_str()
+        .ok_or_else(|| tera::Error::msg("q quotes strings only"))?;
+    Ok(tera::Value::String(shell_quote(s)))
 }
 
 /// Single-quotes `s` for sh.
@@ -125,14 +174,60 @@ mod tests {
             .filter(|n| n != ".shellcheckrc")
             .collect();
         on_disk.sort();
-        let mut embedded: Vec<String> = SCRIPTS.iter().map(|(n, _)| n.to_string()).collect();
+        let mut embedded: Vec<String> = SCRIPTS
+            .iter()
+            .chain(TEMPLATES)
+            .map(|(n, _)| n.to_string())
+            .collect();
         embedded.sort();
-        assert_eq!(on_disk, embedded, "src/shell/ and SCRIPTS differ");
+        assert_eq!(
+            on_disk, embedded,
+            "src/shell/ and SCRIPTS, TEMPLATES differ"
+        );
         for (name, text) in SCRIPTS {
             if let Some(e) = syntax_error(text) {
                 panic!("src/shell/{name} does not parse: {e}");
             }
         }
+    }
+
+    #[test]
+    fn every_template_renders_a_script_that_parses() {
+        let mut full = tera::Context::new();
+        full.insert("name", "app");
+        full.insert("log_dir", "/var/log/infractl");
+        full.insert("pre", &["install -d -o www-data /run/app", "echo 'a b'"]);
+        full.insert("command", &["gunicorn", "--bind", "it's here"]);
+        full.insert("user", "www-data");
+        full.insert(
+            "steps",
+            &[
+                serde_json::json!({"name": "one", "run": "mkdir -p /run/a && true"}),
+                serde_json::json!({"name": "two", "run": "echo \"$HOME\""}),
+            ],
+        );
+        let mut bare = tera::Context::new();
+        bare.insert("name", "app");
+        bare.insert("log_dir", "/var/log/infractl");
+        bare.insert("pre", &Vec::<String>::new());
+        bare.insert("command", &["nginx"]);
+        bare.insert("steps", &Vec::<String>::new());
+        for (name, _) in TEMPLATES {
+            for context in [&full, &bare] {
+                let text = render(name, context);
+                if let Some(e) = syntax_error(&text) {
+                    panic!("src/shell/{name} renders a script that does not parse: {e}\n{text}");
+                }
+            }
+        }
+        assert_eq!(
+            render(SERVICE_RUN, &full),
+            "#!/bin/sh\n# app: run by infractl's supervisor (rendered by infractl)\nexec 2>&1\ninstall -d -o www-data /run/app\necho 'a b'\nexec chpst -u www-data gunicorn --bind 'it'\\''s here'\n"
+        );
+        assert_eq!(
+            render(BEFORE_START, &bare),
+            "#!/bin/sh\n# Steps run before the services start (rendered by infractl).\n"
+        );
     }
 
     #[test]
