@@ -191,8 +191,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_template_renders_a_script_that_parses() {
+    /// Contexts that between them take every branch of the templates.
+    fn sample_contexts() -> [tera::Context; 2] {
         let mut full = tera::Context::new();
         full.insert("name", "app");
         full.insert("log_dir", "/var/log/infractl");
@@ -212,6 +212,12 @@ mod tests {
         bare.insert("pre", &Vec::<String>::new());
         bare.insert("command", &["nginx"]);
         bare.insert("steps", &Vec::<String>::new());
+        [full, bare]
+    }
+
+    #[test]
+    fn every_template_renders_a_script_that_parses() {
+        let [full, bare] = sample_contexts();
         for (name, _) in TEMPLATES {
             for context in [&full, &bare] {
                 let text = render(name, context);
@@ -228,6 +234,36 @@ mod tests {
             render(BEFORE_START, &bare),
             "#!/bin/sh\n# Steps run before the services start (rendered by infractl).\n"
         );
+    }
+
+    #[test]
+    #[ignore = "needs shellcheck (scripts/setup.sh installs it); CI runs it"]
+    fn every_template_renders_a_script_shellcheck_passes() {
+        let mut failures = String::new();
+        for (name, _) in TEMPLATES {
+            for context in &sample_contexts() {
+                let text = render(name, context);
+                let mut sc = Command::new("shellcheck")
+                    .args(["--shell=sh", "-"])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .expect("shellcheck runs (scripts/setup.sh installs it)");
+                sc.stdin
+                    .take()
+                    .expect("piped")
+                    .write_all(text.as_bytes())
+                    .expect("shellcheck reads the script");
+                let out = sc.wait_with_output().expect("shellcheck finishes");
+                if !out.status.success() {
+                    failures.push_str(&format!(
+                        "src/shell/{name}, rendered:\n{text}\n{}\n",
+                        String::from_utf8_lossy(&out.stdout)
+                    ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ if [ -n "$missing" ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086 # package names, a word each
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
     rm -f /usr/sbin/policy-rc.d
     dpkg-query -W -f='${Package}\n' | sort | comm -13 "$STATE/packages.before" - >> "$STATE/installed"

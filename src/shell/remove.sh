@@ -20,6 +20,7 @@ if [ -f "$STATE/ufw.was" ] && command -v ufw >/dev/null; then
     fi
 fi
 if [ "${1-}" = purge ] && [ -s "$STATE/installed" ]; then
+    # shellcheck disable=SC2046 # package names, a word each
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $(cat "$STATE/installed") >/dev/null 2>&1 || echo "infractl: purging packages failed" >&2
 fi
 # The distribution's own units, as they were.
