@@ -1,11 +1,13 @@
-//! Shell text. Scripts run on hosts are sh (dash on Debian), and each is a
-//! file in `src/shell/`, embedded here, so that the file shellcheck reads
-//! is the script that runs. A script gets its values as positional
-//! parameters: [`with_args`] puts a `set --` line, each value quoted, before
-//! the file's text, which is never spliced into. Every value put into shell
-//! text goes through [`shell_quote`]. A script that must be generated (a
-//! file a host runs as it is) is a Tera template there, see [`render`]. Whatever waits for something to
-//! happen polls with the one helper, `poll` (src/shell/poll.sh).
+//! Shell text. Every script a host runs is sh (dash on Debian) and lives
+//! as a file in `src/shell/`, beside this module, which embeds it: the file
+//! shellcheck reads is the script that runs. A script gets its values as
+//! positional parameters: [`with_args`] puts a `set --` line, each value
+//! quoted, before the file's text, which nothing splices into. A script
+//! that must be generated (a file a host runs as it is, with no arguments)
+//! is a Tera template there, rendered by [`render`]. Whatever waits for
+//! something polls with the one helper, `poll` (src/shell/poll.sh, see
+//! [`polling`]). Every value put into shell text goes through
+//! [`shell_quote`].
 
 /// Declares the embedded script files: a constant each, and [`SCRIPTS`].
 macro_rules! scripts {
