@@ -81,12 +81,12 @@ EOF
         docker start "bench-$name" >/dev/null
         echo "  $name: { host: ${a#*=} }" >> "$work/inventory.yaml"
     done < "$work/layout"
-    for addr in $(awk '$1 == "vm" { sub(/^[^=]*=/, "", $3); print $3 }' "$work/layout"); do
+    while read -r addr; do
         for _ in $(seq 100); do
             (exec 3<>"/dev/tcp/$addr/22") 2>/dev/null && break
             sleep 0.1
         done
-    done
+    done < <(awk '$1 == "vm" { sub(/^[^=]*=/, "", $3); print $3 }' "$work/layout")
     driver=(--inventory "$work/inventory.yaml" --known-hosts "$work/known_hosts" --accept-new-host-keys)
 }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what infractl needs on a fresh Debian machine beside Rust and a
 # running Docker engine: debootstrap, which builds the node image from
-# Debian's packages, OpenSSL's headers for the SSH driver, and Chromium with
+# Debian's packages, OpenSSL's headers for the SSH driver, Chromium with
 # the DejaVu fonts, in which the tests lay out the diagrams (and
-# scripts/diagram-png.sh renders them). Safe to run again.
+# scripts/diagram-png.sh renders them), and shellcheck, which CI's lint
+# runs on every script. Safe to run again.
 set -euo pipefail
 
 need=()
@@ -15,6 +16,8 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 # The diagram test measures the SVGs in headless Chromium, in DejaVu Sans.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
+# CI's lint checks the scripts (scripts/, src/shell/, .ci/run).
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

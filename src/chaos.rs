@@ -68,16 +68,9 @@ fn describe(site: bool, reads: bool, writes: bool) -> String {
 
 async fn probe<D: Driver>(driver: &D, client: &str, base: &str) -> Result<(bool, bool, bool)> {
     // Poll until all three work or the time is up; report what worked.
-    let script = format!(
-        r#"site=no; reads=no; writes=no; end=$(( $(date +%s) + {PROBE_SECONDS} ))
-while [ $(date +%s) -lt $end ]; do
-    [ $site = yes ] || {{ curl -sf -m 3 -o /dev/null {base}/ && site=yes; }}
-    [ $reads = yes ] || {{ curl -sf -m 3 -o /dev/null {base}/api/notes && reads=yes; }}
-    [ $writes = yes ] || {{ curl -sf -m 3 -o /dev/null -H 'Content-Type: application/json' -d '{{"text": "chaos"}}' {base}/api/notes && writes=yes; }}
-    [ $site$reads$writes = yesyesyes ] && break
-    sleep 0.2
-done
-echo $site $reads $writes"#
+    let script = crate::shell::polling(
+        crate::shell::CHAOS_PROBE,
+        &[&PROBE_SECONDS.to_string(), base],
     );
     let out = driver.exec(client, &script).await?;
     let w: Vec<&str> = out.stdout.split_whitespace().collect();

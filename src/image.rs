@@ -18,45 +18,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use crate::components::{BASE_PACKAGES, KINDS};
 use crate::error::{Context, Error, Result};
 use crate::progress::Progress;
+use crate::shell::{IMAGE_FINISH, NODE_INIT};
 
 pub const REPOSITORY: &str = "infractl/node";
 pub const SUITE: &str = "bookworm";
-
-/// PID 1 of a node: runit's runsvdir over /etc/service; on TERM, stop the
-/// services cleanly before exiting (runsvdir alone would leave them).
-pub const INIT: &str = r#"#!/bin/sh
-# PID 1 of an infractl node: run the before-start steps, then supervise the
-# services in /etc/infractl/sv like systemd would; stop them cleanly on TERM.
-mkdir -p /run/runit/supervise /etc/service /var/log/infractl
-if [ -x /etc/infractl/before-start.sh ]; then
-    /etc/infractl/before-start.sh
-fi
-for d in /etc/infractl/sv/*; do
-    [ -d "$d" ] && ln -sfn "$d" "/etc/service/${d##*/}"
-done
-# runsvdir waits a second before reading a directory changed this very
-# second; an old mtime lets it start the services at once.
-touch -d '2000-01-01 00:00:00' /etc/service
-runsvdir -P /etc/service 'log: ..........................................................................................' &
-pid=$!
-stop() {
-    sv -w 20 force-stop /etc/service/* >/dev/null 2>&1
-    kill -HUP "$pid" 2>/dev/null
-    wait "$pid"
-    exit 0
-}
-trap stop TERM INT
-wait "$pid"
-"#;
-
-/// Commands run in the new root filesystem before it is imported.
-const FINISH: &str = r#"set -e
-rm -f /etc/service/* /etc/runit/runsvdir/default/*
-rm -f /etc/ssh/ssh_host_*
-rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/*.log
-install -d /etc/sv /etc/infractl
-printf 'infractl\n' > /etc/hostname
-"#;
 
 /// Every package the image holds: the base set and each kind's packages.
 pub fn packages() -> Vec<String> {
@@ -85,7 +50,10 @@ pub fn packages() -> Vec<String> {
 
 /// Hash of everything that goes into the image.
 pub fn recipe_hash() -> String {
-    let recipe = format!("{SUITE}\n{}\n{INIT}\n{FINISH}", packages().join(","));
+    let recipe = format!(
+        "{SUITE}\n{}\n{NODE_INIT}\n{IMAGE_FINISH}",
+        packages().join(",")
+    );
     crate::plan::sha256_hex(recipe.as_bytes())[..12].to_string()
 }
 
@@ -189,7 +157,34 @@ async fn build(
                 .with_hint("pass `--mirror URL` (a Debian mirror that apt can reach)")
         })?,
     };
-    let debootstrap = [
+    let debootstrap = find_debootstrap()?;
+    let work = std::env::temp_dir().join(format!("infractl-image-{}", recipe_hash()));
+    let rootfs = work.join("rootfs");
+    let doing = "cannot prepare the image's work directory";
+    if work.exists() {
+        fs_err::remove_dir_all(&work).context(doing)?;
+    }
+    fs_err::create_dir_all(&work).context(doing)?;
+    let _cleanup = RemoveOnDrop(work.clone());
+
+    // debootstrap prints a line per package retrieved, validated, unpacked
+    // and configured; count them against an estimate of the total.
+    let estimate = 4 * 260u64;
+    progress.begin(task, Some(estimate), "debootstrap: starting");
+    run_debootstrap(debootstrap, &rootfs, &mirror, estimate, progress).await?;
+
+    progress.update(task, Some(estimate - 1), "preparing the root filesystem");
+    finish_rootfs(&rootfs).await?;
+
+    progress.update(task, Some(estimate - 1), &format!("importing {reference}"));
+    import(docker, &rootfs, reference).await?;
+    progress.finish(task, true, &format!("built {reference}"));
+    Ok(())
+}
+
+/// Where debootstrap is installed.
+fn find_debootstrap() -> Result<&'static str> {
+    [
         "/usr/sbin/debootstrap",
         "/sbin/debootstrap",
         "/usr/bin/debootstrap",
@@ -201,27 +196,25 @@ async fn build(
             "debootstrap is not installed; it builds the node image from Debian packages",
         )
         .with_hint("apt-get install debootstrap")
-    })?;
-    let work = std::env::temp_dir().join(format!("infractl-image-{}", recipe_hash()));
-    let rootfs = work.join("rootfs");
-    let doing = "cannot prepare the image's work directory";
-    if work.exists() {
-        fs_err::remove_dir_all(&work).context(doing)?;
-    }
-    fs_err::create_dir_all(&work).context(doing)?;
-    let _cleanup = RemoveOnDrop(work.clone());
+    })
+}
 
-    let pkgs = packages();
-    // debootstrap prints a line per package retrieved, validated, unpacked
-    // and configured; count them against an estimate of the total.
-    let estimate = 4 * 260u64;
-    progress.begin(task, Some(estimate), "debootstrap: starting");
+/// Makes the root filesystem from the image's packages, reporting each
+/// step debootstrap prints against `estimate`; when it fails, says why
+/// with the end of its log.
+async fn run_debootstrap(
+    debootstrap: &str,
+    rootfs: &Path,
+    mirror: &str,
+    estimate: u64,
+    progress: &dyn Progress,
+) -> Result<()> {
     let mut child = tokio::process::Command::new(debootstrap)
         .arg("--variant=minbase")
-        .arg(format!("--include={}", pkgs.join(",")))
+        .arg(format!("--include={}", packages().join(",")))
         .arg(SUITE)
-        .arg(&rootfs)
-        .arg(&mirror)
+        .arg(rootfs)
+        .arg(mirror)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -236,7 +229,7 @@ async fn build(
         if let Some(info) = line.strip_prefix("I: ") {
             n += 1;
             progress.update(
-                task,
+                "image",
                 Some(n.min(estimate - 1)),
                 &format!("debootstrap: {info}"),
             );
@@ -249,38 +242,42 @@ async fn build(
     let mut err = String::new();
     stderr.read_to_string(&mut err).await.context(reading)?;
     let status = child.wait().await.context("waiting for debootstrap")?;
-    if !status.success() {
-        progress.finish(task, false, "debootstrap failed");
-        let log = rootfs.join("debootstrap/debootstrap.log");
-        let detail = std::fs::read_to_string(&log)
-            .map(|l| {
-                l.lines()
-                    .rev()
-                    .take(15)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_else(|_| tail.join("\n"));
-        return Err(Error::failure(format!(
-            "debootstrap failed ({status}):\n{}\n{detail}",
-            err.trim()
-        )));
+    if status.success() {
+        return Ok(());
     }
+    progress.finish("image", false, "debootstrap failed");
+    let log = rootfs.join("debootstrap/debootstrap.log");
+    let detail = std::fs::read_to_string(&log)
+        .map(|l| {
+            l.lines()
+                .rev()
+                .take(15)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_else(|_| tail.join("\n"));
+    Err(Error::failure(format!(
+        "debootstrap failed ({status}):\n{}\n{detail}",
+        err.trim()
+    )))
+}
 
-    progress.update(task, Some(estimate - 1), "preparing the root filesystem");
+/// Installs the node's init in the new root filesystem and runs the
+/// finishing commands there (src/shell/image-finish.sh).
+async fn finish_rootfs(rootfs: &Path) -> Result<()> {
     let init = rootfs.join("usr/local/sbin/infractl-init");
     {
         use std::os::unix::fs::PermissionsExt;
         let doing = "cannot install the node's init";
-        fs_err::write(&init, INIT).context(doing)?;
+        fs_err::write(&init, NODE_INIT).context(doing)?;
         fs_err::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).context(doing)?;
     }
     let out = tokio::process::Command::new("chroot")
-        .arg(&rootfs)
-        .args(["sh", "-c", FINISH])
+        .arg(rootfs)
+        .args(["sh", "-c", IMAGE_FINISH])
         .output()
         .await
         .context("cannot run chroot")?;
@@ -290,10 +287,6 @@ async fn build(
             String::from_utf8_lossy(&out.stderr)
         )));
     }
-
-    progress.update(task, Some(estimate - 1), &format!("importing {reference}"));
-    import(docker, &rootfs, reference).await?;
-    progress.finish(task, true, &format!("built {reference}"));
     Ok(())
 }
 

@@ -522,12 +522,10 @@ impl<D: Driver> Verifier<'_, D> {
             observed == "201",
             t,
         );
-        let tries = REPLICATION_BOUND_MS / 10;
+        let seconds = REPLICATION_BOUND_MS.div_ceil(1000).to_string();
         for r in &replicas {
             let t = Instant::now();
-            let script = format!(
-                "s=$(date +%s%N); i=0; until [ \"$(mariadb -N -e \"SELECT COUNT(*) FROM site.notes WHERE text='{marker}'\")\" = 1 ]; do i=$((i+1)); [ $i -ge {tries} ] && {{ echo never; exit 1; }}; sleep 0.01; done; e=$(date +%s%N); echo $(( (e-s)/1000000 ))"
-            );
+            let script = crate::shell::polling(crate::shell::REPLICA_LAG, &[&seconds, &marker]);
             let out = self.sh(r, &script).await?;
             let lag = out.stdout.trim().parse::<u64>().ok();
             self.record(
@@ -858,13 +856,15 @@ impl<D: Driver> Verifier<'_, D> {
         // The virtual IP itself is polled (the name resolved once, here):
         // the gap measured is the address's, not the DNS server's too.
         let port = if self.topo.tls() { 443 } else { 80 };
-        let url = format!(
-            "--resolve {site}:{port}:{address} {}://{site}/nginx-health",
-            self.scheme(),
-            site = self.site()
-        );
-        let poll = format!(
-            "s=$(date +%s%N); i=0; until curl -sf -o /dev/null -m 0.3 {url}; do i=$((i+1)); [ $i -ge 200 ] && {{ echo never; exit 1; }}; sleep 0.02; done; e=$(date +%s%N); echo $(( (e-s)/1000000 )); curl -s -o /dev/null -D - {url} | grep -i x-load-balancer"
+        let site = self.site();
+        let poll = crate::shell::polling(
+            crate::shell::FAILOVER_GAP,
+            &[
+                "4".to_string(),
+                "--resolve".to_string(),
+                format!("{site}:{port}:{address}"),
+                format!("{}://{site}/nginx-health", self.scheme()),
+            ],
         );
         let out = self.sh(&self.client, &poll).await?;
         let mut lines = out.stdout.lines();

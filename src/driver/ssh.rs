@@ -27,11 +27,9 @@ use super::{Destroyed, Driver, ExecOutput, Host};
 use crate::error::{Error, Result};
 use crate::inventory::{self, Auth};
 use crate::plan::{FileSpec, Plan, ServerPlan};
-use crate::shell::shell_quote;
+use crate::shell::{self, shell_quote};
 use crate::supervise;
 
-/// Where infractl keeps what it knows on a host.
-const STATE: &str = "/var/lib/infractl";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The SSH driver, bound to one lab on the hosts of one inventory.
@@ -58,7 +56,8 @@ struct Batch {
     stdin: Vec<u8>,
 }
 
-/// What a failed part of a batch prints before the batch stops.
+/// What a failed part of a batch prints before the batch stops (see
+/// src/shell/batch.sh).
 const FAILED_MARK: &str = "infractl-failed-part:";
 
 fn ssh_err(what: String) -> impl Fn(ssh2::Error) -> Error {
@@ -106,15 +105,13 @@ impl SshDriver {
         let Some(batch) = self.pending.lock().expect("lock").remove(server) else {
             return Ok(());
         };
-        let mut script = String::new();
-        for (i, (_, part, reads)) in batch.parts.iter().enumerate() {
-            // Only the copy reads the archive on stdin: nothing else (apt)
-            // may eat it.
-            let stdin = if *reads { "" } else { " </dev/null" };
-            script.push_str(&format!(
-                "(\n{part}\n){stdin} || {{ echo '{FAILED_MARK}{i}' >&2; exit 1; }}\n"
-            ));
-        }
+        // Only the copy reads the archive on stdin (see src/shell/batch.sh).
+        let args: Vec<&str> = batch
+            .parts
+            .iter()
+            .flat_map(|(_, part, reads)| [if *reads { "stdin" } else { "-" }, part.as_str()])
+            .collect();
+        let script = shell::with_args(shell::BATCH, &args);
         let out = self
             .run(
                 server,
@@ -386,135 +383,29 @@ fn connect(
 /// What the install added (dependencies included) is recorded on the host,
 /// for `down --purge-packages`.
 fn packages_script(server: &ServerPlan) -> String {
-    format!(
-        r#"set -e
-# One query for all (a `dpkg -s` each costs a process and a read of the database).
-have=" $(dpkg-query -W -f='${{db:Status-Abbrev}}${{Package}} ' {pkgs} 2>/dev/null | sed 's/ii /ok:/g') "
-missing=""
-for p in {pkgs}; do case "$have" in *" ok:$p "*) ;; *) missing="$missing $p" ;; esac; done
-if [ -n "$missing" ]; then
-    mkdir -p {STATE}
-    dpkg-query -W -f='${{Package}}\n' | sort > {STATE}/packages.before
-    # Packages must not start their services on their own: infractl runs them.
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
-    rm -f /usr/sbin/policy-rc.d
-    dpkg-query -W -f='${{Package}}\n' | sort | comm -13 {STATE}/packages.before - >> {STATE}/installed
-    rm -f {STATE}/packages.before
-    echo "installed:$missing"
-fi
-"#,
-        pkgs = server.packages.join(" ")
-    )
+    shell::with_args(shell::INSTALL_PACKAGES, &server.packages)
 }
 
-/// Places the files of the archive on stdin. Each lands in a staging
-/// directory, then is renamed into place: readers see the old file or the
-/// new one, never half. A file that was there before infractl is kept
-/// first, for `down` to put back; every path placed is recorded. Written
-/// out per file, with one `mv` per directory, so that placing thirty files
-/// costs a handful of processes rather than a few per file.
+/// Places the files of the archive on stdin (see src/shell/place.sh): the
+/// owners to give, then every path, grouped by directory.
 fn place_script(files: &[FileSpec]) -> String {
-    let by_dir = crate::plan::paths_by_dir(files);
-    let q = |p: &str| shell_quote(p);
-    let paths: Vec<String> = files.iter().map(|f| q(&f.path)).collect();
-    let dirs: Vec<String> = by_dir.keys().map(|d| q(d)).collect();
-    let mut out = format!(
-        r#"set -e; umask 022
-st=$(mktemp -d /var/tmp/infractl.XXXXXX)
-tar -x -C "$st" -f -
-{chowns}mkdir -p {STATE} {dirs}
-touch {STATE}/placed
-placed=" $(tr '\n' ' ' < {STATE}/placed) "
-for d in {paths}; do
-    case "$placed" in *" $d "*) continue ;; esac
-    if [ -e "$d" ] && [ ! -e "{STATE}/orig$d" ]; then mkdir -p "{STATE}/orig${{d%/*}}"; cp -p "$d" "{STATE}/orig$d"; fi
-done
-"#,
-        dirs = dirs.join(" "),
-        paths = paths.join(" "),
-        chowns = staged_chowns(files),
-    );
-    for (dir, members) in &by_dir {
-        let sources: Vec<String> = members.iter().map(|p| format!("\"$st\"{}", q(p))).collect();
-        out.push_str(&format!("mv -f -t {} {}\n", q(dir), sources.join(" ")));
+    let mut args: Vec<&str> = Vec::new();
+    for f in files {
+        if let Some(owner) = &f.owner {
+            args.extend(["-o", owner.as_str(), f.path.as_str()]);
+        }
     }
-    out.push_str(&format!(
-        "printf '%s\\n' {} >> {STATE}/placed\nsort -u -o {STATE}/placed {STATE}/placed\nrm -rf \"$st\"\n",
-        paths.join(" ")
-    ));
-    out
-}
-
-/// Gives the staged files their owners before they are moved into place,
-/// so that none is ever in place with the wrong one.
-fn staged_chowns(files: &[FileSpec]) -> String {
-    files
-        .iter()
-        .filter_map(|f| {
-            let owner = f.owner.as_ref()?;
-            Some(format!(
-                "chown {} \"$st\"{}\n",
-                shell_quote(owner),
-                shell_quote(&f.path)
-            ))
-        })
-        .collect()
-}
-
-/// Starts the services (and the supervisor, if it does not run).
-fn start_script() -> String {
-    format!(
-        r#"set -e
-mkdir -p {STATE}
-if [ -n "$INFRACTL_CONTROLLER" ]; then echo "$INFRACTL_CONTROLLER" > {STATE}/controller; fi
-{svc} up
-"#,
-        svc = supervise::SVC
-    )
+    for paths in crate::plan::paths_by_dir(files).values() {
+        args.extend(paths.iter().copied());
+    }
+    shell::with_args(shell::PLACE, &args)
 }
 
 /// Removes what infractl placed; purges the packages it installed when
 /// asked.
 fn remove_script(purge_packages: bool) -> String {
-    let purge = if purge_packages {
-        format!(
-            r#"if [ -s {STATE}/installed ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $(cat {STATE}/installed) >/dev/null 2>&1 || echo "infractl: purging packages failed" >&2
-fi
-"#
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        r#"# The helper is one of the files placed: keep it for the end.
-svc={STATE}/svc.keep
-if [ -x {helper} ]; then cp {helper} $svc; $svc down; fi
-[ -f {STATE}/placed ] && xargs -r rm -f < {STATE}/placed
-# Files that were there before infractl come back as they were.
-if [ -d {STATE}/orig ]; then (cd {STATE}/orig && find . -type f | while read -r f; do cp -p "$f" "/${{f#./}}"; done); fi
-# The firewall as it was: its rules are back, so is whether it was on.
-if [ -f {STATE}/ufw.was ] && command -v ufw >/dev/null; then
-    if [ "$(cat {STATE}/ufw.was)" = yes ]; then
-        /lib/ufw/ufw-init force-reload >/dev/null 2>&1
-    else
-        ufw --force disable >/dev/null 2>&1
-        # ufw leaves its empty chains behind until a reboot: remove them.
-        for t in iptables ip6tables; do
-            $t-save -t filter 2>/dev/null | grep -v -e '^:ufw' -e '-j ufw' -e '^-A ufw' | $t-restore 2>/dev/null
-        done
-    fi
-fi
-{purge}# The distribution's own units, as they were.
-[ -x $svc ] && $svc restore
-rm -rf /etc/infractl {log} {STATE}
-true"#,
-        helper = supervise::SVC,
-        log = supervise::LOG_DIR,
-    )
+    let purge: &[&str] = if purge_packages { &["purge"] } else { &[] };
+    shell::with_args(shell::REMOVE, purge)
 }
 
 impl Driver for SshDriver {
@@ -528,37 +419,30 @@ impl Driver for SshDriver {
         }
         // One round trip a host: what it was set up with, whether its
         // services run, and each one's state.
-        let script = format!(
-            "echo \"structure $(cat {STATE}/structure 2>/dev/null)\"; if [ -x {svc} ]; then {svc} running && echo running; {svc} status | sed 's/^/service /'; fi; true",
-            svc = supervise::SVC
-        );
-        let jobs = self.hosts.iter().map(|h| {
-            let script = &script;
-            async move {
-                let out = self.script(&h.server, script).await?;
-                let mut structure = None;
-                let mut running = false;
-                let mut status = String::new();
-                for line in out.stdout.lines() {
-                    if let Some(s) = line.strip_prefix("structure ") {
-                        structure = Some(s.trim().to_string()).filter(|s| !s.is_empty());
-                    } else if line == "running" {
-                        running = true;
-                    } else if let Some(l) = line.strip_prefix("service ") {
-                        status.push_str(l);
-                        status.push('\n');
-                    }
+        let jobs = self.hosts.iter().map(|h| async move {
+            let out = self.script(&h.server, shell::HOST_STATE).await?;
+            let mut structure = None;
+            let mut running = false;
+            let mut status = String::new();
+            for line in out.stdout.lines() {
+                if let Some(s) = line.strip_prefix("structure ") {
+                    structure = Some(s.trim().to_string()).filter(|s| !s.is_empty());
+                } else if line == "running" {
+                    running = true;
+                } else if let Some(l) = line.strip_prefix("service ") {
+                    status.push_str(l);
+                    status.push('\n');
                 }
-                Ok::<_, Error>(structure.map(|s| Host {
-                    server: h.server.clone(),
-                    running,
-                    structure: Some(s),
-                    handle: format!("{}@{}:{}", h.user, h.host, h.port),
-                    status: if running { "running" } else { "stopped" }.into(),
-                    services: Some(supervise::parse_status(&status)),
-                    networks: None,
-                }))
             }
+            Ok::<_, Error>(structure.map(|s| Host {
+                server: h.server.clone(),
+                running,
+                structure: Some(s),
+                handle: format!("{}@{}:{}", h.user, h.host, h.port),
+                status: if running { "running" } else { "stopped" }.into(),
+                services: Some(supervise::parse_status(&status)),
+                networks: None,
+            }))
         });
         let hosts: Vec<Host> = futures_util::future::try_join_all(jobs)
             .await?
@@ -583,21 +467,15 @@ impl Driver for SshDriver {
             packages_script(server),
             None,
         );
-        let iface = match &self.host(&server.name)?.vip_interface {
-            Some(i) => format!(
-                "echo {} > {}",
-                shell_quote(i),
-                crate::components::keepalived::IFACE_OVERRIDE
-            ),
-            None => format!("rm -f {}", crate::components::keepalived::IFACE_OVERRIDE),
-        };
+        let mut args = vec![
+            server.structure_hash(&plan.image),
+            crate::components::keepalived::IFACE_OVERRIDE.to_string(),
+        ];
+        args.extend(self.host(&server.name)?.vip_interface.clone());
         self.queue(
             &server.name,
             "preparing the host",
-            format!(
-                "set -e; mkdir -p {STATE}; echo {} > {STATE}/structure; {iface}",
-                shell_quote(&server.structure_hash(&plan.image)),
-            ),
+            shell::with_args(shell::PREPARE_HOST, &args),
             None,
         );
         Ok(())
@@ -622,7 +500,7 @@ impl Driver for SshDriver {
 
     async fn start(&self, _plan: &Plan, server: &str) -> Result<()> {
         self.changed();
-        self.queue(server, "starting its services", start_script(), None);
+        self.queue(server, "starting its services", shell::START.into(), None);
         self.flush(server).await
     }
 
@@ -697,5 +575,31 @@ impl Driver for SshDriver {
             hosts: hosts.into_iter().map(|h| h.server).collect(),
             ..Default::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scripts_agree_with_the_driver() {
+        let state = "STATE=/var/lib/infractl\n";
+        for script in [
+            shell::INSTALL_PACKAGES,
+            shell::PLACE,
+            shell::PREPARE_HOST,
+            shell::START,
+            shell::REMOVE,
+            shell::SVC,
+        ] {
+            assert!(script.contains(state), "{script}");
+        }
+        assert!(crate::components::keepalived::IFACE_OVERRIDE.starts_with("/var/lib/infractl/"));
+        assert!(shell::HOST_STATE.contains("/var/lib/infractl/structure"));
+        for script in [shell::START, shell::REMOVE, shell::HOST_STATE] {
+            assert!(script.contains(supervise::SVC), "{script}");
+        }
+        assert!(shell::BATCH.contains(FAILED_MARK));
     }
 }

@@ -76,6 +76,7 @@ WantedBy=multi-user.target
 replace() {
     [ -f "$SV/$1/replaces" ] || return 0
     mkdir -p "$STATE"
+    # shellcheck disable=SC2013 # unit names, a word each
     for u in $(cat "$SV/$1/replaces"); do
         systemctl cat "$u" >/dev/null 2>&1 || continue
         grep -q "^$u " "$STATE/replaced" 2>/dev/null ||
@@ -88,6 +89,8 @@ replace() {
 # given ones).
 restore() {
     [ -d /run/systemd/system ] && [ -f "$STATE/replaced" ] || return 0
+    # sed -i below writes a new file: the loop goes on reading the old one.
+    # shellcheck disable=SC2094
     while read -r u enabled active; do
         [ $# = 0 ] || echo " $* " | grep -q " $u " || continue
         [ "$enabled" = enabled ] && systemctl enable --quiet "$u" 2>/dev/null
@@ -106,10 +109,15 @@ signal_runit() {
 
 case "$INIT $1" in
 "systemd up")
+    # Here and below, $(names) and $(units) are split on purpose: service
+    # names are words.
+    # shellcheck disable=SC2046
     write_units $(names)
     for n in $(names); do replace "$n"; done
+    # shellcheck disable=SC2046
     systemctl enable --quiet infractl-before-start.service $(units) &&
         systemctl restart infractl-before-start.service || exit 1
+    # shellcheck disable=SC2046
     [ -z "$(names)" ] || systemctl start $(units)
     ;;
 "runit up")
@@ -145,6 +153,7 @@ case "$INIT $1" in
 "systemd signal") systemctl kill --kill-who=main --signal="$3" "$(unit "$2")" ;;
 "runit signal") signal_runit "$2" "$3" ;;
 "systemd status")
+    # shellcheck disable=SC2046
     set -- $(names)
     [ $# = 0 ] && exit 0
     # shellcheck disable=SC2046
@@ -155,20 +164,26 @@ case "$INIT $1" in
     done ;;
 "runit status")
     sv status /etc/service/* 2>/dev/null | sed -n 's|^\([a-z]*\): /etc/service/\([^:]*\):.*|\1 \2|p' ;;
-"systemd running") systemctl is-active --quiet infractl-before-start.service $(units) ;;
+"systemd running")
+    # shellcheck disable=SC2046
+    systemctl is-active --quiet infractl-before-start.service $(units) ;;
 "runit running") pgrep -x runsvdir >/dev/null ;;
 "systemd kill")
+    # shellcheck disable=SC2046
     systemctl kill --signal=KILL $(units) 2>/dev/null
+    # shellcheck disable=SC2046
     systemctl stop infractl-before-start.service $(units) 2>/dev/null
     true ;;
 "runit kill")
     pids=$(cat /etc/service/*/supervise/pid 2>/dev/null)
     pkill -9 -x runsvdir
     pkill -9 -x runsv
+    # shellcheck disable=SC2086 # process ids, a word each
     [ -z "$pids" ] || kill -9 $pids 2>/dev/null
     true ;;
 "systemd down")
     u=$(units)
+    # shellcheck disable=SC2086 # unit names, a word each
     systemctl disable --now --quiet infractl-before-start.service $u 2>/dev/null
     for f in infractl-before-start.service $u; do rm -f "$UNITS/$f"; done
     systemctl daemon-reload
@@ -176,6 +191,7 @@ case "$INIT $1" in
 "runit down")
     ns=$(names)
     # All at once: sv waits for them together.
+    # shellcheck disable=SC2046
     [ -z "$ns" ] || sv -w 10 force-stop $(for n in $ns; do echo "/etc/service/$n"; done) >/dev/null 2>&1
     for n in $ns; do rm -f "/etc/service/$n"; done
     # The supervisors must be gone before the service directories are, or

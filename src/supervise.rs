@@ -1,15 +1,15 @@
 //! Services: the plan's services become `/etc/infractl/sv/<name>/run`
 //! scripts (the program in the foreground), logging to
 //! `/var/log/infractl/<name>/current`. A helper placed with them,
-//! `/etc/infractl/svc` (svc.sh), runs them under systemd on a host booted
+//! `/etc/infractl/svc` (src/shell/svc.sh), runs them under systemd on a host booted
 //! with it and under runit elsewhere; everything else speaks to the helper,
 //! so the plan is the same whatever the host's init. The node image's init
 //! is runit: it links the services into `/etc/service` and runs the plan's
 //! before-start steps first, so `docker restart` brings everything back the
 //! way systemd would on a VM.
 
-use crate::plan::{sha256_hex, FileSpec, Reload, ServerPlan, Service, When};
-use crate::shell::shell_quote;
+use crate::plan::{sha256_hex, FileSpec, Reload, ServerPlan, Service, Step, When};
+use crate::shell;
 
 /// Where service directories live.
 pub const SV_DIR: &str = "/etc/infractl/sv";
@@ -17,9 +17,8 @@ pub const SV_DIR: &str = "/etc/infractl/sv";
 pub const LOG_DIR: &str = "/var/log/infractl";
 /// Steps run by the init before the services start.
 pub const BEFORE_START: &str = "/etc/infractl/before-start.sh";
-/// The helper that speaks to the host's init (see svc.sh).
+/// The helper that speaks to the host's init (src/shell/svc.sh).
 pub const SVC: &str = "/etc/infractl/svc";
-const SVC_SCRIPT: &str = include_str!("svc.sh");
 /// Shell printing a line per service: `STATE NAME` (run, down, fail).
 pub const STATUS: &str = "/etc/infractl/svc status";
 
@@ -62,24 +61,14 @@ fn file(path: String, mode: u32, content: String) -> FileSpec {
 
 /// The run script of a service.
 pub fn run_script(s: &Service) -> String {
-    let mut out = format!(
-        "#!/bin/sh\n# {}: run by infractl's supervisor (rendered by infractl)\nexec 2>&1\n",
-        s.name
-    );
-    for p in &s.pre {
-        out.push_str(p);
-        out.push('\n');
+    let mut context = tera::Context::new();
+    context.insert("name", &s.name);
+    context.insert("pre", &s.pre);
+    context.insert("command", &s.command);
+    if let Some(user) = &s.user {
+        context.insert("user", user);
     }
-    let argv: Vec<String> = s.command.iter().map(|a| shell_quote(a)).collect();
-    match &s.user {
-        Some(u) => out.push_str(&format!(
-            "exec chpst -u {} {}\n",
-            shell_quote(u),
-            argv.join(" ")
-        )),
-        None => out.push_str(&format!("exec {}\n", argv.join(" "))),
-    }
-    out
+    shell::render(shell::SERVICE_RUN, &context)
 }
 
 /// The files that put a server's services (and before-start steps) under runit.
@@ -98,25 +87,28 @@ pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
                 format!("{}\n", s.replaces.join("\n")),
             ));
         }
+        let mut context = tera::Context::new();
+        context.insert("name", &s.name);
+        context.insert("log_dir", LOG_DIR);
         out.push(file(
             format!("{SV_DIR}/{}/log/run", s.name),
             0o755,
-            format!(
-                "#!/bin/sh\nmkdir -p {LOG_DIR}/{0}\nexec svlogd -tt {LOG_DIR}/{0}\n",
-                s.name
-            ),
+            shell::render(shell::SERVICE_LOG_RUN, &context),
         ));
     }
-    let mut script =
-        String::from("#!/bin/sh\n# Steps run before the services start (rendered by infractl).\n");
-    for st in server.setup.iter().filter(|s| s.when == When::BeforeStart) {
-        script.push_str(&format!(
-            "echo 'infractl: {0}'\n{1} || echo 'infractl: step \"{0}\" failed' >&2\n",
-            st.name, st.run
-        ));
-    }
-    out.push(file(BEFORE_START.to_string(), 0o755, script));
-    out.push(file(SVC.to_string(), 0o755, SVC_SCRIPT.to_string()));
+    let steps: Vec<&Step> = server
+        .setup
+        .iter()
+        .filter(|s| s.when == When::BeforeStart)
+        .collect();
+    let mut context = tera::Context::new();
+    context.insert("steps", &steps);
+    out.push(file(
+        BEFORE_START.to_string(),
+        0o755,
+        shell::render(shell::BEFORE_START, &context),
+    ));
+    out.push(file(SVC.to_string(), 0o755, shell::SVC.to_string()));
     out
 }
 
@@ -144,20 +136,15 @@ pub fn reload(s: &Service) -> String {
     }
 }
 
-/// Shell that waits until every probe of the server passes, up to
-/// `seconds`; prints the service of the first probe that never passed.
+/// Shell that waits until every probe of the server passes, each for up
+/// to `seconds`; prints the service of the first probe that never passed.
 pub fn wait_ready(server: &ServerPlan, seconds: u32) -> String {
-    let tries = seconds * 10;
-    let mut out = String::new();
+    let mut args = vec![seconds.to_string()];
     for p in &server.probes {
-        out.push_str(&format!(
-            "i=0; until ( {cmd} ) >/dev/null 2>&1; do i=$((i+1)); if [ $i -ge {tries} ]; then echo {svc}; exit 1; fi; sleep 0.1; done\n",
-            cmd = p.command,
-            svc = shell_quote(&p.service),
-        ));
+        args.push(p.service.clone());
+        args.push(p.command.clone());
     }
-    out.push_str("exit 0\n");
-    out
+    crate::shell::polling(crate::shell::WAIT_READY, &args)
 }
 
 /// Shell printing the last `lines` lines of a service's log.
@@ -196,5 +183,52 @@ mod tests {
             "#!/bin/sh\n# app: run by infractl's supervisor (rendered by infractl)\nexec 2>&1\ninstall -d /run/x\nexec chpst -u www-data gunicorn --config '/etc/a b.py'\n"
         );
         assert_eq!(reload(&s), "/etc/infractl/svc signal app HUP");
+        let mut root = s.clone();
+        root.user = None;
+        root.pre.clear();
+        assert_eq!(
+            run_script(&root),
+            "#!/bin/sh\n# app: run by infractl's supervisor (rendered by infractl)\nexec 2>&1\nexec gunicorn --config '/etc/a b.py'\n"
+        );
+    }
+
+    #[test]
+    fn log_run_and_before_start_scripts() {
+        let mut server = ServerPlan::new("web-01");
+        server.services.push(Service {
+            name: "nginx".into(),
+            pre: vec![],
+            command: vec!["nginx".into()],
+            user: None,
+            reload: Reload::Restart,
+            watches: vec![],
+            host_provides: false,
+            replaces: vec![],
+        });
+        let step = |name: &str, when, run: &str| Step {
+            name: name.into(),
+            when,
+            run: run.into(),
+            inputs: vec![],
+        };
+        server.setup = vec![
+            step("routes", When::BeforeStart, "ip route add x || true"),
+            step("later", When::AfterReady, "false"),
+            step("dirs", When::BeforeStart, "mkdir -p \"$D\""),
+        ];
+        let files = files(&server);
+        let text = |path: &str| {
+            let f = files.iter().find(|f| f.path == path).expect(path);
+            String::from_utf8(f.content.clone()).expect("text")
+        };
+        assert_eq!(
+            text("/etc/infractl/sv/nginx/log/run"),
+            "#!/bin/sh\nmkdir -p /var/log/infractl/nginx\nexec svlogd -tt /var/log/infractl/nginx\n"
+        );
+        assert_eq!(
+            text(BEFORE_START),
+            "#!/bin/sh\n# Steps run before the services start (rendered by infractl).\necho 'infractl: routes'\nip route add x || true || echo 'infractl: step \"routes\" failed' >&2\necho 'infractl: dirs'\nmkdir -p \"$D\" || echo 'infractl: step \"dirs\" failed' >&2\n"
+        );
+        assert_eq!(text(SVC), crate::shell::SVC);
     }
 }

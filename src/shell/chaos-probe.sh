@@ -1,0 +1,14 @@
+# From the user's computer: does the site answer, do reading and writing
+# notes through the application work? Polls until all three do or SECONDS
+# pass; prints `SITE READS WRITES`, each yes or no.
+# Arguments: SECONDS BASE (the site's URL). Needs poll.sh.
+base=$2
+site=no; reads=no; writes=no
+all_work() {
+    [ $site = yes ] || { curl -sf -m 3 -o /dev/null "$base/" && site=yes; }
+    [ $reads = yes ] || { curl -sf -m 3 -o /dev/null "$base/api/notes" && reads=yes; }
+    [ $writes = yes ] || { curl -sf -m 3 -o /dev/null -H 'Content-Type: application/json' -d '{"text": "chaos"}' "$base/api/notes" && writes=yes; }
+    [ $site$reads$writes = yesyesyes ]
+}
+poll "$1" all_work
+echo $site $reads $writes
