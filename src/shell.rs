@@ -193,6 +193,39 @@ mod tests {
         }
     }
 
+    /// A batch stops at the first part that fails, even halfway through a
+    /// part under `set -e`, and names it; a part that reads no archive
+    /// gets no stdin.
+    #[test]
+    fn a_batch_stops_where_a_part_fails() {
+        let run = |parts: &[&str]| {
+            let out = Command::new("sh")
+                .args(["-c", &with_args(BATCH, parts)])
+                .stdin(Stdio::null())
+                .output()
+                .expect("sh runs");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (code, out, err) = run(&[
+            "-",
+            "echo one",
+            "-",
+            "set -e; false; echo two",
+            "-",
+            "echo three",
+        ]);
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (Some(1), "one\n", "infractl-failed-part:1\n")
+        );
+        let (code, out, _) = run(&["-", "echo one", "-", "cat; echo two"]);
+        assert_eq!((code, out.as_str()), (Some(0), "one\ntwo\n"));
+    }
+
     /// Contexts that between them take every branch of the templates.
     fn sample_contexts() -> [tera::Context; 2] {
         let mut full = tera::Context::new();
