@@ -52,6 +52,7 @@ pub mod error;
 pub mod explain;
 pub mod image;
 pub mod inventory;
+pub mod lab;
 pub mod plan;
 pub mod progress;
 pub mod reconcile;

@@ -74,7 +74,7 @@ impl StateDir {
     }
 
     /// `sub` (or the stack's directory itself, for ""), made 0700.
-    fn ensure_dir(&self, sub: &str) -> Result<PathBuf> {
+    pub(crate) fn ensure_dir(&self, sub: &str) -> Result<PathBuf> {
         let dir = match sub {
             "" => self.path.clone(),
             sub => self.path.join(sub),

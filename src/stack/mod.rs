@@ -29,7 +29,11 @@ static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stacks");
 /// A validated stack.
 #[derive(Debug, Clone)]
 pub struct Stack {
+    /// The lab's name: the stack's own, or the one a lab instance was
+    /// given (`--lab`). It prefixes every container and network.
     pub name: String,
+    /// The stack's own name (`name:`, or its file's), whatever the lab's.
+    pub origin: String,
     pub description: String,
     pub domain: String,
     pub networks: Vec<Network>,
@@ -209,14 +213,42 @@ pub fn load(reference: &str) -> Result<Stack> {
 
 /// Loads a stack from source text (used by `load` and by tests).
 pub fn load_source(src: Source) -> Result<Stack> {
+    load_source_as(src, &Instance::default())
+}
+
+/// A lab instance of a stack: its own name, and the subnets it moved to
+/// where the stack's own were taken.
+#[derive(Debug, Clone, Default)]
+pub struct Instance {
+    /// The lab's name; the stack's own when none.
+    pub lab: Option<String>,
+    pub moves: Vec<relocate::Move>,
+}
+
+/// Loads a stack (see `load`) as the lab instance `instance`.
+pub fn load_as(reference: &str, instance: &Instance) -> Result<Stack> {
+    let src = FsResolver.resolve(reference, None)?;
+    load_source_as(src, instance)
+}
+
+fn load_source_as(src: Source, instance: &Instance) -> Result<Stack> {
     let default_name = Path::new(&src.name)
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("stack")
         .to_string();
-    let doc = source::read(src, &FsResolver)?;
+    let mut doc = source::read(src, &FsResolver)?;
+    relocate::relocate(&mut doc.value, &instance.moves);
     let raw: raw::StackFile = deserialize(doc.value, &doc.locator)?;
-    validate::validate(raw, default_name, &doc.locator)
+    let mut stack = validate::validate(raw, default_name, &doc.locator)?;
+    if let Some(lab) = &instance.lab {
+        if let Some(p) = validate::lab_name_problem(lab) {
+            return Err(Error::usage(format!("lab name `{lab}` {p}"))
+                .with_hint("it prefixes the names of the lab's containers and networks"));
+        }
+        stack.name = lab.clone();
+    }
+    Ok(stack)
 }
 
 /// Keys a stack may carry for its own use and infractl ignores: top-level

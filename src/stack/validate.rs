@@ -51,6 +51,11 @@ fn name_problem(s: &str, max: usize) -> Option<String> {
     None
 }
 
+/// Why `lab` is no valid lab name (the same rule as a stack's).
+pub(super) fn lab_name_problem(lab: &str) -> Option<String> {
+    name_problem(lab, MAX_NAME)
+}
+
 /// A stack, network or server name: lowercase letters, digits and `-`, not
 /// at the ends, at most [`MAX_NAME`] characters.
 pub fn valid_name(s: &str) -> bool {
@@ -586,6 +591,7 @@ pub fn validate(raw: StackFile, default_name: String, locator: &Locator) -> Resu
         return Err(Error::Stack(c.diags));
     }
     let stack = Stack {
+        origin: name.clone(),
         name,
         description: raw.description.clone().unwrap_or_default(),
         domain: raw.domain.clone(),
