@@ -27,7 +27,7 @@ pub use graph::{dot, mermaid};
 pub use layout::{layout, PAGE_RULE};
 pub use svg::svg;
 
-use crate::components::{mariadb, ComponentSpec};
+use crate::components::{haproxy, mariadb, nginx, ComponentSpec};
 use crate::explain::firewall_allows;
 use crate::topology::{Node, Role, Topology};
 
@@ -465,7 +465,7 @@ fn edges(topo: &Topology, groups: &[Group]) -> Vec<Edge> {
         let entry = topo.entry();
         let entry_port = |n: &Node| {
             let s = topo.server(&n.name);
-            match (s.haproxy(), s.nginx()) {
+            match (s.get::<haproxy::Options>(), s.get::<nginx::Options>()) {
                 (Some(o), _) if topo.tls() => o.https_port,
                 (Some(o), _) => o.port,
                 (None, Some(o)) if topo.tls() => o.https_port,

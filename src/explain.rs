@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::components::{haproxy, mariadb, ComponentSpec};
+use crate::components::{haproxy, mariadb, nginx, ComponentSpec};
 use crate::stack::raw::Proto;
 use crate::topology::{Node, Role, Topology};
 
@@ -650,7 +650,7 @@ fn load_balancer_hop(topo: &Topology) -> Option<Hop> {
     let first = topo.with_role(Role::LoadBalancer).next()?;
     let o = topo
         .server(&first.name)
-        .haproxy()
+        .get::<haproxy::Options>()
         .cloned()
         .unwrap_or_default();
     let mut note = String::new();
@@ -690,7 +690,7 @@ fn web_hop(topo: &Topology) -> Option<Hop> {
     let webs = names(topo.with_role(Role::Web));
     let nginx = topo
         .server(&first.name)
-        .nginx()
+        .get::<nginx::Options>()
         .cloned()
         .unwrap_or_default();
     let is_entry = topo.entry().iter().any(|n| n.name == first.name);
@@ -829,7 +829,7 @@ fn load_balancing(topo: &Topology) -> Option<LoadBalancing> {
     let first = topo.with_role(Role::LoadBalancer).next()?;
     let balance = topo
         .server(&first.name)
-        .haproxy()
+        .get::<haproxy::Options>()
         .map(|o| o.balance)
         .unwrap_or_default();
     let (mode, explained) = match (lbs.len(), topo.vips.first()) {

@@ -9,7 +9,7 @@ use include_dir::{include_dir, Dir};
 use serde_json::Value;
 use tera::Tera;
 
-use crate::components::{self, ComponentSpec, BASE_PACKAGES};
+use crate::components::{self, BASE_PACKAGES};
 use crate::error::{Error, Result};
 use crate::plan::{
     Attachment, Check, FileSpec, NetworkPlan, Plan, Probe, ServerPlan, Service, Step, When,
@@ -223,7 +223,7 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
         };
         components::common::render(&ctx, &mut out)?;
         for c in &server.components {
-            render_component(c, &ctx, &mut out)?;
+            c.component().render(&ctx, &mut out)?;
         }
         let mut packages: Vec<String> = BASE_PACKAGES.iter().map(|s| s.to_string()).collect();
         for c in &server.components {
@@ -262,19 +262,4 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
     };
     plan.seal();
     Ok(plan)
-}
-
-fn render_component(c: &ComponentSpec, ctx: &Ctx, out: &mut Out) -> Result<()> {
-    match c {
-        ComponentSpec::Nginx(o) => components::nginx::render(o, ctx, out),
-        ComponentSpec::App(o) => components::app::render(o, ctx, out),
-        ComponentSpec::Mariadb(o) => components::mariadb::render(o, ctx, out),
-        ComponentSpec::Haproxy(o) => components::haproxy::render(o, ctx, out),
-        ComponentSpec::Keepalived(o) => components::keepalived::render(o, ctx, out),
-        ComponentSpec::Ufw(o) => components::ufw::render(o, ctx, out),
-        ComponentSpec::Dns(o) => components::dns::render(o, ctx, out),
-        ComponentSpec::MonitoringClient(o) => components::monitoring::render(o, ctx, out),
-        ComponentSpec::Prometheus(o) => components::prometheus::render(o, ctx, out),
-        ComponentSpec::Client(o) => components::client::render(o, ctx, out),
-    }
 }

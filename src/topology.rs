@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use crate::components::{mariadb, ComponentSpec};
+use crate::components::{app, haproxy, mariadb, nginx, prometheus, ComponentSpec};
 use crate::stack::raw::{Proto, RecordType};
 use crate::stack::{Server, Stack};
 
@@ -234,7 +234,11 @@ impl Topology {
 
     /// The web server's port the load balancers (or clients) reach.
     pub fn web_port(&self, web: &str) -> u16 {
-        let nginx = self.server(web).nginx().cloned().unwrap_or_default();
+        let nginx = self
+            .server(web)
+            .get::<nginx::Options>()
+            .cloned()
+            .unwrap_or_default();
         if self.web_tls() {
             nginx.https_port
         } else {
@@ -249,7 +253,7 @@ impl Topology {
 
     pub fn app_port(&self, app: &str) -> u16 {
         self.server(app)
-            .app()
+            .get::<app::Options>()
             .map(|o| o.port)
             .unwrap_or(crate::components::app::DEFAULT_PORT)
     }
@@ -267,7 +271,7 @@ impl Topology {
         if s.has("mariadb") {
             out.push(("mysqld", MYSQLD_EXPORTER_PORT));
         }
-        if let Some(o) = s.haproxy() {
+        if let Some(o) = s.get::<haproxy::Options>() {
             out.push(("haproxy", o.stats_port));
         }
         out
@@ -293,12 +297,14 @@ fn server_ids(stack: &Stack) -> std::collections::HashMap<String, u32> {
     let mut used: BTreeSet<u32> = stack
         .servers
         .iter()
-        .filter_map(|s| s.mariadb().and_then(|o| o.server_id))
+        .filter_map(|s| s.get::<mariadb::Options>().and_then(|o| o.server_id))
         .collect();
     let mut next = 1;
     let mut ids = std::collections::HashMap::new();
     for s in &stack.servers {
-        let Some(o) = s.mariadb() else { continue };
+        let Some(o) = s.get::<mariadb::Options>() else {
+            continue;
+        };
         let id = o.server_id.unwrap_or_else(|| {
             while used.contains(&next) {
                 next += 1;
@@ -487,13 +493,13 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
     let nginx_of = |name: &str| {
         stack
             .server(name)
-            .and_then(|s| s.nginx().cloned())
+            .and_then(|s| s.get::<nginx::Options>().cloned())
             .unwrap_or_default()
     };
     let haproxy_of = |name: &str| {
         stack
             .server(name)
-            .and_then(|s| s.haproxy().cloned())
+            .and_then(|s| s.get::<haproxy::Options>().cloned())
             .unwrap_or_default()
     };
 
@@ -544,7 +550,7 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
             if a != &w.name {
                 let port = stack
                     .server(a)
-                    .and_then(|s| s.app().map(|o| o.port))
+                    .and_then(|s| s.get::<app::Options>().map(|o| o.port))
                     .unwrap_or(crate::components::app::DEFAULT_PORT);
                 add(&w.name, a, port, Proto::Tcp, "HTTP to application server");
             }
@@ -643,6 +649,6 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
 fn prometheus_port_of(stack: &Stack, name: &str) -> u16 {
     stack
         .server(name)
-        .and_then(|s| s.prometheus().map(|o| o.port))
+        .and_then(|s| s.get::<prometheus::Options>().map(|o| o.port))
         .unwrap_or(crate::components::prometheus::DEFAULT_PORT)
 }

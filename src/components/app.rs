@@ -6,10 +6,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
 use crate::topology::Role;
 
 pub const KIND: Kind = Kind {
@@ -46,6 +47,20 @@ fn default_port() -> u16 {
 
 fn default_workers() -> u8 {
     2
+}
+
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        vec![(self.port, Proto::Tcp)]
+    }
+
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        vec![("port", self.port)]
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::Kind;
+use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
@@ -28,6 +28,12 @@ const TRUST_CA: &str = "b=/etc/ssl/certs/ca-certificates.crt; [ -f $b.orig ] || 
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ClientOptions")]
 pub struct Options {}
+
+impl Component for Options {
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     if let Some(tls) = &ctx.secrets.tls {

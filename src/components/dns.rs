@@ -5,10 +5,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
 
 pub const KIND: Kind = Kind {
     name: "dns",
@@ -24,6 +25,16 @@ pub const CONF: &str = "/etc/bind/named.conf";
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "DnsOptions")]
 pub struct Options {}
+
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        vec![(53, Proto::Udp), (53, Proto::Tcp)]
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let topo = ctx.topo;

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
@@ -106,13 +106,25 @@ impl Default for Options {
     }
 }
 
-impl Options {
-    pub fn ports(&self, tls: bool) -> Vec<(u16, Proto)> {
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], tls: bool) -> Vec<(u16, Proto)> {
         let mut v = vec![(self.port, Proto::Tcp), (self.stats_port, Proto::Tcp)];
         if tls {
             v.push((self.https_port, Proto::Tcp));
         }
         v
+    }
+
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        vec![
+            ("port", self.port),
+            ("https-port", self.https_port),
+            ("stats-port", self.stats_port),
+        ]
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
     }
 }
 

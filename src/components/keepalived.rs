@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
@@ -52,6 +52,12 @@ fn default_advert() -> f64 {
     0.1
 }
 
+impl Component for Options {
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
+
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let topo = ctx.topo;
     let vip = topo
@@ -76,7 +82,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .map(|a| a.to_string())
         .collect();
     let first = vip.members.first().map(|(m, _)| m.as_str()) == Some(ctx.name());
-    let haproxy_stats = topo.server(ctx.name()).haproxy().map(|h| h.stats_port);
+    let haproxy_stats = topo.server(ctx.name()).get::<super::haproxy::Options>().map(|h| h.stats_port);
     out.template(
         CONF,
         0o644,

@@ -5,10 +5,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service, When};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
 
 pub const KIND: Kind = Kind {
     name: "mariadb",
@@ -93,6 +94,16 @@ pub struct Options {
     #[serde(default, deserialize_with = "crate::stack::de::server_id")]
     #[schemars(schema_with = "crate::stack::de::server_id_schema")]
     pub server_id: Option<u32>,
+}
+
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        vec![(PORT, Proto::Tcp)]
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

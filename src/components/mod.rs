@@ -6,23 +6,83 @@
 //! the one list of kinds; everything else (stack parsing, the JSON Schema,
 //! the image recipe, rendering) walks that list.
 
+use std::any::Any;
+
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_yaml::Value;
 
-pub mod app;
-pub mod client;
-pub mod common;
-pub mod dns;
-pub mod haproxy;
-pub mod keepalived;
-pub mod mariadb;
-pub mod monitoring;
-pub mod nginx;
-pub mod prometheus;
-pub mod ufw;
-
+use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+
+/// Declares the kinds, one line each (its variant of [`ComponentSpec`] and
+/// its module): the module, its place in [`KINDS`], its variant, reading its
+/// options and their JSON Schema. All the rest of a kind is in its own file:
+/// its [`Kind`] and the [`Component`] its `Options` implement.
+macro_rules! kinds {
+    ($($variant:ident => $module:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
+        /// Every kind, in the order they are documented.
+        pub const KINDS: &[&Kind] = &[$(&$module::KIND),+];
+
+        /// One component of a server, with its options.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum ComponentSpec {
+            $($variant($module::Options)),+
+        }
+
+        impl ComponentSpec {
+            pub fn kind(&self) -> &'static Kind {
+                match self {
+                    $(ComponentSpec::$variant(_) => &$module::KIND),+
+                }
+            }
+
+            /// What the component does, whatever its kind.
+            pub fn component(&self) -> &dyn Component {
+                match self {
+                    $(ComponentSpec::$variant(o) => o),+
+                }
+            }
+        }
+
+        /// Reads the options of the kind named `name` (one of [`KINDS`]).
+        fn read_options<'de, D: Deserializer<'de>>(
+            name: &str,
+            d: D,
+        ) -> std::result::Result<ComponentSpec, D::Error> {
+            $(
+                if name == $module::KIND.name {
+                    return Ok(ComponentSpec::$variant(options(d)?));
+                }
+            )+
+            unreachable!("`{name}` is a kind of KINDS")
+        }
+
+        /// Each kind with the JSON Schema of its options.
+        fn option_schemas(
+            generator: &mut schemars::SchemaGenerator,
+        ) -> Vec<(&'static Kind, schemars::Schema)> {
+            vec![$((&$module::KIND, generator.subschema_for::<$module::Options>())),+]
+        }
+    };
+}
+
+kinds! {
+    Nginx => nginx,
+    App => app,
+    Mariadb => mariadb,
+    Haproxy => haproxy,
+    Keepalived => keepalived,
+    Ufw => ufw,
+    Dns => dns,
+    MonitoringClient => monitoring,
+    Prometheus => prometheus,
+    Client => client,
+}
+
+pub mod common;
 
 /// What the registry knows of a kind, independent of any stack.
 #[derive(Debug)]
@@ -37,19 +97,25 @@ pub struct Kind {
     pub templates: &'static [&'static str],
 }
 
-/// Every kind, in the order they are documented.
-pub const KINDS: &[&Kind] = &[
-    &nginx::KIND,
-    &app::KIND,
-    &mariadb::KIND,
-    &haproxy::KIND,
-    &keepalived::KIND,
-    &ufw::KIND,
-    &dns::KIND,
-    &monitoring::KIND,
-    &prometheus::KIND,
-    &client::KIND,
-];
+/// What a component does on its server: implemented by each kind's
+/// `Options`, reached through [`ComponentSpec::component`].
+pub trait Component: Any + std::fmt::Debug {
+    /// Ports the component itself listens on; `server` is every component
+    /// of its server (the monitoring client listens for the others'
+    /// exporters).
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        Vec::new()
+    }
+
+    /// The options that set ports (`https-port`), with the port each sets,
+    /// for errors to point at.
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        Vec::new()
+    }
+
+    /// Writes the component's files, services, probes and checks.
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> crate::error::Result<()>;
+}
 
 /// Packages every node has, whatever it runs: the supervisor, and the tools
 /// used to check and debug a lab from inside.
@@ -71,37 +137,7 @@ pub fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name).collect()
 }
 
-/// One component of a server, with its options.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ComponentSpec {
-    Nginx(nginx::Options),
-    App(app::Options),
-    Mariadb(mariadb::Options),
-    Haproxy(haproxy::Options),
-    Keepalived(keepalived::Options),
-    Ufw(ufw::Options),
-    Dns(dns::Options),
-    MonitoringClient(monitoring::Options),
-    Prometheus(prometheus::Options),
-    Client(client::Options),
-}
-
 impl ComponentSpec {
-    pub fn kind(&self) -> &'static Kind {
-        match self {
-            ComponentSpec::Nginx(_) => &nginx::KIND,
-            ComponentSpec::App(_) => &app::KIND,
-            ComponentSpec::Mariadb(_) => &mariadb::KIND,
-            ComponentSpec::Haproxy(_) => &haproxy::KIND,
-            ComponentSpec::Keepalived(_) => &keepalived::KIND,
-            ComponentSpec::Ufw(_) => &ufw::KIND,
-            ComponentSpec::Dns(_) => &dns::KIND,
-            ComponentSpec::MonitoringClient(_) => &monitoring::KIND,
-            ComponentSpec::Prometheus(_) => &prometheus::KIND,
-            ComponentSpec::Client(_) => &client::KIND,
-        }
-    }
-
     pub fn name(&self) -> &'static str {
         self.kind().name
     }
@@ -109,35 +145,20 @@ impl ComponentSpec {
     /// The option key that sets `port` on this component (`https-port`),
     /// for errors to point at; None for a port no option sets.
     pub fn port_key(&self, port: u16) -> Option<&'static str> {
-        let keys: Vec<(&'static str, u16)> = match self {
-            ComponentSpec::Nginx(o) => vec![("port", o.port), ("https-port", o.https_port)],
-            ComponentSpec::App(o) => vec![("port", o.port)],
-            ComponentSpec::Haproxy(o) => vec![
-                ("port", o.port),
-                ("https-port", o.https_port),
-                ("stats-port", o.stats_port),
-            ],
-            ComponentSpec::Prometheus(o) => vec![("port", o.port)],
-            _ => vec![],
-        };
+        let keys = self.component().port_options();
         keys.into_iter().find(|(_, p)| *p == port).map(|(k, _)| k)
     }
 
-    /// Ports this component itself listens on (not counting those the
-    /// monitoring client adds for its exporters).
-    pub fn ports(&self, tls: bool) -> Vec<(u16, Proto)> {
-        match self {
-            ComponentSpec::Nginx(o) => o.ports(),
-            ComponentSpec::App(o) => vec![(o.port, Proto::Tcp)],
-            ComponentSpec::Mariadb(_) => vec![(mariadb::PORT, Proto::Tcp)],
-            ComponentSpec::Haproxy(o) => o.ports(tls),
-            ComponentSpec::Dns(_) => vec![(53, Proto::Udp), (53, Proto::Tcp)],
-            ComponentSpec::Prometheus(o) => vec![(o.port, Proto::Tcp)],
-            ComponentSpec::Keepalived(_)
-            | ComponentSpec::Ufw(_)
-            | ComponentSpec::MonitoringClient(_)
-            | ComponentSpec::Client(_) => vec![],
-        }
+    /// Ports this component listens on, among the components of its
+    /// server (`server`): the monitoring client's are its exporters.
+    pub fn ports(&self, server: &[ComponentSpec], tls: bool) -> Vec<(u16, Proto)> {
+        self.component().ports(server, tls)
+    }
+
+    /// The options of kind `T`, if this component is one.
+    pub fn options<T: Component>(&self) -> Option<&T> {
+        let any: &dyn Any = self.component();
+        any.downcast_ref::<T>()
     }
 }
 
@@ -190,25 +211,15 @@ impl<'de> DeserializeSeed<'de> for OptionsOf {
     type Value = ComponentSpec;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ComponentSpec, D::Error> {
-        fn opts<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
-            match Option::<T>::deserialize(d)? {
-                Some(t) => Ok(t),
-                None => defaults(),
-            }
-        }
-        Ok(match self.0 {
-            "nginx" => ComponentSpec::Nginx(opts(d)?),
-            "app" => ComponentSpec::App(opts(d)?),
-            "mariadb" => ComponentSpec::Mariadb(opts(d)?),
-            "haproxy" => ComponentSpec::Haproxy(opts(d)?),
-            "keepalived" => ComponentSpec::Keepalived(opts(d)?),
-            "ufw" => ComponentSpec::Ufw(opts(d)?),
-            "dns" => ComponentSpec::Dns(opts(d)?),
-            "monitoring-client" => ComponentSpec::MonitoringClient(opts(d)?),
-            "prometheus" => ComponentSpec::Prometheus(opts(d)?),
-            "client" => ComponentSpec::Client(opts(d)?),
-            other => unreachable!("`{other}` is a kind of KINDS"),
-        })
+        read_options(self.0, d)
+    }
+}
+
+/// A kind's options as written, or its defaults when it is written alone.
+fn options<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(t) => Ok(t),
+        None => defaults(),
     }
 }
 
@@ -292,65 +303,16 @@ impl schemars::JsonSchema for ComponentSpec {
             "type": "string",
             "enum": alone,
         })];
-        let mut with = |name: &str, summary: &str, schema: schemars::Schema| {
+        for (kind, schema) in option_schemas(generator) {
+            let name = kind.name;
             any_of.push(serde_json::json!({
-                "description": summary,
+                "description": kind.summary,
                 "type": "object",
                 "additionalProperties": false,
                 "required": [name],
                 "properties": { name: { "anyOf": [schema, { "type": "null" }] } },
             }));
-        };
-        with(
-            "nginx",
-            nginx::KIND.summary,
-            generator.subschema_for::<nginx::Options>(),
-        );
-        with(
-            "app",
-            app::KIND.summary,
-            generator.subschema_for::<app::Options>(),
-        );
-        with(
-            "mariadb",
-            mariadb::KIND.summary,
-            generator.subschema_for::<mariadb::Options>(),
-        );
-        with(
-            "haproxy",
-            haproxy::KIND.summary,
-            generator.subschema_for::<haproxy::Options>(),
-        );
-        with(
-            "keepalived",
-            keepalived::KIND.summary,
-            generator.subschema_for::<keepalived::Options>(),
-        );
-        with(
-            "ufw",
-            ufw::KIND.summary,
-            generator.subschema_for::<ufw::Options>(),
-        );
-        with(
-            "dns",
-            dns::KIND.summary,
-            generator.subschema_for::<dns::Options>(),
-        );
-        with(
-            "monitoring-client",
-            monitoring::KIND.summary,
-            generator.subschema_for::<monitoring::Options>(),
-        );
-        with(
-            "prometheus",
-            prometheus::KIND.summary,
-            generator.subschema_for::<prometheus::Options>(),
-        );
-        with(
-            "client",
-            client::KIND.summary,
-            generator.subschema_for::<client::Options>(),
-        );
+        }
         schemars::json_schema!({
             "description": "A component of the server: its name, or its name with options.",
             "anyOf": any_of,

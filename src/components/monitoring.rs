@@ -6,10 +6,11 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
 use crate::stack::Server;
 use crate::topology::{MYSQLD_EXPORTER_PORT, NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT};
 
@@ -37,6 +38,24 @@ pub fn extra_packages(server: &Server) -> Vec<&'static str> {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "MonitoringClientOptions")]
 pub struct Options {}
+
+impl Component for Options {
+    fn ports(&self, server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        let has = |k: &str| server.iter().any(|x| x.name() == k);
+        let mut ports = vec![(NODE_EXPORTER_PORT, Proto::Tcp)];
+        if has("nginx") {
+            ports.push((NGINX_EXPORTER_PORT, Proto::Tcp));
+        }
+        if has("mariadb") {
+            ports.push((MYSQLD_EXPORTER_PORT, Proto::Tcp));
+        }
+        ports
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
 
 pub const MYSQLD_CNF: &str = "/etc/infractl/mysqld-exporter.cnf";
 

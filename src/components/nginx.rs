@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
@@ -62,13 +62,21 @@ impl Default for Options {
     }
 }
 
-impl Options {
-    pub fn ports(&self) -> Vec<(u16, Proto)> {
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         vec![
             (self.port, Proto::Tcp),
             (self.https_port, Proto::Tcp),
             (STATUS_PORT, Proto::Tcp),
         ]
+    }
+
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        vec![("port", self.port), ("https-port", self.https_port)]
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
     }
 }
 

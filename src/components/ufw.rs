@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
@@ -98,6 +98,12 @@ pub fn rules(ctx: &Ctx) -> Vec<Rule> {
         }
     }
     out
+}
+
+impl Component for Options {
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
 }
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use include_dir::{include_dir, Dir};
 
-use crate::components::ComponentSpec;
+use crate::components::{Component, ComponentSpec};
 use crate::error::{Diagnostic, Error, Result};
 
 pub mod de;
@@ -69,43 +69,19 @@ impl Stack {
 }
 
 impl Server {
+    /// Whether the server runs the kind named `kind`.
     pub fn has(&self, kind: &str) -> bool {
+        debug_assert!(
+            crate::components::KINDS.iter().any(|k| k.name == kind),
+            "`{kind}` is not a kind"
+        );
         self.components.iter().any(|c| c.name() == kind)
     }
 
-    pub fn nginx(&self) -> Option<&crate::components::nginx::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::Nginx(o) => Some(o),
-            _ => None,
-        })
-    }
-
-    pub fn app(&self) -> Option<&crate::components::app::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::App(o) => Some(o),
-            _ => None,
-        })
-    }
-
-    pub fn mariadb(&self) -> Option<&crate::components::mariadb::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::Mariadb(o) => Some(o),
-            _ => None,
-        })
-    }
-
-    pub fn haproxy(&self) -> Option<&crate::components::haproxy::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::Haproxy(o) => Some(o),
-            _ => None,
-        })
-    }
-
-    pub fn prometheus(&self) -> Option<&crate::components::prometheus::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::Prometheus(o) => Some(o),
-            _ => None,
-        })
+    /// The options of its component of kind `T`, if it runs one
+    /// (`server.get::<nginx::Options>()`).
+    pub fn get<T: Component>(&self) -> Option<&T> {
+        self.components.iter().find_map(|c| c.options::<T>())
     }
 
     /// The address its DNS name points at (see `public_addr`).

@@ -34,7 +34,7 @@ pub(crate) fn primaries(stack: &Stack) -> Vec<String> {
         .servers
         .iter()
         .filter(|s| {
-            s.mariadb()
+            s.get::<mariadb::Options>()
                 .is_some_and(|o| o.role == mariadb::DbRole::Primary)
         })
         .map(|s| s.name.clone())
