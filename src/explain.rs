@@ -544,17 +544,11 @@ fn keepalived_role(topo: &Topology, server: &str) -> String {
 }
 
 fn monitoring_client_role(topo: &Topology, server: &str) -> String {
-    let what: Vec<String> = topo
-        .exporters(server)
-        .iter()
-        .map(|(job, port)| match *job {
-            "node" => format!("host metrics (node, {port})"),
-            "nginx" => format!("nginx's request counts for QPS ({port})"),
-            "mysqld" => format!("MySQL's health and replication ({port})"),
-            "haproxy" => format!("HAProxy's backends and traffic ({port})"),
-            other => format!("{other} ({port})"),
-        })
-        .collect();
+    let what: Vec<String> =
+        crate::components::monitoring::exporters(&topo.server(server).components)
+            .iter()
+            .map(|e| e.about())
+            .collect();
     let collectors = names(topo.with_role(Role::Monitoring));
     let by = if collectors.is_empty() {
         ", but no monitoring server collects them".to_string()

@@ -229,13 +229,12 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
         for c in &server.components {
             packages.extend(c.kind().packages.iter().map(|s| s.to_string()));
         }
-        if server.has("monitoring-client") {
-            packages.extend(
-                components::monitoring::extra_packages(server)
-                    .into_iter()
-                    .map(str::to_string),
-            );
-        }
+        let exporters = components::monitoring::exporters(&server.components);
+        packages.extend(
+            exporters
+                .iter()
+                .filter_map(|e| Some(e.program?.package.to_string())),
+        );
         packages.sort();
         packages.dedup();
         out.plan.packages = packages;

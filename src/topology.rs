@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use crate::components::{app, haproxy, mariadb, nginx, prometheus, ComponentSpec};
+use crate::components::{app, haproxy, mariadb, monitoring, nginx, prometheus, ComponentSpec};
 use crate::stack::raw::{Proto, RecordType};
 use crate::stack::{Server, Stack};
 
@@ -113,11 +113,6 @@ pub struct Topology {
     pub flows: Vec<Flow>,
     pub records: Vec<ZoneRecord>,
 }
-
-/// Exporter ports the monitoring client opens, by what the server runs.
-pub const NODE_EXPORTER_PORT: u16 = 9100;
-pub const NGINX_EXPORTER_PORT: u16 = 9113;
-pub const MYSQLD_EXPORTER_PORT: u16 = 9104;
 
 impl Topology {
     /// Derives the graph of a validated stack (`stack::load` checked every
@@ -258,23 +253,13 @@ impl Topology {
             .unwrap_or(crate::components::app::DEFAULT_PORT)
     }
 
-    /// Exporters the monitoring client runs on `server`: (job, port).
+    /// What `server` exports to Prometheus: (job, port) (see
+    /// `monitoring::exporters`).
     pub fn exporters(&self, server: &str) -> Vec<(&'static str, u16)> {
-        let s = self.server(server);
-        if !s.has("monitoring-client") {
-            return vec![];
-        }
-        let mut out = vec![("node", NODE_EXPORTER_PORT)];
-        if s.has("nginx") {
-            out.push(("nginx", NGINX_EXPORTER_PORT));
-        }
-        if s.has("mariadb") {
-            out.push(("mysqld", MYSQLD_EXPORTER_PORT));
-        }
-        if let Some(o) = s.get::<haproxy::Options>() {
-            out.push(("haproxy", o.stats_port));
-        }
-        out
+        monitoring::exporters(&self.server(server).components)
+            .iter()
+            .map(|e| (e.job, e.port))
+            .collect()
     }
 
     /// Bring-up order: stages of servers that can start together.
@@ -604,24 +589,9 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
         }
     }
     for m in nodes.iter().filter(|n| has(n, Role::Monitoring)) {
-        for s in &stack.servers {
-            if !s.has("monitoring-client") {
-                continue;
-            }
-            let mut ports = vec![(NODE_EXPORTER_PORT, "metrics: node exporter")];
-            if s.has("nginx") {
-                ports.push((NGINX_EXPORTER_PORT, "metrics: nginx exporter"));
-            }
-            if s.has("mariadb") {
-                ports.push((MYSQLD_EXPORTER_PORT, "metrics: mysqld exporter"));
-            }
-            if s.has("haproxy") {
-                ports.push((haproxy_of(&s.name).stats_port, "metrics: HAProxy"));
-            }
-            for (port, what) in ports {
-                if s.name != m.name {
-                    add(&m.name, &s.name, port, Proto::Tcp, what);
-                }
+        for s in stack.servers.iter().filter(|s| s.name != m.name) {
+            for e in monitoring::exporters(&s.components) {
+                add(&m.name, &s.name, e.port, Proto::Tcp, &e.purpose());
             }
         }
     }

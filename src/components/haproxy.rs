@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Component, ComponentSpec, Kind};
+use super::{Component, ComponentSpec, Exporter, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
@@ -121,6 +121,17 @@ impl Component for Options {
             ("https-port", self.https_port),
             ("stats-port", self.stats_port),
         ]
+    }
+
+    /// Its own, on the stats port.
+    fn exporter(&self) -> Option<Exporter> {
+        Some(Exporter {
+            job: "haproxy",
+            port: self.stats_port,
+            name: "HAProxy",
+            about: "HAProxy's backends and traffic ({port})",
+            program: None,
+        })
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Component, ComponentSpec, Kind};
+use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service, When};
 use crate::render::{Ctx, Out};
@@ -20,6 +20,7 @@ pub const KIND: Kind = Kind {
         "mariadb/server.cnf",
         "mariadb/primary.sql",
         "mariadb/replica.sql",
+        "mariadb/mysqld-exporter.cnf",
     ],
 };
 
@@ -27,6 +28,20 @@ pub const PORT: u16 = 3306;
 pub const CONF: &str = "/etc/mysql/mariadb.conf.d/60-infractl.cnf";
 pub const PRIMARY_SQL: &str = "/etc/infractl/mariadb/primary.sql";
 pub const REPLICA_SQL: &str = "/etc/infractl/mariadb/replica.sql";
+/// The mysqld exporter's credentials.
+pub const EXPORTER_CNF: &str = "/etc/infractl/mysqld-exporter.cnf";
+
+/// MySQL's health and replication state, from the mysqld exporter.
+pub const EXPORTER: Exporter = Exporter {
+    job: "mysqld",
+    port: 9104,
+    name: "mysqld exporter",
+    about: "MySQL's health and replication ({port})",
+    program: Some(ExporterProgram {
+        package: "prometheus-mysqld-exporter",
+        render: render_exporter,
+    }),
+};
 
 /// Waits (30 s at most) until both replication threads run and the replica
 /// has caught up; prints the replication state when it does not.
@@ -101,9 +116,35 @@ impl Component for Options {
         vec![(PORT, Proto::Tcp)]
     }
 
+    fn exporter(&self) -> Option<Exporter> {
+        Some(EXPORTER)
+    }
+
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+}
+
+fn render_exporter(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    out.secret_template(
+        EXPORTER_CNF,
+        0o640,
+        Some("root:prometheus"),
+        "mariadb/mysqld-exporter.cnf",
+        json!({ "password": ctx.secrets.db_exporter }),
+    )?;
+    let port = EXPORTER.port;
+    let mut cmd = vec![
+        "prometheus-mysqld-exporter".to_string(),
+        format!("--config.my-cnf={EXPORTER_CNF}"),
+        format!("--web.listen-address=:{port}"),
+    ];
+    let me = ctx.topo.server(ctx.name()).get::<Options>();
+    if me.is_some_and(|o| o.role == DbRole::Replica) {
+        cmd.push("--collect.slave_status".into());
+    }
+    super::monitoring::exporter_service("mysqld-exporter", cmd, port, out);
+    Ok(())
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -113,8 +113,51 @@ pub trait Component: Any + std::fmt::Debug {
         Vec::new()
     }
 
+    /// The metrics a monitored server exports for this component, if any
+    /// (see `monitoring::exporters`).
+    fn exporter(&self) -> Option<Exporter> {
+        None
+    }
+
     /// Writes the component's files, services, probes and checks.
     fn render(&self, ctx: &Ctx, out: &mut Out) -> crate::error::Result<()>;
+}
+
+/// Metrics a server with the monitoring client exports for one of its
+/// components, scraped by the lab's Prometheus.
+#[derive(Debug, Clone, Copy)]
+pub struct Exporter {
+    /// Prometheus job (`node`, `nginx`, ...).
+    pub job: &'static str,
+    pub port: u16,
+    /// What serves the metrics, for the flow's purpose (`nginx exporter`).
+    pub name: &'static str,
+    /// What they tell, for `explain`; `{port}` stands for the port.
+    pub about: &'static str,
+    /// The program the monitoring client runs for them; None when the
+    /// component serves its metrics itself (HAProxy's stats port).
+    pub program: Option<ExporterProgram>,
+}
+
+/// An exporter program the monitoring client runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ExporterProgram {
+    /// Its Debian package.
+    pub package: &'static str,
+    /// Writes its service (and the files it reads).
+    pub render: fn(&Ctx, &mut Out) -> crate::error::Result<()>,
+}
+
+impl Exporter {
+    /// The purpose of the flow that scrapes it (`metrics: nginx exporter`).
+    pub fn purpose(&self) -> String {
+        format!("metrics: {}", self.name)
+    }
+
+    /// What it tells, with its port (`host metrics (node, 9100)`).
+    pub fn about(&self) -> String {
+        self.about.replace("{port}", &self.port.to_string())
+    }
 }
 
 /// Packages every node has, whatever it runs: the supervisor, and the tools

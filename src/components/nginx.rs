@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Component, ComponentSpec, Kind};
+use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
@@ -22,6 +22,18 @@ pub const KIND: Kind = Kind {
 
 /// Port of the loopback-only `stub_status` endpoint.
 pub const STATUS_PORT: u16 = 8080;
+
+/// nginx's request counts (hence QPS), read from `stub_status`.
+pub const EXPORTER: Exporter = Exporter {
+    job: "nginx",
+    port: 9113,
+    name: "nginx exporter",
+    about: "nginx's request counts for QPS ({port})",
+    program: Some(ExporterProgram {
+        package: "prometheus-nginx-exporter",
+        render: render_exporter,
+    }),
+};
 
 /// Options of the `nginx` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -75,9 +87,30 @@ impl Component for Options {
         vec![("port", self.port), ("https-port", self.https_port)]
     }
 
+    fn exporter(&self) -> Option<Exporter> {
+        Some(EXPORTER)
+    }
+
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+}
+
+fn render_exporter(_ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let port = EXPORTER.port;
+    super::monitoring::exporter_service(
+        "nginx-exporter",
+        vec![
+            "prometheus-nginx-exporter".into(),
+            format!("-nginx.scrape-uri=http://127.0.0.1:{STATUS_PORT}/stub_status"),
+            format!("-web.listen-address=:{port}"),
+            "-nginx.retries=30".into(),
+            "-nginx.retry-interval=1s".into(),
+        ],
+        port,
+        out,
+    );
+    Ok(())
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
