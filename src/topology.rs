@@ -304,15 +304,6 @@ fn server_ids(stack: &Stack) -> std::collections::HashMap<String, u32> {
 
 /// A server's roles and the servers it sends to, from its components.
 fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
-    let with = |kind: &str| -> Vec<String> {
-        stack
-            .servers
-            .iter()
-            .filter(|s| s.has(kind))
-            .map(|s| s.name.clone())
-            .collect()
-    };
-    let primaries = crate::stack::primaries(stack);
     let mut node = Node {
         name: s.name.clone(),
         roles: Vec::new(),
@@ -325,37 +316,7 @@ fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
         stage: 0,
     };
     for c in &s.components {
-        match c {
-            ComponentSpec::Dns(_) => node.roles.push(Role::Dns),
-            ComponentSpec::Client(_) => node.roles.push(Role::Client),
-            ComponentSpec::Prometheus(_) => node.roles.push(Role::Monitoring),
-            ComponentSpec::Haproxy(o) => {
-                node.roles.push(Role::LoadBalancer);
-                node.backends = o.backends.clone().unwrap_or_else(|| with("nginx"));
-            }
-            ComponentSpec::Nginx(o) => {
-                node.roles.push(Role::Web);
-                node.upstreams = match &o.upstream {
-                    Some(list) => list.clone(),
-                    None if s.has("app") => vec![s.name.clone()],
-                    None => with("app"),
-                };
-            }
-            ComponentSpec::App(_) => {
-                node.roles.push(Role::App);
-                node.db_primary = primaries.first().cloned();
-            }
-            ComponentSpec::Mariadb(o) => match o.role {
-                mariadb::DbRole::Primary => node.roles.push(Role::DbPrimary),
-                mariadb::DbRole::Replica => {
-                    node.roles.push(Role::DbReplica);
-                    node.replicates_from = o.primary.clone().or_else(|| primaries.first().cloned());
-                }
-            },
-            ComponentSpec::Keepalived(_)
-            | ComponentSpec::Ufw(_)
-            | ComponentSpec::MonitoringClient(_) => {}
-        }
+        c.component().shape(stack, &mut node);
     }
     node.roles.sort();
     node.stage = node.roles.iter().map(|r| *r as usize).min().unwrap_or(0);

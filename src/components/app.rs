@@ -11,7 +11,8 @@ use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
-use crate::topology::Role;
+use crate::stack::Stack;
+use crate::topology::{Node, Role};
 
 pub const KIND: Kind = Kind {
     name: "app",
@@ -56,6 +57,12 @@ impl Component for Options {
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
         vec![("port", self.port)]
+    }
+
+    /// Writes to the stack's primary.
+    fn shape(&self, stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::App);
+        node.db_primary = crate::stack::primaries(stack).first().cloned();
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

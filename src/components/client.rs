@@ -9,6 +9,8 @@ use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
+use crate::stack::Stack;
+use crate::topology::{Node, Role};
 
 pub const KIND: Kind = Kind {
     name: "client",
@@ -30,6 +32,10 @@ const TRUST_CA: &str = "b=/etc/ssl/certs/ca-certificates.crt; [ -f $b.orig ] || 
 pub struct Options {}
 
 impl Component for Options {
+    fn shape(&self, _stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::Client);
+    }
+
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }

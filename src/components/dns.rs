@@ -10,6 +10,8 @@ use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Node, Role};
 
 pub const KIND: Kind = Kind {
     name: "dns",
@@ -29,6 +31,10 @@ pub struct Options {}
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         vec![(53, Proto::Udp), (53, Proto::Tcp)]
+    }
+
+    fn shape(&self, _stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::Dns);
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -11,6 +11,8 @@ use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Node, Role};
 
 pub const KIND: Kind = Kind {
     name: "haproxy",
@@ -121,6 +123,15 @@ impl Component for Options {
             ("https-port", self.https_port),
             ("stats-port", self.stats_port),
         ]
+    }
+
+    /// Balances over the servers it lists, else over every web server.
+    fn shape(&self, stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::LoadBalancer);
+        node.backends = self
+            .backends
+            .clone()
+            .unwrap_or_else(|| stack.with(super::nginx::KIND.name));
     }
 
     /// Its own, on the stats port.

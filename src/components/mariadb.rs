@@ -10,6 +10,8 @@ use crate::error::Result;
 use crate::plan::{Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Node, Role};
 
 pub const KIND: Kind = Kind {
     name: "mariadb",
@@ -114,6 +116,20 @@ pub struct Options {
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         vec![(PORT, Proto::Tcp)]
+    }
+
+    /// A replica follows the primary it names, else the stack's primary.
+    fn shape(&self, stack: &Stack, node: &mut Node) {
+        match self.role {
+            DbRole::Primary => node.roles.push(Role::DbPrimary),
+            DbRole::Replica => {
+                node.roles.push(Role::DbReplica);
+                node.replicates_from = self
+                    .primary
+                    .clone()
+                    .or_else(|| crate::stack::primaries(stack).first().cloned());
+            }
+        }
     }
 
     fn exporter(&self) -> Option<Exporter> {

@@ -14,6 +14,8 @@ use serde_yaml::Value;
 
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::Node;
 
 /// Declares the kinds, one line each (its variant of [`ComponentSpec`] and
 /// its module): the module, its place in [`KINDS`], its variant, reading its
@@ -112,6 +114,10 @@ pub trait Component: Any + std::fmt::Debug {
     fn port_options(&self) -> Vec<(&'static str, u16)> {
         Vec::new()
     }
+
+    /// What the component makes of its server in the topology: its roles,
+    /// and the servers it sends to.
+    fn shape(&self, _stack: &Stack, _node: &mut Node) {}
 
     /// The metrics a monitored server exports for this component, if any
     /// (see `monitoring::exporters`).

@@ -11,6 +11,8 @@ use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Node, Role};
 
 pub const KIND: Kind = Kind {
     name: "nginx",
@@ -85,6 +87,20 @@ impl Component for Options {
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
         vec![("port", self.port), ("https-port", self.https_port)]
+    }
+
+    /// Proxies to the servers it lists, else to the application on its own
+    /// server, else to every application server.
+    fn shape(&self, stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::Web);
+        let app = super::app::KIND.name;
+        node.upstreams = match &self.upstream {
+            Some(list) => list.clone(),
+            None if stack.server(&node.name).is_some_and(|s| s.has(app)) => {
+                vec![node.name.clone()]
+            }
+            None => stack.with(app),
+        };
     }
 
     fn exporter(&self) -> Option<Exporter> {

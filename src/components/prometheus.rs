@@ -10,6 +10,8 @@ use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Node, Role};
 
 pub const KIND: Kind = Kind {
     name: "prometheus",
@@ -51,6 +53,10 @@ impl Component for Options {
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
         vec![("port", self.port)]
+    }
+
+    fn shape(&self, _stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::Monitoring);
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -66,6 +66,15 @@ impl Stack {
     pub fn network(&self, name: &str) -> Option<&Network> {
         self.networks.iter().find(|n| n.name == name)
     }
+
+    /// Names of the servers running the kind named `kind`, in stack order.
+    pub fn with(&self, kind: &str) -> Vec<String> {
+        self.servers
+            .iter()
+            .filter(|s| s.has(kind))
+            .map(|s| s.name.clone())
+            .collect()
+    }
 }
 
 impl Server {
