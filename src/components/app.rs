@@ -12,7 +12,7 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Node, Role};
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "app",
@@ -63,6 +63,22 @@ impl Component for Options {
     fn shape(&self, stack: &Stack, node: &mut Node) {
         node.roles.push(Role::App);
         node.db_primary = crate::stack::primaries(stack).first().cloned();
+    }
+
+    /// Writes to the primary, reads from the replicas (or the primary).
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Queries {
+            return;
+        }
+        let port = super::mariadb::PORT;
+        for (a, _) in topo.running::<Options>() {
+            if let Some(p) = a.db_primary.as_ref().filter(|p| **p != a.name) {
+                out.add(&a.name, p, port, Proto::Tcp, "SQL writes to the primary");
+            }
+            for r in a.db_reads.iter().filter(|r| **r != a.name) {
+                out.add(&a.name, r, port, Proto::Tcp, "SQL reads");
+            }
+        }
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

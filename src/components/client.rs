@@ -9,8 +9,9 @@ use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Node, Role};
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "client",
@@ -34,6 +35,23 @@ pub struct Options {}
 impl Component for Options {
     fn shape(&self, _stack: &Stack, node: &mut Node) {
         node.roles.push(Role::Client);
+    }
+
+    /// Asks the DNS servers, and looks at the monitoring.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::User {
+            return;
+        }
+        for (c, _) in topo.running::<Options>() {
+            for d in topo.with_role(Role::Dns) {
+                out.add(&c.name, &d.name, super::dns::PORT, Proto::Udp, "DNS queries");
+                out.add(&c.name, &d.name, super::dns::PORT, Proto::Tcp, "DNS queries");
+            }
+            for m in topo.with_role(Role::Monitoring) {
+                let port = topo.prometheus_port(&m.name);
+                out.add(&c.name, &m.name, port, Proto::Tcp, "Prometheus web UI");
+            }
+        }
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

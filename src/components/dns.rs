@@ -21,6 +21,8 @@ pub const KIND: Kind = Kind {
 };
 
 pub const CONF: &str = "/etc/bind/named.conf";
+/// Where it answers, over UDP and TCP.
+pub const PORT: u16 = 53;
 
 /// Options of the `dns` component (the records are the stack's `dns` section).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -30,7 +32,7 @@ pub struct Options {}
 
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
-        vec![(53, Proto::Udp), (53, Proto::Tcp)]
+        vec![(PORT, Proto::Udp), (PORT, Proto::Tcp)]
     }
 
     fn shape(&self, _stack: &Stack, node: &mut Node) {

@@ -12,7 +12,7 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Node, Role};
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "haproxy",
@@ -132,6 +132,33 @@ impl Component for Options {
             .backends
             .clone()
             .unwrap_or_else(|| stack.with(super::nginx::KIND.name));
+    }
+
+    /// The site's entry: HTTP(S) from anyone; then to the web servers.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        match leg {
+            Leg::Site => {
+                for (lb, o) in topo.running::<Options>() {
+                    out.add("any", &lb.name, o.port, Proto::Tcp, "HTTP to the site");
+                    if topo.tls() {
+                        out.add("any", &lb.name, o.https_port, Proto::Tcp, "HTTPS to the site");
+                    }
+                }
+            }
+            Leg::Balance => {
+                let what = if topo.web_tls() {
+                    "HTTPS (re-encrypted) to web server"
+                } else {
+                    "HTTP to web server"
+                };
+                for (lb, _) in topo.running::<Options>() {
+                    for b in &lb.backends {
+                        out.add(&lb.name, b, topo.web_port(b), Proto::Tcp, what);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Its own, on the stats port.

@@ -11,6 +11,8 @@ use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
+use crate::topology::{Flow, Flows, Leg, Topology};
 
 pub const KIND: Kind = Kind {
     name: "keepalived",
@@ -53,6 +55,28 @@ fn default_advert() -> f64 {
 }
 
 impl Component for Options {
+    /// VRRP adverts between the members of each virtual IP group, on its
+    /// network: one flow per virtual IP, even between the same servers.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Failover {
+            return;
+        }
+        for v in &topo.vips {
+            for (a, _) in &v.members {
+                for (b, _) in v.members.iter().filter(|(b, _)| b != a) {
+                    out.push(Flow {
+                        from: a.clone(),
+                        to: b.clone(),
+                        port: 0,
+                        proto: Proto::Vrrp,
+                        purpose: "VRRP adverts for the virtual IP".into(),
+                        via: Some(v.network.clone()),
+                    });
+                }
+            }
+        }
+    }
+
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }

@@ -11,7 +11,7 @@ use crate::plan::{Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Node, Role};
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "mariadb",
@@ -128,6 +128,18 @@ impl Component for Options {
                     .primary
                     .clone()
                     .or_else(|| crate::stack::primaries(stack).first().cloned());
+            }
+        }
+    }
+
+    /// Replicas read the binary log of their primary.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Replication {
+            return;
+        }
+        for r in &topo.nodes {
+            if let Some(p) = r.replicates_from.as_ref().filter(|p| **p != r.name) {
+                out.add(&r.name, p, PORT, Proto::Tcp, "replication from the primary");
             }
         }
     }

@@ -15,7 +15,7 @@ use serde_yaml::Value;
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::Node;
+use crate::topology::{Flows, Leg, Node, Topology};
 
 /// Declares the kinds, one line each (its variant of [`ComponentSpec`] and
 /// its module): the module, its place in [`KINDS`], its variant, reading its
@@ -60,6 +60,11 @@ macro_rules! kinds {
                 }
             )+
             unreachable!("`{name}` is a kind of KINDS")
+        }
+
+        /// Adds every kind's flows in `leg`, in registry order.
+        pub fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+            $(<$module::Options as Component>::flows(leg, topo, out);)+
         }
 
         /// Each kind with the JSON Schema of its options.
@@ -118,6 +123,15 @@ pub trait Component: Any + std::fmt::Debug {
     /// What the component makes of its server in the topology: its roles,
     /// and the servers it sends to.
     fn shape(&self, _stack: &Stack, _node: &mut Node) {}
+
+    /// Adds the flows servers of this kind need in `leg` of the
+    /// topology's list of flows (called once per leg for the whole kind,
+    /// with the topology's nodes and virtual IPs derived).
+    fn flows(_leg: Leg, _topo: &Topology, _out: &mut Flows)
+    where
+        Self: Sized,
+    {
+    }
 
     /// The metrics a monitored server exports for this component, if any
     /// (see `monitoring::exporters`).

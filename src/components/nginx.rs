@@ -12,7 +12,7 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Node, Role};
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "nginx",
@@ -101,6 +101,30 @@ impl Component for Options {
             }
             None => stack.with(app),
         };
+    }
+
+    /// The site's entry when there is no load balancer: HTTP(S) from
+    /// anyone; then to the application servers.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        match leg {
+            Leg::Site if topo.with_role(Role::LoadBalancer).next().is_none() => {
+                for (web, o) in topo.running::<Options>() {
+                    out.add("any", &web.name, o.port, Proto::Tcp, "HTTP to the site");
+                    if topo.tls() {
+                        out.add("any", &web.name, o.https_port, Proto::Tcp, "HTTPS to the site");
+                    }
+                }
+            }
+            Leg::Proxy => {
+                for (web, _) in topo.running::<Options>() {
+                    for a in web.upstreams.iter().filter(|a| **a != web.name) {
+                        let what = "HTTP to application server";
+                        out.add(&web.name, a, topo.app_port(a), Proto::Tcp, what);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     fn exporter(&self) -> Option<Exporter> {

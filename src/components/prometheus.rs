@@ -11,7 +11,7 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Node, Role};
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "prometheus",
@@ -57,6 +57,20 @@ impl Component for Options {
 
     fn shape(&self, _stack: &Stack, node: &mut Node) {
         node.roles.push(Role::Monitoring);
+    }
+
+    /// Scrapes every exporter of the other servers.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Metrics {
+            return;
+        }
+        for (m, _) in topo.running::<Options>() {
+            for s in topo.stack.servers.iter().filter(|s| s.name != m.name) {
+                for e in super::monitoring::exporters(&s.components) {
+                    out.add(&m.name, &s.name, e.port, Proto::Tcp, &e.purpose());
+                }
+            }
+        }
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -10,6 +10,7 @@ use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
+use crate::topology::{Flows, Leg, Topology};
 use crate::stack::raw::Proto;
 
 pub const KIND: Kind = Kind {
@@ -101,6 +102,24 @@ pub fn rules(ctx: &Ctx) -> Vec<Rule> {
 }
 
 impl Component for Options {
+    /// The stack's firewall section: SSH from the administrators to every
+    /// firewalled server, then its own extra rules.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Admin {
+            return;
+        }
+        let walled = topo.stack.with(KIND.name);
+        for admin in &topo.stack.firewall.ssh_from {
+            for s in walled.iter().filter(|s| *s != admin) {
+                out.add(admin, s, 22, Proto::Tcp, "SSH from the administrator");
+            }
+        }
+        for r in &topo.stack.firewall.allow {
+            let why = "allowed by the stack's firewall policy";
+            out.add(&r.from, &r.to, r.port, r.proto, why);
+        }
+    }
+
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
