@@ -5,6 +5,9 @@
 //! holds the Tera environment, the per-server output being built, and the
 //! walk over servers and their components.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
 use include_dir::{include_dir, Dir};
 use serde_json::Value;
 use tera::Tera;
@@ -22,6 +25,8 @@ static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 /// The Tera environment with every template of `templates/`.
 pub struct Renderer {
     tera: Tera,
+    /// Names of the templates rendered so far.
+    rendered: RefCell<BTreeSet<String>>,
 }
 
 impl Renderer {
@@ -32,7 +37,10 @@ impl Renderer {
         collect(&TEMPLATES, &mut files);
         tera.add_raw_templates(files)
             .map_err(|e| Error::failure(format!("template error: {}", chain(&e))))?;
-        Ok(Renderer { tera })
+        Ok(Renderer {
+            tera,
+            rendered: RefCell::default(),
+        })
     }
 
     /// Names of every embedded template.
@@ -42,7 +50,13 @@ impl Renderer {
         v
     }
 
+    /// Names of the templates rendered so far, sorted.
+    pub fn rendered(&self) -> Vec<String> {
+        self.rendered.borrow().iter().cloned().collect()
+    }
+
     pub fn render(&self, template: &str, ctx: &Value) -> Result<String> {
+        self.rendered.borrow_mut().insert(template.to_string());
         let ctx = tera::Context::from_value(ctx.clone())
             .map_err(|e| Error::failure(format!("template context for {template}: {e}")))?;
         self.tera
@@ -187,13 +201,22 @@ impl Ctx<'_> {
 
 /// Renders the whole plan of a stack.
 pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
-    let renderer = Renderer::new()?;
+    plan_with(&Renderer::new()?, topo, secrets, image)
+}
+
+/// Renders the whole plan of a stack with `renderer`.
+pub fn plan_with(
+    renderer: &Renderer,
+    topo: &Topology,
+    secrets: &Secrets,
+    image: &str,
+) -> Result<Plan> {
     let mut servers = Vec::new();
     for node in &topo.nodes {
         let server = topo.server(&node.name);
         let mut out = Out {
             plan: ServerPlan::new(&node.name),
-            renderer: &renderer,
+            renderer,
         };
         out.plan.roles = node.roles.iter().map(|r| r.as_str().to_string()).collect();
         out.plan.components = server

@@ -19,7 +19,7 @@ pub const KIND: Kind = Kind {
     summary:
         "application server: runs the site's code (Python under gunicorn), talks to the database",
     packages: &["python3", "gunicorn", "python3-pymysql"],
-    templates: &["app/app.py", "app/gunicorn.conf.py", "app/config.json"],
+    templates: &["app/app.py", "app/gunicorn.conf.py"],
 };
 
 pub const DEFAULT_PORT: u16 = 8000;

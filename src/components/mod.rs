@@ -225,6 +225,9 @@ impl ComponentSpec {
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 /// How a component is written, for messages.
 const SHAPE: &str = "a component is written as its name (`nginx`) or as its name with options (`haproxy: { balance: roundrobin }`)";
 
