@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
@@ -79,6 +80,30 @@ impl Component for Options {
                 out.add(&a.name, r, port, Proto::Tcp, "SQL reads");
             }
         }
+    }
+
+    fn explain(&self, _topo: &Topology, node: &Node) -> String {
+        let db = match &node.db_primary {
+            None => {
+                return "application server (Python under gunicorn): runs the site's code".into()
+            }
+            Some(p) => p,
+        };
+        let reads = &node.db_reads;
+        let queries = if reads.len() == 1 && &reads[0] == db {
+            format!("reads and writes in MySQL {}", explain::on(&node.name, reads))
+        } else {
+            format!(
+                "writes to MySQL {} and reads from MySQL {}",
+                explain::on(&node.name, std::slice::from_ref(db)),
+                explain::on(&node.name, reads)
+            )
+        };
+        format!("application server (Python under gunicorn): runs the site's code, which {queries}")
+    }
+
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        vec![("the application server", self.port)]
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

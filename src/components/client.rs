@@ -54,6 +54,18 @@ impl Component for Options {
         }
     }
 
+    fn explain(&self, topo: &Topology, _node: &Node) -> String {
+        let dns = crate::explain::names(topo.with_role(Role::Dns));
+        if dns.is_empty() {
+            "the user's computer: browses the site (here with curl)".into()
+        } else {
+            format!(
+                "the user's computer: finds the site through the DNS server {} and browses it (here with curl)",
+                crate::explain::or_list(&dns)
+            )
+        }
+    }
+
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }

@@ -11,7 +11,7 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Node, Role};
+use crate::topology::{Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "dns",
@@ -37,6 +37,21 @@ impl Component for Options {
 
     fn shape(&self, _stack: &Stack, node: &mut Node) {
         node.roles.push(Role::Dns);
+    }
+
+    fn explain(&self, topo: &Topology, _node: &Node) -> String {
+        // The record types of the zone: `A, CNAME, MX and TXT`.
+        let mut types: Vec<&str> = Vec::new();
+        for r in &topo.records {
+            if !types.contains(&r.kind) {
+                types.push(r.kind);
+            }
+        }
+        format!(
+            "DNS server (BIND 9): authoritative for {}, answers with its {} records",
+            topo.stack.domain,
+            crate::explain::and_list(&types)
+        )
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{Component, ComponentSpec, Exporter, Kind};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
@@ -41,6 +42,15 @@ impl Balance {
             Balance::Roundrobin => "roundrobin",
             Balance::Leastconn => "leastconn",
             Balance::Source => "source",
+        }
+    }
+
+    /// How it spreads requests, in words: `spreads requests {phrase}`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Balance::Roundrobin => "round robin",
+            Balance::Leastconn => "to the one with the fewest open connections",
+            Balance::Source => "by the client's address (a client sticks to one)",
         }
     }
 }
@@ -159,6 +169,28 @@ impl Component for Options {
             }
             _ => {}
         }
+    }
+
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let mut s = format!(
+            "load balancer (HAProxy): spreads requests {} over {} and stops sending to one that fails its health check",
+            self.balance.phrase(),
+            explain::and_list(&node.backends)
+        );
+        if topo.tls() {
+            s.push_str(&format!(
+                "; terminates TLS (HTTPS on {}; HTTP on {} redirects to HTTPS)",
+                self.https_port, self.port
+            ));
+            if topo.web_tls() {
+                s.push_str(" and re-encrypts to the web servers");
+            }
+        }
+        s
+    }
+
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        vec![("HAProxy's stats", self.stats_port)]
     }
 
     /// Its own, on the stats port.

@@ -9,10 +9,11 @@ use serde_json::json;
 
 use super::{Component, Kind};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
-use crate::topology::{Flow, Flows, Leg, Topology};
+use crate::topology::{Flow, Flows, Leg, Node, Topology};
 
 pub const KIND: Kind = Kind {
     name: "keepalived",
@@ -55,6 +56,44 @@ fn default_advert() -> f64 {
 }
 
 impl Component for Options {
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let server = &node.name;
+        let Some(v) = topo
+            .vips
+            .iter()
+            .find(|v| v.members.iter().any(|m| m.0 == *server))
+        else {
+            return "keepalived (VRRP): holds no virtual IP".into();
+        };
+        let rank = v.members.iter().position(|m| m.0 == *server).unwrap_or(0);
+        let prio = v.members[rank].1;
+        let member = |m: &(String, u8)| m.0.clone();
+        if rank == 0 {
+            let others: Vec<String> = v.members[1..].iter().map(member).collect();
+            let backup = if others.is_empty() {
+                "no other server shares it".to_string()
+            } else {
+                format!(
+                    "{} {} it over if {server} fails",
+                    explain::and_list(&others),
+                    explain::agree(others.len(), "takes", "take")
+                )
+            };
+            format!(
+                "keepalived (VRRP): holds the virtual IP {} (priority {prio}, the highest); {backup}",
+                v.address
+            )
+        } else {
+            let above: Vec<String> = v.members[..rank].iter().map(member).collect();
+            format!(
+                "keepalived (VRRP): stands by (priority {prio}) and takes the virtual IP {} over if {} {}",
+                v.address,
+                explain::and_list(&above),
+                explain::agree(above.len(), "fails", "fail")
+            )
+        }
+    }
+
     /// VRRP adverts between the members of each virtual IP group, on its
     /// network: one flow per virtual IP, even between the same servers.
     fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
@@ -142,6 +143,40 @@ impl Component for Options {
                 out.add(&r.name, p, PORT, Proto::Tcp, "replication from the primary");
             }
         }
+    }
+
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        match self.role {
+            DbRole::Primary => {
+                let replicas = explain::replicas_of(topo, &node.name);
+                if replicas.is_empty() {
+                    "database (MySQL, as Debian's MariaDB): the only one, taking every read and write"
+                        .into()
+                } else {
+                    format!(
+                        "database primary (MySQL, as Debian's MariaDB): takes every write and records it in its binary log, which {} {}",
+                        explain::and_list(&replicas),
+                        explain::agree(replicas.len(), "copies", "copy")
+                    )
+                }
+            }
+            DbRole::Replica => {
+                let primary = node.replicates_from.clone().unwrap_or_default();
+                let serves = topo.nodes.iter().any(|n| n.db_reads.contains(&node.name));
+                format!(
+                    "database replica (MySQL, as Debian's MariaDB): copies every write of {primary}{} refuses any other writes (read-only)",
+                    if serves {
+                        ", answers the application's reads and"
+                    } else {
+                        " and"
+                    }
+                )
+            }
+        }
+    }
+
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        vec![("MySQL", PORT)]
     }
 
     fn exporter(&self) -> Option<Exporter> {

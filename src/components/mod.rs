@@ -133,6 +133,16 @@ pub trait Component: Any + std::fmt::Debug {
     {
     }
 
+    /// What the component does on its server (`node`) in this topology:
+    /// its line in `infractl explain`.
+    fn explain(&self, topo: &Topology, node: &Node) -> String;
+
+    /// What it serves on the network besides the site itself, named for
+    /// `explain` (a server without a firewall exposes these): (what, port).
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        Vec::new()
+    }
+
     /// The metrics a monitored server exports for this component, if any
     /// (see `monitoring::exporters`).
     fn exporter(&self) -> Option<Exporter> {

@@ -9,9 +9,11 @@ use serde::Deserialize;
 
 use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind, KINDS};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::topology::{Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "monitoring-client",
@@ -62,6 +64,23 @@ impl Component for Options {
             .filter(|e| e.program.is_some())
             .map(|e| (e.port, Proto::Tcp))
             .collect()
+    }
+
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let what: Vec<String> = exporters(&topo.server(&node.name).components)
+            .iter()
+            .map(|e| e.about())
+            .collect();
+        let collectors = explain::names(topo.with_role(Role::Monitoring));
+        let by = if collectors.is_empty() {
+            ", but no monitoring server collects them".to_string()
+        } else {
+            format!(", scraped by {}", explain::and_list(&collectors))
+        };
+        format!(
+            "monitoring client: exporters of {}{by}",
+            explain::and_list(&what)
+        )
     }
 
     fn exporter(&self) -> Option<Exporter> {

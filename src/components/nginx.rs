@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
@@ -125,6 +126,22 @@ impl Component for Options {
             }
             _ => {}
         }
+    }
+
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let mut s = format!(
+            "web server: serves the static files itself and passes every other request to the application server{} {}",
+            if node.upstreams.len() > 1 { "s" } else { "" },
+            explain::on(&node.name, &node.upstreams)
+        );
+        if topo.web_tls() {
+            if topo.entry().iter().any(|n| n.name == node.name) {
+                s.push_str("; terminates TLS (HTTPS), and its port 80 only redirects to HTTPS");
+            } else {
+                s.push_str("; takes HTTPS from the load balancer (TLS re-encrypted)");
+            }
+        }
+        s
     }
 
     fn exporter(&self) -> Option<Exporter> {

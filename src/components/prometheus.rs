@@ -73,6 +73,27 @@ impl Component for Options {
         }
     }
 
+    fn explain(&self, topo: &Topology, _node: &Node) -> String {
+        let targets = topo.stack.with(super::monitoring::KIND.name);
+        let scrapes = if targets.is_empty() {
+            "has no exporters to scrape".to_string()
+        } else {
+            format!(
+                "scrapes the exporters on {} every {}",
+                crate::explain::and_list(&targets),
+                self.scrape_interval
+            )
+        };
+        format!(
+            "monitoring server (Prometheus, port {}): {scrapes} and evaluates alert rules (a target down, replication stopped, a web server over 1000 requests per second, a backend down)",
+            self.port
+        )
+    }
+
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        vec![("Prometheus", self.port)]
+    }
+
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }

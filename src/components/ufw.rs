@@ -10,7 +10,7 @@ use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
-use crate::topology::{Flows, Leg, Topology};
+use crate::topology::{Flows, Leg, Node, Topology};
 use crate::stack::raw::Proto;
 
 pub const KIND: Kind = Kind {
@@ -102,6 +102,21 @@ pub fn rules(ctx: &Ctx) -> Vec<Rule> {
 }
 
 impl Component for Options {
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let allows: Vec<String> = crate::explain::firewall_allows(topo, &node.name)
+            .iter()
+            .map(crate::explain::Allow::text)
+            .collect();
+        if allows.is_empty() {
+            "firewall (ufw): refuses every incoming connection".into()
+        } else {
+            format!(
+                "firewall (ufw): refuses incoming connections except {}",
+                allows.join("; ")
+            )
+        }
+    }
+
     /// The stack's firewall section: SSH from the administrators to every
     /// firewalled server, then its own extra rules.
     fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
