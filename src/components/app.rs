@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::explain;
 use crate::plan::{Reload, Service};
@@ -100,6 +101,12 @@ impl Component for Options {
             )
         };
         format!("application server (Python under gunicorn): runs the site's code, which {queries}")
+    }
+
+    fn draw(&self, _topo: &Topology, _node: &Node) -> Option<Part> {
+        let title = format!("app :{}", self.port);
+        let lines = vec!["gunicorn (Python)".into()];
+        Some(Part::new(Tier::App, title, lines, false))
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {

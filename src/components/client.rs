@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{Component, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
@@ -64,6 +65,12 @@ impl Component for Options {
                 crate::explain::or_list(&dns)
             )
         }
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let scheme = if topo.tls() { "https" } else { "http" };
+        let url = format!("{scheme}://www.{}", topo.stack.domain);
+        Some(Part::new(Tier::Outside, "browser".into(), vec![url], false))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
@@ -52,6 +53,11 @@ impl Component for Options {
             topo.stack.domain,
             crate::explain::and_list(&types)
         )
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let zone = format!("zone {}", topo.stack.domain);
+        Some(Part::new(Tier::Outside, "BIND :53".into(), vec![zone], false))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Exporter, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::explain;
 use crate::plan::{Reload, Service};
@@ -187,6 +188,17 @@ impl Component for Options {
             }
         }
         s
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let tls = topo.tls();
+        let title = if tls {
+            format!("HAProxy :{} :{}", self.port, self.https_port)
+        } else {
+            format!("HAProxy :{}", self.port)
+        };
+        let lines = vec![self.balance.as_str().replace("roundrobin", "round robin")];
+        Some(Part::new(Tier::Entry, title, lines, tls))
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {

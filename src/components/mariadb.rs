@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::explain;
 use crate::plan::{Reload, Service, When};
@@ -173,6 +174,18 @@ impl Component for Options {
                 )
             }
         }
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let role = match self.role {
+            DbRole::Primary if topo.with_role(Role::DbReplica).next().is_none() => {
+                "the only database"
+            }
+            DbRole::Primary => "primary (writes)",
+            DbRole::Replica => "replica (read-only)",
+        };
+        let title = format!("MySQL :{PORT}");
+        Some(Part::new(Tier::Db, title, vec![role.into()], false))
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {

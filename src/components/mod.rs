@@ -12,6 +12,7 @@ use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_yaml::Value;
 
+use crate::diagram::Part;
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
@@ -136,6 +137,12 @@ pub trait Component: Any + std::fmt::Debug {
     /// What the component does on its server (`node`) in this topology:
     /// its line in `infractl explain`.
     fn explain(&self, topo: &Topology, node: &Node) -> String;
+
+    /// The part it draws inside its server on the diagram, if it is on the
+    /// request path.
+    fn draw(&self, _topo: &Topology, _node: &Node) -> Option<Part> {
+        None
+    }
 
     /// What it serves on the network besides the site itself, named for
     /// `explain` (a server without a firewall exposes these): (what, port).

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::explain;
 use crate::plan::{Reload, Service};
@@ -142,6 +143,18 @@ impl Component for Options {
             }
         }
         s
+    }
+
+    /// TLS ends here when nginx faces the users, and when the load
+    /// balancer re-encrypts to it.
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let title = if topo.web_tls() {
+            format!("nginx :{} :{}", self.port, self.https_port)
+        } else {
+            format!("nginx :{}", self.port)
+        };
+        let lines = vec!["static files".into()];
+        Some(Part::new(Tier::Web, title, lines, topo.web_tls()))
     }
 
     fn exporter(&self) -> Option<Exporter> {

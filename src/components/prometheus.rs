@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
@@ -88,6 +89,15 @@ impl Component for Options {
             "monitoring server (Prometheus, port {}): {scrapes} and evaluates alert rules (a target down, replication stopped, a web server over 1000 requests per second, a backend down)",
             self.port
         )
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let mut lines = vec![format!("scrapes every {}", self.scrape_interval)];
+        if crate::diagram::scrapes_every_server(topo) {
+            lines.push("every server's exporters".into());
+        }
+        let title = format!("Prometheus :{}", self.port);
+        Some(Part::new(Tier::Monitoring, title, lines, false))
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {
