@@ -22,6 +22,10 @@ pub const KIND: Kind = Kind {
         "application server: runs the site's code (Python under gunicorn), talks to the database",
     packages: &["python3", "gunicorn", "python3-pymysql"],
     templates: &["app/app.py", "app/gunicorn.conf.py"],
+    habits: &[(
+        "gunicorn",
+        "the application server is `app` (gunicorn runs it)",
+    )],
 };
 
 pub const DEFAULT_PORT: u16 = 8000;

@@ -19,6 +19,7 @@ pub const KIND: Kind = Kind {
     summary: "the user's computer: browses the site through the lab's DNS",
     packages: &["curl", "bind9-dnsutils", "ca-certificates"],
     templates: &[],
+    habits: &[],
 };
 
 pub const CA_PATH: &str = "/usr/local/share/ca-certificates/infractl-lab-ca.crt";

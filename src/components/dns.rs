@@ -19,6 +19,11 @@ pub const KIND: Kind = Kind {
     summary: "DNS server (BIND 9): authoritative for the stack's domain",
     packages: &["bind9", "bind9-utils"],
     templates: &["dns/named.conf", "dns/zone"],
+    habits: &[
+        ("bind", "the DNS server (BIND) is `dns`"),
+        ("bind9", "the DNS server (BIND) is `dns`"),
+        ("named", "the DNS server (BIND) is `dns`"),
+    ],
 };
 
 pub const CONF: &str = "/etc/bind/named.conf";

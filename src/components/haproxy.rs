@@ -22,6 +22,7 @@ pub const KIND: Kind = Kind {
         "load balancer: spreads requests over the web servers, checks their health, terminates TLS",
     packages: &["haproxy"],
     templates: &["haproxy/haproxy.cfg"],
+    habits: &[("load-balancer", "the load balancer is `haproxy`")],
 };
 
 /// How HAProxy picks a backend.

@@ -20,6 +20,7 @@ pub const KIND: Kind = Kind {
     summary: "VRRP cluster manager: moves the site's virtual IP to a healthy load balancer",
     packages: &["keepalived"],
     templates: &["keepalived/keepalived.conf"],
+    habits: &[],
 };
 
 pub const CONF: &str = "/etc/keepalived/keepalived.conf";

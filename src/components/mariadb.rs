@@ -26,6 +26,7 @@ pub const KIND: Kind = Kind {
         "mariadb/replica.sql",
         "mariadb/mysqld-exporter.cnf",
     ],
+    habits: &[("mysql", "MySQL is Debian's MariaDB here: write `mariadb`")],
 };
 
 pub const PORT: u16 = 3306;

@@ -103,6 +103,9 @@ pub struct Kind {
     pub packages: &'static [&'static str],
     /// Templates (under `templates/`) the kind renders.
     pub templates: &'static [&'static str],
+    /// Words people bring from elsewhere for this kind, each with the hint
+    /// an unknown component of that name gets.
+    pub habits: &'static [(&'static str, &'static str)],
 }
 
 /// What a component does on its server: implemented by each kind's
@@ -248,32 +251,16 @@ mod tests;
 /// How a component is written, for messages.
 const SHAPE: &str = "a component is written as its name (`nginx`) or as its name with options (`haproxy: { balance: roundrobin }`)";
 
-/// Words people bring from elsewhere for what a kind here is called.
-const HABITS: &[(&str, &str)] = &[
-    ("mysql", "MySQL is Debian's MariaDB here: write `mariadb`"),
-    ("apache", "the web server here is nginx: write `nginx`"),
-    ("apache2", "the web server here is nginx: write `nginx`"),
-    (
-        "gunicorn",
-        "the application server is `app` (gunicorn runs it)",
-    ),
-    ("bind", "the DNS server (BIND) is `dns`"),
-    ("bind9", "the DNS server (BIND) is `dns`"),
-    ("named", "the DNS server (BIND) is `dns`"),
-    ("firewall", "the host firewall is `ufw`"),
-    (
-        "node-exporter",
-        "the exporters come with `monitoring-client`",
-    ),
-    ("load-balancer", "the load balancer is `haproxy`"),
-];
-
 /// The kind named `name`, or the message saying which kinds there are.
 fn known_kind(name: &str) -> Result<&'static str, String> {
     if let Some(k) = KINDS.iter().find(|k| k.name == name) {
         return Ok(k.name);
     }
-    let hint = match HABITS.iter().find(|(w, _)| w.eq_ignore_ascii_case(name)) {
+    let habit = KINDS
+        .iter()
+        .flat_map(|k| k.habits)
+        .find(|(w, _)| w.eq_ignore_ascii_case(name));
+    let hint = match habit {
         Some((_, h)) => format!(" ({h})"),
         None => crate::error::did_you_mean(name, kind_names().iter().copied())
             .map(|s| format!(" (did you mean `{s}`?)"))

@@ -20,6 +20,10 @@ pub const KIND: Kind = Kind {
     summary: "monitoring client: exporters for host metrics, web server QPS and database health",
     packages: &["prometheus-node-exporter"],
     templates: &[],
+    habits: &[(
+        "node-exporter",
+        "the exporters come with `monitoring-client`",
+    )],
 };
 
 /// The host's metrics: the exporter the monitoring client brings itself.

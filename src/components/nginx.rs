@@ -22,6 +22,10 @@ pub const KIND: Kind = Kind {
         "web server: serves static files and proxies dynamic requests to the application servers",
     packages: &["nginx"],
     templates: &["nginx/nginx.conf", "nginx/style.css"],
+    habits: &[
+        ("apache", "the web server here is nginx: write `nginx`"),
+        ("apache2", "the web server here is nginx: write `nginx`"),
+    ],
 };
 
 /// Port of the loopback-only `stub_status` endpoint.

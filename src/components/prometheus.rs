@@ -19,6 +19,7 @@ pub const KIND: Kind = Kind {
     summary: "monitoring server (Prometheus): scrapes every exporter, evaluates alert rules",
     packages: &["prometheus"],
     templates: &["prometheus/prometheus.yml", "prometheus/alerts.yml"],
+    habits: &[],
 };
 
 pub const DEFAULT_PORT: u16 = 9090;

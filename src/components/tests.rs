@@ -19,6 +19,12 @@ fn kind_names_are_unique() {
             k.name
         );
     }
+    // A word from elsewhere hints at one kind, and is no kind's name.
+    let words: Vec<&str> = KINDS.iter().flat_map(|k| k.habits).map(|h| h.0).collect();
+    for (i, w) in words.iter().enumerate() {
+        assert!(!words[..i].contains(w), "`{w}` hints at two kinds");
+        assert!(KINDS.iter().all(|k| k.name != *w), "`{w}` is a kind");
+    }
 }
 
 #[test]

@@ -23,6 +23,7 @@ pub const KIND: Kind = Kind {
         "ufw/user.rules",
         "ufw/user6.rules",
     ],
+    habits: &[("firewall", "the host firewall is `ufw`")],
 };
 
 pub const RULES: &str = "/etc/infractl/ufw/rules";
