@@ -1,10 +1,15 @@
 //! The component registry: every kind of thing a server can run.
 //!
-//! Each kind lives in its own file with its options, the Debian packages it
-//! needs, the ports it listens on and how it renders (files, services,
-//! readiness probes and the checks `infractl validate` runs). This file holds
-//! the one list of kinds; everything else (stack parsing, the JSON Schema,
-//! the image recipe, rendering) walks that list.
+//! Each kind lives in its own file (and its templates under `templates/`):
+//! its [`Kind`] (name, packages, templates) and the [`Component`] its
+//! `Options` implement: the ports it listens on, what it makes of its
+//! server in the topology (roles, links), the flows it needs, the exporter
+//! it brings, how it renders (files, services, readiness probes and the
+//! checks `infractl validate` runs), its line in `infractl explain` and its
+//! part of the diagram. This file holds the one list of kinds (`kinds!`);
+//! everything else (stack parsing, the JSON Schema, the image recipe, the
+//! topology, rendering, explain, the diagram) walks that list or asks a
+//! component.
 
 use std::any::Any;
 
