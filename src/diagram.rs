@@ -27,7 +27,7 @@ pub use graph::{dot, mermaid};
 pub use layout::{layout, PAGE_RULE};
 pub use svg::svg;
 
-use crate::components::{mariadb, ComponentSpec};
+use crate::components::{haproxy, mariadb, nginx, ComponentSpec};
 use crate::explain::firewall_allows;
 use crate::topology::{Node, Role, Topology};
 
@@ -55,6 +55,19 @@ pub struct Part {
     pub lines: Vec<String>,
     /// TLS ends in this component.
     pub tls_ends: bool,
+}
+
+impl Part {
+    /// A part in `tier`; the diagram gives it its id.
+    pub fn new(tier: Tier, title: String, lines: Vec<String>, tls_ends: bool) -> Part {
+        Part {
+            id: String::new(),
+            tier,
+            title,
+            lines,
+            tls_ends,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,93 +183,11 @@ fn part_id(server: &str, c: &ComponentSpec) -> String {
 
 /// The part a component draws, if it is on the request path.
 fn part(topo: &Topology, node: &Node, c: &ComponentSpec) -> Option<Part> {
-    let tls = topo.tls();
-    let mk = |tier, title: String, lines: Vec<String>, tls_ends| {
-        Some(Part {
-            id: part_id(&node.name, c),
-            tier,
-            title,
-            lines,
-            tls_ends,
-        })
-    };
-    match c {
-        ComponentSpec::Client(_) => {
-            let scheme = if tls { "https" } else { "http" };
-            mk(
-                Tier::Outside,
-                "browser".into(),
-                vec![format!("{scheme}://www.{}", topo.stack.domain)],
-                false,
-            )
-        }
-        ComponentSpec::Dns(_) => mk(
-            Tier::Outside,
-            "BIND :53".into(),
-            vec![format!("zone {}", topo.stack.domain)],
-            false,
-        ),
-        ComponentSpec::Haproxy(o) => {
-            let title = if tls {
-                format!("HAProxy :{} :{}", o.port, o.https_port)
-            } else {
-                format!("HAProxy :{}", o.port)
-            };
-            let lines = vec![o.balance.as_str().replace("roundrobin", "round robin")];
-            mk(Tier::Entry, title, lines, tls)
-        }
-        ComponentSpec::Nginx(o) => {
-            let title = if topo.web_tls() {
-                format!("nginx :{} :{}", o.port, o.https_port)
-            } else {
-                format!("nginx :{}", o.port)
-            };
-            // TLS ends here when nginx faces the users, and when the load
-            // balancer re-encrypts to it.
-            mk(
-                Tier::Web,
-                title,
-                vec!["static files".into()],
-                topo.web_tls(),
-            )
-        }
-        ComponentSpec::App(o) => mk(
-            Tier::App,
-            format!("app :{}", o.port),
-            vec!["gunicorn (Python)".into()],
-            false,
-        ),
-        ComponentSpec::Mariadb(o) => {
-            let role = match o.role {
-                mariadb::DbRole::Primary if topo.with_role(Role::DbReplica).next().is_none() => {
-                    "the only database"
-                }
-                mariadb::DbRole::Primary => "primary (writes)",
-                mariadb::DbRole::Replica => "replica (read-only)",
-            };
-            mk(
-                Tier::Db,
-                format!("MySQL :{}", mariadb::PORT),
-                vec![role.into()],
-                false,
-            )
-        }
-        ComponentSpec::Prometheus(o) => {
-            let mut lines = vec![format!("scrapes every {}", o.scrape_interval)];
-            if scrapes_every_server(topo) {
-                lines.push("every server's exporters".into());
-            }
-            mk(
-                Tier::Monitoring,
-                format!("Prometheus :{}", o.port),
-                lines,
-                false,
-            )
-        }
-        ComponentSpec::Keepalived(_)
-        | ComponentSpec::Ufw(_)
-        | ComponentSpec::MonitoringClient(_) => None,
-    }
+    let p = c.component().draw(topo, node)?;
+    Some(Part {
+        id: part_id(&node.name, c),
+        ..p
+    })
 }
 
 /// The lines under a server's parts: DNS records, keepalived, exporters,
@@ -325,7 +256,7 @@ fn ports(a: &crate::explain::Allow) -> String {
 }
 
 /// Whether every server of the site runs a monitoring client.
-fn scrapes_every_server(topo: &Topology) -> bool {
+pub(crate) fn scrapes_every_server(topo: &Topology) -> bool {
     topo.nodes
         .iter()
         .filter(|n| box_kind(n) == BoxKind::Site)
@@ -465,7 +396,7 @@ fn edges(topo: &Topology, groups: &[Group]) -> Vec<Edge> {
         let entry = topo.entry();
         let entry_port = |n: &Node| {
             let s = topo.server(&n.name);
-            match (s.haproxy(), s.nginx()) {
+            match (s.get::<haproxy::Options>(), s.get::<nginx::Options>()) {
                 (Some(o), _) if topo.tls() => o.https_port,
                 (Some(o), _) => o.port,
                 (None, Some(o)) if topo.tls() => o.https_port,

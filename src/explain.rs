@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::components::{haproxy, mariadb, ComponentSpec};
+use crate::components::{haproxy, mariadb, nginx, ComponentSpec};
 use crate::stack::raw::Proto;
 use crate::topology::{Node, Role, Topology};
 
@@ -184,7 +184,7 @@ pub fn and_list<S: AsRef<str>>(items: &[S]) -> String {
 }
 
 /// `a`, `a or b`, `a, b or c`.
-fn or_list<S: AsRef<str>>(items: &[S]) -> String {
+pub(crate) fn or_list<S: AsRef<str>>(items: &[S]) -> String {
     join_with(items, "or")
 }
 
@@ -200,7 +200,7 @@ fn join_with<S: AsRef<str>>(items: &[S], word: &str) -> String {
 }
 
 /// The verb form that agrees with `n` subjects: `one` for 1, else `many`.
-fn agree<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+pub(crate) fn agree<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
         one
     } else {
@@ -208,7 +208,7 @@ fn agree<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
-fn names<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
+pub(crate) fn names<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
     nodes.map(|n| n.name.clone()).collect()
 }
 
@@ -333,7 +333,7 @@ fn servers(topo: &Topology) -> Vec<ServerRole> {
 }
 
 /// `on the same machine`, or `on app-01 and app-02`.
-fn on(server: &str, targets: &[String]) -> String {
+pub(crate) fn on(server: &str, targets: &[String]) -> String {
     if targets.len() == 1 && targets[0] == server {
         "on the same machine".into()
     } else {
@@ -343,236 +343,16 @@ fn on(server: &str, targets: &[String]) -> String {
 
 /// What one component does on one server, in this topology.
 fn component_role(topo: &Topology, server: &str, c: &ComponentSpec) -> String {
-    let node = topo.node(server);
-    match c {
-        ComponentSpec::Nginx(_) => nginx_role(topo, node),
-        ComponentSpec::App(_) => app_role(node),
-        ComponentSpec::Mariadb(o) => mariadb_role(topo, node, o),
-        ComponentSpec::Haproxy(o) => haproxy_role(topo, node, o),
-        ComponentSpec::Keepalived(_) => keepalived_role(topo, server),
-        ComponentSpec::Ufw(_) => {
-            let allows: Vec<String> = firewall_allows(topo, server)
-                .iter()
-                .map(Allow::text)
-                .collect();
-            if allows.is_empty() {
-                "firewall (ufw): refuses every incoming connection".into()
-            } else {
-                format!(
-                    "firewall (ufw): refuses incoming connections except {}",
-                    allows.join("; ")
-                )
-            }
-        }
-        ComponentSpec::Dns(_) => {
-            format!(
-                "DNS server (BIND 9): authoritative for {}, answers with its {} records",
-                topo.stack.domain,
-                record_types(topo)
-            )
-        }
-        ComponentSpec::MonitoringClient(_) => monitoring_client_role(topo, server),
-        ComponentSpec::Prometheus(o) => {
-            let targets: Vec<String> = topo
-                .stack
-                .servers
-                .iter()
-                .filter(|s| s.has("monitoring-client"))
-                .map(|s| s.name.clone())
-                .collect();
-            let scrapes = if targets.is_empty() {
-                "has no exporters to scrape".to_string()
-            } else {
-                format!(
-                    "scrapes the exporters on {} every {}",
-                    and_list(&targets),
-                    o.scrape_interval
-                )
-            };
-            format!(
-                "monitoring server (Prometheus, port {}): {scrapes} and evaluates alert rules (a target down, replication stopped, a web server over 1000 requests per second, a backend down)",
-                o.port
-            )
-        }
-        ComponentSpec::Client(_) => {
-            let dns = names(topo.with_role(Role::Dns));
-            if dns.is_empty() {
-                "the user's computer: browses the site (here with curl)".into()
-            } else {
-                format!(
-                    "the user's computer: finds the site through the DNS server {} and browses it (here with curl)",
-                    or_list(&dns)
-                )
-            }
-        }
-    }
+    c.component().explain(topo, topo.node(server))
 }
 
-fn nginx_role(topo: &Topology, node: &Node) -> String {
-    let mut s = format!(
-        "web server: serves the static files itself and passes every other request to the application server{} {}",
-        if node.upstreams.len() > 1 { "s" } else { "" },
-        on(&node.name, &node.upstreams)
-    );
-    if topo.web_tls() {
-        if topo.entry().iter().any(|n| n.name == node.name) {
-            s.push_str("; terminates TLS (HTTPS), and its port 80 only redirects to HTTPS");
-        } else {
-            s.push_str("; takes HTTPS from the load balancer (TLS re-encrypted)");
-        }
-    }
-    s
-}
-
-fn app_role(node: &Node) -> String {
-    let db = match &node.db_primary {
-        None => return "application server (Python under gunicorn): runs the site's code".into(),
-        Some(p) => p,
-    };
-    let reads = &node.db_reads;
-    let queries = if reads.len() == 1 && &reads[0] == db {
-        format!("reads and writes in MySQL {}", on(&node.name, reads))
-    } else {
-        format!(
-            "writes to MySQL {} and reads from MySQL {}",
-            on(&node.name, std::slice::from_ref(db)),
-            on(&node.name, reads)
-        )
-    };
-    format!("application server (Python under gunicorn): runs the site's code, which {queries}")
-}
-
-fn replicas_of(topo: &Topology, primary: &str) -> Vec<String> {
+/// The replicas following `primary`.
+pub(crate) fn replicas_of(topo: &Topology, primary: &str) -> Vec<String> {
     names(
         topo.nodes
             .iter()
             .filter(|n| n.replicates_from.as_deref() == Some(primary)),
     )
-}
-
-fn mariadb_role(topo: &Topology, node: &Node, o: &mariadb::Options) -> String {
-    match o.role {
-        mariadb::DbRole::Primary => {
-            let replicas = replicas_of(topo, &node.name);
-            if replicas.is_empty() {
-                "database (MySQL, as Debian's MariaDB): the only one, taking every read and write"
-                    .into()
-            } else {
-                format!(
-                    "database primary (MySQL, as Debian's MariaDB): takes every write and records it in its binary log, which {} {}",
-                    and_list(&replicas),
-                    agree(replicas.len(), "copies", "copy")
-                )
-            }
-        }
-        mariadb::DbRole::Replica => {
-            let primary = node.replicates_from.clone().unwrap_or_default();
-            let serves = topo.nodes.iter().any(|n| n.db_reads.contains(&node.name));
-            format!(
-                "database replica (MySQL, as Debian's MariaDB): copies every write of {primary}{} refuses any other writes (read-only)",
-                if serves {
-                    ", answers the application's reads and"
-                } else {
-                    " and"
-                }
-            )
-        }
-    }
-}
-
-fn balance_phrase(b: haproxy::Balance) -> &'static str {
-    match b {
-        haproxy::Balance::Roundrobin => "round robin",
-        haproxy::Balance::Leastconn => "to the one with the fewest open connections",
-        haproxy::Balance::Source => "by the client's address (a client sticks to one)",
-    }
-}
-
-fn haproxy_role(topo: &Topology, node: &Node, o: &haproxy::Options) -> String {
-    let mut s = format!(
-        "load balancer (HAProxy): spreads requests {} over {} and stops sending to one that fails its health check",
-        balance_phrase(o.balance),
-        and_list(&node.backends)
-    );
-    if topo.tls() {
-        s.push_str(&format!(
-            "; terminates TLS (HTTPS on {}; HTTP on {} redirects to HTTPS)",
-            o.https_port, o.port
-        ));
-        if topo.web_tls() {
-            s.push_str(" and re-encrypts to the web servers");
-        }
-    }
-    s
-}
-
-fn keepalived_role(topo: &Topology, server: &str) -> String {
-    let Some(v) = topo
-        .vips
-        .iter()
-        .find(|v| v.members.iter().any(|m| m.0 == server))
-    else {
-        return "keepalived (VRRP): holds no virtual IP".into();
-    };
-    let rank = v.members.iter().position(|m| m.0 == server).unwrap_or(0);
-    let prio = v.members[rank].1;
-    let member = |m: &(String, u8)| m.0.clone();
-    if rank == 0 {
-        let others: Vec<String> = v.members[1..].iter().map(member).collect();
-        let backup = if others.is_empty() {
-            "no other server shares it".to_string()
-        } else {
-            format!(
-                "{} {} it over if {server} fails",
-                and_list(&others),
-                agree(others.len(), "takes", "take")
-            )
-        };
-        format!(
-            "keepalived (VRRP): holds the virtual IP {} (priority {prio}, the highest); {backup}",
-            v.address
-        )
-    } else {
-        let above: Vec<String> = v.members[..rank].iter().map(member).collect();
-        format!(
-            "keepalived (VRRP): stands by (priority {prio}) and takes the virtual IP {} over if {} {}",
-            v.address,
-            and_list(&above),
-            agree(above.len(), "fails", "fail")
-        )
-    }
-}
-
-fn monitoring_client_role(topo: &Topology, server: &str) -> String {
-    let what: Vec<String> = topo
-        .exporters(server)
-        .iter()
-        .map(|(job, port)| match *job {
-            "node" => format!("host metrics (node, {port})"),
-            "nginx" => format!("nginx's request counts for QPS ({port})"),
-            "mysqld" => format!("MySQL's health and replication ({port})"),
-            "haproxy" => format!("HAProxy's backends and traffic ({port})"),
-            other => format!("{other} ({port})"),
-        })
-        .collect();
-    let collectors = names(topo.with_role(Role::Monitoring));
-    let by = if collectors.is_empty() {
-        ", but no monitoring server collects them".to_string()
-    } else {
-        format!(", scraped by {}", and_list(&collectors))
-    };
-    format!("monitoring client: exporters of {}{by}", and_list(&what))
-}
-
-/// `A, CNAME, MX and TXT`: the record types of the zone.
-fn record_types(topo: &Topology) -> String {
-    let mut kinds: Vec<&str> = Vec::new();
-    for r in &topo.records {
-        if !kinds.contains(&r.kind) {
-            kinds.push(r.kind);
-        }
-    }
-    and_list(&kinds)
 }
 
 // ---------------------------------------------------------------------------
@@ -650,7 +430,7 @@ fn load_balancer_hop(topo: &Topology) -> Option<Hop> {
     let first = topo.with_role(Role::LoadBalancer).next()?;
     let o = topo
         .server(&first.name)
-        .haproxy()
+        .get::<haproxy::Options>()
         .cloned()
         .unwrap_or_default();
     let mut note = String::new();
@@ -671,7 +451,7 @@ fn load_balancer_hop(topo: &Topology) -> Option<Hop> {
     }
     let web = first.backends.first().cloned().unwrap_or_default();
     let net = via(topo, &first.name, &web);
-    let algo = balance_phrase(o.balance);
+    let algo = o.balance.phrase();
     note.push_str(&match (topo.tls(), topo.web_tls()) {
         (false, _) => format!("HAProxy picks a web server {algo} and forwards the request to it {net}."),
         (true, false) => format!("HAProxy ends TLS (decrypts), picks a web server {algo} and forwards the request to it as plain HTTP {net}."),
@@ -690,7 +470,7 @@ fn web_hop(topo: &Topology) -> Option<Hop> {
     let webs = names(topo.with_role(Role::Web));
     let nginx = topo
         .server(&first.name)
-        .nginx()
+        .get::<nginx::Options>()
         .cloned()
         .unwrap_or_default();
     let is_entry = topo.entry().iter().any(|n| n.name == first.name);
@@ -829,7 +609,7 @@ fn load_balancing(topo: &Topology) -> Option<LoadBalancing> {
     let first = topo.with_role(Role::LoadBalancer).next()?;
     let balance = topo
         .server(&first.name)
-        .haproxy()
+        .get::<haproxy::Options>()
         .map(|o| o.balance)
         .unwrap_or_default();
     let (mode, explained) = match (lbs.len(), topo.vips.first()) {
@@ -1084,13 +864,12 @@ fn open_services(topo: &Topology, server: &str) -> Vec<(String, u16)> {
     let s = topo.server(server);
     let mut out = vec![("SSH".to_string(), 22)];
     for c in &s.components {
-        match c {
-            ComponentSpec::App(o) => out.push(("the application server".into(), o.port)),
-            ComponentSpec::Mariadb(_) => out.push(("MySQL".into(), mariadb::PORT)),
-            ComponentSpec::Haproxy(o) => out.push(("HAProxy's stats".into(), o.stats_port)),
-            ComponentSpec::Prometheus(o) => out.push(("Prometheus".into(), o.port)),
-            _ => {}
-        }
+        let services = c.component().services();
+        out.extend(
+            services
+                .into_iter()
+                .map(|(what, port)| (what.to_string(), port)),
+        );
     }
     out
 }

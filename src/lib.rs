@@ -17,7 +17,8 @@
 //!   fail): roles, who talks to whom on which port, virtual IPs, DNS
 //!   records, bring-up order.
 //! - [`components`]: the registry of kinds (nginx, haproxy, mariadb, ...),
-//!   each with its options, packages, templates and render function.
+//!   each in its own file with its options, packages, templates, roles,
+//!   flows, exporter and render function.
 //! - [`render`] and [`plan`]: Tera templates into a plan of files,
 //!   services, setup steps, readiness probes and checks per server.
 //! - [`stranger`]: what anyone on the users' network may reach (verify's

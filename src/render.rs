@@ -5,11 +5,14 @@
 //! holds the Tera environment, the per-server output being built, and the
 //! walk over servers and their components.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
 use include_dir::{include_dir, Dir};
 use serde_json::Value;
 use tera::Tera;
 
-use crate::components::{self, ComponentSpec, BASE_PACKAGES};
+use crate::components::{self, BASE_PACKAGES};
 use crate::error::{Error, Result};
 use crate::plan::{
     Attachment, Check, FileSpec, NetworkPlan, Plan, Probe, ServerPlan, Service, Step, When,
@@ -22,6 +25,8 @@ static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 /// The Tera environment with every template of `templates/`.
 pub struct Renderer {
     tera: Tera,
+    /// Names of the templates rendered so far.
+    rendered: RefCell<BTreeSet<String>>,
 }
 
 impl Renderer {
@@ -32,7 +37,10 @@ impl Renderer {
         collect(&TEMPLATES, &mut files);
         tera.add_raw_templates(files)
             .map_err(|e| Error::failure(format!("template error: {}", chain(&e))))?;
-        Ok(Renderer { tera })
+        Ok(Renderer {
+            tera,
+            rendered: RefCell::default(),
+        })
     }
 
     /// Names of every embedded template.
@@ -42,7 +50,13 @@ impl Renderer {
         v
     }
 
+    /// Names of the templates rendered so far, sorted.
+    pub fn rendered(&self) -> Vec<String> {
+        self.rendered.borrow().iter().cloned().collect()
+    }
+
     pub fn render(&self, template: &str, ctx: &Value) -> Result<String> {
+        self.rendered.borrow_mut().insert(template.to_string());
         let ctx = tera::Context::from_value(ctx.clone())
             .map_err(|e| Error::failure(format!("template context for {template}: {e}")))?;
         self.tera
@@ -187,13 +201,22 @@ impl Ctx<'_> {
 
 /// Renders the whole plan of a stack.
 pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
-    let renderer = Renderer::new()?;
+    plan_with(&Renderer::new()?, topo, secrets, image)
+}
+
+/// Renders the whole plan of a stack with `renderer`.
+pub fn plan_with(
+    renderer: &Renderer,
+    topo: &Topology,
+    secrets: &Secrets,
+    image: &str,
+) -> Result<Plan> {
     let mut servers = Vec::new();
     for node in &topo.nodes {
         let server = topo.server(&node.name);
         let mut out = Out {
             plan: ServerPlan::new(&node.name),
-            renderer: &renderer,
+            renderer,
         };
         out.plan.roles = node.roles.iter().map(|r| r.as_str().to_string()).collect();
         out.plan.components = server
@@ -223,19 +246,18 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
         };
         components::common::render(&ctx, &mut out)?;
         for c in &server.components {
-            render_component(c, &ctx, &mut out)?;
+            c.component().render(&ctx, &mut out)?;
         }
         let mut packages: Vec<String> = BASE_PACKAGES.iter().map(|s| s.to_string()).collect();
         for c in &server.components {
             packages.extend(c.kind().packages.iter().map(|s| s.to_string()));
         }
-        if server.has("monitoring-client") {
-            packages.extend(
-                components::monitoring::extra_packages(server)
-                    .into_iter()
-                    .map(str::to_string),
-            );
-        }
+        let exporters = components::monitoring::exporters(&server.components);
+        packages.extend(
+            exporters
+                .iter()
+                .filter_map(|e| Some(e.program?.package.to_string())),
+        );
         packages.sort();
         packages.dedup();
         out.plan.packages = packages;
@@ -262,19 +284,4 @@ pub fn plan(topo: &Topology, secrets: &Secrets, image: &str) -> Result<Plan> {
     };
     plan.seal();
     Ok(plan)
-}
-
-fn render_component(c: &ComponentSpec, ctx: &Ctx, out: &mut Out) -> Result<()> {
-    match c {
-        ComponentSpec::Nginx(o) => components::nginx::render(o, ctx, out),
-        ComponentSpec::App(o) => components::app::render(o, ctx, out),
-        ComponentSpec::Mariadb(o) => components::mariadb::render(o, ctx, out),
-        ComponentSpec::Haproxy(o) => components::haproxy::render(o, ctx, out),
-        ComponentSpec::Keepalived(o) => components::keepalived::render(o, ctx, out),
-        ComponentSpec::Ufw(o) => components::ufw::render(o, ctx, out),
-        ComponentSpec::Dns(o) => components::dns::render(o, ctx, out),
-        ComponentSpec::MonitoringClient(o) => components::monitoring::render(o, ctx, out),
-        ComponentSpec::Prometheus(o) => components::prometheus::render(o, ctx, out),
-        ComponentSpec::Client(o) => components::client::render(o, ctx, out),
-    }
 }

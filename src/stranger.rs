@@ -78,7 +78,7 @@ pub fn closed_ports(topo: &Topology, network: &str) -> Vec<Closed> {
             continue;
         };
         let mut ports = vec![(22, "SSH".to_string())];
-        if let Some(app) = s.app() {
+        if let Some(app) = s.get::<crate::components::app::Options>() {
             ports.push((app.port, "the application server".to_string()));
         }
         if s.has("mariadb") {

@@ -6,13 +6,16 @@
 //! the DNS records with their addresses, every network flow (who talks to
 //! whom on which port) and the order of bring-up. Rendering, firewall rules
 //! and (later) verification and diagrams all read this one graph.
+//!
+//! Each kind says what it makes of its server (`Component::shape`) and the
+//! flows it needs (`Component::flows`); this module walks the registry.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use crate::components::{mariadb, ComponentSpec};
+use crate::components::{app, keepalived, mariadb, monitoring, nginx, prometheus, Component};
 use crate::stack::raw::{Proto, RecordType};
 use crate::stack::{Server, Stack};
 
@@ -114,11 +117,6 @@ pub struct Topology {
     pub records: Vec<ZoneRecord>,
 }
 
-/// Exporter ports the monitoring client opens, by what the server runs.
-pub const NODE_EXPORTER_PORT: u16 = 9100;
-pub const NGINX_EXPORTER_PORT: u16 = 9113;
-pub const MYSQLD_EXPORTER_PORT: u16 = 9104;
-
 impl Topology {
     /// Derives the graph of a validated stack (`stack::load` checked every
     /// reference this follows).
@@ -152,15 +150,17 @@ impl Topology {
             n.db_reads = r;
         }
         let vips = vips(&stack);
-        let flows = flows(&stack, &nodes, &vips);
         let records = records(&stack);
-        Topology {
+        let mut topo = Topology {
             stack,
             nodes,
             vips,
-            flows,
+            flows: Vec::new(),
             records,
-        }
+        };
+        // Flows last: they follow the rest of the graph.
+        topo.flows = flows(&topo);
+        topo
     }
 
     /// Loads a stack (see `stack::load`) and derives its graph.
@@ -177,6 +177,13 @@ impl Topology {
 
     pub fn server(&self, name: &str) -> &Server {
         self.stack.server(name).expect("server of this topology")
+    }
+
+    /// Servers running kind `T`, with its options, in stack order.
+    pub fn running<T: Component>(&self) -> impl Iterator<Item = (&Node, &T)> {
+        self.nodes
+            .iter()
+            .filter_map(|n| Some((n, self.server(&n.name).get::<T>()?)))
     }
 
     /// Servers that have `role`, in stack order.
@@ -234,7 +241,11 @@ impl Topology {
 
     /// The web server's port the load balancers (or clients) reach.
     pub fn web_port(&self, web: &str) -> u16 {
-        let nginx = self.server(web).nginx().cloned().unwrap_or_default();
+        let nginx = self
+            .server(web)
+            .get::<nginx::Options>()
+            .cloned()
+            .unwrap_or_default();
         if self.web_tls() {
             nginx.https_port
         } else {
@@ -244,33 +255,26 @@ impl Topology {
 
     /// The port of the Prometheus server on `server`.
     pub fn prometheus_port(&self, server: &str) -> u16 {
-        prometheus_port_of(&self.stack, server)
+        self.server(server)
+            .get::<prometheus::Options>()
+            .map(|o| o.port)
+            .unwrap_or(prometheus::DEFAULT_PORT)
     }
 
     pub fn app_port(&self, app: &str) -> u16 {
         self.server(app)
-            .app()
+            .get::<app::Options>()
             .map(|o| o.port)
             .unwrap_or(crate::components::app::DEFAULT_PORT)
     }
 
-    /// Exporters the monitoring client runs on `server`: (job, port).
+    /// What `server` exports to Prometheus: (job, port) (see
+    /// `monitoring::exporters`).
     pub fn exporters(&self, server: &str) -> Vec<(&'static str, u16)> {
-        let s = self.server(server);
-        if !s.has("monitoring-client") {
-            return vec![];
-        }
-        let mut out = vec![("node", NODE_EXPORTER_PORT)];
-        if s.has("nginx") {
-            out.push(("nginx", NGINX_EXPORTER_PORT));
-        }
-        if s.has("mariadb") {
-            out.push(("mysqld", MYSQLD_EXPORTER_PORT));
-        }
-        if let Some(o) = s.haproxy() {
-            out.push(("haproxy", o.stats_port));
-        }
-        out
+        monitoring::exporters(&self.server(server).components)
+            .iter()
+            .map(|e| (e.job, e.port))
+            .collect()
     }
 
     /// Bring-up order: stages of servers that can start together.
@@ -293,12 +297,14 @@ fn server_ids(stack: &Stack) -> std::collections::HashMap<String, u32> {
     let mut used: BTreeSet<u32> = stack
         .servers
         .iter()
-        .filter_map(|s| s.mariadb().and_then(|o| o.server_id))
+        .filter_map(|s| s.get::<mariadb::Options>().and_then(|o| o.server_id))
         .collect();
     let mut next = 1;
     let mut ids = std::collections::HashMap::new();
     for s in &stack.servers {
-        let Some(o) = s.mariadb() else { continue };
+        let Some(o) = s.get::<mariadb::Options>() else {
+            continue;
+        };
         let id = o.server_id.unwrap_or_else(|| {
             while used.contains(&next) {
                 next += 1;
@@ -313,15 +319,6 @@ fn server_ids(stack: &Stack) -> std::collections::HashMap<String, u32> {
 
 /// A server's roles and the servers it sends to, from its components.
 fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
-    let with = |kind: &str| -> Vec<String> {
-        stack
-            .servers
-            .iter()
-            .filter(|s| s.has(kind))
-            .map(|s| s.name.clone())
-            .collect()
-    };
-    let primaries = crate::stack::primaries(stack);
     let mut node = Node {
         name: s.name.clone(),
         roles: Vec::new(),
@@ -334,37 +331,7 @@ fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
         stage: 0,
     };
     for c in &s.components {
-        match c {
-            ComponentSpec::Dns(_) => node.roles.push(Role::Dns),
-            ComponentSpec::Client(_) => node.roles.push(Role::Client),
-            ComponentSpec::Prometheus(_) => node.roles.push(Role::Monitoring),
-            ComponentSpec::Haproxy(o) => {
-                node.roles.push(Role::LoadBalancer);
-                node.backends = o.backends.clone().unwrap_or_else(|| with("nginx"));
-            }
-            ComponentSpec::Nginx(o) => {
-                node.roles.push(Role::Web);
-                node.upstreams = match &o.upstream {
-                    Some(list) => list.clone(),
-                    None if s.has("app") => vec![s.name.clone()],
-                    None => with("app"),
-                };
-            }
-            ComponentSpec::App(_) => {
-                node.roles.push(Role::App);
-                node.db_primary = primaries.first().cloned();
-            }
-            ComponentSpec::Mariadb(o) => match o.role {
-                mariadb::DbRole::Primary => node.roles.push(Role::DbPrimary),
-                mariadb::DbRole::Replica => {
-                    node.roles.push(Role::DbReplica);
-                    node.replicates_from = o.primary.clone().or_else(|| primaries.first().cloned());
-                }
-            },
-            ComponentSpec::Keepalived(_)
-            | ComponentSpec::Ufw(_)
-            | ComponentSpec::MonitoringClient(_) => {}
-        }
+        c.component().shape(stack, &mut node);
     }
     node.roles.sort();
     node.stage = node.roles.iter().map(|r| *r as usize).min().unwrap_or(0);
@@ -376,37 +343,35 @@ fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
 fn vips(stack: &Stack) -> Vec<Vip> {
     let mut vips: Vec<Vip> = Vec::new();
     for s in &stack.servers {
-        for c in &s.components {
-            let ComponentSpec::Keepalived(o) = c else {
-                continue;
-            };
-            let Ok(address) = o.vip.parse::<Ipv4Addr>() else {
-                continue;
-            };
-            let Some(net) = stack.networks.iter().find(|n| n.subnet.contains(address)) else {
-                continue;
-            };
-            let idx = match vips.iter().position(|v| v.address == address) {
-                Some(i) => i,
-                None => {
-                    vips.push(Vip {
-                        address,
-                        network: net.name.clone(),
-                        prefix: net.subnet.prefix,
-                        router_id: (u32::from(address) & 0xff).max(1) as u8,
-                        members: Vec::new(),
-                    });
-                    vips.len() - 1
-                }
-            };
-            let rank = vips[idx].members.len();
-            let priority = o.priority.unwrap_or(if rank == 0 {
-                255
-            } else {
-                101u8.saturating_sub(rank as u8)
-            });
-            vips[idx].members.push((s.name.clone(), priority));
-        }
+        let Some(o) = s.get::<keepalived::Options>() else {
+            continue;
+        };
+        let Ok(address) = o.vip.parse::<Ipv4Addr>() else {
+            continue;
+        };
+        let Some(net) = stack.networks.iter().find(|n| n.subnet.contains(address)) else {
+            continue;
+        };
+        let idx = match vips.iter().position(|v| v.address == address) {
+            Some(i) => i,
+            None => {
+                vips.push(Vip {
+                    address,
+                    network: net.name.clone(),
+                    prefix: net.subnet.prefix,
+                    router_id: (u32::from(address) & 0xff).max(1) as u8,
+                    members: Vec::new(),
+                });
+                vips.len() - 1
+            }
+        };
+        let rank = vips[idx].members.len();
+        let priority = o.priority.unwrap_or(if rank == 0 {
+            255
+        } else {
+            101u8.saturating_sub(rank as u8)
+        });
+        vips[idx].members.push((s.name.clone(), priority));
     }
     for v in &mut vips {
         v.members.sort_by_key(|m| std::cmp::Reverse(m.1));
@@ -455,10 +420,52 @@ pub fn shared_network(stack: &Stack, a: &Server, b: &Server) -> Option<String> {
         .map(|n| n.to_string())
 }
 
-/// Every flow the topology needs.
-fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
-    let mut out: Vec<Flow> = Vec::new();
-    let mut add = |from: &str, to: &str, port: u16, proto: Proto, purpose: &str| {
+/// The parts of the list of flows, in its order (firewall rules, verify's
+/// probes and the errors of servers sharing no network follow it). Each
+/// kind adds its flows to the legs it takes part in (`Component::flows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    /// Anyone to the site's entry points.
+    Site,
+    /// The user's computer to what it uses besides the site.
+    User,
+    /// Load balancers to web servers.
+    Balance,
+    /// Web servers to application servers.
+    Proxy,
+    /// Application servers to databases.
+    Queries,
+    /// Database replicas to their primary.
+    Replication,
+    /// The monitoring server to the exporters.
+    Metrics,
+    /// The administrators, and the stack's own firewall policy.
+    Admin,
+    /// Between the members of a virtual IP group.
+    Failover,
+}
+
+impl Leg {
+    pub const ALL: [Leg; 9] = [
+        Leg::Site,
+        Leg::User,
+        Leg::Balance,
+        Leg::Proxy,
+        Leg::Queries,
+        Leg::Replication,
+        Leg::Metrics,
+        Leg::Admin,
+        Leg::Failover,
+    ];
+}
+
+/// The flows being derived.
+#[derive(Debug, Default)]
+pub struct Flows(Vec<Flow>);
+
+impl Flows {
+    /// Adds a flow, unless the same one is there already.
+    pub fn add(&mut self, from: &str, to: &str, port: u16, proto: Proto, purpose: &str) {
         let f = Flow {
             from: from.to_string(),
             to: to.to_string(),
@@ -467,182 +474,22 @@ fn flows(stack: &Stack, nodes: &[Node], vips: &[Vip]) -> Vec<Flow> {
             purpose: purpose.to_string(),
             via: None,
         };
-        if !out.contains(&f) {
-            out.push(f);
+        if !self.0.contains(&f) {
+            self.0.push(f);
         }
-    };
-    let has = |n: &Node, r: Role| n.roles.contains(&r);
-    let tls = stack.tls.is_some();
-    let lbs: Vec<&Node> = nodes
-        .iter()
-        .filter(|n| has(n, Role::LoadBalancer))
-        .collect();
-    let clients: Vec<&Node> = nodes.iter().filter(|n| has(n, Role::Client)).collect();
-    let entry: Vec<&Node> = if lbs.is_empty() {
-        nodes.iter().filter(|n| has(n, Role::Web)).collect()
-    } else {
-        lbs.clone()
-    };
-    let web_tls = tls && (lbs.is_empty() || stack.tls.as_ref().is_some_and(|t| t.reencrypt));
-    let nginx_of = |name: &str| {
-        stack
-            .server(name)
-            .and_then(|s| s.nginx().cloned())
-            .unwrap_or_default()
-    };
-    let haproxy_of = |name: &str| {
-        stack
-            .server(name)
-            .and_then(|s| s.haproxy().cloned())
-            .unwrap_or_default()
-    };
+    }
 
-    // The site is public: its entry points take HTTP(S) from anyone.
-    for e in &entry {
-        let (http, https) = if has(e, Role::LoadBalancer) {
-            let o = haproxy_of(&e.name);
-            (o.port, o.https_port)
-        } else {
-            let o = nginx_of(&e.name);
-            (o.port, o.https_port)
-        };
-        add("any", &e.name, http, Proto::Tcp, "HTTP to the site");
-        if tls {
-            add("any", &e.name, https, Proto::Tcp, "HTTPS to the site");
-        }
+    /// Adds a flow even when the same one is there (VRRP: one per virtual IP).
+    pub fn push(&mut self, f: Flow) {
+        self.0.push(f);
     }
-    // The user's computer: DNS, and the monitoring it is shown.
-    for c in &clients {
-        for d in nodes.iter().filter(|n| has(n, Role::Dns)) {
-            add(&c.name, &d.name, 53, Proto::Udp, "DNS queries");
-            add(&c.name, &d.name, 53, Proto::Tcp, "DNS queries");
-        }
-        for m in nodes.iter().filter(|n| has(n, Role::Monitoring)) {
-            add(
-                &c.name,
-                &m.name,
-                prometheus_port_of(stack, &m.name),
-                Proto::Tcp,
-                "Prometheus web UI",
-            );
-        }
-    }
-    for lb in &lbs {
-        for b in &lb.backends {
-            let o = nginx_of(b);
-            let port = if web_tls { o.https_port } else { o.port };
-            let what = if web_tls {
-                "HTTPS (re-encrypted) to web server"
-            } else {
-                "HTTP to web server"
-            };
-            add(&lb.name, b, port, Proto::Tcp, what);
-        }
-    }
-    for w in nodes.iter().filter(|n| has(n, Role::Web)) {
-        for a in &w.upstreams {
-            if a != &w.name {
-                let port = stack
-                    .server(a)
-                    .and_then(|s| s.app().map(|o| o.port))
-                    .unwrap_or(crate::components::app::DEFAULT_PORT);
-                add(&w.name, a, port, Proto::Tcp, "HTTP to application server");
-            }
-        }
-    }
-    for a in nodes.iter().filter(|n| has(n, Role::App)) {
-        if let Some(p) = &a.db_primary {
-            if p != &a.name {
-                add(
-                    &a.name,
-                    p,
-                    mariadb::PORT,
-                    Proto::Tcp,
-                    "SQL writes to the primary",
-                );
-            }
-        }
-        for r in &a.db_reads {
-            if r != &a.name {
-                add(&a.name, r, mariadb::PORT, Proto::Tcp, "SQL reads");
-            }
-        }
-    }
-    for r in nodes.iter().filter(|n| n.replicates_from.is_some()) {
-        let p = r.replicates_from.as_ref().expect("filtered");
-        if p != &r.name {
-            add(
-                &r.name,
-                p,
-                mariadb::PORT,
-                Proto::Tcp,
-                "replication from the primary",
-            );
-        }
-    }
-    let mut vrrp = Vec::new();
-    for v in vips {
-        for (a, _) in &v.members {
-            for (b, _) in &v.members {
-                if a != b {
-                    vrrp.push(Flow {
-                        from: a.clone(),
-                        to: b.clone(),
-                        port: 0,
-                        proto: Proto::Vrrp,
-                        purpose: "VRRP adverts for the virtual IP".into(),
-                        via: Some(v.network.clone()),
-                    });
-                }
-            }
-        }
-    }
-    for m in nodes.iter().filter(|n| has(n, Role::Monitoring)) {
-        for s in &stack.servers {
-            if !s.has("monitoring-client") {
-                continue;
-            }
-            let mut ports = vec![(NODE_EXPORTER_PORT, "metrics: node exporter")];
-            if s.has("nginx") {
-                ports.push((NGINX_EXPORTER_PORT, "metrics: nginx exporter"));
-            }
-            if s.has("mariadb") {
-                ports.push((MYSQLD_EXPORTER_PORT, "metrics: mysqld exporter"));
-            }
-            if s.has("haproxy") {
-                ports.push((haproxy_of(&s.name).stats_port, "metrics: HAProxy"));
-            }
-            for (port, what) in ports {
-                if s.name != m.name {
-                    add(&m.name, &s.name, port, Proto::Tcp, what);
-                }
-            }
-        }
-    }
-    for admin in &stack.firewall.ssh_from {
-        for s in stack.servers.iter().filter(|s| s.has("ufw")) {
-            if &s.name != admin {
-                add(admin, &s.name, 22, Proto::Tcp, "SSH from the administrator");
-            }
-        }
-    }
-    for r in &stack.firewall.allow {
-        add(
-            &r.from,
-            &r.to,
-            r.port,
-            r.proto,
-            "allowed by the stack's firewall policy",
-        );
-    }
-    out.extend(vrrp);
-    out
 }
 
-/// The port of the Prometheus server on `name`.
-fn prometheus_port_of(stack: &Stack, name: &str) -> u16 {
-    stack
-        .server(name)
-        .and_then(|s| s.prometheus().map(|o| o.port))
-        .unwrap_or(crate::components::prometheus::DEFAULT_PORT)
+/// Every flow the topology needs: leg by leg, each kind adding its own.
+fn flows(topo: &Topology) -> Vec<Flow> {
+    let mut out = Flows::default();
+    for leg in Leg::ALL {
+        crate::components::flows(leg, topo, &mut out);
+    }
+    out.0
 }

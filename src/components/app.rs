@@ -6,18 +6,26 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
-use crate::topology::Role;
+use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "app",
     summary:
         "application server: runs the site's code (Python under gunicorn), talks to the database",
     packages: &["python3", "gunicorn", "python3-pymysql"],
-    templates: &["app/app.py", "app/gunicorn.conf.py", "app/config.json"],
+    templates: &["app/app.py", "app/gunicorn.conf.py"],
+    habits: &[(
+        "gunicorn",
+        "the application server is `app` (gunicorn runs it)",
+    )],
 };
 
 pub const DEFAULT_PORT: u16 = 8000;
@@ -46,6 +54,72 @@ fn default_port() -> u16 {
 
 fn default_workers() -> u8 {
     2
+}
+
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        vec![(self.port, Proto::Tcp)]
+    }
+
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        vec![("port", self.port)]
+    }
+
+    /// Writes to the stack's primary.
+    fn shape(&self, stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::App);
+        node.db_primary = crate::stack::primaries(stack).first().cloned();
+    }
+
+    /// Writes to the primary, reads from the replicas (or the primary).
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Queries {
+            return;
+        }
+        let port = super::mariadb::PORT;
+        for (a, _) in topo.running::<Options>() {
+            if let Some(p) = a.db_primary.as_ref().filter(|p| **p != a.name) {
+                out.add(&a.name, p, port, Proto::Tcp, "SQL writes to the primary");
+            }
+            for r in a.db_reads.iter().filter(|r| **r != a.name) {
+                out.add(&a.name, r, port, Proto::Tcp, "SQL reads");
+            }
+        }
+    }
+
+    fn explain(&self, _topo: &Topology, node: &Node) -> String {
+        let db = match &node.db_primary {
+            None => {
+                return "application server (Python under gunicorn): runs the site's code".into()
+            }
+            Some(p) => p,
+        };
+        let reads = &node.db_reads;
+        let queries = if reads.len() == 1 && &reads[0] == db {
+            format!("reads and writes in MySQL {}", explain::on(&node.name, reads))
+        } else {
+            format!(
+                "writes to MySQL {} and reads from MySQL {}",
+                explain::on(&node.name, std::slice::from_ref(db)),
+                explain::on(&node.name, reads)
+            )
+        };
+        format!("application server (Python under gunicorn): runs the site's code, which {queries}")
+    }
+
+    fn draw(&self, _topo: &Topology, _node: &Node) -> Option<Part> {
+        let title = format!("app :{}", self.port);
+        let lines = vec!["gunicorn (Python)".into()];
+        Some(Part::new(Tier::App, title, lines, false))
+    }
+
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        vec![("the application server", self.port)]
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -5,16 +5,21 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::Kind;
+use super::{Component, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "client",
     summary: "the user's computer: browses the site through the lab's DNS",
     packages: &["curl", "bind9-dnsutils", "ca-certificates"],
     templates: &[],
+    habits: &[],
 };
 
 pub const CA_PATH: &str = "/usr/local/share/ca-certificates/infractl-lab-ca.crt";
@@ -28,6 +33,51 @@ const TRUST_CA: &str = "b=/etc/ssl/certs/ca-certificates.crt; [ -f $b.orig ] || 
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ClientOptions")]
 pub struct Options {}
+
+impl Component for Options {
+    fn shape(&self, _stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::Client);
+    }
+
+    /// Asks the DNS servers, and looks at the monitoring.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::User {
+            return;
+        }
+        for (c, _) in topo.running::<Options>() {
+            for d in topo.with_role(Role::Dns) {
+                out.add(&c.name, &d.name, super::dns::PORT, Proto::Udp, "DNS queries");
+                out.add(&c.name, &d.name, super::dns::PORT, Proto::Tcp, "DNS queries");
+            }
+            for m in topo.with_role(Role::Monitoring) {
+                let port = topo.prometheus_port(&m.name);
+                out.add(&c.name, &m.name, port, Proto::Tcp, "Prometheus web UI");
+            }
+        }
+    }
+
+    fn explain(&self, topo: &Topology, _node: &Node) -> String {
+        let dns = crate::explain::names(topo.with_role(Role::Dns));
+        if dns.is_empty() {
+            "the user's computer: browses the site (here with curl)".into()
+        } else {
+            format!(
+                "the user's computer: finds the site through the DNS server {} and browses it (here with curl)",
+                crate::explain::or_list(&dns)
+            )
+        }
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let scheme = if topo.tls() { "https" } else { "http" };
+        let url = format!("{scheme}://www.{}", topo.stack.domain);
+        Some(Part::new(Tier::Outside, "browser".into(), vec![url], false))
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     if let Some(tls) = &ctx.secrets.tls {

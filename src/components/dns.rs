@@ -5,25 +5,70 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "dns",
     summary: "DNS server (BIND 9): authoritative for the stack's domain",
     packages: &["bind9", "bind9-utils"],
     templates: &["dns/named.conf", "dns/zone"],
+    habits: &[
+        ("bind", "the DNS server (BIND) is `dns`"),
+        ("bind9", "the DNS server (BIND) is `dns`"),
+        ("named", "the DNS server (BIND) is `dns`"),
+    ],
 };
 
 pub const CONF: &str = "/etc/bind/named.conf";
+/// Where it answers, over UDP and TCP.
+pub const PORT: u16 = 53;
 
 /// Options of the `dns` component (the records are the stack's `dns` section).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "DnsOptions")]
 pub struct Options {}
+
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        vec![(PORT, Proto::Udp), (PORT, Proto::Tcp)]
+    }
+
+    fn shape(&self, _stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::Dns);
+    }
+
+    fn explain(&self, topo: &Topology, _node: &Node) -> String {
+        // The record types of the zone: `A, CNAME, MX and TXT`.
+        let mut types: Vec<&str> = Vec::new();
+        for r in &topo.records {
+            if !types.contains(&r.kind) {
+                types.push(r.kind);
+            }
+        }
+        format!(
+            "DNS server (BIND 9): authoritative for {}, answers with its {} records",
+            topo.stack.domain,
+            crate::explain::and_list(&types)
+        )
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let zone = format!("zone {}", topo.stack.domain);
+        Some(Part::new(Tier::Outside, "BIND :53".into(), vec![zone], false))
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let topo = ctx.topo;

@@ -6,11 +6,15 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Exporter, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "haproxy",
@@ -18,6 +22,7 @@ pub const KIND: Kind = Kind {
         "load balancer: spreads requests over the web servers, checks their health, terminates TLS",
     packages: &["haproxy"],
     templates: &["haproxy/haproxy.cfg"],
+    habits: &[("load-balancer", "the load balancer is `haproxy`")],
 };
 
 /// How HAProxy picks a backend.
@@ -39,6 +44,15 @@ impl Balance {
             Balance::Roundrobin => "roundrobin",
             Balance::Leastconn => "leastconn",
             Balance::Source => "source",
+        }
+    }
+
+    /// How it spreads requests, in words: `spreads requests {phrase}`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Balance::Roundrobin => "round robin",
+            Balance::Leastconn => "to the one with the fewest open connections",
+            Balance::Source => "by the client's address (a client sticks to one)",
         }
     }
 }
@@ -106,13 +120,105 @@ impl Default for Options {
     }
 }
 
-impl Options {
-    pub fn ports(&self, tls: bool) -> Vec<(u16, Proto)> {
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], tls: bool) -> Vec<(u16, Proto)> {
         let mut v = vec![(self.port, Proto::Tcp), (self.stats_port, Proto::Tcp)];
         if tls {
             v.push((self.https_port, Proto::Tcp));
         }
         v
+    }
+
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        vec![
+            ("port", self.port),
+            ("https-port", self.https_port),
+            ("stats-port", self.stats_port),
+        ]
+    }
+
+    /// Balances over the servers it lists, else over every web server.
+    fn shape(&self, stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::LoadBalancer);
+        node.backends = self
+            .backends
+            .clone()
+            .unwrap_or_else(|| stack.with(super::nginx::KIND.name));
+    }
+
+    /// The site's entry: HTTP(S) from anyone; then to the web servers.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        match leg {
+            Leg::Site => {
+                for (lb, o) in topo.running::<Options>() {
+                    out.add("any", &lb.name, o.port, Proto::Tcp, "HTTP to the site");
+                    if topo.tls() {
+                        out.add("any", &lb.name, o.https_port, Proto::Tcp, "HTTPS to the site");
+                    }
+                }
+            }
+            Leg::Balance => {
+                let what = if topo.web_tls() {
+                    "HTTPS (re-encrypted) to web server"
+                } else {
+                    "HTTP to web server"
+                };
+                for (lb, _) in topo.running::<Options>() {
+                    for b in &lb.backends {
+                        out.add(&lb.name, b, topo.web_port(b), Proto::Tcp, what);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let mut s = format!(
+            "load balancer (HAProxy): spreads requests {} over {} and stops sending to one that fails its health check",
+            self.balance.phrase(),
+            explain::and_list(&node.backends)
+        );
+        if topo.tls() {
+            s.push_str(&format!(
+                "; terminates TLS (HTTPS on {}; HTTP on {} redirects to HTTPS)",
+                self.https_port, self.port
+            ));
+            if topo.web_tls() {
+                s.push_str(" and re-encrypts to the web servers");
+            }
+        }
+        s
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let tls = topo.tls();
+        let title = if tls {
+            format!("HAProxy :{} :{}", self.port, self.https_port)
+        } else {
+            format!("HAProxy :{}", self.port)
+        };
+        let lines = vec![self.balance.as_str().replace("roundrobin", "round robin")];
+        Some(Part::new(Tier::Entry, title, lines, tls))
+    }
+
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        vec![("HAProxy's stats", self.stats_port)]
+    }
+
+    /// Its own, on the stats port.
+    fn exporter(&self) -> Option<Exporter> {
+        Some(Exporter {
+            job: "haproxy",
+            port: self.stats_port,
+            name: "HAProxy",
+            about: "HAProxy's backends and traffic ({port})",
+            program: None,
+        })
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
     }
 }
 

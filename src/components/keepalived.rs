@@ -7,16 +7,20 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, Kind};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
+use crate::topology::{Flow, Flows, Leg, Node, Topology};
 
 pub const KIND: Kind = Kind {
     name: "keepalived",
     summary: "VRRP cluster manager: moves the site's virtual IP to a healthy load balancer",
     packages: &["keepalived"],
     templates: &["keepalived/keepalived.conf"],
+    habits: &[],
 };
 
 pub const CONF: &str = "/etc/keepalived/keepalived.conf";
@@ -52,6 +56,72 @@ fn default_advert() -> f64 {
     0.1
 }
 
+impl Component for Options {
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let server = &node.name;
+        let Some(v) = topo
+            .vips
+            .iter()
+            .find(|v| v.members.iter().any(|m| m.0 == *server))
+        else {
+            return "keepalived (VRRP): holds no virtual IP".into();
+        };
+        let rank = v.members.iter().position(|m| m.0 == *server).unwrap_or(0);
+        let prio = v.members[rank].1;
+        let member = |m: &(String, u8)| m.0.clone();
+        if rank == 0 {
+            let others: Vec<String> = v.members[1..].iter().map(member).collect();
+            let backup = if others.is_empty() {
+                "no other server shares it".to_string()
+            } else {
+                format!(
+                    "{} {} it over if {server} fails",
+                    explain::and_list(&others),
+                    explain::agree(others.len(), "takes", "take")
+                )
+            };
+            format!(
+                "keepalived (VRRP): holds the virtual IP {} (priority {prio}, the highest); {backup}",
+                v.address
+            )
+        } else {
+            let above: Vec<String> = v.members[..rank].iter().map(member).collect();
+            format!(
+                "keepalived (VRRP): stands by (priority {prio}) and takes the virtual IP {} over if {} {}",
+                v.address,
+                explain::and_list(&above),
+                explain::agree(above.len(), "fails", "fail")
+            )
+        }
+    }
+
+    /// VRRP adverts between the members of each virtual IP group, on its
+    /// network: one flow per virtual IP, even between the same servers.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Failover {
+            return;
+        }
+        for v in &topo.vips {
+            for (a, _) in &v.members {
+                for (b, _) in v.members.iter().filter(|(b, _)| b != a) {
+                    out.push(Flow {
+                        from: a.clone(),
+                        to: b.clone(),
+                        port: 0,
+                        proto: Proto::Vrrp,
+                        purpose: "VRRP adverts for the virtual IP".into(),
+                        via: Some(v.network.clone()),
+                    });
+                }
+            }
+        }
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
+
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let topo = ctx.topo;
     let vip = topo
@@ -76,7 +146,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .map(|a| a.to_string())
         .collect();
     let first = vip.members.first().map(|(m, _)| m.as_str()) == Some(ctx.name());
-    let haproxy_stats = topo.server(ctx.name()).haproxy().map(|h| h.stats_port);
+    let haproxy_stats = topo.server(ctx.name()).get::<super::haproxy::Options>().map(|h| h.stats_port);
     out.template(
         CONF,
         0o644,

@@ -5,10 +5,15 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service, When};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "mariadb",
@@ -19,13 +24,29 @@ pub const KIND: Kind = Kind {
         "mariadb/server.cnf",
         "mariadb/primary.sql",
         "mariadb/replica.sql",
+        "mariadb/mysqld-exporter.cnf",
     ],
+    habits: &[("mysql", "MySQL is Debian's MariaDB here: write `mariadb`")],
 };
 
 pub const PORT: u16 = 3306;
 pub const CONF: &str = "/etc/mysql/mariadb.conf.d/60-infractl.cnf";
 pub const PRIMARY_SQL: &str = "/etc/infractl/mariadb/primary.sql";
 pub const REPLICA_SQL: &str = "/etc/infractl/mariadb/replica.sql";
+/// The mysqld exporter's credentials.
+pub const EXPORTER_CNF: &str = "/etc/infractl/mysqld-exporter.cnf";
+
+/// MySQL's health and replication state, from the mysqld exporter.
+pub const EXPORTER: Exporter = Exporter {
+    job: "mysqld",
+    port: 9104,
+    name: "mysqld exporter",
+    about: "MySQL's health and replication ({port})",
+    program: Some(ExporterProgram {
+        package: "prometheus-mysqld-exporter",
+        render: render_exporter,
+    }),
+};
 
 /// Waits (30 s at most) until both replication threads run and the replica
 /// has caught up; prints the replication state when it does not.
@@ -93,6 +114,114 @@ pub struct Options {
     #[serde(default, deserialize_with = "crate::stack::de::server_id")]
     #[schemars(schema_with = "crate::stack::de::server_id_schema")]
     pub server_id: Option<u32>,
+}
+
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        vec![(PORT, Proto::Tcp)]
+    }
+
+    /// A replica follows the primary it names, else the stack's primary.
+    fn shape(&self, stack: &Stack, node: &mut Node) {
+        match self.role {
+            DbRole::Primary => node.roles.push(Role::DbPrimary),
+            DbRole::Replica => {
+                node.roles.push(Role::DbReplica);
+                node.replicates_from = self
+                    .primary
+                    .clone()
+                    .or_else(|| crate::stack::primaries(stack).first().cloned());
+            }
+        }
+    }
+
+    /// Replicas read the binary log of their primary.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Replication {
+            return;
+        }
+        for r in &topo.nodes {
+            if let Some(p) = r.replicates_from.as_ref().filter(|p| **p != r.name) {
+                out.add(&r.name, p, PORT, Proto::Tcp, "replication from the primary");
+            }
+        }
+    }
+
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        match self.role {
+            DbRole::Primary => {
+                let replicas = explain::replicas_of(topo, &node.name);
+                if replicas.is_empty() {
+                    "database (MySQL, as Debian's MariaDB): the only one, taking every read and write"
+                        .into()
+                } else {
+                    format!(
+                        "database primary (MySQL, as Debian's MariaDB): takes every write and records it in its binary log, which {} {}",
+                        explain::and_list(&replicas),
+                        explain::agree(replicas.len(), "copies", "copy")
+                    )
+                }
+            }
+            DbRole::Replica => {
+                let primary = node.replicates_from.clone().unwrap_or_default();
+                let serves = topo.nodes.iter().any(|n| n.db_reads.contains(&node.name));
+                format!(
+                    "database replica (MySQL, as Debian's MariaDB): copies every write of {primary}{} refuses any other writes (read-only)",
+                    if serves {
+                        ", answers the application's reads and"
+                    } else {
+                        " and"
+                    }
+                )
+            }
+        }
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let role = match self.role {
+            DbRole::Primary if topo.with_role(Role::DbReplica).next().is_none() => {
+                "the only database"
+            }
+            DbRole::Primary => "primary (writes)",
+            DbRole::Replica => "replica (read-only)",
+        };
+        let title = format!("MySQL :{PORT}");
+        Some(Part::new(Tier::Db, title, vec![role.into()], false))
+    }
+
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        vec![("MySQL", PORT)]
+    }
+
+    fn exporter(&self) -> Option<Exporter> {
+        Some(EXPORTER)
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
+
+fn render_exporter(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    out.secret_template(
+        EXPORTER_CNF,
+        0o640,
+        Some("root:prometheus"),
+        "mariadb/mysqld-exporter.cnf",
+        json!({ "password": ctx.secrets.db_exporter }),
+    )?;
+    let port = EXPORTER.port;
+    let mut cmd = vec![
+        "prometheus-mysqld-exporter".to_string(),
+        format!("--config.my-cnf={EXPORTER_CNF}"),
+        format!("--web.listen-address=:{port}"),
+    ];
+    let me = ctx.topo.server(ctx.name()).get::<Options>();
+    if me.is_some_and(|o| o.role == DbRole::Replica) {
+        cmd.push("--collect.slave_status".into());
+    }
+    super::monitoring::exporter_service("mysqld-exporter", cmd, port, out);
+    Ok(())
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

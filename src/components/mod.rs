@@ -1,28 +1,101 @@
 //! The component registry: every kind of thing a server can run.
 //!
-//! Each kind lives in its own file with its options, the Debian packages it
-//! needs, the ports it listens on and how it renders (files, services,
-//! readiness probes and the checks `infractl validate` runs). This file holds
-//! the one list of kinds; everything else (stack parsing, the JSON Schema,
-//! the image recipe, rendering) walks that list.
+//! Each kind lives in its own file (and its templates under `templates/`):
+//! its [`Kind`] (name, packages, templates) and the [`Component`] its
+//! `Options` implement: the ports it listens on, what it makes of its
+//! server in the topology (roles, links), the flows it needs, the exporter
+//! it brings, how it renders (files, services, readiness probes and the
+//! checks `infractl validate` runs), its line in `infractl explain` and its
+//! part of the diagram. This file holds the one list of kinds (`kinds!`);
+//! everything else (stack parsing, the JSON Schema, the image recipe, the
+//! topology, rendering, explain, the diagram) walks that list or asks a
+//! component.
+
+use std::any::Any;
 
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_yaml::Value;
 
-pub mod app;
-pub mod client;
-pub mod common;
-pub mod dns;
-pub mod haproxy;
-pub mod keepalived;
-pub mod mariadb;
-pub mod monitoring;
-pub mod nginx;
-pub mod prometheus;
-pub mod ufw;
-
+use crate::diagram::Part;
+use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Flows, Leg, Node, Topology};
+
+/// Declares the kinds, one line each (its variant of [`ComponentSpec`] and
+/// its module): the module, its place in [`KINDS`], its variant, reading its
+/// options and their JSON Schema. All the rest of a kind is in its own file:
+/// its [`Kind`] and the [`Component`] its `Options` implement.
+macro_rules! kinds {
+    ($($variant:ident => $module:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
+        /// Every kind, in the order they are documented.
+        pub const KINDS: &[&Kind] = &[$(&$module::KIND),+];
+
+        /// One component of a server, with its options.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum ComponentSpec {
+            $($variant($module::Options)),+
+        }
+
+        impl ComponentSpec {
+            pub fn kind(&self) -> &'static Kind {
+                match self {
+                    $(ComponentSpec::$variant(_) => &$module::KIND),+
+                }
+            }
+
+            /// What the component does, whatever its kind.
+            pub fn component(&self) -> &dyn Component {
+                match self {
+                    $(ComponentSpec::$variant(o) => o),+
+                }
+            }
+        }
+
+        /// Reads the options of the kind named `name` (one of [`KINDS`]).
+        fn read_options<'de, D: Deserializer<'de>>(
+            name: &str,
+            d: D,
+        ) -> std::result::Result<ComponentSpec, D::Error> {
+            $(
+                if name == $module::KIND.name {
+                    return Ok(ComponentSpec::$variant(options(d)?));
+                }
+            )+
+            unreachable!("`{name}` is a kind of KINDS")
+        }
+
+        /// Adds every kind's flows in `leg`, in registry order.
+        pub fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+            $(<$module::Options as Component>::flows(leg, topo, out);)+
+        }
+
+        /// Each kind with the JSON Schema of its options.
+        fn option_schemas(
+            generator: &mut schemars::SchemaGenerator,
+        ) -> Vec<(&'static Kind, schemars::Schema)> {
+            vec![$((&$module::KIND, generator.subschema_for::<$module::Options>())),+]
+        }
+    };
+}
+
+kinds! {
+    Nginx => nginx,
+    App => app,
+    Mariadb => mariadb,
+    Haproxy => haproxy,
+    Keepalived => keepalived,
+    Ufw => ufw,
+    Dns => dns,
+    MonitoringClient => monitoring,
+    Prometheus => prometheus,
+    Client => client,
+}
+
+pub mod common;
 
 /// What the registry knows of a kind, independent of any stack.
 #[derive(Debug)]
@@ -35,21 +108,102 @@ pub struct Kind {
     pub packages: &'static [&'static str],
     /// Templates (under `templates/`) the kind renders.
     pub templates: &'static [&'static str],
+    /// Words people bring from elsewhere for this kind, each with the hint
+    /// an unknown component of that name gets.
+    pub habits: &'static [(&'static str, &'static str)],
 }
 
-/// Every kind, in the order they are documented.
-pub const KINDS: &[&Kind] = &[
-    &nginx::KIND,
-    &app::KIND,
-    &mariadb::KIND,
-    &haproxy::KIND,
-    &keepalived::KIND,
-    &ufw::KIND,
-    &dns::KIND,
-    &monitoring::KIND,
-    &prometheus::KIND,
-    &client::KIND,
-];
+/// What a component does on its server: implemented by each kind's
+/// `Options`, reached through [`ComponentSpec::component`].
+pub trait Component: Any + std::fmt::Debug {
+    /// Ports the component itself listens on; `server` is every component
+    /// of its server (the monitoring client listens for the others'
+    /// exporters).
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        Vec::new()
+    }
+
+    /// The options that set ports (`https-port`), with the port each sets,
+    /// for errors to point at.
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        Vec::new()
+    }
+
+    /// What the component makes of its server in the topology: its roles,
+    /// and the servers it sends to.
+    fn shape(&self, _stack: &Stack, _node: &mut Node) {}
+
+    /// Adds the flows servers of this kind need in `leg` of the
+    /// topology's list of flows (called once per leg for the whole kind,
+    /// with the topology's nodes and virtual IPs derived).
+    fn flows(_leg: Leg, _topo: &Topology, _out: &mut Flows)
+    where
+        Self: Sized,
+    {
+    }
+
+    /// What the component does on its server (`node`) in this topology:
+    /// its line in `infractl explain`.
+    fn explain(&self, topo: &Topology, node: &Node) -> String;
+
+    /// The part it draws inside its server on the diagram, if it is on the
+    /// request path.
+    fn draw(&self, _topo: &Topology, _node: &Node) -> Option<Part> {
+        None
+    }
+
+    /// What it serves on the network besides the site itself, named for
+    /// `explain` (a server without a firewall exposes these): (what, port).
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        Vec::new()
+    }
+
+    /// The metrics a monitored server exports for this component, if any
+    /// (see `monitoring::exporters`).
+    fn exporter(&self) -> Option<Exporter> {
+        None
+    }
+
+    /// Writes the component's files, services, probes and checks.
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> crate::error::Result<()>;
+}
+
+/// Metrics a server with the monitoring client exports for one of its
+/// components, scraped by the lab's Prometheus.
+#[derive(Debug, Clone, Copy)]
+pub struct Exporter {
+    /// Prometheus job (`node`, `nginx`, ...).
+    pub job: &'static str,
+    pub port: u16,
+    /// What serves the metrics, for the flow's purpose (`nginx exporter`).
+    pub name: &'static str,
+    /// What they tell, for `explain`; `{port}` stands for the port.
+    pub about: &'static str,
+    /// The program the monitoring client runs for them; None when the
+    /// component serves its metrics itself (HAProxy's stats port).
+    pub program: Option<ExporterProgram>,
+}
+
+/// An exporter program the monitoring client runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ExporterProgram {
+    /// Its Debian package.
+    pub package: &'static str,
+    /// Writes its service (and the files it reads).
+    pub render: fn(&Ctx, &mut Out) -> crate::error::Result<()>,
+}
+
+impl Exporter {
+    /// The purpose of the flow that scrapes it (`metrics: nginx exporter`).
+    pub fn purpose(&self) -> String {
+        format!("metrics: {}", self.name)
+    }
+
+    /// What it tells, with its port (`host metrics (node, 9100)`).
+    pub fn about(&self) -> String {
+        self.about.replace("{port}", &self.port.to_string())
+    }
+}
 
 /// Packages every node has, whatever it runs: the supervisor, and the tools
 /// used to check and debug a lab from inside.
@@ -71,37 +225,7 @@ pub fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name).collect()
 }
 
-/// One component of a server, with its options.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ComponentSpec {
-    Nginx(nginx::Options),
-    App(app::Options),
-    Mariadb(mariadb::Options),
-    Haproxy(haproxy::Options),
-    Keepalived(keepalived::Options),
-    Ufw(ufw::Options),
-    Dns(dns::Options),
-    MonitoringClient(monitoring::Options),
-    Prometheus(prometheus::Options),
-    Client(client::Options),
-}
-
 impl ComponentSpec {
-    pub fn kind(&self) -> &'static Kind {
-        match self {
-            ComponentSpec::Nginx(_) => &nginx::KIND,
-            ComponentSpec::App(_) => &app::KIND,
-            ComponentSpec::Mariadb(_) => &mariadb::KIND,
-            ComponentSpec::Haproxy(_) => &haproxy::KIND,
-            ComponentSpec::Keepalived(_) => &keepalived::KIND,
-            ComponentSpec::Ufw(_) => &ufw::KIND,
-            ComponentSpec::Dns(_) => &dns::KIND,
-            ComponentSpec::MonitoringClient(_) => &monitoring::KIND,
-            ComponentSpec::Prometheus(_) => &prometheus::KIND,
-            ComponentSpec::Client(_) => &client::KIND,
-        }
-    }
-
     pub fn name(&self) -> &'static str {
         self.kind().name
     }
@@ -109,67 +233,39 @@ impl ComponentSpec {
     /// The option key that sets `port` on this component (`https-port`),
     /// for errors to point at; None for a port no option sets.
     pub fn port_key(&self, port: u16) -> Option<&'static str> {
-        let keys: Vec<(&'static str, u16)> = match self {
-            ComponentSpec::Nginx(o) => vec![("port", o.port), ("https-port", o.https_port)],
-            ComponentSpec::App(o) => vec![("port", o.port)],
-            ComponentSpec::Haproxy(o) => vec![
-                ("port", o.port),
-                ("https-port", o.https_port),
-                ("stats-port", o.stats_port),
-            ],
-            ComponentSpec::Prometheus(o) => vec![("port", o.port)],
-            _ => vec![],
-        };
+        let keys = self.component().port_options();
         keys.into_iter().find(|(_, p)| *p == port).map(|(k, _)| k)
     }
 
-    /// Ports this component itself listens on (not counting those the
-    /// monitoring client adds for its exporters).
-    pub fn ports(&self, tls: bool) -> Vec<(u16, Proto)> {
-        match self {
-            ComponentSpec::Nginx(o) => o.ports(),
-            ComponentSpec::App(o) => vec![(o.port, Proto::Tcp)],
-            ComponentSpec::Mariadb(_) => vec![(mariadb::PORT, Proto::Tcp)],
-            ComponentSpec::Haproxy(o) => o.ports(tls),
-            ComponentSpec::Dns(_) => vec![(53, Proto::Udp), (53, Proto::Tcp)],
-            ComponentSpec::Prometheus(o) => vec![(o.port, Proto::Tcp)],
-            ComponentSpec::Keepalived(_)
-            | ComponentSpec::Ufw(_)
-            | ComponentSpec::MonitoringClient(_)
-            | ComponentSpec::Client(_) => vec![],
-        }
+    /// Ports this component listens on, among the components of its
+    /// server (`server`): the monitoring client's are its exporters.
+    pub fn ports(&self, server: &[ComponentSpec], tls: bool) -> Vec<(u16, Proto)> {
+        self.component().ports(server, tls)
+    }
+
+    /// The options of kind `T`, if this component is one.
+    pub fn options<T: Component>(&self) -> Option<&T> {
+        let any: &dyn Any = self.component();
+        any.downcast_ref::<T>()
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 /// How a component is written, for messages.
 const SHAPE: &str = "a component is written as its name (`nginx`) or as its name with options (`haproxy: { balance: roundrobin }`)";
-
-/// Words people bring from elsewhere for what a kind here is called.
-const HABITS: &[(&str, &str)] = &[
-    ("mysql", "MySQL is Debian's MariaDB here: write `mariadb`"),
-    ("apache", "the web server here is nginx: write `nginx`"),
-    ("apache2", "the web server here is nginx: write `nginx`"),
-    (
-        "gunicorn",
-        "the application server is `app` (gunicorn runs it)",
-    ),
-    ("bind", "the DNS server (BIND) is `dns`"),
-    ("bind9", "the DNS server (BIND) is `dns`"),
-    ("named", "the DNS server (BIND) is `dns`"),
-    ("firewall", "the host firewall is `ufw`"),
-    (
-        "node-exporter",
-        "the exporters come with `monitoring-client`",
-    ),
-    ("load-balancer", "the load balancer is `haproxy`"),
-];
 
 /// The kind named `name`, or the message saying which kinds there are.
 fn known_kind(name: &str) -> Result<&'static str, String> {
     if let Some(k) = KINDS.iter().find(|k| k.name == name) {
         return Ok(k.name);
     }
-    let hint = match HABITS.iter().find(|(w, _)| w.eq_ignore_ascii_case(name)) {
+    let habit = KINDS
+        .iter()
+        .flat_map(|k| k.habits)
+        .find(|(w, _)| w.eq_ignore_ascii_case(name));
+    let hint = match habit {
         Some((_, h)) => format!(" ({h})"),
         None => crate::error::did_you_mean(name, kind_names().iter().copied())
             .map(|s| format!(" (did you mean `{s}`?)"))
@@ -190,25 +286,15 @@ impl<'de> DeserializeSeed<'de> for OptionsOf {
     type Value = ComponentSpec;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ComponentSpec, D::Error> {
-        fn opts<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
-            match Option::<T>::deserialize(d)? {
-                Some(t) => Ok(t),
-                None => defaults(),
-            }
-        }
-        Ok(match self.0 {
-            "nginx" => ComponentSpec::Nginx(opts(d)?),
-            "app" => ComponentSpec::App(opts(d)?),
-            "mariadb" => ComponentSpec::Mariadb(opts(d)?),
-            "haproxy" => ComponentSpec::Haproxy(opts(d)?),
-            "keepalived" => ComponentSpec::Keepalived(opts(d)?),
-            "ufw" => ComponentSpec::Ufw(opts(d)?),
-            "dns" => ComponentSpec::Dns(opts(d)?),
-            "monitoring-client" => ComponentSpec::MonitoringClient(opts(d)?),
-            "prometheus" => ComponentSpec::Prometheus(opts(d)?),
-            "client" => ComponentSpec::Client(opts(d)?),
-            other => unreachable!("`{other}` is a kind of KINDS"),
-        })
+        read_options(self.0, d)
+    }
+}
+
+/// A kind's options as written, or its defaults when it is written alone.
+fn options<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(t) => Ok(t),
+        None => defaults(),
     }
 }
 
@@ -292,65 +378,16 @@ impl schemars::JsonSchema for ComponentSpec {
             "type": "string",
             "enum": alone,
         })];
-        let mut with = |name: &str, summary: &str, schema: schemars::Schema| {
+        for (kind, schema) in option_schemas(generator) {
+            let name = kind.name;
             any_of.push(serde_json::json!({
-                "description": summary,
+                "description": kind.summary,
                 "type": "object",
                 "additionalProperties": false,
                 "required": [name],
                 "properties": { name: { "anyOf": [schema, { "type": "null" }] } },
             }));
-        };
-        with(
-            "nginx",
-            nginx::KIND.summary,
-            generator.subschema_for::<nginx::Options>(),
-        );
-        with(
-            "app",
-            app::KIND.summary,
-            generator.subschema_for::<app::Options>(),
-        );
-        with(
-            "mariadb",
-            mariadb::KIND.summary,
-            generator.subschema_for::<mariadb::Options>(),
-        );
-        with(
-            "haproxy",
-            haproxy::KIND.summary,
-            generator.subschema_for::<haproxy::Options>(),
-        );
-        with(
-            "keepalived",
-            keepalived::KIND.summary,
-            generator.subschema_for::<keepalived::Options>(),
-        );
-        with(
-            "ufw",
-            ufw::KIND.summary,
-            generator.subschema_for::<ufw::Options>(),
-        );
-        with(
-            "dns",
-            dns::KIND.summary,
-            generator.subschema_for::<dns::Options>(),
-        );
-        with(
-            "monitoring-client",
-            monitoring::KIND.summary,
-            generator.subschema_for::<monitoring::Options>(),
-        );
-        with(
-            "prometheus",
-            prometheus::KIND.summary,
-            generator.subschema_for::<prometheus::Options>(),
-        );
-        with(
-            "client",
-            client::KIND.summary,
-            generator.subschema_for::<client::Options>(),
-        );
+        }
         schemars::json_schema!({
             "description": "A component of the server: its name, or its name with options.",
             "anyOf": any_of,

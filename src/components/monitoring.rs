@@ -1,36 +1,42 @@
 //! The monitoring client on a server: Prometheus exporters for the host
-//! (node exporter), for nginx (requests, hence QPS, from `stub_status`), for
-//! MariaDB (mysqld exporter, including replication state). HAProxy exports
-//! its own metrics. The lab's Prometheus server scrapes them all.
+//! (node exporter) and for what the server runs, each kind declaring its
+//! own (nginx's request counts, hence QPS, from `stub_status`; MariaDB's
+//! health and replication state; HAProxy exports its own metrics). The
+//! lab's Prometheus server scrapes them all.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind, KINDS};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
-use crate::stack::Server;
-use crate::topology::{MYSQLD_EXPORTER_PORT, NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT};
+use crate::stack::raw::Proto;
+use crate::topology::{Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "monitoring-client",
     summary: "monitoring client: exporters for host metrics, web server QPS and database health",
     packages: &["prometheus-node-exporter"],
-    templates: &["monitoring/mysqld-exporter.cnf"],
+    templates: &[],
+    habits: &[(
+        "node-exporter",
+        "the exporters come with `monitoring-client`",
+    )],
 };
 
-/// Packages for the exporters this server needs beyond the node exporter.
-pub fn extra_packages(server: &Server) -> Vec<&'static str> {
-    let mut v = Vec::new();
-    if server.has("nginx") {
-        v.push("prometheus-nginx-exporter");
-    }
-    if server.has("mariadb") {
-        v.push("prometheus-mysqld-exporter");
-    }
-    v
-}
+/// The host's metrics: the exporter the monitoring client brings itself.
+pub const NODE_EXPORTER: Exporter = Exporter {
+    job: "node",
+    port: 9100,
+    name: "node exporter",
+    about: "host metrics (node, {port})",
+    program: Some(ExporterProgram {
+        package: "prometheus-node-exporter",
+        render: render_node_exporter,
+    }),
+};
 
 /// Options of the `monitoring-client` component.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -38,9 +44,60 @@ pub fn extra_packages(server: &Server) -> Vec<&'static str> {
 #[schemars(rename = "MonitoringClientOptions")]
 pub struct Options {}
 
-pub const MYSQLD_CNF: &str = "/etc/infractl/mysqld-exporter.cnf";
+/// What a server exports to Prometheus, given its components: nothing
+/// without a monitoring client; else the host's metrics, then the exporter
+/// of each other component that brings one, in registry order.
+pub fn exporters(server: &[ComponentSpec]) -> Vec<Exporter> {
+    let Some(client) = server.iter().find_map(|c| c.options::<Options>()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Exporter> = client.exporter().into_iter().collect();
+    for k in KINDS.iter().filter(|k| k.name != KIND.name) {
+        if let Some(c) = server.iter().find(|c| c.name() == k.name) {
+            out.extend(c.component().exporter());
+        }
+    }
+    out
+}
 
-fn exporter(name: &str, command: Vec<String>, port: u16, out: &mut Out) {
+impl Component for Options {
+    /// The exporter programs it runs.
+    fn ports(&self, server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        exporters(server)
+            .iter()
+            .filter(|e| e.program.is_some())
+            .map(|e| (e.port, Proto::Tcp))
+            .collect()
+    }
+
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let what: Vec<String> = exporters(&topo.server(&node.name).components)
+            .iter()
+            .map(|e| e.about())
+            .collect();
+        let collectors = explain::names(topo.with_role(Role::Monitoring));
+        let by = if collectors.is_empty() {
+            ", but no monitoring server collects them".to_string()
+        } else {
+            format!(", scraped by {}", explain::and_list(&collectors))
+        };
+        format!(
+            "monitoring client: exporters of {}{by}",
+            explain::and_list(&what)
+        )
+    }
+
+    fn exporter(&self) -> Option<Exporter> {
+        Some(NODE_EXPORTER)
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
+
+/// The service of an exporter program listening on `port`, named `name`.
+pub fn exporter_service(name: &str, command: Vec<String>, port: u16, out: &mut Out) {
     // Each exporter is its package's program, with a unit of that name.
     let replaces = vec![format!("{}.service", command[0])];
     out.service(Service {
@@ -60,51 +117,26 @@ fn exporter(name: &str, command: Vec<String>, port: u16, out: &mut Out) {
     );
 }
 
-pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
-    let server = ctx.topo.server(ctx.name());
-    exporter(
+fn render_node_exporter(_ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let port = NODE_EXPORTER.port;
+    exporter_service(
         "node-exporter",
         vec![
             "prometheus-node-exporter".into(),
-            format!("--web.listen-address=:{NODE_EXPORTER_PORT}"),
+            format!("--web.listen-address=:{port}"),
         ],
-        NODE_EXPORTER_PORT,
+        port,
         out,
     );
-    if server.has("nginx") {
-        exporter(
-            "nginx-exporter",
-            vec![
-                "prometheus-nginx-exporter".into(),
-                format!(
-                    "-nginx.scrape-uri=http://127.0.0.1:{}/stub_status",
-                    super::nginx::STATUS_PORT
-                ),
-                format!("-web.listen-address=:{NGINX_EXPORTER_PORT}"),
-                "-nginx.retries=30".into(),
-                "-nginx.retry-interval=1s".into(),
-            ],
-            NGINX_EXPORTER_PORT,
-            out,
-        );
-    }
-    if server.has("mariadb") {
-        out.secret_template(
-            MYSQLD_CNF,
-            0o640,
-            Some("root:prometheus"),
-            "monitoring/mysqld-exporter.cnf",
-            serde_json::json!({ "password": ctx.secrets.db_exporter }),
-        )?;
-        let mut cmd = vec![
-            "prometheus-mysqld-exporter".to_string(),
-            format!("--config.my-cnf={MYSQLD_CNF}"),
-            format!("--web.listen-address=:{MYSQLD_EXPORTER_PORT}"),
-        ];
-        if server.components.iter().any(|c| matches!(c, super::ComponentSpec::Mariadb(o) if o.role == super::mariadb::DbRole::Replica)) {
-            cmd.push("--collect.slave_status".into());
+    Ok(())
+}
+
+pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let server = ctx.topo.server(ctx.name());
+    for e in exporters(&server.components) {
+        if let Some(program) = e.program {
+            (program.render)(ctx, out)?;
         }
-        exporter("mysqld-exporter", cmd, MYSQLD_EXPORTER_PORT, out);
     }
     Ok(())
 }

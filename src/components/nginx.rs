@@ -6,11 +6,15 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
+use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "nginx",
@@ -18,10 +22,26 @@ pub const KIND: Kind = Kind {
         "web server: serves static files and proxies dynamic requests to the application servers",
     packages: &["nginx"],
     templates: &["nginx/nginx.conf", "nginx/style.css"],
+    habits: &[
+        ("apache", "the web server here is nginx: write `nginx`"),
+        ("apache2", "the web server here is nginx: write `nginx`"),
+    ],
 };
 
 /// Port of the loopback-only `stub_status` endpoint.
 pub const STATUS_PORT: u16 = 8080;
+
+/// nginx's request counts (hence QPS), read from `stub_status`.
+pub const EXPORTER: Exporter = Exporter {
+    job: "nginx",
+    port: 9113,
+    name: "nginx exporter",
+    about: "nginx's request counts for QPS ({port})",
+    program: Some(ExporterProgram {
+        package: "prometheus-nginx-exporter",
+        render: render_exporter,
+    }),
+};
 
 /// Options of the `nginx` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -62,14 +82,109 @@ impl Default for Options {
     }
 }
 
-impl Options {
-    pub fn ports(&self) -> Vec<(u16, Proto)> {
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         vec![
             (self.port, Proto::Tcp),
             (self.https_port, Proto::Tcp),
             (STATUS_PORT, Proto::Tcp),
         ]
     }
+
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        vec![("port", self.port), ("https-port", self.https_port)]
+    }
+
+    /// Proxies to the servers it lists, else to the application on its own
+    /// server, else to every application server.
+    fn shape(&self, stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::Web);
+        let app = super::app::KIND.name;
+        node.upstreams = match &self.upstream {
+            Some(list) => list.clone(),
+            None if stack.server(&node.name).is_some_and(|s| s.has(app)) => {
+                vec![node.name.clone()]
+            }
+            None => stack.with(app),
+        };
+    }
+
+    /// The site's entry when there is no load balancer: HTTP(S) from
+    /// anyone; then to the application servers.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        match leg {
+            Leg::Site if topo.with_role(Role::LoadBalancer).next().is_none() => {
+                for (web, o) in topo.running::<Options>() {
+                    out.add("any", &web.name, o.port, Proto::Tcp, "HTTP to the site");
+                    if topo.tls() {
+                        out.add("any", &web.name, o.https_port, Proto::Tcp, "HTTPS to the site");
+                    }
+                }
+            }
+            Leg::Proxy => {
+                for (web, _) in topo.running::<Options>() {
+                    for a in web.upstreams.iter().filter(|a| **a != web.name) {
+                        let what = "HTTP to application server";
+                        out.add(&web.name, a, topo.app_port(a), Proto::Tcp, what);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let mut s = format!(
+            "web server: serves the static files itself and passes every other request to the application server{} {}",
+            if node.upstreams.len() > 1 { "s" } else { "" },
+            explain::on(&node.name, &node.upstreams)
+        );
+        if topo.web_tls() {
+            if topo.entry().iter().any(|n| n.name == node.name) {
+                s.push_str("; terminates TLS (HTTPS), and its port 80 only redirects to HTTPS");
+            } else {
+                s.push_str("; takes HTTPS from the load balancer (TLS re-encrypted)");
+            }
+        }
+        s
+    }
+
+    /// TLS ends here when nginx faces the users, and when the load
+    /// balancer re-encrypts to it.
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let title = if topo.web_tls() {
+            format!("nginx :{} :{}", self.port, self.https_port)
+        } else {
+            format!("nginx :{}", self.port)
+        };
+        let lines = vec!["static files".into()];
+        Some(Part::new(Tier::Web, title, lines, topo.web_tls()))
+    }
+
+    fn exporter(&self) -> Option<Exporter> {
+        Some(EXPORTER)
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
+}
+
+fn render_exporter(_ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let port = EXPORTER.port;
+    super::monitoring::exporter_service(
+        "nginx-exporter",
+        vec![
+            "prometheus-nginx-exporter".into(),
+            format!("-nginx.scrape-uri=http://127.0.0.1:{STATUS_PORT}/stub_status"),
+            format!("-web.listen-address=:{port}"),
+            "-nginx.retries=30".into(),
+            "-nginx.retry-interval=1s".into(),
+        ],
+        port,
+        out,
+    );
+    Ok(())
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

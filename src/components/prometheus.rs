@@ -5,16 +5,21 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, ComponentSpec, Kind};
+use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::raw::Proto;
+use crate::stack::Stack;
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "prometheus",
     summary: "monitoring server (Prometheus): scrapes every exporter, evaluates alert rules",
     packages: &["prometheus"],
     templates: &["prometheus/prometheus.yml", "prometheus/alerts.yml"],
+    habits: &[],
 };
 
 pub const DEFAULT_PORT: u16 = 9090;
@@ -41,6 +46,68 @@ fn default_port() -> u16 {
 
 fn default_interval() -> String {
     "5s".into()
+}
+
+impl Component for Options {
+    fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
+        vec![(self.port, Proto::Tcp)]
+    }
+
+    fn port_options(&self) -> Vec<(&'static str, u16)> {
+        vec![("port", self.port)]
+    }
+
+    fn shape(&self, _stack: &Stack, node: &mut Node) {
+        node.roles.push(Role::Monitoring);
+    }
+
+    /// Scrapes every exporter of the other servers.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Metrics {
+            return;
+        }
+        for (m, _) in topo.running::<Options>() {
+            for s in topo.stack.servers.iter().filter(|s| s.name != m.name) {
+                for e in super::monitoring::exporters(&s.components) {
+                    out.add(&m.name, &s.name, e.port, Proto::Tcp, &e.purpose());
+                }
+            }
+        }
+    }
+
+    fn explain(&self, topo: &Topology, _node: &Node) -> String {
+        let targets = topo.stack.with(super::monitoring::KIND.name);
+        let scrapes = if targets.is_empty() {
+            "has no exporters to scrape".to_string()
+        } else {
+            format!(
+                "scrapes the exporters on {} every {}",
+                crate::explain::and_list(&targets),
+                self.scrape_interval
+            )
+        };
+        format!(
+            "monitoring server (Prometheus, port {}): {scrapes} and evaluates alert rules (a target down, replication stopped, a web server over 1000 requests per second, a backend down)",
+            self.port
+        )
+    }
+
+    fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
+        let mut lines = vec![format!("scrapes every {}", self.scrape_interval)];
+        if crate::diagram::scrapes_every_server(topo) {
+            lines.push("every server's exporters".into());
+        }
+        let title = format!("Prometheus :{}", self.port);
+        Some(Part::new(Tier::Monitoring, title, lines, false))
+    }
+
+    fn services(&self) -> Vec<(&'static str, u16)> {
+        vec![("Prometheus", self.port)]
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -6,10 +6,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Kind;
+use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
+use crate::topology::{Flows, Leg, Node, Topology};
 use crate::stack::raw::Proto;
 
 pub const KIND: Kind = Kind {
@@ -22,6 +23,7 @@ pub const KIND: Kind = Kind {
         "ufw/user.rules",
         "ufw/user6.rules",
     ],
+    habits: &[("firewall", "the host firewall is `ufw`")],
 };
 
 pub const RULES: &str = "/etc/infractl/ufw/rules";
@@ -98,6 +100,45 @@ pub fn rules(ctx: &Ctx) -> Vec<Rule> {
         }
     }
     out
+}
+
+impl Component for Options {
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
+        let allows: Vec<String> = crate::explain::firewall_allows(topo, &node.name)
+            .iter()
+            .map(crate::explain::Allow::text)
+            .collect();
+        if allows.is_empty() {
+            "firewall (ufw): refuses every incoming connection".into()
+        } else {
+            format!(
+                "firewall (ufw): refuses incoming connections except {}",
+                allows.join("; ")
+            )
+        }
+    }
+
+    /// The stack's firewall section: SSH from the administrators to every
+    /// firewalled server, then its own extra rules.
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Admin {
+            return;
+        }
+        let walled = topo.stack.with(KIND.name);
+        for admin in &topo.stack.firewall.ssh_from {
+            for s in walled.iter().filter(|s| *s != admin) {
+                out.add(admin, s, 22, Proto::Tcp, "SSH from the administrator");
+            }
+        }
+        for r in &topo.stack.firewall.allow {
+            let why = "allowed by the stack's firewall policy";
+            out.add(&r.from, &r.to, r.port, r.proto, why);
+        }
+    }
+
+    fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
+        render(self, ctx, out)
+    }
 }
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use include_dir::{include_dir, Dir};
 
-use crate::components::ComponentSpec;
+use crate::components::{Component, ComponentSpec};
 use crate::error::{Diagnostic, Error, Result};
 
 pub mod de;
@@ -71,46 +71,31 @@ impl Stack {
     pub fn network(&self, name: &str) -> Option<&Network> {
         self.networks.iter().find(|n| n.name == name)
     }
+
+    /// Names of the servers running the kind named `kind`, in stack order.
+    pub fn with(&self, kind: &str) -> Vec<String> {
+        self.servers
+            .iter()
+            .filter(|s| s.has(kind))
+            .map(|s| s.name.clone())
+            .collect()
+    }
 }
 
 impl Server {
+    /// Whether the server runs the kind named `kind`.
     pub fn has(&self, kind: &str) -> bool {
+        debug_assert!(
+            crate::components::KINDS.iter().any(|k| k.name == kind),
+            "`{kind}` is not a kind"
+        );
         self.components.iter().any(|c| c.name() == kind)
     }
 
-    pub fn nginx(&self) -> Option<&crate::components::nginx::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::Nginx(o) => Some(o),
-            _ => None,
-        })
-    }
-
-    pub fn app(&self) -> Option<&crate::components::app::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::App(o) => Some(o),
-            _ => None,
-        })
-    }
-
-    pub fn mariadb(&self) -> Option<&crate::components::mariadb::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::Mariadb(o) => Some(o),
-            _ => None,
-        })
-    }
-
-    pub fn haproxy(&self) -> Option<&crate::components::haproxy::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::Haproxy(o) => Some(o),
-            _ => None,
-        })
-    }
-
-    pub fn prometheus(&self) -> Option<&crate::components::prometheus::Options> {
-        self.components.iter().find_map(|c| match c {
-            ComponentSpec::Prometheus(o) => Some(o),
-            _ => None,
-        })
+    /// The options of its component of kind `T`, if it runs one
+    /// (`server.get::<nginx::Options>()`).
+    pub fn get<T: Component>(&self) -> Option<&T> {
+        self.components.iter().find_map(|c| c.options::<T>())
     }
 
     /// The address its DNS name points at (see `public_addr`).

@@ -18,23 +18,13 @@ fn list_or_none(v: &[String]) -> String {
     }
 }
 
-/// Names of the servers with component `kind`.
-fn with(stack: &Stack, kind: &str) -> Vec<String> {
-    stack
-        .servers
-        .iter()
-        .filter(|s| s.has(kind))
-        .map(|s| s.name.clone())
-        .collect()
-}
-
 /// The database primaries of the stack.
 pub(crate) fn primaries(stack: &Stack) -> Vec<String> {
     stack
         .servers
         .iter()
         .filter(|s| {
-            s.mariadb()
+            s.get::<mariadb::Options>()
                 .is_some_and(|o| o.role == mariadb::DbRole::Primary)
         })
         .map(|s| s.name.clone())
@@ -50,7 +40,7 @@ pub(super) fn check(c: &mut Checker, stack: &Stack) {
             match comp {
                 ComponentSpec::Haproxy(o) => backends(c, stack, &s.name, &path, o.backends.as_deref()),
                 ComponentSpec::Nginx(o) => {
-                    if o.upstream.is_none() && !s.has("app") && with(stack, "app").is_empty() {
+                    if o.upstream.is_none() && !s.has("app") && stack.with("app").is_empty() {
                         c.err(
                             &path,
                             format!("web server `{}` has no application server to proxy to", s.name),
@@ -90,7 +80,7 @@ pub(super) fn check(c: &mut Checker, stack: &Stack) {
 
 fn backends(c: &mut Checker, stack: &Stack, server: &str, path: &str, listed: Option<&[String]>) {
     let Some(listed) = listed else {
-        if with(stack, "nginx").is_empty() {
+        if stack.with("nginx").is_empty() {
             c.err(
                 path,
                 format!("load balancer `{server}` has no backends: no server of this stack runs nginx"),

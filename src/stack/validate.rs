@@ -311,23 +311,6 @@ impl Checker<'_> {
         servers
     }
 
-    /// Ports a component listens on, the monitoring client's exporters
-    /// included.
-    fn listens(comp: &ComponentSpec, s: &super::raw::Server, tls: bool) -> Vec<(u16, Proto)> {
-        let mut ports = comp.ports(tls);
-        if let ComponentSpec::MonitoringClient(_) = comp {
-            let has = |k: &str| s.components.iter().any(|x| x.name() == k);
-            ports.push((crate::topology::NODE_EXPORTER_PORT, Proto::Tcp));
-            if has("nginx") {
-                ports.push((crate::topology::NGINX_EXPORTER_PORT, Proto::Tcp));
-            }
-            if has("mariadb") {
-                ports.push((crate::topology::MYSQLD_EXPORTER_PORT, Proto::Tcp));
-            }
-        }
-        ports
-    }
-
     /// Each kind once, no port held twice (nor SSH's), each kind's options.
     fn components(
         &mut self,
@@ -357,7 +340,7 @@ impl Checker<'_> {
                 self.err(&cpath, msg, None);
                 continue;
             }
-            for (port, proto) in Self::listens(comp, s, tls) {
+            for (port, proto) in comp.ports(&s.components, tls) {
                 // At the option that sets the port, when one does.
                 let ppath = match comp.port_key(port) {
                     Some(key) => format!("{cpath}.{kind}.{key}"),
