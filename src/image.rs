@@ -29,10 +29,15 @@ pub fn packages() -> Vec<String> {
     for k in KINDS {
         v.extend(k.packages.iter().map(|s| s.to_string()));
     }
+    // The exporters the monitoring client runs beside nginx and MariaDB.
+    for e in [
+        crate::components::nginx::EXPORTER,
+        crate::components::mariadb::EXPORTER,
+    ] {
+        v.extend(e.program.map(|p| p.package.to_string()));
+    }
     v.extend(
         [
-            "prometheus-nginx-exporter",
-            "prometheus-mysqld-exporter",
             "bind9-utils",
             "sysvinit-utils",
             // For the SSH driver's test hosts, which boot like a VM: a

@@ -752,7 +752,12 @@ impl<D: Driver> Verifier<'_, D> {
         else {
             return Ok(());
         };
-        if self.topo.exporters(&web).iter().all(|(j, _)| *j != "nginx") {
+        if self
+            .topo
+            .exporters(&web)
+            .iter()
+            .all(|(j, _)| *j != crate::components::nginx::EXPORTER.job)
+        {
             return Ok(());
         }
         let t = Instant::now();
