@@ -84,6 +84,12 @@ pub struct Hosts {
     /// is always refused).
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// The lab: a copy of the stack under this name, beside others on the
+    /// same engine (containers `<lab>-<server>`, state of its own, subnets
+    /// of its own where the stack's are taken). Default: the stack's name.
+    /// A lab's name alone also names it: `infractl verify LAB`.
+    #[arg(long, value_name = "NAME")]
+    pub lab: Option<String>,
 }
 
 impl Hosts {

@@ -104,6 +104,7 @@ fn main() {
     }
     let global = Global {
         state_dir: cli.state_dir.clone(),
+        lab: hosts.lab.clone(),
         quiet: cli.quiet,
         inventory: hosts.inventory,
         known_hosts: hosts.known_hosts,

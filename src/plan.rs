@@ -20,7 +20,12 @@ pub const PLAN_FILE: &str = "plan.json";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    /// The lab's name (the stack's, unless `--lab` gave another).
     pub stack: String,
+    /// The stack's own name, for the labels that name it; no part of what
+    /// is built.
+    #[serde(skip)]
+    pub origin: String,
     /// The node image every server runs (Docker driver).
     pub image: String,
     pub domain: String,

@@ -266,6 +266,7 @@ pub fn plan_with(
     }
     let mut plan = Plan {
         stack: topo.stack.name.clone(),
+        origin: topo.stack.origin.clone(),
         image: image.to_string(),
         domain: topo.stack.domain.clone(),
         networks: topo

@@ -474,7 +474,7 @@ fn logs_follow_streams_until_ctrl_c() {
         "--name",
         name,
         "--label",
-        "io.infractl.stack=h-cli-follow",
+        "io.infractl.lab=h-cli-follow",
         "--network",
         "none",
         &image,

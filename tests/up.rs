@@ -92,7 +92,7 @@ pub fn labelled(kind: &str, stack: &str) -> Vec<String> {
             "ls",
             "-q",
             "--filter",
-            &format!("label=io.infractl.stack={stack}"),
+            &format!("label=io.infractl.lab={stack}"),
         ])
         .args(if kind == "container" {
             vec!["-a"]

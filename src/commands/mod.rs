@@ -30,6 +30,8 @@ pub mod verify;
 pub struct Global {
     /// Root of the per-stack state directories.
     pub state_dir: Option<PathBuf>,
+    /// The lab's name (`--lab`), when not the stack's own.
+    pub lab: Option<String>,
     /// No progress or status output (results and errors still).
     pub quiet: bool,
     /// Apply over SSH to the hosts of this inventory (else: Docker).
@@ -82,17 +84,19 @@ pub const WRITE_OUTPUT: &str = "cannot write output";
 /// stack file that is gone or broken does not stop them. The lab's name
 /// is `driver.lab()`.
 pub async fn lab_driver(stack: &str, global: &Global) -> Result<crate::driver::AnyDriver> {
-    match crate::topology::Topology::load(stack) {
-        Ok(topo) => driver(global, &topo).await,
-        Err(_) if crate::stack::valid_name(stack) && global.inventory.is_none() => {
-            Ok(crate::driver::AnyDriver::Docker(
-                crate::driver::docker::DockerEngine::connect()
-                    .await?
-                    .lab(stack),
-            ))
-        }
-        Err(e) => Err(e),
+    let err = match resolve(stack, global) {
+        Ok(lab) => return driver(global, &crate::topology::Topology::build(lab.stack)).await,
+        Err(e) => e,
+    };
+    let name = global.lab.as_deref().unwrap_or(stack);
+    if global.inventory.is_some() || !crate::stack::valid_name(name) {
+        return Err(err);
     }
+    Ok(crate::driver::AnyDriver::Docker(
+        crate::driver::docker::DockerEngine::connect()
+            .await?
+            .lab(name),
+    ))
 }
 
 /// `1 server`, `3 servers`.
@@ -123,9 +127,21 @@ pub struct Loaded {
     pub state: crate::state::StateDir,
 }
 
+/// The lab a command names: a stack (as `--lab`, or its own lab) or a lab
+/// by its name alone (see `lab::resolve`).
+pub fn resolve(stack: &str, global: &Global) -> Result<crate::lab::Lab> {
+    let root = crate::state::root(global.state_dir.as_deref());
+    crate::lab::resolve(stack, global.lab.as_deref(), &root)
+}
+
 /// Loads the stack, its secrets, and renders its plan.
 pub fn load(stack: &str, global: &Global) -> Result<Loaded> {
-    let topo = crate::topology::Topology::load(stack)?;
+    load_lab(resolve(stack, global)?, global)
+}
+
+/// Loads a resolved lab's secrets and renders its plan.
+pub fn load_lab(lab: crate::lab::Lab, global: &Global) -> Result<Loaded> {
+    let topo = crate::topology::Topology::build(lab.stack);
     let root = crate::state::root(global.state_dir.as_deref());
     let state = crate::state::StateDir::new(&root, &topo.stack.name);
     let names = topo.stack.tls.as_ref().map(|t| t.names.clone());

@@ -59,8 +59,12 @@ pub struct Status<'a> {
 /// `status` with no stack: one line a lab on the engine.
 #[derive(Serialize)]
 pub struct Lab {
+    /// Where the engine is reached.
+    pub engine: String,
+    pub lab: String,
     pub running: usize,
     pub servers: usize,
+    /// The stack the lab runs.
     pub stack: String,
 }
 

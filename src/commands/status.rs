@@ -173,10 +173,12 @@ pub async fn run(
             .labs()
             .await?
             .into_iter()
-            .map(|(stack, hosts)| super::report::Lab {
-                running: hosts.iter().filter(|h| h.running).count(),
-                servers: hosts.len(),
-                stack,
+            .map(|l| super::report::Lab {
+                engine: engine.address.clone(),
+                lab: l.lab,
+                running: l.hosts.iter().filter(|h| h.running).count(),
+                servers: l.hosts.len(),
+                stack: l.stack,
             })
             .collect();
         if json {
@@ -184,17 +186,20 @@ pub async fn run(
         } else if labs.is_empty() {
             emit(out, "No lab is up.\n")?;
         } else {
-            let rows: Vec<[String; 3]> = labs
+            let rows: Vec<[String; 5]> = labs
                 .iter()
                 .map(|l| {
                     [
+                        l.lab.clone(),
                         l.stack.clone(),
                         l.servers.to_string(),
                         l.running.to_string(),
+                        l.engine.clone(),
                     ]
                 })
                 .collect();
-            let text = super::table(["STACK", "SERVERS", "RUNNING"], &rows);
+            let head = ["LAB", "STACK", "SERVERS", "RUNNING", "ENGINE"];
+            let text = super::table(head, &rows);
             emit(out, &text)?;
         }
         return Ok(0);

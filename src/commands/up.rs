@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use super::{emit, emit_json, plan_for, status, Global};
+use super::{emit, emit_json, status, Global};
 use crate::apply::{self, Action};
 use crate::driver::Driver;
 use crate::error::{Error, Result};
@@ -25,12 +25,17 @@ pub async fn run(
     }
     let ready_seconds = args.timeout;
     let started = Instant::now();
-    let (topo, plan) = plan_for(stack, global)?;
+    let lab = super::resolve(stack, global)?;
     let state = StateDir::new(
         &crate::state::root(global.state_dir.as_deref()),
-        &plan.stack,
+        &lab.stack.name,
     );
     let _lock = state.lock("up")?;
+    let lab = place(lab, global, progress).await?;
+    // Recorded before anything is made: an `up` cut off resumes on the
+    // same subnets, and `verify LAB` finds them.
+    crate::lab::write(&state, &lab.record())?;
+    let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
     let driver = super::driver(global, &topo).await?;
     driver.ensure_ready(progress).await?;
     let work = apply::apply(&driver, &plan, &state, ready_seconds, progress);
@@ -110,9 +115,56 @@ pub async fn run(
     Ok(0)
 }
 
+/// The lab where its engine has room: on the stack's own subnets, or,
+/// where another network of the engine holds one of them (another lab of
+/// the same stack), on free subnets of the pool, each server keeping its
+/// host number. Over SSH the hosts' addresses are what they are.
+async fn place(
+    lab: crate::lab::Lab,
+    global: &Global,
+    progress: &dyn Progress,
+) -> Result<crate::lab::Lab> {
+    use crate::stack::relocate;
+    if global.inventory.is_some() {
+        return Ok(lab);
+    }
+    let engine = crate::driver::docker::DockerEngine::connect().await?;
+    let taken = engine.subnets_in_use(&lab.stack.name).await?;
+    let clash = lab
+        .stack
+        .networks
+        .iter()
+        .find(|n| taken.iter().any(|t| t.overlaps(n.subnet)));
+    let Some(clash) = clash else {
+        return Ok(lab);
+    };
+    let pool = relocate::pool().map_err(Error::usage)?;
+    let moves = relocate::allocate(&lab.own_subnets(), &taken, pool).ok_or_else(|| {
+        Error::failure(format!(
+            "no free subnets left in {pool} for lab `{}`",
+            lab.stack.name
+        ))
+        .with_hint(format!("name another pool in {}", relocate::POOL_VAR))
+    })?;
+    let to: Vec<String> = moves.iter().map(|m| m.to.to_string()).collect();
+    progress.note(&format!(
+        "Lab `{}`: {} is taken on this engine; its networks are on {} instead.",
+        lab.stack.name,
+        clash.subnet,
+        to.join(", ")
+    ));
+    lab.moved(moves)
+}
+
 /// `up --dry-run`: what `up` would do to each server, and nothing done.
 async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
-    let (topo, plan) = plan_for(stack, global)?;
+    let lab = place(
+        super::resolve(stack, global)?,
+        global,
+        &crate::progress::Silent,
+    )
+    .await?;
+    let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
     let state = StateDir::new(
         &crate::state::root(global.state_dir.as_deref()),
         &plan.stack,

@@ -28,15 +28,22 @@ use crate::plan::FileSpec;
 use crate::shell::shell_quote;
 
 /// Label on every object of a stack: its name.
+/// The lab an object belongs to: what `down` removes by.
+pub const LABEL_LAB: &str = "io.infractl.lab";
+/// The stack the lab runs (its own name).
 pub const LABEL_STACK: &str = "io.infractl.stack";
 /// Label on the throwaway containers `infractl validate` starts.
 pub const LABEL_CHECK: &str = "io.infractl.check";
 
+/// Where `connect` reaches the engine: `DOCKER_HOST`, or the local socket.
+pub fn address() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
 /// Connects to the engine (`DOCKER_HOST` or the local socket) and agrees on
 /// an API version; one clear error when the engine cannot be reached.
 pub async fn connect() -> Result<Docker> {
-    let where_ =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let where_ = address();
     let unreachable = |e: bollard::errors::Error| {
         Error::failure(format!("cannot reach the Docker engine at {where_}: {e}")).with_hint(
             "start it (`systemctl start docker` or `dockerd &`), or point DOCKER_HOST at a running engine",

@@ -24,7 +24,7 @@ use crate::driver::archive::{self, Owners};
 use crate::error::{Error, Result};
 use crate::plan::{FileSpec, Plan, ServerPlan};
 use crate::progress::Progress;
-use engine::{fail, LABEL_STACK};
+use engine::{fail, LABEL_LAB, LABEL_STACK};
 
 pub const LABEL_SERVER: &str = "io.infractl.server";
 pub const LABEL_ROLES: &str = "io.infractl.roles";
@@ -53,14 +53,33 @@ fn subnet_of(n: &bollard::models::Network) -> Option<&str> {
     n.ipam.as_ref()?.config.as_ref()?.first()?.subnet.as_deref()
 }
 
-fn label_filter(stack: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_string(), vec![format!("{LABEL_STACK}={stack}")])])
+fn label_filter(lab: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{LABEL_LAB}={lab}")])])
+}
+
+/// The labels naming the lab and its stack, on everything of the lab.
+fn lab_labels(plan: &Plan) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_LAB.to_string(), plan.stack.clone()),
+        (LABEL_STACK.to_string(), plan.origin.clone()),
+    ])
+}
+
+/// A lab found on an engine.
+#[derive(Debug, Clone)]
+pub struct LabOnEngine {
+    pub lab: String,
+    /// The stack it runs.
+    pub stack: String,
+    pub hosts: Vec<Host>,
 }
 
 /// One Docker engine: the labs on it, and a driver for each.
 #[derive(Clone)]
 pub struct DockerEngine {
     pub docker: Docker,
+    /// Where it is reached (`unix:///var/run/docker.sock`, `tcp://...`).
+    pub address: String,
 }
 
 impl DockerEngine {
@@ -68,6 +87,7 @@ impl DockerEngine {
     pub async fn connect() -> Result<Self> {
         Ok(DockerEngine {
             docker: engine::connect().await?,
+            address: engine::address(),
         })
     }
 
@@ -76,18 +96,41 @@ impl DockerEngine {
         DockerDriver::bind(self.docker.clone(), lab)
     }
 
-    /// The labs that have containers on this engine, each with its hosts.
-    pub async fn labs(&self) -> Result<Vec<(String, Vec<Host>)>> {
+    /// The labs that have containers on this engine, each with the stack
+    /// it runs and its hosts.
+    pub async fn labs(&self) -> Result<Vec<LabOnEngine>> {
         let mut labs = Vec::new();
-        for s in self.lab_names().await? {
-            let hosts = self.lab(&s).hosts().await?;
-            labs.push((s, hosts));
+        for (lab, stack) in self.lab_names().await? {
+            let hosts = self.lab(&lab).hosts().await?;
+            labs.push(LabOnEngine { lab, stack, hosts });
         }
         Ok(labs)
     }
 
-    /// Names of the labs that have containers on this engine.
-    async fn lab_names(&self) -> Result<Vec<String>> {
+    /// The subnets of this engine's networks, but those of `lab`: what a
+    /// lab's networks must not overlap.
+    pub async fn subnets_in_use(&self, lab: &str) -> Result<Vec<crate::stack::Subnet>> {
+        let nets = self
+            .docker
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+            .await
+            .map_err(fail("listing networks"))?;
+        Ok(nets
+            .iter()
+            .filter(|n| {
+                n.labels
+                    .as_ref()
+                    .and_then(|l| l.get(LABEL_LAB))
+                    .is_none_or(|l| l != lab)
+            })
+            .flat_map(|n| n.ipam.iter().flat_map(|i| i.config.iter().flatten()))
+            .filter_map(|c| c.subnet.as_deref()?.parse().ok())
+            .collect())
+    }
+
+    /// Names of the labs that have containers on this engine, with their
+    /// stacks.
+    async fn lab_names(&self) -> Result<Vec<(String, String)>> {
         let list = self
             .docker
             .list_containers(Some(
@@ -95,15 +138,20 @@ impl DockerEngine {
                     .all(true)
                     .filters(&HashMap::from([(
                         "label".to_string(),
-                        vec![LABEL_STACK.to_string()],
+                        vec![LABEL_LAB.to_string()],
                     )]))
                     .build(),
             ))
             .await
             .map_err(fail("listing containers"))?;
-        let mut names: Vec<String> = list
+        let mut names: Vec<(String, String)> = list
             .into_iter()
-            .filter_map(|c| c.labels?.get(LABEL_STACK).cloned())
+            .filter_map(|c| {
+                let labels = c.labels?;
+                let lab = labels.get(LABEL_LAB)?.clone();
+                let stack = labels.get(LABEL_STACK).cloned().unwrap_or_default();
+                Some((lab, stack))
+            })
             .collect();
         names.sort();
         names.dedup();
@@ -156,7 +204,7 @@ impl DockerDriver {
             .ok()?;
         Some(
             c.config
-                .and_then(|c| c.labels?.get(LABEL_STACK).cloned())
+                .and_then(|c| c.labels?.get(LABEL_LAB).cloned())
                 .unwrap_or_default(),
         )
     }
@@ -278,10 +326,7 @@ impl Driver for DockerDriver {
                         }]),
                         ..Default::default()
                     }),
-                    labels: Some(HashMap::from([(
-                        LABEL_STACK.to_string(),
-                        plan.stack.clone(),
-                    )])),
+                    labels: Some(lab_labels(plan)),
                     ..Default::default()
                 })
                 .await;
@@ -308,8 +353,8 @@ impl Driver for DockerDriver {
 
     async fn create(&self, plan: &Plan, server: &ServerPlan) -> Result<()> {
         let name = container_name(&plan.stack, &server.name);
-        let labels = HashMap::from([
-            (LABEL_STACK.to_string(), plan.stack.clone()),
+        let mut labels = lab_labels(plan);
+        labels.extend([
             (LABEL_SERVER.to_string(), server.name.clone()),
             (LABEL_ROLES.to_string(), server.roles.join(",")),
             (LABEL_PLAN.to_string(), server.hash.clone()),
@@ -489,7 +534,7 @@ impl Driver for DockerDriver {
             &self.docker,
             &plan.image,
             &name,
-            HashMap::from([(LABEL_STACK.to_string(), plan.stack.clone())]),
+            lab_labels(plan),
             engine::Attach::At {
                 network: &net,
                 address,
