@@ -80,7 +80,7 @@ async fn check_server(
     let labels = HashMap::from([(LABEL_CHECK.to_string(), run)]);
     let outcome = async {
         engine::run_scratch(docker, image, &name, labels, engine::Attach::Bridge).await?;
-        engine::put_files(docker, &name, &server.files).await?;
+        engine::put_files(docker, &name, &server.files, None).await?;
         let mut results = Vec::new();
         for (i, c) in server.checks.iter().enumerate() {
             progress.update(&server.name, Some(i as u64), &c.program);

@@ -61,7 +61,29 @@ impl Owners {
 /// A tar archive of `files`, paths relative to `/`, with their modes; with
 /// `owners`, their owners too (else root's, for the receiver to set).
 pub fn tar_of(files: &[FileSpec], owners: Option<&Owners>) -> Result<Vec<u8>> {
+    tar_with_dirs(&[], files, owners)
+}
+
+/// As `tar_of`, the directories `dirs` (root's, 0700) first.
+pub fn tar_with_dirs(
+    dirs: &[String],
+    files: &[FileSpec],
+    owners: Option<&Owners>,
+) -> Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for d in dirs {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(0);
+        header.set_mode(0o700);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Directory);
+        builder
+            .append_data(&mut header, d.trim_start_matches('/'), std::io::empty())
+            .map_err(|e| Error::failure(format!("cannot pack {d}: {e}")))?;
+    }
     for f in files {
         let (uid, gid) = match (f.owner.as_deref(), owners) {
             (Some(o), Some(known)) => known.resolve(o).ok_or_else(|| {
@@ -75,7 +97,9 @@ pub fn tar_of(files: &[FileSpec], owners: Option<&Owners>) -> Result<Vec<u8>> {
         let mut header = tar::Header::new_gnu();
         header.set_size(f.content.len() as u64);
         header.set_mode(f.mode);
-        header.set_mtime(0);
+        // Placed now: a program that reloads only what changed since it
+        // last read it (BIND's zones) goes by this time.
+        header.set_mtime(now);
         header.set_uid(uid.into());
         header.set_gid(gid.into());
         header.set_entry_type(tar::EntryType::Regular);

@@ -20,7 +20,7 @@ use bollard::Docker;
 use futures_util::future::try_join_all;
 
 use super::{Destroyed, Driver, ExecOutput, Host, STRANGER};
-use crate::driver::archive::{self, Owners};
+use crate::driver::archive::Owners;
 use crate::error::{Error, Result};
 use crate::plan::{FileSpec, Plan, ServerPlan};
 use crate::progress::Progress;
@@ -457,20 +457,7 @@ impl Driver for DockerDriver {
             .owners
             .get_or_try_init(|| engine::owners_of(&self.docker, &name))
             .await?;
-        let tar = archive::tar_of(files, Some(owners))?;
-        self.docker
-            .upload_to_container(
-                &name,
-                Some(
-                    bollard::query_parameters::UploadToContainerOptionsBuilder::new()
-                        .path("/")
-                        .build(),
-                ),
-                bollard::body_full(tar.into()),
-            )
-            .await
-            .map_err(fail(&format!("copying files into {name}")))?;
-        Ok(())
+        engine::put_files(&self.docker, &name, files, Some(owners)).await
     }
 
     async fn start(&self, plan: &Plan, server: &str) -> Result<()> {
