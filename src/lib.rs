@@ -37,6 +37,14 @@
 //!   completions and the man page.
 //! - [`verify`], [`chaos`], [`explain`], [`diagram`]: proving, breaking,
 //!   explaining and drawing a lab.
+//! - [`lab`]: lab instances (`--lab`): a stack's copy under its own name,
+//!   on subnets of its own where the stack's are taken.
+//!
+//! Words: *validation* is what `stack::load` finds wrong in a stack, at
+//! its line; a *check* is a rendered file run through the program that
+//! reads it ([`check`], `infractl validate`); a *claim* is what `verify`
+//! proves on a running lab; a *finding* is what `explain` says of a stack
+//! (and `chaos` puts to the test); a *lab* is a running copy of a stack.
 //! - [`commands`]: one thin function per CLI command; their `--json`
 //!   reports are typed (`commands::report`).
 #![deny(clippy::print_stdout, clippy::print_stderr)]

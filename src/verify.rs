@@ -22,9 +22,12 @@ use crate::stack::raw::Proto;
 use crate::state::Secrets;
 use crate::topology::{Role, Topology};
 
-/// One check's outcome.
+/// One claim of the stack proved (or not) on the running lab: what was
+/// expected and what was observed. (A *check* is a rendered file run
+/// through its program, `infractl validate`'s; the JSON keeps the name
+/// `check` for the claim's words, as scripts read it.)
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckResult {
+pub struct Claim {
     pub group: &'static str,
     pub check: String,
     pub expected: String,
@@ -226,11 +229,11 @@ fn judge_ports(
     probes: &[PortProbe],
     open: &[Option<bool>],
     ms: u64,
-) -> Vec<CheckResult> {
+) -> Vec<Claim> {
     probes
         .iter()
         .zip(open)
-        .map(|(p, got)| CheckResult {
+        .map(|(p, got)| Claim {
             group,
             check: format!("{} -> {}:{} ({})", p.shown_from, p.to, p.port, p.what),
             expected: if p.connects {
@@ -259,7 +262,7 @@ struct Verifier<'a, D: Driver> {
     plan: &'a Plan,
     secrets: &'a Secrets,
     client: String,
-    results: Vec<CheckResult>,
+    results: Vec<Claim>,
 }
 
 fn first_line(s: &str) -> String {
@@ -289,7 +292,7 @@ impl<D: Driver> Verifier<'_, D> {
         ok: bool,
         started: Instant,
     ) {
-        self.results.push(CheckResult {
+        self.results.push(Claim {
             group,
             check,
             expected,
@@ -350,7 +353,7 @@ impl<D: Driver> Verifier<'_, D> {
                 _ => r.value.clone(),
             };
             let ok = got.contains(&expected);
-            self.results.push(CheckResult {
+            self.results.push(Claim {
                 group: "dns",
                 check: format!("{} {}", self.fqdn(&r.name), r.kind),
                 expected,
@@ -930,7 +933,7 @@ pub async fn run<D: Driver>(
     plan: &Plan,
     secrets: &Secrets,
     progress: &dyn Progress,
-) -> Result<Vec<CheckResult>> {
+) -> Result<Vec<Claim>> {
     let client = topo
         .with_role(Role::Client)
         .next()

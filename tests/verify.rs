@@ -230,7 +230,7 @@ fn two_labs_of_one_stack_run_side_by_side_and_verify() {
             .unwrap_or_else(|| panic!("{lab} not listed:\n{}", status.stdout));
         assert_eq!(
             (l["stack"].as_str(), l["running"].as_u64()),
-            (Some("it-twin"), Some(9))
+            (Some("it-twin"), Some(11))
         );
     }
     let mut vips = Vec::new();
@@ -262,7 +262,7 @@ fn two_labs_of_one_stack_run_side_by_side_and_verify() {
     // Each lab is named by its name alone; one down leaves the other whole.
     t.run_args(&["--quiet", "down", "it-twin-a"]).code(0);
     assert!(crate::up::labelled("container", "it-twin-a").is_empty());
-    assert_eq!(crate::up::labelled("container", "it-twin-b").len(), 9);
+    assert_eq!(crate::up::labelled("container", "it-twin-b").len(), 11);
     t.run_args(&[
         "exec",
         "it-twin-b",
