@@ -16,6 +16,10 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 # The diagram test measures the SVGs in headless Chromium, in DejaVu Sans.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
+# The published-lab test opens the site in Chromium trusting the lab's
+# site key (its SPKI hash, computed with openssl), and fetches it with curl.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 # CI's lint checks the scripts (scripts/, src/shell/, .ci/run).
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then

@@ -123,6 +123,13 @@ pub struct UpArgs {
     /// change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Publish the site on the engine's host at PORT (any free port when
+    /// none is given), as the internet would reach it: https://localhost:PORT/
+    /// reaches the lab's entry point (its virtual IP, through a failover
+    /// too). `infractl open LAB` prints the address, `infractl ca LAB` the
+    /// certificate a browser must trust. Kept by later `up`s.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0")]
+    pub publish: Option<u16>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -229,6 +236,32 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         hosts: Hosts,
+    },
+    /// Print where a lab's site is published on this machine.
+    ///
+    /// The address `up --publish` gave the site: https://localhost:PORT/,
+    /// reaching the lab's entry point as the internet would. Exit 1 when
+    /// the lab is not published.
+    #[command(after_help = "Example: infractl open alice")]
+    Open {
+        /// A lab's name, or a stack (built-in name or path).
+        stack: String,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Print a lab's CA certificate (PEM), for a browser to trust.
+    ///
+    /// Each lab has a CA of its own, made by `up` and kept in its state;
+    /// the site's certificate is signed by it. Import it in a browser (or
+    /// pass it to `curl --cacert`) and the published site opens without a
+    /// warning.
+    #[command(after_help = "Example: infractl ca alice > alice-ca.crt")]
+    Ca {
+        /// A lab's name, or a stack (built-in name or path).
+        stack: String,
+        /// The lab, when STACK is a stack run under another name.
+        #[arg(long, value_name = "NAME")]
+        lab: Option<String>,
     },
     /// Run a command on a server of a running lab.
     ///
@@ -388,6 +421,7 @@ impl Command {
             | Command::Verify { hosts, .. }
             | Command::Chaos { hosts, .. }
             | Command::Exec { hosts, .. }
+            | Command::Open { hosts, .. }
             | Command::Logs { hosts, .. } => Some(hosts),
             _ => None,
         }

@@ -23,6 +23,10 @@ pub struct Record {
     /// `10.128.0.0/24`); none when the lab runs on the stack's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subnets: Vec<(String, String)>,
+    /// The host port the site is published on (`up --publish`), 0 for
+    /// any free one; none when it is not published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<u16>,
 }
 
 impl Record {
@@ -49,6 +53,7 @@ impl Record {
                 .iter()
                 .map(|m| (m.from.to_string(), m.to.to_string()))
                 .collect(),
+            publish: None,
         }
     }
 }

@@ -184,6 +184,14 @@ async fn run(
         Command::Chaos { stack, json, .. } => {
             commands::chaos::run(&stack, json, global, p, stdout).await
         }
+        Command::Open { stack, .. } => commands::open::open(&stack, global, stdout).await,
+        Command::Ca { stack, lab } => {
+            let global = Global {
+                lab,
+                ..global.clone()
+            };
+            commands::open::ca(&stack, &global, stdout)
+        }
         Command::Explain { stack, json } => commands::explain::run(&stack, json, stdout),
         Command::Diagram {
             stack,

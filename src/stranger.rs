@@ -12,6 +12,17 @@ use crate::topology::{Role, Topology};
 /// An address on `network` that no server, virtual IP or gateway has: the
 /// highest free host address.
 pub fn address(topo: &Topology, network: &str) -> Option<Ipv4Addr> {
+    free_address(topo, network, 0)
+}
+
+/// The lab's forwarder from the engine's host (`up --publish`): the next
+/// free address below the stranger's, so both can be there at once.
+pub fn publisher_address(topo: &Topology, network: &str) -> Option<Ipv4Addr> {
+    free_address(topo, network, 1)
+}
+
+/// The `nth` free host address of `network`, from the top.
+fn free_address(topo: &Topology, network: &str, nth: usize) -> Option<Ipv4Addr> {
     let net = topo.stack.networks.iter().find(|n| n.name == network)?;
     let taken = |a: Ipv4Addr| {
         a == net.subnet.gateway()
@@ -27,7 +38,8 @@ pub fn address(topo: &Topology, network: &str) -> Option<Ipv4Addr> {
     (first..=last)
         .rev()
         .map(Ipv4Addr::from)
-        .find(|a| !taken(*a))
+        .filter(|a| !taken(*a))
+        .nth(nth)
 }
 
 /// The network users reach the site from: the client's first, else the

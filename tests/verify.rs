@@ -3,6 +3,7 @@
 //! lab fails with the right checks named.
 
 use std::collections::HashMap;
+use std::process::Command;
 
 use crate::harness::Test;
 use crate::up::{lab_lock, test_stack, Down};
@@ -346,4 +347,107 @@ fn forty_web_servers_verify_and_the_table_stays_readable() {
         table.stdout
     );
     assert!(table.stdout.contains("all 40 answered"), "{}", table.stdout);
+}
+
+/// What a browser shows of `url`: the page's DOM, from headless Chromium
+/// trusting the lab's site key (`site.crt` in the lab's state).
+fn browse(t: &Test, lab: &str, url: &str) -> String {
+    let crt = t.state_dir().join(lab).join("tls/site.crt");
+    let spki = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
+            crt.display()
+        ))
+        .output()
+        .expect("openssl");
+    let spki = String::from_utf8_lossy(&spki.stdout).trim().to_string();
+    assert!(!spki.is_empty(), "no key hash for {}", crt.display());
+    let out = Command::new("timeout")
+        .args([
+            "120",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            t.dir().join("chromium").display()
+        ))
+        .arg(format!("--ignore-certificate-errors-spki-list={spki}"))
+        .args(["--dump-dom", url])
+        .output()
+        .expect("chromium");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The web server a page says served it.
+fn served_by(page: &str) -> Option<String> {
+    let at = page.find("Served by web server <code>")? + "Served by web server <code>".len();
+    Some(page[at..].split('<').next()?.to_string())
+}
+
+/// A learner opens their lab: `up --publish` puts the site on this
+/// machine's port, `open` says where, `ca` gives the certificate to trust;
+/// a browser loads it through the virtual IP, and still does once the
+/// load balancer holding it is killed.
+#[test]
+#[ignore = "needs the Docker engine, the node image and Chromium"]
+fn a_published_lab_opens_in_a_browser_through_a_failover() {
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = task3_stack(&t, "it-pub", 225);
+    let _down = Down(&t, "it-pub".into());
+    t.run_args(&["--quiet", "up", &file, "--publish"]).code(0);
+    let url = t
+        .run_args(&["open", "it-pub"])
+        .code(0)
+        .stdout
+        .trim()
+        .to_string();
+    assert!(url.starts_with("https://localhost:"), "{url}");
+    // curl trusts the lab's CA, as `infractl ca` prints it.
+    let ca = t.run_args(&["ca", "it-pub"]).code(0).stdout;
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    t.file("ca.crt", &ca);
+    let curl = |path: &str| {
+        Command::new("curl")
+            .args(["-sf", "-m", "5", "--cacert"])
+            .arg(t.dir().join("ca.crt"))
+            .arg(format!("{url}{path}"))
+            .output()
+            .expect("curl")
+    };
+    let info = curl("api/info");
+    assert!(info.status.success(), "curl {url}api/info failed");
+    let seen: Vec<String> = (0..4)
+        .filter_map(|_| served_by(&browse(&t, "it-pub", &url)))
+        .collect();
+    assert_eq!(seen.len(), 4, "the browser did not load the page: {seen:?}");
+    assert!(
+        seen.iter().all(|w| w == "web-01" || w == "web-02"),
+        "{seen:?}"
+    );
+    // The load balancer holding the virtual IP dies: the site answers on.
+    Command::new("docker")
+        .args(["kill", "it-pub-lb-01"])
+        .output()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !curl("").status.success() {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "the published site is gone after the failover"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let after = served_by(&browse(&t, "it-pub", &url));
+    assert!(
+        after.is_some(),
+        "the browser did not load the page after the failover"
+    );
+    // `up` again brings lb-01 back and keeps the address.
+    t.run_args(&["--quiet", "up", "it-pub"]).code(0);
+    assert_eq!(t.run_args(&["open", "it-pub"]).code(0).stdout.trim(), url);
 }

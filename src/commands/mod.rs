@@ -17,6 +17,7 @@ pub mod image;
 pub mod list;
 pub mod logs;
 pub mod man;
+pub mod open;
 pub mod render;
 pub mod report;
 pub mod schema;
@@ -99,6 +100,12 @@ pub async fn lab_driver(stack: &str, global: &Global) -> Result<crate::driver::A
     ))
 }
 
+/// The site's address on the engine's host, published at `port`.
+pub fn site_url(topo: &crate::topology::Topology, port: u16) -> String {
+    let scheme = if topo.tls() { "https" } else { "http" };
+    format!("{scheme}://localhost:{port}/")
+}
+
 /// `1 server`, `3 servers`.
 pub(crate) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -144,7 +151,13 @@ pub fn load_lab(lab: crate::lab::Lab, global: &Global) -> Result<Loaded> {
     let topo = crate::topology::Topology::build(lab.stack);
     let root = crate::state::root(global.state_dir.as_deref());
     let state = crate::state::StateDir::new(&root, &topo.stack.name);
-    let names = topo.stack.tls.as_ref().map(|t| t.names.clone());
+    let mut names = topo.stack.tls.as_ref().map(|t| t.names.clone());
+    // A site published on the engine's host is opened as
+    // https://localhost:PORT/: the certificate names it too.
+    let published = crate::lab::read(&state).is_some_and(|r| r.publish.is_some());
+    if let (Some(names), true) = (names.as_mut(), published) {
+        names.push("localhost".into());
+    }
     let secrets = state.secrets(&topo.stack.name, names.as_deref())?;
     let plan = crate::render::plan(&topo, &secrets, &crate::image::reference())?;
     let plan = if global.inventory.is_some() {

@@ -11,6 +11,9 @@ pub struct Up<'a> {
     pub seconds: f64,
     pub servers: &'a [crate::commands::status::ServerStatus],
     pub stack: &'a str,
+    /// Where the site is published on the engine's host (`--publish`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<&'a str>,
 }
 
 /// `up --dry-run`: what `up` would do to each server.

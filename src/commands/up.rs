@@ -34,7 +34,11 @@ pub async fn run(
     let lab = place(lab, global, progress).await?;
     // Recorded before anything is made: an `up` cut off resumes on the
     // same subnets, and `verify LAB` finds them.
-    crate::lab::write(&state, &lab.record())?;
+    let mut record = lab.record();
+    record.publish = args
+        .publish
+        .or_else(|| crate::lab::read(&state).and_then(|r| r.publish));
+    crate::lab::write(&state, &record)?;
     let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
     let driver = super::driver(global, &topo).await?;
     driver.ensure_ready(progress).await?;
@@ -48,6 +52,10 @@ pub async fn run(
             )));
         }
     };
+    let url = match record.publish {
+        Some(host_port) => Some(publish(&driver, &topo, &plan, host_port).await?),
+        None => None,
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let report = status::collect(&driver, &plan).await?;
     if json {
@@ -58,6 +66,7 @@ pub async fn run(
                 seconds: elapsed,
                 servers: &report,
                 stack: &plan.stack,
+                url: url.as_deref(),
             },
         )?;
         return Ok(0);
@@ -112,7 +121,56 @@ pub async fn run(
             plan.stack, client.name, plan.domain
         ));
     }
+    if let Some(url) = &url {
+        let trust = if topo.tls() {
+            format!(
+                " (a browser trusts it once it trusts `infractl ca {}`)",
+                plan.stack
+            )
+        } else {
+            String::new()
+        };
+        progress.note(&format!(
+            "\nThe site, published on this machine:\n  {url}{trust}"
+        ));
+    }
     Ok(0)
+}
+
+/// Publishes the site on the engine's host (see `Driver::publish`); its
+/// address there.
+async fn publish(
+    driver: &crate::driver::AnyDriver,
+    topo: &crate::topology::Topology,
+    plan: &crate::plan::Plan,
+    host_port: u16,
+) -> Result<String> {
+    use crate::stranger;
+    let at = stranger::users_network(topo).and_then(|network| {
+        let address = stranger::publisher_address(topo, &network)?;
+        let target = stranger::site_address(topo, &network)?;
+        Some((network, address.to_string(), target))
+    });
+    let Some((network, address, target)) = at else {
+        return Err(Error::usage(format!(
+            "stack `{}` has no entry point on a network users reach: nothing to publish",
+            topo.stack.origin
+        )));
+    };
+    let port = if topo.tls() { 443 } else { 80 };
+    let at = crate::driver::Publish {
+        network: &network,
+        address: &address,
+        target,
+        port,
+        host_port,
+    };
+    match driver.publish(plan, at).await? {
+        Some(p) => Ok(super::site_url(topo, p)),
+        None => Err(Error::usage(
+            "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses",
+        )),
+    }
 }
 
 /// The lab where its engine has room: on the stack's own subnets, or,

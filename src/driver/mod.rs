@@ -74,6 +74,24 @@ pub struct Destroyed {
 /// `Driver::add_stranger`); no server has it (server names have no `_`).
 pub const STRANGER: &str = "_stranger";
 
+/// The name of the lab's forwarder from the engine's host (see
+/// `Driver::publish`).
+pub const PUBLISHER: &str = "_publish";
+
+/// Where a lab's site is published on the engine's host.
+#[derive(Debug, Clone, Copy)]
+pub struct Publish<'a> {
+    /// The network the forwarder joins (the users'), and its address there.
+    pub network: &'a str,
+    pub address: &'a str,
+    /// The site's address on that network (the virtual IP, when there is
+    /// one) and its port (443, or 80 without HTTPS).
+    pub target: std::net::Ipv4Addr,
+    pub port: u16,
+    /// The host port asked for; 0: any free one.
+    pub host_port: u16,
+}
+
 /// A piece of a command's output, as it comes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chunk {
@@ -182,6 +200,22 @@ pub trait Driver: Sync {
     ) -> impl Future<Output = Result<bool>> + Send {
         async { Ok(false) }
     }
+    /// Publishes the site on the engine's host, as the internet would
+    /// reach it: a forwarder (answering to [`PUBLISHER`]) passes each
+    /// connection to the site's address, so a failover that moves the
+    /// virtual IP moves nothing here. The host port; `None` where hosts are
+    /// reached as they are (SSH).
+    fn publish(
+        &self,
+        _plan: &Plan,
+        _at: Publish<'_>,
+    ) -> impl Future<Output = Result<Option<u16>>> + Send {
+        async { Ok(None) }
+    }
+    /// The host port the site is published on, if it is.
+    fn published(&self, _port: u16) -> impl Future<Output = Result<Option<u16>>> + Send {
+        async { Ok(None) }
+    }
 }
 
 /// Either driver, chosen on the command line.
@@ -238,6 +272,12 @@ impl Driver for AnyDriver {
     }
     async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<bool> {
         delegate!(self, d => d.add_stranger(plan, network, address).await)
+    }
+    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<Option<u16>> {
+        delegate!(self, d => d.publish(plan, at).await)
+    }
+    async fn published(&self, port: u16) -> Result<Option<u16>> {
+        delegate!(self, d => d.published(port).await)
     }
     async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
         delegate!(self, d => d.ensure_ready(progress).await)

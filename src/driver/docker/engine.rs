@@ -401,6 +401,113 @@ pub async fn run_scratch(
     Ok(())
 }
 
+/// A TCP forwarder: a container of the lab at `address` on `network`,
+/// taking `port` published on the engine's host (at `host_port`, or one
+/// the engine picks when 0) and passing each connection to `target:port`.
+/// Returns the host port. HAProxy in TCP mode does the forwarding: TLS
+/// goes through untouched, to the lab's own load balancer.
+pub struct Forwarder<'a> {
+    pub image: &'a str,
+    pub name: &'a str,
+    pub labels: HashMap<String, String>,
+    pub network: &'a str,
+    pub address: &'a str,
+    pub target: std::net::Ipv4Addr,
+    pub port: u16,
+    pub host_port: u16,
+}
+
+/// HAProxy's configuration for a forwarder to `target:port`.
+fn forwarder_config(target: std::net::Ipv4Addr, port: u16) -> String {
+    format!(
+        "global\n    maxconn 2000\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 1h\n    timeout server 1h\n\
+         frontend published\n    bind :{port}\n    default_backend lab\nbackend lab\n    server site {target}:{port}\n"
+    )
+}
+
+/// Starts the forwarder `f` (see [`Forwarder`]); its host port.
+pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<u16> {
+    let doing = format!("starting container {}", f.name);
+    let exposed = format!("{}/tcp", f.port);
+    let config = forwarder_config(f.target, f.port);
+    let script = format!(
+        "printf '%s' {} > /run/forwarder.cfg && exec haproxy -db -f /run/forwarder.cfg",
+        shell_quote(&config)
+    );
+    let endpoint = EndpointSettings {
+        ipam_config: Some(EndpointIpamConfig {
+            ipv4_address: Some(f.address.to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let binding = bollard::models::PortBinding {
+        host_ip: Some("0.0.0.0".into()),
+        host_port: Some(if f.host_port == 0 {
+            String::new()
+        } else {
+            f.host_port.to_string()
+        }),
+    };
+    docker
+        .create_container(
+            Some(CreateContainerOptionsBuilder::new().name(f.name).build()),
+            ContainerCreateBody {
+                image: Some(f.image.to_string()),
+                entrypoint: Some(vec!["sh".into(), "-c".into(), script]),
+                cmd: Some(vec![]),
+                labels: Some(f.labels),
+                exposed_ports: Some(HashMap::from([(exposed.clone(), HashMap::new())])),
+                host_config: Some(HostConfig {
+                    network_mode: Some(f.network.to_string()),
+                    port_bindings: Some(HashMap::from([(exposed.clone(), Some(vec![binding]))])),
+                    restart_policy: Some(bollard::models::RestartPolicy {
+                        name: Some(bollard::models::RestartPolicyNameEnum::UNLESS_STOPPED),
+                        maximum_retry_count: None,
+                    }),
+                    ..Default::default()
+                }),
+                networking_config: Some(NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(f.network.to_string(), endpoint)])),
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(fail(&doing))?;
+    docker
+        .start_container(
+            f.name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .map_err(fail(&doing))?;
+    published_port(docker, f.name, f.port)
+        .await?
+        .ok_or_else(|| Error::failure(format!("{}: the engine published no port", f.name)))
+}
+
+/// The host port the container `name` publishes its `port` on, if any.
+pub async fn published_port(docker: &Docker, name: &str, port: u16) -> Result<Option<u16>> {
+    let c = match docker
+        .inspect_container(
+            name,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+    {
+        Ok(c) => c,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => return Ok(None),
+        Err(e) => return Err(Error::caused(format!("inspecting {name}"), e)),
+    };
+    Ok(c.network_settings
+        .and_then(|n| n.ports)
+        .and_then(|p| p.get(&format!("{port}/tcp")).cloned().flatten())
+        .and_then(|b| b.first()?.host_port.as_deref()?.parse().ok()))
+}
+
 /// Removes a container and its anonymous volumes, running or not.
 pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
     match docker

@@ -19,7 +19,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::future::try_join_all;
 
-use super::{Destroyed, Driver, ExecOutput, Host, STRANGER};
+use super::{Destroyed, Driver, ExecOutput, Host, Publish, PUBLISHER, STRANGER};
 use crate::driver::archive::Owners;
 use crate::error::{Error, Result};
 use crate::plan::{FileSpec, Plan, ServerPlan};
@@ -513,6 +513,36 @@ impl Driver for DockerDriver {
         "container"
     }
 
+    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<Option<u16>> {
+        let name = self.container(PUBLISHER);
+        // Kept when it forwards as asked (an `up` again changes nothing).
+        if let Some(port) = engine::published_port(&self.docker, &name, at.port).await? {
+            if at.host_port == 0 || at.host_port == port {
+                return Ok(Some(port));
+            }
+        }
+        engine::remove(&self.docker, &name).await?;
+        let port = engine::run_forwarder(
+            &self.docker,
+            engine::Forwarder {
+                image: &plan.image,
+                name: &name,
+                labels: lab_labels(plan),
+                network: &network_name(&plan.stack, at.network),
+                address: at.address,
+                target: at.target,
+                port: at.port,
+                host_port: at.host_port,
+            },
+        )
+        .await?;
+        Ok(Some(port))
+    }
+
+    async fn published(&self, port: u16) -> Result<Option<u16>> {
+        engine::published_port(&self.docker, &self.container(PUBLISHER), port).await
+    }
+
     async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<bool> {
         let name = container_name(&plan.stack, STRANGER);
         engine::remove(&self.docker, &name).await?;
@@ -535,6 +565,7 @@ impl Driver for DockerDriver {
         let stack = self.lab.as_str();
         let mut out = Destroyed::default();
         engine::remove(&self.docker, &self.container(STRANGER)).await?;
+        engine::remove(&self.docker, &self.container(PUBLISHER)).await?;
         let hosts = self.hosts().await?;
         try_join_all(
             hosts
@@ -545,7 +576,10 @@ impl Driver for DockerDriver {
         let known: Vec<String> = hosts
             .iter()
             .map(|h| h.handle.clone())
-            .chain([container_name(stack, STRANGER)])
+            .chain([
+                container_name(stack, STRANGER),
+                container_name(stack, PUBLISHER),
+            ])
             .collect();
         out.hosts = hosts.into_iter().map(|h| h.server).collect();
         let nets = self
