@@ -249,6 +249,9 @@ pub enum Command {
         #[command(flatten)]
         hosts: Hosts,
     },
+    /// A lab per student of a class: up, status, down.
+    #[command(subcommand)]
+    Class(ClassCommand),
     /// Print a lab's CA certificate (PEM), for a browser to trust.
     ///
     /// Each lab has a CA of its own, made by `up` and kept in its state;
@@ -426,6 +429,43 @@ impl Command {
             _ => None,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassCommand {
+    /// Bring up a lab per student of a class file, each published.
+    ///
+    /// The class file names the stack and the students:
+    /// `stack: task1` and `students: [alice, bob]` (or `students: 30`, named
+    /// student-01 ...); its file name (or `name:`) names the class. Each
+    /// student's lab is `<class>-<student>`, on subnets of its own, with
+    /// its site published on this machine for the learner's browser. Labs
+    /// come up a few at once; the table gives each one's state and
+    /// address. Run again: students added come up, students gone are
+    /// removed, the rest stay as they are. Exit 1 if a lab failed (the
+    /// others still come up).
+    #[command(after_help = "Example: infractl class up monday.yaml")]
+    Up {
+        /// The class file.
+        file: PathBuf,
+    },
+    /// Show each student's lab: state and address.
+    ///
+    /// Exit 1 when a lab is not fully up.
+    #[command(after_help = "Example: infractl class status monday.yaml --json")]
+    Status {
+        /// The class file.
+        file: PathBuf,
+        /// Print JSON: per lab its student, lab, engine, state and url.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take every lab of the class down, with its state.
+    #[command(after_help = "Example: infractl class down monday.yaml")]
+    Down {
+        /// The class file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,9 @@ pub struct Record {
     /// any free one; none when it is not published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<u16>,
+    /// The class the lab is a learner's of (`infractl class`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
 }
 
 impl Record {
@@ -54,6 +57,7 @@ impl Record {
                 .map(|m| (m.from.to_string(), m.to.to_string()))
                 .collect(),
             publish: None,
+            class: None,
         }
     }
 }

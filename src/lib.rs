@@ -52,6 +52,7 @@
 pub mod apply;
 pub mod chaos;
 pub mod check;
+pub mod class;
 pub mod cli;
 pub mod commands;
 pub mod components;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory, Parser};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use infractl::cli::{Cli, Command, ImageCommand};
+use infractl::cli::{ClassCommand, Cli, Command, ImageCommand};
 use infractl::commands::{self, Global};
 use infractl::progress::{Progress, Silent};
 
@@ -183,6 +183,15 @@ async fn run(
         }
         Command::Chaos { stack, json, .. } => {
             commands::chaos::run(&stack, json, global, p, stdout).await
+        }
+        Command::Class(ClassCommand::Up { file }) => {
+            commands::class::up(&file, global, p, stdout).await
+        }
+        Command::Class(ClassCommand::Status { file, json }) => {
+            commands::class::status(&file, json, global, stdout).await
+        }
+        Command::Class(ClassCommand::Down { file }) => {
+            commands::class::down(&file, global, p, stdout).await
         }
         Command::Open { stack, .. } => commands::open::open(&stack, global, stdout).await,
         Command::Ca { stack, lab } => {

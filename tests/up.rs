@@ -529,3 +529,81 @@ fn a_dry_run_lists_what_up_would_do_and_does_nothing() {
     assert!(labelled("network", "it-dry").is_empty());
     assert!(!t.state_dir().join("it-dry").join("applied.json").exists());
 }
+
+/// A class: a lab per student, each on subnets of its own and published;
+/// students added and removed on a second `class up`; `class down` leaves
+/// nothing, state included.
+#[test]
+#[ignore = "needs the Docker engine and the node image"]
+fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
+    let _lab = lab_lock();
+    let t = Test::new();
+    t.file("it-class.yaml", "stack: task0\nstudents: [ann, ben, cy]\n");
+    struct ClassDown<'a>(&'a Test);
+    impl Drop for ClassDown<'_> {
+        fn drop(&mut self) {
+            let _ = self
+                .0
+                .run_args(&["--quiet", "class", "down", "it-class.yaml"]);
+        }
+    }
+    let _down = ClassDown(&t);
+    let up = t
+        .run_args(&["--quiet", "class", "up", "it-class.yaml"])
+        .code(0);
+    assert!(
+        up.stdout.contains("Class `it-class`: 3 of 3 labs up."),
+        "{}",
+        up.stdout
+    );
+    let status = |t: &Test| -> Vec<serde_json::Value> {
+        let out = t.run_args(&["class", "status", "it-class.yaml", "--json"]);
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    let labs = status(&t);
+    let mut urls = Vec::new();
+    for (l, student) in labs.iter().zip(["ann", "ben", "cy"]) {
+        assert_eq!(l["student"], student);
+        assert_eq!(l["lab"], format!("it-class-{student}"));
+        assert_eq!(l["state"], "up", "{l}");
+        let url = l["url"].as_str().unwrap().to_string();
+        // Each learner's site answers at its own address on this machine.
+        let page = Command::new("curl")
+            .args(["-sf", "-m", "5", &url])
+            .output()
+            .unwrap();
+        let page = String::from_utf8_lossy(&page.stdout);
+        assert!(page.contains("Served by web server"), "{url}: {page}");
+        urls.push(url);
+    }
+    urls.dedup();
+    assert_eq!(urls.len(), 3, "one address per lab");
+    // One learner's lab tells nothing of another's: own passwords.
+    let secret = |lab: &str| {
+        std::fs::read_to_string(t.state_dir().join(lab).join("secrets/db-app.password")).unwrap()
+    };
+    assert_ne!(secret("it-class-ann"), secret("it-class-ben"));
+    // Ben leaves, dee joins.
+    t.file("it-class.yaml", "stack: task0\nstudents: [ann, cy, dee]\n");
+    t.run_args(&["--quiet", "class", "up", "it-class.yaml"])
+        .code(0);
+    let labs: Vec<String> = status(&t)
+        .iter()
+        .map(|l| l["lab"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labs, ["it-class-ann", "it-class-cy", "it-class-dee"]);
+    assert!(
+        labelled("container", "it-class-ben").is_empty(),
+        "ben's lab is gone"
+    );
+    t.run_args(&["--quiet", "class", "down", "it-class.yaml"])
+        .code(0);
+    for lab in ["it-class-ann", "it-class-cy", "it-class-dee"] {
+        assert!(
+            labelled("container", lab).is_empty(),
+            "{lab} left containers"
+        );
+        assert!(labelled("network", lab).is_empty(), "{lab} left networks");
+        assert!(!t.state_dir().join(lab).exists(), "{lab} left its state");
+    }
+}

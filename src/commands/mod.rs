@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 
 pub mod chaos;
+pub mod class;
 pub mod completions;
 pub mod diagram;
 pub mod down;

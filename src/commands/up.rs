@@ -32,29 +32,20 @@ pub async fn run(
     );
     let _lock = state.lock("up")?;
     let lab = place(lab, global, progress).await?;
-    // Recorded before anything is made: an `up` cut off resumes on the
-    // same subnets, and `verify LAB` finds them.
-    let mut record = lab.record();
-    record.publish = args
-        .publish
-        .or_else(|| crate::lab::read(&state).and_then(|r| r.publish));
-    crate::lab::write(&state, &record)?;
-    let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
-    let driver = super::driver(global, &topo).await?;
-    driver.ensure_ready(progress).await?;
-    let work = apply::apply(&driver, &plan, &state, ready_seconds, progress);
-    let outcomes = tokio::select! {
-        r = work => r?,
+    let name = lab.stack.name.clone();
+    let Brought {
+        topo,
+        plan,
+        driver,
+        outcomes,
+        url,
+    } = tokio::select! {
+        r = bring_up(lab, &state, args.publish, ready_seconds, global, progress) => r?,
         _ = interrupted() => {
-            return Err(Error::failure(format!("interrupted: stack `{}` is partly up", plan.stack)).with_hint(format!(
-                "`infractl up {0}` resumes where this stopped; `infractl down {0}` removes it",
-                plan.stack
+            return Err(Error::failure(format!("interrupted: stack `{name}` is partly up")).with_hint(format!(
+                "`infractl up {name}` resumes where this stopped; `infractl down {name}` removes it"
             )));
         }
-    };
-    let url = match record.publish {
-        Some(host_port) => Some(publish(&driver, &topo, &plan, host_port).await?),
-        None => None,
     };
     let elapsed = started.elapsed().as_secs_f64();
     let report = status::collect(&driver, &plan).await?;
@@ -137,6 +128,50 @@ pub async fn run(
     Ok(0)
 }
 
+/// A lab brought up: its graph, plan and driver, what was done to each
+/// server, and where it is published.
+pub struct Brought {
+    pub topo: crate::topology::Topology,
+    pub plan: crate::plan::Plan,
+    pub driver: crate::driver::AnyDriver,
+    pub outcomes: Vec<apply::Outcome>,
+    pub url: Option<String>,
+}
+
+/// Brings a placed lab up (its state locked by the caller): records it,
+/// applies its plan, publishes it (when `publish` or its record says so).
+pub async fn bring_up(
+    lab: crate::lab::Lab,
+    state: &StateDir,
+    publish: Option<u16>,
+    ready_seconds: u32,
+    global: &Global,
+    progress: &dyn Progress,
+) -> Result<Brought> {
+    // Recorded before anything is made: an `up` cut off resumes on the
+    // same subnets, and `verify LAB` finds them.
+    let before = crate::lab::read(state);
+    let mut record = lab.record();
+    record.publish = publish.or_else(|| before.as_ref().and_then(|r| r.publish));
+    record.class = before.and_then(|r| r.class);
+    crate::lab::write(state, &record)?;
+    let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
+    let driver = super::driver(global, &topo).await?;
+    driver.ensure_ready(progress).await?;
+    let outcomes = apply::apply(&driver, &plan, state, ready_seconds, progress).await?;
+    let url = match record.publish {
+        Some(host_port) => Some(self::publish(&driver, &topo, &plan, host_port).await?),
+        None => None,
+    };
+    Ok(Brought {
+        topo,
+        plan,
+        driver,
+        outcomes,
+        url,
+    })
+}
+
 /// Publishes the site on the engine's host (see `Driver::publish`); its
 /// address there.
 async fn publish(
@@ -182,12 +217,27 @@ async fn place(
     global: &Global,
     progress: &dyn Progress,
 ) -> Result<crate::lab::Lab> {
-    use crate::stack::relocate;
     if global.inventory.is_some() {
         return Ok(lab);
     }
     let engine = crate::driver::docker::DockerEngine::connect().await?;
-    let taken = engine.subnets_in_use(&lab.stack.name).await?;
+    let in_use = engine.subnets_in_use().await?;
+    place_among(lab, &in_use, progress)
+}
+
+/// `lab` where none of `in_use` (subnets, with the lab each belongs to)
+/// overlaps its networks, but its own.
+pub fn place_among(
+    lab: crate::lab::Lab,
+    in_use: &[(Option<String>, crate::stack::Subnet)],
+    progress: &dyn Progress,
+) -> Result<crate::lab::Lab> {
+    use crate::stack::relocate;
+    let taken: Vec<crate::stack::Subnet> = in_use
+        .iter()
+        .filter(|(l, _)| l.as_deref() != Some(lab.stack.name.as_str()))
+        .map(|(_, s)| *s)
+        .collect();
     let clash = lab
         .stack
         .networks

@@ -22,7 +22,7 @@ mod zone;
 
 pub use net::Subnet;
 use source::{Locator, Resolver, Source};
-pub use validate::valid_name;
+pub use validate::{valid_name, MAX_NAME};
 
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stacks");
 

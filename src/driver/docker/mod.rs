@@ -91,6 +91,13 @@ impl DockerEngine {
         })
     }
 
+    /// Makes sure the node image is there (built on first use).
+    pub async fn ensure_image(&self, progress: &dyn Progress) -> Result<()> {
+        crate::image::ensure(&self.docker, None, false, progress)
+            .await
+            .map(|_| ())
+    }
+
     /// A driver for `lab` on this engine; several live side by side.
     pub fn lab(&self, lab: &str) -> DockerDriver {
         DockerDriver::bind(self.docker.clone(), lab)
@@ -107,9 +114,10 @@ impl DockerEngine {
         Ok(labs)
     }
 
-    /// The subnets of this engine's networks, but those of `lab`: what a
-    /// lab's networks must not overlap.
-    pub async fn subnets_in_use(&self, lab: &str) -> Result<Vec<crate::stack::Subnet>> {
+    /// The subnets of this engine's networks, each with the lab it
+    /// belongs to (none for a network of no lab): what a lab's networks
+    /// must not overlap, but for its own.
+    pub async fn subnets_in_use(&self) -> Result<Vec<(Option<String>, crate::stack::Subnet)>> {
         let nets = self
             .docker
             .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
@@ -117,14 +125,13 @@ impl DockerEngine {
             .map_err(fail("listing networks"))?;
         Ok(nets
             .iter()
-            .filter(|n| {
-                n.labels
-                    .as_ref()
-                    .and_then(|l| l.get(LABEL_LAB))
-                    .is_none_or(|l| l != lab)
+            .flat_map(|n| {
+                let lab = n.labels.as_ref().and_then(|l| l.get(LABEL_LAB)).cloned();
+                n.ipam
+                    .iter()
+                    .flat_map(|i| i.config.iter().flatten())
+                    .filter_map(move |c| Some((lab.clone(), c.subnet.as_deref()?.parse().ok()?)))
             })
-            .flat_map(|n| n.ipam.iter().flat_map(|i| i.config.iter().flatten()))
-            .filter_map(|c| c.subnet.as_deref()?.parse().ok())
             .collect())
     }
 
