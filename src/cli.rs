@@ -250,7 +250,11 @@ pub enum Command {
         hosts: Hosts,
     },
     /// A lab per student of a class: up, status, down.
-    #[command(subcommand)]
+    ///
+    /// A class file names the stack and the students; each student gets a
+    /// lab of their own (`<class>-<student>`), published on this machine
+    /// for their browser.
+    #[command(subcommand, after_help = "Example: infractl class up monday.yaml")]
     Class(ClassCommand),
     /// Print a lab's CA certificate (PEM), for a browser to trust.
     ///
