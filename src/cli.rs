@@ -464,6 +464,24 @@ pub enum ClassCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Verify every student's lab, and grade the class.
+    ///
+    /// Runs `infractl verify` on each lab, one after another (verify times
+    /// a failover). With --report DIR, writes DIR/report.json (everything),
+    /// DIR/report.csv (a row per student, a column per claim: pass or fail)
+    /// and DIR/index.html (the grid, opening offline in a browser, each
+    /// failure with what was expected and observed, and the earlier failure
+    /// that explains it). Claims run from the foundation up: DNS, the site,
+    /// the tiers, replication, firewalls, monitoring, failover. Exit 1 if
+    /// a lab fails.
+    #[command(after_help = "Example: infractl class verify monday.yaml --report grades")]
+    Verify {
+        /// The class file.
+        file: PathBuf,
+        /// Write report.json, report.csv and index.html into this directory.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+    },
     /// Take every lab of the class down, with its state.
     #[command(after_help = "Example: infractl class down monday.yaml")]
     Down {

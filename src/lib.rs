@@ -60,6 +60,7 @@ pub mod diagram;
 pub mod driver;
 pub mod error;
 pub mod explain;
+pub mod grade;
 pub mod image;
 pub mod inventory;
 pub mod lab;

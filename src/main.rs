@@ -190,6 +190,9 @@ async fn run(
         Command::Class(ClassCommand::Status { file, json }) => {
             commands::class::status(&file, json, global, stdout).await
         }
+        Command::Class(ClassCommand::Verify { file, report }) => {
+            commands::class::verify(&file, report.as_deref(), global, p, stdout).await
+        }
         Command::Class(ClassCommand::Down { file }) => {
             commands::class::down(&file, global, p, stdout).await
         }

@@ -583,6 +583,70 @@ fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
         std::fs::read_to_string(t.state_dir().join(lab).join("secrets/db-app.password")).unwrap()
     };
     assert_ne!(secret("it-class-ann"), secret("it-class-ben"));
+    // Grading: every lab passes, a row per student.
+    t.run_args(&[
+        "--quiet",
+        "class",
+        "verify",
+        "it-class.yaml",
+        "--report",
+        "grades",
+    ])
+    .code(0);
+    let csv = std::fs::read_to_string(t.dir().join("grades/report.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert!(rows[0].starts_with("student,dns: "), "{}", rows[0]);
+    assert!(
+        rows[2].starts_with("ben,pass,") && !rows[2].contains("fail"),
+        "{csv}"
+    );
+    // Ben's web server stops: his row fails, the others pass; the page says
+    // what was expected and observed.
+    t.run_args(&[
+        "exec",
+        "it-class-ben",
+        "server-01",
+        "--",
+        "/etc/infractl/svc",
+        "disable",
+        "nginx",
+    ])
+    .code(0);
+    let graded = t
+        .run_args(&[
+            "--quiet",
+            "class",
+            "verify",
+            "it-class.yaml",
+            "--report",
+            "grades",
+        ])
+        .code(1);
+    assert!(
+        graded.stdout.contains("2 of 3 labs pass every claim"),
+        "{}",
+        graded.stdout
+    );
+    let csv = std::fs::read_to_string(t.dir().join("grades/report.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(
+        rows[2].starts_with("ben,") && rows[2].contains(",fail"),
+        "{csv}"
+    );
+    assert!(
+        !rows[1].contains("fail") && !rows[3].contains("fail"),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(t.dir().join("grades/index.html")).unwrap();
+    assert!(
+        html.contains("<tr><th>ben</th>") && html.contains("FAIL<small>expected: "),
+        "{html}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.dir().join("grades/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["labs"][1]["ok"], false);
     // Ben leaves, dee joins.
     t.file("it-class.yaml", "stack: task0\nstudents: [ann, cy, dee]\n");
     t.run_args(&["--quiet", "class", "up", "it-class.yaml"])

@@ -242,3 +242,125 @@ pub async fn down(
     )?;
     Ok(EXIT_OK)
 }
+
+/// Verifies every student's lab, one after another (verify times a
+/// failover: labs verified at once would measure each other), and writes
+/// the report into `report` when given.
+pub async fn verify(
+    file: &Path,
+    report: Option<&Path>,
+    global: &Global,
+    progress: &dyn Progress,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    use crate::grade::{self, LabReport};
+    let class = crate::class::load(file)?;
+    let mut labs = Vec::new();
+    for student in &class.students {
+        let name = class.lab(student);
+        progress.begin(&name, None, "verifying");
+        let claims = async {
+            let lab = super::running_lab(&name, "class verify", global).await?;
+            let l = &lab.loaded;
+            crate::verify::run(
+                &lab.driver,
+                &l.topo,
+                &l.plan,
+                &l.secrets,
+                &crate::progress::Silent,
+            )
+            .await
+        }
+        .await;
+        let (claims, error) = match claims {
+            Ok(c) => (c, None),
+            Err(e) => {
+                let first = e
+                    .report()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                (Vec::new(), Some(first))
+            }
+        };
+        let failed = claims.iter().filter(|c| !c.ok).count();
+        let ok = error.is_none() && failed == 0;
+        progress.finish(
+            &name,
+            ok,
+            &match &error {
+                Some(e) => e.clone(),
+                None => format!("{} claims, {failed} failed", claims.len()),
+            },
+        );
+        labs.push(LabReport {
+            student: student.clone(),
+            lab: name,
+            ok,
+            claims: grade::grade(claims),
+            error,
+        });
+    }
+    let r = grade::Report {
+        class: class.name.clone(),
+        stack: class.stack.clone(),
+        columns: grade::columns(&labs),
+        labs,
+    };
+    if let Some(dir) = report {
+        let doing = || format!("cannot write the class report into {}", dir.display());
+        fs_err::create_dir_all(dir).map_err(|e| Error::caused(doing(), e))?;
+        let json = serde_json::to_string_pretty(&r).expect("serializable") + "\n";
+        for (name, text) in [
+            ("report.json", json),
+            ("report.csv", grade::csv(&r)),
+            ("index.html", grade::html(&r)),
+        ] {
+            fs_err::write(dir.join(name), text).map_err(|e| Error::caused(doing(), e))?;
+        }
+        progress.note(&format!(
+            "wrote {0}/report.json, {0}/report.csv and {0}/index.html",
+            dir.display()
+        ));
+    }
+    let rows: Vec<[String; 5]> = r
+        .labs
+        .iter()
+        .map(|l| {
+            let failed: Vec<&grade::GradedClaim> =
+                l.claims.iter().filter(|c| !c.claim.ok).collect();
+            [
+                l.student.clone(),
+                l.lab.clone(),
+                (l.claims.len() - failed.len()).to_string(),
+                if l.error.is_some() {
+                    "-".into()
+                } else {
+                    failed.len().to_string()
+                },
+                l.error
+                    .clone()
+                    .or_else(|| failed.first().map(|c| c.column.clone()))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut text = super::table(
+        ["STUDENT", "LAB", "PASSED", "FAILED", "FIRST FAILURE"],
+        &rows,
+    );
+    let passing = r.labs.iter().filter(|l| l.ok).count();
+    text.push_str(&format!(
+        "\nClass `{}`: {passing} of {} labs pass every claim.\n",
+        class.name,
+        r.labs.len()
+    ));
+    emit(out, &text)?;
+    Ok(if passing == r.labs.len() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
