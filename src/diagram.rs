@@ -19,6 +19,8 @@ mod graph;
 mod layout;
 mod route;
 mod svg;
+/// Text escaped for XML or HTML (the grading page uses it too).
+pub use svg::esc;
 pub mod text;
 
 pub use check::problems;

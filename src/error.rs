@@ -174,6 +174,14 @@ impl Error {
         }
     }
 
+    /// The report's first line without its `error: `: what one line in a
+    /// table (a class's labs) says of the failure.
+    pub fn headline(&self) -> String {
+        let report = self.report();
+        let first = report.lines().next().unwrap_or("");
+        first.strip_prefix("error: ").unwrap_or(first).to_string()
+    }
+
     /// The whole report, as printed on stderr: the message, each cause on a
     /// `Caused by:` line, then the hint.
     pub fn report(&self) -> String {

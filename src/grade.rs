@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use crate::diagram::esc;
 use crate::verify::Claim;
 
 /// One student's lab, verified (or not: `error` says why).
@@ -138,13 +139,6 @@ pub fn csv(r: &Report) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// `index.html`: the grid, self-contained.
 pub fn html(r: &Report) -> String {
     let mut h = format!(
@@ -158,26 +152,26 @@ pub fn html(r: &Report) -> String {
          </style></head>\n<body>\n<h1>Class {class}: {stack}</h1>\n<p>{passed} of {all} labs pass every claim. \
          Claims are in order from the foundation up; a failure marked <em>because</em> follows from an earlier one.</p>\n\
          <table>\n<tr><th>student</th><th>lab</th>",
-        class = html_escape(&r.class),
-        stack = html_escape(&r.stack),
+        class = esc(&r.class),
+        stack = esc(&r.stack),
         passed = r.labs.iter().filter(|l| l.ok).count(),
         all = r.labs.len(),
     );
     for c in &r.columns {
-        h.push_str(&format!("<th class=\"claim\">{}</th>", html_escape(c)));
+        h.push_str(&format!("<th class=\"claim\">{}</th>", esc(c)));
     }
     h.push_str("</tr>\n");
     for l in &r.labs {
         h.push_str(&format!(
             "<tr><th>{}</th><td>{}</td>",
-            html_escape(&l.student),
-            html_escape(&l.lab)
+            esc(&l.student),
+            esc(&l.lab)
         ));
         if let Some(e) = &l.error {
             h.push_str(&format!(
                 "<td class=\"fail\" colspan=\"{}\">{}</td></tr>\n",
                 r.columns.len().max(1),
-                html_escape(e)
+                esc(e)
             ));
             continue;
         }
@@ -188,12 +182,12 @@ pub fn html(r: &Report) -> String {
                     let because = c
                         .caused_by
                         .as_ref()
-                        .map(|b| format!("<small><em>because</em> {}</small>", html_escape(b)))
+                        .map(|b| format!("<small><em>because</em> {}</small>", esc(b)))
                         .unwrap_or_default();
                     h.push_str(&format!(
                         "<td class=\"fail\">FAIL<small>expected: {}</small><small>observed: {}</small>{because}</td>",
-                        html_escape(&c.claim.expected),
-                        html_escape(&c.claim.observed)
+                        esc(&c.claim.expected),
+                        esc(&c.claim.observed)
                     ));
                 }
                 None => h.push_str("<td class=\"fail\">not checked</td>"),

@@ -584,15 +584,17 @@ fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
     };
     assert_ne!(secret("it-class-ann"), secret("it-class-ben"));
     // Grading: every lab passes, a row per student.
-    t.run_args(&[
-        "--quiet",
-        "class",
-        "verify",
-        "it-class.yaml",
-        "--report",
-        "grades",
-    ])
-    .code(0);
+    let grade = || {
+        t.run_args(&[
+            "--quiet",
+            "class",
+            "verify",
+            "it-class.yaml",
+            "--report",
+            "grades",
+        ])
+    };
+    grade().code(0);
     let csv = std::fs::read_to_string(t.dir().join("grades/report.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 4, "{csv}");
@@ -613,16 +615,7 @@ fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
         "nginx",
     ])
     .code(0);
-    let graded = t
-        .run_args(&[
-            "--quiet",
-            "class",
-            "verify",
-            "it-class.yaml",
-            "--report",
-            "grades",
-        ])
-        .code(1);
+    let graded = grade().code(1);
     assert!(
         graded.stdout.contains("2 of 3 labs pass every claim"),
         "{}",

@@ -120,13 +120,7 @@ pub async fn up(
                     ("up".to_string(), b.url)
                 }
                 Err(e) => {
-                    let first = e
-                        .report()
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .trim_start_matches("error: ")
-                        .to_string();
+                    let first = e.headline();
                     progress.finish(&name, false, &first);
                     (format!("failed: {first}"), None)
                 }
@@ -275,13 +269,7 @@ pub async fn verify(
         let (claims, error) = match claims {
             Ok(c) => (c, None),
             Err(e) => {
-                let first = e
-                    .report()
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ")
-                    .to_string();
+                let first = e.headline();
                 (Vec::new(), Some(first))
             }
         };

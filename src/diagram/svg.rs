@@ -10,7 +10,8 @@ use super::draw::{Anchor, BoxClass, DrawBox, DrawEdge, DrawText, Ink, Layout};
 use super::layout::layout;
 use super::{BoxKind, EdgeKind, Model};
 
-fn esc(s: &str) -> String {
+/// `s` as text in XML or HTML.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
