@@ -5,6 +5,12 @@
 #
 #   scripts/bench.sh [N] [STACK...]        Docker driver; default: 5 runs of task0 task1
 #   scripts/bench.sh --ssh [N] [STACK...]  SSH driver; default: 5 runs of task1 task3
+#   scripts/bench.sh --class N [STACK]     a class of N labs (default task1) on the engine
+#
+# --class: `infractl class up` of N labs until every lab serves, beside the
+# engine's own floor measured in the same run (as many bare containers of
+# the node image, started in parallel); their ratio; infractl's peak
+# memory; the engine's memory per lab once all are up.
 #
 # Docker: the node image present, every run creates the containers.
 # SSH: one "VM" per server (a container of the node image running sshd
@@ -19,13 +25,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ssh=0
+class=0
+if [ "${1:-}" = --class ]; then
+    class=${2:?--class needs the number of labs}
+    shift 2
+fi
 if [ "${1:-}" = --ssh ]; then
     ssh=1
     shift
 fi
-runs=${1:-5}
-shift || true
-stacks=("$@")
+if [ "$class" != 0 ]; then
+    runs=1
+    stacks=("${1:-task1}")
+else
+    runs=${1:-5}
+    shift || true
+    stacks=("$@")
+fi
 if [ ${#stacks[@]} -eq 0 ]; then
     if [ $ssh = 1 ]; then stacks=(task1 task3); else stacks=(task0 task1); fi
 fi
@@ -105,6 +121,47 @@ run() {
     cat "$work/one" >> "$work/$label"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# bench_class N STACK: the class figures.
+bench_class() {
+    local n=$1 stack=$2 image servers floor up rss mem
+    printf 'stack: %s\nstudents: %s\n' "$stack" "$n" > "$work/bench.yaml"
+    image=$($bin image show | awk '/^image:/ {print $2}')
+    /usr/bin/time -f "%e %M" -o "$work/class-up" "$bin" -q class up "$work/bench.yaml" >/dev/null
+    up=$(cut -d' ' -f1 "$work/class-up")
+    rss=$(cut -d' ' -f2 "$work/class-up")
+    local ids
+    mapfile -t ids < <(docker ps -q --filter "label=io.infractl.stack=$stack")
+    servers=${#ids[@]}
+    mem=$(docker stats --no-stream --format '{{.MemUsage}}' "${ids[@]}" |
+        python3 -c '
+import sys
+units = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+total = 0
+for line in sys.stdin:
+    used = line.split("/")[0].strip()
+    num = used.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    total += float(num) * units[used[len(num):]]
+print(total / 2**20)')
+    "$bin" -q class down "$work/bench.yaml" >/dev/null
+    # The floor: as many bare containers of the node image, eight at a time.
+    local start end
+    start=$(date +%s.%N)
+    seq "$servers" | xargs -P 8 -I{} docker run -d --label io.infractl.bench=floor "$image" sleep 600 >/dev/null
+    end=$(date +%s.%N)
+    floor=$(echo "$end - $start" | bc -l)
+    mapfile -t ids < <(docker ps -aq --filter label=io.infractl.bench=floor)
+    docker rm -f "${ids[@]}" >/dev/null
+    echo "Class of $n $stack labs ($servers containers) on the Docker engine"
+    printf '  every lab serving: %.1f s; engine floor (%s bare containers): %.1f s; ratio %.2f\n' \
+        "$up" "$servers" "$floor" "$(echo "$up / $floor" | bc -l)"
+    printf '  infractl peak RSS: %.1f MB; engine memory per lab: %.0f MB\n' \
+        "$(echo "$rss / 1024" | bc -l)" "$(echo "$mem / $n" | bc -l)"
+}
+if [ "$class" != 0 ]; then
+    bench_class "$class" "${stacks[0]}"
+    exit 0
+fi
 
 [ $ssh = 1 ] && echo "SSH driver, hosts with every package present" || echo "Docker driver"
 printf '%-6s %10s %12s %10s %13s\n' STACK "up (s)" "no-op up (s)" "down (s)" "peak RSS (MB)"
