@@ -66,14 +66,19 @@ pub async fn run(
         .iter()
         .filter(|o| o.action != Action::Unchanged)
         .collect();
+    // A lab of another name says which stack it runs.
+    let what = if plan.origin == plan.stack {
+        format!("Stack `{}`", plan.stack)
+    } else {
+        format!("Lab `{}` ({})", plan.stack, plan.origin)
+    };
     let mut text = if changed.is_empty() {
         format!(
-            "Stack `{}` is up to date: {} unchanged, nothing touched ({elapsed:.2} s).\n",
-            plan.stack,
+            "{what} is up to date: {} unchanged, nothing touched ({elapsed:.2} s).\n",
             super::count(outcomes.len(), "server")
         )
     } else {
-        let mut t = format!("Stack `{}` is up ({elapsed:.2} s):", plan.stack);
+        let mut t = format!("{what} is up ({elapsed:.2} s):");
         for a in [
             Action::Created,
             Action::Recreated,
