@@ -188,7 +188,7 @@ async fn run(
             commands::class::up(&file, global, p, stdout).await
         }
         Command::Class(ClassCommand::Status { file, json }) => {
-            commands::class::status(&file, json, global, stdout).await
+            commands::class::status(&file, json, stdout).await
         }
         Command::Class(ClassCommand::Verify { file, report }) => {
             commands::class::verify(&file, report.as_deref(), global, p, stdout).await

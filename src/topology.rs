@@ -230,6 +230,15 @@ impl Topology {
         self.stack.tls.is_some()
     }
 
+    /// The port users open the site on: 443, or 80 without HTTPS.
+    pub fn site_port(&self) -> u16 {
+        if self.tls() {
+            443
+        } else {
+            80
+        }
+    }
+
     /// Whether web servers themselves speak TLS (no load balancer in front,
     /// or re-encryption from the load balancer).
     pub fn web_tls(&self) -> bool {

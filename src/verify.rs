@@ -656,7 +656,7 @@ impl<D: Driver> Verifier<'_, D> {
     ) -> Result<()> {
         let site = self.site();
         let scheme = self.scheme();
-        let port = if self.topo.tls() { 443 } else { 80 };
+        let port = self.topo.site_port();
         let mut curl = format!("curl -sS --max-time 5 --resolve {site}:{port}:{site_addr}");
         if let Some(tls) = &self.secrets.tls {
             let ca = crate::supervise::plain_file(STRANGER_CA, 0o644, tls.ca_cert.clone());
@@ -863,7 +863,7 @@ impl<D: Driver> Verifier<'_, D> {
         self.driver.kill(&victim).await?;
         // The virtual IP itself is polled (the name resolved once, here):
         // the gap measured is the address's, not the DNS server's too.
-        let port = if self.topo.tls() { 443 } else { 80 };
+        let port = self.topo.site_port();
         let site = self.site();
         let poll = crate::shell::polling(
             crate::shell::FAILOVER_GAP,

@@ -104,10 +104,11 @@ pub async fn up(
             progress.begin(&name, None, "coming up");
             let started = Instant::now();
             let quiet = crate::progress::Silent;
+            // Published as its record says (any free port for a new lab).
             let r = super::up::bring_up(
                 lab,
                 &state,
-                Some(0),
+                None,
                 crate::apply::READY_SECONDS,
                 global,
                 &quiet,
@@ -172,8 +173,10 @@ fn table(labs: &[StudentLab]) -> String {
     super::table(["STUDENT", "LAB", "ENGINE", "STATE", "URL"], &rows)
 }
 
-pub async fn status(file: &Path, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
+pub async fn status(file: &Path, json: bool, out: &mut dyn Write) -> Result<i32> {
     let class = crate::class::load(file)?;
+    // Every lab runs the class's stack: where its site is, asked once.
+    let topo = crate::topology::Topology::load(&class.stack)?;
     let engine = DockerEngine::connect().await?;
     let mut labs = Vec::new();
     for student in &class.students {
@@ -186,14 +189,10 @@ pub async fn status(file: &Path, json: bool, global: &Global, out: &mut dyn Writ
             (n, r) if n == r => "up".to_string(),
             (n, r) => format!("{r} of {n} running"),
         };
-        let tls = crate::lab::resolve(&name, None, &root(global))
-            .map(|l| l.stack.tls.is_some())
-            .unwrap_or(true);
-        let port = if tls { 443 } else { 80 };
-        let url = driver.published(port).await?.map(|p| {
-            let scheme = if tls { "https" } else { "http" };
-            format!("{scheme}://localhost:{p}/")
-        });
+        let url = driver
+            .published(topo.site_port())
+            .await?
+            .map(|p| super::site_url(&topo, p));
         labs.push(StudentLab {
             engine: engine.address.clone(),
             lab: name,

@@ -11,7 +11,7 @@ pub async fn open(stack: &str, global: &Global, out: &mut dyn Write) -> Result<i
     let lab = super::resolve(stack, global)?;
     let topo = crate::topology::Topology::build(lab.stack);
     let driver = super::driver(global, &topo).await?;
-    let port = if topo.tls() { 443 } else { 80 };
+    let port = topo.site_port();
     match driver.published(port).await? {
         Some(p) => {
             emit(out, &(super::site_url(&topo, p) + "\n"))?;

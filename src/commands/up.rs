@@ -197,7 +197,7 @@ async fn publish(
             topo.stack.origin
         )));
     };
-    let port = if topo.tls() { 443 } else { 80 };
+    let port = topo.site_port();
     let at = crate::driver::Publish {
         network: &network,
         address: &address,

@@ -571,23 +571,14 @@ impl Driver for DockerDriver {
     async fn destroy(&self, _options: &super::DownOptions) -> Result<Destroyed> {
         let stack = self.lab.as_str();
         let mut out = Destroyed::default();
-        engine::remove(&self.docker, &self.container(STRANGER)).await?;
-        engine::remove(&self.docker, &self.container(PUBLISHER)).await?;
         let hosts = self.hosts().await?;
-        try_join_all(
-            hosts
-                .iter()
-                .map(|h| engine::remove(&self.docker, &h.handle)),
-        )
-        .await?;
+        // The servers, and the lab's own helpers no server list names.
         let known: Vec<String> = hosts
             .iter()
             .map(|h| h.handle.clone())
-            .chain([
-                container_name(stack, STRANGER),
-                container_name(stack, PUBLISHER),
-            ])
+            .chain([STRANGER, PUBLISHER].map(|h| self.container(h)))
             .collect();
+        try_join_all(known.iter().map(|c| engine::remove(&self.docker, c))).await?;
         out.hosts = hosts.into_iter().map(|h| h.server).collect();
         let nets = self
             .docker
