@@ -6,12 +6,18 @@
 //! ```yaml
 //! stack: task1                    # built-in name or path (from the file's folder)
 //! students: [alice, bob, carol]   # or  students: 30  (student-01 ...)
+//! engines:                        # where labs may run; default: the engine
+//!   - unix:///var/run/docker.sock #   the environment names
+//!   - tcp://192.0.2.7:2376        # TLS as DOCKER_TLS_VERIFY/DOCKER_CERT_PATH say
+//!   - { host: tcp://192.0.2.8:2376, tls: certs/e8, max-labs: 10 }
+//!   - { context: school }         # a Docker context
 //! ```
 
 use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::driver::docker::endpoint::{Endpoint, Env};
 use crate::error::{Error, Result};
 
 /// A class file as written.
@@ -21,10 +27,38 @@ struct ClassFile {
     name: Option<String>,
     stack: String,
     students: Students,
-    /// Where labs may run; only the engine this machine reaches
-    /// (`DOCKER_HOST`, or the local one) for now.
+    /// Where labs may run; default: the engine the environment names.
     #[serde(default)]
-    engines: Vec<String>,
+    engines: Vec<EngineEntry>,
+}
+
+/// An engine as a class file lists it: a URL or a context's name, or a
+/// mapping that can say more.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum EngineEntry {
+    Named(String),
+    Full(EngineMap),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct EngineMap {
+    host: Option<String>,
+    context: Option<String>,
+    /// The folder of `ca.pem`, `cert.pem` and `key.pem` (from the class
+    /// file's folder).
+    tls: Option<std::path::PathBuf>,
+    /// At most this many of the class's labs on the engine.
+    max_labs: Option<u32>,
+}
+
+/// An engine a class's labs may run on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassEngine {
+    pub endpoint: Endpoint,
+    /// At most this many labs of the class on it (else: as memory allows).
+    pub max_labs: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +75,8 @@ pub struct Class {
     /// The stack, as `stack::load` takes it.
     pub stack: String,
     pub students: Vec<String>,
+    /// Where its labs may run, in the file's order (never empty).
+    pub engines: Vec<ClassEngine>,
 }
 
 impl Class {
@@ -101,13 +137,7 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
             )));
         }
     }
-    let local = crate::driver::docker::engine::address();
-    if let Some(other) = file.engines.iter().find(|e| **e != local) {
-        return Err(Error::usage(format!(
-            "{shown}: engine `{other}`: labs run on the engine this machine reaches ({local}) for now"
-        ))
-        .with_hint("leave `engines:` out, or point DOCKER_HOST at the engine"));
-    }
+    let engines = engines(file.engines, shown, dir, &Env::read())?;
     // A stack given as a path is found from the class file's folder.
     let stack =
         if Path::new(&file.stack).extension().is_some() && !Path::new(&file.stack).is_absolute() {
@@ -119,7 +149,60 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         name,
         stack,
         students,
+        engines,
     })
+}
+
+/// The engines a class file lists (the environment's when none).
+fn engines(
+    entries: Vec<EngineEntry>,
+    shown: &str,
+    dir: &Path,
+    env: &Env,
+) -> Result<Vec<ClassEngine>> {
+    let at = |e: Error| Error::usage(format!("{shown}: {}", e.headline()));
+    if entries.is_empty() {
+        return Ok(vec![ClassEngine {
+            endpoint: Endpoint::choose(None, None, env)?,
+            max_labs: None,
+        }]);
+    }
+    let mut out: Vec<ClassEngine> = Vec::new();
+    for entry in entries {
+        let (endpoint, max_labs) = match entry {
+            EngineEntry::Named(s) if s.contains("://") => {
+                (Endpoint::choose(Some(&s), None, env).map_err(at)?, None)
+            }
+            EngineEntry::Named(s) => (Endpoint::context(&s, env).map_err(at)?, None),
+            EngineEntry::Full(m) => {
+                let endpoint = match (&m.host, &m.context, m.tls) {
+                    (Some(h), None, Some(tls)) => Endpoint::parse(h, Some(dir.join(tls))),
+                    (Some(h), None, None) => Endpoint::choose(Some(h), None, env),
+                    (None, Some(c), None) => Endpoint::context(c, env),
+                    (None, Some(_), Some(_)) => Err(Error::usage(
+                        "an engine's `tls:` goes with `host:` (a context has its own certificates)",
+                    )),
+                    _ => Err(Error::usage(
+                        "an engine has `host:` (a URL) or `context:` (a Docker context), one of them",
+                    )),
+                }
+                .map_err(at)?;
+                if m.max_labs == Some(0) {
+                    return Err(Error::usage(format!(
+                        "{shown}: engine {endpoint}: `max-labs: 0` leaves it no lab; leave the engine out"
+                    )));
+                }
+                (endpoint, m.max_labs)
+            }
+        };
+        if out.iter().any(|e| e.endpoint.host == endpoint.host) {
+            return Err(Error::usage(format!(
+                "{shown}: engine {endpoint} is listed twice"
+            )));
+        }
+        out.push(ClassEngine { endpoint, max_labs });
+    }
+    Ok(out)
 }
 
 /// serde's message without its Rust words.
@@ -167,9 +250,42 @@ mod tests {
         assert!(e("stack: task1\nstudents: [Alice]\n").contains("student `Alice`"));
         assert!(e("stack: task1\nstudents: [a, a]\n").contains("listed twice"));
         assert!(e("stack: task1\nstudents: 0\n").contains("needs a student"));
+        assert!(e("stack: task1\nstudents: [a]\nengines: [ftp://x]\n")
+            .contains("c.yaml: engine `ftp://x`: `ftp://` is not a way to reach an engine"));
         assert!(
-            e("stack: task1\nstudents: [a]\nengines: [tcp://192.0.2.7:2376]\n")
-                .contains("engine `tcp://192.0.2.7:2376`")
+            e("stack: task1\nstudents: [a]\nengines: [tcp://h:1, tcp://h:1]\n")
+                .contains("listed twice")
         );
+        assert!(
+            e("stack: task1\nstudents: [a]\nengines: [{host: tcp://h:1, max-labs: 0}]\n")
+                .contains("`max-labs: 0`")
+        );
+        assert!(e("stack: task1\nstudents: [a]\nengines: [{max-labs: 3}]\n")
+            .contains("`host:` (a URL) or `context:`"));
+    }
+
+    #[test]
+    fn engines_are_urls_contexts_or_mappings() {
+        let c = parse_text(
+            "stack: task1\nstudents: [a]\nengines:\n  - unix:///var/run/docker.sock\n  - tcp://192.0.2.7\n  - { host: tcp://192.0.2.8, tls: certs/e8, max-labs: 4 }\n",
+        )
+        .unwrap();
+        let hosts: Vec<&str> = c.engines.iter().map(|e| e.endpoint.host.as_str()).collect();
+        assert_eq!(
+            hosts,
+            [
+                "unix:///var/run/docker.sock",
+                "tcp://192.0.2.7:2375",
+                "tcp://192.0.2.8:2376"
+            ]
+        );
+        assert_eq!(
+            c.engines[2].endpoint.tls.as_deref(),
+            Some(Path::new("/x/certs/e8"))
+        );
+        assert_eq!(c.engines[2].max_labs, Some(4));
+        // None listed: the one the environment names.
+        let c = parse_text("stack: task1\nstudents: [a]\n").unwrap();
+        assert_eq!(c.engines.len(), 1);
     }
 }

@@ -90,6 +90,16 @@ pub struct Hosts {
     /// A lab's name alone also names it: `infractl verify LAB`.
     #[arg(long, value_name = "NAME")]
     pub lab: Option<String>,
+    /// The Docker engine: unix:///PATH, tcp://HOST:PORT (over TLS when
+    /// DOCKER_TLS_VERIFY is set, with DOCKER_CERT_PATH's ca.pem, cert.pem
+    /// and key.pem) or ssh://USER@HOST, as the docker CLI's -H. Default:
+    /// the engine the lab's record names, else DOCKER_HOST, DOCKER_CONTEXT,
+    /// the docker config's current context, the local socket.
+    #[arg(long, value_name = "URL")]
+    pub engine: Option<String>,
+    /// The Docker engine of this Docker context (`docker context ls`).
+    #[arg(long, value_name = "NAME", conflicts_with = "engine")]
+    pub context: Option<String>,
 }
 
 impl Hosts {
@@ -104,6 +114,10 @@ impl Hosts {
             (Some(DriverKind::Docker), Some(_)) => Err((
                 ErrorKind::ArgumentConflict,
                 "--inventory is for --driver ssh; the Docker driver makes its own hosts",
+            )),
+            (_, Some(_)) if self.engine.is_some() || self.context.is_some() => Err((
+                ErrorKind::ArgumentConflict,
+                "--engine and --context name a Docker engine; --inventory's hosts are reached over SSH",
             )),
             _ => Ok(()),
         }
@@ -249,11 +263,12 @@ pub enum Command {
         #[command(flatten)]
         hosts: Hosts,
     },
-    /// A lab per student of a class: up, status, down.
+    /// A lab per student of a class: up, status, verify, down.
     ///
-    /// A class file names the stack and the students; each student gets a
-    /// lab of their own (`<class>-<student>`), published on this machine
-    /// for their browser.
+    /// A class file names the stack, the students and the Docker engines
+    /// the labs may run on; each student gets a lab of their own
+    /// (`<class>-<student>`), whole on one engine, published on that
+    /// engine's host for their browser.
     #[command(subcommand, after_help = "Example: infractl class up monday.yaml")]
     Class(ClassCommand),
     /// Print a lab's CA certificate (PEM), for a browser to trust.
@@ -441,13 +456,23 @@ pub enum ClassCommand {
     ///
     /// The class file names the stack and the students:
     /// `stack: task1` and `students: [alice, bob]` (or `students: 30`, named
-    /// student-01 ...); its file name (or `name:`) names the class. Each
-    /// student's lab is `<class>-<student>`, on subnets of its own, with
-    /// its site published on this machine for the learner's browser. Labs
-    /// come up a few at once; the table gives each one's state and
-    /// address. Run again: students added come up, students gone are
-    /// removed, the rest stay as they are. Exit 1 if a lab failed (the
-    /// others still come up).
+    /// student-01 ...); its file name (or `name:`) names the class.
+    /// `engines:` lists where labs may run: engine URLs (unix://, tcp://,
+    /// ssh://), Docker contexts by name, or mappings with `host:` or
+    /// `context:`, `tls:` (the folder of ca.pem, cert.pem, key.pem) and
+    /// `max-labs:`; default: the engine DOCKER_HOST or the current context
+    /// names, or the local one.
+    ///
+    /// Each student's lab is `<class>-<student>`, placed whole on the
+    /// engine with the most memory left (a lab's need is counted from its
+    /// stack's components), on subnets free there, its site published on
+    /// that engine's host for the learner's browser. An engine without the
+    /// node image gets it copied from one that has it. Labs come up two at
+    /// once per engine, engines side by side; the table gives each one's
+    /// engine, state and address. Run again: students added come up,
+    /// students gone are removed, the rest stay where they are. Exit 1 if a
+    /// lab failed (an engine that does not answer fails its labs, one line
+    /// each; the others still come up).
     #[command(after_help = "Example: infractl class up monday.yaml")]
     Up {
         /// The class file.
@@ -466,8 +491,8 @@ pub enum ClassCommand {
     },
     /// Verify every student's lab, and grade the class.
     ///
-    /// Runs `infractl verify` on each lab, one after another (verify times
-    /// a failover). With --report DIR, writes DIR/report.json (everything),
+    /// Runs `infractl verify` on each lab: one after another on an engine
+    /// (verify times a failover), engines side by side. With --report DIR, writes DIR/report.json (everything),
     /// DIR/report.csv (a row per student, a column per claim: pass or fail)
     /// and DIR/index.html (the grid, opening offline in a browser, each
     /// failure with what was expected and observed, and the earlier failure
@@ -483,6 +508,10 @@ pub enum ClassCommand {
         report: Option<PathBuf>,
     },
     /// Take every lab of the class down, with its state.
+    ///
+    /// Removes every lab of the class from every engine that answers; the
+    /// labs of an engine that does not are named, and kept in the state
+    /// (so a later `class down` finds them) — exit 1.
     #[command(after_help = "Example: infractl class down monday.yaml")]
     Down {
         /// The class file.

@@ -30,6 +30,10 @@ pub struct Record {
     /// The class the lab is a learner's of (`infractl class`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
+    /// The Docker engine the lab runs on; none once it is down (or for
+    /// hosts over SSH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::driver::docker::endpoint::Endpoint>,
 }
 
 impl Record {
@@ -58,6 +62,7 @@ impl Record {
                 .collect(),
             publish: None,
             class: None,
+            engine: None,
         }
     }
 }
@@ -76,6 +81,37 @@ pub fn write(state: &StateDir, record: &Record) -> Result<()> {
     let dir = state.ensure_dir("")?;
     let text = serde_json::to_string_pretty(record).expect("serializable") + "\n";
     fs_err::write(dir.join(RECORD), text).context("cannot write the lab's record")
+}
+
+/// Notes in the lab's record (if it has one) that it runs on no engine.
+pub fn left_engine(state: &StateDir) -> Result<()> {
+    match read(state) {
+        Some(mut r) if r.engine.is_some() => {
+            r.engine = None;
+            write(state, &r)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The engines the labs' records under `root` say they run on, each once.
+pub fn recorded_engines(root: &Path) -> Vec<crate::driver::docker::endpoint::Endpoint> {
+    let mut engines = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(root) else {
+        return engines;
+    };
+    let mut names: Vec<String> = dirs
+        .filter_map(|d| d.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    for name in names {
+        if let Some(e) = read(&StateDir::new(root, &name)).and_then(|r| r.engine) {
+            if !engines.contains(&e) {
+                engines.push(e);
+            }
+        }
+    }
+    engines
 }
 
 /// How a stack is named in a record: a built-in by its name, a file by

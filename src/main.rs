@@ -109,6 +109,9 @@ fn main() {
         inventory: hosts.inventory,
         known_hosts: hosts.known_hosts,
         accept_new_host_keys: hosts.accept_new_host_keys,
+        engine: hosts.engine,
+        context: hosts.context,
+        pinned: None,
     };
     let progress: Arc<dyn Progress> = infractl::progress::tripwire(if cli.quiet {
         Arc::new(Silent)
@@ -188,7 +191,7 @@ async fn run(
             commands::class::up(&file, global, p, stdout).await
         }
         Command::Class(ClassCommand::Status { file, json }) => {
-            commands::class::status(&file, json, stdout).await
+            commands::class::status(&file, json, global, stdout).await
         }
         Command::Class(ClassCommand::Verify { file, report }) => {
             commands::class::verify(&file, report.as_deref(), global, p, stdout).await

@@ -4,6 +4,7 @@
 mod cli;
 mod diagram;
 mod engine;
+mod engines;
 mod explain;
 mod golden;
 mod harness;

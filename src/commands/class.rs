@@ -10,22 +10,28 @@ use serde::Serialize;
 
 use super::{emit, emit_json, Global};
 use crate::class::Class;
-use crate::driver::docker::DockerEngine;
+use crate::driver::docker::endpoint::{self, Endpoint};
+use crate::driver::docker::{DockerEngine, LabOnEngine};
 use crate::driver::{DownOptions, Driver};
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
 use crate::state::StateDir;
 
-/// Labs brought up at once: each lab's bring-up already runs its servers
-/// in parallel on the engine's cores.
+/// Labs brought up at once on one engine: each lab's bring-up already
+/// runs its servers in parallel on the engine's cores. Engines work side
+/// by side.
 const AT_ONCE: usize = 2;
+
+/// The share of an engine's memory a class may fill with labs (the rest
+/// is the engine's own, and its machine's).
+const MEMORY_SHARE: f64 = 0.8;
 
 /// One student's lab, as `class up` and `class status` show it.
 #[derive(Debug, Serialize)]
 pub struct StudentLab {
     pub engine: String,
     pub lab: String,
-    /// `up`, `failed: ...`, `absent`, or `N of M running`.
+    /// `up`, `failed: ...`, `absent`, `unreachable`, or `N of M running`.
     pub state: String,
     pub student: String,
     pub url: Option<String>,
@@ -35,24 +41,102 @@ fn root(global: &Global) -> std::path::PathBuf {
     crate::state::root(global.state_dir.as_deref())
 }
 
-/// The labs of `class` on the engine whose student is no longer listed.
-async fn gone(class: &Class, engine: &DockerEngine, global: &Global) -> Result<Vec<String>> {
-    let prefix = format!("{}-", class.name);
-    let listed: Vec<String> = class.students.iter().map(|s| class.lab(s)).collect();
-    Ok(engine
-        .labs()
-        .await?
-        .into_iter()
-        .map(|l| l.lab)
-        .filter(|l| l.starts_with(&prefix) && !listed.contains(l))
-        .filter(|l| {
-            crate::lab::read(&StateDir::new(&root(global), l))
-                .is_some_and(|r| r.class.as_deref() == Some(class.name.as_str()))
-        })
-        .collect())
+/// One of the class's engines, as reached now.
+struct Site {
+    endpoint: Endpoint,
+    max_labs: Option<u32>,
+    /// Connected, with what is on it; or why not (one line).
+    reached: std::result::Result<Reached, String>,
 }
 
-/// Removes a lab and its state.
+struct Reached {
+    engine: DockerEngine,
+    labs: Vec<LabOnEngine>,
+    subnets: Vec<(Option<String>, crate::stack::Subnet)>,
+    memory_mb: u64,
+}
+
+impl Site {
+    fn has(&self, lab: &str) -> bool {
+        self.reached
+            .as_ref()
+            .is_ok_and(|r| r.labs.iter().any(|l| l.lab == lab))
+    }
+}
+
+/// Every engine of the class (and every other engine its labs' records
+/// name), reached at once; an engine that does not answer is a line.
+async fn reach(class: &Class, global: &Global) -> Vec<Site> {
+    let mut wanted: Vec<(Endpoint, Option<u32>)> = class
+        .engines
+        .iter()
+        .map(|e| (e.endpoint.clone(), e.max_labs))
+        .collect();
+    // A lab stays on the engine it runs on, even one the file no longer lists.
+    for lab in class_labs(class, global) {
+        if let Some(e) = record_of(&lab, global).and_then(|r| r.engine) {
+            if !wanted.iter().any(|(w, _)| w.host == e.host) {
+                wanted.push((e, Some(0)));
+            }
+        }
+    }
+    futures_util::future::join_all(wanted.into_iter().map(|(endpoint, max_labs)| async move {
+        let reached = async {
+            let engine = DockerEngine::connect(endpoint.clone()).await?;
+            let labs = engine.labs().await?;
+            let subnets = engine.subnets_in_use().await?;
+            let memory_mb = engine.memory_mb().await?;
+            Ok::<_, Error>(Reached {
+                engine,
+                labs,
+                subnets,
+                memory_mb,
+            })
+        }
+        .await
+        .map_err(|e| e.headline());
+        Site {
+            endpoint,
+            max_labs,
+            reached,
+        }
+    }))
+    .await
+}
+
+fn record_of(lab: &str, global: &Global) -> Option<crate::lab::Record> {
+    crate::lab::read(&StateDir::new(&root(global), lab))
+}
+
+/// The labs of the class: each listed student's, and those whose record
+/// says they are of the class (students since gone).
+fn class_labs(class: &Class, global: &Global) -> Vec<String> {
+    let mut labs: Vec<String> = class.students.iter().map(|s| class.lab(s)).collect();
+    let prefix = format!("{}-", class.name);
+    if let Ok(dirs) = std::fs::read_dir(root(global)) {
+        let mut more: Vec<String> = dirs
+            .filter_map(|d| d.ok()?.file_name().into_string().ok())
+            .filter(|l| l.starts_with(&prefix) && !labs.contains(l))
+            .filter(|l| {
+                record_of(l, global).is_some_and(|r| r.class.as_deref() == Some(&class.name))
+            })
+            .collect();
+        more.sort();
+        labs.extend(more);
+    }
+    labs
+}
+
+/// Where `lab` is: the engine its record names, else one it has
+/// containers on.
+fn site_of<'a>(lab: &str, sites: &'a [Site], global: &Global) -> Option<&'a Site> {
+    match record_of(lab, global).and_then(|r| r.engine) {
+        Some(e) => sites.iter().find(|s| s.endpoint.host == e.host),
+        None => sites.iter().find(|s| s.has(lab)),
+    }
+}
+
+/// Removes a lab from its engine, and its state.
 async fn remove_lab(engine: &DockerEngine, lab: &str, global: &Global) -> Result<()> {
     engine.lab(lab).destroy(&DownOptions::default()).await?;
     let state = StateDir::new(&root(global), lab);
@@ -63,6 +147,27 @@ async fn remove_lab(engine: &DockerEngine, lab: &str, global: &Global) -> Result
     Ok(())
 }
 
+/// The engine a new lab goes to: the one with the most memory left that
+/// has room for it (and is under its `max-labs`); the file's order breaks
+/// ties. `load` is each site's memory (MB) and class labs so far.
+fn choose_site(sites: &[Site], load: &[(u64, u32)], need_mb: u64) -> Option<usize> {
+    sites
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let r = s.reached.as_ref().ok()?;
+            let (used, labs) = load[i];
+            let room = (r.memory_mb as f64 * MEMORY_SHARE) as u64;
+            let free = room.checked_sub(used + need_mb)?;
+            if s.max_labs.is_some_and(|m| labs >= m) {
+                return None;
+            }
+            Some((i, free))
+        })
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(i, _)| i)
+}
+
 pub async fn up(
     file: &Path,
     global: &Global,
@@ -70,91 +175,297 @@ pub async fn up(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let class = crate::class::load(file)?;
-    let engine = DockerEngine::connect().await?;
-    for lab in gone(&class, &engine, global).await? {
-        remove_lab(&engine, &lab, global).await?;
-        progress.note(&format!("{lab}: its student left the class; removed"));
+    // What a lab of the class holds, from its plan (addresses and secrets
+    // do not change it).
+    let stack = crate::topology::Topology::load(&class.stack)?.stack;
+    let need_mb = stack.memory_mb();
+    let mut sites = reach(&class, global).await;
+    for s in &sites {
+        if let Err(e) = &s.reached {
+            progress.note(&format!("engine {}: {e}", s.endpoint));
+        }
     }
-    // Placed one after another, each lab's subnets taken before the next
-    // is placed; then brought up a few at once.
-    let mut in_use = engine.subnets_in_use().await?;
-    let mut placed = Vec::new();
+    let listed: Vec<String> = class.students.iter().map(|s| class.lab(s)).collect();
+    for lab in class_labs(&class, global)
+        .into_iter()
+        .filter(|l| !listed.contains(l))
+    {
+        match site_of(&lab, &sites, global).map(|s| &s.reached) {
+            Some(Ok(r)) => {
+                remove_lab(&r.engine, &lab, global).await?;
+                progress.note(&format!("{lab}: its student left the class; removed"));
+            }
+            Some(Err(e)) => progress.note(&format!("{lab}: its student left the class, but {e}")),
+            None => remove_lab_state(&lab, global)?,
+        }
+    }
+    // Each site's memory in use and the class's labs on it, counted from
+    // what runs there (a lab of another stack at this stack's rate per
+    // server).
+    let per_server = need_mb / stack.servers.len().max(1) as u64;
+    let mut load: Vec<(u64, u32)> = sites
+        .iter()
+        .map(|s| match &s.reached {
+            Ok(r) => r.labs.iter().fold((0, 0), |(mb, n), l| {
+                if listed.contains(&l.lab) {
+                    (mb + need_mb, n + 1)
+                } else {
+                    (mb + per_server * l.hosts.len() as u64, n)
+                }
+            }),
+            Err(_) => (0, 0),
+        })
+        .collect();
+    // Placed one after another: each lab's engine, then its subnets there.
+    let mut jobs: Vec<Vec<Job>> = sites.iter().map(|_| Vec::new()).collect();
+    let mut failed_early = Vec::new();
     for student in &class.students {
         let name = class.lab(student);
-        let state = StateDir::new(&root(global), &name);
-        let lock = state.lock("class up")?;
-        let lab = crate::lab::resolve(&class.stack, Some(&name), &root(global))?;
-        let lab = super::up::place_among(lab, &in_use, &crate::progress::Silent)?;
-        in_use.extend(
-            lab.stack
-                .networks
+        let placed = match site_of(&name, &sites, global) {
+            Some(s) => Ok(sites
                 .iter()
-                .map(|n| (Some(name.clone()), n.subnet)),
-        );
-        let mut record = lab.record();
-        record.class = Some(class.name.clone());
-        record.publish = crate::lab::read(&state).and_then(|r| r.publish).or(Some(0));
-        crate::lab::write(&state, &record)?;
-        placed.push((student.clone(), lab, state, lock));
-    }
-    engine.ensure_image(progress).await?;
-    let jobs = placed.into_iter().map(|(student, lab, state, _lock)| {
-        let name = lab.stack.name.clone();
-        async move {
-            progress.begin(&name, None, "coming up");
-            let started = Instant::now();
-            let quiet = crate::progress::Silent;
-            // Published as its record says (any free port for a new lab).
-            let r = super::up::bring_up(
-                lab,
-                &state,
-                None,
-                crate::apply::READY_SECONDS,
-                global,
-                &quiet,
-            )
-            .await;
-            let secs = started.elapsed().as_secs_f64();
-            let (state_text, url) = match r {
-                Ok(b) => {
-                    progress.finish(&name, true, &format!("up after {secs:.1} s"));
-                    ("up".to_string(), b.url)
+                .position(|x| std::ptr::eq(x, s))
+                .expect("a site")),
+            None => {
+                let i = choose_site(&sites, &load, need_mb);
+                if let Some(i) = i {
+                    load[i].0 += need_mb;
+                    load[i].1 += 1;
                 }
-                Err(e) => {
-                    let first = e.headline();
-                    progress.finish(&name, false, &first);
-                    (format!("failed: {first}"), None)
-                }
-            };
-            StudentLab {
-                engine: String::new(),
-                lab: name,
-                state: state_text,
-                student,
-                url,
+                i.ok_or_else(|| no_room(&sites, &load, need_mb, &class.stack))
             }
+        };
+        let job = placed.and_then(|i| {
+            let site = &mut sites[i];
+            match &mut site.reached {
+                Ok(r) => place(&class, student, &site.endpoint, r, global).map(|j| (i, j)),
+                Err(e) => Err(e.clone()),
+            }
+        });
+        match job {
+            Ok((i, j)) => jobs[i].push(j),
+            Err(e) => failed_early.push(StudentLab {
+                engine: site_of(&name, &sites, global)
+                    .map(|s| s.endpoint.to_string())
+                    .unwrap_or_default(),
+                lab: name,
+                state: format!("failed: {e}"),
+                student: student.clone(),
+                url: None,
+            }),
+        }
+    }
+    for l in &failed_early {
+        progress.begin(&l.lab, None, "placing");
+        progress.finish(&l.lab, false, l.state.trim_start_matches("failed: "));
+    }
+    // Every engine with labs to bring up gets the node image (copied from
+    // one that has it, or built), then brings its labs up, a few at once.
+    let local = match sites.iter().any(|s| s.endpoint.host == endpoint::LOCAL) {
+        true => None,
+        false => DockerEngine::connect(Endpoint::local()).await.ok(),
+    };
+    let sources: Vec<&DockerEngine> = sites
+        .iter()
+        .filter_map(|s| s.reached.as_ref().ok().map(|r| &r.engine))
+        .chain(local.as_ref())
+        .collect();
+    let per_engine = sites.iter().zip(jobs).map(|(site, jobs)| {
+        let sources = &sources;
+        async move {
+            if jobs.is_empty() {
+                return Vec::new();
+            }
+            let Ok(r) = &site.reached else {
+                return Vec::new();
+            };
+            if let Err(e) = r.engine.ensure_image_from(sources, progress).await {
+                let line = e.headline();
+                return jobs
+                    .into_iter()
+                    .map(|j| {
+                        progress.begin(&j.name, None, "waiting for the image");
+                        progress.finish(&j.name, false, &line);
+                        j.failed(&site.endpoint, &line)
+                    })
+                    .collect();
+            }
+            let global = global.on(&site.endpoint);
+            futures_util::stream::iter(jobs.into_iter().map(|j| j.run(&global, progress)))
+                .buffer_unordered(AT_ONCE)
+                .collect::<Vec<_>>()
+                .await
         }
     });
-    let mut labs: Vec<StudentLab> = futures_util::stream::iter(jobs)
-        .buffer_unordered(AT_ONCE)
-        .collect()
-        .await;
-    for l in &mut labs {
-        l.engine = engine.address.clone();
-    }
+    let mut labs: Vec<StudentLab> = futures_util::future::join_all(per_engine)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    labs.extend(failed_early);
     labs.sort_by_key(|l| class.students.iter().position(|s| *s == l.student));
     let failed = labs.iter().filter(|l| l.state != "up").count();
     emit(out, &table(&labs))?;
     emit(
         out,
         &format!(
-            "\nClass `{}`: {} of {} labs up.\n",
+            "\nClass `{}`: {} of {} labs up{}.\n",
             class.name,
             labs.len() - failed,
-            labs.len()
+            labs.len(),
+            spread(&labs)
         ),
     )?;
     Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILURE })
+}
+
+/// `, on 3 engines` when the labs are on more than one.
+fn spread(labs: &[StudentLab]) -> String {
+    let mut engines: Vec<&str> = labs
+        .iter()
+        .filter(|l| l.state == "up")
+        .map(|l| l.engine.as_str())
+        .collect();
+    engines.sort();
+    engines.dedup();
+    if engines.len() > 1 {
+        format!(", on {} engines", engines.len())
+    } else {
+        String::new()
+    }
+}
+
+/// Why a lab found no engine.
+fn no_room(sites: &[Site], load: &[(u64, u32)], need_mb: u64, stack: &str) -> String {
+    let each: Vec<String> = sites
+        .iter()
+        .zip(load)
+        .map(|(s, (used, labs))| match &s.reached {
+            Ok(r) => {
+                let room = (r.memory_mb as f64 * MEMORY_SHARE) as u64;
+                match s.max_labs {
+                    Some(m) if *labs >= m => format!("{} has its {m} labs", s.endpoint),
+                    _ => format!("{} {} MB free", s.endpoint, room.saturating_sub(*used)),
+                }
+            }
+            Err(_) => format!("{} unreachable", s.endpoint),
+        })
+        .collect();
+    format!(
+        "no engine has room: a lab of {stack} needs about {need_mb} MB; {}",
+        each.join(", ")
+    )
+}
+
+/// Deletes a lab's state (a lab on no engine).
+fn remove_lab_state(lab: &str, global: &Global) -> Result<()> {
+    let state = StateDir::new(&root(global), lab);
+    if state.path.exists() {
+        fs_err::remove_dir_all(&state.path)
+            .map_err(|e| Error::caused(format!("cannot delete the state of lab `{lab}`"), e))?;
+    }
+    Ok(())
+}
+
+/// A lab placed on its engine and subnets, its record written, its state
+/// locked: ready to come up.
+struct Job {
+    student: String,
+    name: String,
+    lab: crate::lab::Lab,
+    state: StateDir,
+    _lock: crate::state::StackLock,
+}
+
+/// Places `student`'s lab on the engine `r`: subnets free there, recorded
+/// with the engine and the class, published.
+fn place(
+    class: &Class,
+    student: &str,
+    endpoint: &Endpoint,
+    r: &mut Reached,
+    global: &Global,
+) -> std::result::Result<Job, String> {
+    let name = class.lab(student);
+    let state = StateDir::new(&root(global), &name);
+    let placed = (|| {
+        let lock = state.lock("class up")?;
+        let lab = crate::lab::resolve(&class.stack, Some(&name), &root(global))?;
+        let lab = super::up::place_among(lab, &r.subnets, &crate::progress::Silent)?;
+        let before = crate::lab::read(&state);
+        let mut record = lab.record();
+        record.class = Some(class.name.clone());
+        record.publish = before.as_ref().and_then(|r| r.publish).or(Some(0));
+        record.engine = Some(endpoint.clone());
+        crate::lab::write(&state, &record)?;
+        Ok::<_, Error>((lab, lock))
+    })();
+    let (lab, lock) = placed.map_err(|e| e.headline())?;
+    r.subnets.extend(
+        lab.stack
+            .networks
+            .iter()
+            .map(|n| (Some(name.clone()), n.subnet)),
+    );
+    Ok(Job {
+        student: student.to_string(),
+        name,
+        lab,
+        state,
+        _lock: lock,
+    })
+}
+
+impl Job {
+    fn failed(self, engine: &Endpoint, line: &str) -> StudentLab {
+        StudentLab {
+            engine: engine.to_string(),
+            lab: self.name,
+            state: format!("failed: {line}"),
+            student: self.student,
+            url: None,
+        }
+    }
+
+    async fn run(self, global: &Global, progress: &dyn Progress) -> StudentLab {
+        let name = self.name.clone();
+        progress.begin(&name, None, "coming up");
+        let started = Instant::now();
+        let engine = global
+            .pinned
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        // Published as its record says (any free port for a new lab).
+        let r = super::up::bring_up(
+            self.lab,
+            &self.state,
+            None,
+            crate::apply::READY_SECONDS,
+            global,
+            &crate::progress::Silent,
+        )
+        .await;
+        let secs = started.elapsed().as_secs_f64();
+        let (state, url) = match r {
+            Ok(b) => {
+                progress.finish(&name, true, &format!("up after {secs:.1} s"));
+                ("up".to_string(), b.url)
+            }
+            Err(e) => {
+                let first = e.headline();
+                progress.finish(&name, false, &first);
+                (format!("failed: {first}"), None)
+            }
+        };
+        StudentLab {
+            engine,
+            lab: name,
+            state,
+            student: self.student,
+            url,
+        }
+    }
 }
 
 fn table(labs: &[StudentLab]) -> String {
@@ -173,28 +484,45 @@ fn table(labs: &[StudentLab]) -> String {
     super::table(["STUDENT", "LAB", "ENGINE", "STATE", "URL"], &rows)
 }
 
-pub async fn status(file: &Path, json: bool, out: &mut dyn Write) -> Result<i32> {
+pub async fn status(file: &Path, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
     let class = crate::class::load(file)?;
     // Every lab runs the class's stack: where its site is, asked once.
     let topo = crate::topology::Topology::load(&class.stack)?;
-    let engine = DockerEngine::connect().await?;
+    let sites = reach(&class, global).await;
     let mut labs = Vec::new();
     for student in &class.students {
         let name = class.lab(student);
-        let driver = engine.lab(&name);
-        let hosts = driver.hosts().await?;
-        let running = hosts.iter().filter(|h| h.running).count();
-        let state = match (hosts.len(), running) {
-            (0, _) => "absent".to_string(),
-            (n, r) if n == r => "up".to_string(),
-            (n, r) => format!("{r} of {n} running"),
+        let site = site_of(&name, &sites, global);
+        let (state, url) = match site.map(|s| &s.reached) {
+            None => ("absent".to_string(), None),
+            Some(Err(_)) => ("unreachable".to_string(), None),
+            Some(Ok(r)) => {
+                let hosts = r
+                    .labs
+                    .iter()
+                    .find(|l| l.lab == name)
+                    .map(|l| l.hosts.as_slice())
+                    .unwrap_or_default();
+                let running = hosts.iter().filter(|h| h.running).count();
+                let state = match (hosts.len(), running) {
+                    (0, _) => "absent".to_string(),
+                    (n, r) if n == r => "up".to_string(),
+                    (n, r) => format!("{r} of {n} running"),
+                };
+                let url = match hosts.is_empty() {
+                    true => None,
+                    false => r
+                        .engine
+                        .lab(&name)
+                        .published(topo.site_port())
+                        .await?
+                        .map(|p| super::site_url(&topo, &r.engine.endpoint, p)),
+                };
+                (state, url)
+            }
         };
-        let url = driver
-            .published(topo.site_port())
-            .await?
-            .map(|p| super::site_url(&topo, p));
         labs.push(StudentLab {
-            engine: engine.address.clone(),
+            engine: site.map(|s| s.endpoint.to_string()).unwrap_or_default(),
             lab: name,
             state,
             student: student.clone(),
@@ -217,23 +545,64 @@ pub async fn down(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let class = crate::class::load(file)?;
-    let engine = DockerEngine::connect().await?;
-    let mut labs: Vec<String> = class.students.iter().map(|s| class.lab(s)).collect();
-    labs.extend(gone(&class, &engine, global).await?);
-    for lab in &labs {
-        let _lock = StateDir::new(&root(global), lab).lock("class down")?;
-        remove_lab(&engine, lab, global).await?;
-        progress.note(&format!("{lab}: removed"));
+    let sites = reach(&class, global).await;
+    let mut removed = 0;
+    let mut left: Vec<(String, Vec<String>)> = Vec::new();
+    for lab in class_labs(&class, global) {
+        // Counted when it had anything: state, or objects on an engine.
+        let mut had = StateDir::new(&root(global), &lab).path.exists();
+        let _lock = StateDir::new(&root(global), &lab).lock("class down")?;
+        let recorded = record_of(&lab, global).and_then(|r| r.engine);
+        // Its engine, when its record names one; else every engine it is on.
+        let on: Vec<&Site> = match &recorded {
+            Some(e) => sites.iter().filter(|s| s.endpoint.host == e.host).collect(),
+            None => sites.iter().filter(|s| s.has(&lab)).collect(),
+        };
+        let mut unreachable = None;
+        for site in on {
+            match &site.reached {
+                Ok(r) => {
+                    let gone = r.engine.lab(&lab).destroy(&DownOptions::default()).await?;
+                    had |= !(gone.hosts.is_empty()
+                        && gone.networks.is_empty()
+                        && gone.volumes.is_empty());
+                }
+                Err(_) => unreachable = Some(site.endpoint.to_string()),
+            }
+        }
+        match unreachable {
+            // Kept: its record says where it is, for a later `class down`.
+            Some(engine) => match left.iter_mut().find(|(e, _)| *e == engine) {
+                Some((_, labs)) => labs.push(lab),
+                None => left.push((engine, vec![lab])),
+            },
+            None => {
+                remove_lab_state(&lab, global)?;
+                if had {
+                    removed += 1;
+                    progress.note(&format!("{lab}: removed"));
+                }
+            }
+        }
     }
-    emit(
-        out,
-        &format!(
-            "Class `{}` is down: {} removed, with their state.\n",
-            class.name,
-            super::count(labs.len(), "lab")
-        ),
-    )?;
-    Ok(EXIT_OK)
+    let mut text = format!(
+        "Class `{}` is down: {} removed, with their state.\n",
+        class.name,
+        super::count(removed, "lab")
+    );
+    for (engine, labs) in &left {
+        text.push_str(&format!(
+            "Engine {engine} did not answer: {} left there ({}); `class down` again once it is back.\n",
+            super::count(labs.len(), "lab"),
+            labs.join(", ")
+        ));
+    }
+    emit(out, &text)?;
+    Ok(if left.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
 }
 
 /// Verifies every student's lab, one after another (verify times a
@@ -248,48 +617,33 @@ pub async fn verify(
 ) -> Result<i32> {
     use crate::grade::{self, LabReport};
     let class = crate::class::load(file)?;
-    let mut labs = Vec::new();
+    // Labs on one engine one after another (verify times a failover: labs
+    // verified at once on one machine would measure each other), engines
+    // side by side.
+    let mut by_engine: Vec<(Option<String>, Vec<&String>)> = Vec::new();
     for student in &class.students {
-        let name = class.lab(student);
-        progress.begin(&name, None, "verifying");
-        let claims = async {
-            let lab = super::running_lab(&name, "class verify", global).await?;
-            let l = &lab.loaded;
-            crate::verify::run(
-                &lab.driver,
-                &l.topo,
-                &l.plan,
-                &l.secrets,
-                &crate::progress::Silent,
-            )
-            .await
+        let engine = record_of(&class.lab(student), global)
+            .and_then(|r| r.engine)
+            .map(|e| e.host);
+        match by_engine.iter_mut().find(|(e, _)| *e == engine) {
+            Some((_, v)) => v.push(student),
+            None => by_engine.push((engine, vec![student])),
         }
-        .await;
-        let (claims, error) = match claims {
-            Ok(c) => (c, None),
-            Err(e) => {
-                let first = e.headline();
-                (Vec::new(), Some(first))
-            }
-        };
-        let failed = claims.iter().filter(|c| !c.ok).count();
-        let ok = error.is_none() && failed == 0;
-        progress.finish(
-            &name,
-            ok,
-            &match &error {
-                Some(e) => e.clone(),
-                None => format!("{} claims, {failed} failed", claims.len()),
-            },
-        );
-        labs.push(LabReport {
-            student: student.clone(),
-            lab: name,
-            ok,
-            claims: grade::grade(claims),
-            error,
-        });
     }
+    let class_ref = &class;
+    let groups = by_engine.into_iter().map(|(_, students)| async move {
+        let mut labs = Vec::new();
+        for student in students {
+            labs.push(verify_lab(class_ref, student, global, progress).await);
+        }
+        labs
+    });
+    let mut labs: Vec<LabReport> = futures_util::future::join_all(groups)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    labs.sort_by_key(|l| class.students.iter().position(|s| *s == l.student));
     let r = grade::Report {
         class: class.name.clone(),
         stack: class.stack.clone(),
@@ -350,4 +704,50 @@ pub async fn verify(
     } else {
         EXIT_FAILURE
     })
+}
+
+/// One student's lab verified and graded.
+async fn verify_lab(
+    class: &Class,
+    student: &str,
+    global: &Global,
+    progress: &dyn Progress,
+) -> crate::grade::LabReport {
+    use crate::grade::{self, LabReport};
+    let name = class.lab(student);
+    progress.begin(&name, None, "verifying");
+    let claims = async {
+        let lab = super::running_lab(&name, "class verify", global).await?;
+        let l = &lab.loaded;
+        crate::verify::run(
+            &lab.driver,
+            &l.topo,
+            &l.plan,
+            &l.secrets,
+            &crate::progress::Silent,
+        )
+        .await
+    }
+    .await;
+    let (claims, error) = match claims {
+        Ok(c) => (c, None),
+        Err(e) => (Vec::new(), Some(e.headline())),
+    };
+    let failed = claims.iter().filter(|c| !c.ok).count();
+    let ok = error.is_none() && failed == 0;
+    progress.finish(
+        &name,
+        ok,
+        &match &error {
+            Some(e) => e.clone(),
+            None => format!("{} claims, {failed} failed", claims.len()),
+        },
+    );
+    LabReport {
+        student: student.to_string(),
+        lab: name,
+        ok,
+        claims: grade::grade(claims),
+        error,
+    }
 }

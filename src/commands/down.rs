@@ -33,6 +33,8 @@ pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Wri
         .destroy(&crate::driver::DownOptions { purge_packages })
         .await?;
     crate::apply::forget_applied(&state)?;
+    // Down, the lab is on no engine: the next `up` may put it on any.
+    crate::lab::left_engine(&state)?;
     if purge && state.path.exists() {
         fs_err::remove_dir_all(&state.path)
             .with_context(|| format!("cannot delete the state of stack `{name}`"))?;

@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::driver::docker::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
 pub mod chaos;
@@ -42,6 +43,47 @@ pub struct Global {
     pub known_hosts: Option<PathBuf>,
     /// Record unknown hosts' keys (never changed ones).
     pub accept_new_host_keys: bool,
+    /// The Docker engine (`--engine URL`).
+    pub engine: Option<String>,
+    /// The Docker context whose engine to use (`--context NAME`).
+    pub context: Option<String>,
+    /// An engine already resolved, over the flags (see `Global::on`).
+    pub pinned: Option<Endpoint>,
+}
+
+impl Global {
+    /// The same options with the engine named outright (a class's labs,
+    /// each on its own engine).
+    pub fn on(&self, engine: &Endpoint) -> Global {
+        Global {
+            pinned: Some(engine.clone()),
+            ..self.clone()
+        }
+    }
+}
+
+/// The engine a lab's commands go to: `--engine` or `--context`, else the
+/// one its record says it runs on, else the one the environment names
+/// (DOCKER_HOST, DOCKER_CONTEXT, the current context, the local socket).
+pub fn engine_of(lab: &str, global: &Global) -> Result<Endpoint> {
+    if let Some(e) = explicit_engine(global)? {
+        return Ok(e);
+    }
+    let root = crate::state::root(global.state_dir.as_deref());
+    if let Some(e) =
+        crate::lab::read(&crate::state::StateDir::new(&root, lab)).and_then(|r| r.engine)
+    {
+        return Ok(e);
+    }
+    Endpoint::ambient()
+}
+
+/// The engine the command line names, if it names one.
+pub fn explicit_engine(global: &Global) -> Result<Option<Endpoint>> {
+    if let Some(e) = &global.pinned {
+        return Ok(Some(e.clone()));
+    }
+    Endpoint::explicit(global.engine.as_deref(), global.context.as_deref())
 }
 
 /// The driver the options ask for: SSH when an inventory is given, else
@@ -54,7 +96,7 @@ pub async fn driver(
     let lab = &topo.stack.name;
     match &global.inventory {
         None => Ok(AnyDriver::Docker(
-            crate::driver::docker::DockerEngine::connect()
+            crate::driver::docker::DockerEngine::connect(engine_of(lab, global)?)
                 .await?
                 .lab(lab),
         )),
@@ -95,16 +137,22 @@ pub async fn lab_driver(stack: &str, global: &Global) -> Result<crate::driver::A
         return Err(err);
     }
     Ok(crate::driver::AnyDriver::Docker(
-        crate::driver::docker::DockerEngine::connect()
+        crate::driver::docker::DockerEngine::connect(engine_of(name, global)?)
             .await?
             .lab(name),
     ))
 }
 
-/// The site's address on the engine's host, published at `port`.
-pub fn site_url(topo: &crate::topology::Topology, port: u16) -> String {
+/// The site's address on the engine's host, published at `port`: this
+/// machine (`localhost`) for a local engine, else the engine's host.
+pub fn site_url(topo: &crate::topology::Topology, engine: &Endpoint, port: u16) -> String {
     let scheme = if topo.tls() { "https" } else { "http" };
-    format!("{scheme}://localhost:{port}/")
+    let host = match engine.host_name() {
+        Some(h) if h.contains(':') => format!("[{h}]"),
+        Some(h) => h.to_string(),
+        None => "localhost".into(),
+    };
+    format!("{scheme}://{host}:{port}/")
 }
 
 /// `1 server`, `3 servers`.
@@ -154,10 +202,16 @@ pub fn load_lab(lab: crate::lab::Lab, global: &Global) -> Result<Loaded> {
     let state = crate::state::StateDir::new(&root, &topo.stack.name);
     let mut names = topo.stack.tls.as_ref().map(|t| t.names.clone());
     // A site published on the engine's host is opened as
-    // https://localhost:PORT/: the certificate names it too.
-    let published = crate::lab::read(&state).is_some_and(|r| r.publish.is_some());
-    if let (Some(names), true) = (names.as_mut(), published) {
-        names.push("localhost".into());
+    // https://localhost:PORT/ (or the engine's host): the certificate
+    // names it too.
+    let record = crate::lab::read(&state);
+    if let (Some(names), Some(r)) = (names.as_mut(), &record) {
+        if r.publish.is_some() {
+            names.push("localhost".into());
+            if let Some(h) = r.engine.as_ref().and_then(Endpoint::host_name) {
+                names.push(h.to_string());
+            }
+        }
     }
     let secrets = state.secrets(&topo.stack.name, names.as_deref())?;
     let plan = crate::render::plan(&topo, &secrets, &crate::image::reference())?;

@@ -14,7 +14,8 @@ pub async fn open(stack: &str, global: &Global, out: &mut dyn Write) -> Result<i
     let port = topo.site_port();
     match driver.published(port).await? {
         Some(p) => {
-            emit(out, &(super::site_url(&topo, p) + "\n"))?;
+            let engine = super::engine_of(&topo.stack.name, global)?;
+            emit(out, &(super::site_url(&topo, &engine, p) + "\n"))?;
             Ok(0)
         }
         None => Err(Error::failure(format!(

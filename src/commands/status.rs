@@ -168,41 +168,7 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let Some(stack) = stack else {
-        let engine = crate::driver::docker::DockerEngine::connect().await?;
-        let labs: Vec<super::report::Lab> = engine
-            .labs()
-            .await?
-            .into_iter()
-            .map(|l| super::report::Lab {
-                engine: engine.address.clone(),
-                lab: l.lab,
-                running: l.hosts.iter().filter(|h| h.running).count(),
-                servers: l.hosts.len(),
-                stack: l.stack,
-            })
-            .collect();
-        if json {
-            emit_json(out, &labs)?;
-        } else if labs.is_empty() {
-            emit(out, "No lab is up.\n")?;
-        } else {
-            let rows: Vec<[String; 5]> = labs
-                .iter()
-                .map(|l| {
-                    [
-                        l.lab.clone(),
-                        l.stack.clone(),
-                        l.servers.to_string(),
-                        l.running.to_string(),
-                        l.engine.clone(),
-                    ]
-                })
-                .collect();
-            let head = ["LAB", "STACK", "SERVERS", "RUNNING", "ENGINE"];
-            let text = super::table(head, &rows);
-            emit(out, &text)?;
-        }
-        return Ok(0);
+        return every_lab(json, global, out).await;
     };
     let (topo, plan) = plan_for(stack, global)?;
     let driver = super::driver(global, &topo).await?;
@@ -238,4 +204,71 @@ pub async fn run(
         emit(out, &text)?;
     }
     Ok(if !up || healthy(&report) { 0 } else { 1 })
+}
+
+/// `status` with no stack: every lab on the engine the options name, and
+/// on every other engine a lab's record names (a class's engines). An
+/// engine that does not answer is one line, and exit 1.
+async fn every_lab(json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
+    use crate::driver::docker::{endpoint::Endpoint, DockerEngine};
+    let first = match super::explicit_engine(global)? {
+        Some(e) => e,
+        None => Endpoint::ambient()?,
+    };
+    let mut engines = vec![first.clone()];
+    if super::explicit_engine(global)?.is_none() {
+        let root = crate::state::root(global.state_dir.as_deref());
+        for e in crate::lab::recorded_engines(&root) {
+            if !engines.contains(&e) {
+                engines.push(e);
+            }
+        }
+    }
+    let found = futures_util::future::join_all(engines.iter().map(|e| async {
+        let engine = DockerEngine::connect(e.clone()).await?;
+        engine.labs().await
+    }))
+    .await;
+    let mut labs = Vec::new();
+    let mut unreachable = Vec::new();
+    for (endpoint, result) in engines.iter().zip(found) {
+        match result {
+            Ok(on) => labs.extend(on.into_iter().map(|l| super::report::Lab {
+                engine: endpoint.to_string(),
+                lab: l.lab,
+                running: l.hosts.iter().filter(|h| h.running).count(),
+                servers: l.hosts.len(),
+                stack: l.stack,
+            })),
+            // The engine asked for must answer; the others are reported.
+            Err(e) if *endpoint == first => return Err(e),
+            Err(e) => unreachable.push(e.headline()),
+        }
+    }
+    if json {
+        emit_json(out, &labs)?;
+    } else if labs.is_empty() {
+        emit(out, "No lab is up.\n")?;
+    } else {
+        let rows: Vec<[String; 5]> = labs
+            .iter()
+            .map(|l| {
+                [
+                    l.lab.clone(),
+                    l.stack.clone(),
+                    l.servers.to_string(),
+                    l.running.to_string(),
+                    l.engine.clone(),
+                ]
+            })
+            .collect();
+        let head = ["LAB", "STACK", "SERVERS", "RUNNING", "ENGINE"];
+        emit(out, &super::table(head, &rows))?;
+    }
+    if !json {
+        for line in &unreachable {
+            emit(out, &format!("{line}\n"))?;
+        }
+    }
+    Ok(if unreachable.is_empty() { 0 } else { 1 })
 }

@@ -158,15 +158,26 @@ pub async fn bring_up(
     let before = crate::lab::read(state);
     let mut record = lab.record();
     record.publish = publish.or_else(|| before.as_ref().and_then(|r| r.publish));
+    record.engine = match global.inventory {
+        Some(_) => None,
+        None => Some(engine_to_use(&lab.stack.name, before.as_ref(), global)?),
+    };
     record.class = before.and_then(|r| r.class);
     crate::lab::write(state, &record)?;
     let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
     let driver = super::driver(global, &topo).await?;
     driver.ensure_ready(progress).await?;
     let outcomes = apply::apply(&driver, &plan, state, ready_seconds, progress).await?;
-    let url = match record.publish {
-        Some(host_port) => Some(self::publish(&driver, &topo, &plan, host_port).await?),
-        None => None,
+    let url = match (record.publish, &record.engine) {
+        (Some(host_port), Some(engine)) => {
+            Some(self::publish(&driver, engine, &topo, &plan, host_port).await?)
+        }
+        (Some(_), None) => {
+            return Err(Error::usage(
+                "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses",
+            ))
+        }
+        (None, _) => None,
     };
     Ok(Brought {
         topo,
@@ -177,10 +188,31 @@ pub async fn bring_up(
     })
 }
 
+/// The engine `up` brings the lab up on: the one it already runs on (a
+/// lab moves only through `down`), else the one the options name.
+fn engine_to_use(
+    lab: &str,
+    before: Option<&crate::lab::Record>,
+    global: &Global,
+) -> Result<crate::driver::docker::endpoint::Endpoint> {
+    let recorded = before.and_then(|r| r.engine.clone());
+    match (super::explicit_engine(global)?, recorded) {
+        (Some(asked), Some(there)) if asked != there => Err(Error::usage(format!(
+            "lab `{lab}` runs on the engine {there}, not {asked}"
+        ))
+        .with_hint(format!(
+            "`infractl down {lab}` first to bring it up on another engine"
+        ))),
+        (_, Some(there)) => Ok(there),
+        (asked, None) => asked.map_or_else(crate::driver::docker::endpoint::Endpoint::ambient, Ok),
+    }
+}
+
 /// Publishes the site on the engine's host (see `Driver::publish`); its
 /// address there.
 async fn publish(
     driver: &crate::driver::AnyDriver,
+    engine: &crate::driver::docker::endpoint::Endpoint,
     topo: &crate::topology::Topology,
     plan: &crate::plan::Plan,
     host_port: u16,
@@ -206,7 +238,7 @@ async fn publish(
         host_port,
     };
     match driver.publish(plan, at).await? {
-        Some(p) => Ok(super::site_url(topo, p)),
+        Some(p) => Ok(super::site_url(topo, engine, p)),
         None => Err(Error::usage(
             "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses",
         )),
@@ -225,7 +257,10 @@ async fn place(
     if global.inventory.is_some() {
         return Ok(lab);
     }
-    let engine = crate::driver::docker::DockerEngine::connect().await?;
+    let root = crate::state::root(global.state_dir.as_deref());
+    let before = crate::lab::read(&StateDir::new(&root, &lab.stack.name));
+    let endpoint = engine_to_use(&lab.stack.name, before.as_ref(), global)?;
+    let engine = crate::driver::docker::DockerEngine::connect(endpoint).await?;
     let in_use = engine.subnets_in_use().await?;
     place_among(lab, &in_use, progress)
 }

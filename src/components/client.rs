@@ -16,6 +16,7 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "client",
+    memory_mb: 0,
     summary: "the user's computer: browses the site through the lab's DNS",
     packages: &["curl", "bind9-dnsutils", "ca-certificates"],
     templates: &[],

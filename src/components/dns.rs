@@ -16,6 +16,7 @@ use crate::topology::{Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "dns",
+    memory_mb: 25,
     summary: "DNS server (BIND 9): authoritative for the stack's domain",
     packages: &["bind9", "bind9-utils"],
     templates: &["dns/named.conf", "dns/zone"],

@@ -18,6 +18,7 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "haproxy",
+    memory_mb: 10,
     summary:
         "load balancer: spreads requests over the web servers, checks their health, terminates TLS",
     packages: &["haproxy"],

@@ -17,6 +17,7 @@ use crate::topology::{Flow, Flows, Leg, Node, Topology};
 
 pub const KIND: Kind = Kind {
     name: "keepalived",
+    memory_mb: 4,
     summary: "VRRP cluster manager: moves the site's virtual IP to a healthy load balancer",
     packages: &["keepalived"],
     templates: &["keepalived/keepalived.conf"],

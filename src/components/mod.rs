@@ -102,6 +102,9 @@ pub mod common;
 pub struct Kind {
     /// Name as written in a stack file.
     pub name: &'static str,
+    /// Memory its processes hold on a running server, in MB (resident,
+    /// measured on a fresh lab): what placing a class's labs counts.
+    pub memory_mb: u32,
     /// One line for `--help`, errors and `infractl explain`.
     pub summary: &'static str,
     /// Debian packages the kind needs on a server.

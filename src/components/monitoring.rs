@@ -17,6 +17,7 @@ use crate::topology::{Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "monitoring-client",
+    memory_mb: 12,
     summary: "monitoring client: exporters for host metrics, web server QPS and database health",
     packages: &["prometheus-node-exporter"],
     templates: &[],

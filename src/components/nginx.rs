@@ -18,6 +18,7 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "nginx",
+    memory_mb: 8,
     summary:
         "web server: serves static files and proxies dynamic requests to the application servers",
     packages: &["nginx"],

@@ -16,6 +16,7 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "prometheus",
+    memory_mb: 30,
     summary: "monitoring server (Prometheus): scrapes every exporter, evaluates alert rules",
     packages: &["prometheus"],
     templates: &["prometheus/prometheus.yml", "prometheus/alerts.yml"],

@@ -15,6 +15,7 @@ use crate::stack::raw::Proto;
 
 pub const KIND: Kind = Kind {
     name: "ufw",
+    memory_mb: 0,
     summary: "host firewall: denies incoming traffic except the flows the topology needs",
     packages: &["ufw", "iptables"],
     templates: &[

@@ -68,6 +68,23 @@ impl Stack {
         self.servers.iter().find(|s| s.name == name)
     }
 
+    /// The memory a running lab of the stack holds, in MB: each server's
+    /// base (runit, sshd) and what each of its components' kinds holds.
+    pub fn memory_mb(&self) -> u64 {
+        /// A container with nothing but its supervisor and sshd.
+        const SERVER_MB: u64 = 6;
+        self.servers
+            .iter()
+            .map(|s| {
+                SERVER_MB
+                    + s.components
+                        .iter()
+                        .map(|c| u64::from(c.kind().memory_mb))
+                        .sum::<u64>()
+            })
+            .sum()
+    }
+
     pub fn network(&self, name: &str) -> Option<&Network> {
         self.networks.iter().find(|n| n.name == name)
     }

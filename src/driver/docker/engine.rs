@@ -35,24 +35,10 @@ pub const LABEL_STACK: &str = "io.infractl.stack";
 /// Label on the throwaway containers `infractl validate` starts.
 pub const LABEL_CHECK: &str = "io.infractl.check";
 
-/// Where `connect` reaches the engine: `DOCKER_HOST`, or the local socket.
-pub fn address() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
-}
-
-/// Connects to the engine (`DOCKER_HOST` or the local socket) and agrees on
-/// an API version; one clear error when the engine cannot be reached.
+/// Connects to the engine the environment names (DOCKER_HOST,
+/// DOCKER_CONTEXT, the current context, or the local socket).
 pub async fn connect() -> Result<Docker> {
-    let where_ = address();
-    let unreachable = |e: bollard::errors::Error| {
-        Error::failure(format!("cannot reach the Docker engine at {where_}: {e}")).with_hint(
-            "start it (`systemctl start docker` or `dockerd &`), or point DOCKER_HOST at a running engine",
-        )
-    };
-    let docker = Docker::connect_with_defaults().map_err(unreachable)?;
-    let docker = docker.negotiate_version().await.map_err(unreachable)?;
-    docker.ping().await.map_err(unreachable)?;
-    Ok(docker)
+    super::endpoint::Endpoint::ambient()?.connect().await
 }
 
 /// Turns a bollard error into a failure that says what was being done,
@@ -623,6 +609,107 @@ pub async fn image_exists(docker: &Docker, reference: &str) -> Result<bool> {
             status_code: 404, ..
         }) => Ok(false),
         Err(e) => Err(Error::failure(format!("inspecting image {reference}: {e}"))),
+    }
+}
+
+/// Copies the image `reference` from one engine to another through the
+/// API (an export streamed into a load: nothing lands on this machine's
+/// disk), reporting the megabytes moved as `task`.
+pub async fn copy_image(
+    from: &Docker,
+    to: &Docker,
+    reference: &str,
+    task: &str,
+    progress: &dyn crate::progress::Progress,
+) -> Result<()> {
+    use std::sync::{Arc, Mutex};
+    let doing = format!("copying the image {reference} between engines");
+    let total = from
+        .inspect_image(reference)
+        .await
+        .map_err(fail(&doing))?
+        .size
+        .map(|b| (b.max(0) as u64) / 1_000_000);
+    progress.begin(task, total, "copying the node image");
+    // The export's error, if it stops short: the load then sees a cut
+    // archive and fails, and this says why.
+    let broken: Arc<Mutex<Option<bollard::errors::Error>>> = Arc::default();
+    let moved = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let export = {
+        let (broken, moved) = (broken.clone(), moved.clone());
+        from.export_image(reference)
+            .take_while(move |chunk| {
+                let ok = match chunk {
+                    Ok(_) => true,
+                    Err(e) => {
+                        *broken.lock().expect("lock") = Some(clone_error(e));
+                        false
+                    }
+                };
+                std::future::ready(ok)
+            })
+            .filter_map(move |chunk| {
+                let bytes = chunk.ok();
+                if let Some(b) = &bytes {
+                    moved.fetch_add(b.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::future::ready(bytes)
+            })
+    };
+    let options = bollard::query_parameters::ImportImageOptionsBuilder::new()
+        .quiet(true)
+        .build();
+    let mut load = std::pin::pin!(to.import_image_stream(options, export, None));
+    let mut last = 0;
+    loop {
+        let step = tokio::time::timeout(std::time::Duration::from_secs(1), load.next()).await;
+        let mb = moved.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000;
+        if mb != last {
+            progress.update(task, Some(mb), &format!("copying the node image ({mb} MB)"));
+            last = mb;
+        }
+        match step {
+            Err(_) => continue,
+            Ok(None) => break,
+            Ok(Some(Ok(info))) => {
+                if let Some(e) = info.error_detail.and_then(|d| d.message).or(info.error) {
+                    return Err(Error::failure(format!(
+                        "{doing}: the engine refused it: {e}"
+                    )));
+                }
+            }
+            Ok(Some(Err(e))) => {
+                let cause = broken.lock().expect("lock").take();
+                return Err(match cause {
+                    Some(c) => Error::caused(format!("{doing}: the export stopped"), c),
+                    None => Error::caused(doing, e),
+                });
+            }
+        }
+    }
+    if let Some(c) = broken.lock().expect("lock").take() {
+        return Err(Error::caused(format!("{doing}: the export stopped"), c));
+    }
+    if !image_exists(to, reference).await? {
+        return Err(Error::failure(format!(
+            "{doing}: the engine took the archive but has no {reference}"
+        )));
+    }
+    progress.finish(
+        task,
+        true,
+        &format!(
+            "node image copied ({} MB)",
+            moved.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000
+        ),
+    );
+    Ok(())
+}
+
+/// A bollard error kept for later (it is not `Clone`): its message.
+fn clone_error(e: &bollard::errors::Error) -> bollard::errors::Error {
+    bollard::errors::Error::IOError {
+        err: std::io::Error::other(e.to_string()),
     }
 }
 

@@ -4,6 +4,7 @@
 //! Labels are the truth for what a lab owns: `destroy` removes exactly what
 //! carries the stack's label.
 
+pub mod endpoint;
 pub mod engine;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use crate::driver::archive::Owners;
 use crate::error::{Error, Result};
 use crate::plan::{FileSpec, Plan, ServerPlan};
 use crate::progress::Progress;
+use endpoint::Endpoint;
 use engine::{fail, LABEL_LAB, LABEL_STACK};
 
 pub const LABEL_SERVER: &str = "io.infractl.server";
@@ -34,6 +36,8 @@ pub const LABEL_STRUCTURE: &str = "io.infractl.structure";
 /// The Docker driver, bound to one lab on one engine.
 pub struct DockerDriver {
     pub docker: Docker,
+    /// Where the engine is.
+    pub endpoint: Endpoint,
     lab: String,
     /// The node image's users and groups, read from the first container
     /// filled (every node runs the same image).
@@ -79,20 +83,76 @@ pub struct LabOnEngine {
 pub struct DockerEngine {
     pub docker: Docker,
     /// Where it is reached (`unix:///var/run/docker.sock`, `tcp://...`).
-    pub address: String,
+    pub endpoint: Endpoint,
 }
 
 impl DockerEngine {
-    /// The engine `DOCKER_HOST` names, or the local one.
-    pub async fn connect() -> Result<Self> {
+    /// Connects to the engine at `endpoint`.
+    pub async fn connect(endpoint: Endpoint) -> Result<Self> {
         Ok(DockerEngine {
-            docker: engine::connect().await?,
-            address: engine::address(),
+            docker: endpoint.connect().await?,
+            endpoint,
         })
     }
 
-    /// Makes sure the node image is there (built on first use).
+    /// The memory of the engine's machine, in MB.
+    pub async fn memory_mb(&self) -> Result<u64> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(fail("asking the engine about its machine"))?;
+        Ok(info.mem_total.unwrap_or(0).max(0) as u64 / 1_000_000)
+    }
+
+    /// Where the engine is, as tables show it.
+    pub fn address(&self) -> String {
+        self.endpoint.to_string()
+    }
+
+    /// Makes sure the node image is there: already, or copied from the
+    /// local engine when it has it (for an engine elsewhere), or built.
     pub async fn ensure_image(&self, progress: &dyn Progress) -> Result<()> {
+        let local = Endpoint::local();
+        if self.endpoint.host == local.host {
+            return self.ensure_image_from(&[], progress).await;
+        }
+        match DockerEngine::connect(local).await {
+            Ok(l) => self.ensure_image_from(&[&l], progress).await,
+            Err(_) => self.ensure_image_from(&[], progress).await,
+        }
+    }
+
+    /// Makes sure the node image is there: already, copied through the
+    /// API from the first of `sources` that has it, or built here.
+    pub async fn ensure_image_from(
+        &self,
+        sources: &[&DockerEngine],
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let reference = crate::image::reference();
+        if engine::image_exists(&self.docker, &reference).await? {
+            return Ok(());
+        }
+        for source in sources
+            .iter()
+            .filter(|s| s.endpoint.host != self.endpoint.host)
+        {
+            if engine::image_exists(&source.docker, &reference)
+                .await
+                .unwrap_or(false)
+            {
+                let task = format!("image → {}", self.endpoint);
+                return engine::copy_image(
+                    &source.docker,
+                    &self.docker,
+                    &reference,
+                    &task,
+                    progress,
+                )
+                .await;
+            }
+        }
         crate::image::ensure(&self.docker, None, false, progress)
             .await
             .map(|_| ())
@@ -100,7 +160,7 @@ impl DockerEngine {
 
     /// A driver for `lab` on this engine; several live side by side.
     pub fn lab(&self, lab: &str) -> DockerDriver {
-        DockerDriver::bind(self.docker.clone(), lab)
+        DockerDriver::bind(self.docker.clone(), self.endpoint.clone(), lab)
     }
 
     /// The labs that have containers on this engine, each with the stack
@@ -168,9 +228,10 @@ impl DockerEngine {
 
 impl DockerDriver {
     /// A driver for `lab` on an engine already connected to.
-    fn bind(docker: Docker, lab: &str) -> Self {
+    fn bind(docker: Docker, endpoint: Endpoint, lab: &str) -> Self {
         DockerDriver {
             docker,
+            endpoint,
             lab: lab.to_string(),
             owners: tokio::sync::OnceCell::new(),
         }
@@ -503,9 +564,12 @@ impl Driver for DockerDriver {
     }
 
     async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
-        crate::image::ensure(&self.docker, None, false, progress)
-            .await
-            .map(|_| ())
+        DockerEngine {
+            docker: self.docker.clone(),
+            endpoint: self.endpoint.clone(),
+        }
+        .ensure_image(progress)
+        .await
     }
 
     async fn exec_argv(&self, server: &str, argv: &[String]) -> Result<ExecOutput> {
