@@ -12,7 +12,12 @@
 # the node image, started in parallel); their ratio; infractl's peak
 # memory; the engine's memory per lab once all are up.
 #
-# Docker: the node image present, every run creates the containers.
+# Docker: the node image present, every run creates the containers. When
+# task1 is benched and the peers are there (INFRACTL_PEERS, default
+# ../shared/peers), the hand-written Compose lab of task1's shape is
+# brought up beside it, as many times, on the same engine, and the ratio of
+# the medians printed (infractl's goal: <= 1.0; the peer has no DNS, TLS,
+# firewall, supervisor or monitoring, so it does less).
 # SSH: one "VM" per server (a container of the node image running sshd
 # alone, so every package is present, as on hosts already provisioned),
 # started once; each run applies the stack to them over SSH and `down`
@@ -184,4 +189,21 @@ for s in "${stacks[@]}"; do
     down=$(cut -d' ' -f1 "$work/down" | median)
     rss=$(cat "$work/up" "$work/noop" "$work/down" | cut -d' ' -f2 | sort -n | tail -1)
     printf '%-6s %10.2f %12.2f %10.2f %13.1f\n' "$s" "$up" "$noop" "$down" "$(echo "$rss / 1024" | bc -l)"
+    [ "$s" = task1 ] && [ $ssh = 0 ] && echo "$up" > "$work/task1-up"
 done
+
+# The peer: task1's shape by hand for docker-compose, measured beside.
+peers=${INFRACTL_PEERS:-../shared/peers}
+if [ -f "$work/task1-up" ] && [ -x "$peers/compose-task1/measure.sh" ]; then
+    bash "$peers/build-base.sh"
+    rm -f "$work/peer"
+    for _ in $(seq "$runs"); do
+        bash "$peers/compose-task1/measure.sh" | sed -n 's/^up-to-serving \([0-9.]*\)s.*/\1/p' >> "$work/peer"
+    done
+    peer=$(median < "$work/peer")
+    ours=$(cat "$work/task1-up")
+    printf '\nPeer (hand-written Compose lab of task1, %s runs): up to serving %.2f s; infractl task1 %.2f s; ratio %.2f (goal <= 1.0)\n' \
+        "$runs" "$peer" "$ours" "$(echo "$ours / $peer" | bc -l)"
+elif [ -f "$work/task1-up" ]; then
+    echo "(no peer at $peers: set INFRACTL_PEERS to the peers' folder to compare)"
+fi

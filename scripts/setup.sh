@@ -22,6 +22,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # CI's lint checks the scripts (scripts/, src/shell/, .ci/run).
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# Engines named ssh://user@host are reached through this machine's ssh
+# (a forwarded socket), as the docker CLI reaches them.
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

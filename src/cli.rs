@@ -93,8 +93,9 @@ pub struct Hosts {
     /// The Docker engine: unix:///PATH, tcp://HOST:PORT (over TLS when
     /// DOCKER_TLS_VERIFY is set, with DOCKER_CERT_PATH's ca.pem, cert.pem
     /// and key.pem) or ssh://USER@HOST, as the docker CLI's -H. Default:
-    /// the engine the lab's record names, else DOCKER_HOST, DOCKER_CONTEXT,
-    /// the docker config's current context, the local socket.
+    /// DOCKER_HOST, DOCKER_CONTEXT, the docker config's current context,
+    /// the local socket. A lab that is up stays on its engine (its record
+    /// says which): naming another is refused until `down`.
     #[arg(long, value_name = "URL")]
     pub engine: Option<String>,
     /// The Docker engine of this Docker context (`docker context ls`).

@@ -106,7 +106,10 @@ pub fn recorded_engines(root: &Path) -> Vec<crate::driver::docker::endpoint::End
     names.sort();
     for name in names {
         if let Some(e) = read(&StateDir::new(root, &name)).and_then(|r| r.engine) {
-            if !engines.contains(&e) {
+            if !engines
+                .iter()
+                .any(|x: &crate::driver::docker::endpoint::Endpoint| x.host == e.host)
+            {
                 engines.push(e);
             }
         }

@@ -2,7 +2,8 @@
 //! in containers of an image made from the node image and Debian's
 //! `docker.io` (no `--privileged`: the capabilities dockerd needs, one by
 //! one), each at a fixed address of a test network so that an engine
-//! stopped and started again is where it was; one speaks TLS with
+//! stopped and started again is where it was: one reached over SSH (the
+//! test's key in an agent), one over plain TCP, one over TLS with
 //! certificates the test makes. A class of six task1 labs spreads over the
 //! three, every lab verifies, a learner's page loads from a remote engine;
 //! one engine stopped fails only its labs; `class down` leaves nothing on
@@ -75,9 +76,13 @@ fn engine_image(t: &Test) -> String {
     image
 }
 
-/// The test's engines; removed with their storage on drop.
+/// The test's engines; removed with their storage on drop, the user's
+/// known_hosts put back as it was (ssh recorded the SSH engine's key in
+/// it), and the agent that held the test's key stopped.
 struct Engines {
     names: Vec<String>,
+    known_hosts: Option<KnownHosts>,
+    agent: Option<std::process::Child>,
 }
 
 impl Drop for Engines {
@@ -87,7 +92,93 @@ impl Drop for Engines {
             quietly(&["volume", "rm", n]);
         }
         quietly(&["network", "rm", NETWORK]);
+        if let Some(k) = &self.known_hosts {
+            k.put_back();
+        }
+        if let Some(a) = &mut self.agent {
+            let _ = a.kill();
+            let _ = a.wait();
+        }
     }
+}
+
+/// The user's `~/.ssh` as it was before the test: ssh records the SSH
+/// engine's key in known_hosts (in the home directory of the user's
+/// passwd entry: ssh does not read $HOME), and `ssh-keygen -R` keeps a
+/// known_hosts.old.
+struct KnownHosts {
+    dir: std::path::PathBuf,
+    dir_was: bool,
+    files: Vec<(std::path::PathBuf, Option<Vec<u8>>)>,
+}
+
+impl KnownHosts {
+    fn now() -> KnownHosts {
+        let out = Command::new("sh")
+            .args(["-c", "getent passwd \"$(id -un)\" | cut -d: -f6"])
+            .output()
+            .unwrap();
+        let home = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let dir = Path::new(&home).join(".ssh");
+        let files = ["known_hosts", "known_hosts.old"]
+            .iter()
+            .map(|f| (dir.join(f), std::fs::read(dir.join(f)).ok()))
+            .collect();
+        KnownHosts {
+            dir_was: dir.is_dir(),
+            dir,
+            files,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        &self.files[0].0
+    }
+
+    fn put_back(&self) {
+        for (path, was) in &self.files {
+            let _ = match was {
+                Some(bytes) => std::fs::write(path, bytes),
+                None => std::fs::remove_file(path),
+            };
+        }
+        if !self.dir_was {
+            // Only if empty: anything else in it is not the test's.
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+/// An ssh-agent holding a new key, at `sock`; the key's public half.
+fn agent_with_key(dir: &Path, sock: &Path) -> (std::process::Child, String) {
+    let key = dir.join("id_engine");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f", key.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let agent = Command::new("ssh-agent")
+        .args(["-D", "-a", sock.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no ssh-agent");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ok = Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", sock)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    (agent, public)
 }
 
 /// The certificates of a TLS engine at `ip`: the CA, the engine's
@@ -130,34 +221,52 @@ fn certificates(dir: &Path, ip: &str) {
     std::fs::rename(dir.join("client-key.pem"), dir.join("key.pem")).unwrap();
 }
 
-/// Starts `n` engines at 10.99.0.11, .12, ...; the last speaks TLS on
-/// 2376 with the certificates in `certs`. Returns them and their URLs.
-fn start_engines(t: &Test, n: usize, certs: &Path) -> (Engines, Vec<String>) {
+/// How the test reaches an engine.
+#[derive(Clone, Copy, PartialEq)]
+enum Reach {
+    Ssh,
+    Tcp,
+    Tls,
+}
+
+/// Starts an engine per entry of `reach` at 10.99.0.11, .12, ...; a TLS
+/// one with the certificates in `certs`, an SSH one with the key of an
+/// agent at `sock`. Returns them and their URLs.
+fn start_engines(t: &Test, reach: &[Reach], certs: &Path, sock: &Path) -> (Engines, Vec<String>) {
     let image = engine_image(t);
-    let mut engines = Engines { names: vec![] };
+    let mut engines = Engines {
+        names: vec![],
+        known_hosts: None,
+        agent: None,
+    };
     quietly(&["network", "rm", NETWORK]);
     docker(&[
         "network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK,
     ]);
     let mut urls = Vec::new();
-    for i in 0..n {
+    for (i, how) in reach.iter().enumerate() {
         let name = format!("it-engine-{}", i + 1);
         let ip = format!("10.99.0.{}", 11 + i);
-        let tls = i + 1 == n;
         quietly(&["rm", "-f", "-v", &name]);
         quietly(&["volume", "rm", &name]);
         docker(&["volume", "create", "--label", LABEL, &name]);
         engines.names.push(name.clone());
-        let listen = if tls {
-            "--tlsverify --tlscacert /etc/engine/ca.pem --tlscert /etc/engine/server.pem \
-             --tlskey /etc/engine/server-key.pem -H tcp://0.0.0.0:2376"
-        } else {
-            "-H tcp://0.0.0.0:2375"
+        let (listen, before) = match how {
+            Reach::Tls => (
+                "--tlsverify --tlscacert /etc/engine/ca.pem --tlscert /etc/engine/server.pem \
+                 --tlskey /etc/engine/server-key.pem -H tcp://0.0.0.0:2376",
+                "",
+            ),
+            Reach::Tcp => ("-H tcp://0.0.0.0:2375", ""),
+            Reach::Ssh => (
+                "",
+                "mkdir -p /run/sshd && ssh-keygen -A >/dev/null && /usr/sbin/sshd && ",
+            ),
         };
-        // dockerd starts once its certificates are in (they name the
-        // address, known only now).
+        // dockerd starts once its certificates or keys are in (they name
+        // the address, known only now).
         let command = format!(
-            "while [ ! -e /etc/engine/ready ]; do sleep 0.1; done; \
+            "while [ ! -e /etc/engine/ready ]; do sleep 0.1; done; {before}\
              exec dockerd --cgroup-parent=/{name} -H unix:///var/run/docker.sock {listen} \
              >/var/log/dockerd.log 2>&1"
         );
@@ -209,63 +318,80 @@ fn start_engines(t: &Test, n: usize, certs: &Path) -> (Engines, Vec<String>) {
             &command,
         ]);
         docker(&args);
-        docker(&["exec", &name, "mkdir", "-p", "/etc/engine"]);
-        if tls {
-            certificates(certs, &ip);
-            for f in ["ca.pem", "server.pem", "server-key.pem"] {
+        docker(&["exec", &name, "mkdir", "-p", "/etc/engine", "/root/.ssh"]);
+        match how {
+            Reach::Tls => {
+                certificates(certs, &ip);
+                for f in ["ca.pem", "server.pem", "server-key.pem"] {
+                    docker(&[
+                        "cp",
+                        certs.join(f).to_str().unwrap(),
+                        &format!("{name}:/etc/engine/{f}"),
+                    ]);
+                }
+                urls.push(format!("tcp://{ip}:2376"));
+            }
+            Reach::Tcp => urls.push(format!("tcp://{ip}:2375")),
+            Reach::Ssh => {
+                let (agent, public) = agent_with_key(t.dir(), sock);
+                engines.agent = Some(agent);
+                let keys = t.file("authorized_keys", &public);
                 docker(&[
                     "cp",
-                    certs.join(f).to_str().unwrap(),
-                    &format!("{name}:/etc/engine/{f}"),
+                    keys.to_str().unwrap(),
+                    &format!("{name}:/root/.ssh/authorized_keys"),
                 ]);
+                // ssh records the engine's new key: a stale one of an
+                // earlier run would be refused as changed.
+                let known = KnownHosts::now();
+                let _ = Command::new("ssh-keygen")
+                    .args(["-R", &ip, "-f", known.path().to_str().unwrap()])
+                    .output();
+                engines.known_hosts = Some(known);
+                urls.push(format!("ssh://root@{ip}"));
             }
-            urls.push(format!("tcp://{ip}:2376"));
-        } else {
-            urls.push(format!("tcp://{ip}:2375"));
         }
         docker(&["exec", &name, "touch", "/etc/engine/ready"]);
     }
-    for (i, url) in urls.iter().enumerate() {
-        wait_engine(url, (i + 1 == n).then_some(certs));
+    for (name, url) in engines.names.iter().zip(&urls) {
+        wait_engine(name, url);
     }
     (engines, urls)
 }
 
-/// The docker CLI's arguments for the engine at `url`.
-fn cli_for(url: &str, certs: Option<&Path>) -> Vec<String> {
-    let mut args = vec!["-H".to_string(), url.to_string()];
-    if let Some(c) = certs {
-        args.push("--tlsverify".into());
-        for (flag, file) in [
-            ("--tlscacert", "ca.pem"),
-            ("--tlscert", "cert.pem"),
-            ("--tlskey", "key.pem"),
-        ] {
-            args.push(flag.into());
-            args.push(c.join(file).display().to_string());
-        }
-    }
-    args
-}
-
-fn on_engine(url: &str, certs: Option<&Path>, args: &[&str]) -> std::process::Output {
+/// The docker CLI inside engine `name`, on its own socket.
+fn on_engine(name: &str, args: &[&str]) -> std::process::Output {
     Command::new("docker")
-        .args(cli_for(url, certs))
+        .args(["exec", name, "docker"])
         .args(args)
         .output()
         .expect("docker cli")
 }
 
-fn wait_engine(url: &str, certs: Option<&Path>) {
+/// Until engine `name` answers on its socket and its listener at `url`
+/// takes connections from this machine.
+fn wait_engine(name: &str, url: &str) {
+    let authority = url.split("://").nth(1).unwrap();
+    let authority = authority.rsplit('@').next().unwrap();
+    let address = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:22")
+    };
     let start = Instant::now();
     loop {
-        let out = on_engine(url, certs, &["version", "--format", "{{.Server.Version}}"]);
-        if out.status.success() {
+        let out = on_engine(name, &["version", "--format", "{{.Server.Version}}"]);
+        let listening = std::net::TcpStream::connect_timeout(
+            &address.parse().unwrap(),
+            Duration::from_millis(500),
+        )
+        .is_ok();
+        if out.status.success() && listening {
             return;
         }
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "engine {url} did not answer: {}",
+            "engine {name} did not answer at {url}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         std::thread::sleep(Duration::from_millis(200));
@@ -274,15 +400,15 @@ fn wait_engine(url: &str, certs: Option<&Path>) {
 
 /// What an engine holds of labs: containers, networks and volumes
 /// labelled as a lab's.
-fn lab_objects(url: &str, certs: Option<&Path>) -> Vec<String> {
+fn lab_objects(name: &str) -> Vec<String> {
     let mut found = Vec::new();
     for kind in ["container", "network", "volume"] {
         let mut args = vec![kind, "ls", "-q", "--filter", "label=io.infractl.lab"];
         if kind == "container" {
             args.push("-a");
         }
-        let out = on_engine(url, certs, &args);
-        assert!(out.status.success(), "{url}: {kind} ls");
+        let out = on_engine(name, &args);
+        assert!(out.status.success(), "{name}: {kind} ls");
         found.extend(
             String::from_utf8_lossy(&out.stdout)
                 .split_whitespace()
@@ -292,8 +418,8 @@ fn lab_objects(url: &str, certs: Option<&Path>) -> Vec<String> {
     found
 }
 
-fn status(t: &Test) -> (i32, Vec<serde_json::Value>) {
-    let out = t.run_args(&["class", "status", "it-multi.yaml", "--json"]);
+fn status(t: &Test, env: &[(&str, &str)]) -> (i32, Vec<serde_json::Value>) {
+    let out = t.run_env_args(env, &["class", "status", "it-multi.yaml", "--json"]);
     (out.code, serde_json::from_str(&out.stdout).unwrap())
 }
 
@@ -303,8 +429,13 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
     let _lab = lab_lock();
     let t = Test::new();
     let certs = t.dir().join("engine-3");
-    let (_engines, urls) = start_engines(&t, 3, &certs);
-    let tls_certs = |url: &str| (url == urls[2]).then_some(certs.as_path());
+    let sock = t.dir().join("agent.sock");
+    let (_engines, urls) = start_engines(&t, &[Reach::Ssh, Reach::Tcp, Reach::Tls], &certs, &sock);
+    let names = ["it-engine-1", "it-engine-2", "it-engine-3"];
+    // The SSH engine's key is in the agent, as a user's would be.
+    let sock_text = sock.display().to_string();
+    let env = [("SSH_AUTH_SOCK", sock_text.as_str())];
+    let run = |args: &[&str]| t.run_env_args(&env, args);
     t.file(
         "it-multi.yaml",
         &format!(
@@ -312,18 +443,19 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
             urls[0], urls[1], urls[2]
         ),
     );
-    struct ClassDown<'a>(&'a Test);
+    struct ClassDown<'a>(&'a Test, &'a str);
     impl Drop for ClassDown<'_> {
         fn drop(&mut self) {
-            let _ = self
-                .0
-                .run_args(&["--quiet", "class", "down", "it-multi.yaml"]);
+            let _ = self.0.run_env_args(
+                &[("SSH_AUTH_SOCK", self.1)],
+                &["--quiet", "class", "down", "it-multi.yaml"],
+            );
         }
     }
-    let _down = ClassDown(&t);
+    let _down = ClassDown(&t, &sock_text);
 
     // Up: the node image copied into each engine, two labs on each.
-    let up = t.run_args(&["class", "up", "it-multi.yaml"]);
+    let up = run(&["class", "up", "it-multi.yaml"]);
     assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
     assert!(
         up.stdout
@@ -331,8 +463,13 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
         "{}",
         up.stdout
     );
-    assert!(up.stderr.contains("node image copied"), "{}", up.stderr);
-    let (code, labs) = status(&t);
+    assert_eq!(
+        up.stderr.matches("node image copied").count(),
+        3,
+        "{}",
+        up.stderr
+    );
+    let (code, labs) = status(&t, &env);
     assert_eq!(code, 0, "{labs:?}");
     for url in &urls {
         let on: Vec<&serde_json::Value> = labs
@@ -343,27 +480,46 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
         assert!(on.iter().all(|l| l["state"] == "up"), "{on:?}");
     }
 
-    // A learner opens their lab on the TLS engine: the URL is that
+    // A learner opens their lab on a remote engine: the URL is that
     // engine's address, and the page comes through its load balancer.
-    let remote = labs
-        .iter()
-        .find(|l| l["engine"].as_str() == Some(urls[2].as_str()))
-        .unwrap();
-    let url = remote["url"].as_str().unwrap();
-    assert!(url.starts_with("http://10.99.0.13:"), "{url}");
-    let page = Command::new("curl")
-        .args(["-sf", "-m", "5", url])
-        .output()
-        .unwrap();
-    let page = String::from_utf8_lossy(&page.stdout);
-    assert!(page.contains("Served by web server"), "{url}: {page}");
-    // `open` finds it by the lab's name alone, on its engine.
-    let lab = remote["lab"].as_str().unwrap();
-    let open = t.run_args(&["open", lab]).code(0);
-    assert_eq!(open.stdout.trim(), url);
+    for (url, host) in [(&urls[0], "10.99.0.11"), (&urls[2], "10.99.0.13")] {
+        let remote = labs
+            .iter()
+            .find(|l| l["engine"].as_str() == Some(url.as_str()))
+            .unwrap();
+        let site = remote["url"].as_str().unwrap();
+        assert!(site.starts_with(&format!("http://{host}:")), "{site}");
+        let page = Command::new("curl")
+            .args(["-sf", "-m", "5", site])
+            .output()
+            .unwrap();
+        let page = String::from_utf8_lossy(&page.stdout);
+        assert!(page.contains("Served by web server"), "{site}: {page}");
+        // `open` finds it by the lab's name alone, on its engine, from
+        // any folder (the TLS engine's certificates are named whole).
+        let lab = remote["lab"].as_str().unwrap();
+        let open = Command::new(env!("CARGO_BIN_EXE_infractl"))
+            .args(["open", lab])
+            .env("INFRACTL_STATE_DIR", t.state_dir())
+            .env("SSH_AUTH_SOCK", &sock)
+            .current_dir("/")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&open.stdout).trim(), site);
+        // Another engine named for it is refused: the lab is not there.
+        let other = run(&["exec", lab, "client", "--engine", &urls[1], "--", "true"]).code(2);
+        assert!(
+            other.stderr.contains(&format!(
+                "lab `{lab}` runs on the engine {url}, not {}",
+                urls[1]
+            )),
+            "{}",
+            other.stderr
+        );
+    }
 
     // Every lab verifies; the report has a row per student.
-    let graded = t.run_args(&[
+    let graded = run(&[
         "--quiet",
         "class",
         "verify",
@@ -380,13 +536,13 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
 
     // The second engine goes away: its two labs fail, one line each; the
     // other four stay up.
-    docker(&["stop", "-t", "2", "it-engine-2"]);
+    docker(&["stop", "-t", "2", names[1]]);
     let lost: Vec<String> = labs
         .iter()
         .filter(|l| l["engine"].as_str() == Some(urls[1].as_str()))
         .map(|l| l["lab"].as_str().unwrap().to_string())
         .collect();
-    let (code, now) = status(&t);
+    let (code, now) = status(&t, &env);
     assert_eq!(code, 1);
     for l in &now {
         let want = if lost.contains(&l["lab"].as_str().unwrap().to_string()) {
@@ -396,7 +552,7 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
         };
         assert_eq!(l["state"], want, "{l}");
     }
-    let again = t.run_args(&["--quiet", "class", "up", "it-multi.yaml"]);
+    let again = run(&["--quiet", "class", "up", "it-multi.yaml"]);
     assert_eq!(again.code, 1, "{}", again.stdout);
     assert!(
         again.stdout.contains("Class `it-multi`: 4 of 6 labs up"),
@@ -417,7 +573,7 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
             "{line}"
         );
     }
-    let graded = t.run_args(&["--quiet", "class", "verify", "it-multi.yaml"]);
+    let graded = run(&["--quiet", "class", "verify", "it-multi.yaml"]);
     assert_eq!(graded.code, 1);
     assert!(
         graded.stdout.contains("4 of 6 labs pass every claim"),
@@ -427,7 +583,7 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
 
     // Down: everything on the engines that answer; the lost engine's labs
     // are reported and kept in the state until it is back.
-    let down = t.run_args(&["--quiet", "class", "down", "it-multi.yaml"]);
+    let down = run(&["--quiet", "class", "down", "it-multi.yaml"]);
     assert_eq!(down.code, 1, "{}", down.stdout);
     assert!(
         down.stdout.contains("4 labs removed")
@@ -438,24 +594,16 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
         "{}",
         down.stdout
     );
-    for url in [&urls[0], &urls[2]] {
-        assert_eq!(
-            lab_objects(url, tls_certs(url)),
-            Vec::<String>::new(),
-            "{url}"
-        );
+    for name in [names[0], names[2]] {
+        assert_eq!(lab_objects(name), Vec::<String>::new(), "{name}");
     }
-    docker(&["start", "it-engine-2"]);
-    wait_engine(&urls[1], None);
-    let down = t.run_args(&["--quiet", "class", "down", "it-multi.yaml"]);
+    docker(&["start", names[1]]);
+    wait_engine(names[1], &urls[1]);
+    let down = run(&["--quiet", "class", "down", "it-multi.yaml"]);
     assert_eq!(down.code, 0, "{}", down.stdout);
     assert!(down.stdout.contains("2 labs removed"), "{}", down.stdout);
-    for url in &urls {
-        assert_eq!(
-            lab_objects(url, tls_certs(url)),
-            Vec::<String>::new(),
-            "{url}"
-        );
+    for name in names {
+        assert_eq!(lab_objects(name), Vec::<String>::new(), "{name}");
     }
     let left: Vec<_> = std::fs::read_dir(t.state_dir())
         .map(|d| d.filter_map(|e| e.ok()).collect())

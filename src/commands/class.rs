@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{emit, emit_json, Global};
 use crate::class::Class;
-use crate::driver::docker::endpoint::{self, Endpoint};
+use crate::driver::docker::endpoint::Endpoint;
 use crate::driver::docker::{DockerEngine, LabOnEngine};
 use crate::driver::{DownOptions, Driver};
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
@@ -127,12 +127,43 @@ fn class_labs(class: &Class, global: &Global) -> Vec<String> {
     labs
 }
 
+/// Where a lab of the class is.
+enum Where {
+    /// On this site (which may not have answered).
+    On(usize),
+    /// Its record names no engine and it is on none that answered: it may
+    /// be on one that did not (named here).
+    Unknown(String),
+    /// On no engine.
+    Nowhere,
+}
+
 /// Where `lab` is: the engine its record names, else one it has
 /// containers on.
+fn locate(lab: &str, sites: &[Site], global: &Global) -> Where {
+    let recorded = record_of(lab, global).and_then(|r| r.engine);
+    let found = match &recorded {
+        Some(e) => sites.iter().position(|s| s.endpoint.host == e.host),
+        None => sites.iter().position(|s| s.has(lab)),
+    };
+    if let Some(i) = found {
+        return Where::On(i);
+    }
+    let silent: Vec<String> = sites
+        .iter()
+        .filter(|s| s.reached.is_err())
+        .map(|s| s.endpoint.to_string())
+        .collect();
+    match (recorded, silent.is_empty()) {
+        (None, false) => Where::Unknown(silent.join(", ")),
+        _ => Where::Nowhere,
+    }
+}
+
 fn site_of<'a>(lab: &str, sites: &'a [Site], global: &Global) -> Option<&'a Site> {
-    match record_of(lab, global).and_then(|r| r.engine) {
-        Some(e) => sites.iter().find(|s| s.endpoint.host == e.host),
-        None => sites.iter().find(|s| s.has(lab)),
+    match locate(lab, sites, global) {
+        Where::On(i) => Some(&sites[i]),
+        _ => None,
     }
 }
 
@@ -186,47 +217,57 @@ pub async fn up(
         }
     }
     let listed: Vec<String> = class.students.iter().map(|s| class.lab(s)).collect();
-    for lab in class_labs(&class, global)
-        .into_iter()
-        .filter(|l| !listed.contains(l))
-    {
-        match site_of(&lab, &sites, global).map(|s| &s.reached) {
-            Some(Ok(r)) => {
-                remove_lab(&r.engine, &lab, global).await?;
-                progress.note(&format!("{lab}: its student left the class; removed"));
-            }
-            Some(Err(e)) => progress.note(&format!("{lab}: its student left the class, but {e}")),
-            None => remove_lab_state(&lab, global)?,
+    let ours = class_labs(&class, global);
+    for lab in ours.iter().filter(|l| !listed.contains(l)) {
+        let gone = match locate(lab, &sites, global) {
+            Where::On(i) => match &sites[i].reached {
+                Ok(r) => remove_lab(&r.engine, lab, global)
+                    .await
+                    .map_err(|e| e.headline()),
+                Err(e) => Err(e.clone()),
+            },
+            Where::Unknown(engines) => Err(format!("it may be on {engines}, which did not answer")),
+            Where::Nowhere => remove_lab_state(lab, global).map_err(|e| e.headline()),
+        };
+        match gone {
+            Ok(()) => progress.note(&format!("{lab}: its student left the class; removed")),
+            Err(e) => progress.note(&format!("{lab}: its student left the class, but {e}")),
         }
     }
-    // Each site's memory in use and the class's labs on it, counted from
-    // what runs there (a lab of another stack at this stack's rate per
-    // server).
+    // Each site's memory in use and the class's labs on it: the listed
+    // students' labs it holds (or is recorded to), and any other lab
+    // running there at this stack's rate per server.
     let per_server = need_mb / stack.servers.len().max(1) as u64;
     let mut load: Vec<(u64, u32)> = sites
         .iter()
         .map(|s| match &s.reached {
-            Ok(r) => r.labs.iter().fold((0, 0), |(mb, n), l| {
-                if listed.contains(&l.lab) {
-                    (mb + need_mb, n + 1)
-                } else {
+            Ok(r) => r
+                .labs
+                .iter()
+                .filter(|l| !ours.contains(&l.lab))
+                .fold((0, 0), |(mb, n), l| {
                     (mb + per_server * l.hosts.len() as u64, n)
-                }
-            }),
+                }),
             Err(_) => (0, 0),
         })
         .collect();
+    for lab in &listed {
+        if let Where::On(i) = locate(lab, &sites, global) {
+            load[i].0 += need_mb;
+            load[i].1 += 1;
+        }
+    }
     // Placed one after another: each lab's engine, then its subnets there.
     let mut jobs: Vec<Vec<Job>> = sites.iter().map(|_| Vec::new()).collect();
     let mut failed_early = Vec::new();
     for student in &class.students {
         let name = class.lab(student);
-        let placed = match site_of(&name, &sites, global) {
-            Some(s) => Ok(sites
-                .iter()
-                .position(|x| std::ptr::eq(x, s))
-                .expect("a site")),
-            None => {
+        let placed = match locate(&name, &sites, global) {
+            Where::On(i) => Ok(i),
+            Where::Unknown(engines) => Err(format!(
+                "its record names no engine, and it may be on {engines}, which did not answer"
+            )),
+            Where::Nowhere => {
                 let i = choose_site(&sites, &load, need_mb);
                 if let Some(i) = i {
                     load[i].0 += need_mb;
@@ -261,14 +302,27 @@ pub async fn up(
     }
     // Every engine with labs to bring up gets the node image (copied from
     // one that has it, or built), then brings its labs up, a few at once.
-    let local = match sites.iter().any(|s| s.endpoint.host == endpoint::LOCAL) {
-        true => None,
-        false => DockerEngine::connect(Endpoint::local()).await.ok(),
-    };
+    let mut others: Vec<Endpoint> = Vec::new();
+    for e in [Endpoint::ambient().ok(), Some(Endpoint::local())]
+        .into_iter()
+        .flatten()
+    {
+        if !sites.iter().any(|s| s.endpoint.host == e.host)
+            && !others.iter().any(|o| o.host == e.host)
+        {
+            others.push(e);
+        }
+    }
+    let others: Vec<DockerEngine> =
+        futures_util::future::join_all(others.into_iter().map(DockerEngine::connect))
+            .await
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .collect();
     let sources: Vec<&DockerEngine> = sites
         .iter()
         .filter_map(|s| s.reached.as_ref().ok().map(|r| &r.engine))
-        .chain(local.as_ref())
+        .chain(others.iter())
         .collect();
     let per_engine = sites.iter().zip(jobs).map(|(site, jobs)| {
         let sources = &sources;
@@ -509,16 +563,16 @@ pub async fn status(file: &Path, json: bool, global: &Global, out: &mut dyn Writ
                     (n, r) if n == r => "up".to_string(),
                     (n, r) => format!("{r} of {n} running"),
                 };
-                let url = match hosts.is_empty() {
-                    true => None,
-                    false => r
-                        .engine
-                        .lab(&name)
-                        .published(topo.site_port())
-                        .await?
-                        .map(|p| super::site_url(&topo, &r.engine.endpoint, p)),
-                };
-                (state, url)
+                match hosts.is_empty() {
+                    true => (state, None),
+                    false => match r.engine.lab(&name).published(topo.site_port()).await {
+                        Ok(p) => (
+                            state,
+                            p.map(|p| super::site_url(&topo, &r.engine.endpoint, p)),
+                        ),
+                        Err(e) => (format!("error: {}", e.headline()), None),
+                    },
+                }
             }
         };
         labs.push(StudentLab {
@@ -533,7 +587,16 @@ pub async fn status(file: &Path, json: bool, global: &Global, out: &mut dyn Writ
     if json {
         emit_json(out, &labs)?;
     } else {
-        emit(out, &table(&labs))?;
+        let mut text = table(&labs);
+        for s in &sites {
+            if let Err(e) = &s.reached {
+                text.push_str(&format!("\nengine {}: {e}", s.endpoint));
+            }
+        }
+        if sites.iter().any(|s| s.reached.is_err()) {
+            text.push('\n');
+        }
+        emit(out, &text)?;
     }
     Ok(if all_up { EXIT_OK } else { EXIT_FAILURE })
 }
@@ -547,42 +610,49 @@ pub async fn down(
     let class = crate::class::load(file)?;
     let sites = reach(&class, global).await;
     let mut removed = 0;
+    // Labs kept, grouped by why: an engine that did not answer, or an
+    // engine's error.
     let mut left: Vec<(String, Vec<String>)> = Vec::new();
     for lab in class_labs(&class, global) {
         // Counted when it had anything: state, or objects on an engine.
-        let mut had = StateDir::new(&root(global), &lab).path.exists();
-        let _lock = StateDir::new(&root(global), &lab).lock("class down")?;
-        let recorded = record_of(&lab, global).and_then(|r| r.engine);
-        // Its engine, when its record names one; else every engine it is on.
-        let on: Vec<&Site> = match &recorded {
-            Some(e) => sites.iter().filter(|s| s.endpoint.host == e.host).collect(),
-            None => sites.iter().filter(|s| s.has(&lab)).collect(),
-        };
-        let mut unreachable = None;
-        for site in on {
-            match &site.reached {
-                Ok(r) => {
-                    let gone = r.engine.lab(&lab).destroy(&DownOptions::default()).await?;
-                    had |= !(gone.hosts.is_empty()
-                        && gone.networks.is_empty()
-                        && gone.volumes.is_empty());
+        let had = StateDir::new(&root(global), &lab).path.exists();
+        let outcome = async {
+            let _lock = StateDir::new(&root(global), &lab).lock("class down")?;
+            let gone = match locate(&lab, &sites, global) {
+                Where::On(i) => match &sites[i].reached {
+                    Ok(r) => r.engine.lab(&lab).destroy(&DownOptions::default()).await?,
+                    Err(_) => {
+                        return Ok(Some(format!("Engine {} did not answer", sites[i].endpoint)))
+                    }
+                },
+                Where::Unknown(engines) => {
+                    return Ok(Some(format!(
+                        "Not found on the engines that answered; perhaps on {engines}"
+                    )))
                 }
-                Err(_) => unreachable = Some(site.endpoint.to_string()),
-            }
+                Where::Nowhere => Default::default(),
+            };
+            remove_lab_state(&lab, global)?;
+            let had = had
+                || !(gone.hosts.is_empty() && gone.networks.is_empty() && gone.volumes.is_empty());
+            Ok::<_, Error>(if had { None } else { Some(String::new()) })
         }
-        match unreachable {
-            // Kept: its record says where it is, for a later `class down`.
-            Some(engine) => match left.iter_mut().find(|(e, _)| *e == engine) {
-                Some((_, labs)) => labs.push(lab),
-                None => left.push((engine, vec![lab])),
-            },
-            None => {
-                remove_lab_state(&lab, global)?;
-                if had {
-                    removed += 1;
-                    progress.note(&format!("{lab}: removed"));
-                }
+        .await;
+        let why = match outcome {
+            Ok(None) => {
+                removed += 1;
+                progress.note(&format!("{lab}: removed"));
+                continue;
             }
+            // Nothing there, nothing to say.
+            Ok(Some(w)) if w.is_empty() => continue,
+            Ok(Some(w)) => w,
+            Err(e) => format!("Failed ({})", e.headline()),
+        };
+        // Kept: its record says where it is, for a later `class down`.
+        match left.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, labs)) => labs.push(lab),
+            None => left.push((why, vec![lab])),
         }
     }
     let mut text = format!(
@@ -590,9 +660,9 @@ pub async fn down(
         class.name,
         super::count(removed, "lab")
     );
-    for (engine, labs) in &left {
+    for (why, labs) in &left {
         text.push_str(&format!(
-            "Engine {engine} did not answer: {} left there ({}); `class down` again once it is back.\n",
+            "{why}: {} left there ({}); `class down` again once it is back.\n",
             super::count(labs.len(), "lab"),
             labs.join(", ")
         ));

@@ -62,20 +62,26 @@ impl Global {
     }
 }
 
-/// The engine a lab's commands go to: `--engine` or `--context`, else the
-/// one its record says it runs on, else the one the environment names
-/// (DOCKER_HOST, DOCKER_CONTEXT, the current context, the local socket).
+/// The engine a lab's commands go to: the one its record says it runs
+/// on (naming another with `--engine` or `--context` is refused: the lab
+/// is not there), else the one the options name, else the one the
+/// environment names (DOCKER_HOST, DOCKER_CONTEXT, the current context,
+/// the local socket). A lab moves to another engine only through `down`.
 pub fn engine_of(lab: &str, global: &Global) -> Result<Endpoint> {
-    if let Some(e) = explicit_engine(global)? {
-        return Ok(e);
-    }
     let root = crate::state::root(global.state_dir.as_deref());
-    if let Some(e) =
-        crate::lab::read(&crate::state::StateDir::new(&root, lab)).and_then(|r| r.engine)
-    {
-        return Ok(e);
+    let recorded =
+        crate::lab::read(&crate::state::StateDir::new(&root, lab)).and_then(|r| r.engine);
+    match (explicit_engine(global)?, recorded) {
+        (Some(asked), Some(there)) if asked.host != there.host => Err(Error::usage(format!(
+            "lab `{lab}` runs on the engine {there}, not {asked}"
+        ))
+        .with_hint(format!(
+            "leave --engine and --context out: its commands go there; `infractl down {lab}` (there) frees it for another engine"
+        ))),
+        (_, Some(there)) => Ok(there),
+        (Some(asked), None) => Ok(asked),
+        (None, None) => Endpoint::ambient(),
     }
-    Endpoint::ambient()
 }
 
 /// The engine the command line names, if it names one.

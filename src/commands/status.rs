@@ -211,15 +211,16 @@ pub async fn run(
 /// engine that does not answer is one line, and exit 1.
 async fn every_lab(json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
     use crate::driver::docker::{endpoint::Endpoint, DockerEngine};
-    let first = match super::explicit_engine(global)? {
-        Some(e) => e,
+    let named = super::explicit_engine(global)?;
+    let first = match &named {
+        Some(e) => e.clone(),
         None => Endpoint::ambient()?,
     };
     let mut engines = vec![first.clone()];
-    if super::explicit_engine(global)?.is_none() {
+    if named.is_none() {
         let root = crate::state::root(global.state_dir.as_deref());
         for e in crate::lab::recorded_engines(&root) {
-            if !engines.contains(&e) {
+            if !engines.iter().any(|x| x.host == e.host) {
                 engines.push(e);
             }
         }
@@ -240,8 +241,9 @@ async fn every_lab(json: bool, global: &Global, out: &mut dyn Write) -> Result<i
                 servers: l.hosts.len(),
                 stack: l.stack,
             })),
-            // The engine asked for must answer; the others are reported.
-            Err(e) if *endpoint == first => return Err(e),
+            // An engine asked for must answer; the others are reported
+            // (the environment's too, when records name others).
+            Err(e) if named.is_some() || engines.len() == 1 => return Err(e),
             Err(e) => unreachable.push(e.headline()),
         }
     }

@@ -160,7 +160,7 @@ pub async fn bring_up(
     record.publish = publish.or_else(|| before.as_ref().and_then(|r| r.publish));
     record.engine = match global.inventory {
         Some(_) => None,
-        None => Some(engine_to_use(&lab.stack.name, before.as_ref(), global)?),
+        None => Some(super::engine_of(&lab.stack.name, global)?),
     };
     record.class = before.and_then(|r| r.class);
     crate::lab::write(state, &record)?;
@@ -186,26 +186,6 @@ pub async fn bring_up(
         outcomes,
         url,
     })
-}
-
-/// The engine `up` brings the lab up on: the one it already runs on (a
-/// lab moves only through `down`), else the one the options name.
-fn engine_to_use(
-    lab: &str,
-    before: Option<&crate::lab::Record>,
-    global: &Global,
-) -> Result<crate::driver::docker::endpoint::Endpoint> {
-    let recorded = before.and_then(|r| r.engine.clone());
-    match (super::explicit_engine(global)?, recorded) {
-        (Some(asked), Some(there)) if asked != there => Err(Error::usage(format!(
-            "lab `{lab}` runs on the engine {there}, not {asked}"
-        ))
-        .with_hint(format!(
-            "`infractl down {lab}` first to bring it up on another engine"
-        ))),
-        (_, Some(there)) => Ok(there),
-        (asked, None) => asked.map_or_else(crate::driver::docker::endpoint::Endpoint::ambient, Ok),
-    }
 }
 
 /// Publishes the site on the engine's host (see `Driver::publish`); its
@@ -257,9 +237,7 @@ async fn place(
     if global.inventory.is_some() {
         return Ok(lab);
     }
-    let root = crate::state::root(global.state_dir.as_deref());
-    let before = crate::lab::read(&StateDir::new(&root, &lab.stack.name));
-    let endpoint = engine_to_use(&lab.stack.name, before.as_ref(), global)?;
+    let endpoint = super::engine_of(&lab.stack.name, global)?;
     let engine = crate::driver::docker::DockerEngine::connect(endpoint).await?;
     let in_use = engine.subnets_in_use().await?;
     place_among(lab, &in_use, progress)

@@ -100,7 +100,11 @@ impl Endpoint {
                 "an engine is unix:///PATH, tcp://HOST:PORT (TLS with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, or `tls:` in a class file) or ssh://USER@HOST",
             )
         };
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+        // As the docker CLI's -H: `HOST:PORT` alone is TCP.
+        let (scheme, rest) = url.split_once("://").unwrap_or(("tcp", url));
+        // A folder named from elsewhere (a class file's, DOCKER_CERT_PATH)
+        // is kept whole: the lab's record is read from anywhere.
+        let tls = tls.map(|t| std::path::absolute(&t).unwrap_or(t));
         let host = match scheme {
             "unix" if rest.starts_with('/') => url.to_string(),
             "unix" => {
@@ -195,7 +199,7 @@ impl Endpoint {
 
     /// A URL given as `-H`/`DOCKER_HOST` would be: TLS per the environment.
     fn from_env_url(url: &str, env: &Env) -> Result<Endpoint> {
-        if env.tls_unverified {
+        if env.tls_unverified && !url.starts_with("unix://") && !url.starts_with("ssh://") {
             return Err(Error::usage(
                 "DOCKER_TLS is set without DOCKER_TLS_VERIFY: infractl always checks the engine's certificate",
             )
@@ -273,16 +277,28 @@ impl Endpoint {
     /// Connects and agrees on an API version; one clear error, within
     /// seconds, when the engine cannot be reached.
     pub async fn connect(&self) -> Result<Docker> {
-        let unreachable = |e: &dyn std::fmt::Display| {
-            Error::failure(format!("cannot reach the Docker engine at {self}: {e}")).with_hint(
-                "start it (`systemctl start docker` or `dockerd &`), or name a running one (--engine, --context, DOCKER_HOST)",
+        let hint = if self.host.starts_with("unix://") {
+            "start it (`systemctl start docker` or `dockerd &`), or name a running one (--engine, --context, DOCKER_HOST)".to_string()
+        } else {
+            format!(
+                "is the engine at {} running, and its port open to this machine?",
+                self.host_name().unwrap_or(&self.host)
             )
+        };
+        let unreachable = |e: &dyn std::fmt::Display| {
+            Error::failure(format!("cannot reach the Docker engine at {self}: {e}"))
+                .with_hint(hint.clone())
         };
         let version = bollard::API_DEFAULT_VERSION;
         let docker = if self.host.starts_with("unix://") {
             Docker::connect_with_unix(&self.host, REQUEST_SECONDS, version)
         } else if self.host.starts_with("ssh://") {
-            Docker::connect_with_ssh(&self.host, REQUEST_SECONDS, version)
+            let socket = tunnel(&self.host).await?;
+            Docker::connect_with_unix(
+                &format!("unix://{}", socket.display()),
+                REQUEST_SECONDS,
+                version,
+            )
         } else if let Some(dir) = &self.tls {
             for file in ["ca.pem", "cert.pem", "key.pem"] {
                 if !dir.join(file).is_file() {
@@ -317,6 +333,111 @@ impl Endpoint {
             ))),
         }
     }
+}
+
+/// An SSH engine's socket, forwarded to a socket on this machine by one
+/// `ssh` for the whole run (every API connection a channel of its one
+/// session: no handshake per connection, none of sshd's limits on
+/// connections coming at once). It is this machine's `ssh`, as the docker
+/// CLI's: the user's config and keys (or agent), a new host's key recorded
+/// in known_hosts, a changed one refused. The `ssh` ends with infractl.
+async fn tunnel(url: &str) -> Result<PathBuf> {
+    use std::collections::HashMap;
+    // Held while a tunnel opens: labs connecting at once share one.
+    static TUNNELS: tokio::sync::Mutex<Option<HashMap<String, PathBuf>>> =
+        tokio::sync::Mutex::const_new(None);
+    let mut tunnels = TUNNELS.lock().await;
+    let tunnels = tunnels.get_or_insert_with(HashMap::new);
+    if let Some(p) = tunnels.get(url) {
+        return Ok(p.clone());
+    }
+    let authority = url.trim_start_matches("ssh://");
+    let (user, rest) = match authority.rsplit_once('@') {
+        Some((u, r)) => (Some(u), r),
+        None => (None, authority),
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.parse::<u16>().is_ok() => (h, Some(p)),
+        _ => (rest.trim_start_matches('[').trim_end_matches(']'), None),
+    };
+    let dir = std::env::temp_dir().join("infractl-ssh");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::caused(format!("cannot make {}", dir.display()), e))?;
+    // Sockets of runs that ended go (their pid is gone).
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.split('-').next().unwrap_or("");
+        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let socket = dir.join(format!("{}-{}.sock", std::process::id(), tunnels.len()));
+    let _ = std::fs::remove_file(&socket);
+    let mut ssh = tokio::process::Command::new("ssh");
+    ssh.args([
+        "-N",
+        "-T",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+    ])
+    .args([
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-o",
+        "StreamLocalBindUnlink=yes",
+    ])
+    .args(["-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=10"])
+    .arg("-L")
+    .arg(format!("{}:/var/run/docker.sock", socket.display()));
+    if let Some(p) = port {
+        ssh.args(["-p", p]);
+    }
+    if let Some(u) = user {
+        ssh.args(["-l", u]);
+    }
+    ssh.arg("--")
+        .arg(host)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // The tunnel goes when infractl does, however it ends.
+    // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        ssh.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let mut child = ssh
+        .spawn()
+        .map_err(|e| Error::caused(format!("cannot run ssh for the engine at {url}"), e))?;
+    let start = std::time::Instant::now();
+    while !socket.exists() {
+        if let Some(status) = child.try_wait().ok().flatten() {
+            let mut said = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                use tokio::io::AsyncReadExt;
+                let _ = err.read_to_string(&mut said).await;
+            }
+            return Err(Error::failure(format!(
+                "ssh to {host} ended ({status}): {}",
+                said.trim()
+            )));
+        }
+        if start.elapsed() > Duration::from_secs(CONNECT_SECONDS) {
+            let _ = child.start_kill();
+            return Err(Error::failure(format!(
+                "ssh to {host} opened no tunnel within {CONNECT_SECONDS} s"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The child stays running, unwaited, for the rest of the run.
+    std::mem::forget(child);
+    tunnels.insert(url.to_string(), socket.clone());
+    Ok(socket)
 }
 
 /// The config's `currentContext`, if one is set (and not `default`).
@@ -372,8 +493,13 @@ mod tests {
         let e = Endpoint::parse("ssh://ann@lab-7:2222", None).unwrap();
         assert_eq!(e.host_name(), Some("lab-7"));
         assert_eq!(Endpoint::local().host_name(), None);
+        assert_eq!(
+            Endpoint::parse("10.0.0.7:2375", None).unwrap().host,
+            "tcp://10.0.0.7:2375"
+        );
+        let e = Endpoint::parse("tcp://h", Some("certs".into())).unwrap();
+        assert!(e.tls.unwrap().is_absolute());
         for (bad, says) in [
-            ("10.0.0.7:2375", "no scheme"),
             ("unix://docker.sock", "absolute"),
             ("ftp://x", "`ftp://` is not a way"),
             ("https://x:2376", "needs the engine's certificates"),

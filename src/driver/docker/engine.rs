@@ -622,6 +622,7 @@ pub async fn copy_image(
     task: &str,
     progress: &dyn crate::progress::Progress,
 ) -> Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
     let doing = format!("copying the image {reference} between engines");
     let total = from
@@ -634,24 +635,20 @@ pub async fn copy_image(
     // The export's error, if it stops short: the load then sees a cut
     // archive and fails, and this says why.
     let broken: Arc<Mutex<Option<bollard::errors::Error>>> = Arc::default();
-    let moved = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let moved = Arc::new(AtomicU64::new(0));
     let export = {
         let (broken, moved) = (broken.clone(), moved.clone());
         from.export_image(reference)
             .take_while(move |chunk| {
-                let ok = match chunk {
-                    Ok(_) => true,
-                    Err(e) => {
-                        *broken.lock().expect("lock") = Some(clone_error(e));
-                        false
-                    }
-                };
-                std::future::ready(ok)
+                if let Err(e) = chunk {
+                    *broken.lock().expect("lock") = Some(clone_error(e));
+                }
+                std::future::ready(chunk.is_ok())
             })
             .filter_map(move |chunk| {
                 let bytes = chunk.ok();
                 if let Some(b) = &bytes {
-                    moved.fetch_add(b.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    moved.fetch_add(b.len() as u64, Ordering::Relaxed);
                 }
                 std::future::ready(bytes)
             })
@@ -660,50 +657,52 @@ pub async fn copy_image(
         .quiet(true)
         .build();
     let mut load = std::pin::pin!(to.import_image_stream(options, export, None));
+    let cut = || {
+        broken
+            .lock()
+            .expect("lock")
+            .take()
+            .map(|c| Error::caused(format!("{doing}: the export stopped"), c))
+    };
     let mut last = 0;
-    loop {
+    let result = loop {
         let step = tokio::time::timeout(std::time::Duration::from_secs(1), load.next()).await;
-        let mb = moved.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000;
+        let mb = moved.load(Ordering::Relaxed) / 1_000_000;
         if mb != last {
             progress.update(task, Some(mb), &format!("copying the node image ({mb} MB)"));
             last = mb;
         }
         match step {
             Err(_) => continue,
-            Ok(None) => break,
+            Ok(None) => break cut().map_or(Ok(()), Err),
+            // A cut export explains whatever the load says next.
+            Ok(Some(_)) if cut_now(&broken) => break Err(cut().expect("cut")),
             Ok(Some(Ok(info))) => {
                 if let Some(e) = info.error_detail.and_then(|d| d.message).or(info.error) {
-                    return Err(Error::failure(format!(
+                    break Err(Error::failure(format!(
                         "{doing}: the engine refused it: {e}"
                     )));
                 }
             }
-            Ok(Some(Err(e))) => {
-                let cause = broken.lock().expect("lock").take();
-                return Err(match cause {
-                    Some(c) => Error::caused(format!("{doing}: the export stopped"), c),
-                    None => Error::caused(doing, e),
-                });
-            }
+            Ok(Some(Err(e))) => break Err(Error::caused(doing.clone(), e)),
         }
-    }
-    if let Some(c) = broken.lock().expect("lock").take() {
-        return Err(Error::caused(format!("{doing}: the export stopped"), c));
-    }
-    if !image_exists(to, reference).await? {
-        return Err(Error::failure(format!(
+    };
+    let result = match result {
+        Ok(()) if !image_exists(to, reference).await? => Err(Error::failure(format!(
             "{doing}: the engine took the archive but has no {reference}"
-        )));
+        ))),
+        r => r,
+    };
+    let mb = moved.load(Ordering::Relaxed) / 1_000_000;
+    match &result {
+        Ok(()) => progress.finish(task, true, &format!("node image copied ({mb} MB)")),
+        Err(e) => progress.finish(task, false, &e.headline()),
     }
-    progress.finish(
-        task,
-        true,
-        &format!(
-            "node image copied ({} MB)",
-            moved.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000
-        ),
-    );
-    Ok(())
+    result
+}
+
+fn cut_now(broken: &std::sync::Mutex<Option<bollard::errors::Error>>) -> bool {
+    broken.lock().expect("lock").is_some()
 }
 
 /// A bollard error kept for later (it is not `Clone`): its message.

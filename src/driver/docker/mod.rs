@@ -111,16 +111,29 @@ impl DockerEngine {
     }
 
     /// Makes sure the node image is there: already, or copied from the
-    /// local engine when it has it (for an engine elsewhere), or built.
+    /// engine the environment names or the local one when it has it, or
+    /// built.
     pub async fn ensure_image(&self, progress: &dyn Progress) -> Result<()> {
-        let local = Endpoint::local();
-        if self.endpoint.host == local.host {
-            return self.ensure_image_from(&[], progress).await;
+        if engine::image_exists(&self.docker, &crate::image::reference()).await? {
+            return Ok(());
         }
-        match DockerEngine::connect(local).await {
-            Ok(l) => self.ensure_image_from(&[&l], progress).await,
-            Err(_) => self.ensure_image_from(&[], progress).await,
+        let mut sources = Vec::new();
+        for e in [Endpoint::ambient().ok(), Some(Endpoint::local())]
+            .into_iter()
+            .flatten()
+        {
+            if e.host != self.endpoint.host
+                && !sources
+                    .iter()
+                    .any(|s: &DockerEngine| s.endpoint.host == e.host)
+            {
+                if let Ok(s) = DockerEngine::connect(e).await {
+                    sources.push(s);
+                }
+            }
         }
+        let sources: Vec<&DockerEngine> = sources.iter().collect();
+        self.ensure_image_from(&sources, progress).await
     }
 
     /// Makes sure the node image is there: already, copied through the
