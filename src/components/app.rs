@@ -18,7 +18,7 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "app",
-    memory_mb: 55,
+    memory_mb: 35,
     summary:
         "application server: runs the site's code (Python under gunicorn), talks to the database",
     packages: &["python3", "gunicorn", "python3-pymysql"],

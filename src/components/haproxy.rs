@@ -18,7 +18,7 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "haproxy",
-    memory_mb: 10,
+    memory_mb: 12,
     summary:
         "load balancer: spreads requests over the web servers, checks their health, terminates TLS",
     packages: &["haproxy"],

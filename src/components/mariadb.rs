@@ -17,7 +17,7 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "mariadb",
-    memory_mb: 115,
+    memory_mb: 50,
     summary:
         "database (MySQL, as Debian's MariaDB): a write primary, or a read-only replica of one",
     packages: &["mariadb-server", "mariadb-client"],

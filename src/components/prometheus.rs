@@ -16,7 +16,7 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "prometheus",
-    memory_mb: 30,
+    memory_mb: 22,
     summary: "monitoring server (Prometheus): scrapes every exporter, evaluates alert rules",
     packages: &["prometheus"],
     templates: &["prometheus/prometheus.yml", "prometheus/alerts.yml"],
@@ -147,7 +147,10 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     out.template(ALERTS, 0o644, "prometheus/alerts.yml", json!({}))?;
     out.service(Service {
         name: "prometheus".into(),
-        pre: vec!["install -d -o prometheus -g prometheus /var/lib/prometheus/metrics2".into()],
+        pre: vec![
+            "install -d -o prometheus -g prometheus /var/lib/prometheus/metrics2".into(),
+            super::monitoring::go_runtime(24),
+        ],
         command: vec![
             "prometheus".into(),
             format!("--config.file={CONF}"),

@@ -71,8 +71,10 @@ impl Stack {
     /// The memory a running lab of the stack holds, in MB: each server's
     /// base (runit, sshd) and what each of its components' kinds holds.
     pub fn memory_mb(&self) -> u64 {
-        /// A container with nothing but its supervisor and sshd.
-        const SERVER_MB: u64 = 6;
+        /// A container with nothing but its supervisor and sshd, as the
+        /// engine counts it (their pages and the page cache of what they
+        /// read: each container has its own copy on fuse-overlayfs).
+        const SERVER_MB: u64 = 9;
         self.servers
             .iter()
             .map(|s| {
