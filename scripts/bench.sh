@@ -130,7 +130,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # bench_class N STACK: the class figures.
 bench_class() {
     local n=$1 stack=$2 image servers floor up rss mem
-    printf 'stack: %s\nstudents: %s\n' "$stack" "$n" > "$work/bench.yaml"
+    # A class name of its own: nothing of an earlier run is in its way.
+    printf 'name: bench%s\nstack: %s\nstudents: %s\n' "$$" "$stack" "$n" > "$work/bench.yaml"
     image=$($bin image show | awk '/^image:/ {print $2}')
     /usr/bin/time -f "%e %M" -o "$work/class-up" "$bin" -q class up "$work/bench.yaml" >/dev/null
     up=$(cut -d' ' -f1 "$work/class-up")
@@ -148,7 +149,8 @@ for line in sys.stdin:
     num = used.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
     total += float(num) * units[used[len(num):]]
 print(total / 2**20)')
-    "$bin" -q class down "$work/bench.yaml" >/dev/null
+    local down=0
+    "$bin" class down "$work/bench.yaml" > "$work/class-down" 2>&1 || down=1
     # The floor: as many bare containers of the node image, eight at a time.
     local start end
     start=$(date +%s.%N)
@@ -162,10 +164,15 @@ print(total / 2**20)')
         "$up" "$servers" "$floor" "$(echo "$up / $floor" | bc -l)"
     printf '  infractl peak RSS: %.1f MB; engine memory per lab: %.0f MB\n' \
         "$(echo "$rss / 1024" | bc -l)" "$(echo "$mem / $n" | bc -l)"
+    if [ $down = 1 ]; then
+        echo "bench: class down failed:" >&2
+        cat "$work/class-down" >&2
+        return 1
+    fi
 }
 if [ "$class" != 0 ]; then
     bench_class "$class" "${stacks[0]}"
-    exit 0
+    exit
 fi
 
 [ $ssh = 1 ] && echo "SSH driver, hosts with every package present" || echo "Docker driver"

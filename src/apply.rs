@@ -252,14 +252,22 @@ impl<D: Driver> Pipelines<'_, D> {
         }
     }
 
+    fn trace(&self, server: &str, what: &str) {
+        trace(self.started, server, what);
+    }
+
     async fn pipeline(&self, s: &ServerPlan, action: &Action) -> Result<Outcome> {
         let (driver, progress) = (self.driver, self.progress);
         let result = async {
-            let outcome = bring(driver, self.plan, s, action, &self.applied, progress).await?;
+            let outcome = bring(self, s, action).await?;
+            self.trace(&s.name, "made, filled and started");
             progress.update(&s.name, Some(3), "waiting for services");
             wait_probes(driver, self.plan, s, self.ready_seconds).await?;
+            self.trace(&s.name, "services ready");
             self.wait_for_earlier_stages(s).await;
+            self.trace(&s.name, "earlier stages done");
             run_steps(driver, s, action, &self.applied).await?;
+            self.trace(&s.name, "after-ready steps done");
             Ok::<_, Error>(outcome)
         }
         .await;
@@ -283,15 +291,24 @@ impl<D: Driver> Pipelines<'_, D> {
     }
 }
 
+/// With INFRACTL_TRACE set, says on stderr when a server's step ended, in
+/// seconds since the bring-up began: where an `up` spends its time. A
+/// developer's diagnostic, printed past the progress (and so with `-q`).
+#[allow(clippy::print_stderr)]
+fn trace(started: std::time::Instant, server: &str, what: &str) {
+    if std::env::var_os("INFRACTL_TRACE").is_some() {
+        let t = started.elapsed().as_secs_f64();
+        eprintln!("trace {t:7.3} {server:>10} {what}");
+    }
+}
+
 /// Makes, fills and starts a host, or brings a running one up to date.
 async fn bring<D: Driver>(
-    driver: &D,
-    plan: &Plan,
+    run: &Pipelines<'_, D>,
     s: &ServerPlan,
     action: &Action,
-    applied: &Mutex<BTreeMap<String, Applied>>,
-    progress: &dyn Progress,
 ) -> Result<Outcome> {
+    let (driver, plan, applied, progress) = (run.driver, run.plan, &run.applied, run.progress);
     let files = all_files(s);
     let mut outcome = Outcome {
         server: s.name.clone(),
@@ -308,9 +325,11 @@ async fn bring<D: Driver>(
                 }
                 progress.update(&s.name, Some(1), "creating");
                 driver.create(plan, s).await?;
+                run.trace(&s.name, "created");
             }
             progress.update(&s.name, Some(2), &format!("copying {} files", files.len()));
             driver.put_files(plan, &s.name, &files).await?;
+            run.trace(&s.name, "files copied");
             progress.update(&s.name, Some(3), "starting");
             driver.start(plan, &s.name).await?;
             outcome.files = files.len();

@@ -526,6 +526,7 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
 /// names the containers that were on the network, in case the engine no
 /// longer lists the stale endpoint.
 pub async fn remove_network(docker: &Docker, name: &str, known: &[String]) -> Result<()> {
+    let started = std::time::Instant::now();
     let mut tries = 0;
     loop {
         let e = match docker.remove_network(name).await {
@@ -539,7 +540,9 @@ pub async fn remove_network(docker: &Docker, name: &str, known: &[String]) -> Re
             return Err(Error::failure(format!("removing network {name}: {e}")));
         }
         tries += 1;
-        if tries > 40 {
+        // An engine removing many containers at once (a class going down)
+        // was seen to hold one endpoint for more than 18 s, then let go.
+        if started.elapsed() > std::time::Duration::from_secs(60) {
             return Err(Error::failure(format!("removing network {name}: {e}")).with_hint(
                 "every container of the lab is gone but the engine still holds an endpoint on this network; `docker network inspect` shows it, `docker network disconnect -f` removes it",
             ));
