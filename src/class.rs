@@ -195,7 +195,7 @@ fn engines(
                 (endpoint, m.max_labs)
             }
         };
-        if out.iter().any(|e| e.endpoint.host == endpoint.host) {
+        if out.iter().any(|e| e.endpoint.same_engine(&endpoint)) {
             return Err(Error::usage(format!(
                 "{shown}: engine {endpoint} is listed twice"
             )));

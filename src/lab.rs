@@ -108,7 +108,7 @@ pub fn recorded_engines(root: &Path) -> Vec<crate::driver::docker::endpoint::End
         if let Some(e) = read(&StateDir::new(root, &name)).and_then(|r| r.engine) {
             if !engines
                 .iter()
-                .any(|x: &crate::driver::docker::endpoint::Endpoint| x.host == e.host)
+                .any(|x: &crate::driver::docker::endpoint::Endpoint| x.same_engine(&e))
             {
                 engines.push(e);
             }

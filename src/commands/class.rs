@@ -75,7 +75,7 @@ async fn reach(class: &Class, global: &Global) -> Vec<Site> {
     // A lab stays on the engine it runs on, even one the file no longer lists.
     for lab in class_labs(class, global) {
         if let Some(e) = record_of(&lab, global).and_then(|r| r.engine) {
-            if !wanted.iter().any(|(w, _)| w.host == e.host) {
+            if !wanted.iter().any(|(w, _)| w.same_engine(&e)) {
                 wanted.push((e, Some(0)));
             }
         }
@@ -143,7 +143,7 @@ enum Where {
 fn locate(lab: &str, sites: &[Site], global: &Global) -> Where {
     let recorded = record_of(lab, global).and_then(|r| r.engine);
     let found = match &recorded {
-        Some(e) => sites.iter().position(|s| s.endpoint.host == e.host),
+        Some(e) => sites.iter().position(|s| s.endpoint.same_engine(e)),
         None => sites.iter().position(|s| s.has(lab)),
     };
     if let Some(i) = found {
@@ -307,8 +307,8 @@ pub async fn up(
         .into_iter()
         .flatten()
     {
-        if !sites.iter().any(|s| s.endpoint.host == e.host)
-            && !others.iter().any(|o| o.host == e.host)
+        if !sites.iter().any(|s| s.endpoint.same_engine(&e))
+            && !others.iter().any(|o| o.same_engine(&e))
         {
             others.push(e);
         }

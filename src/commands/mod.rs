@@ -72,7 +72,7 @@ pub fn engine_of(lab: &str, global: &Global) -> Result<Endpoint> {
     let recorded =
         crate::lab::read(&crate::state::StateDir::new(&root, lab)).and_then(|r| r.engine);
     match (explicit_engine(global)?, recorded) {
-        (Some(asked), Some(there)) if asked.host != there.host => Err(Error::usage(format!(
+        (Some(asked), Some(there)) if !asked.same_engine(&there) => Err(Error::usage(format!(
             "lab `{lab}` runs on the engine {there}, not {asked}"
         ))
         .with_hint(format!(

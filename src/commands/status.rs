@@ -220,7 +220,7 @@ async fn every_lab(json: bool, global: &Global, out: &mut dyn Write) -> Result<i
     if named.is_none() {
         let root = crate::state::root(global.state_dir.as_deref());
         for e in crate::lab::recorded_engines(&root) {
-            if !engines.iter().any(|x| x.host == e.host) {
+            if !engines.iter().any(|x| x.same_engine(&e)) {
                 engines.push(e);
             }
         }

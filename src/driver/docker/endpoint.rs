@@ -259,6 +259,12 @@ impl Endpoint {
         Ok(endpoint)
     }
 
+    /// Whether both name one engine: the same address, however they were
+    /// named (a URL, a context) and whatever certificates reach it.
+    pub fn same_engine(&self, other: &Endpoint) -> bool {
+        self.host == other.host
+    }
+
     /// The engine's host as a browser on this machine reaches it: none
     /// for the local socket (`localhost`).
     pub fn host_name(&self) -> Option<&str> {

@@ -122,10 +122,10 @@ impl DockerEngine {
             .into_iter()
             .flatten()
         {
-            if e.host != self.endpoint.host
+            if !e.same_engine(&self.endpoint)
                 && !sources
                     .iter()
-                    .any(|s: &DockerEngine| s.endpoint.host == e.host)
+                    .any(|s: &DockerEngine| s.endpoint.same_engine(&e))
             {
                 if let Ok(s) = DockerEngine::connect(e).await {
                     sources.push(s);
@@ -149,7 +149,7 @@ impl DockerEngine {
         }
         for source in sources
             .iter()
-            .filter(|s| s.endpoint.host != self.endpoint.host)
+            .filter(|s| !s.endpoint.same_engine(&self.endpoint))
         {
             if engine::image_exists(&source.docker, &reference)
                 .await
