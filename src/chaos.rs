@@ -4,7 +4,9 @@
 //! user's computer ask whether the site answers, whether reads and writes
 //! through the application work; start it again and measure how long it
 //! takes to recover. Each result is compared with what `explain` predicts;
-//! any disagreement is reported. The lab is left as it was found.
+//! any disagreement is reported. In a lab that monitors itself, each kill
+//! also waits for the alert that tells the operator, and times it. The
+//! lab is left as it was found.
 
 use std::time::Instant;
 
@@ -33,6 +35,10 @@ pub struct ServerChaos {
     /// Seconds from the restart until the server is ready and the site
     /// answers again.
     pub recovery_s: f64,
+    /// In a lab with monitoring, what the operator was told: see
+    /// [`Alerted`]; None without monitoring.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alerted>,
     /// What `explain` predicts of this server's loss.
     pub predicted: String,
     /// What happened.
@@ -54,6 +60,70 @@ pub fn prediction(topo: &Topology, server: &str) -> (bool, bool) {
     let site_down = spof(false);
     let writes_down = site_down || spof(true);
     (site_down, writes_down)
+}
+
+/// The alerts a server's loss raised, or why none was awaited.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Alerted {
+    /// These fired (each once), the first this long after the kill.
+    Fired { alerts: Vec<String>, after_s: f64 },
+    /// Nothing about the server fired within the bound.
+    Silent { within_s: u64 },
+    /// Nothing scrapes the server: its loss cannot raise an alert.
+    Unwatched,
+    /// The server is the monitoring itself: nobody is left to alert.
+    Monitor,
+}
+
+impl Alerted {
+    pub fn cell(&self) -> String {
+        match self {
+            Alerted::Fired { alerts, after_s } => format!("{} {after_s:.1} s", alerts.join(",")),
+            Alerted::Silent { within_s } => format!("NONE in {within_s} s"),
+            Alerted::Unwatched => "unwatched".into(),
+            Alerted::Monitor => "(the monitor)".into(),
+        }
+    }
+}
+
+/// Waits, from `killed`, for an alert about `server` (or the site's, when
+/// the site went down with it).
+async fn await_alert<D: Driver>(
+    driver: &D,
+    topo: &Topology,
+    server: &str,
+    killed: Instant,
+) -> Result<Option<Alerted>> {
+    use crate::alerts;
+    let Some(monitor) = alerts::monitor(topo) else {
+        return Ok(None);
+    };
+    if server == monitor {
+        return Ok(Some(Alerted::Monitor));
+    }
+    if topo.exporters(server).is_empty() {
+        return Ok(Some(Alerted::Unwatched));
+    }
+    let bound = std::time::Duration::from_secs(crate::verify::ALERT_BOUND_S);
+    let relevant = |f: &alerts::Firing| alerts::about(f, server) || f.alert == "SiteDown";
+    let left = bound.saturating_sub(killed.elapsed());
+    let (now, fired) = alerts::watch(driver, topo, left, |f| f.iter().any(|a| relevant(a))).await?;
+    if !fired {
+        return Ok(Some(Alerted::Silent {
+            within_s: crate::verify::ALERT_BOUND_S,
+        }));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for a in now.iter().filter(|a| relevant(a)) {
+        if !names.contains(&a.alert) {
+            names.push(a.alert.clone());
+        }
+    }
+    Ok(Some(Alerted::Fired {
+        alerts: names,
+        after_s: (killed.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+    }))
 }
 
 fn describe(site: bool, reads: bool, writes: bool) -> String {
@@ -93,16 +163,22 @@ pub async fn run<D: Driver>(
         .next()
         .map(|n| n.name.clone())
         .ok_or_else(|| Error::usage("chaos probes the site from the user's computer, and this stack has no `client` server"))?;
-    let scheme = if topo.tls() { "https" } else { "http" };
-    let base = format!("{scheme}://www.{}", topo.stack.domain);
+    let base = format!("{}://{}", topo.site_scheme(), topo.site_host());
     let victims: Vec<&crate::topology::Node> =
         topo.nodes.iter().filter(|n| n.name != client).collect();
     let mut out = Vec::new();
     progress.begin("chaos", Some(victims.len() as u64), "");
     for (i, n) in victims.iter().enumerate() {
         progress.update("chaos", Some(i as u64), &format!("killing {}", n.name));
+        let killed = Instant::now();
         driver.kill(&n.name).await?;
         let (site, reads, writes) = probe(driver, &client, &base).await?;
+        progress.update(
+            "chaos",
+            Some(i as u64),
+            &format!("{} down: waiting for its alert", n.name),
+        );
+        let alert = await_alert(driver, topo, &n.name, killed).await?;
         progress.update("chaos", Some(i as u64), &format!("restarting {}", n.name));
         let t = Instant::now();
         driver.start(plan, &n.name).await?;
@@ -135,6 +211,7 @@ pub async fn run<D: Driver>(
             reads,
             writes,
             recovery_s: (recovery * 10.0).round() / 10.0,
+            alert,
             agrees: predicted == observed,
             predicted,
             observed,

@@ -212,6 +212,26 @@ pub enum Command {
         #[command(flatten)]
         hosts: Hosts,
     },
+    /// List the alerts firing in a lab, as its operator would see them.
+    ///
+    /// A stack with monitoring (a `prometheus` component) has alerting
+    /// rules made from what its servers export: a target not answering,
+    /// the site not loading or failing (5xx), a backend down, replication
+    /// stopped or lagging, the site's certificate near its end. Prometheus
+    /// sends what fires to the lab's Alertmanager; this lists what
+    /// Alertmanager holds, with since when each fires. Exit 0 whether or
+    /// not alerts fire; 1 when the monitoring server does not answer.
+    #[command(after_help = "Example: infractl alerts task2 --json")]
+    Alerts {
+        /// A lab's name, or a stack (built-in name or path).
+        stack: String,
+        /// Print JSON: per alert its name, severity, server, summary,
+        /// since (RFC 3339), seconds and labels.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
     /// Check every claim of a stack on its running lab, as an examiner would.
     ///
     /// From the user's computer (the client): every DNS record answers as
@@ -445,6 +465,7 @@ impl Command {
             | Command::Chaos { hosts, .. }
             | Command::Exec { hosts, .. }
             | Command::Open { hosts, .. }
+            | Command::Alerts { hosts, .. }
             | Command::Logs { hosts, .. } => Some(hosts),
             _ => None,
         }

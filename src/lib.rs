@@ -36,7 +36,8 @@
 //! - [`cli`]: the command line's definition (clap), also the source of the
 //!   completions and the man page.
 //! - [`verify`], [`chaos`], [`explain`], [`diagram`]: proving, breaking,
-//!   explaining and drawing a lab.
+//!   explaining and drawing a lab; [`alerts`]: what the lab's own
+//!   monitoring says is wrong with it.
 //! - [`lab`]: lab instances (`--lab`): a stack's copy under its own name,
 //!   on subnets of its own where the stack's are taken.
 //!
@@ -49,6 +50,7 @@
 //!   reports are typed (`commands::report`).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod alerts;
 pub mod apply;
 pub mod chaos;
 pub mod check;

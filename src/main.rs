@@ -200,6 +200,9 @@ async fn run(
             commands::class::down(&file, global, p, stdout).await
         }
         Command::Open { stack, .. } => commands::open::open(&stack, global, stdout).await,
+        Command::Alerts { stack, json, .. } => {
+            commands::alerts::run(&stack, json, global, stdout).await
+        }
         Command::Ca { stack, lab } => {
             let global = Global {
                 lab,

@@ -52,6 +52,8 @@ scripts! {
     REPLICA_LAG = "replica-lag.sh";
     /// `verify`: how long the site is gone when a load balancer dies.
     FAILOVER_GAP = "failover-gap.sh";
+    /// A published lab's forwarder: until it takes connections.
+    LISTENING = "listening.sh";
 }
 
 /// Declares the templates: a constant each (its name), and [`TEMPLATES`].

@@ -231,6 +231,19 @@ impl Topology {
     }
 
     /// The port users open the site on: 443, or 80 without HTTPS.
+    pub fn site_scheme(&self) -> &'static str {
+        if self.tls() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The site's name, as users type it.
+    pub fn site_host(&self) -> String {
+        format!("www.{}", self.stack.domain)
+    }
+
     pub fn site_port(&self) -> u16 {
         if self.tls() {
             443

@@ -143,6 +143,54 @@ fn targets_up(v: &Value, wanted: usize) -> (String, bool) {
     (observed, down.is_empty() && targets.len() == wanted)
 }
 
+/// `TargetDown (web-02: node, nginx), SiteDown (site)`, or `none`: each
+/// alert on a server once, with the jobs it fires for.
+fn names(firing: &[crate::alerts::Firing]) -> String {
+    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+    for f in firing {
+        let key = format!("{} ({}", f.alert, f.server);
+        let job = f.labels.get("job").cloned();
+        match seen.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, jobs)) => jobs.extend(job),
+            None => seen.push((key, job.into_iter().collect())),
+        }
+    }
+    if seen.is_empty() {
+        return "none".into();
+    }
+    seen.into_iter()
+        .map(|(key, jobs)| match jobs.len() {
+            0 | 1 => format!("{key})"),
+            _ => format!("{key}: {})", jobs.join(", ")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The server verify kills to see its alert fire: one Prometheus scrapes
+/// (not the monitoring server itself), the one whose loss costs the lab
+/// least — not the only entry point, not the write primary, rather not a
+/// replica — the last such in the stack.
+pub fn alert_victim(topo: &Topology) -> Option<String> {
+    let monitor = crate::alerts::monitor(topo)?;
+    let entries = topo.entry();
+    topo.stack
+        .servers
+        .iter()
+        .filter(|s| s.name != monitor && !topo.exporters(&s.name).is_empty())
+        .map(|s| {
+            let n = topo.node(&s.name);
+            let sole_entry = entries.len() == 1 && entries[0].name == s.name;
+            let cost = 2 * usize::from(sole_entry)
+                + 2 * usize::from(n.roles.contains(&Role::DbPrimary))
+                + usize::from(n.roles.contains(&Role::DbReplica));
+            (cost, s.name.clone())
+        })
+        .enumerate()
+        .min_by_key(|(i, (cost, _))| (*cost, usize::MAX - i))
+        .map(|(_, (_, name))| name)
+}
+
 /// The servers with a firewall.
 fn walled(topo: &Topology) -> Vec<String> {
     topo.stack
@@ -256,6 +304,11 @@ pub const REPLICATION_BOUND_MS: u64 = 5000;
 /// How long the site may be away when the active load balancer dies.
 pub const FAILOVER_BOUND_MS: u64 = 1000;
 
+/// How soon a killed server's alert must fire, and resolve once it is
+/// back and ready: a target is scraped every 5 s, rules are evaluated
+/// every 5 s, and `TargetDown` holds for 10 s before it fires.
+pub const ALERT_BOUND_S: u64 = 30;
+
 struct Verifier<'a, D: Driver> {
     driver: &'a D,
     topo: &'a Topology,
@@ -303,15 +356,11 @@ impl<D: Driver> Verifier<'_, D> {
     }
 
     fn scheme(&self) -> &'static str {
-        if self.topo.tls() {
-            "https"
-        } else {
-            "http"
-        }
+        self.topo.site_scheme()
     }
 
     fn site(&self) -> String {
-        format!("www.{}", self.topo.stack.domain)
+        self.topo.site_host()
     }
 
     fn fqdn(&self, name: &str) -> String {
@@ -718,7 +767,7 @@ impl<D: Driver> Verifier<'_, D> {
             .iter()
             .map(|s| self.topo.exporters(&s.name).len())
             .sum::<usize>()
-            + 1;
+            + crate::components::prometheus::own_targets(self.topo, &prom.name);
         // Targets need one scrape after start; give them a few seconds.
         let mut observed = String::new();
         let mut ok = false;
@@ -834,6 +883,76 @@ impl<D: Driver> Verifier<'_, D> {
 
     /// Kill the active load balancer: the site keeps answering on the
     /// virtual IP; then restore it.
+    /// No alert fires on the healthy lab; a monitored server killed fires
+    /// its `TargetDown` within [`ALERT_BOUND_S`]; restored, its alerts
+    /// resolve within the same bound.
+    async fn alerting(&mut self, progress: &dyn Progress) -> Result<()> {
+        if crate::alerts::monitor(self.topo).is_none() {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let firing = crate::alerts::firing(self.driver, self.topo)
+            .await?
+            .unwrap_or_default();
+        self.record(
+            "alerting",
+            "no alert fires on the lab as it is".into(),
+            "none".into(),
+            names(&firing),
+            firing.is_empty(),
+            t,
+        );
+        let Some(victim) = alert_victim(self.topo) else {
+            return Ok(());
+        };
+        progress.update("verify", None, &format!("killing {victim}"));
+        let t = Instant::now();
+        self.driver.kill(&victim).await?;
+        let bound = std::time::Duration::from_secs(ALERT_BOUND_S);
+        let mine = |f: &[crate::alerts::Firing]| -> Vec<crate::alerts::Firing> {
+            f.iter().filter(|a| a.server == victim).cloned().collect()
+        };
+        let (now, fired) = crate::alerts::watch(self.driver, self.topo, bound, |f| {
+            mine(f).iter().any(|a| a.alert == "TargetDown")
+        })
+        .await?;
+        self.record(
+            "alerting",
+            format!("{victim} killed: its alert fires"),
+            format!("TargetDown for {victim} within {ALERT_BOUND_S} s"),
+            format!(
+                "{} after {:.1} s",
+                names(&mine(&now)),
+                t.elapsed().as_secs_f64()
+            ),
+            fired,
+            t,
+        );
+        progress.update("verify", None, &format!("restoring {victim}"));
+        self.driver.start(self.plan, &victim).await?;
+        let server = self
+            .plan
+            .server(&victim)
+            .ok_or_else(|| Error::failure(format!("{victim} is not in the plan")))?;
+        crate::apply::wait_probes(self.driver, self.plan, server, 30).await?;
+        let t = Instant::now();
+        let (now, resolved) =
+            crate::alerts::watch(self.driver, self.topo, bound, |f| mine(f).is_empty()).await?;
+        self.record(
+            "alerting",
+            format!("{victim} restored: its alerts resolve"),
+            format!("none for {victim} within {ALERT_BOUND_S} s"),
+            format!(
+                "{} after {:.1} s",
+                names(&mine(&now)),
+                t.elapsed().as_secs_f64()
+            ),
+            resolved,
+            t,
+        );
+        Ok(())
+    }
+
     async fn failover(&mut self, progress: &dyn Progress) -> Result<()> {
         let Some(vip) = self.topo.vips.first().cloned() else {
             return Ok(());
@@ -961,6 +1080,8 @@ pub async fn run<D: Driver>(
     v.stranger().await?;
     progress.update("verify", None, "monitoring");
     v.monitoring().await?;
+    progress.update("verify", None, "alerting");
+    v.alerting(progress).await?;
     progress.update("verify", None, "failover");
     v.failover(progress).await?;
     let failed = v.results.iter().filter(|r| !r.ok).count();
@@ -975,6 +1096,14 @@ pub async fn run<D: Driver>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alert_victim_is_the_server_the_lab_misses_least() {
+        let victim = |s: &str| alert_victim(&Topology::load(s).unwrap());
+        assert_eq!(victim("task1"), None, "no monitoring");
+        assert_eq!(victim("task2").as_deref(), Some("server-02"));
+        assert_eq!(victim("task3").as_deref(), Some("app-02"));
+    }
 
     #[test]
     fn odd_probe_output_is_ignored_not_a_panic() {

@@ -568,12 +568,16 @@ fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
         assert_eq!(l["state"], "up", "{l}");
         let url = l["url"].as_str().unwrap().to_string();
         // Each learner's site answers at its own address on this machine.
-        let page = Command::new("curl")
-            .args(["-sf", "-m", "5", &url])
+        let got = Command::new("curl")
+            .args(["-sSf", "-m", "5", &url])
             .output()
             .unwrap();
-        let page = String::from_utf8_lossy(&page.stdout);
-        assert!(page.contains("Served by web server"), "{url}: {page}");
+        let page = String::from_utf8_lossy(&got.stdout);
+        assert!(
+            page.contains("Served by web server"),
+            "{url}: {page}{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
         urls.push(url);
     }
     urls.dedup();

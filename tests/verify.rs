@@ -64,6 +64,7 @@ fn task2_verifies_and_a_broken_lab_fails_the_right_checks() {
         "firewall:",
         "public:",
         "monitoring:",
+        "alerting:",
     ] {
         assert!(
             checks.keys().any(|k| k.starts_with(group)),
@@ -130,6 +131,31 @@ fn task2_verifies_and_a_broken_lab_fails_the_right_checks() {
     .code(0);
     t.run_args(&["exec", &file, "server-02", "--", "sv", "stop", "nginx"])
         .code(0);
+    // The lab's own monitoring says so: the replica's replication stopped
+    // (mysqld exporter) and its web server down behind the load balancer
+    // (HAProxy), each within its rule's hold, a scrape and an evaluation.
+    let mut last = String::new();
+    let wanted = [
+        ("ReplicationStopped", "server-02"),
+        ("BackendDown", "lb-01"),
+    ];
+    let fired = (0..120).any(|_| {
+        let out = t.run_args(&["alerts", &file, "--json"]).code(0);
+        let v: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+        last = out.stdout;
+        let all = wanted.iter().all(|(alert, server)| {
+            v.iter()
+                .any(|a| a["alert"] == *alert && a["server"] == *server)
+        });
+        if !all {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        all
+    });
+    assert!(fired, "not every alert of {wanted:?} fired: {last}");
+    t.run_args(&["alerts", &file])
+        .code(0)
+        .stdout_has("ReplicationStopped  critical  server-02");
     let (code, checks, out) = verify(&t, &file);
     assert_eq!(code, 1, "{out}");
     let failed: Vec<&String> = checks

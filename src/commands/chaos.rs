@@ -29,28 +29,35 @@ pub async fn run(
         )?;
     } else {
         let yn = |b: bool| if b { "ok" } else { "DOWN" }.to_string();
-        let rows: Vec<[String; 7]> = results
+        let watched = results.iter().any(|r| r.alert.is_some());
+        let rows: Vec<Vec<String>> = results
             .iter()
             .map(|r| {
-                [
+                let mut row = vec![
                     r.server.clone(),
                     r.roles.join(","),
                     yn(r.site),
                     yn(r.reads),
                     yn(r.writes),
                     format!("{:.1} s", r.recovery_s),
-                    if r.agrees {
-                        "agrees".to_string()
-                    } else {
-                        format!("DISAGREES: predicted {}", r.predicted)
-                    },
-                ]
+                ];
+                if watched {
+                    row.push(r.alert.as_ref().map(|a| a.cell()).unwrap_or_default());
+                }
+                row.push(if r.agrees {
+                    "agrees".to_string()
+                } else {
+                    format!("DISAGREES: predicted {}", r.predicted)
+                });
+                row
             })
             .collect();
-        let head = [
-            "KILLED", "ROLE", "SITE", "READS", "WRITES", "RECOVERY", "EXPLAIN",
-        ];
-        let mut text = super::table(head, &rows);
+        let mut head = vec!["KILLED", "ROLE", "SITE", "READS", "WRITES", "RECOVERY"];
+        if watched {
+            head.push("ALERT");
+        }
+        head.push("EXPLAIN");
+        let mut text = super::table_of(&head, &rows);
         let fatal: Vec<&str> = results
             .iter()
             .filter(|r| !r.site)

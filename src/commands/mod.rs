@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::driver::docker::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
+pub mod alerts;
 pub mod chaos;
 pub mod class;
 pub mod completions;
@@ -152,7 +153,7 @@ pub async fn lab_driver(stack: &str, global: &Global) -> Result<crate::driver::A
 /// The site's address on the engine's host, published at `port`: this
 /// machine (`localhost`) for a local engine, else the engine's host.
 pub fn site_url(topo: &crate::topology::Topology, engine: &Endpoint, port: u16) -> String {
-    let scheme = if topo.tls() { "https" } else { "http" };
+    let scheme = topo.site_scheme();
     let host = match engine.host_name() {
         Some(h) if h.contains(':') => format!("[{h}]"),
         Some(h) => h.to_string(),
@@ -281,16 +282,23 @@ pub async fn running_lab(stack: &str, what: &str, global: &Global) -> Result<Run
 
 /// A text table: columns padded to their widest cell, the last unpadded.
 pub fn table<const N: usize>(head: [&str; N], rows: &[[String; N]]) -> String {
-    let mut w = head.map(|h| h.chars().count());
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    table_of(&head, &rows)
+}
+
+/// [`table`] for a number of columns known only at run time.
+pub fn table_of(head: &[&str], rows: &[Vec<String>]) -> String {
+    let n = head.len();
+    let mut w: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
     for r in rows {
-        for (i, c) in r.iter().enumerate() {
+        for (i, c) in r.iter().enumerate().take(n) {
             w[i] = w[i].max(c.chars().count());
         }
     }
     let line = |cells: Vec<&str>| {
         let mut l = String::new();
         for (i, c) in cells.iter().enumerate() {
-            if i + 1 == N {
+            if i + 1 == n {
                 l.push_str(c);
             } else {
                 l.push_str(&format!("{c:<width$}  ", width = w[i]));

@@ -57,6 +57,10 @@ pub struct Status<'a> {
     pub servers: &'a [crate::commands::status::ServerStatus],
     pub stack: &'a str,
     pub up: bool,
+    /// The alerts firing, for a lab with monitoring whose Alertmanager
+    /// answered (see `infractl alerts`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<&'a [crate::alerts::Firing]>,
 }
 
 /// `status` with no stack: one line a lab on the engine.

@@ -174,8 +174,11 @@ pub async fn run(
     let driver = super::driver(global, &topo).await?;
     let mut report = collect(&driver, &plan).await?;
     let up = report.iter().any(|r| r.state != "absent");
+    let mut alerts = None;
     if up {
         add_qps(&driver, &topo, &mut report).await;
+        // A monitoring server that does not answer shows in the table.
+        alerts = crate::alerts::firing(&driver, &topo).await.ok().flatten();
     }
     if json {
         emit_json(
@@ -185,6 +188,7 @@ pub async fn run(
                 servers: &report,
                 stack: &plan.stack,
                 up,
+                alerts: alerts.as_deref(),
             },
         )?;
     } else if !up {
@@ -200,6 +204,17 @@ pub async fn run(
                 "\nRequests per second, last minute (Prometheus): {}\n",
                 qps.join(", ")
             ));
+        }
+        match alerts.as_deref() {
+            Some([]) => text.push_str("\nNo alert fires.\n"),
+            Some(firing) => {
+                text.push_str(&format!(
+                    "\n{} firing (Alertmanager):\n",
+                    super::count(firing.len(), "alert")
+                ));
+                text.push_str(&super::alerts::text(&plan.stack, firing));
+            }
+            None => {}
         }
         emit(out, &text)?;
     }

@@ -70,8 +70,7 @@ impl Component for Options {
     }
 
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
-        let scheme = if topo.tls() { "https" } else { "http" };
-        let url = format!("{scheme}://www.{}", topo.stack.domain);
+        let url = format!("{}://{}", topo.site_scheme(), topo.site_host());
         Some(Part::new(Tier::Outside, "browser".into(), vec![url], false))
     }
 

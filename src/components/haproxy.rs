@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Component, ComponentSpec, Exporter, Kind};
+use super::{Alert, Component, ComponentSpec, Exporter, Kind};
 use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::explain;
@@ -215,6 +215,7 @@ impl Component for Options {
             name: "HAProxy",
             about: "HAProxy's backends and traffic ({port})",
             program: None,
+            alerts: ALERTS,
         })
     }
 
@@ -225,6 +226,26 @@ impl Component for Options {
 
 pub const CONF: &str = "/etc/haproxy/haproxy.cfg";
 pub const PEM: &str = "/etc/haproxy/certs/site.pem";
+/// What HAProxy's metrics raise. Its own `server` label (the backend's
+/// server) is renamed `exported_server`: the scrape's `server` label (the
+/// load balancer) wins.
+const ALERTS: &[Alert] = &[
+    Alert {
+        name: "BackendDown",
+        expr: "haproxy_server_status{state=\"DOWN\"} == 1",
+        hold: "10s",
+        severity: "warning",
+        summary: "load balancer {{ $labels.server }} sees backend {{ $labels.proxy }}/{{ $labels.exported_server }} down",
+    },
+    Alert {
+        name: "SiteErrors",
+        expr: "sum by (server) (rate(haproxy_frontend_http_responses_total{code=\"5xx\"}[1m])) / sum by (server) (rate(haproxy_frontend_http_responses_total[1m])) > 0.05",
+        hold: "30s",
+        severity: "critical",
+        summary: "more than 5 % of the answers of load balancer {{ $labels.server }} are server errors (5xx)",
+    },
+];
+
 pub const CA: &str = "/etc/haproxy/certs/lab-ca.crt";
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
+use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::explain;
@@ -47,6 +47,22 @@ pub const EXPORTER: Exporter = Exporter {
         package: "prometheus-mysqld-exporter",
         render: render_exporter,
     }),
+    alerts: &[
+        Alert {
+            name: "ReplicationStopped",
+            expr: "mysql_slave_status_slave_sql_running == 0 or mysql_slave_status_slave_io_running == 0",
+            hold: "15s",
+            severity: "critical",
+            summary: "replication stopped on {{ $labels.server }}",
+        },
+        Alert {
+            name: "ReplicationLagging",
+            expr: "mysql_slave_status_seconds_behind_master > 30",
+            hold: "30s",
+            severity: "warning",
+            summary: "{{ $labels.server }} is {{ $value }} s behind its primary",
+        },
+    ],
 };
 
 /// Waits (30 s at most) until both replication threads run and the replica

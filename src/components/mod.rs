@@ -185,6 +185,27 @@ pub struct Exporter {
     /// The program the monitoring client runs for them; None when the
     /// component serves its metrics itself (HAProxy's stats port).
     pub program: Option<ExporterProgram>,
+    /// The alerts its metrics raise, rendered into the lab's rules when a
+    /// server of the lab exports them.
+    pub alerts: &'static [Alert],
+}
+
+/// An alerting rule of the lab's Prometheus (see `prometheus::rules`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Alert {
+    /// The alert's name (`TargetDown`).
+    pub name: &'static str,
+    /// The PromQL condition; each series it returns is one alert.
+    pub expr: &'static str,
+    /// How long the condition holds before the alert fires (a Prometheus
+    /// duration).
+    pub hold: &'static str,
+    /// `critical` (the site or a tier is losing something now) or
+    /// `warning` (something to look at).
+    pub severity: &'static str,
+    /// The alert's one line, in Prometheus's template language
+    /// (`{{ $labels.server }}`).
+    pub summary: &'static str,
 }
 
 /// An exporter program the monitoring client runs.

@@ -37,6 +37,7 @@ pub const NODE_EXPORTER: Exporter = Exporter {
         package: "prometheus-node-exporter",
         render: render_node_exporter,
     }),
+    alerts: &[],
 };
 
 /// Options of the `monitoring-client` component.

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind};
+use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::explain;
@@ -42,6 +42,13 @@ pub const EXPORTER: Exporter = Exporter {
         package: "prometheus-nginx-exporter",
         render: render_exporter,
     }),
+    alerts: &[Alert {
+        name: "HighQPS",
+        expr: "rate(nginx_http_requests_total[1m]) > 1000",
+        hold: "1m",
+        severity: "warning",
+        summary: "{{ $labels.server }} serves more than 1000 requests per second",
+    }],
 };
 
 /// Options of the `nginx` component.

@@ -1,11 +1,14 @@
 //! The lab's Prometheus server: scrapes every monitoring client and HAProxy,
-//! and evaluates alert rules (a target down, replication stopped).
+//! loads the site as a user would (the blackbox exporter), and evaluates
+//! alert rules made from what the lab exports (a target down, the site
+//! down or failing, replication stopped or lagging, a certificate near its
+//! end), which it sends to the lab's Alertmanager beside it.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Component, ComponentSpec, Kind};
+use super::{Alert, Component, ComponentSpec, Kind};
 use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
@@ -16,16 +19,60 @@ use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "prometheus",
-    memory_mb: 22,
+    memory_mb: 40,
     summary: "monitoring server (Prometheus): scrapes every exporter, evaluates alert rules",
-    packages: &["prometheus"],
-    templates: &["prometheus/prometheus.yml", "prometheus/alerts.yml"],
+    packages: &[
+        "prometheus",
+        "prometheus-alertmanager",
+        "prometheus-blackbox-exporter",
+    ],
+    templates: &[
+        "prometheus/prometheus.yml",
+        "prometheus/alerts.yml",
+        "prometheus/alertmanager.yml",
+        "prometheus/blackbox.yml",
+    ],
     habits: &[],
 };
 
 pub const DEFAULT_PORT: u16 = 9090;
 pub const CONF: &str = "/etc/prometheus/prometheus.yml";
 pub const ALERTS: &str = "/etc/prometheus/alerts.yml";
+pub const ALERTMANAGER_CONF: &str = "/etc/prometheus/alertmanager.yml";
+pub const BLACKBOX_CONF: &str = "/etc/prometheus/blackbox.yml";
+/// The lab CA, which the blackbox exporter trusts (and nothing else).
+pub const CA: &str = "/etc/prometheus/lab-ca.crt";
+/// Alertmanager's API and web page, beside Prometheus.
+pub const ALERTMANAGER_PORT: u16 = 9093;
+/// The blackbox exporter, on the loopback only (Prometheus asks it).
+pub const BLACKBOX_PORT: u16 = 9115;
+
+/// Every target Prometheus scrapes: an exporter, HAProxy, or the site.
+const TARGET_DOWN: Alert = Alert {
+    name: "TargetDown",
+    expr: "up == 0",
+    hold: "10s",
+    severity: "critical",
+    summary: "{{ $labels.job }} on {{ $labels.server }} is not answering",
+};
+
+/// The site as a user loads it, from its entry point.
+const SITE_DOWN: Alert = Alert {
+    name: "SiteDown",
+    expr: "probe_success{job=\"site\"} == 0",
+    hold: "10s",
+    severity: "critical",
+    summary: "the site does not load at {{ $labels.instance }}",
+};
+
+/// The certificate the site presents.
+const CERTIFICATE_EXPIRING: Alert = Alert {
+    name: "CertificateExpiring",
+    expr: "probe_ssl_earliest_cert_expiry{job=\"site\"} - time() < 14 * 86400",
+    hold: "1m",
+    severity: "warning",
+    summary: "the site's certificate ends in {{ $value | humanizeDuration }}",
+};
 
 /// Options of the `prometheus` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -51,7 +98,7 @@ fn default_interval() -> String {
 
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
-        vec![(self.port, Proto::Tcp)]
+        vec![(self.port, Proto::Tcp), (ALERTMANAGER_PORT, Proto::Tcp)]
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
@@ -76,7 +123,7 @@ impl Component for Options {
         }
     }
 
-    fn explain(&self, topo: &Topology, _node: &Node) -> String {
+    fn explain(&self, topo: &Topology, node: &Node) -> String {
         let targets = topo.stack.with(super::monitoring::KIND.name);
         let scrapes = if targets.is_empty() {
             "has no exporters to scrape".to_string()
@@ -87,28 +134,90 @@ impl Component for Options {
                 self.scrape_interval
             )
         };
+        let site = match site_url(topo, &node.name) {
+            Some(url) => format!(", loads the site at {url} as a user would (blackbox exporter)"),
+            None => String::new(),
+        };
+        let alerts: Vec<&str> = rules(topo, !site.is_empty())
+            .iter()
+            .flat_map(|(_, r)| r.iter().map(|a| a.name))
+            .collect();
         format!(
-            "monitoring server (Prometheus, port {}): {scrapes} and evaluates alert rules (a target down, replication stopped, a web server over 1000 requests per second, a backend down)",
-            self.port
+            "monitoring server (Prometheus, port {}): {scrapes}{site}, and evaluates alert rules ({}) whose alerts go to Alertmanager (port {ALERTMANAGER_PORT}; `infractl alerts`)",
+            self.port,
+            alerts.join(", ")
         )
     }
 
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
-        let mut lines = vec![format!("scrapes every {}", self.scrape_interval)];
-        if crate::diagram::scrapes_every_server(topo) {
-            lines.push("every server's exporters".into());
-        }
+        let what = if crate::diagram::scrapes_every_server(topo) {
+            "every server"
+        } else {
+            "its targets"
+        };
+        let lines = vec![
+            format!("scrapes {what} every {}", self.scrape_interval),
+            format!("alerts → Alertmanager :{ALERTMANAGER_PORT}"),
+        ];
         let title = format!("Prometheus :{}", self.port);
         Some(Part::new(Tier::Monitoring, title, lines, false))
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {
-        vec![("Prometheus", self.port)]
+        vec![
+            ("Prometheus", self.port),
+            ("Alertmanager", ALERTMANAGER_PORT),
+        ]
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+}
+
+/// Where the monitoring server `me` loads the site from, as a user would:
+/// the virtual IP or entry point on a network it shares with them (the
+/// users' network first).
+pub fn site_url(topo: &Topology, me: &str) -> Option<String> {
+    let nets = &topo.server(me).addrs;
+    let users = crate::stranger::users_network(topo);
+    let ordered = users
+        .iter()
+        .filter(|u| nets.iter().any(|(n, _)| n == *u))
+        .chain(nets.iter().map(|(n, _)| n));
+    let address = ordered
+        .filter_map(|n| crate::stranger::site_address(topo, n))
+        .find(|a| !topo.server(me).addrs.iter().any(|(_, m)| m == a))?;
+    // The scheme's own port (80 or 443): the URL a user would write.
+    Some(format!("{}://{address}/", topo.site_scheme()))
+}
+
+/// The targets Prometheus on `me` scrapes besides the exporters: itself,
+/// Alertmanager, and the site when it loads it.
+pub fn own_targets(topo: &Topology, me: &str) -> usize {
+    2 + usize::from(site_url(topo, me).is_some())
+}
+
+/// The lab's alerting rules, in groups: the lab's own (a target down; the
+/// site down and its certificate, when it is probed), then each exporter's
+/// that a server of the lab runs, once per job.
+pub fn rules(topo: &Topology, probes_site: bool) -> Vec<(String, Vec<Alert>)> {
+    let mut lab = vec![TARGET_DOWN];
+    if probes_site {
+        lab.push(SITE_DOWN);
+        if topo.tls() {
+            lab.push(CERTIFICATE_EXPIRING);
+        }
+    }
+    let mut groups = vec![("lab".to_string(), lab)];
+    for s in &topo.stack.servers {
+        for e in super::monitoring::exporters(&s.components) {
+            if !e.alerts.is_empty() && !groups.iter().any(|(g, _)| g == e.job) {
+                groups.push((e.job.to_string(), e.alerts.to_vec()));
+            }
+        }
+    }
+    groups
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
@@ -132,6 +241,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .into_iter()
         .map(|(job, targets)| json!({ "job": job, "targets": targets }))
         .collect();
+    let site = site_url(topo, ctx.name());
     out.template(
         CONF,
         0o644,
@@ -141,10 +251,40 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "interval": o.scrape_interval,
             "port": o.port,
             "alerts": ALERTS,
+            "alertmanager_port": ALERTMANAGER_PORT,
+            "blackbox_port": BLACKBOX_PORT,
+            "site": site,
             "jobs": jobs,
         }),
     )?;
-    out.template(ALERTS, 0o644, "prometheus/alerts.yml", json!({}))?;
+    let groups: Vec<_> = rules(topo, site.is_some())
+        .into_iter()
+        .map(|(name, rules)| {
+            let rules: Vec<_> = rules
+                .iter()
+                .map(|r| {
+                    json!({
+                        "name": r.name,
+                        "expr": r.expr,
+                        "hold": r.hold,
+                        "severity": r.severity,
+                        "summary": r.summary,
+                    })
+                })
+                .collect();
+            json!({ "name": name, "rules": rules })
+        })
+        .collect();
+    out.template(
+        ALERTS,
+        0o644,
+        "prometheus/alerts.yml",
+        json!({
+            "stack": topo.stack.name,
+            "alertmanager_port": ALERTMANAGER_PORT,
+            "groups": groups,
+        }),
+    )?;
     out.service(Service {
         name: "prometheus".into(),
         pre: vec![
@@ -175,6 +315,106 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         "promtool check config",
         CONF,
         format!("promtool check config {CONF}"),
+    );
+    out.check(
+        "promtool check rules",
+        ALERTS,
+        format!("promtool check rules {ALERTS}"),
+    );
+    render_alertmanager(ctx, out)?;
+    if site.is_some() {
+        render_blackbox(ctx, out)?;
+    }
+    Ok(())
+}
+
+fn render_alertmanager(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    out.template(
+        ALERTMANAGER_CONF,
+        0o644,
+        "prometheus/alertmanager.yml",
+        json!({ "stack": ctx.topo.stack.name, "port": ALERTMANAGER_PORT }),
+    )?;
+    let storage = "/var/lib/prometheus/alertmanager";
+    out.service(Service {
+        name: "alertmanager".into(),
+        pre: vec![
+            format!("install -d -o prometheus -g prometheus {storage}"),
+            super::monitoring::go_runtime(8),
+        ],
+        command: vec![
+            "prometheus-alertmanager".into(),
+            format!("--config.file={ALERTMANAGER_CONF}"),
+            format!("--storage.path={storage}"),
+            format!("--web.listen-address=:{ALERTMANAGER_PORT}"),
+            // One Alertmanager: no cluster to gossip with.
+            "--cluster.listen-address=".into(),
+        ],
+        user: Some("prometheus".into()),
+        reload: Reload::Signal {
+            signal: "HUP".into(),
+        },
+        watches: vec![ALERTMANAGER_CONF.into()],
+        host_provides: false,
+        replaces: vec!["prometheus-alertmanager.service".into()],
+    });
+    out.probe(
+        "alertmanager",
+        format!("curl -fsS -o /dev/null http://127.0.0.1:{ALERTMANAGER_PORT}/-/ready"),
+        format!("HTTP 200 from /-/ready on port {ALERTMANAGER_PORT}"),
+    );
+    out.check(
+        "amtool check-config",
+        ALERTMANAGER_CONF,
+        format!("amtool check-config {ALERTMANAGER_CONF}"),
+    );
+    Ok(())
+}
+
+fn render_blackbox(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let tls = match (&ctx.secrets.tls, ctx.topo.tls()) {
+        (Some(t), true) => {
+            out.file(CA, 0o644, t.ca_cert.clone());
+            true
+        }
+        _ => false,
+    };
+    out.template(
+        BLACKBOX_CONF,
+        0o644,
+        "prometheus/blackbox.yml",
+        json!({
+            "stack": ctx.topo.stack.name,
+            "tls": tls,
+            "ca": CA,
+            "host": ctx.topo.site_host(),
+        }),
+    )?;
+    out.service(Service {
+        name: "blackbox-exporter".into(),
+        pre: vec![super::monitoring::go_runtime(8)],
+        command: vec![
+            "prometheus-blackbox-exporter".into(),
+            format!("--config.file={BLACKBOX_CONF}"),
+            format!("--web.listen-address=127.0.0.1:{BLACKBOX_PORT}"),
+        ],
+        user: Some("prometheus".into()),
+        reload: Reload::Signal {
+            signal: "HUP".into(),
+        },
+        watches: vec![BLACKBOX_CONF.into(), CA.into()],
+        host_provides: false,
+        replaces: vec!["prometheus-blackbox-exporter.service".into()],
+    });
+    out.probe(
+        "blackbox-exporter",
+        format!("curl -fsS -o /dev/null http://127.0.0.1:{BLACKBOX_PORT}/metrics"),
+        format!("metrics on port {BLACKBOX_PORT}"),
+    );
+    out.check(
+        "blackbox exporter --config.check",
+        BLACKBOX_CONF,
+        format!("prometheus-blackbox-exporter --config.check --config.file={BLACKBOX_CONF}"),
     );
     Ok(())
 }

@@ -468,9 +468,55 @@ pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<u16> {
         )
         .await
         .map_err(fail(&doing))?;
+    // The engine forwards the host port from now on; the site is there
+    // once HAProxy listens behind it (until then a browser gets an empty
+    // answer).
+    let wait = crate::shell::polling(
+        crate::shell::LISTENING,
+        &["10".to_string(), f.port.to_string()],
+    );
+    let out = exec_argv(docker, f.name, &["sh".into(), "-c".into(), wait], &[]).await?;
+    if out.code != 0 {
+        let log = logs(docker, f.name, 10).await.unwrap_or_default();
+        return Err(Error::failure(format!(
+            "{}: the forwarder does not listen on port {} after 10 s{}",
+            f.name,
+            f.port,
+            if log.trim().is_empty() {
+                String::new()
+            } else {
+                format!("; its log:\n{}", log.trim_end())
+            }
+        )));
+    }
     published_port(docker, f.name, f.port)
         .await?
         .ok_or_else(|| Error::failure(format!("{}: the engine published no port", f.name)))
+}
+
+/// The container `name`'s logs (its first process's output), last `tail`
+/// lines.
+pub async fn logs(docker: &Docker, name: &str, tail: u32) -> Result<String> {
+    use futures_util::StreamExt;
+    let mut stream = docker.logs(
+        name,
+        Some(
+            bollard::query_parameters::LogsOptionsBuilder::new()
+                .stdout(true)
+                .stderr(true)
+                .tail(&tail.to_string())
+                .build(),
+        ),
+    );
+    let mut out = String::new();
+    while let Some(item) = stream.next().await {
+        out.push_str(
+            &item
+                .map_err(fail(&format!("reading the logs of {name}")))?
+                .to_string(),
+        );
+    }
+    Ok(out)
 }
 
 /// The host port the container `name` publishes its `port` on, if any.

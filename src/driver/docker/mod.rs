@@ -292,27 +292,7 @@ impl DockerDriver {
 
     /// Container logs (the init's output), last `tail` lines.
     pub async fn container_logs(&self, server: &str, tail: u32) -> Result<String> {
-        use futures_util::StreamExt;
-        let name = self.container(server);
-        let mut stream = self.docker.logs(
-            &name,
-            Some(
-                bollard::query_parameters::LogsOptionsBuilder::new()
-                    .stdout(true)
-                    .stderr(true)
-                    .tail(&tail.to_string())
-                    .build(),
-            ),
-        );
-        let mut out = String::new();
-        while let Some(item) = stream.next().await {
-            out.push_str(
-                &item
-                    .map_err(fail(&format!("reading the logs of {name}")))?
-                    .to_string(),
-            );
-        }
-        Ok(out)
+        engine::logs(&self.docker, &self.container(server), tail).await
     }
 }
 
