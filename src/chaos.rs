@@ -108,7 +108,7 @@ async fn await_alert<D: Driver>(
     let bound = std::time::Duration::from_secs(crate::verify::ALERT_BOUND_S);
     let relevant = |f: &alerts::Firing| alerts::about(f, server) || f.alert == "SiteDown";
     let left = bound.saturating_sub(killed.elapsed());
-    let (now, fired) = alerts::watch(driver, topo, left, |f| f.iter().any(|a| relevant(a))).await?;
+    let (now, fired) = alerts::watch(driver, topo, left, |f| f.iter().any(&relevant)).await?;
     if !fired {
         return Ok(Some(Alerted::Silent {
             within_s: crate::verify::ALERT_BOUND_S,
