@@ -106,7 +106,12 @@ async fn await_alert<D: Driver>(
         return Ok(Some(Alerted::Unwatched));
     }
     let bound = std::time::Duration::from_secs(crate::verify::ALERT_BOUND_S);
-    let relevant = |f: &alerts::Firing| alerts::about(f, server) || f.alert == "SiteDown";
+    // Raised by this kill: an alert still firing from the one before (a
+    // replica that lost its primary) says nothing of this one.
+    let relevant = |f: &alerts::Firing| {
+        (alerts::about(f, server) || f.alert == "SiteDown")
+            && f.seconds <= killed.elapsed().as_secs() + 1
+    };
     let left = bound.saturating_sub(killed.elapsed());
     let (now, fired) = alerts::watch(driver, topo, left, |f| f.iter().any(&relevant)).await?;
     if !fired {
