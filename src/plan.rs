@@ -51,9 +51,10 @@ pub struct ServerPlan {
     pub roles: Vec<String>,
     pub components: Vec<String>,
     pub networks: Vec<Attachment>,
-    /// The lab DNS server's address as this server reaches it, if it does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolver: Option<String>,
+    /// The lab's DNS servers' addresses as this server reaches them (the
+    /// primary first), if it does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<String>,
     /// Linux capabilities the server's programs need in a container.
     pub capabilities: Vec<String>,
     pub packages: Vec<String>,
@@ -192,7 +193,7 @@ impl ServerPlan {
             roles: vec![],
             components: vec![],
             networks: vec![],
-            resolver: None,
+            resolvers: vec![],
             capabilities: vec![],
             packages: vec![],
             files: vec![],
@@ -213,9 +214,16 @@ impl ServerPlan {
     }
 
     /// Hash of what a container needs at creation (image, networks,
-    /// capabilities, resolver): when it changes, the container is made anew.
+    /// capabilities, resolvers): when it changes, the container is made anew.
     pub fn structure_hash(&self, image: &str) -> String {
-        let v = serde_json::json!([image, self.networks, self.capabilities, self.resolver]);
+        // One resolver hashes as the lone address it was before a lab
+        // could have two: labs of one DNS server are not made anew.
+        let resolvers = match self.resolvers.as_slice() {
+            [] => serde_json::Value::Null,
+            [one] => serde_json::json!(one),
+            many => serde_json::json!(many),
+        };
+        let v = serde_json::json!([image, self.networks, self.capabilities, resolvers]);
         sha256_hex(v.to_string().as_bytes())[..16].to_string()
     }
 

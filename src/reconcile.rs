@@ -189,6 +189,7 @@ mod tests {
             db_replication: "r".into(),
             db_exporter: "e".into(),
             tls: None,
+            zone_serial: None,
         };
         crate::render::plan(&topo, &secrets, "infractl/node:test").expect("task1 renders")
     }

@@ -232,13 +232,13 @@ pub fn plan_with(
                 address: a.to_string(),
             })
             .collect();
-        out.plan.resolver = topo
-            .with_role(crate::topology::Role::Dns)
-            .next()
+        out.plan.resolvers = components::dns::servers(topo)
+            .into_iter()
             .filter(|d| {
-                crate::topology::shared_network(&topo.stack, server, topo.server(&d.name)).is_some()
+                crate::topology::shared_network(&topo.stack, server, topo.server(d)).is_some()
             })
-            .map(|d| topo.addr(&node.name, &d.name).to_string());
+            .map(|d| topo.addr(&node.name, d).to_string())
+            .collect();
         let ctx = Ctx {
             topo,
             node,

@@ -26,6 +26,9 @@ pub struct Secrets {
     pub db_exporter: String,
     /// TLS material, when the stack serves HTTPS.
     pub tls: Option<TlsMaterial>,
+    /// The DNS zone's serial (see [`StateDir::zone_serial`]); None: the
+    /// one the records give (`components::dns::first_serial`).
+    pub zone_serial: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +171,31 @@ impl StateDir {
             db_replication: self.password("db-replication")?,
             db_exporter: self.password("db-exporter")?,
             tls,
+            zone_serial: None,
         })
+    }
+
+    /// The DNS zone's serial for records whose digest is `digest`: the one
+    /// kept while they stay the same, one more when they change (a
+    /// secondary transfers the zone only for a greater serial); `first`
+    /// the first time.
+    pub fn zone_serial(&self, digest: &str, first: u32) -> Result<u32> {
+        let dir = self.ensure_dir("dns")?;
+        let path = dir.join("serial");
+        let kept = fs::read_to_string(&path).ok().and_then(|t| {
+            let (d, s) = t.trim().split_once(' ')?;
+            Some((d.to_string(), s.parse::<u32>().ok()?))
+        });
+        let serial = match kept {
+            Some((d, s)) if d == digest => return Ok(s),
+            // Serial arithmetic (RFC 1982) wraps; 0 is skipped.
+            Some((_, s)) => s.wrapping_add(1).max(1),
+            None => first,
+        };
+        write_private(&path, format!("{digest} {serial}\n").as_bytes()).with_context(|| {
+            format!("cannot keep the zone's serial of stack `{}`", self.stack())
+        })?;
+        Ok(serial)
     }
 
     /// The lab CA and the site certificate for `names`; made anew when the
@@ -262,6 +289,23 @@ fn make_certificates(stack: &str, names: &[String]) -> Result<TlsMaterial> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_zone_serial_stays_with_its_records_and_grows_when_they_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = StateDir::new(tmp.path(), "t");
+        assert_eq!(st.zone_serial("aaa", 90).unwrap(), 90);
+        assert_eq!(st.zone_serial("aaa", 5).unwrap(), 90, "kept");
+        assert_eq!(st.zone_serial("bbb", 5).unwrap(), 91, "one more");
+        assert_eq!(st.zone_serial("aaa", 5).unwrap(), 92, "never back");
+        std::fs::write(tmp.path().join("t/dns/serial"), "ccc 4294967295\n").unwrap();
+        assert_eq!(st.zone_serial("ddd", 5).unwrap(), 1, "wraps past 0");
+        let mode = std::fs::metadata(tmp.path().join("t/dns/serial"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 
     #[test]
     fn secrets_are_created_once_with_private_modes() {

@@ -457,7 +457,8 @@ pub enum Leg {
     Proxy,
     /// Application servers to databases.
     Queries,
-    /// Database replicas to their primary.
+    /// Replicas to what they copy: databases to their primary, secondary
+    /// DNS servers to the primary (and its NOTIFY back).
     Replication,
     /// The monitoring server to the exporters.
     Metrics,

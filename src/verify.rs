@@ -418,6 +418,46 @@ impl<D: Driver> Verifier<'_, D> {
         Ok(())
     }
 
+    /// Every DNS server answers for the domain with the zone's serial: a
+    /// secondary has the primary's zone, as it is now.
+    async fn dns_servers(&mut self) -> Result<()> {
+        let servers = crate::components::dns::servers(self.topo);
+        if servers.len() < 2 {
+            return Ok(());
+        }
+        let serial = crate::components::dns::serial(self.topo, self.secrets).to_string();
+        let domain = self.topo.stack.domain.clone();
+        for s in servers {
+            let t = Instant::now();
+            let addr = self.topo.addr(&self.client, s);
+            let ask = format!(
+                "dig +short +time=2 +tries=2 @{addr} {} SOA",
+                shell_quote(&domain)
+            );
+            // A secondary is told of a change by NOTIFY and transfers the
+            // zone at once: give it a few seconds after an `up`.
+            let mut got = None;
+            while t.elapsed().as_secs() < 5 {
+                let out = self.sh(&self.client, &ask).await?;
+                // `ns.foobar.com. hostmaster.foobar.com. SERIAL REFRESH ...`
+                got = out.stdout.split_whitespace().nth(2).map(str::to_string);
+                if got.as_deref() == Some(serial.as_str()) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            self.record(
+                "dns",
+                format!("{s} answers for {domain} with the zone's serial"),
+                format!("{serial} within 5 s"),
+                got.clone().unwrap_or_else(|| "no answer".into()),
+                got.as_deref() == Some(serial.as_str()),
+                t,
+            );
+        }
+        Ok(())
+    }
+
     /// The site: HTTPS with a valid chain, HTTP redirects, the page through
     /// every tier.
     async fn site_checks(&mut self) -> Result<()> {
@@ -1068,6 +1108,7 @@ pub async fn run<D: Driver>(
     };
     progress.begin("verify", None, "DNS");
     v.dns().await?;
+    v.dns_servers().await?;
     progress.update("verify", None, "the site");
     v.site_checks().await?;
     progress.update("verify", None, "load balancing");

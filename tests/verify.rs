@@ -338,6 +338,59 @@ fn chaos_on_task1_agrees_with_explain() {
     t.run_args(&["--quiet", "verify", &file]).code(0);
 }
 
+/// A secondary DNS server: it answers with the primary's zone (and its
+/// changes, told by NOTIFY), and with the primary lost the user's computer
+/// still finds the site, as explain predicts.
+#[test]
+#[ignore = "needs the Docker engine and the node image"]
+fn a_secondary_dns_server_keeps_the_site_found_when_the_primary_is_lost() {
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task0", "it-dns2", 226, false);
+    let secondary = "servers:\n  ns-02:\n    networks: { public: 3 }\n    components:\n      - dns: { primary: ns }\n";
+    let text = std::fs::read_to_string(t.dir().join(&file)).unwrap() + secondary;
+    t.file(&file, &text);
+    let _down = Down(&t, file.clone());
+    t.run_args(&["--quiet", "up", &file]).code(0);
+    let (code, checks, out) = verify(&t, &file);
+    assert_eq!(code, 0, "{out}");
+    for server in ["ns", "ns-02"] {
+        let claim = format!("dns: {server} answers for foobar.com with the zone's serial");
+        assert_eq!(checks.get(&claim), Some(&true), "{claim}:\n{out}");
+    }
+    // A new record reaches the secondary: the primary's NOTIFY, then a
+    // zone transfer.
+    let text = text
+        + "dns:\n  records:\n    - { name: www, type: A, value: server-01 }\n    - { name: shop, type: CNAME, value: www }\n";
+    t.file(&file, &text);
+    t.run_args(&["--quiet", "up", &file]).code(0);
+    let (code, checks, out) = verify(&t, &file);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        checks.get("dns: ns-02 answers for foobar.com with the zone's serial"),
+        Some(&true),
+        "{out}"
+    );
+    let out = t.run_args(&["--quiet", "chaos", &file, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|_| panic!("chaos printed no JSON:\n{}\n{}", out.stdout, out.stderr));
+    assert_eq!(v["agrees"], true, "{}", out.stdout);
+    let killed = |name: &str| {
+        v["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["server"] == name)
+            .unwrap_or_else(|| panic!("chaos did not kill {name}"))
+            .clone()
+    };
+    for dns in ["ns", "ns-02"] {
+        assert_eq!(killed(dns)["site"], true, "{dns}: {}", out.stdout);
+        assert_eq!(killed(dns)["writes"], true, "{dns}: {}", out.stdout);
+    }
+    assert_eq!(killed("server-01")["site"], false, "{}", out.stdout);
+}
+
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn forty_web_servers_verify_and_the_table_stays_readable() {

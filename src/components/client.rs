@@ -58,15 +58,17 @@ impl Component for Options {
     }
 
     fn explain(&self, topo: &Topology, _node: &Node) -> String {
-        let dns = crate::explain::names(topo.with_role(Role::Dns));
-        if dns.is_empty() {
-            "the user's computer: browses the site (here with curl)".into()
-        } else {
-            format!(
-                "the user's computer: finds the site through the DNS server {} and browses it (here with curl)",
-                crate::explain::or_list(&dns)
-            )
-        }
+        let which = match crate::components::dns::servers(topo).as_slice() {
+            [] => return "the user's computer: browses the site (here with curl)".into(),
+            [one] => format!("the DNS server {one}"),
+            many => format!(
+                "the DNS servers {} (the next when one does not answer)",
+                crate::explain::and_list(many)
+            ),
+        };
+        format!(
+            "the user's computer: finds the site through {which} and browses it (here with curl)"
+        )
     }
 
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {

@@ -1,5 +1,8 @@
-//! The lab's DNS server (BIND 9), authoritative for the stack's domain: the
-//! A, CNAME, MX and TXT records the stack declares, plus SOA and NS.
+//! The lab's DNS servers (BIND 9), authoritative for the stack's domain:
+//! the A, CNAME, MX and TXT records the stack declares, plus SOA and an NS
+//! record for each DNS server. One is the primary, which holds the zone
+//! file; a secondary (`dns: { primary: ns }`) takes the zone from it by
+//! zone transfer, told of each change by NOTIFY, and answers the same.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -12,7 +15,7 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Node, Role, Topology};
+use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "dns",
@@ -35,7 +38,56 @@ pub const PORT: u16 = 53;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "DnsOptions")]
-pub struct Options {}
+pub struct Options {
+    /// For a secondary DNS server: the primary it takes the zone from (by
+    /// zone transfer, on NOTIFY). Default: this server is the primary.
+    pub primary: Option<String>,
+}
+
+/// The stack's DNS servers: the primary first, then the secondaries, in
+/// stack order.
+pub fn servers(topo: &Topology) -> Vec<&str> {
+    let mut v: Vec<(bool, &str)> = topo
+        .running::<Options>()
+        .map(|(s, o)| (o.primary.is_some(), s.name.as_str()))
+        .collect();
+    v.sort_by_key(|(secondary, _)| *secondary);
+    v.into_iter().map(|(_, n)| n).collect()
+}
+
+/// A digest of the zone's records: the zone changes when it does.
+pub fn records_digest(topo: &Topology) -> String {
+    crate::plan::sha256_hex(
+        serde_json::to_string(&zone_records(topo))
+            .expect("json")
+            .as_bytes(),
+    )
+}
+
+/// The zone's first serial, drawn from its records (the lab's state then
+/// keeps it, and adds one at each change: `StateDir::zone_serial`).
+pub fn first_serial(topo: &Topology) -> u32 {
+    u32::from_str_radix(&records_digest(topo)[..7], 16).expect("hex") % 2_000_000_000 + 1
+}
+
+/// The zone's serial, as the lab's state has it.
+pub fn serial(topo: &Topology, secrets: &crate::state::Secrets) -> u32 {
+    secrets.zone_serial.unwrap_or_else(|| first_serial(topo))
+}
+
+/// The stack's records as the zone file writes them.
+fn zone_records(topo: &Topology) -> Vec<serde_json::Value> {
+    topo.records
+        .iter()
+        .map(|r| {
+            let value = match r.kind {
+                "TXT" => format!("\"{}\"", r.value.replace('\\', "\\\\").replace('"', "\\\"")),
+                _ => r.value.clone(),
+            };
+            json!({ "name": r.name, "type": r.kind, "value": value, "priority": r.priority })
+        })
+        .collect()
+}
 
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
@@ -46,7 +98,32 @@ impl Component for Options {
         node.roles.push(Role::Dns);
     }
 
+    /// A secondary takes the zone from its primary (over TCP), which tells
+    /// it of each change (NOTIFY, over UDP).
+    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg != Leg::Replication {
+            return;
+        }
+        for (n, o) in topo.running::<Options>() {
+            if let Some(p) = &o.primary {
+                out.add(&n.name, p, PORT, Proto::Tcp, "zone transfer from the primary");
+                out.add(p, &n.name, PORT, Proto::Udp, "NOTIFY of a changed zone");
+            }
+        }
+    }
+
     fn explain(&self, topo: &Topology, _node: &Node) -> String {
+        if let Some(p) = &self.primary {
+            return format!(
+                "secondary DNS server (BIND 9): answers for {} with the zone it takes from {p} by zone transfer, told of each change by NOTIFY; if {p} is lost it still answers",
+                topo.stack.domain
+            );
+        }
+        let secondaries: Vec<String> = servers(topo)
+            .into_iter()
+            .skip(1)
+            .map(String::from)
+            .collect();
         // The record types of the zone: `A, CNAME, MX and TXT`.
         let mut types: Vec<&str> = Vec::new();
         for r in &topo.records {
@@ -54,8 +131,17 @@ impl Component for Options {
                 types.push(r.kind);
             }
         }
+        let copies = if secondaries.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; the primary: {} {} a copy by zone transfer",
+                crate::explain::and_list(&secondaries),
+                if secondaries.len() == 1 { "holds" } else { "hold" }
+            )
+        };
         format!(
-            "DNS server (BIND 9): authoritative for {}, answers with its {} records",
+            "DNS server (BIND 9): authoritative for {}, answers with its {} records{copies}",
             topo.stack.domain,
             crate::explain::and_list(&types)
         )
@@ -71,46 +157,63 @@ impl Component for Options {
     }
 }
 
-pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let topo = ctx.topo;
     let domain = ctx.domain();
-    let zone_file = format!("/var/lib/bind/db.{domain}");
-    let me = topo.server(ctx.name());
-    let records: Vec<_> = topo
-        .records
-        .iter()
-        .map(|r| {
-            let value = match r.kind {
-                "TXT" => format!("\"{}\"", r.value.replace('\\', "\\\\").replace('"', "\\\"")),
-                _ => r.value.clone(),
-            };
-            json!({ "name": r.name, "type": r.kind, "value": value, "priority": r.priority })
-        })
-        .collect();
-    // A serial that changes whenever the records do, and only then.
-    let digest = crate::plan::sha256_hex(serde_json::to_string(&records).expect("json").as_bytes());
-    let serial = u32::from_str_radix(&digest[..7], 16).expect("hex") % 2_000_000_000 + 1;
-    out.template(
-        &zone_file,
-        0o644,
-        "dns/zone",
-        json!({
-            "domain": domain,
-            "ttl": topo.stack.dns.ttl,
-            "serial": serial,
-            "ns_address": me.primary_addr().to_string(),
-            "records": records,
-        }),
-    )?;
+    let me = ctx.name();
+    let addr = |from: &str, to: &str| topo.addr(from, to).to_string();
+    let (zone_file, primary, secondaries) = match &o.primary {
+        // The secondary's copy is named's own, kept across restarts.
+        Some(p) => (format!("/var/cache/bind/db.{domain}"), Some(addr(me, p)), vec![]),
+        None => {
+            let secondaries: Vec<String> =
+                servers(topo).iter().skip(1).map(|s| addr(me, s)).collect();
+            (format!("/var/lib/bind/db.{domain}"), None, secondaries)
+        }
+    };
+    if o.primary.is_none() {
+        // Each DNS server's NS record, and its address where clients are.
+        let name_servers: Vec<_> = servers(topo)
+            .iter()
+            .map(|s| json!({ "name": s, "address": topo.server(s).primary_addr().to_string() }))
+            .collect();
+        out.template(
+            &zone_file,
+            0o644,
+            "dns/zone",
+            json!({
+                "domain": domain,
+                "ttl": topo.stack.dns.ttl,
+                "serial": serial(topo, ctx.secrets),
+                "primary": me,
+                "name_servers": name_servers,
+                "records": zone_records(topo),
+            }),
+        )?;
+    }
     out.template(
         CONF,
         0o644,
         "dns/named.conf",
-        json!({ "domain": domain, "zone_file": zone_file }),
+        json!({
+            "domain": domain,
+            "zone_file": zone_file,
+            "primary": primary,
+            "secondaries": secondaries,
+        }),
     )?;
+    let mut pre = vec!["install -d -o bind -g bind /run/named /var/cache/bind".into()];
+    if let Some(p) = &primary {
+        // A first transfer as soon as it starts: wait a little for the
+        // primary (started at the same time), then start anyway and
+        // serve the copy kept from before, if any.
+        pre.push(format!(
+            "i=0; until dig +short +time=1 +tries=1 @{p} {domain} SOA | grep -q . || [ $i -ge 50 ]; do i=$((i + 1)); sleep 0.2; done"
+        ));
+    }
     out.service(Service {
         name: "named".into(),
-        pre: vec!["install -d -o bind -g bind /run/named /var/cache/bind".into()],
+        pre,
         command: vec![
             "named".into(),
             "-g".into(),
@@ -123,7 +226,11 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         reload: Reload::Signal {
             signal: "HUP".into(),
         },
-        watches: vec![CONF.into(), zone_file.clone()],
+        watches: if primary.is_some() {
+            vec![CONF.into()]
+        } else {
+            vec![CONF.into(), zone_file.clone()]
+        },
         host_provides: false,
         replaces: vec!["named.service".into()],
     });
@@ -137,10 +244,12 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         CONF,
         format!("named-checkconf -z {CONF}"),
     );
-    out.check(
-        "named-checkzone",
-        &zone_file,
-        format!("named-checkzone {domain} {zone_file}"),
-    );
+    if primary.is_none() {
+        out.check(
+            "named-checkzone",
+            &zone_file,
+            format!("named-checkzone {domain} {zone_file}"),
+        );
+    }
     Ok(())
 }

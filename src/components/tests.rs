@@ -39,6 +39,7 @@ fn every_template_of_a_kind_exists_and_renders_for_a_shipped_stack() {
             cert: "cert".into(),
             key: "key".into(),
         }),
+        zone_serial: None,
     };
     for stack in SHIPPED {
         let topo = Topology::load(stack).expect("a shipped stack loads");

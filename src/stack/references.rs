@@ -7,7 +7,7 @@
 
 use super::validate::Checker;
 use super::Stack;
-use crate::components::{mariadb, ComponentSpec};
+use crate::components::{dns, mariadb, ComponentSpec};
 use crate::topology::{shared_network, Topology};
 
 fn list_or_none(v: &[String]) -> String {
@@ -69,6 +69,26 @@ pub(super) fn check(c: &mut Checker, stack: &Stack) {
                     format!("application server `{}` needs a database, and no server has `mariadb: {{ role: primary }}`", s.name),
                     Some("add `mariadb` (a primary by default) to a server".into()),
                 ),
+                ComponentSpec::Dns(dns::Options { primary: Some(p) }) => {
+                    let path = format!("{path}.dns.primary");
+                    match stack.server(p) {
+                        None => {
+                            let hint = c.unknown_server_hint(p);
+                            c.err(&path, format!("DNS server `{}`: primary `{p}` is not a server of this stack", s.name), hint)
+                        }
+                        Some(t) if t.name == s.name => c.err(
+                            &path,
+                            format!("DNS server `{}` cannot take the zone from itself", s.name),
+                            Some("leave `primary` out: a DNS server without it holds the zone".into()),
+                        ),
+                        Some(t) if t.get::<dns::Options>().is_none_or(|o| o.primary.is_some()) => c.err(
+                            &path,
+                            format!("DNS server `{}`: primary `{p}` is not a DNS server holding the zone", s.name),
+                            Some("name the server with `dns` and no `primary` of its own".into()),
+                        ),
+                        _ => {}
+                    }
+                }
                 ComponentSpec::Mariadb(o) if o.role == mariadb::DbRole::Replica => {
                     replica(c, &s.name, &path, o.primary.as_deref(), &primaries)
                 }

@@ -443,24 +443,46 @@ impl Checker<'_> {
         }
     }
 
-    /// One DNS server, one Prometheus; a client needs the DNS server.
+    /// One primary DNS server (the others name it), one Prometheus; a
+    /// client needs a DNS server.
     fn singletons(&mut self, servers: &[Server]) {
         for kind in ["dns", "prometheus"] {
-            let holders: Vec<&Server> = servers.iter().filter(|s| s.has(kind)).collect();
+            let holders: Vec<&Server> = servers
+                .iter()
+                .filter(|s| s.has(kind))
+                .filter(|s| {
+                    s.get::<crate::components::dns::Options>()
+                        .is_none_or(|o| o.primary.is_none())
+                })
+                .collect();
             if let [first, second, ..] = holders[..] {
                 let i = second
                     .components
                     .iter()
                     .position(|x| x.name() == kind)
                     .unwrap_or(0);
-                self.err(
-                    &format!("servers.{}.components[{i}]", second.name),
-                    format!(
-                        "only one server may run `{kind}`; `{}` already does",
-                        first.name
+                let path = format!("servers.{}.components[{i}]", second.name);
+                match kind {
+                    "dns" => self.err(
+                        &path,
+                        format!(
+                            "only one DNS server may hold the zone; `{}` already does",
+                            first.name
+                        ),
+                        Some(format!(
+                            "make this one a secondary, which takes the zone from it: `dns: {{ primary: {} }}`",
+                            first.name
+                        )),
                     ),
-                    None,
-                );
+                    _ => self.err(
+                        &path,
+                        format!(
+                            "only one server may run `{kind}`; `{}` already does",
+                            first.name
+                        ),
+                        None,
+                    ),
+                }
             }
         }
         let has_dns = servers.iter().any(|s| s.has("dns"));

@@ -447,7 +447,7 @@ impl Driver for DockerDriver {
             host_config: Some(HostConfig {
                 network_mode: Some(first_net.clone()),
                 cap_add: Some(server.capabilities.clone()),
-                dns: server.resolver.clone().map(|r| vec![r]),
+                dns: Some(server.resolvers.clone()).filter(|r| !r.is_empty()),
                 dns_search: Some(vec![plan.domain.clone()]),
                 // /run is a tmpfs, as on a real host: a crash leaves
                 // no stale pid files behind for the next boot.
