@@ -923,6 +923,16 @@ impl<D: Driver> Verifier<'_, D> {
 
     /// Kill the active load balancer: the site keeps answering on the
     /// virtual IP; then restore it.
+    /// Starts a server verify killed, and waits until it is ready.
+    async fn restore(&self, victim: &str) -> Result<()> {
+        self.driver.start(self.plan, victim).await?;
+        let server = self
+            .plan
+            .server(victim)
+            .ok_or_else(|| Error::failure(format!("{victim} is not in the plan")))?;
+        crate::apply::wait_probes(self.driver, self.plan, server, 30).await
+    }
+
     /// No alert fires on the healthy lab; a monitored server killed fires
     /// its `TargetDown` within [`ALERT_BOUND_S`]; restored, its alerts
     /// resolve within the same bound.
@@ -969,12 +979,7 @@ impl<D: Driver> Verifier<'_, D> {
             t,
         );
         progress.update("verify", None, &format!("restoring {victim}"));
-        self.driver.start(self.plan, &victim).await?;
-        let server = self
-            .plan
-            .server(&victim)
-            .ok_or_else(|| Error::failure(format!("{victim} is not in the plan")))?;
-        crate::apply::wait_probes(self.driver, self.plan, server, 30).await?;
+        self.restore(&victim).await?;
         let t = Instant::now();
         let (now, resolved) =
             crate::alerts::watch(self.driver, self.topo, bound, |f| mine(f).is_empty()).await?;
@@ -1055,12 +1060,7 @@ impl<D: Driver> Verifier<'_, D> {
         // Restore: start it again and wait until it holds the VIP again.
         progress.update("verify", None, &format!("restoring {victim}"));
         let t = Instant::now();
-        self.driver.start(self.plan, &victim).await?;
-        let server = self
-            .plan
-            .server(&victim)
-            .ok_or_else(|| Error::failure(format!("{victim} is not in the plan")))?;
-        crate::apply::wait_probes(self.driver, self.plan, server, 30).await?;
+        self.restore(&victim).await?;
         let mut back = Vec::new();
         for _ in 0..100 {
             back = self.vip_holder(&address, &members).await?;

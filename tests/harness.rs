@@ -121,3 +121,14 @@ impl Output {
         self
     }
 }
+
+/// Asks `done` up to `tries` times, half a second apart, until it holds:
+/// whether it did.
+pub fn eventually(tries: u32, mut done: impl FnMut() -> bool) -> bool {
+    (0..tries).any(|i| {
+        if i > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        done()
+    })
+}

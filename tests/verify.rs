@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-use crate::harness::Test;
+use crate::harness::{eventually, Test};
 use crate::up::{lab_lock, test_stack, Down};
 
 /// Runs verify; returns (exit code, check name -> passed).
@@ -79,21 +79,17 @@ fn task2_verifies_and_a_broken_lab_fails_the_right_checks() {
     // Status shows each web server's requests per second, from Prometheus
     // (once it has two scrapes of each within the minute).
     let mut last = String::new();
-    let ok = (0..40).any(|_| {
+    let ok = eventually(40, || {
         let st = t.run_args(&["status", &file, "--json"]).code(0);
         let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
         last = st.stdout;
-        let all = ["server-01", "server-02"].iter().all(|web| {
+        ["server-01", "server-02"].iter().all(|web| {
             v["servers"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .any(|s| s["server"] == *web && s["qps"].as_f64().is_some())
-        });
-        if !all {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-        all
+        })
     });
     assert!(ok, "no QPS for every web server: {last}");
     t.run_args(&["status", &file])
@@ -139,18 +135,14 @@ fn task2_verifies_and_a_broken_lab_fails_the_right_checks() {
         ("ReplicationStopped", "server-02"),
         ("BackendDown", "lb-01"),
     ];
-    let fired = (0..120).any(|_| {
+    let fired = eventually(120, || {
         let out = t.run_args(&["alerts", &file, "--json"]).code(0);
         let v: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
         last = out.stdout;
-        let all = wanted.iter().all(|(alert, server)| {
+        wanted.iter().all(|(alert, server)| {
             v.iter()
                 .any(|a| a["alert"] == *alert && a["server"] == *server)
-        });
-        if !all {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-        all
+        })
     });
     assert!(fired, "not every alert of {wanted:?} fired: {last}");
     t.run_args(&["alerts", &file])
