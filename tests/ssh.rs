@@ -130,8 +130,10 @@ fn start_vms_booted(t: &Test, file: &str, prefix: &str, boot: Boot) -> (Vms, Str
         ];
         // The user's computer resolves through the lab's DNS; the other
         // hosts keep the usual resolver (they fetch Debian packages).
-        if let (Some(r), true) = (s["resolver"].as_str(), server == "client") {
-            args.extend(["--dns".into(), r.into()]);
+        if server == "client" {
+            for r in s["resolvers"].as_array().into_iter().flatten() {
+                args.extend(["--dns".into(), r.as_str().unwrap().into()]);
+            }
         }
         // The user's key authorized; a non-root user gets sudo.
         let mut script = if boot.user == "root" {
