@@ -156,6 +156,66 @@ async fn probe<D: Driver>(driver: &D, client: &str, base: &str) -> Result<(bool,
     ))
 }
 
+/// A Galera cluster loses its quorum: as many of its nodes killed at once
+/// as leave the rest a minority. explain says the rest then refuse reads
+/// and writes rather than diverge, and the page, which reads the notes,
+/// fails with them; the cluster comes back whole once the nodes are back.
+async fn lose_quorum<D: Driver>(
+    driver: &D,
+    topo: &Topology,
+    plan: &Plan,
+    client: &str,
+    base: &str,
+    progress: &dyn Progress,
+) -> Result<Option<ServerChaos>> {
+    let Some(cluster) = topo
+        .nodes
+        .iter()
+        .find(|n| n.cluster.len() >= 3)
+        .map(|n| n.cluster.clone())
+    else {
+        return Ok(None);
+    };
+    let n = cluster.len();
+    let lost: Vec<String> = cluster[crate::explain::quorum(n) - 1..].to_vec();
+    let name = lost.join("+");
+    progress.update("chaos", None, &format!("killing {name} at once"));
+    let killed = Instant::now();
+    futures_util::future::try_join_all(lost.iter().map(|s| driver.kill(s))).await?;
+    let (site, reads, writes) = probe(driver, client, base).await?;
+    let alert = await_alert(driver, topo, &lost[0], killed).await?;
+    progress.update("chaos", None, &format!("restarting {name}"));
+    let t = Instant::now();
+    futures_util::future::try_join_all(lost.iter().map(|s| driver.start(plan, s))).await?;
+    futures_util::future::try_join_all(
+        plan.servers
+            .iter()
+            .map(|s| crate::apply::wait_probes(driver, plan, s, 120)),
+    )
+    .await?;
+    let (s2, r2, w2) = probe(driver, client, base).await?;
+    if !(s2 && r2 && w2) {
+        return Err(Error::failure(format!(
+            "after {name} came back the site did not recover: {}",
+            describe(s2, r2, w2)
+        )));
+    }
+    let predicted = describe(false, false, false);
+    let observed = describe(site, reads, writes);
+    Ok(Some(ServerChaos {
+        server: name,
+        roles: vec![format!("{} of {n} Galera nodes", lost.len())],
+        site,
+        reads,
+        writes,
+        recovery_s: (t.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        alert,
+        agrees: predicted == observed,
+        predicted,
+        observed,
+    }))
+}
+
 /// Kills each server in turn and reports what the site did.
 pub async fn run<D: Driver>(
     driver: &D,
@@ -221,6 +281,9 @@ pub async fn run<D: Driver>(
             predicted,
             observed,
         });
+    }
+    if let Some(row) = lose_quorum(driver, topo, plan, &client, &base, progress).await? {
+        out.push(row);
     }
     let disagree = out.iter().filter(|r| !r.agrees).count();
     progress.finish(

@@ -202,7 +202,10 @@ fn blocks(topo: &Topology, node: &Node) -> Vec<Block> {
         lines,
     };
     let mut out = Vec::new();
-    if s.has("dns") {
+    // The records once, under the DNS server that holds the zone.
+    if s.get::<crate::components::dns::Options>()
+        .is_some_and(|o| o.primary.is_none())
+    {
         let records = topo
             .records
             .iter()
@@ -247,8 +250,17 @@ fn blocks(topo: &Topology, node: &Node) -> Vec<Block> {
     out
 }
 
-/// `22, 9100`: TCP ports bare (the usual case), `53/udp`, `VRRP`.
+/// `22, 9100`: TCP ports bare (the usual case), `53/udp`, `VRRP`,
+/// `Galera` for Galera's own three.
 fn ports(a: &crate::explain::Allow) -> String {
+    let mut galera: Vec<u16> = crate::components::mariadb::GALERA_PORTS
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    galera.sort();
+    if a.ports == galera {
+        return "Galera".into();
+    }
     let list: Vec<String> = a.ports.iter().map(u16::to_string).collect();
     match a.proto {
         crate::stack::raw::Proto::Tcp => list.join(", "),

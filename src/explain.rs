@@ -108,6 +108,9 @@ pub enum FindingKind {
     SpofDns,
     /// The whole site on one server.
     NoRedundancy,
+    /// No server is one, but the site is still one place: one copy, on
+    /// one machine (one engine).
+    OneSite,
     NoHttps,
     /// HTTPS ends at the load balancer, plain HTTP behind it.
     TlsEndsAtLoadBalancer,
@@ -121,9 +124,8 @@ impl FindingKind {
     pub fn category(self) -> Category {
         use FindingKind::*;
         match self {
-            SpofDbPrimary | SpofLoadBalancer | SpofWeb | SpofApp | SpofDns | NoRedundancy => {
-                Category::Spof
-            }
+            SpofDbPrimary | SpofLoadBalancer | SpofWeb | SpofApp | SpofDns | NoRedundancy
+            | OneSite => Category::Spof,
             NoHttps | TlsEndsAtLoadBalancer | NoFirewall | DatabaseOnPublicNetwork => {
                 Category::Security
             }
@@ -516,6 +518,11 @@ fn app_hop(topo: &Topology) -> Option<Hop> {
     let primary: Vec<String> = first.db_primary.iter().cloned().collect();
     let queries = if primary.is_empty() {
         "runs the site's code".to_string()
+    } else if first.db_writes.len() > 1 {
+        format!(
+            "runs the site's code, which reads and writes in MySQL on any node of the Galera cluster ({}), the next when one fails",
+            and_list(&first.db_writes)
+        )
     } else if first.db_reads == primary {
         if apps.len() == 1 && same(&primary) {
             "runs the site's code, which reads and writes in MySQL on the same machine".into()
@@ -549,7 +556,13 @@ fn database_hop(topo: &Topology) -> Option<Hop> {
         .next()
         .map(|a| a.db_reads.clone())
         .unwrap_or_default();
-    let note = if reads.is_empty() || reads == [first.clone()] {
+    let cluster = &topo.node(first).cluster;
+    let note = if !cluster.is_empty() {
+        format!(
+            "Every node takes reads and writes; each write commits once {} have certified it.",
+            and_list(cluster)
+        )
+    } else if reads.is_empty() || reads == [first.clone()] {
         format!("{first} takes every read and write.")
     } else {
         format!(
@@ -686,10 +699,26 @@ fn active_active(topo: &Topology, lbs: &[String]) -> String {
     }
 }
 
+/// How many nodes of a Galera cluster of `n` keep it taking writes: a
+/// majority (quorum).
+pub fn quorum(n: usize) -> usize {
+    n / 2 + 1
+}
+
 fn replication(topo: &Topology) -> Option<Replication> {
-    let p = topo.with_role(Role::DbPrimary).next()?.name.clone();
+    let first = topo.with_role(Role::DbPrimary).next()?;
+    let p = first.name.clone();
     let replicas = replicas_of(topo, &p);
-    let how = if replicas.is_empty() {
+    let cluster = &first.cluster;
+    let how = if !cluster.is_empty() {
+        let n = cluster.len();
+        format!(
+            "{} form a Galera cluster: every node takes writes, and a write commits only once every node has certified it (no conflict with a write elsewhere), so each holds the same data and none lags. A node that fails is left out; the others go on while they are a majority ({} of {n}), and it catches up when it is back (the writes it missed, or a full copy). Lose {} at once and the rest stop taking writes rather than diverge (no quorum).",
+            and_list(cluster),
+            quorum(n),
+            n + 1 - quorum(n),
+        )
+    } else if replicas.is_empty() {
         format!("{p} is the only database: it takes every read and write, and no other server holds a copy of the data.")
     } else {
         let n = replicas.len();
@@ -729,6 +758,7 @@ type Rule = fn(&Topology) -> Vec<Finding>;
 const RULES: &[Rule] = &[
     spofs,
     no_redundancy,
+    one_site,
     https,
     no_firewall,
     database_on_public_network,
@@ -823,6 +853,17 @@ fn spof_primary(topo: &Topology, who: &str) -> Finding {
             ))
             .fix("automatic failover (promote a replica: MaxScale, Orchestrator) or a multi-primary cluster (Galera)")
     }
+}
+
+/// With no server a single point of failure, what still is one: the site
+/// itself, one copy in one place.
+fn one_site(topo: &Topology) -> Vec<Finding> {
+    if !spofs(topo).is_empty() || !no_redundancy(topo).is_empty() || site_servers(topo).is_empty() {
+        return Vec::new();
+    }
+    vec![Finding::new(FindingKind::OneSite, Severity::Low, "no server is a single point of failure; the site still is one")
+        .detail("every function has a second server, but all of them are one site: one copy of the lab, on one machine (one Docker engine, one data centre); if that machine, its network or its power fails, the site is down".to_string())
+        .fix("a second site in another place (another engine, another data centre), with DNS answering for both and the data replicated between them")]
 }
 
 fn no_redundancy(topo: &Topology) -> Vec<Finding> {

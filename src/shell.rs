@@ -54,6 +54,8 @@ scripts! {
     FAILOVER_GAP = "failover-gap.sh";
     /// A published lab's forwarder: until it takes connections.
     LISTENING = "listening.sh";
+    /// A Galera node's service: found the cluster or join it.
+    GALERA_START = "galera-start.sh";
 }
 
 /// Declares the templates: a constant each (its name), and [`TEMPLATES`].

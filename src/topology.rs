@@ -57,13 +57,18 @@ pub struct Node {
     pub backends: Vec<String>,
     /// Web server: the application servers it proxies to.
     pub upstreams: Vec<String>,
-    /// Application server: where it writes.
+    /// Application server: where it writes (the first of `db_writes`).
     pub db_primary: Option<String>,
+    /// Application server: every database that takes its writes — its
+    /// primary, or each node of a Galera cluster, tried in turn.
+    pub db_writes: Vec<String>,
     /// Application server: where it reads (replicas, or the primary when
     /// there are none).
     pub db_reads: Vec<String>,
     /// Database replica: the primary it replicates from.
     pub replicates_from: Option<String>,
+    /// Galera node: every node of its cluster, itself included.
+    pub cluster: Vec<String>,
     /// Database: its server id.
     pub server_id: Option<u32>,
     /// Bring-up stage (0 first).
@@ -127,13 +132,39 @@ impl Topology {
             .iter()
             .map(|s| node(&stack, s, ids.get(&s.name).copied()))
             .collect();
-        // Applications read from replicas of their primary (or the primary itself).
+        // Applications write to their primary, or to any node of its
+        // Galera cluster, and read from replicas of their primary (or the
+        // primary itself, or every node of its cluster).
+        let clusters: Vec<Vec<String>> = nodes
+            .iter()
+            .map(|n| {
+                let Some(p) = &n.db_primary else {
+                    return Vec::new();
+                };
+                let cluster = nodes
+                    .iter()
+                    .find(|m| &m.name == p)
+                    .map(|m| m.cluster.clone())
+                    .unwrap_or_default();
+                if cluster.is_empty() {
+                    vec![p.clone()]
+                } else {
+                    cluster
+                }
+            })
+            .collect();
+        for (n, w) in nodes.iter_mut().zip(clusters) {
+            n.db_writes = w;
+        }
         let reads: Vec<Vec<String>> = nodes
             .iter()
             .map(|n| {
                 let Some(p) = &n.db_primary else {
                     return Vec::new();
                 };
+                if n.db_writes.len() > 1 {
+                    return n.db_writes.clone();
+                }
                 let r: Vec<String> = nodes
                     .iter()
                     .filter(|m| m.replicates_from.as_ref() == Some(p))
@@ -347,8 +378,10 @@ fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
         backends: Vec::new(),
         upstreams: Vec::new(),
         db_primary: None,
+        db_writes: Vec::new(),
         db_reads: Vec::new(),
         replicates_from: None,
+        cluster: Vec::new(),
         server_id,
         stage: 0,
     };

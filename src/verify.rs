@@ -73,28 +73,45 @@ pub fn spread(backends: &[String], answers: &str) -> (bool, String) {
 }
 
 /// Shell trying a TCP connection to `addr:port` at once with the others,
-/// printing `<i> open` or `<i> closed`.
+/// printing `<i> open`, `<i> refused` (the host answered that nothing
+/// listens) or `<i> closed` (no answer: dropped).
 fn port_probe(i: usize, addr: impl std::fmt::Display, port: u16) -> String {
-    format!("if nc -z -w 1 {addr} {port} 2>/dev/null; then echo '{i} open'; else echo '{i} closed'; fi &\n")
+    format!(
+        "(if out=$(nc -z -v -w 1 {addr} {port} 2>&1); then echo '{i} open'; else case $out in *refused*) echo '{i} refused' ;; *) echo '{i} closed' ;; esac; fi) &\n"
+    )
 }
 
-/// Reads `port_probe` lines into `open` (`None` where nothing came back;
+/// What a probe saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Open,
+    /// The host answered that nothing listens: no firewall dropped it.
+    Refused,
+    Closed,
+}
+
+/// Reads `port_probe` lines into `seen` (`None` where nothing came back;
 /// a line naming no probe is ignored).
-fn read_probes(stdout: &str, open: &mut [Option<bool>]) {
+fn read_probes(stdout: &str, seen: &mut [Option<Seen>]) {
     for line in stdout.lines() {
         if let Some((i, state)) = line.split_once(' ') {
-            if let Some(slot) = i.parse::<usize>().ok().and_then(|i| open.get_mut(i)) {
-                *slot = Some(state == "open");
+            if let Some(slot) = i.parse::<usize>().ok().and_then(|i| seen.get_mut(i)) {
+                *slot = Some(match state {
+                    "open" => Seen::Open,
+                    "refused" => Seen::Refused,
+                    _ => Seen::Closed,
+                });
             }
         }
     }
 }
 
 /// What a probe saw, in words.
-fn connection(got: Option<bool>) -> &'static str {
+fn connection(got: Option<Seen>) -> &'static str {
     match got {
-        Some(true) => "connected",
-        Some(false) => "refused or dropped",
+        Some(Seen::Open) => "connected",
+        Some(Seen::Refused) => "refused (nothing listens)",
+        Some(Seen::Closed) => "dropped",
         None => "not tried",
     }
 }
@@ -111,6 +128,9 @@ pub struct PortProbe {
     pub address: Ipv4Addr,
     pub port: u16,
     pub connects: bool,
+    /// Only listening now and then (a Galera node's state transfers): the
+    /// firewall letting the connection through to a refusal is enough.
+    pub now_and_then: bool,
     /// What the flow is, in a few words.
     pub what: String,
 }
@@ -218,6 +238,8 @@ pub fn firewall_probes(topo: &Topology, client: &str) -> Vec<PortProbe> {
         },
         port,
         connects,
+        now_and_then: crate::components::mariadb::TRANSFER_PORTS.contains(&port)
+            && !topo.node(to).cluster.is_empty(),
         what: what.to_string(),
     };
     let mut probes: Vec<PortProbe> = topo
@@ -275,22 +297,27 @@ pub fn firewall_probes(topo: &Topology, client: &str) -> Vec<PortProbe> {
 fn judge_ports(
     group: &'static str,
     probes: &[PortProbe],
-    open: &[Option<bool>],
+    seen: &[Option<Seen>],
     ms: u64,
 ) -> Vec<Claim> {
     probes
         .iter()
-        .zip(open)
+        .zip(seen)
         .map(|(p, got)| Claim {
             group,
             check: format!("{} -> {}:{} ({})", p.shown_from, p.to, p.port, p.what),
-            expected: if p.connects {
-                "connects".into()
-            } else {
-                "refused or dropped".into()
+            expected: match (p.connects, p.now_and_then) {
+                (true, false) => "connects".into(),
+                (true, true) => "let through (it listens during a transfer)".into(),
+                (false, _) => "refused or dropped".into(),
             },
             observed: connection(*got).into(),
-            ok: *got == Some(p.connects),
+            ok: match (p.connects, got) {
+                (true, Some(Seen::Open)) => true,
+                (true, Some(Seen::Refused)) => p.now_and_then,
+                (false, Some(Seen::Refused | Seen::Closed)) => true,
+                _ => false,
+            },
             ms,
         })
         .collect()
@@ -577,18 +604,82 @@ impl<D: Driver> Verifier<'_, D> {
 
     /// A write through the application reaches every replica in time, and
     /// replicas refuse writes.
-    async fn replication(&mut self) -> Result<()> {
-        let replicas: Vec<String> = self
+    /// A Galera cluster: every node in it, Synced, in the primary
+    /// component; a note written through the application reaches every
+    /// node (each holds every write).
+    async fn galera(&mut self) -> Result<()> {
+        let Some(cluster) = self
             .topo
-            .with_role(Role::DbReplica)
-            .map(|n| n.name.clone())
-            .collect();
-        if replicas.is_empty() {
+            .nodes
+            .iter()
+            .find(|n| !n.cluster.is_empty())
+            .map(|n| n.cluster.clone())
+        else {
             return Ok(());
+        };
+        let size = cluster.len();
+        for node in &cluster {
+            let t = Instant::now();
+            let out = self
+                .sh(
+                    node,
+                    "mariadb -N -e \"SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'wsrep_cluster_status', 'wsrep_local_state_comment')\"",
+                )
+                .await?;
+            let status: std::collections::HashMap<String, String> = out
+                .stdout
+                .lines()
+                .filter_map(|l| l.split_once('\t'))
+                .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+                .collect();
+            let get = |k: &str| status.get(k).cloned().unwrap_or_else(|| "?".into());
+            let observed = format!(
+                "{}, {}, size {}",
+                get("wsrep_local_state_comment"),
+                get("wsrep_cluster_status"),
+                get("wsrep_cluster_size")
+            );
+            self.record(
+                "replication",
+                format!("Galera node {node} is in the cluster"),
+                format!("Synced, Primary, size {size}"),
+                observed.clone(),
+                observed == format!("Synced, Primary, size {size}"),
+                t,
+            );
         }
+        let marker = self.write_note().await?;
+        let seconds = REPLICATION_BOUND_MS.div_ceil(1000).to_string();
+        for node in &cluster {
+            let t = Instant::now();
+            let script = crate::shell::polling(crate::shell::REPLICA_LAG, &[&seconds, &marker]);
+            let out = self.sh(node, &script).await?;
+            let lag = out.stdout.trim().parse::<u64>().ok();
+            self.record(
+                "replication",
+                format!("the note is on Galera node {node}"),
+                format!("within {REPLICATION_BOUND_MS} ms"),
+                match lag {
+                    Some(ms) => format!("after {ms} ms"),
+                    None => "not there".into(),
+                },
+                lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS),
+                t,
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes a note of a marker of its own through the site, as a user
+    /// would; the marker.
+    async fn write_note(&mut self) -> Result<String> {
         let marker = format!(
-            "verify-{}",
-            std::process::id() as u128 * 1_000_000 + Instant::now().elapsed().as_nanos()
+            "verify-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
         );
         let t = Instant::now();
         let out = self
@@ -605,7 +696,7 @@ impl<D: Driver> Verifier<'_, D> {
         self.record(
             "replication",
             "a note written through the application".into(),
-            "201 (stored on the primary)".into(),
+            "201 (stored)".into(),
             if observed.is_empty() {
                 first_line(&out.stderr)
             } else {
@@ -614,6 +705,20 @@ impl<D: Driver> Verifier<'_, D> {
             observed == "201",
             t,
         );
+        Ok(marker)
+    }
+
+    async fn replication(&mut self) -> Result<()> {
+        self.galera().await?;
+        let replicas: Vec<String> = self
+            .topo
+            .with_role(Role::DbReplica)
+            .map(|n| n.name.clone())
+            .collect();
+        if replicas.is_empty() {
+            return Ok(());
+        }
+        let marker = self.write_note().await?;
         let seconds = REPLICATION_BOUND_MS.div_ceil(1000).to_string();
         for r in &replicas {
             let t = Instant::now();
@@ -782,6 +887,7 @@ impl<D: Driver> Verifier<'_, D> {
                 address: c.address,
                 port: c.port,
                 connects: false,
+                now_and_then: false,
                 what: c.what.to_string(),
             })
             .collect();
@@ -1148,9 +1254,47 @@ mod tests {
 
     #[test]
     fn odd_probe_output_is_ignored_not_a_panic() {
-        let mut open = vec![None; 2];
-        read_probes("1 open\n7 open\nx closed\n0 closed\ngarbage\n", &mut open);
-        assert_eq!(open, vec![Some(false), Some(true)]);
+        let mut seen = vec![None; 3];
+        read_probes(
+            "1 open\n7 open\nx closed\n0 closed\n2 refused\ngarbage\n",
+            &mut seen,
+        );
+        assert_eq!(
+            seen,
+            vec![Some(Seen::Closed), Some(Seen::Open), Some(Seen::Refused)]
+        );
+    }
+
+    #[test]
+    fn a_refusal_passes_only_where_nothing_listens_between_transfers() {
+        let probe = |connects, now_and_then| PortProbe {
+            from: "db-01".into(),
+            shown_from: "db-01".into(),
+            to: "db-02".into(),
+            address: Ipv4Addr::new(10, 0, 0, 2),
+            port: 4444,
+            connects,
+            now_and_then,
+            what: "x".into(),
+        };
+        let judged = judge_ports(
+            "firewall",
+            &[
+                probe(true, true),
+                probe(true, false),
+                probe(false, false),
+                probe(true, true),
+            ],
+            &[
+                Some(Seen::Refused),
+                Some(Seen::Refused),
+                Some(Seen::Refused),
+                Some(Seen::Closed),
+            ],
+            1,
+        );
+        let ok: Vec<bool> = judged.iter().map(|c| c.ok).collect();
+        assert_eq!(ok, [true, false, true, false]);
     }
 
     fn probes_of(stack: &str) -> Vec<String> {

@@ -79,8 +79,13 @@ impl Component for Options {
         }
         let port = super::mariadb::PORT;
         for (a, _) in topo.running::<Options>() {
-            if let Some(p) = a.db_primary.as_ref().filter(|p| **p != a.name) {
-                out.add(&a.name, p, port, Proto::Tcp, "SQL writes to the primary");
+            let what = if a.db_writes.len() > 1 {
+                "SQL writes to a Galera node"
+            } else {
+                "SQL writes to the primary"
+            };
+            for w in a.db_writes.iter().filter(|w| **w != a.name) {
+                out.add(&a.name, w, port, Proto::Tcp, what);
             }
             for r in a.db_reads.iter().filter(|r| **r != a.name) {
                 out.add(&a.name, r, port, Proto::Tcp, "SQL reads");
@@ -96,7 +101,12 @@ impl Component for Options {
             Some(p) => p,
         };
         let reads = &node.db_reads;
-        let queries = if reads.len() == 1 && &reads[0] == db {
+        let queries = if node.db_writes.len() > 1 {
+            format!(
+                "reads and writes in the Galera cluster {}, each node in turn and the next when one fails",
+                explain::and_list(&node.db_writes)
+            )
+        } else if reads.len() == 1 && &reads[0] == db {
             format!("reads and writes in MySQL {}", explain::on(&node.name, reads))
         } else {
             format!(
@@ -154,6 +164,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         "password": ctx.secrets.db_app,
         "primary": { "name": primary, "host": db_addr(&primary), "port": super::mariadb::PORT },
         "replicas": ctx.node.db_reads.iter().map(|r| json!({ "name": r, "host": db_addr(r), "port": super::mariadb::PORT })).collect::<Vec<_>>(),
+        "writers": ctx.node.db_writes.iter().map(|w| json!({ "name": w, "host": db_addr(w), "port": super::mariadb::PORT })).collect::<Vec<_>>(),
         "db_names": db_names,
     });
     let config_text = serde_json::to_string_pretty(&config).expect("json") + "\n";

@@ -148,8 +148,11 @@ impl Component for Options {
     }
 
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
-        let zone = format!("zone {}", topo.stack.domain);
-        Some(Part::new(Tier::Outside, "BIND :53".into(), vec![zone], false))
+        let mut lines = vec![format!("zone {}", topo.stack.domain)];
+        if let Some(p) = &self.primary {
+            lines.push(format!("a copy of {p}'s (transfer)"));
+        }
+        Some(Part::new(Tier::Outside, "BIND :53".into(), lines, false))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -1,5 +1,7 @@
 //! MariaDB (Debian's MySQL): a write primary with the binary log and GTIDs,
-//! and read-only replicas that follow it with GTID-based replication.
+//! and read-only replicas that follow it with GTID-based replication; or
+//! the nodes of a Galera cluster (Debian's galera-4), each taking writes,
+//! which every node applies before the commit returns (certification).
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -34,6 +36,17 @@ pub const PORT: u16 = 3306;
 pub const CONF: &str = "/etc/mysql/mariadb.conf.d/60-infractl.cnf";
 pub const PRIMARY_SQL: &str = "/etc/infractl/mariadb/primary.sql";
 pub const REPLICA_SQL: &str = "/etc/infractl/mariadb/replica.sql";
+/// A Galera node's start: bootstrap the cluster, or join it.
+pub const GALERA_START: &str = "/etc/infractl/mariadb/galera-start.sh";
+/// Galera's own ports: group communication, incremental state transfer
+/// (IST), state snapshot transfer (SST, by rsync).
+pub const GALERA_PORTS: [(u16, &str); 3] = [
+    (4567, "Galera replication"),
+    (4568, "Galera incremental state transfer"),
+    (4444, "Galera state snapshot transfer"),
+];
+/// Galera's ports that listen only while a node joins.
+pub const TRANSFER_PORTS: [u16; 2] = [4568, 4444];
 /// The mysqld exporter's credentials.
 pub const EXPORTER_CNF: &str = "/etc/infractl/mysqld-exporter.cnf";
 
@@ -95,6 +108,9 @@ pub enum DbRole {
     /// Read-only copy that replicates from a primary.
     #[serde(alias = "slave")]
     Replica,
+    /// A node of the stack's Galera cluster: takes writes like every other
+    /// node, which all apply each write before it commits.
+    Galera,
 }
 
 impl JsonSchema for DbRole {
@@ -108,6 +124,7 @@ impl JsonSchema for DbRole {
             "oneOf": [
                 { "const": "primary", "description": "Takes the writes; keeps a binary log for replicas." },
                 { "const": "replica", "description": "Read-only copy that replicates from a primary." },
+                { "const": "galera", "description": "A node of the stack's Galera cluster (three or more): every node takes writes." },
                 { "const": "master", "description": "The older word for `primary`." },
                 { "const": "slave", "description": "The older word for `replica`." }
             ]
@@ -135,13 +152,22 @@ pub struct Options {
 
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
-        vec![(PORT, Proto::Tcp)]
+        let mut v = vec![(PORT, Proto::Tcp)];
+        if self.role == DbRole::Galera {
+            v.extend(GALERA_PORTS.iter().map(|(p, _)| (*p, Proto::Tcp)));
+        }
+        v
     }
 
     /// A replica follows the primary it names, else the stack's primary.
     fn shape(&self, stack: &Stack, node: &mut Node) {
         match self.role {
             DbRole::Primary => node.roles.push(Role::DbPrimary),
+            // Each node takes writes: a primary among primaries.
+            DbRole::Galera => {
+                node.roles.push(Role::DbPrimary);
+                node.cluster = galera_nodes(stack);
+            }
             DbRole::Replica => {
                 node.roles.push(Role::DbReplica);
                 node.replicates_from = self
@@ -152,7 +178,8 @@ impl Component for Options {
         }
     }
 
-    /// Replicas read the binary log of their primary.
+    /// Replicas read the binary log of their primary; Galera nodes talk
+    /// to each other.
     fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
         if leg != Leg::Replication {
             return;
@@ -160,6 +187,11 @@ impl Component for Options {
         for r in &topo.nodes {
             if let Some(p) = r.replicates_from.as_ref().filter(|p| **p != r.name) {
                 out.add(&r.name, p, PORT, Proto::Tcp, "replication from the primary");
+            }
+            for peer in r.cluster.iter().filter(|p| **p != r.name) {
+                for (port, what) in GALERA_PORTS {
+                    out.add(&r.name, peer, port, Proto::Tcp, what);
+                }
             }
         }
     }
@@ -178,6 +210,16 @@ impl Component for Options {
                         explain::agree(replicas.len(), "copies", "copy")
                     )
                 }
+            }
+            DbRole::Galera => {
+                let others: Vec<&String> =
+                    node.cluster.iter().filter(|n| **n != node.name).collect();
+                format!(
+                    "Galera node (MySQL, as Debian's MariaDB, with galera-4): takes writes like {}; each write commits only once every node has certified it, so all hold the same data; {} of {} nodes keep the cluster writable (a quorum)",
+                    explain::and_list(&others),
+                    explain::quorum(node.cluster.len()),
+                    node.cluster.len()
+                )
             }
             DbRole::Replica => {
                 let primary = node.replicates_from.clone().unwrap_or_default();
@@ -201,6 +243,7 @@ impl Component for Options {
             }
             DbRole::Primary => "primary (writes)",
             DbRole::Replica => "replica (read-only)",
+            DbRole::Galera => "Galera node (writes)",
         };
         let title = format!("MySQL :{PORT}");
         Some(Part::new(Tier::Db, title, vec![role.into()], false))
@@ -241,20 +284,52 @@ fn render_exporter(ctx: &Ctx, out: &mut Out) -> Result<()> {
     Ok(())
 }
 
+/// The stack's Galera nodes, in stack order: its one cluster.
+pub fn galera_nodes(stack: &Stack) -> Vec<String> {
+    stack
+        .servers
+        .iter()
+        .filter(|s| s.get::<Options>().is_some_and(|o| o.role == DbRole::Galera))
+        .map(|s| s.name.clone())
+        .collect()
+}
+
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let node = ctx.node;
+    let topo = ctx.topo;
     let replica = o.role == DbRole::Replica;
+    let galera = o.role == DbRole::Galera;
+    let me = ctx.name();
+    let peers: Vec<String> = node
+        .cluster
+        .iter()
+        .filter(|p| *p != me)
+        .map(|p| topo.addr(me, p).to_string())
+        .collect();
+    // Its own address where its peers reach it.
+    let address = node
+        .cluster
+        .iter()
+        .find(|p| *p != me)
+        .map(|p| topo.addr(p, me).to_string());
     out.template(
         CONF,
         0o644,
         "mariadb/server.cnf",
         json!({
-            "server": ctx.name(),
+            "server": me,
             "server_id": node.server_id,
             "replica": replica,
+            "galera": galera,
+            "cluster_name": topo.stack.name,
+            "members": node.cluster.iter().map(|p| topo.addr(me, p).to_string()).collect::<Vec<_>>(),
+            "address": address,
         }),
     )?;
     let secrets = ctx.secrets;
+    // The node that founds a Galera cluster creates its users, which
+    // every node then has.
+    let founds = node.cluster.first().is_some_and(|f| f == me);
     if replica {
         let primary = node
             .replicates_from
@@ -267,7 +342,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "mariadb/replica.sql",
             json!({
                 "primary": primary,
-                "primary_host": ctx.topo.addr(ctx.name(), primary).to_string(),
+                "primary_host": topo.addr(me, primary).to_string(),
                 "port": PORT,
                 "password": secrets.db_replication,
             }),
@@ -278,7 +353,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             &[REPLICA_SQL],
             format!("mariadb --batch < {REPLICA_SQL}\n{WAIT_REPLICATION}"),
         );
-    } else {
+    } else if !galera || founds {
         out.secret_template(
             PRIMARY_SQL,
             0o600,
@@ -297,22 +372,50 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             format!("mariadb --batch < {PRIMARY_SQL}"),
         );
     }
+    let (pre, command, watches) = if galera {
+        let mut args = vec![if founds { "yes" } else { "no" }.to_string()];
+        args.extend(peers.iter().cloned());
+        out.file(
+            GALERA_START,
+            0o755,
+            crate::shell::with_args(crate::shell::GALERA_START, &args),
+        );
+        (
+            vec![],
+            vec!["sh".into(), GALERA_START.into()],
+            vec![CONF.into(), GALERA_START.into()],
+        )
+    } else {
+        (
+            vec!["install -d -o mysql -g mysql /run/mysqld".into()],
+            vec!["mariadbd".into(), "--user=mysql".into()],
+            vec![CONF.into()],
+        )
+    };
     out.service(Service {
         name: "mariadb".into(),
-        pre: vec!["install -d -o mysql -g mysql /run/mysqld".into()],
-        command: vec!["mariadbd".into(), "--user=mysql".into()],
+        pre,
+        command,
         user: None,
         reload: Reload::Restart,
-        watches: vec![CONF.into()],
+        watches,
         host_provides: false,
         // The socket first: it would start the service again.
         replaces: vec!["mariadb.socket".into(), "mariadb.service".into()],
     });
-    out.probe(
-        "mariadb",
-        "mariadb-admin --protocol=socket ping --silent",
-        "mariadb-admin ping answers on the local socket",
-    );
+    if galera {
+        out.probe(
+            "mariadb",
+            "mariadb -N -e \"SHOW STATUS LIKE 'wsrep_ready'\" | grep -q ON",
+            "wsrep_ready ON: in the cluster's primary component, synced",
+        );
+    } else {
+        out.probe(
+            "mariadb",
+            "mariadb-admin --protocol=socket ping --silent",
+            "mariadb-admin ping answers on the local socket",
+        );
+    }
     out.check(
         "mariadbd --help --verbose",
         CONF,

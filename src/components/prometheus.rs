@@ -192,6 +192,26 @@ pub fn site_url(topo: &Topology, me: &str) -> Option<String> {
     Some(format!("{}://{address}/", topo.site_scheme()))
 }
 
+/// A Galera cluster with fewer nodes than the stack has (one stopped, or
+/// cut off): the cluster goes on, with less to lose.
+const GALERA_SHRUNK: Alert = Alert {
+    name: "GaleraClusterShrunk",
+    expr: "mysql_global_status_wsrep_cluster_size < scalar(count(up{job=\"mysqld\"}))",
+    hold: "10s",
+    severity: "warning",
+    summary: "{{ $labels.server }} sees a Galera cluster of {{ $value }} nodes",
+};
+
+/// A Galera node outside the primary component: it refuses reads and
+/// writes (no quorum, or still joining).
+const GALERA_NOT_READY: Alert = Alert {
+    name: "GaleraNotReady",
+    expr: "mysql_global_status_wsrep_ready == 0",
+    hold: "10s",
+    severity: "critical",
+    summary: "Galera node {{ $labels.server }} takes no queries: it is not in the cluster's primary component",
+};
+
 /// The targets Prometheus on `me` scrapes besides the exporters: itself,
 /// Alertmanager, and the site when it loads it.
 pub fn own_targets(topo: &Topology, me: &str) -> usize {
@@ -210,6 +230,9 @@ pub fn rules(topo: &Topology, probes_site: bool) -> Vec<(String, Vec<Alert>)> {
         }
     }
     let mut groups = vec![("lab".to_string(), lab)];
+    if topo.nodes.iter().any(|n| !n.cluster.is_empty()) {
+        groups.push(("galera".into(), vec![GALERA_SHRUNK, GALERA_NOT_READY]));
+    }
     for s in &topo.stack.servers {
         for e in super::monitoring::exporters(&s.components) {
             if !e.alerts.is_empty() && !groups.iter().any(|(g, _)| g == e.job) {

@@ -18,21 +18,70 @@ fn list_or_none(v: &[String]) -> String {
     }
 }
 
-/// The database primaries of the stack.
+/// The databases of the stack that take writes: its primaries, or the
+/// nodes of its Galera cluster.
 pub(crate) fn primaries(stack: &Stack) -> Vec<String> {
     stack
         .servers
         .iter()
         .filter(|s| {
-            s.get::<mariadb::Options>()
-                .is_some_and(|o| o.role == mariadb::DbRole::Primary)
+            s.get::<mariadb::Options>().is_some_and(|o| {
+                matches!(o.role, mariadb::DbRole::Primary | mariadb::DbRole::Galera)
+            })
         })
         .map(|s| s.name.clone())
         .collect()
 }
 
+/// A Galera cluster has three nodes or more, and is the stack's only
+/// database: no primary or replica beside it.
+fn galera(c: &mut Checker, stack: &Stack) {
+    let nodes = mariadb::galera_nodes(stack);
+    let Some(last) = nodes.last() else {
+        return;
+    };
+    let at = |server: &str| {
+        let s = stack.server(server).expect("a server of the stack");
+        let i = s
+            .components
+            .iter()
+            .position(|x| x.name() == mariadb::KIND.name)
+            .unwrap_or(0);
+        format!("servers.{server}.components[{i}].mariadb.role")
+    };
+    if nodes.len() < 3 {
+        c.err(
+            &at(last),
+            format!(
+                "a Galera cluster needs three nodes or more, and {} {}: losing one would leave no majority (quorum), and the cluster would stop taking writes",
+                crate::explain::and_list(&nodes),
+                if nodes.len() == 1 { "is one" } else { "are two" }
+            ),
+            Some("give a third server `mariadb: { role: galera }`".into()),
+        );
+    }
+    for s in &stack.servers {
+        if let Some(o) = s.get::<mariadb::Options>() {
+            if o.role != mariadb::DbRole::Galera {
+                c.err(
+                    &at(&s.name),
+                    format!(
+                        "`{}` is a database {} beside the Galera cluster of {}: a stack's databases are one primary with its replicas, or one Galera cluster",
+                        s.name,
+                        if o.role == mariadb::DbRole::Replica { "replica" } else { "primary" },
+                        crate::explain::and_list(&nodes)
+                    ),
+                    Some("make it `mariadb: { role: galera }` too, or take it out".into()),
+                );
+            }
+        }
+    }
+}
+
 /// Checks every reference between servers, at the component that makes it.
 pub(super) fn check(c: &mut Checker, stack: &Stack) {
+    galera(c, stack);
+    let has_cluster = !mariadb::galera_nodes(stack).is_empty();
     let primaries = primaries(stack);
     for s in &stack.servers {
         for (i, comp) in s.components.iter().enumerate() {
@@ -89,7 +138,10 @@ pub(super) fn check(c: &mut Checker, stack: &Stack) {
                         _ => {}
                     }
                 }
-                ComponentSpec::Mariadb(o) if o.role == mariadb::DbRole::Replica => {
+                // Beside a Galera cluster, a replica is refused as such.
+                ComponentSpec::Mariadb(o)
+                    if o.role == mariadb::DbRole::Replica && !has_cluster =>
+                {
                     replica(c, &s.name, &path, o.primary.as_deref(), &primaries)
                 }
                 _ => {}

@@ -1,7 +1,9 @@
 """The lab's application: a tiny notes site.
 
 Runs under gunicorn behind nginx. Writes go to the database primary, reads
-to a replica (the primary when no replica answers); every response says which
+to a replica (the primary when no replica answers); in a Galera cluster both
+go to its nodes in turn, the next when one does not answer or refuses (a
+node outside the cluster's primary component). Every response says which
 web server, application server and database server handled it, so a user
 can watch load balancing and replication at work.
 
@@ -27,6 +29,7 @@ with open(CONFIG_PATH, encoding="utf-8") as f:
     CONFIG = json.load(f)
 
 _read_turn = itertools.count()
+_write_turn = itertools.count()
 
 
 def connect(target):
@@ -49,45 +52,55 @@ def db_name(cur):
     return CONFIG["db_names"].get(server_id, "server-id " + server_id)
 
 
-def read_notes(limit=10):
-    # Replicas in turn; the primary when none of them answers.
-    replicas = CONFIG["replicas"] or [CONFIG["primary"]]
-    start = next(_read_turn)
-    order = [replicas[(start + i) % len(replicas)] for i in range(len(replicas))]
-    if CONFIG["primary"] not in order:
-        order.append(CONFIG["primary"])
+def in_turn(targets, turn):
+    start = next(turn)
+    return [targets[(start + i) % len(targets)] for i in range(len(targets))]
+
+
+def on_first(targets, work):
+    """`work(cursor)` on the first of `targets` that answers and does not
+    refuse; the database's name and what `work` returned."""
     last_error = None
-    for target in order:
+    for target in targets:
         try:
             conn = connect(target)
+            with conn:
+                with conn.cursor() as cur:
+                    return db_name(cur), work(cur)
         except pymysql.MySQLError as e:
             last_error = e
-            continue
-        with conn:
-            with conn.cursor() as cur:
-                name = db_name(cur)
-                cur.execute(
-                    "SELECT id, text, written_by, created_at FROM notes ORDER BY id DESC LIMIT %s",
-                    (limit,),
-                )
-                rows = [
-                    {"id": r[0], "text": r[1], "written_by": r[2], "created_at": str(r[3])}
-                    for r in cur.fetchall()
-                ]
-        return name, rows
     raise last_error
 
 
+def read_notes(limit=10):
+    # Replicas in turn; the primary when none of them answers.
+    order = in_turn(CONFIG["replicas"] or [CONFIG["primary"]], _read_turn)
+    if CONFIG["primary"] not in order:
+        order.append(CONFIG["primary"])
+
+    def latest(cur):
+        cur.execute(
+            "SELECT id, text, written_by, created_at FROM notes ORDER BY id DESC LIMIT %s",
+            (limit,),
+        )
+        return [
+            {"id": r[0], "text": r[1], "written_by": r[2], "created_at": str(r[3])}
+            for r in cur.fetchall()
+        ]
+
+    return on_first(order, latest)
+
+
 def write_note(text):
-    conn = connect(CONFIG["primary"])
-    with conn:
-        with conn.cursor() as cur:
-            name = db_name(cur)
-            cur.execute(
-                "INSERT INTO notes (text, written_by) VALUES (%s, %s)",
-                (text[:500], CONFIG["server"]),
-            )
-            return name, cur.lastrowid
+    # The primary; in a Galera cluster each node in turn.
+    def insert(cur):
+        cur.execute(
+            "INSERT INTO notes (text, written_by) VALUES (%s, %s)",
+            (text[:500], CONFIG["server"]),
+        )
+        return cur.lastrowid
+
+    return on_first(in_turn(CONFIG.get("writers") or [CONFIG["primary"]], _write_turn), insert)
 
 
 def served_by(environ):
