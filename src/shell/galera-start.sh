@@ -4,7 +4,7 @@
 # other nodes' addresses).
 first=$1
 shift
-state=/var/lib/mysql/grastate.dat
+data=/var/lib/mysql
 install -d -o mysql -g mysql /run/mysqld
 # A peer in a working cluster takes SQL connections; one still waiting
 # to join does not.
@@ -14,17 +14,31 @@ in_cluster() {
     done
     return 1
 }
+# Whether the peers form a cluster within SECONDS.
+cluster_within() {
+    seconds=$1
+    shift
+    i=0
+    until in_cluster "$@"; do
+        i=$((i + 1))
+        [ "$i" -lt "$seconds" ] || return 1
+        sleep 1
+    done
+}
 new=
-if [ ! -f "$state" ]; then
+if [ ! -f "$data/grastate.dat" ]; then
     # Never part of a cluster: the first node founds it, unless its peers
     # already form one (then it joins, as the others do).
     if [ "$first" = yes ] && ! in_cluster "$@"; then
         new=--wsrep-new-cluster
     fi
-elif grep -q '^safe_to_bootstrap: *1' "$state" && ! in_cluster "$@"; then
-    # The last node to leave a cluster stopped cleanly founds it again
-    # when nobody else runs it: a lab brought back after a stop. (After
-    # a crash of every node they find each other again by themselves.)
+elif [ ! -f "$data/gvwstate.dat" ] && [ "$first" = yes ] && ! cluster_within 10 "$@"; then
+    # The whole cluster was stopped (a crash leaves gvwstate.dat, by which
+    # the nodes find each other again by themselves): the first node
+    # founds it again, whichever node left last. In a lab they hold the
+    # same writes; Galera would otherwise wait for someone to choose.
+    sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' "$data/grastate.dat"
     new=--wsrep-new-cluster
 fi
+# shellcheck disable=SC2086 # $new is one option or none
 exec mariadbd --user=mysql $new
