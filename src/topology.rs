@@ -256,6 +256,15 @@ impl Topology {
         }
     }
 
+    /// The stack's Galera cluster, its nodes in stack order; empty when it
+    /// has none.
+    pub fn cluster(&self) -> &[String] {
+        self.nodes
+            .iter()
+            .find(|n| !n.cluster.is_empty())
+            .map_or(&[], |n| n.cluster.as_slice())
+    }
+
     /// Whether the site is served over HTTPS.
     pub fn tls(&self) -> bool {
         self.stack.tls.is_some()

@@ -602,21 +602,14 @@ impl<D: Driver> Verifier<'_, D> {
         Ok(())
     }
 
-    /// A write through the application reaches every replica in time, and
-    /// replicas refuse writes.
     /// A Galera cluster: every node in it, Synced, in the primary
     /// component; a note written through the application reaches every
     /// node (each holds every write).
     async fn galera(&mut self) -> Result<()> {
-        let Some(cluster) = self
-            .topo
-            .nodes
-            .iter()
-            .find(|n| !n.cluster.is_empty())
-            .map(|n| n.cluster.clone())
-        else {
+        let cluster = self.topo.cluster().to_vec();
+        if cluster.is_empty() {
             return Ok(());
-        };
+        }
         let size = cluster.len();
         for node in &cluster {
             let t = Instant::now();
@@ -649,24 +642,32 @@ impl<D: Driver> Verifier<'_, D> {
             );
         }
         let marker = self.write_note().await?;
-        let seconds = REPLICATION_BOUND_MS.div_ceil(1000).to_string();
         for node in &cluster {
-            let t = Instant::now();
-            let script = crate::shell::polling(crate::shell::REPLICA_LAG, &[&seconds, &marker]);
-            let out = self.sh(node, &script).await?;
-            let lag = out.stdout.trim().parse::<u64>().ok();
-            self.record(
-                "replication",
-                format!("the note is on Galera node {node}"),
-                format!("within {REPLICATION_BOUND_MS} ms"),
-                match lag {
-                    Some(ms) => format!("after {ms} ms"),
-                    None => "not there".into(),
-                },
-                lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS),
-                t,
-            );
+            self.note_reaches(node, &marker, format!("the note is on Galera node {node}"))
+                .await?;
         }
+        Ok(())
+    }
+
+    /// The claim `check`: the note `marker` is on database `server` within
+    /// [`REPLICATION_BOUND_MS`].
+    async fn note_reaches(&mut self, server: &str, marker: &str, check: String) -> Result<()> {
+        let t = Instant::now();
+        let seconds = REPLICATION_BOUND_MS.div_ceil(1000).to_string();
+        let script = crate::shell::polling(crate::shell::REPLICA_LAG, &[seconds.as_str(), marker]);
+        let out = self.sh(server, &script).await?;
+        let lag = out.stdout.trim().parse::<u64>().ok();
+        self.record(
+            "replication",
+            check,
+            format!("within {REPLICATION_BOUND_MS} ms"),
+            match lag {
+                Some(ms) => format!("after {ms} ms"),
+                None => "not there".into(),
+            },
+            lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS),
+            t,
+        );
         Ok(())
     }
 
@@ -708,6 +709,8 @@ impl<D: Driver> Verifier<'_, D> {
         Ok(marker)
     }
 
+    /// A write through the application reaches every replica in time, and
+    /// replicas refuse writes (or, in a Galera cluster, every node).
     async fn replication(&mut self) -> Result<()> {
         self.galera().await?;
         let replicas: Vec<String> = self
@@ -719,23 +722,9 @@ impl<D: Driver> Verifier<'_, D> {
             return Ok(());
         }
         let marker = self.write_note().await?;
-        let seconds = REPLICATION_BOUND_MS.div_ceil(1000).to_string();
         for r in &replicas {
-            let t = Instant::now();
-            let script = crate::shell::polling(crate::shell::REPLICA_LAG, &[&seconds, &marker]);
-            let out = self.sh(r, &script).await?;
-            let lag = out.stdout.trim().parse::<u64>().ok();
-            self.record(
-                "replication",
-                format!("the note reaches replica {r}"),
-                format!("within {REPLICATION_BOUND_MS} ms"),
-                match lag {
-                    Some(ms) => format!("after {ms} ms"),
-                    None => "not there".into(),
-                },
-                lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS),
-                t,
-            );
+            self.note_reaches(r, &marker, format!("the note reaches replica {r}"))
+                .await?;
             let t = Instant::now();
             let out = self
                 .driver
@@ -1027,8 +1016,6 @@ impl<D: Driver> Verifier<'_, D> {
         Ok(holders)
     }
 
-    /// Kill the active load balancer: the site keeps answering on the
-    /// virtual IP; then restore it.
     /// Starts a server verify killed, and waits until it is ready.
     async fn restore(&self, victim: &str) -> Result<()> {
         self.driver.start(self.plan, victim).await?;
@@ -1104,6 +1091,8 @@ impl<D: Driver> Verifier<'_, D> {
         Ok(())
     }
 
+    /// Kill the active load balancer: the site keeps answering on the
+    /// virtual IP; then restore it.
     async fn failover(&mut self, progress: &dyn Progress) -> Result<()> {
         let Some(vip) = self.topo.vips.first().cloned() else {
             return Ok(());

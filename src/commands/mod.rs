@@ -223,7 +223,7 @@ pub fn load_lab(lab: crate::lab::Lab, global: &Global) -> Result<Loaded> {
     let mut secrets = state.secrets(&topo.stack.name, names.as_deref())?;
     if !crate::components::dns::servers(&topo).is_empty() {
         let digest = crate::components::dns::records_digest(&topo);
-        let first = crate::components::dns::first_serial(&topo);
+        let first = crate::components::dns::first_serial(&digest);
         secrets.zone_serial = Some(state.zone_serial(&digest, first)?);
     }
     let plan = crate::render::plan(&topo, &secrets, &crate::image::reference())?;

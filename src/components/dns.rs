@@ -64,15 +64,18 @@ pub fn records_digest(topo: &Topology) -> String {
     )
 }
 
-/// The zone's first serial, drawn from its records (the lab's state then
-/// keeps it, and adds one at each change: `StateDir::zone_serial`).
-pub fn first_serial(topo: &Topology) -> u32 {
-    u32::from_str_radix(&records_digest(topo)[..7], 16).expect("hex") % 2_000_000_000 + 1
+/// The zone's first serial, drawn from its records' digest (the lab's
+/// state then keeps it, and adds one at each change:
+/// `StateDir::zone_serial`).
+pub fn first_serial(digest: &str) -> u32 {
+    u32::from_str_radix(&digest[..7], 16).expect("hex") % 2_000_000_000 + 1
 }
 
 /// The zone's serial, as the lab's state has it.
 pub fn serial(topo: &Topology, secrets: &crate::state::Secrets) -> u32 {
-    secrets.zone_serial.unwrap_or_else(|| first_serial(topo))
+    secrets
+        .zone_serial
+        .unwrap_or_else(|| first_serial(&records_digest(topo)))
 }
 
 /// The stack's records as the zone file writes them.

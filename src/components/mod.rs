@@ -190,8 +190,9 @@ pub struct Exporter {
     pub alerts: &'static [Alert],
 }
 
-/// An alerting rule of the lab's Prometheus (see `prometheus::rules`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// An alerting rule of the lab's Prometheus (see `prometheus::rules`),
+/// as its rules template reads it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Alert {
     /// The alert's name (`TargetDown`).
     pub name: &'static str,

@@ -138,7 +138,7 @@ impl Component for Options {
             Some(url) => format!(", loads the site at {url} as a user would (blackbox exporter)"),
             None => String::new(),
         };
-        let alerts: Vec<&str> = rules(topo, !site.is_empty())
+        let alerts: Vec<&str> = rules(topo, &node.name)
             .iter()
             .flat_map(|(_, r)| r.iter().map(|a| a.name))
             .collect();
@@ -187,7 +187,7 @@ pub fn site_url(topo: &Topology, me: &str) -> Option<String> {
         .chain(nets.iter().map(|(n, _)| n));
     let address = ordered
         .filter_map(|n| crate::stranger::site_address(topo, n))
-        .find(|a| !topo.server(me).addrs.iter().any(|(_, m)| m == a))?;
+        .find(|a| !nets.iter().any(|(_, m)| m == a))?;
     // The scheme's own port (80 or 443): the URL a user would write.
     Some(format!("{}://{address}/", topo.site_scheme()))
 }
@@ -218,19 +218,20 @@ pub fn own_targets(topo: &Topology, me: &str) -> usize {
     2 + usize::from(site_url(topo, me).is_some())
 }
 
-/// The lab's alerting rules, in groups: the lab's own (a target down; the
-/// site down and its certificate, when it is probed), then each exporter's
-/// that a server of the lab runs, once per job.
-pub fn rules(topo: &Topology, probes_site: bool) -> Vec<(String, Vec<Alert>)> {
+/// The alerting rules of the Prometheus on `me`, in groups: the lab's own
+/// (a target down; the site down and its certificate, when `me` loads the
+/// site), a Galera cluster's, then each exporter's that a server of the lab
+/// runs, once per job.
+pub fn rules(topo: &Topology, me: &str) -> Vec<(String, Vec<Alert>)> {
     let mut lab = vec![TARGET_DOWN];
-    if probes_site {
+    if site_url(topo, me).is_some() {
         lab.push(SITE_DOWN);
         if topo.tls() {
             lab.push(CERTIFICATE_EXPIRING);
         }
     }
     let mut groups = vec![("lab".to_string(), lab)];
-    if topo.nodes.iter().any(|n| !n.cluster.is_empty()) {
+    if !topo.cluster().is_empty() {
         groups.push(("galera".into(), vec![GALERA_SHRUNK, GALERA_NOT_READY]));
     }
     for s in &topo.stack.servers {
@@ -280,23 +281,9 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "jobs": jobs,
         }),
     )?;
-    let groups: Vec<_> = rules(topo, site.is_some())
+    let groups: Vec<_> = rules(topo, ctx.name())
         .into_iter()
-        .map(|(name, rules)| {
-            let rules: Vec<_> = rules
-                .iter()
-                .map(|r| {
-                    json!({
-                        "name": r.name,
-                        "expr": r.expr,
-                        "hold": r.hold,
-                        "severity": r.severity,
-                        "summary": r.summary,
-                    })
-                })
-                .collect();
-            json!({ "name": name, "rules": rules })
-        })
+        .map(|(name, rules)| json!({ "name": name, "rules": rules }))
         .collect();
     out.template(
         ALERTS,

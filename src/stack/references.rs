@@ -34,11 +34,11 @@ pub(crate) fn primaries(stack: &Stack) -> Vec<String> {
 }
 
 /// A Galera cluster has three nodes or more, and is the stack's only
-/// database: no primary or replica beside it.
-fn galera(c: &mut Checker, stack: &Stack) {
+/// database: no primary or replica beside it. Whether the stack has one.
+fn galera(c: &mut Checker, stack: &Stack) -> bool {
     let nodes = mariadb::galera_nodes(stack);
     let Some(last) = nodes.last() else {
-        return;
+        return false;
     };
     let at = |server: &str| {
         let s = stack.server(server).expect("a server of the stack");
@@ -76,12 +76,12 @@ fn galera(c: &mut Checker, stack: &Stack) {
             }
         }
     }
+    true
 }
 
 /// Checks every reference between servers, at the component that makes it.
 pub(super) fn check(c: &mut Checker, stack: &Stack) {
-    galera(c, stack);
-    let has_cluster = !mariadb::galera_nodes(stack).is_empty();
+    let has_cluster = galera(c, stack);
     let primaries = primaries(stack);
     for s in &stack.servers {
         for (i, comp) in s.components.iter().enumerate() {
