@@ -156,64 +156,131 @@ async fn probe<D: Driver>(driver: &D, client: &str, base: &str) -> Result<(bool,
     ))
 }
 
+/// One kill: its victims, their roles, explain's prediction, how long the
+/// lab may take to be ready again, and how to tell it has reacted (a
+/// server and the script it runs until then).
+struct Kill<'a> {
+    victims: &'a [String],
+    roles: Vec<String>,
+    predicted: String,
+    ready_s: u32,
+    settle: Option<(&'a str, String)>,
+}
+
+/// Where chaos probes from, and what it breaks.
+struct Lab<'a, D> {
+    driver: &'a D,
+    topo: &'a Topology,
+    plan: &'a Plan,
+    client: String,
+    base: String,
+}
+
+impl<D: Driver> Lab<'_, D> {
+    /// Kills `k.victims` at once (no clean stop), waits for the lab to
+    /// react where `k.settle` says how, probes the site, waits for the
+    /// alert, starts them again, waits until every server is ready and the
+    /// site answers with every function; a row comparing what happened
+    /// with `k.predicted`.
+    async fn kill_and_restore(
+        &self,
+        k: Kill<'_>,
+        progress: &dyn Progress,
+        step: Option<u64>,
+    ) -> Result<ServerChaos> {
+        let Kill {
+            victims,
+            roles,
+            predicted,
+            ready_s,
+            settle,
+        } = k;
+        let (driver, plan) = (self.driver, self.plan);
+        let name = victims.join("+");
+        progress.update("chaos", step, &format!("killing {name}"));
+        let killed = Instant::now();
+        futures_util::future::try_join_all(victims.iter().map(|s| driver.kill(s))).await?;
+        if let Some((server, script)) = settle {
+            let out = driver.exec(server, &script).await?;
+            if out.code != 0 {
+                return Err(Error::failure(format!(
+                    "{server} did not react to losing {name}: {}",
+                    out.stdout.trim()
+                )));
+            }
+        }
+        let (site, reads, writes) = probe(driver, &self.client, &self.base).await?;
+        progress.update(
+            "chaos",
+            step,
+            &format!("{name} down: waiting for its alert"),
+        );
+        let alert = await_alert(driver, self.topo, &victims[0], killed).await?;
+        progress.update("chaos", step, &format!("restarting {name}"));
+        let t = Instant::now();
+        futures_util::future::try_join_all(victims.iter().map(|s| driver.start(plan, s))).await?;
+        // Every server ready again, not only the victims: the load
+        // balancer must see its backend UP before the next kill (or the
+        // verify after chaos) finds the lab as it was.
+        futures_util::future::try_join_all(
+            plan.servers
+                .iter()
+                .map(|s| crate::apply::wait_probes(driver, plan, s, ready_s)),
+        )
+        .await?;
+        // Recovered when the site answers again with every function.
+        let (s2, r2, w2) = probe(driver, &self.client, &self.base).await?;
+        let recovery = t.elapsed().as_secs_f64();
+        if !(s2 && r2 && w2) {
+            return Err(Error::failure(format!(
+                "after {name} came back the site did not recover: {}",
+                describe(s2, r2, w2)
+            )));
+        }
+        let observed = describe(site, reads, writes);
+        Ok(ServerChaos {
+            server: name,
+            roles,
+            site,
+            reads,
+            writes,
+            recovery_s: (recovery * 10.0).round() / 10.0,
+            alert,
+            agrees: predicted == observed,
+            predicted,
+            observed,
+        })
+    }
+}
+
 /// A Galera cluster loses its quorum: as many of its nodes killed at once
 /// as leave the rest a minority. explain says the rest then refuse reads
 /// and writes rather than diverge, and the page, which reads the notes,
-/// fails with them; the cluster comes back whole once the nodes are back.
+/// fails with them; the cluster comes back whole once the nodes are back
+/// (joining takes longer than a restart: up to 120 s).
 async fn lose_quorum<D: Driver>(
-    driver: &D,
-    topo: &Topology,
-    plan: &Plan,
-    client: &str,
-    base: &str,
+    lab: &Lab<'_, D>,
     progress: &dyn Progress,
 ) -> Result<Option<ServerChaos>> {
-    let Some(cluster) = topo
-        .nodes
-        .iter()
-        .find(|n| n.cluster.len() >= 3)
-        .map(|n| n.cluster.clone())
-    else {
-        return Ok(None);
-    };
+    let cluster = lab.topo.cluster();
     let n = cluster.len();
-    let lost: Vec<String> = cluster[crate::explain::quorum(n) - 1..].to_vec();
-    let name = lost.join("+");
-    progress.update("chaos", None, &format!("killing {name} at once"));
-    let killed = Instant::now();
-    futures_util::future::try_join_all(lost.iter().map(|s| driver.kill(s))).await?;
-    let (site, reads, writes) = probe(driver, client, base).await?;
-    let alert = await_alert(driver, topo, &lost[0], killed).await?;
-    progress.update("chaos", None, &format!("restarting {name}"));
-    let t = Instant::now();
-    futures_util::future::try_join_all(lost.iter().map(|s| driver.start(plan, s))).await?;
-    futures_util::future::try_join_all(
-        plan.servers
-            .iter()
-            .map(|s| crate::apply::wait_probes(driver, plan, s, 120)),
-    )
-    .await?;
-    let (s2, r2, w2) = probe(driver, client, base).await?;
-    if !(s2 && r2 && w2) {
-        return Err(Error::failure(format!(
-            "after {name} came back the site did not recover: {}",
-            describe(s2, r2, w2)
-        )));
+    if n < 3 {
+        return Ok(None);
     }
+    let (kept, lost) = cluster.split_at(crate::explain::quorum(n) - 1);
+    let roles = vec![format!("{} of {n} Galera nodes", lost.len())];
     let predicted = describe(false, false, false);
-    let observed = describe(site, reads, writes);
-    Ok(Some(ServerChaos {
-        server: name,
-        roles: vec![format!("{} of {n} Galera nodes", lost.len())],
-        site,
-        reads,
-        writes,
-        recovery_s: (t.elapsed().as_secs_f64() * 10.0).round() / 10.0,
-        alert,
-        agrees: predicted == observed,
+    // Probed once the rest have seen the loss: until then they serve
+    // reads, and a probe would catch that moment rather than the outage.
+    let settle = crate::shell::polling(crate::shell::QUORUM_LOST, &["30"]);
+    let kill = Kill {
+        victims: lost,
+        roles,
         predicted,
-        observed,
-    }))
+        ready_s: 120,
+        settle: Some((kept[0].as_str(), settle)),
+    };
+    lab.kill_and_restore(kill, progress, None).await.map(Some)
 }
 
 /// Kills each server in turn and reports what the site did.
@@ -228,61 +295,35 @@ pub async fn run<D: Driver>(
         .next()
         .map(|n| n.name.clone())
         .ok_or_else(|| Error::usage("chaos probes the site from the user's computer, and this stack has no `client` server"))?;
-    let base = format!("{}://{}", topo.site_scheme(), topo.site_host());
+    let lab = Lab {
+        driver,
+        topo,
+        plan,
+        base: format!("{}://{}", topo.site_scheme(), topo.site_host()),
+        client,
+    };
     let victims: Vec<&crate::topology::Node> =
-        topo.nodes.iter().filter(|n| n.name != client).collect();
+        topo.nodes.iter().filter(|n| n.name != lab.client).collect();
     let mut out = Vec::new();
     progress.begin("chaos", Some(victims.len() as u64), "");
     for (i, n) in victims.iter().enumerate() {
-        progress.update("chaos", Some(i as u64), &format!("killing {}", n.name));
-        let killed = Instant::now();
-        driver.kill(&n.name).await?;
-        let (site, reads, writes) = probe(driver, &client, &base).await?;
-        progress.update(
-            "chaos",
-            Some(i as u64),
-            &format!("{} down: waiting for its alert", n.name),
-        );
-        let alert = await_alert(driver, topo, &n.name, killed).await?;
-        progress.update("chaos", Some(i as u64), &format!("restarting {}", n.name));
-        let t = Instant::now();
-        driver.start(plan, &n.name).await?;
-        // Every server ready again, not only the victim: the load
-        // balancer must see its backend UP before the next kill (or the
-        // verify after chaos) finds the lab as it was.
-        futures_util::future::try_join_all(
-            plan.servers
-                .iter()
-                .map(|s| crate::apply::wait_probes(driver, plan, s, 60)),
-        )
-        .await?;
-        // Recovered when the site answers again with every function.
-        let (s2, r2, w2) = probe(driver, &client, &base).await?;
-        let recovery = t.elapsed().as_secs_f64();
-        if !(s2 && r2 && w2) {
-            return Err(Error::failure(format!(
-                "after {} came back the site did not recover: {}",
-                n.name,
-                describe(s2, r2, w2)
-            )));
-        }
         let (site_down, writes_down) = prediction(topo, &n.name);
-        let predicted = describe(!site_down, !site_down, !writes_down);
-        let observed = describe(site, reads, writes);
-        out.push(ServerChaos {
-            server: n.name.clone(),
-            roles: n.roles.iter().map(|r| r.as_str().to_string()).collect(),
-            site,
-            reads,
-            writes,
-            recovery_s: (recovery * 10.0).round() / 10.0,
-            alert,
-            agrees: predicted == observed,
-            predicted,
-            observed,
-        });
+        let row = lab
+            .kill_and_restore(
+                Kill {
+                    victims: std::slice::from_ref(&n.name),
+                    roles: n.roles.iter().map(|r| r.as_str().to_string()).collect(),
+                    predicted: describe(!site_down, !site_down, !writes_down),
+                    ready_s: 60,
+                    settle: None,
+                },
+                progress,
+                Some(i as u64),
+            )
+            .await?;
+        out.push(row);
     }
-    if let Some(row) = lose_quorum(driver, topo, plan, &client, &base, progress).await? {
+    if let Some(row) = lose_quorum(&lab, progress).await? {
         out.push(row);
     }
     let disagree = out.iter().filter(|r| !r.agrees).count();

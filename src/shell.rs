@@ -56,6 +56,8 @@ scripts! {
     LISTENING = "listening.sh";
     /// A Galera node's service: found the cluster or join it.
     GALERA_START = "galera-start.sh";
+    /// `chaos`: until a Galera node has left the primary component.
+    QUORUM_LOST = "quorum-lost.sh";
 }
 
 /// Declares the templates: a constant each (its name), and [`TEMPLATES`].
