@@ -114,13 +114,17 @@ pub struct ServerBox {
     pub firewall: bool,
 }
 
-/// Servers sharing a virtual IP, drawn as a frame around them.
+/// Servers drawn in a frame: those sharing a virtual IP, or the nodes of
+/// a database cluster.
 #[derive(Debug, Clone)]
 pub struct Group {
     pub id: String,
     pub title: String,
     pub lines: Vec<String>,
     pub members: Vec<String>,
+    /// A cluster: its nodes stacked one under the other in their column,
+    /// each as tall as it needs, rather than each filling a row.
+    pub cluster: bool,
 }
 
 /// A network, drawn as a zone around its servers.
@@ -363,16 +367,36 @@ fn zones(topo: &Topology) -> Vec<Zone> {
 }
 
 fn groups(topo: &Topology) -> Vec<Group> {
-    topo.vips
+    let mut out: Vec<Group> = topo
+        .vips
         .iter()
         .filter(|v| v.members.len() > 1)
         .map(|v| Group {
             id: format!("vip-{}", v.address),
-            title: format!("virtual IP {}", v.address),
-            lines: vec!["VRRP, active-passive".into()],
+            title: "virtual IP".into(),
+            lines: vec![v.address.to_string(), "VRRP, active-passive".into()],
             members: v.members.iter().map(|m| m.0.clone()).collect(),
+            cluster: false,
         })
-        .collect()
+        .collect();
+    let cluster = topo.cluster();
+    if !cluster.is_empty() {
+        out.push(Group {
+            id: "galera".into(),
+            title: "Galera cluster".into(),
+            lines: vec![
+                "every node writes".into(),
+                format!(
+                    "quorum: {} of {}",
+                    crate::explain::quorum(cluster.len()),
+                    cluster.len()
+                ),
+            ],
+            members: cluster.iter().map(|n| n.to_string()).collect(),
+            cluster: true,
+        });
+    }
+    out
 }
 
 /// The id of `component` on `server`.
@@ -403,9 +427,18 @@ fn edges(topo: &Topology, groups: &[Group]) -> Vec<Edge> {
     let entry_label = if topo.tls() { "HTTPS :443" } else { "HTTP :80" };
     for c in topo.with_role(Role::Client) {
         let browser = pid(&c.name, "client");
-        for d in topo.with_role(Role::Dns) {
-            let q = vec!["DNS :53".into(), format!("www.{}?", topo.stack.domain)];
-            add(browser.clone(), pid(&d.name, "dns"), q, EdgeKind::Dns);
+        // The query is labelled once, on the line to the first server; a
+        // secondary's line says only that the browser may ask it too.
+        for (i, d) in crate::components::dns::servers(topo)
+            .into_iter()
+            .enumerate()
+        {
+            let q = if i == 0 {
+                vec!["DNS :53".into(), format!("www.{}?", topo.stack.domain)]
+            } else {
+                vec![]
+            };
+            add(browser.clone(), pid(d, "dns"), q, EdgeKind::Dns);
         }
         let entry = topo.entry();
         let entry_port = |n: &Node| {
@@ -422,7 +455,7 @@ fn edges(topo: &Topology, groups: &[Group]) -> Vec<Edge> {
             let scheme = entry_label.split(' ').next().unwrap_or("HTTP");
             vec![format!("{scheme} :{}", entry_port(n))]
         };
-        match groups.first() {
+        match groups.iter().find(|g| !g.cluster) {
             Some(g) => add(
                 browser.clone(),
                 g.id.clone(),
@@ -473,24 +506,33 @@ fn site_edges(topo: &Topology, add: &mut Add) {
         }
     }
     for a in topo.with_role(Role::App) {
-        let mut dbs: Vec<&String> = a.db_primary.iter().collect();
-        dbs.extend(
-            a.db_reads
-                .iter()
-                .filter(|r| Some(*r) != a.db_primary.as_ref()),
-        );
+        let mut dbs: Vec<&String> = a.db_writes.iter().collect();
+        dbs.extend(a.db_reads.iter().filter(|r| !a.db_writes.contains(r)));
         for db in dbs {
-            let ops = match (a.db_primary.as_ref() == Some(db), a.db_reads.contains(db)) {
-                (true, true) => "reads, writes",
-                (true, false) => "writes",
-                _ => "reads",
-            };
-            let l = vec![format!("SQL :{}", mariadb::PORT), ops.into()];
+            let mut l = vec![format!("SQL :{}", mariadb::PORT)];
+            // A cluster's frame says its nodes all take reads and writes.
+            if !topo.cluster().contains(db) {
+                l.push(match (a.db_writes.contains(db), a.db_reads.contains(db)) {
+                    (true, true) => "reads, writes".into(),
+                    (true, false) => "writes".into(),
+                    _ => "reads".into(),
+                });
+            }
             add(
                 pid(&a.name, "app"),
                 pid(db, "mariadb"),
                 l,
                 EdgeKind::Request,
+            );
+        }
+    }
+    for (s, o) in topo.running::<crate::components::dns::Options>() {
+        if let Some(primary) = &o.primary {
+            add(
+                pid(primary, "dns"),
+                pid(&s.name, "dns"),
+                vec!["zone transfer".into()],
+                EdgeKind::Replication,
             );
         }
     }
@@ -556,7 +598,7 @@ mod tests {
     #[test]
     fn every_seed_stack_lays_out_with_nothing_crossing() {
         let mut all = Vec::new();
-        for t in ["task0", "task1", "task2", "task3"] {
+        for t in ["task0", "task1", "task2", "task3", "task4"] {
             let l = layout(&seed(t));
             all.extend(problems(&l).into_iter().map(|p| format!("{t}: {p}")));
         }
@@ -616,7 +658,7 @@ mod tests {
     fn task3_has_the_vip_replication_tls_and_firewalls() {
         let m = seed("task3");
         let g = &m.groups[0];
-        assert_eq!(g.title, "virtual IP 10.103.0.100");
+        assert_eq!(g.lines[0], "10.103.0.100");
         assert_eq!(g.members, ["lb-01", "lb-02"]);
         assert!(m.edges.iter().any(|e| e.kind == EdgeKind::Replication
             && e.from == "db-01/mariadb"

@@ -6,12 +6,15 @@
 use crate::harness::Test;
 
 #[test]
-fn list_shows_the_four_seed_stacks() {
+fn list_shows_the_five_shipped_stacks() {
     let out = Test::new().args(&["list"]).run().code(0);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[0], "STACK  DESCRIPTION");
-    assert_eq!(lines.len(), 5);
-    for (i, t) in ["task0", "task1", "task2", "task3"].iter().enumerate() {
+    assert_eq!(lines.len(), 6);
+    for (i, t) in ["task0", "task1", "task2", "task3", "task4"]
+        .iter()
+        .enumerate()
+    {
         assert!(
             lines[i + 1].starts_with(&format!("{t}  ")),
             "{}",
@@ -20,7 +23,7 @@ fn list_shows_the_four_seed_stacks() {
     }
     let json = Test::new().args(&["list", "--json"]).run().code(0);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 4);
+    assert_eq!(v.as_array().unwrap().len(), 5);
 }
 
 /// Every command of the definition, as the words that name it
@@ -183,7 +186,7 @@ fn quiet_leaves_results_and_errors_only() {
     // Errors are never silenced.
     t.run_args(&["-q", "render", "nope.yaml", "-o", "b"])
         .code(2)
-        .stderr("error: cannot read stack file `nope.yaml`: No such file or directory (os error 2)\n  = hint: built-in stacks: task0, task1, task2, task3 (see `infractl list`); or give a path to a YAML file\n");
+        .stderr("error: cannot read stack file `nope.yaml`: No such file or directory (os error 2)\n  = hint: built-in stacks: task0, task1, task2, task3, task4 (see `infractl list`); or give a path to a YAML file\n");
 }
 
 #[test]
@@ -402,7 +405,7 @@ fn missing_stack_file() {
         .code(2)
         .stderr(
             "error: cannot read stack file `nope.yaml`: No such file or directory (os error 2)
-  = hint: built-in stacks: task0, task1, task2, task3 (see `infractl list`); or give a path to a YAML file
+  = hint: built-in stacks: task0, task1, task2, task3, task4 (see `infractl list`); or give a path to a YAML file
 ",
         );
 }

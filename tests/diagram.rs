@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::Test;
 
-const STACKS: [&str; 4] = ["task0", "task1", "task2", "task3"];
+const STACKS: [&str; 5] = ["task0", "task1", "task2", "task3", "task4"];
 
 /// Printable area of a landscape A4 page, in points.
 const PRINT_W_PT: f64 = 277.0 / 25.4 * 72.0;
@@ -409,7 +409,7 @@ fn mermaid_and_dot_carry_the_same_graph() {
         .code(0);
     for want in [
         "flowchart LR",
-        "subgraph vip_10_103_0_100[\"<b>virtual IP 10.103.0.100</b><br/>VRRP, active-passive\"]",
+        "subgraph vip_10_103_0_100[\"<b>virtual IP</b><br/>10.103.0.100<br/>VRRP, active-passive\"]",
         "lb_01_haproxy -->|\"HTTP :80\"| web_01_nginx",
         "80 ← lb-01, lb-02",
         "style lb_01_haproxy stroke:#1a7f37",

@@ -62,6 +62,11 @@ fn explain_task3_matches_its_snapshot() {
 }
 
 #[test]
+fn explain_task4_matches_its_snapshot() {
+    snapshot("task4");
+}
+
+#[test]
 fn explain_json_names_the_findings_by_kind() {
     let out = Test::new()
         .args(&["explain", "task1", "--json"])

@@ -108,3 +108,8 @@ fn golden_task2() {
 fn golden_task3() {
     check("task3");
 }
+
+#[test]
+fn golden_task4() {
+    check("task4");
+}

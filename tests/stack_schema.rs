@@ -67,7 +67,7 @@ fn shipped_stacks_name_the_schema_and_pass_it() {
         assert!(errs.is_empty(), "{}: {errs:#?}", path.display());
         n += 1;
     }
-    assert_eq!(n, 4);
+    assert_eq!(n, 5);
 }
 
 #[test]

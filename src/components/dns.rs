@@ -153,7 +153,7 @@ impl Component for Options {
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
         let mut lines = vec![format!("zone {}", topo.stack.domain)];
         if let Some(p) = &self.primary {
-            lines.push(format!("a copy of {p}'s (transfer)"));
+            lines.push(format!("secondary of {p}"));
         }
         Some(Part::new(Tier::Outside, "BIND :53".into(), lines, false))
     }

@@ -155,9 +155,11 @@ impl Component for Options {
         } else {
             "its targets"
         };
+        // Short lines: the box shares its column with the site's servers.
         let lines = vec![
-            format!("scrapes {what} every {}", self.scrape_interval),
-            format!("alerts → Alertmanager :{ALERTMANAGER_PORT}"),
+            format!("scrapes {what}"),
+            format!("every {}; its alerts", self.scrape_interval),
+            format!("→ Alertmanager :{ALERTMANAGER_PORT}"),
         ];
         let title = format!("Prometheus :{}", self.port);
         Some(Part::new(Tier::Monitoring, title, lines, false))

@@ -8,7 +8,7 @@ use crate::state::{Secrets, TlsMaterial};
 use crate::topology::Topology;
 
 /// The shipped stacks, every kind among them.
-const SHIPPED: [&str; 4] = ["task0", "task1", "task2", "task3"];
+const SHIPPED: [&str; 5] = ["task0", "task1", "task2", "task3", "task4"];
 
 #[test]
 fn kind_names_are_unique() {

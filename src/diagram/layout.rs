@@ -44,6 +44,8 @@ const ZONE_PAD: f64 = 6.0;
 const ZONE_STEP: f64 = 5.0;
 const ZONE_BAND: f64 = 22.0;
 const V_GAP: f64 = 28.0;
+/// Between the stacked nodes of a cluster.
+const STACK_GAP: f64 = 14.0;
 pub(super) const BUS_OFF: f64 = 6.0;
 pub(super) const BUS_STEP: f64 = 6.0;
 /// Between a label and the line it labels.
@@ -62,6 +64,17 @@ pub(super) struct Cell {
     /// First and last column.
     pub(super) a: usize,
     pub(super) b: usize,
+    /// A cluster's node, stacked in its column: its own top, height and
+    /// header and parts bands, rather than its row's.
+    pub(super) own: Option<Own>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Own {
+    y: f64,
+    h: f64,
+    header: f64,
+    part: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -161,6 +174,7 @@ fn place(m: &Model) -> Grid {
             row,
             a,
             b,
+            own: None,
         });
     }
     let mut grid = Grid {
@@ -220,6 +234,7 @@ fn place_monitoring(m: &Model, g: &mut Grid, i: usize) {
         row,
         a: col,
         b: col,
+        own: None,
     });
     g.rows = g.rows.max(row + 1);
 }
@@ -331,8 +346,9 @@ fn column_widths(m: &Model, g: &Grid) -> Vec<f64> {
             .find(|c| grp.members.contains(&m.servers[c.server].id))
             .map(|c| c.a)
             .unwrap_or(0);
-        for l in std::iter::once(&grp.title).chain(&grp.lines) {
-            fixed[col] = fixed[col].max(PART.width(l) + 16.0 - 2.0 * FRAME_PAD);
+        let widths = grp.lines.iter().map(|l| BODY.width(l));
+        for w in widths.chain([PART.width(&grp.title)]) {
+            fixed[col] = fixed[col].max(w + 16.0 - 2.0 * FRAME_PAD);
         }
     }
     (0..n)
@@ -358,13 +374,34 @@ fn blocks_height(m: &Model, g: &Grid, c: &Cell) -> f64 {
 
 /// Natural height of a server's box in its row.
 fn box_height(m: &Model, g: &Grid, c: &Cell) -> f64 {
+    box_height_in(m, g, c, g.header_h[c.row], g.part_h[c.row])
+}
+
+/// Natural height of a server's box with the given header and parts bands.
+fn box_height_in(m: &Model, g: &Grid, c: &Cell, header: f64, part: f64) -> f64 {
     let blocks = blocks_height(m, g, c);
-    INSET
-        + g.header_h[c.row]
-        + 4.0
-        + g.part_h[c.row]
-        + if blocks > 0.0 { 8.0 + blocks } else { 0.0 }
-        + INSET
+    INSET + header + 4.0 + part + if blocks > 0.0 { 8.0 + blocks } else { 0.0 } + INSET
+}
+
+/// The box of a cluster's node stacked in its column, from `y`: its own
+/// header and parts bands.
+fn own_box(m: &Model, g: &Grid, c: &Cell, y: f64) -> Own {
+    let s = &m.servers[c.server];
+    let header = header_height(s);
+    let part = s.parts.iter().map(part_height).fold(0.0, f64::max);
+    Own {
+        y,
+        h: box_height_in(m, g, c, header, part),
+        header,
+        part,
+    }
+}
+
+/// Whether a server is a node of a cluster (stacked, not in a row).
+fn in_cluster(m: &Model, id: &str) -> bool {
+    m.groups
+        .iter()
+        .any(|grp| grp.cluster && grp.members.iter().any(|x| x == id))
 }
 
 // ---------------------------------------------------------------------------
@@ -557,11 +594,28 @@ fn group_band(m: &Model) -> f64 {
 }
 
 /// Row heights and tops; boxes in a row share their header and parts bands.
-/// A row starts under the boxes above it in its own columns.
+/// A row starts under the boxes above it in its own columns. A cluster's
+/// nodes stand apart from the rows: stacked from the row of the first, one
+/// under the other, each as tall as it needs.
 fn rows(m: &Model, g: &mut Grid, top: f64) {
     g.header_h = vec![0.0; g.rows];
     g.part_h = vec![0.0; g.rows];
-    for c in &g.cells {
+    // Apart from the rows: a cluster's nodes, and the user's and DNS
+    // servers under the first row, each straight under the box above it.
+    let outside =
+        |c: &Cell| c.row > 0 && matches!(m.servers[c.server].kind, BoxKind::User | BoxKind::Dns);
+    let stacked: Vec<bool> = g
+        .cells
+        .iter()
+        .map(|c| in_cluster(m, &m.servers[c.server].id) || outside(c))
+        .collect();
+    for c in g
+        .cells
+        .iter()
+        .zip(&stacked)
+        .filter(|(_, s)| !**s)
+        .map(|(c, _)| c)
+    {
         let s = &m.servers[c.server];
         g.header_h[c.row] = g.header_h[c.row].max(header_height(s));
         for p in &s.parts {
@@ -569,15 +623,38 @@ fn rows(m: &Model, g: &mut Grid, top: f64) {
         }
     }
     let band = group_band(m);
+    let spans = group_rows(m, g);
     // Bottom of what is drawn so far, per column.
     let mut floor = vec![top; g.tiers.len()];
     for r in 0..g.rows {
-        let cells: Vec<&Cell> = g.cells.iter().filter(|c| c.row == r).collect();
+        // The cells of clusters whose first node is in this row.
+        let stack: Vec<usize> = m
+            .groups
+            .iter()
+            .zip(&spans)
+            .filter(|(grp, (first, _))| grp.cluster && *first == r)
+            .flat_map(|(grp, _)| {
+                let mut v: Vec<usize> = (0..g.cells.len())
+                    .filter(|i| grp.members.contains(&m.servers[g.cells[*i].server].id))
+                    .collect();
+                v.sort_by_key(|i| g.cells[*i].row);
+                v
+            })
+            .collect();
+        let cells: Vec<&Cell> = g
+            .cells
+            .iter()
+            .zip(&stacked)
+            .filter(|(c, s)| c.row == r && !**s)
+            .map(|(c, _)| c)
+            .collect();
         let mut y = cells
             .iter()
+            .copied()
+            .chain(stack.iter().map(|i| &g.cells[*i]))
             .flat_map(|c| floor[c.a..=c.b].iter().copied())
             .fold(top, f64::max);
-        if group_rows(m, g).iter().any(|(first, _)| *first == r) {
+        if spans.iter().any(|(first, _)| *first == r) {
             y += band;
         }
         // Servers of the site fill their row; the user, DNS and monitoring
@@ -588,7 +665,41 @@ fn rows(m: &Model, g: &mut Grid, top: f64) {
             .map(|c| box_height(m, g, c))
             .fold(0.0, f64::max);
         g.row_y.push((y, site_h));
-        let ends_group = group_rows(m, g).iter().any(|(_, last)| *last == r);
+        let ends_group = m
+            .groups
+            .iter()
+            .zip(&spans)
+            .any(|(grp, (_, last))| !grp.cluster && *last == r);
+        let mut below_of: Vec<(usize, usize, f64)> = Vec::new();
+        let mut sy = y;
+        for i in stack {
+            let own = own_box(m, g, &g.cells[i], sy);
+            sy += own.h + STACK_GAP;
+            let c = &g.cells[i];
+            below_of.push((c.a, c.b, own.y + own.h + V_GAP + FRAME_PAD));
+            g.cells[i].own = Some(own);
+        }
+        for i in 0..g.cells.len() {
+            let c = &g.cells[i];
+            if c.row != r || !outside(c) {
+                continue;
+            }
+            let oy = floor[c.a..=c.b].iter().copied().fold(top, f64::max);
+            let own = own_box(m, g, c, oy);
+            let gap = V_GAP.max(vertical_label_room(m, &m.servers[c.server].id));
+            below_of.push((c.a, c.b, own.y + own.h + gap));
+            g.cells[i].own = Some(own);
+        }
+        for (a, b, below) in below_of {
+            floor[a..=b].iter_mut().for_each(|f| *f = f.max(below));
+        }
+        let cells: Vec<&Cell> = g
+            .cells
+            .iter()
+            .zip(&stacked)
+            .filter(|(c, s)| c.row == r && !**s)
+            .map(|(c, _)| c)
+            .collect();
         for c in cells {
             let h = match m.servers[c.server].kind {
                 BoxKind::Site => site_h,
@@ -675,9 +786,10 @@ fn server_rect(m: &Model, g: &Grid, c: &Cell) -> Rect {
     let (x, _) = g.cols[c.a];
     let (bx, bw) = g.cols[c.b];
     let (y, row_h) = g.row_y[c.row];
-    let h = match m.servers[c.server].kind {
-        BoxKind::Site => row_h,
-        _ => box_height(m, g, c),
+    let (y, h) = match (c.own, m.servers[c.server].kind) {
+        (Some(own), _) => (own.y, own.h),
+        (None, BoxKind::Site) => (y, row_h),
+        (None, _) => (y, box_height(m, g, c)),
     };
     Rect {
         x,
@@ -705,11 +817,15 @@ fn servers(l: &mut Layout, m: &Model, g: &Grid) {
             l.text(r.x + INSET, y, &text, font, ink, Some(&s.id));
             y += BODY.line();
         }
-        let parts_top = r.y + INSET + g.header_h[c.row] + 4.0;
+        let (header_h, part_h) = match c.own {
+            Some(own) => (own.header, own.part),
+            None => (g.header_h[c.row], g.part_h[c.row]),
+        };
+        let parts_top = r.y + INSET + header_h + 4.0;
         for p in &s.parts {
-            part(l, g, c, p, parts_top, g.part_h[c.row]);
+            part(l, g, c, p, parts_top, part_h);
         }
-        blocks(l, m, g, c, parts_top + g.part_h[c.row] + 8.0);
+        blocks(l, m, g, c, parts_top + part_h + 8.0);
     }
 }
 
@@ -780,16 +896,21 @@ fn groups(l: &mut Layout, m: &Model) {
             id: grp.id.clone(),
             class: BoxClass::Group,
             rect: r,
-            flag: false,
+            flag: grp.cluster,
             kind: BoxKind::Site,
             networks: vec![],
         });
+        let ink = if grp.cluster {
+            Ink::Replication
+        } else {
+            Ink::Vrrp
+        };
         let mut y = r.y + FRAME_PAD + PART.size * ASCENT;
-        l.text(r.x + 8.0, y, &grp.title, PART, Ink::Vrrp, Some(&grp.id));
+        l.text(r.x + 8.0, y, &grp.title, PART, ink, Some(&grp.id));
         y += PART.line() - BODY.line();
         for line in &grp.lines {
             y += BODY.line();
-            l.text(r.x + 8.0, y, line, BODY, Ink::Vrrp, Some(&grp.id));
+            l.text(r.x + 8.0, y, line, BODY, ink, Some(&grp.id));
         }
     }
 }

@@ -74,6 +74,8 @@ fn box_style(b: &DrawBox) -> (&'static str, &'static str, f64, &'static str, f64
     match b.class {
         BoxClass::Zone if b.flag => ("#eef7ff", "#54aeff", 1.2, "", 14.0),
         BoxClass::Zone => ("#effaf1", "#4ac26b", 1.2, "", 14.0),
+        // A database cluster, in replication's green; a virtual IP's pair.
+        BoxClass::Group if b.flag => ("#f4fcf6", "#1a7f37", 1.4, "5 3", 12.0),
         BoxClass::Group => ("#faf0ff", "#8250df", 1.4, "5 3", 12.0),
         BoxClass::Part if b.flag => ("#ffffff", "#1a7f37", 2.4, "", 5.0),
         BoxClass::Part => ("#ffffff", "#8c959f", 1.0, "", 5.0),

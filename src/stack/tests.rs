@@ -38,7 +38,7 @@ fn error_of(text: &str) -> (String, usize, usize) {
 #[test]
 fn builtin_stacks_load() {
     let names: Vec<String> = builtins().into_iter().map(|b| b.name).collect();
-    assert_eq!(names, ["task0", "task1", "task2", "task3"]);
+    assert_eq!(names, ["task0", "task1", "task2", "task3", "task4"]);
     for n in &names {
         let t = load(n).unwrap_or_else(|e| panic!("{n}: {}", e.report()));
         assert_eq!(&t.stack.name, n);
