@@ -181,6 +181,7 @@ pub async fn apply<D: Driver>(
             .map(|(s, a)| (*s, a.clone()))
             .collect(),
         started: std::time::Instant::now(),
+        rolling: tokio::sync::Mutex::new(()),
     };
     driver.prepare(plan).await?;
     for g in &gone {
@@ -215,6 +216,9 @@ struct Pipelines<'a, D: Driver> {
     notify: Notify,
     working: Vec<(&'a ServerPlan, Action)>,
     started: std::time::Instant,
+    /// Held by a server of the plan's `rolling` set from its restart until
+    /// it is ready again, so that the others of the set keep running.
+    rolling: tokio::sync::Mutex<()>,
 }
 
 impl<D: Driver> Pipelines<'_, D> {
@@ -259,10 +263,20 @@ impl<D: Driver> Pipelines<'_, D> {
     async fn pipeline(&self, s: &ServerPlan, action: &Action) -> Result<Outcome> {
         let (driver, progress) = (self.driver, self.progress);
         let result = async {
+            // A server of a cluster that runs already is changed only
+            // while the rest of the cluster runs: one at a time.
+            let turn = match action {
+                Action::Updated | Action::Recreated if self.plan.rolling.contains(&s.name) => {
+                    progress.update(&s.name, Some(1), "waiting its turn in the cluster");
+                    Some(self.rolling.lock().await)
+                }
+                _ => None,
+            };
             let outcome = bring(self, s, action).await?;
             self.trace(&s.name, "made, filled and started");
             progress.update(&s.name, Some(3), "waiting for services");
             wait_probes(driver, self.plan, s, self.ready_seconds).await?;
+            drop(turn);
             self.trace(&s.name, "services ready");
             self.wait_for_earlier_stages(s).await;
             self.trace(&s.name, "earlier stages done");

@@ -34,6 +34,11 @@ pub struct Plan {
     /// Bring-up order: each stage's servers start together, after the
     /// stage before is ready.
     pub order: Vec<Vec<String>>,
+    /// Servers an `up` restarts one at a time, each ready before the next:
+    /// a cluster that would stop if they all went at once (a Galera
+    /// cluster without its quorum).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rolling: Vec<String>,
     /// Hash of everything above.
     pub hash: String,
 }

@@ -281,6 +281,7 @@ pub fn plan_with(
             .collect(),
         servers,
         order: topo.stages(),
+        rolling: topo.cluster().to_vec(),
         hash: String::new(),
     };
     plan.seal();

@@ -573,6 +573,44 @@ impl<D: Driver> Verifier<'_, D> {
             ok,
             t,
         );
+        self.reencrypted().await
+    }
+
+    /// TLS from end to end: each load balancer's hop to each web server
+    /// is HTTPS whose certificate the lab CA alone verifies for the site's
+    /// name, and HAProxy is told to verify it (`verify required`).
+    async fn reencrypted(&mut self) -> Result<()> {
+        if !self.topo.web_tls() {
+            return Ok(());
+        }
+        let site = self.site();
+        let ca = crate::components::haproxy::CA;
+        let hops: Vec<(String, String)> = self
+            .topo
+            .with_role(Role::LoadBalancer)
+            .flat_map(|lb| lb.backends.iter().map(|b| (lb.name.clone(), b.clone())))
+            .collect();
+        for (lb, web) in hops {
+            let t = Instant::now();
+            let port = self.topo.web_port(&web);
+            let ip = self.topo.addr(&lb, &web);
+            let script = format!(
+                "v=$(grep -c '^ *server {web} .* ssl verify required ca-file {ca} ' /etc/haproxy/haproxy.cfg); \
+                 curl -sS -o /dev/null -w \"%{{http_code}} %{{ssl_verify_result}} verify-required=$v\" \
+                 --cacert {ca} --resolve {site}:{port}:{ip} https://{site}:{port}/"
+            );
+            let out = self.sh(&lb, &script).await?;
+            let want = "200 0 verify-required=1";
+            let observed = answer(&out);
+            self.record(
+                "site",
+                format!("{lb} -> {web}:{port} is HTTPS, verified against the lab CA"),
+                format!("{want} (HTTP 200, chain verified by the lab CA alone; HAProxy verifies)"),
+                observed.clone(),
+                observed == want,
+                t,
+            );
+        }
         Ok(())
     }
 

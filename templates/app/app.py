@@ -33,15 +33,17 @@ _write_turn = itertools.count()
 
 
 def connect(target):
+    # Short timeouts: a node that is restarting or gone is skipped for the
+    # next one (on_first) well within a browser's patience.
     return pymysql.connect(
         host=target["host"],
         port=target["port"],
         user=CONFIG["user"],
         password=CONFIG["password"],
         database=CONFIG["database"],
-        connect_timeout=2,
-        read_timeout=5,
-        write_timeout=5,
+        connect_timeout=1,
+        read_timeout=2,
+        write_timeout=2,
         autocommit=True,
     )
 
