@@ -1,4 +1,4 @@
-//! Against the real Docker engine: every rendered file of the four stacks
+//! Against the real Docker engine: every rendered file of the five stacks
 //! goes through the program that reads it, and a broken file is caught with
 //! the server, file and the program's own message.
 //!
@@ -48,6 +48,12 @@ fn validate_task2() {
 #[ignore = "needs the Docker engine and the node image"]
 fn validate_task3() {
     validate("task3");
+}
+
+#[test]
+#[ignore = "needs the Docker engine and the node image"]
+fn validate_task4() {
+    validate("task4");
 }
 
 #[test]
