@@ -641,13 +641,12 @@ fn rows(m: &Model, g: &mut Grid, top: f64) {
                 v
             })
             .collect();
-        let cells: Vec<&Cell> = g
-            .cells
-            .iter()
-            .zip(&stacked)
-            .filter(|(c, s)| c.row == r && !**s)
-            .map(|(c, _)| c)
+        // The row's own cells (by index: the stacked ones are written to
+        // below).
+        let here: Vec<usize> = (0..g.cells.len())
+            .filter(|i| g.cells[*i].row == r && !stacked[*i])
             .collect();
+        let cells: Vec<&Cell> = here.iter().map(|i| &g.cells[*i]).collect();
         let mut y = cells
             .iter()
             .copied()
@@ -693,14 +692,7 @@ fn rows(m: &Model, g: &mut Grid, top: f64) {
         for (a, b, below) in below_of {
             floor[a..=b].iter_mut().for_each(|f| *f = f.max(below));
         }
-        let cells: Vec<&Cell> = g
-            .cells
-            .iter()
-            .zip(&stacked)
-            .filter(|(c, s)| c.row == r && !**s)
-            .map(|(c, _)| c)
-            .collect();
-        for c in cells {
+        for c in here.iter().map(|i| &g.cells[*i]) {
             let h = match m.servers[c.server].kind {
                 BoxKind::Site => site_h,
                 _ => box_height(m, g, c),
