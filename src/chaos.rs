@@ -131,6 +131,73 @@ async fn await_alert<D: Driver>(
     }))
 }
 
+/// How long the lab's alerts get, after the last server is back, to return
+/// to those that fired before chaos began: the site's error rate is read
+/// over a one-minute window, so its alert outlives the outage it reports
+/// by up to a minute, plus a scrape and an evaluation (5 s each).
+pub const SETTLE_BOUND_S: u64 = 120;
+
+/// The lab's alerts once chaos has restored every server.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Settled {
+    /// Back to those that fired before chaos began, this long after the
+    /// last server came back.
+    Quiet { after_s: f64 },
+    /// Still firing, raised by chaos, when the bound passed.
+    Firing { alerts: Vec<String>, within_s: u64 },
+}
+
+impl Settled {
+    pub fn line(&self) -> String {
+        match self {
+            Settled::Quiet { after_s } => {
+                format!("The alerts chaos raised resolved {after_s:.1} s after the last server came back.")
+            }
+            Settled::Firing { alerts, within_s } => format!(
+                "Still firing {within_s} s after the last server came back: {}.",
+                alerts.join(", ")
+            ),
+        }
+    }
+}
+
+/// `alert (server)`: how chaos names an alert in its summary.
+fn key(f: &crate::alerts::Firing) -> String {
+    format!("{} ({})", f.alert, f.server)
+}
+
+/// Waits until the lab's alerts are back to `before` (those that fired
+/// before chaos began), so that chaos leaves the lab as it found it: a
+/// `verify` right after finds no alert chaos raised.
+async fn settle<D: Driver>(
+    driver: &D,
+    topo: &Topology,
+    before: &[String],
+    progress: &dyn Progress,
+) -> Result<Option<Settled>> {
+    if crate::alerts::monitor(topo).is_none() {
+        return Ok(None);
+    }
+    progress.update("chaos", None, "waiting for the alerts to resolve");
+    let t = Instant::now();
+    let raised = |f: &[crate::alerts::Firing]| -> Vec<String> {
+        f.iter().map(key).filter(|k| !before.contains(k)).collect()
+    };
+    let bound = std::time::Duration::from_secs(SETTLE_BOUND_S);
+    let (now, quiet) = crate::alerts::watch(driver, topo, bound, |f| raised(f).is_empty()).await?;
+    Ok(Some(if quiet {
+        Settled::Quiet {
+            after_s: (t.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        }
+    } else {
+        Settled::Firing {
+            alerts: raised(&now),
+            within_s: SETTLE_BOUND_S,
+        }
+    }))
+}
+
 fn describe(site: bool, reads: bool, writes: bool) -> String {
     match (site, reads, writes) {
         (true, true, true) => "site up, reads and writes work".into(),
@@ -283,13 +350,20 @@ async fn lose_quorum<D: Driver>(
     lab.kill_and_restore(kill, progress, None).await.map(Some)
 }
 
+/// What chaos found: a row per kill, and, in a lab that monitors itself,
+/// whether the alerts it raised resolved once every server was back.
+pub struct Outcome {
+    pub rows: Vec<ServerChaos>,
+    pub settled: Option<Settled>,
+}
+
 /// Kills each server in turn and reports what the site did.
 pub async fn run<D: Driver>(
     driver: &D,
     topo: &Topology,
     plan: &Plan,
     progress: &dyn Progress,
-) -> Result<Vec<ServerChaos>> {
+) -> Result<Outcome> {
     let client = topo
         .with_role(Role::Client)
         .next()
@@ -304,6 +378,12 @@ pub async fn run<D: Driver>(
     };
     let victims: Vec<&crate::topology::Node> =
         topo.nodes.iter().filter(|n| n.name != lab.client).collect();
+    let before: Vec<String> = crate::alerts::firing(driver, topo)
+        .await?
+        .unwrap_or_default()
+        .iter()
+        .map(key)
+        .collect();
     let mut out = Vec::new();
     progress.begin("chaos", Some(victims.len() as u64), "");
     for (i, n) in victims.iter().enumerate() {
@@ -326,14 +406,16 @@ pub async fn run<D: Driver>(
     if let Some(row) = lose_quorum(&lab, progress).await? {
         out.push(row);
     }
+    let settled = settle(driver, topo, &before, progress).await?;
     let disagree = out.iter().filter(|r| !r.agrees).count();
+    let quiet = !matches!(settled, Some(Settled::Firing { .. }));
     progress.finish(
         "chaos",
-        disagree == 0,
+        disagree == 0 && quiet,
         &format!(
             "{} servers killed and restored, {disagree} disagree with explain",
             out.len()
         ),
     );
-    Ok(out)
+    Ok(Outcome { rows: out, settled })
 }

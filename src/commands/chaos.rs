@@ -16,13 +16,18 @@ pub async fn run(
 ) -> Result<i32> {
     let lab = super::running_lab(stack, "chaos", global).await?;
     let (topo, plan, driver) = (&lab.loaded.topo, &lab.loaded.plan, &lab.driver);
-    let results = crate::chaos::run(driver, topo, plan, progress).await?;
+    let crate::chaos::Outcome {
+        rows: results,
+        settled,
+    } = crate::chaos::run(driver, topo, plan, progress).await?;
     let disagree = results.iter().filter(|r| !r.agrees).count();
+    let quiet = !matches!(settled, Some(crate::chaos::Settled::Firing { .. }));
     if json {
         emit_json(
             out,
             &super::report::Chaos {
                 agrees: disagree == 0,
+                alerts_after: settled.as_ref(),
                 servers: &results,
                 stack: &plan.stack,
             },
@@ -76,7 +81,16 @@ pub async fn run(
                 format!("{disagree} results disagree with `infractl explain`.")
             }
         ));
+        if let Some(s) = &settled {
+            text.push_str(&s.line());
+            text.push('\n');
+        }
         emit(out, &text)?;
     }
-    Ok(if disagree == 0 { EXIT_OK } else { EXIT_FAILURE })
+    // A lab left with alerts chaos raised is not the lab it found.
+    Ok(if disagree == 0 && quiet {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
 }

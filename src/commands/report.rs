@@ -46,6 +46,10 @@ pub struct Checks<'a, T> {
 #[derive(Serialize)]
 pub struct Chaos<'a> {
     pub agrees: bool,
+    /// With monitoring: whether the alerts chaos raised resolved once every
+    /// server was back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts_after: Option<&'a crate::chaos::Settled>,
     pub servers: &'a [crate::chaos::ServerChaos],
     pub stack: &'a str,
 }

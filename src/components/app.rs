@@ -40,7 +40,8 @@ pub struct Options {
     #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
     #[schemars(schema_with = "crate::stack::de::port_schema")]
     pub port: u16,
-    /// gunicorn worker processes (1 to 255).
+    /// gunicorn worker processes (1 to 255), each answering 4 requests at
+    /// once on threads.
     #[serde(
         default = "default_workers",
         deserialize_with = "crate::stack::de::workers"
@@ -54,7 +55,7 @@ fn default_port() -> u16 {
 }
 
 fn default_workers() -> u8 {
-    2
+    1
 }
 
 impl Component for Options {
