@@ -357,6 +357,13 @@ pub struct Outcome {
     pub settled: Option<Settled>,
 }
 
+impl Outcome {
+    /// No alert chaos raised still fires (true without monitoring).
+    pub fn quiet(&self) -> bool {
+        !matches!(self.settled, Some(Settled::Firing { .. }))
+    }
+}
+
 /// Kills each server in turn and reports what the site did.
 pub async fn run<D: Driver>(
     driver: &D,
@@ -406,16 +413,18 @@ pub async fn run<D: Driver>(
     if let Some(row) = lose_quorum(&lab, progress).await? {
         out.push(row);
     }
-    let settled = settle(driver, topo, &before, progress).await?;
-    let disagree = out.iter().filter(|r| !r.agrees).count();
-    let quiet = !matches!(settled, Some(Settled::Firing { .. }));
+    let outcome = Outcome {
+        settled: settle(driver, topo, &before, progress).await?,
+        rows: out,
+    };
+    let disagree = outcome.rows.iter().filter(|r| !r.agrees).count();
     progress.finish(
         "chaos",
-        disagree == 0 && quiet,
+        disagree == 0 && outcome.quiet(),
         &format!(
             "{} servers killed and restored, {disagree} disagree with explain",
-            out.len()
+            outcome.rows.len()
         ),
     );
-    Ok(Outcome { rows: out, settled })
+    Ok(outcome)
 }

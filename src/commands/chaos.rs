@@ -16,12 +16,13 @@ pub async fn run(
 ) -> Result<i32> {
     let lab = super::running_lab(stack, "chaos", global).await?;
     let (topo, plan, driver) = (&lab.loaded.topo, &lab.loaded.plan, &lab.driver);
+    let outcome = crate::chaos::run(driver, topo, plan, progress).await?;
+    let quiet = outcome.quiet();
     let crate::chaos::Outcome {
         rows: results,
         settled,
-    } = crate::chaos::run(driver, topo, plan, progress).await?;
+    } = outcome;
     let disagree = results.iter().filter(|r| !r.agrees).count();
-    let quiet = !matches!(settled, Some(crate::chaos::Settled::Firing { .. }));
     if json {
         emit_json(
             out,
