@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{Alert, Component, ComponentSpec, Kind};
 use crate::diagram::{Part, Tier};
 use crate::error::Result;
-use crate::plan::{Reload, Service};
+use crate::plan::{Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
@@ -42,6 +42,12 @@ pub const ALERTMANAGER_CONF: &str = "/etc/prometheus/alertmanager.yml";
 pub const BLACKBOX_CONF: &str = "/etc/prometheus/blackbox.yml";
 /// The lab CA, which the blackbox exporter trusts (and nothing else).
 pub const CA: &str = "/etc/prometheus/lab-ca.crt";
+/// The site's probe target, where Prometheus reads it (file-based
+/// discovery): absent until the lab is up, so that the site's errors while
+/// it comes up are never counted against it.
+pub const SITE_TARGET: &str = "/etc/prometheus/site.json";
+/// The same target as rendered, put in place by the after-ready step.
+pub const SITE_TARGET_PENDING: &str = "/etc/infractl/prometheus/site.json";
 /// Alertmanager's API and web page, beside Prometheus.
 pub const ALERTMANAGER_PORT: u16 = 9093;
 /// The blackbox exporter, on the loopback only (Prometheus asks it).
@@ -279,7 +285,8 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "alerts": ALERTS,
             "alertmanager_port": ALERTMANAGER_PORT,
             "blackbox_port": BLACKBOX_PORT,
-            "site": site,
+            "site": site.is_some(),
+            "site_target": SITE_TARGET,
             "jobs": jobs,
         }),
     )?;
@@ -334,8 +341,20 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         format!("promtool check rules {ALERTS}"),
     );
     render_alertmanager(ctx, out)?;
-    if site.is_some() {
+    if let Some(site) = site {
         render_blackbox(ctx, out)?;
+        // The site is probed from the moment the servers before this one
+        // in the bring-up order (the load balancers, the tiers behind them)
+        // are ready: probed earlier, it answers 5xx while the databases
+        // join, and the error-rate alert fires on a lab `up` just built.
+        let target = json!([{ "targets": [site], "labels": { "server": "site" } }]);
+        out.file(SITE_TARGET_PENDING, 0o644, format!("{target:#}\n"));
+        out.step(
+            "probe the site, now that it is up",
+            When::AfterReady,
+            &[SITE_TARGET_PENDING],
+            format!("install -m 644 {SITE_TARGET_PENDING} {SITE_TARGET}"),
+        );
     }
     Ok(())
 }
