@@ -151,10 +151,12 @@ for line in sys.stdin:
 print(total / 2**20)')
     local down=0
     "$bin" class down "$work/bench.yaml" > "$work/class-down" 2>&1 || down=1
-    # The floor: as many bare containers of the node image, eight at a time.
-    local start end
+    # The floor: as many bare containers of the node image, eight at a time,
+    # with the image's shared directories bound as infractl binds them.
+    local start end binds
+    mapfile -t binds < <($bin image show | awk '/^shared:/ {for (i = 2; i <= NF; i++) print "-v" $i}')
     start=$(date +%s.%N)
-    seq "$servers" | xargs -P 8 -I{} docker run -d --label io.infractl.bench=floor "$image" sleep 600 >/dev/null
+    seq "$servers" | xargs -P 8 -I{} docker run -d "${binds[@]}" --label io.infractl.bench=floor "$image" sleep 600 >/dev/null
     end=$(date +%s.%N)
     floor=$(echo "$end - $start" | bc -l)
     mapfile -t ids < <(docker ps -aq --filter label=io.infractl.bench=floor)

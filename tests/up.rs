@@ -263,6 +263,33 @@ fn task1_balances_replicates_and_is_idempotent() {
         .code(0)
         .stdout_has(" passed, 0 failed");
 
+    // The image's programs come from its shared volumes, read-only: a
+    // server cannot change them under another lab; /usr/local is its own.
+    let usr = t
+        .run_args(&[
+            "exec",
+            &file,
+            "server-01",
+            "--",
+            "sh",
+            "-c",
+            "touch /usr/lib/x 2>&1; touch /usr/local/x && echo local ok; \
+             grep -c ' /usr/s\\?bin \\| /usr/lib ' /proc/mounts",
+        ])
+        .code(0);
+    assert!(
+        usr.stdout.contains("Read-only file system")
+            && usr.stdout.contains("local ok")
+            && usr.stdout.trim_end().ends_with('3'),
+        "{}",
+        usr.stdout
+    );
+    let shown = t.run_args(&["image", "show"]).code(0).stdout;
+    assert!(
+        shown.contains("-sbin:/usr/sbin:ro"),
+        "image show names the shared volumes:\n{shown}"
+    );
+
     // 20 requests through the load balancer reach both web servers.
     let out = t
         .run_args(&[

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::emit;
+use crate::driver::docker::shared;
 use crate::error::Result;
 use crate::progress::Progress;
 
@@ -27,10 +28,21 @@ pub async fn show(out: &mut dyn Write) -> Result<i32> {
     let reference = crate::image::reference();
     let docker = crate::driver::docker::engine::connect().await?;
     let present = crate::driver::docker::engine::image_exists(&docker, &reference).await?;
+    // The shared directories' volumes, as a container binds them.
+    let shared = if present {
+        let id = shared::image_id(&docker, &reference).await?;
+        if shared::filled(&docker, &id).await? {
+            shared::binds(&id).join(" ")
+        } else {
+            "not filled yet (the first `up` fills them)".into()
+        }
+    } else {
+        "none yet".into()
+    };
     emit(
         out,
         &format!(
-            "image:    {reference}\npresent:  {}\npackages: {}\n",
+            "image:    {reference}\npresent:  {}\nshared:   {shared}\npackages: {}\n",
             if present {
                 "yes"
             } else {

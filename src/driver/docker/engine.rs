@@ -394,6 +394,8 @@ pub async fn run_scratch(
 /// goes through untouched, to the lab's own load balancer.
 pub struct Forwarder<'a> {
     pub image: &'a str,
+    /// The image's shared directories.
+    pub binds: Vec<String>,
     pub name: &'a str,
     pub labels: HashMap<String, String>,
     pub network: &'a str,
@@ -445,6 +447,7 @@ pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<u16> {
                 labels: Some(f.labels),
                 exposed_ports: Some(HashMap::from([(exposed.clone(), HashMap::new())])),
                 host_config: Some(HostConfig {
+                    binds: Some(f.binds),
                     network_mode: Some(f.network.to_string()),
                     port_bindings: Some(HashMap::from([(exposed.clone(), Some(vec![binding]))])),
                     restart_policy: Some(bollard::models::RestartPolicy {

@@ -6,6 +6,7 @@
 
 pub mod endpoint;
 pub mod engine;
+pub mod shared;
 
 use std::collections::HashMap;
 
@@ -42,6 +43,8 @@ pub struct DockerDriver {
     /// The node image's users and groups, read from the first container
     /// filled (every node runs the same image).
     owners: tokio::sync::OnceCell<Owners>,
+    /// The binds of the image's shared directories, once they are filled.
+    shared: tokio::sync::OnceCell<Vec<String>>,
 }
 
 pub fn container_name(stack: &str, server: &str) -> String {
@@ -247,7 +250,17 @@ impl DockerDriver {
             endpoint,
             lab: lab.to_string(),
             owners: tokio::sync::OnceCell::new(),
+            shared: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The binds of `image`'s shared directories ([`shared`]), filled on
+    /// the engine if they are not yet.
+    async fn shared(&self, image: &str) -> Result<Vec<String>> {
+        self.shared
+            .get_or_try_init(|| shared::ensure(&self.docker, image))
+            .await
+            .cloned()
     }
 
     /// The name of the lab's container for `server`.
@@ -455,6 +468,7 @@ impl Driver for DockerDriver {
                     "/run".to_string(),
                     "rw,nosuid,nodev,mode=755".to_string(),
                 )])),
+                binds: Some(self.shared(&plan.image).await?),
                 ..Default::default()
             }),
             networking_config: Some(NetworkingConfig {
@@ -590,6 +604,7 @@ impl Driver for DockerDriver {
             &self.docker,
             engine::Forwarder {
                 image: &plan.image,
+                binds: self.shared(&plan.image).await?,
                 name: &name,
                 labels: lab_labels(plan),
                 network: &network_name(&plan.stack, at.network),
