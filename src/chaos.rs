@@ -181,8 +181,11 @@ async fn settle<D: Driver>(
     }
     progress.update("chaos", None, "waiting for the alerts to resolve");
     let t = Instant::now();
+    // Each alert on a server once (`TargetDown` fires per job).
     let raised = |f: &[crate::alerts::Firing]| -> Vec<String> {
-        f.iter().map(key).filter(|k| !before.contains(k)).collect()
+        let keys: std::collections::BTreeSet<String> =
+            f.iter().map(key).filter(|k| !before.contains(k)).collect();
+        keys.into_iter().collect()
     };
     let bound = std::time::Duration::from_secs(SETTLE_BOUND_S);
     let (now, quiet) = crate::alerts::watch(driver, topo, bound, |f| raised(f).is_empty()).await?;
