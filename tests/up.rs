@@ -429,7 +429,8 @@ fn a_dead_service_stops_up_and_up_resumes() {
     let file = test_stack(&t, "task0", "it-fault", 212, false);
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file]).code(0);
-    // nginx can no longer start on server-01 ...
+    // nginx can no longer start on server-01 (a broken nginx ahead of the
+    // image's on the PATH: the image's programs are read-only) ...
     t.run_args(&[
         "exec",
         &file,
@@ -437,7 +438,8 @@ fn a_dead_service_stops_up_and_up_resumes() {
         "--",
         "sh",
         "-c",
-        "chmod -x /usr/sbin/nginx && sv restart nginx; true",
+        "printf '#!/bin/sh\\necho \"nginx: [emerg] broken on purpose\" >&2\\nexit 1\\n' \
+         > /usr/local/sbin/nginx && chmod +x /usr/local/sbin/nginx && sv restart nginx; true",
     ])
     .code(0);
     // ... and the next `up` has work to do there: a changed page style.
@@ -479,9 +481,8 @@ fn a_dead_service_stops_up_and_up_resumes() {
         &file,
         "server-01",
         "--",
-        "chmod",
-        "+x",
-        "/usr/sbin/nginx",
+        "rm",
+        "/usr/local/sbin/nginx",
     ])
     .code(0);
     t.run_args(&["--quiet", "up", &file])
