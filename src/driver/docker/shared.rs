@@ -127,7 +127,11 @@ pub async fn ensure(docker: &Docker, reference: &str) -> Result<Vec<String>> {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => {
-                start_filler(docker, reference, &id, &filler).await?;
+                // Gone: not made yet, or removed once done (the flag is
+                // made before the removal, so it shows now).
+                if !filled(docker, &id).await? {
+                    start_filler(docker, reference, &id, &filler).await?;
+                }
                 continue;
             }
             Err(e) => {
@@ -148,11 +152,13 @@ pub async fn ensure(docker: &Docker, reference: &str) -> Result<Vec<String>> {
             }
             Some(ContainerStateStatusEnum::EXITED) if state.exit_code == Some(0) => {
                 create_volume(docker, &name(&id, "filled"), &id).await?;
-                engine::remove(docker, &filler).await?;
+                // Whoever sees it first removes it; the others' removal
+                // finds it gone or going ("already in progress").
+                let _ = engine::remove(docker, &filler).await;
             }
             Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD) => {
                 let log = engine::logs(docker, &filler, 10).await.unwrap_or_default();
-                engine::remove(docker, &filler).await?;
+                let _ = engine::remove(docker, &filler).await;
                 return Err(Error::failure(format!(
                     "filling the shared volumes of {reference} failed (exit code {}):\n{log}",
                     state.exit_code.unwrap_or(-1)
@@ -164,7 +170,7 @@ pub async fn ensure(docker: &Docker, reference: &str) -> Result<Vec<String>> {
                 // for 60 s).
                 let since = *unstarted.get_or_insert_with(std::time::Instant::now);
                 if since.elapsed() > std::time::Duration::from_secs(60) {
-                    engine::remove(docker, &filler).await?;
+                    let _ = engine::remove(docker, &filler).await;
                     unstarted = None;
                 } else {
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
