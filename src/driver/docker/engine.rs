@@ -653,15 +653,27 @@ pub async fn containers_with_label(
         .collect())
 }
 
-/// Whether the engine has an image with this reference.
-pub async fn image_exists(docker: &Docker, reference: &str) -> Result<bool> {
-    match docker.inspect_image(reference).await {
+/// Whether an inspection found its object: "not found" is a plain no,
+/// any other error the engine's, reported as `doing` failed.
+pub fn found<T>(
+    inspected: std::result::Result<T, bollard::errors::Error>,
+    doing: &str,
+) -> Result<bool> {
+    match inspected {
         Ok(_) => Ok(true),
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(false),
-        Err(e) => Err(Error::failure(format!("inspecting image {reference}: {e}"))),
+        Err(e) => Err(Error::failure(format!("{doing}: {e}"))),
     }
+}
+
+/// Whether the engine has an image with this reference.
+pub async fn image_exists(docker: &Docker, reference: &str) -> Result<bool> {
+    found(
+        docker.inspect_image(reference).await,
+        &format!("inspecting image {reference}"),
+    )
 }
 
 /// Copies the image `reference` from one engine to another through the
