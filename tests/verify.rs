@@ -455,6 +455,11 @@ fn browse(t: &Test, lab: &str, url: &str) -> String {
         .expect("openssl");
     let spki = String::from_utf8_lossy(&spki.stdout).trim().to_string();
     assert!(!spki.is_empty(), "no key hash for {}", crt.display());
+    // A profile of its own for each load: a second Chromium on the
+    // profile of one still shutting down hands its URL over to it and
+    // exits with nothing on its output.
+    static LOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = Command::new("timeout")
         .args([
             "120",
@@ -462,16 +467,28 @@ fn browse(t: &Test, lab: &str, url: &str) -> String {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-dev-shm-usage",
         ])
         .arg(format!(
             "--user-data-dir={}",
-            t.dir().join("chromium").display()
+            t.dir().join(format!("chromium-{n}")).display()
         ))
         .arg(format!("--ignore-certificate-errors-spki-list={spki}"))
         .args(["--dump-dom", url])
         .output()
         .expect("chromium");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut page = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        // Why a load failed shows in the test's message.
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(5).collect();
+        page.push_str(&format!(
+            "\n[chromium: {}; {}]",
+            out.status,
+            tail.join(" | ")
+        ));
+    }
+    page
 }
 
 /// The web server a page says served it.
@@ -513,10 +530,14 @@ fn a_published_lab_opens_in_a_browser_through_a_failover() {
     };
     let info = curl("api/info");
     assert!(info.status.success(), "curl {url}api/info failed");
-    let seen: Vec<String> = (0..4)
-        .filter_map(|_| served_by(&browse(&t, "it-pub", &url)))
-        .collect();
-    assert_eq!(seen.len(), 4, "the browser did not load the page: {seen:?}");
+    let pages: Vec<String> = (0..4).map(|_| browse(&t, "it-pub", &url)).collect();
+    let seen: Vec<String> = pages.iter().filter_map(|p| served_by(p)).collect();
+    assert_eq!(
+        seen.len(),
+        4,
+        "the browser did not load the page: {seen:?}; what it showed instead: {:?}",
+        pages.iter().find(|p| served_by(p).is_none())
+    );
     assert!(
         seen.iter().all(|w| w == "web-01" || w == "web-02"),
         "{seen:?}"
