@@ -136,31 +136,47 @@ pub struct PortProbe {
 }
 
 /// Whether Prometheus's targets (its `/api/v1/targets` answer) are the
-/// `wanted` number, all up; and what was seen, naming the ones not up.
-fn targets_up(v: &Value, wanted: usize) -> (String, bool) {
+/// `wanted` ones, `(job, server)`, all up; and what was seen, naming the
+/// ones not up and the ones Prometheus has not (yet) discovered.
+fn targets_up(v: &Value, wanted: &[(String, String)]) -> (String, bool) {
     let targets = v["data"]["activeTargets"]
         .as_array()
         .cloned()
         .unwrap_or_default();
+    let label = |t: &Value, l: &str| t["labels"][l].as_str().unwrap_or("?").to_string();
     let down: Vec<String> = targets
         .iter()
         .filter(|t| t["health"] != "up")
         .map(|t| {
             format!(
                 "{}/{} {}",
-                t["labels"]["job"].as_str().unwrap_or("?"),
-                t["labels"]["server"].as_str().unwrap_or("?"),
+                label(t, "job"),
+                label(t, "server"),
                 t["health"].as_str().unwrap_or("?")
             )
         })
         .collect();
+    let seen: Vec<(String, String)> = targets
+        .iter()
+        .map(|t| (label(t, "job"), label(t, "server")))
+        .collect();
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|w| !seen.contains(w))
+        .map(|(job, server)| format!("{job}/{server}"))
+        .collect();
     let up = targets.len() - down.len();
-    let observed = if down.is_empty() {
-        format!("{up} of {} up", targets.len())
-    } else {
-        format!("{up} of {} up; not up: {}", targets.len(), down.join(", "))
-    };
-    (observed, down.is_empty() && targets.len() == wanted)
+    let mut observed = format!("{up} of {} up", targets.len());
+    if !down.is_empty() {
+        observed.push_str(&format!("; not up: {}", down.join(", ")));
+    }
+    if !missing.is_empty() {
+        observed.push_str(&format!("; not a target: {}", missing.join(", ")));
+    }
+    (
+        observed,
+        down.is_empty() && missing.is_empty() && targets.len() == wanted.len(),
+    )
 }
 
 /// `TargetDown (web-02: node, nginx), SiteDown (site)`, or `none`: each
@@ -933,32 +949,47 @@ impl<D: Driver> Verifier<'_, D> {
             self.topo.addr(&self.client, &prom.name)
         );
         let t = Instant::now();
-        let wanted: usize = self
+        let mut wanted: Vec<(String, String)> = self
             .topo
             .stack
             .servers
             .iter()
-            .map(|s| self.topo.exporters(&s.name).len())
-            .sum::<usize>()
-            + crate::components::prometheus::own_targets(self.topo, &prom.name);
-        // Targets need one scrape after start; give them a few seconds.
-        let mut observed = String::new();
-        let mut ok = false;
-        for _ in 0..20 {
+            .flat_map(|s| {
+                self.topo
+                    .exporters(&s.name)
+                    .into_iter()
+                    .map(|(job, _)| (job.to_string(), s.name.clone()))
+            })
+            .collect();
+        wanted.extend(
+            crate::components::prometheus::own_targets(self.topo, &prom.name)
+                .into_iter()
+                .map(|(job, server)| (job.to_string(), server.to_string())),
+        );
+        // A target needs one scrape after start: a few seconds. The site's
+        // is discovered once `up` ends (a file Prometheus reads, then hands
+        // to its scrapers every 5 s): up to 30 s while one is missing.
+        let (observed, ok) = loop {
             let out = self
                 .sh(&self.client, &format!("curl -sS {api}/targets"))
                 .await?;
             let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
-            (observed, ok) = targets_up(&v, wanted);
-            if ok {
-                break;
+            let (observed, ok) = targets_up(&v, &wanted);
+            let limit = if observed.contains("not a target") {
+                30
+            } else {
+                10
+            };
+            if ok || t.elapsed() > std::time::Duration::from_secs(limit) {
+                break (observed, ok);
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
+        };
+        let n = wanted.len();
         self.record(
             "monitoring",
             "every exporter is a Prometheus target that is up".into(),
-            format!("{wanted} of {wanted} up"),
+            format!("{n} of {n} up"),
             observed,
             ok,
             t,
@@ -1374,18 +1405,33 @@ mod tests {
 
     #[test]
     fn targets_are_up_when_all_wanted_ones_are() {
+        let w = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(j, s)| (j.to_string(), s.to_string()))
+                .collect()
+        };
         let v = serde_json::json!({"data": {"activeTargets": [
             {"health": "up", "labels": {"job": "node", "server": "web-01"}},
             {"health": "down", "labels": {"job": "mysqld", "server": "db-01"}},
         ]}});
         assert_eq!(
-            targets_up(&v, 2),
+            targets_up(&v, &w(&[("node", "web-01"), ("mysqld", "db-01")])),
             ("1 of 2 up; not up: mysqld/db-01 down".to_string(), false)
         );
-        let all = serde_json::json!({"data": {"activeTargets": [{"health": "up"}]}});
-        assert_eq!(targets_up(&all, 1), ("1 of 1 up".to_string(), true));
-        assert!(!targets_up(&all, 2).1, "a target missing is not all up");
-        assert!(!targets_up(&Value::Null, 0).0.is_empty());
+        let all = serde_json::json!({"data": {"activeTargets": [
+            {"health": "up", "labels": {"job": "node", "server": "web-01"}},
+        ]}});
+        assert_eq!(
+            targets_up(&all, &w(&[("node", "web-01")])),
+            ("1 of 1 up".to_string(), true)
+        );
+        assert_eq!(
+            targets_up(&all, &w(&[("node", "web-01"), ("site", "site")])),
+            ("1 of 1 up; not a target: site/site".to_string(), false),
+            "a target missing is not all up"
+        );
+        assert!(!targets_up(&Value::Null, &[]).0.is_empty());
     }
 
     #[test]

@@ -202,11 +202,26 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         host_provides: false,
         replaces: vec!["keepalived.service".into()],
     });
-    out.probe(
-        "keepalived",
-        "pgrep -x keepalived >/dev/null",
-        "the keepalived process runs",
-    );
+    // The member that outranks every other one is ready only once it holds
+    // the virtual IP: until then the site's address leads nowhere, or to a
+    // backup that is about to hand it back.
+    let outranks = vip.members.get(1).is_none_or(|(_, p)| p < priority);
+    if first && outranks {
+        out.probe(
+            "keepalived",
+            format!(
+                "pgrep -x keepalived >/dev/null && ip -o -4 addr show | grep -qF ' {}/'",
+                vip.address
+            ),
+            "keepalived runs and holds the virtual IP",
+        );
+    } else {
+        out.probe(
+            "keepalived",
+            "pgrep -x keepalived >/dev/null",
+            "the keepalived process runs",
+        );
+    }
     out.check(
         "keepalived --config-test",
         CONF,

@@ -220,10 +220,14 @@ const GALERA_NOT_READY: Alert = Alert {
     summary: "Galera node {{ $labels.server }} takes no queries: it is not in the cluster's primary component",
 };
 
-/// The targets Prometheus on `me` scrapes besides the exporters: itself,
-/// Alertmanager, and the site when it loads it.
-pub fn own_targets(topo: &Topology, me: &str) -> usize {
-    2 + usize::from(site_url(topo, me).is_some())
+/// The targets Prometheus on `me` scrapes besides the exporters, as
+/// `(job, server)`: itself, Alertmanager, and the site when it loads it.
+pub fn own_targets(topo: &Topology, me: &str) -> Vec<(&'static str, &'static str)> {
+    let mut own = vec![("prometheus", "self"), ("alertmanager", "self")];
+    if site_url(topo, me).is_some() {
+        own.push(("site", "site"));
+    }
+    own
 }
 
 /// The alerting rules of the Prometheus on `me`, in groups: the lab's own
