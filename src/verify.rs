@@ -135,10 +135,21 @@ pub struct PortProbe {
     pub what: String,
 }
 
-/// Whether Prometheus's targets (its `/api/v1/targets` answer) are the
-/// `wanted` ones, `(job, server)`, all up; and what was seen, naming the
-/// ones not up and the ones Prometheus has not (yet) discovered.
-fn targets_up(v: &Value, wanted: &[(String, String)]) -> (String, bool) {
+/// What Prometheus's targets (its `/api/v1/targets` answer) say against
+/// the wanted ones.
+#[derive(Debug, PartialEq)]
+struct Targets {
+    /// What was seen, naming the targets not up and the wanted ones
+    /// Prometheus has not (yet) discovered.
+    observed: String,
+    /// Every wanted target is there and up, and no other.
+    ok: bool,
+    /// Some wanted target is not among Prometheus's targets.
+    undiscovered: bool,
+}
+
+/// Prometheus's targets against the `wanted` ones, `(job, server)`.
+fn targets_up(v: &Value, wanted: &[(String, String)]) -> Targets {
     let targets = v["data"]["activeTargets"]
         .as_array()
         .cloned()
@@ -173,10 +184,11 @@ fn targets_up(v: &Value, wanted: &[(String, String)]) -> (String, bool) {
     if !missing.is_empty() {
         observed.push_str(&format!("; not a target: {}", missing.join(", ")));
     }
-    (
+    Targets {
         observed,
-        down.is_empty() && missing.is_empty() && targets.len() == wanted.len(),
-    )
+        ok: down.is_empty() && missing.is_empty() && targets.len() == wanted.len(),
+        undiscovered: !missing.is_empty(),
+    }
 }
 
 /// `TargetDown (web-02: node, nginx), SiteDown (site)`, or `none`: each
@@ -969,19 +981,15 @@ impl<D: Driver> Verifier<'_, D> {
         // A target needs one scrape after start: a few seconds. The site's
         // is discovered once `up` ends (a file Prometheus reads, then hands
         // to its scrapers every 5 s): up to 30 s while one is missing.
-        let (observed, ok) = loop {
+        let seen = loop {
             let out = self
                 .sh(&self.client, &format!("curl -sS {api}/targets"))
                 .await?;
             let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
-            let (observed, ok) = targets_up(&v, &wanted);
-            let limit = if observed.contains("not a target") {
-                30
-            } else {
-                10
-            };
-            if ok || t.elapsed() > std::time::Duration::from_secs(limit) {
-                break (observed, ok);
+            let seen = targets_up(&v, &wanted);
+            let limit = if seen.undiscovered { 30 } else { 10 };
+            if seen.ok || t.elapsed() > std::time::Duration::from_secs(limit) {
+                break seen;
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         };
@@ -990,8 +998,8 @@ impl<D: Driver> Verifier<'_, D> {
             "monitoring",
             "every exporter is a Prometheus target that is up".into(),
             format!("{n} of {n} up"),
-            observed,
-            ok,
+            seen.observed,
+            seen.ok,
             t,
         );
         self.request_rate(&api).await
@@ -1075,7 +1083,7 @@ impl<D: Driver> Verifier<'_, D> {
             let out = self
                 .sh(
                     m,
-                    &format!("ip -4 -o addr show | grep -q ' {vip}/' && echo yes"),
+                    &format!("{} && echo yes", crate::components::keepalived::holds(vip)),
                 )
                 .await;
             if out.map(|o| o.stdout.trim() == "yes").unwrap_or(false) {
@@ -1417,21 +1425,33 @@ mod tests {
         ]}});
         assert_eq!(
             targets_up(&v, &w(&[("node", "web-01"), ("mysqld", "db-01")])),
-            ("1 of 2 up; not up: mysqld/db-01 down".to_string(), false)
+            Targets {
+                observed: "1 of 2 up; not up: mysqld/db-01 down".into(),
+                ok: false,
+                undiscovered: false,
+            }
         );
         let all = serde_json::json!({"data": {"activeTargets": [
             {"health": "up", "labels": {"job": "node", "server": "web-01"}},
         ]}});
         assert_eq!(
             targets_up(&all, &w(&[("node", "web-01")])),
-            ("1 of 1 up".to_string(), true)
+            Targets {
+                observed: "1 of 1 up".into(),
+                ok: true,
+                undiscovered: false,
+            }
         );
         assert_eq!(
             targets_up(&all, &w(&[("node", "web-01"), ("site", "site")])),
-            ("1 of 1 up; not a target: site/site".to_string(), false),
+            Targets {
+                observed: "1 of 1 up; not a target: site/site".into(),
+                ok: false,
+                undiscovered: true,
+            },
             "a target missing is not all up"
         );
-        assert!(!targets_up(&Value::Null, &[]).0.is_empty());
+        assert!(!targets_up(&Value::Null, &[]).observed.is_empty());
     }
 
     #[test]

@@ -205,23 +205,17 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     // The member that outranks every other one is ready only once it holds
     // the virtual IP: until then the site's address leads nowhere, or to a
     // backup that is about to hand it back.
+    let runs = "pgrep -x keepalived >/dev/null";
     let outranks = vip.members.get(1).is_none_or(|(_, p)| p < priority);
-    if first && outranks {
-        out.probe(
-            "keepalived",
-            format!(
-                "pgrep -x keepalived >/dev/null && ip -o -4 addr show | grep -qF ' {}/'",
-                vip.address
-            ),
+    let (command, expect) = if first && outranks {
+        (
+            format!("{runs} && {}", holds(&vip.address.to_string())),
             "keepalived runs and holds the virtual IP",
-        );
+        )
     } else {
-        out.probe(
-            "keepalived",
-            "pgrep -x keepalived >/dev/null",
-            "the keepalived process runs",
-        );
-    }
+        (runs.to_string(), "the keepalived process runs")
+    };
+    out.probe("keepalived", command, expect);
     out.check(
         "keepalived --config-test",
         CONF,
@@ -230,4 +224,10 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         format!("echo '$IFACE=eth0' > {IFACE_CONF} && keepalived --config-test --use-file {CONF}"),
     );
     Ok(())
+}
+
+/// A command that succeeds on a host holding `address` (a virtual IP) on
+/// one of its interfaces.
+pub fn holds(address: &str) -> String {
+    format!("ip -o -4 addr show | grep -qF ' {address}/'")
 }
