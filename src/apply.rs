@@ -275,7 +275,17 @@ impl<D: Driver> Pipelines<'_, D> {
             let outcome = bring(self, s, action).await?;
             self.trace(&s.name, "made, filled and started");
             progress.update(&s.name, Some(3), "waiting for services");
-            wait_probes(driver, self.plan, s, self.ready_seconds).await?;
+            // A new host says when it is ready on its init's output; any
+            // other is asked (and a new one that said it is not, for
+            // which service and its log).
+            let waiting = std::time::Instant::now();
+            let booted = matches!(action, Action::Created | Action::Recreated)
+                && driver.boot_ready(&s.name, self.ready_seconds).await?;
+            if !booted {
+                let left =
+                    u64::from(self.ready_seconds).saturating_sub(waiting.elapsed().as_secs());
+                wait_probes(driver, self.plan, s, left as u32).await?;
+            }
             drop(turn);
             self.trace(&s.name, "services ready");
             self.wait_for_earlier_stages(s).await;

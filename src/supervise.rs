@@ -19,6 +19,14 @@ pub const LOG_DIR: &str = "/var/log/infractl";
 pub const BEFORE_START: &str = "/etc/infractl/before-start.sh";
 /// The helper that speaks to the host's init (src/shell/svc.sh).
 pub const SVC: &str = "/etc/infractl/svc";
+/// The server's readiness probes as a script: the node's init runs it
+/// once the services start and prints [`BOOT_READY`] when it passes.
+pub const READY: &str = "/etc/infractl/ready";
+/// The line the node's init prints on its output once every service is
+/// ready (src/shell/node-init.sh)...
+pub const BOOT_READY: &str = "infractl: ready";
+/// ... and how the line begins when one never was (the service follows).
+pub const BOOT_NOT_READY: &str = "infractl: not ready:";
 /// Shell printing a line per service: `STATE NAME` (run, down, fail).
 pub const STATUS: &str = "/etc/infractl/svc status";
 
@@ -109,6 +117,14 @@ pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
         shell::render(shell::BEFORE_START, &context),
     ));
     out.push(file(SVC.to_string(), 0o755, shell::SVC.to_string()));
+    out.push(file(
+        READY.to_string(),
+        0o755,
+        format!(
+            "#!/bin/sh\n# The readiness probes, run by the node's init at boot (rendered by infractl).\n{}",
+            wait_ready(server, crate::apply::READY_SECONDS)
+        ),
+    ));
     out
 }
 
@@ -155,6 +171,17 @@ pub fn log_tail(service: &str, lines: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_init_says_readiness_in_the_words_infractl_waits_for() {
+        let init = crate::shell::NODE_INIT;
+        assert!(init.contains(&format!("echo '{BOOT_READY}'")), "{init}");
+        assert!(
+            init.contains(&format!("echo \"{BOOT_NOT_READY} $out\"")),
+            "{init}"
+        );
+        assert!(init.contains(&format!("[ -x {READY} ]")), "{init}");
+    }
 
     #[test]
     fn parses_supervisor_status() {
@@ -230,5 +257,28 @@ mod tests {
             "#!/bin/sh\n# Steps run before the services start (rendered by infractl).\necho 'infractl: routes'\nip route add x || true || echo 'infractl: step \"routes\" failed' >&2\necho 'infractl: dirs'\nmkdir -p \"$D\" || echo 'infractl: step \"dirs\" failed' >&2\n"
         );
         assert_eq!(text(SVC), crate::shell::SVC);
+        // The readiness script the init runs: passes once every probe does.
+        let ready = |probe: &str| {
+            let mut s = server.clone();
+            s.probes = vec![crate::plan::Probe {
+                service: "nginx".into(),
+                command: probe.into(),
+                expect: String::new(),
+            }];
+            let f = super::files(&s)
+                .into_iter()
+                .find(|f| f.path == READY)
+                .expect("ready");
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(String::from_utf8(f.content).expect("text"))
+                .output()
+                .expect("sh");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).to_string(),
+            )
+        };
+        assert_eq!(ready("test -d /"), (true, String::new()));
     }
 }

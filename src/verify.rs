@@ -485,28 +485,30 @@ impl<D: Driver> Verifier<'_, D> {
         for s in servers {
             let t = Instant::now();
             let addr = self.topo.addr(&self.client, s);
+            // The header too: a missing answer says why (REFUSED,
+            // SERVFAIL, a timeout) rather than only that it is missing.
             let ask = format!(
-                "dig +short +time=2 +tries=2 @{addr} {} SOA",
+                "dig +time=1 +tries=1 +noall +comments +answer @{addr} {} SOA",
                 shell_quote(&domain)
             );
             // A secondary is told of a change by NOTIFY and transfers the
             // zone at once: give it a few seconds after an `up`.
-            let mut got = None;
+            let mut got = Err("no answer".to_string());
             while t.elapsed().as_secs() < 5 {
                 let out = self.sh(&self.client, &ask).await?;
-                // `ns.foobar.com. hostmaster.foobar.com. SERIAL REFRESH ...`
-                got = out.stdout.split_whitespace().nth(2).map(str::to_string);
-                if got.as_deref() == Some(serial.as_str()) {
+                got = soa_serial(&out.stdout);
+                if got.as_deref() == Ok(serial.as_str()) {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             }
+            let ok = got.as_deref() == Ok(serial.as_str());
             self.record(
                 "dns",
                 format!("{s} answers for {domain} with the zone's serial"),
                 format!("{serial} within 5 s"),
-                got.clone().unwrap_or_else(|| "no answer".into()),
-                got.as_deref() == Some(serial.as_str()),
+                got.unwrap_or_else(|e| e),
+                ok,
                 t,
             );
         }
@@ -1306,9 +1308,64 @@ pub async fn run<D: Driver>(
     Ok(v.results)
 }
 
+/// The serial of the SOA answer in `dig +noall +comments +answer`'s
+/// output, or why there is none: the answer's status when it is not
+/// NOERROR, dig's first complaint when no server answered.
+fn soa_serial(dig: &str) -> std::result::Result<String, String> {
+    let mut status = None;
+    let mut complaint = None;
+    for line in dig.lines().map(str::trim) {
+        if let Some(rest) = line.split_once("status: ").map(|(_, r)| r) {
+            status = rest.split(',').next().map(str::to_string);
+        } else if let Some(c) = line.strip_prefix(";; ") {
+            complaint.get_or_insert_with(|| c.to_string());
+        } else if !line.starts_with(';') {
+            // `foobar.com. 300 IN SOA ns.foobar.com. hostmaster.foobar.com. SERIAL ...`
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.get(3) == Some(&"SOA") {
+                if let Some(serial) = f.get(6) {
+                    return Ok(serial.to_string());
+                }
+            }
+        }
+    }
+    Err(match (status, complaint) {
+        (Some(s), _) if s != "NOERROR" => format!("status {s}"),
+        (Some(_), _) => "no SOA in the answer".into(),
+        (None, Some(c)) => c,
+        (None, None) => "no answer".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn soa_serial_reads_the_answer_or_says_why_there_is_none() {
+        let answered = ";; Got answer:
+;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 4242
+;; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1
+
+foobar.com.\t\t300\tIN\tSOA\tns.foobar.com. hostmaster.foobar.com. 56576375 3600 600 86400 300
+";
+        assert_eq!(soa_serial(answered), Ok("56576375".into()));
+        let refused = ";; Got answer:
+;; ->>HEADER<<- opcode: QUERY, status: REFUSED, id: 4243
+;; flags: qr rd; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 1
+";
+        assert_eq!(soa_serial(refused), Err("status REFUSED".into()));
+        let empty = ";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 4244\n";
+        assert_eq!(soa_serial(empty), Err("no SOA in the answer".into()));
+        let silent = ";; communications error to 10.226.0.3#53: timed out
+;; no servers could be reached
+";
+        assert_eq!(
+            soa_serial(silent),
+            Err("communications error to 10.226.0.3#53: timed out".into())
+        );
+        assert_eq!(soa_serial(""), Err("no answer".into()));
+    }
 
     #[test]
     fn the_alert_victim_is_the_server_the_lab_misses_least() {

@@ -44,6 +44,14 @@ pub struct Options {
     pub primary: Option<String>,
 }
 
+/// Shell that passes once the DNS server at `at` answers with the
+/// domain's SOA record. dig prints its complaints (`;; communications
+/// error ...: connection refused`) where the answer would be: only a
+/// line that is not one counts.
+fn answers_soa(at: &str, domain: &str) -> String {
+    format!("dig +short +time=1 +tries=1 @{at} {domain} SOA | grep -qv '^;'")
+}
+
 /// The stack's DNS servers: the primary first, then the secondaries, in
 /// stack order.
 pub fn servers(topo: &Topology) -> Vec<&str> {
@@ -214,7 +222,8 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         // primary (started at the same time), then start anyway and
         // serve the copy kept from before, if any.
         pre.push(format!(
-            "i=0; until dig +short +time=1 +tries=1 @{p} {domain} SOA | grep -q . || [ $i -ge 50 ]; do i=$((i + 1)); sleep 0.2; done"
+            "i=0; until {} || [ $i -ge 50 ]; do i=$((i + 1)); sleep 0.2; done",
+            answers_soa(p, domain)
         ));
     }
     out.service(Service {
@@ -242,7 +251,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     });
     out.probe(
         "named",
-        format!("dig +short +time=1 +tries=1 @127.0.0.1 {domain} SOA | grep -q ."),
+        answers_soa("127.0.0.1", domain),
         format!("an SOA answer for {domain} from 127.0.0.1"),
     );
     out.check(
@@ -258,4 +267,36 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The probe, run with a `dig` that prints what the real one does.
+    fn probe_passes(dig_prints: &str) -> bool {
+        let script = format!(
+            "dig() {{ printf '{dig_prints}'; }}\n{}",
+            answers_soa("127.0.0.1", "foobar.com")
+        );
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .status()
+            .expect("sh")
+            .success()
+    }
+
+    #[test]
+    fn a_dns_server_is_ready_on_an_soa_answer_not_on_digs_complaints() {
+        assert!(probe_passes(
+            "ns.foobar.com. hostmaster.foobar.com. 56576375 3600 600 86400 300\n"
+        ));
+        // named not listening yet
+        assert!(!probe_passes(
+            ";; communications error to 127.0.0.1#53: connection refused\n;; no servers could be reached\n"
+        ));
+        // a secondary without its zone yet: SERVFAIL, which +short leaves blank
+        assert!(!probe_passes(""));
+    }
 }

@@ -184,6 +184,18 @@ pub trait Driver: Sync {
     ) -> impl Future<Output = Result<Option<String>>> + Send {
         async { Ok(None) }
     }
+    /// Waits up to `seconds` for a host just created and started to say,
+    /// through its init's output, that every service is ready
+    /// ([`crate::supervise::BOOT_READY`]): `true` once it has. `false` when
+    /// it said otherwise, its output ended, the time ran out, or the driver
+    /// has no such output (SSH): ask the host itself then.
+    fn boot_ready(
+        &self,
+        _server: &str,
+        _seconds: u32,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async { Ok(false) }
+    }
     /// What `destroy` says it removed: `container` or `host`.
     fn host_noun(&self) -> &'static str {
         "host"
@@ -287,6 +299,9 @@ impl Driver for AnyDriver {
     }
     async fn boot_log(&self, server: &str, lines: u32) -> Result<Option<String>> {
         delegate!(self, d => d.boot_log(server, lines).await)
+    }
+    async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool> {
+        delegate!(self, d => d.boot_ready(server, seconds).await)
     }
     fn host_noun(&self) -> &'static str {
         delegate!(self, d => d.host_noun())

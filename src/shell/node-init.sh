@@ -13,6 +13,11 @@ done
 touch -d '2000-01-01 00:00:00' /etc/service
 runsvdir -P /etc/service 'log: ..........................................................................................' &
 pid=$!
+# Says on this output, the host's log, when every service is ready:
+# whoever follows the log knows without asking the host.
+if [ -x /etc/infractl/ready ]; then
+    (if out=$(/etc/infractl/ready); then echo 'infractl: ready'; else echo "infractl: not ready: $out"; fi) &
+fi
 stop() {
     sv -w 20 force-stop /etc/service/* >/dev/null 2>&1
     kill -HUP "$pid" 2>/dev/null

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod shared;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
@@ -40,11 +41,34 @@ pub struct DockerDriver {
     /// Where the engine is.
     pub endpoint: Endpoint,
     lab: String,
+    node: Arc<NodeFacts>,
+}
+
+/// What every lab on one engine finds the same, learned once for all of
+/// them (a class's labs share it): every node runs the same image.
+#[derive(Default)]
+struct NodeFacts {
     /// The node image's users and groups, read from the first container
-    /// filled (every node runs the same image).
+    /// filled.
     owners: tokio::sync::OnceCell<Owners>,
     /// The binds of the image's shared directories, once they are filled.
     shared: tokio::sync::OnceCell<Vec<String>>,
+}
+
+impl NodeFacts {
+    /// The facts of the engine at `endpoint`, shared by every connection
+    /// to it in this process: a class's labs, each brought up on its own
+    /// connection, learn them once.
+    fn of(endpoint: &Endpoint) -> Arc<NodeFacts> {
+        static KNOWN: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<NodeFacts>>>> =
+            std::sync::LazyLock::new(Default::default);
+        KNOWN
+            .lock()
+            .expect("lock")
+            .entry(endpoint.to_string())
+            .or_default()
+            .clone()
+    }
 }
 
 pub fn container_name(stack: &str, server: &str) -> String {
@@ -87,6 +111,7 @@ pub struct DockerEngine {
     pub docker: Docker,
     /// Where it is reached (`unix:///var/run/docker.sock`, `tcp://...`).
     pub endpoint: Endpoint,
+    node: Arc<NodeFacts>,
 }
 
 impl DockerEngine {
@@ -94,6 +119,7 @@ impl DockerEngine {
     pub async fn connect(endpoint: Endpoint) -> Result<Self> {
         Ok(DockerEngine {
             docker: endpoint.connect().await?,
+            node: NodeFacts::of(&endpoint),
             endpoint,
         })
     }
@@ -176,7 +202,12 @@ impl DockerEngine {
 
     /// A driver for `lab` on this engine; several live side by side.
     pub fn lab(&self, lab: &str) -> DockerDriver {
-        DockerDriver::bind(self.docker.clone(), self.endpoint.clone(), lab)
+        DockerDriver {
+            docker: self.docker.clone(),
+            endpoint: self.endpoint.clone(),
+            lab: lab.to_string(),
+            node: self.node.clone(),
+        }
     }
 
     /// The labs that have containers on this engine, each with the stack
@@ -243,21 +274,11 @@ impl DockerEngine {
 }
 
 impl DockerDriver {
-    /// A driver for `lab` on an engine already connected to.
-    fn bind(docker: Docker, endpoint: Endpoint, lab: &str) -> Self {
-        DockerDriver {
-            docker,
-            endpoint,
-            lab: lab.to_string(),
-            owners: tokio::sync::OnceCell::new(),
-            shared: tokio::sync::OnceCell::new(),
-        }
-    }
-
     /// The binds of `image`'s shared directories ([`shared`]), filled on
     /// the engine if they are not yet.
     async fn shared(&self, image: &str) -> Result<Vec<String>> {
-        self.shared
+        self.node
+            .shared
             .get_or_try_init(|| shared::ensure(&self.docker, image))
             .await
             .cloned()
@@ -529,6 +550,7 @@ impl Driver for DockerDriver {
             return Ok(());
         }
         let owners = self
+            .node
             .owners
             .get_or_try_init(|| engine::owners_of(&self.docker, &name))
             .await?;
@@ -574,6 +596,7 @@ impl Driver for DockerDriver {
         DockerEngine {
             docker: self.docker.clone(),
             endpoint: self.endpoint.clone(),
+            node: self.node.clone(),
         }
         .ensure_image(progress)
         .await
@@ -585,6 +608,10 @@ impl Driver for DockerDriver {
 
     async fn boot_log(&self, server: &str, lines: u32) -> Result<Option<String>> {
         self.container_logs(server, lines).await.map(Some)
+    }
+
+    async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool> {
+        engine::boot_ready(&self.docker, &self.container(server), seconds).await
     }
 
     fn host_noun(&self) -> &'static str {
