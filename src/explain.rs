@@ -650,7 +650,7 @@ fn load_balancing(topo: &Topology) -> Option<LoadBalancing> {
     Some(LoadBalancing {
         algorithm: balance.as_str().into(),
         how: format!(
-            "{} HAProxy checks each web server's health every second and stops sending requests to one that fails two checks in a row.",
+            "{} HAProxy checks each web server's health every second, every quarter second once a check fails, and stops sending requests to one that fails two checks in a row (within about 1.25 s); a server that is down is checked every quarter second and takes requests again after one check passes.",
             algorithm_explained(balance, &first.backends)
         ),
         mode: mode.into(),
