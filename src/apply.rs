@@ -182,6 +182,19 @@ pub async fn apply<D: Driver>(
             .collect(),
         started: std::time::Instant::now(),
         rolling: tokio::sync::Mutex::new(()),
+        starting: plan
+            .order
+            .iter()
+            .flatten()
+            .filter(|n| {
+                decided.iter().any(|(s, a)| {
+                    s.name == **n
+                        && matches!(a, Action::Created | Action::Recreated | Action::Started)
+                })
+            })
+            .cloned()
+            .collect(),
+        running: Mutex::new(HashSet::new()),
     };
     driver.prepare(plan).await?;
     for g in &gone {
@@ -219,7 +232,20 @@ struct Pipelines<'a, D: Driver> {
     /// Held by a server of the plan's `rolling` set from its restart until
     /// it is ready again, so that the others of the set keep running.
     rolling: tokio::sync::Mutex<()>,
+    /// The servers to start, in the bring-up order: an engine starts
+    /// containers about one at a time, so those the others wait for
+    /// (the database before the application servers, those before the
+    /// load balancer) go first rather than in whatever order their files
+    /// arrived.
+    starting: Vec<String>,
+    /// Those of `starting` that are started.
+    running: Mutex<HashSet<String>>,
 }
+
+/// How many starts a bring-up has with the engine at once: two keep a
+/// second start queued behind the one under way without letting a
+/// server late in the order overtake the ones before it.
+const STARTS_AT_ONCE: usize = 2;
 
 impl<D: Driver> Pipelines<'_, D> {
     fn stage_of(&self, name: &str) -> usize {
@@ -254,6 +280,37 @@ impl<D: Driver> Pipelines<'_, D> {
                 .update(&s.name, Some(3), "ready; waiting for the servers before it");
             notified.await;
         }
+    }
+
+    /// Returns once `name` may be started: every server before it in
+    /// `starting` is, but for at most [`STARTS_AT_ONCE`] - 1 still
+    /// starting.
+    async fn wait_turn_to_start(&self, name: &str) {
+        let Some(mine) = self.starting.iter().position(|n| n == name) else {
+            return;
+        };
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let before = {
+                let running = self.running.lock().expect("lock");
+                self.starting[..mine]
+                    .iter()
+                    .filter(|n| running.contains(*n))
+                    .count()
+            };
+            if before + STARTS_AT_ONCE > mine {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Records that `name` is started, for those after it.
+    fn started(&self, name: &str) {
+        self.running.lock().expect("lock").insert(name.to_string());
+        self.notify.notify_waiters();
     }
 
     fn trace(&self, server: &str, what: &str) {
@@ -354,8 +411,11 @@ async fn bring<D: Driver>(
             progress.update(&s.name, Some(2), &format!("copying {} files", files.len()));
             driver.put_files(plan, &s.name, &files).await?;
             run.trace(&s.name, "files copied");
+            progress.update(&s.name, Some(3), "waiting its turn to start");
+            run.wait_turn_to_start(&s.name).await;
             progress.update(&s.name, Some(3), "starting");
             driver.start(plan, &s.name).await?;
+            run.started(&s.name);
             outcome.files = files.len();
         }
         Action::Updated => {
