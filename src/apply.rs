@@ -408,13 +408,24 @@ async fn bring<D: Driver>(
                 driver.create(plan, s).await?;
                 run.trace(&s.name, "created");
             }
-            progress.update(&s.name, Some(2), &format!("copying {} files", files.len()));
-            driver.put_files(plan, &s.name, &files).await?;
-            run.trace(&s.name, "files copied");
+            if *action == Action::Started {
+                progress.update(&s.name, Some(2), &format!("copying {} files", files.len()));
+                driver.put_files(plan, &s.name, &files).await?;
+                run.trace(&s.name, "files copied");
+            }
             progress.update(&s.name, Some(3), "waiting its turn to start");
             run.wait_turn_to_start(&s.name).await;
-            progress.update(&s.name, Some(3), "starting");
-            driver.start(plan, &s.name).await?;
+            if *action == Action::Started {
+                progress.update(&s.name, Some(3), "starting");
+                driver.start(plan, &s.name).await?;
+            } else {
+                progress.update(
+                    &s.name,
+                    Some(3),
+                    &format!("starting with {} files", files.len()),
+                );
+                driver.start_with_files(plan, &s.name, &files).await?;
+            }
             run.started(&s.name);
             outcome.files = files.len();
         }

@@ -84,7 +84,16 @@ fn decide_server(
         return d;
     }
     if !h.running {
-        let mut d = Decision::new(&s.name, Action::Started, "stopped");
+        // A host no finished `up` recorded was cut off as it was made: its
+        // start may even be under way still, the engine carrying out what
+        // an `up` stopped meanwhile asked. Made afresh, it is in a known
+        // state.
+        let (action, why) = if applied.contains_key(&s.name) {
+            (Action::Started, "stopped")
+        } else {
+            (Action::Recreated, "made, but no `up` finished with it")
+        };
+        let mut d = Decision::new(&s.name, action, why);
         d.files = all();
         return d;
     }
@@ -249,13 +258,14 @@ mod tests {
         assert_eq!(
             actions(&d),
             vec![
-                ("ns".into(), Action::Started),
+                ("ns".into(), Action::Recreated),
                 ("lb-01".into(), Action::Recreated),
                 ("server-01".into(), Action::Updated),
                 (s2.name.clone(), Action::Created),
                 ("client".into(), Action::Created),
             ]
         );
+        assert_eq!(d[0].why, "made, but no `up` finished with it");
         assert_eq!(d[1].why, "not attached to network `private`");
         // The unrecorded running server gets every file and every service.
         assert_eq!(d[2].files.len(), all_files(s1).len());

@@ -125,6 +125,21 @@ pub trait Driver: Sync {
     /// Starts a created (or stopped) host: its init runs the before-start
     /// steps and the services.
     fn start(&self, plan: &Plan, server: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Puts `files` on a host just created and starts it; by default
+    /// `put_files`, then `start`. (A Docker container takes them on its
+    /// input as it starts: no archive into a container not yet running,
+    /// which costs the engine a mount of its filesystem and a process.)
+    fn start_with_files(
+        &self,
+        plan: &Plan,
+        server: &str,
+        files: &[FileSpec],
+    ) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            self.put_files(plan, server, files).await?;
+            self.start(plan, server).await
+        }
+    }
     /// Runs a shell script on a running host.
     fn exec(&self, server: &str, script: &str) -> impl Future<Output = Result<ExecOutput>> + Send;
     /// Runs a shell script with extra environment variables (`NAME=value`)
@@ -299,6 +314,9 @@ impl Driver for AnyDriver {
     }
     async fn boot_log(&self, server: &str, lines: u32) -> Result<Option<String>> {
         delegate!(self, d => d.boot_log(server, lines).await)
+    }
+    async fn start_with_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
+        delegate!(self, d => d.start_with_files(plan, server, files).await)
     }
     async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool> {
         delegate!(self, d => d.boot_ready(server, seconds).await)

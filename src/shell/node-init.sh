@@ -1,6 +1,26 @@
 #!/bin/sh
 # PID 1 of an infractl node: run the before-start steps, then supervise the
 # services in /etc/infractl/sv like systemd would; stop them cleanly on TERM.
+# A new container's files come on this input, as a tar archive, when it
+# is created to take them so (INFRACTL_FILES=stdin). They are unpacked
+# aside and put in place only whole: an input cut short (infractl stopped
+# as it sent them) places nothing, and the node boots bare, running, for
+# the next `infractl up` to put them as on any running host; so does one
+# that never comes (infractl stopped as the engine started the node: its
+# input stays open, unwritten), after 20 seconds. Once a
+# server's files are here (its helper, svc, is one), the input is not read
+# again: a restart boots from what is in place.
+if [ "$INFRACTL_FILES" = stdin ] && [ ! -e /etc/infractl/svc ]; then
+    stage=/var/tmp/infractl-files
+    rm -rf "$stage" && mkdir -p "$stage"
+    if timeout 20 tar -x --numeric-owner -C "$stage" && [ -e "$stage/etc/infractl/svc" ]; then
+        # Directories already here keep their owners and modes.
+        tar -C "$stage" -c . | tar -x --numeric-owner --no-overwrite-dir -C /
+    else
+        echo 'infractl: not ready: no files (their archive was cut short); the next infractl up puts them'
+    fi
+    rm -rf "$stage"
+fi
 mkdir -p /run/runit/supervise /etc/service /var/log/infractl
 if [ -x /etc/infractl/before-start.sh ]; then
     /etc/infractl/before-start.sh

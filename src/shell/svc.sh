@@ -136,7 +136,13 @@ case "$INIT $1" in
 "systemd enable")
     write_units "$2" && replace "$2" && systemctl enable --now --quiet "$(unit "$2")" ;;
 "runit enable")
-    ln -sfn "$SV/$2" "/etc/service/$2" && touch -d '2000-01-01 00:00:00' /etc/service ;;
+    # runsvdir reads its directory again when the directory's time
+    # changes, and only a second later when that time is now: a second
+    # past whatever it was keeps it in the past (read at once) and always
+    # new to runsvdir, even if the node booted with that time (the init
+    # sets the year 2000) and no service.
+    ln -sfn "$SV/$2" "/etc/service/$2" &&
+        touch -d "@$(($(stat -c %Y /etc/service/) + 1))" /etc/service/ ;;
 "systemd disable")
     systemctl disable --now --quiet "$(unit "$2")" 2>/dev/null
     rm -f "$UNITS/$(unit "$2")"

@@ -522,6 +522,40 @@ pub async fn logs(docker: &Docker, name: &str, tail: u32) -> Result<String> {
     Ok(out)
 }
 
+/// Starts the container `name` with `input` on its input (it must be
+/// created with stdin open, once): attached before the start, so nothing
+/// it reads is lost, then closed.
+pub async fn start_feeding(docker: &Docker, name: &str, input: &[u8]) -> Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let doing = format!("starting container {name}");
+    let mut attached = docker
+        .attach_container(
+            name,
+            Some(
+                bollard::query_parameters::AttachContainerOptionsBuilder::new()
+                    .stdin(true)
+                    .stream(true)
+                    .build(),
+            ),
+        )
+        .await
+        .map_err(fail(&doing))?;
+    docker
+        .start_container(
+            name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .map_err(fail(&doing))?;
+    let sent = async {
+        attached.input.write_all(input).await?;
+        attached.input.flush().await?;
+        attached.input.shutdown().await
+    };
+    sent.await
+        .map_err(|e| Error::failure(format!("{doing}: sending its files on its input: {e}")))
+}
+
 /// Follows the container `name`'s output from its start for up to
 /// `seconds` until its init says whether the services are ready. Reading
 /// a log costs the engine next to nothing; an `exec` polling inside

@@ -71,6 +71,9 @@ impl NodeFacts {
     }
 }
 
+/// Set to `stdin` in a container that takes its files on its input.
+const FILES_ENV: &str = "INFRACTL_FILES";
+
 pub fn container_name(stack: &str, server: &str) -> String {
     format!("{stack}-{server}")
 }
@@ -476,6 +479,12 @@ impl Driver for DockerDriver {
             hostname: Some(server.name.clone()),
             domainname: Some(plan.domain.clone()),
             labels: Some(labels),
+            // Its files come on its input as it first starts
+            // (`start_with_files`; src/shell/node-init.sh reads them).
+            env: Some(vec![format!("{FILES_ENV}=stdin")]),
+            open_stdin: Some(true),
+            stdin_once: Some(true),
+            attach_stdin: Some(true),
             stop_signal: Some("SIGTERM".into()),
             stop_timeout: Some(10),
             host_config: Some(HostConfig {
@@ -555,6 +564,21 @@ impl Driver for DockerDriver {
             .get_or_try_init(|| engine::owners_of(&self.docker, &name))
             .await?;
         engine::put_files(&self.docker, &name, files, Some(owners)).await
+    }
+
+    async fn start_with_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
+        let name = container_name(&plan.stack, server);
+        let owners = self
+            .node
+            .owners
+            .get_or_try_init(|| engine::owners_of(&self.docker, &name))
+            .await?;
+        let mut tar = crate::driver::archive::tar_of(files, Some(owners))?;
+        // Whole records of 10 KiB, as tar writes them: tar reading a pipe
+        // fills a record before it looks at it, so the archive's end is
+        // seen without waiting for the input to close.
+        tar.resize(tar.len().div_ceil(10240) * 10240, 0);
+        engine::start_feeding(&self.docker, &name, &tar).await
     }
 
     async fn start(&self, plan: &Plan, server: &str) -> Result<()> {
