@@ -186,10 +186,16 @@ pub async fn apply<D: Driver>(
             .order
             .iter()
             .flatten()
+            // A cluster's server made again waits for its turn in the
+            // cluster (`rolling`), not for this order: waiting for both,
+            // two of them could each wait for the other.
             .filter(|n| {
                 decided.iter().any(|(s, a)| {
                     s.name == **n
-                        && matches!(a, Action::Created | Action::Recreated | Action::Started)
+                        && match a {
+                            Action::Recreated => !plan.rolling.contains(&s.name),
+                            a => matches!(a, Action::Created | Action::Started),
+                        }
                 })
             })
             .cloned()
