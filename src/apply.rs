@@ -548,3 +548,107 @@ async fn run_steps<D: Driver>(
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::{Destroyed, DownOptions, ExecOutput, Host};
+
+    /// A driver that does nothing but say when each start began and ended;
+    /// a start takes a few milliseconds, as the engine's take a while.
+    #[derive(Default)]
+    struct Recorder {
+        events: Mutex<Vec<(bool, String)>>,
+    }
+
+    impl Driver for Recorder {
+        fn lab(&self) -> &str {
+            "recorded"
+        }
+        async fn hosts(&self) -> Result<Vec<Host>> {
+            Ok(vec![])
+        }
+        async fn prepare(&self, _: &Plan) -> Result<()> {
+            Ok(())
+        }
+        async fn create(&self, _: &Plan, _: &ServerPlan) -> Result<()> {
+            Ok(())
+        }
+        async fn put_files(&self, _: &Plan, _: &str, _: &[FileSpec]) -> Result<()> {
+            Ok(())
+        }
+        async fn start(&self, _: &Plan, server: &str) -> Result<()> {
+            let event = |began| {
+                let mut e = self.events.lock().expect("lock");
+                e.push((began, server.to_string()));
+            };
+            event(true);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            event(false);
+            Ok(())
+        }
+        async fn exec(&self, _: &str, _: &str) -> Result<ExecOutput> {
+            Ok(ExecOutput {
+                code: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            })
+        }
+        async fn exec_env(&self, server: &str, script: &str, _: &[String]) -> Result<ExecOutput> {
+            self.exec(server, script).await
+        }
+        async fn kill(&self, _: &str) -> Result<()> {
+            Ok(())
+        }
+        async fn remove(&self, _: &str) -> Result<()> {
+            Ok(())
+        }
+        async fn destroy(&self, _: &DownOptions) -> Result<Destroyed> {
+            Ok(Destroyed::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn new_servers_start_in_the_bring_up_order_two_at_a_time() {
+        let topo = crate::topology::Topology::load("task3").expect("a shipped stack loads");
+        let secrets = crate::state::Secrets {
+            db_app: "a".into(),
+            db_replication: "r".into(),
+            db_exporter: "e".into(),
+            tls: None,
+            zone_serial: None,
+        };
+        let plan = crate::render::plan(&topo, &secrets, "infractl/node:test").expect("renders");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = StateDir::new(dir.path(), "recorded");
+        let driver = Recorder::default();
+        let outcomes = apply(&driver, &plan, &state, 5, &crate::progress::Silent)
+            .await
+            .expect("applies");
+        assert!(outcomes.iter().all(|o| o.action == Action::Created));
+        let order: Vec<&String> = plan.order.iter().flatten().collect();
+        let events = driver.events.lock().expect("lock").clone();
+        let mut ended = HashSet::new();
+        let mut began = Vec::new();
+        for (is_begin, server) in &events {
+            if !*is_begin {
+                ended.insert(server.clone());
+                continue;
+            }
+            // When a server's start begins, all but one of the servers
+            // before it in the order have started.
+            let k = order
+                .iter()
+                .position(|n| *n == server)
+                .expect("in the order");
+            let before: Vec<&String> = order[..k].to_vec();
+            let done = before.iter().filter(|b| ended.contains(**b)).count();
+            assert!(
+                done + 1 >= k,
+                "{server} began with {done} of {k} before it done: {events:?}"
+            );
+            began.push((*server).clone());
+        }
+        assert_eq!(began.len(), order.len(), "{events:?}");
+    }
+}
