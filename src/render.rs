@@ -18,7 +18,7 @@ use crate::plan::{
     Attachment, Check, FileSpec, NetworkPlan, Plan, Probe, ServerPlan, Service, Step, When,
 };
 use crate::state::Secrets;
-use crate::topology::{Node, Topology};
+use crate::topology::{Node, Role, Topology};
 
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
@@ -218,7 +218,16 @@ pub fn plan_with(
             plan: ServerPlan::new(&node.name),
             renderer,
         };
-        out.plan.roles = node.roles.iter().map(|r| r.as_str().to_string()).collect();
+        // A Galera node takes writes as a primary does, but is one of
+        // several equals: shown as such, not as one of three primaries.
+        out.plan.roles = node
+            .roles
+            .iter()
+            .map(|r| match r {
+                Role::DbPrimary if !node.cluster.is_empty() => "db-galera".to_string(),
+                r => r.as_str().to_string(),
+            })
+            .collect();
         out.plan.components = server
             .components
             .iter()
