@@ -271,19 +271,29 @@ impl<D: Driver> Pipelines<'_, D> {
             .filter(|(o, _)| self.stage_of(&o.name) < mine)
             .map(|(o, _)| o.name.as_str())
             .collect();
+        self.until(|| {
+            let done = self.done.lock().expect("lock");
+            let all = before.iter().all(|b| done.contains(*b));
+            if !all {
+                self.progress
+                    .update(&s.name, Some(3), "ready; waiting for the servers before it");
+            }
+            all
+        })
+        .await
+    }
+
+    /// Returns once `holds` does, asked again each time a pipeline
+    /// finishes or a server is started (`notify`); the wake-up is armed
+    /// before asking, so none between the two is lost.
+    async fn until(&self, holds: impl Fn() -> bool) {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let all_done = {
-                let done = self.done.lock().expect("lock");
-                before.iter().all(|b| done.contains(*b))
-            };
-            if all_done {
+            if holds() {
                 return;
             }
-            self.progress
-                .update(&s.name, Some(3), "ready; waiting for the servers before it");
             notified.await;
         }
     }
@@ -295,22 +305,15 @@ impl<D: Driver> Pipelines<'_, D> {
         let Some(mine) = self.starting.iter().position(|n| n == name) else {
             return;
         };
-        loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let before = {
-                let running = self.running.lock().expect("lock");
-                self.starting[..mine]
-                    .iter()
-                    .filter(|n| running.contains(*n))
-                    .count()
-            };
-            if before + STARTS_AT_ONCE > mine {
-                return;
-            }
-            notified.await;
-        }
+        self.until(|| {
+            let running = self.running.lock().expect("lock");
+            let before = self.starting[..mine]
+                .iter()
+                .filter(|n| running.contains(*n))
+                .count();
+            before + STARTS_AT_ONCE > mine
+        })
+        .await
     }
 
     /// Records that `name` is started, for those after it.

@@ -377,13 +377,7 @@ pub async fn run_scratch(
         )
         .await
         .map_err(fail(&doing))?;
-    docker
-        .start_container(
-            name,
-            None::<bollard::query_parameters::StartContainerOptions>,
-        )
-        .await
-        .map_err(fail(&doing))?;
+    start(docker, name).await?;
     Ok(())
 }
 
@@ -464,13 +458,7 @@ pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<u16> {
         )
         .await
         .map_err(fail(&doing))?;
-    docker
-        .start_container(
-            f.name,
-            None::<bollard::query_parameters::StartContainerOptions>,
-        )
-        .await
-        .map_err(fail(&doing))?;
+    start(docker, f.name).await?;
     // The engine forwards the host port from now on; the site is there
     // once HAProxy listens behind it (until then a browser gets an empty
     // answer).
@@ -522,6 +510,17 @@ pub async fn logs(docker: &Docker, name: &str, tail: u32) -> Result<String> {
     Ok(out)
 }
 
+/// Starts the container `name`.
+pub async fn start(docker: &Docker, name: &str) -> Result<()> {
+    docker
+        .start_container(
+            name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .map_err(fail(&format!("starting container {name}")))
+}
+
 /// Starts the container `name` with `input` on its input (it must be
 /// created with stdin open, once): attached before the start, so nothing
 /// it reads is lost, then closed.
@@ -540,13 +539,7 @@ pub async fn start_feeding(docker: &Docker, name: &str, input: &[u8]) -> Result<
         )
         .await
         .map_err(fail(&doing))?;
-    docker
-        .start_container(
-            name,
-            None::<bollard::query_parameters::StartContainerOptions>,
-        )
-        .await
-        .map_err(fail(&doing))?;
+    start(docker, name).await?;
     let sent = async {
         attached.input.write_all(input).await?;
         attached.input.flush().await?;

@@ -17,7 +17,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    ListVolumesOptionsBuilder, StartContainerOptions,
+    ListVolumesOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::future::try_join_all;
@@ -277,6 +277,15 @@ impl DockerEngine {
 }
 
 impl DockerDriver {
+    /// The node image's users and groups, read from `container` (any
+    /// of the engine's nodes) the first time they are needed.
+    async fn owners(&self, container: &str) -> Result<&Owners> {
+        self.node
+            .owners
+            .get_or_try_init(|| engine::owners_of(&self.docker, container))
+            .await
+    }
+
     /// The binds of `image`'s shared directories ([`shared`]), filled on
     /// the engine if they are not yet.
     async fn shared(&self, image: &str) -> Result<Vec<String>> {
@@ -558,21 +567,13 @@ impl Driver for DockerDriver {
         if files.is_empty() {
             return Ok(());
         }
-        let owners = self
-            .node
-            .owners
-            .get_or_try_init(|| engine::owners_of(&self.docker, &name))
-            .await?;
+        let owners = self.owners(&name).await?;
         engine::put_files(&self.docker, &name, files, Some(owners)).await
     }
 
     async fn start_with_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
         let name = container_name(&plan.stack, server);
-        let owners = self
-            .node
-            .owners
-            .get_or_try_init(|| engine::owners_of(&self.docker, &name))
-            .await?;
+        let owners = self.owners(&name).await?;
         let mut tar = crate::driver::archive::tar_of(files, Some(owners))?;
         // Whole records of 10 KiB, as tar writes them: tar reading a pipe
         // fills a record before it looks at it, so the archive's end is
@@ -582,11 +583,7 @@ impl Driver for DockerDriver {
     }
 
     async fn start(&self, plan: &Plan, server: &str) -> Result<()> {
-        let name = container_name(&plan.stack, server);
-        self.docker
-            .start_container(&name, None::<StartContainerOptions>)
-            .await
-            .map_err(fail(&format!("starting container {name}")))
+        engine::start(&self.docker, &container_name(&plan.stack, server)).await
     }
 
     async fn exec(&self, server: &str, script: &str) -> Result<ExecOutput> {
