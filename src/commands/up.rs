@@ -163,15 +163,8 @@ pub async fn bring_up(
         None => Some(super::engine_of(&lab.stack.name, global)?),
     };
     record.class = before.and_then(|r| r.class);
-    crate::lab::write(state, &record)?;
-    let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
-    let driver = super::driver(global, &topo).await?;
-    driver.ensure_ready(progress).await?;
-    let outcomes = apply::apply(&driver, &plan, state, ready_seconds, progress).await?;
-    let url = match (record.publish, &record.engine) {
-        (Some(host_port), Some(engine)) => {
-            Some(self::publish(&driver, engine, &topo, &plan, host_port).await?)
-        }
+    let publishing = match (record.publish, &record.engine) {
+        (Some(host_port), Some(engine)) => Some((host_port, engine.clone())),
         (Some(_), None) => {
             return Err(Error::usage(
                 "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses",
@@ -179,6 +172,29 @@ pub async fn bring_up(
         }
         (None, _) => None,
     };
+    crate::lab::write(state, &record)?;
+    let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
+    let driver = super::driver(global, &topo).await?;
+    driver.ensure_ready(progress).await?;
+    let Some((host_port, engine)) = publishing else {
+        let outcomes = apply::apply(&driver, &plan, state, ready_seconds, progress).await?;
+        return Ok(Brought {
+            topo,
+            plan,
+            driver,
+            outcomes,
+            url: None,
+        });
+    };
+    // The forwarder waits on nothing of the lab but its networks: it
+    // starts beside the servers, not after them. Either failing, the other
+    // still finishes (an `up` is not cut off midway by its forwarder).
+    driver.prepare(&plan).await?;
+    let (outcomes, url) = tokio::join!(
+        apply::apply(&driver, &plan, state, ready_seconds, progress),
+        self::publish(&driver, &engine, &topo, &plan, host_port)
+    );
+    let (outcomes, url) = (outcomes?, Some(url?));
     Ok(Brought {
         topo,
         plan,
