@@ -11,10 +11,10 @@
 # server's files are here (its helper, svc, is one), the input is not read
 # again: a restart boots from what is in place.
 if [ "$INFRACTL_FILES" = stdin ] && [ ! -e /etc/infractl/svc ]; then
-    # Unpacked aside in memory (the engine's /dev/shm): every file written
-    # to the container's own layer is a round trip to its overlay daemon.
-    stage=/dev/shm/infractl-files
-    [ -d /dev/shm ] && [ -w /dev/shm ] || stage=/var/tmp/infractl-files
+    # Unpacked aside in /run, a tmpfs in each container infractl makes:
+    # every file written to the container's own layer is a round trip to
+    # its overlay daemon (fuse-overlayfs), and this copy is only passing.
+    stage=/run/infractl-files
     rm -rf "$stage" && mkdir -p "$stage"
     if timeout 20 tar -x --numeric-owner -C "$stage" && [ -e "$stage/etc/infractl/svc" ]; then
         # Directories already here keep their owners and modes.
