@@ -174,6 +174,14 @@ impl Error {
         }
     }
 
+    /// What to do about it, when the error says.
+    pub fn hint_text(&self) -> Option<&str> {
+        match self {
+            Error::Usage { hint, .. } | Error::Failure { hint, .. } => hint.as_deref(),
+            Error::Stack(_) => None,
+        }
+    }
+
     /// The report's first line without its `error: `: what one line in a
     /// table (a class's labs) says of the failure.
     pub fn headline(&self) -> String {

@@ -610,9 +610,10 @@ pub async fn down(
     let class = crate::class::load(file)?;
     let sites = reach(&class, global).await;
     let mut removed = 0;
-    // Labs kept, grouped by why: an engine that did not answer, or an
-    // engine's error.
-    let mut left: Vec<(String, Vec<String>)> = Vec::new();
+    // Labs kept, grouped by why (an engine that did not answer, or an
+    // engine's error) and what to do then.
+    let mut left: Vec<((String, String), Vec<String>)> = Vec::new();
+    let again = "`class down` again once it is back".to_string();
     for lab in class_labs(&class, global) {
         // Counted when it had anything: state, or objects on an engine.
         let had = StateDir::new(&root(global), &lab).path.exists();
@@ -646,8 +647,12 @@ pub async fn down(
             }
             // Nothing there, nothing to say.
             Ok(Some(w)) if w.is_empty() => continue,
-            Ok(Some(w)) => w,
-            Err(e) => format!("Failed ({})", e.headline()),
+            Ok(Some(w)) => (w, again.clone()),
+            Err(e) => (
+                format!("Failed ({})", e.headline()),
+                e.hint_text()
+                    .map_or_else(|| "`class down` again".to_string(), str::to_string),
+            ),
         };
         // Kept: its record says where it is, for a later `class down`.
         match left.iter_mut().find(|(w, _)| *w == why) {
@@ -660,9 +665,9 @@ pub async fn down(
         class.name,
         super::count(removed, "lab")
     );
-    for (why, labs) in &left {
+    for ((why, then), labs) in &left {
         text.push_str(&format!(
-            "{why}: {} left there ({}); `class down` again once it is back.\n",
+            "{why}: {} left there ({}); {then}.\n",
             super::count(labs.len(), "lab"),
             labs.join(", ")
         ));

@@ -662,9 +662,30 @@ pub async fn remove_network(docker: &Docker, name: &str, known: &[String]) -> Re
         // An engine removing many containers at once (a class going down)
         // was seen to hold one endpoint for more than 18 s, then let go.
         if started.elapsed() > std::time::Duration::from_secs(60) {
-            return Err(Error::failure(format!("removing network {name}: {e}")).with_hint(
-                "every container of the lab is gone but the engine still holds an endpoint on this network; `docker network inspect` shows it, `docker network disconnect -f` removes it",
-            ));
+            let held: Vec<String> = docker
+                .inspect_network(
+                    name,
+                    None::<bollard::query_parameters::InspectNetworkOptions>,
+                )
+                .await
+                .map(|n| {
+                    n.containers
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(id, ep)| ep.name.unwrap_or(id))
+                        .collect()
+                })
+                .unwrap_or_default();
+            // An engine can also count an endpoint it no longer has
+            // (moby/moby#42119): nothing names it, nothing but a restart
+            // of the engine lets the network go.
+            let hint = match held.first() {
+                Some(ep) => format!(
+                    "every container of the lab is gone but the engine still holds an endpoint on this network: `docker network disconnect -f {name} {ep}` removes it; then `down` again finishes"
+                ),
+                None => "every container of the lab is gone and the network lists no endpoint, yet the engine counts one (a known engine fault, moby/moby#42119): only restarting the engine lets the network go; then `down` again finishes".to_string(),
+            };
+            return Err(Error::failure(format!("removing network {name}: {e}")).with_hint(hint));
         }
         if tries > 3 {
             let mut stale: Vec<String> = known.to_vec();
