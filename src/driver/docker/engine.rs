@@ -662,20 +662,7 @@ pub async fn remove_network(docker: &Docker, name: &str, known: &[String]) -> Re
         // An engine removing many containers at once (a class going down)
         // was seen to hold one endpoint for more than 18 s, then let go.
         if started.elapsed() > std::time::Duration::from_secs(60) {
-            let held: Vec<String> = docker
-                .inspect_network(
-                    name,
-                    None::<bollard::query_parameters::InspectNetworkOptions>,
-                )
-                .await
-                .map(|n| {
-                    n.containers
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(id, ep)| ep.name.unwrap_or(id))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let held = endpoints_on(docker, name).await;
             // An engine can also count an endpoint it no longer has
             // (moby/moby#42119): nothing names it, nothing but a restart
             // of the engine lets the network go.
@@ -689,17 +676,7 @@ pub async fn remove_network(docker: &Docker, name: &str, known: &[String]) -> Re
         }
         if tries > 3 {
             let mut stale: Vec<String> = known.to_vec();
-            if let Ok(n) = docker
-                .inspect_network(
-                    name,
-                    None::<bollard::query_parameters::InspectNetworkOptions>,
-                )
-                .await
-            {
-                for (id, ep) in n.containers.unwrap_or_default() {
-                    stale.push(ep.name.unwrap_or(id));
-                }
-            }
+            stale.extend(endpoints_on(docker, name).await);
             for c in stale {
                 // Errors are expected: most names have no endpoint left.
                 let _ = docker
@@ -715,6 +692,25 @@ pub async fn remove_network(docker: &Docker, name: &str, known: &[String]) -> Re
         }
         tokio::time::sleep(std::time::Duration::from_millis(100 * tries.min(5))).await;
     }
+}
+
+/// The endpoints the network `name` lists (their names, else their ids);
+/// none when it cannot be inspected.
+async fn endpoints_on(docker: &Docker, name: &str) -> Vec<String> {
+    docker
+        .inspect_network(
+            name,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        .map(|n| {
+            n.containers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, ep)| ep.name.unwrap_or(id))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Names of containers carrying `label=value`, running or not.
