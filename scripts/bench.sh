@@ -9,8 +9,10 @@
 #
 # --class: `infractl class up` of N labs until every lab serves, beside the
 # engine's own floor measured in the same run (as many bare containers of
-# the node image, started in parallel); their ratio; infractl's peak
-# memory; the engine's memory per lab once all are up.
+# the node image, started in parallel through the Engine API: on the
+# default bridge, and on networks of the labs' shape at the labs'
+# addresses, as infractl starts them); the ratios; infractl's peak memory;
+# the engine's memory per lab once all are up.
 #
 # Docker: the node image present, every run creates the containers. When
 # task1 is benched and the peers are there (INFRACTL_PEERS, default
@@ -129,7 +131,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 
 # bench_class N STACK: the class figures.
 bench_class() {
-    local n=$1 stack=$2 image servers floor up rss mem
+    local n=$1 stack=$2 image servers up rss mem
     # A class name of its own: nothing of an earlier run is in its way.
     printf 'name: bench%s\nstack: %s\nstudents: %s\n' "$$" "$stack" "$n" > "$work/bench.yaml"
     image=$($bin image show | awk '/^image:/ {print $2}')
@@ -137,7 +139,8 @@ bench_class() {
     up=$(cut -d' ' -f1 "$work/class-up")
     rss=$(cut -d' ' -f2 "$work/class-up")
     local ids
-    mapfile -t ids < <(docker ps -q --filter "label=io.infractl.stack=$stack")
+    mapfile -t ids < <(docker ps --filter label=io.infractl.lab --format '{{.Label "io.infractl.lab"}} {{.ID}}' |
+        awk -v class="bench$$-" 'index($1, class) == 1 {print $2}')
     servers=${#ids[@]}
     mem=$(docker stats --no-stream --format '{{.MemUsage}}' "${ids[@]}" |
         python3 -c '
@@ -149,21 +152,27 @@ for line in sys.stdin:
     num = used.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
     total += float(num) * units[used[len(num):]]
 print(total / 2**20)')
+    # The labs' shape (networks, subnets, each container's addresses), for
+    # the floor that starts bare containers the way the labs' are started.
+    python3 scripts/floor.py --read-shape "bench$$-" > "$work/shape.json"
     local down=0
     "$bin" class down "$work/bench.yaml" > "$work/class-down" 2>&1 || down=1
-    # The floor: as many bare containers of the node image, eight at a time,
-    # with the image's shared directories bound as infractl binds them.
-    local start end binds
-    mapfile -t binds < <($bin image show | awk '/^shared:/ {for (i = 2; i <= NF; i++) print "-v" $i}')
-    start=$(date +%s.%N)
-    seq "$servers" | xargs -P 8 -I{} docker run -d "${binds[@]}" --label io.infractl.bench=floor "$image" sleep 600 >/dev/null
-    end=$(date +%s.%N)
-    floor=$(echo "$end - $start" | bc -l)
-    mapfile -t ids < <(docker ps -aq --filter label=io.infractl.bench=floor)
-    docker rm -f "${ids[@]}" >/dev/null
-    echo "Class of $n $stack labs ($servers containers) on the Docker engine"
-    printf '  every lab serving: %.1f s; engine floor (%s bare containers): %.1f s; ratio %.2f\n' \
-        "$up" "$servers" "$floor" "$(echo "$up / $floor" | bc -l)"
+    # The floor (scripts/floor.py): as many bare containers of the node
+    # image, eight at a time through the Engine API, with the image's shared
+    # directories bound as infractl binds them; once on the default bridge,
+    # once on networks of the labs' shape at the labs' addresses.
+    local binds bridge nets
+    mapfile -t binds < <($bin image show | awk '/^shared:/ {for (i = 2; i <= NF; i++) print $i}')
+    bridge=$(python3 scripts/floor.py "$image" "${binds[@]}" --count "$servers")
+    nets=$(python3 scripts/floor.py "$image" "${binds[@]}" --shape "$work/shape.json")
+    local networks
+    networks=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["networks"]))' "$work/shape.json")
+    echo "Class of $n $stack labs ($servers containers, $networks networks) on the Docker engine"
+    printf '  every lab serving: %.1f s\n' "$up"
+    printf '  engine floor, %s bare containers on the default bridge: %.1f s; ratio %.2f\n' \
+        "$servers" "$bridge" "$(echo "$up / $bridge" | bc -l)"
+    printf '  engine floor, the same on the labs'"'"' %s networks, at their addresses: %.1f s; ratio %.2f\n' \
+        "$networks" "$nets" "$(echo "$up / $nets" | bc -l)"
     printf '  infractl peak RSS: %.1f MB; engine memory per lab: %.0f MB\n' \
         "$(echo "$rss / 1024" | bc -l)" "$(echo "$mem / $n" | bc -l)"
     if [ $down = 1 ]; then

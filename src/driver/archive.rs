@@ -1,9 +1,14 @@
 //! Files as they travel to a host: one tar archive with each file's mode,
-//! and its owner by name (`www-data`, `root:bind`) resolved to the numeric
-//! ids of the host's `/etc/passwd` and `/etc/group`, so that a file lands
+//! and its owner by name (`www-data`, `root:bind`), so that a file lands
 //! with its owner in the same step that places it. A file placed as root
 //! and given its owner afterwards is unreadable to its service in between,
 //! and stays so if whatever was to chown it is interrupted.
+//!
+//! The names are in every archive: `tar` unpacking as root gives each file
+//! the ids those names have on the host, as it does anywhere. A receiver
+//! that goes by the numbers alone (the Engine API's archive upload) gets
+//! them resolved here first, from the host's `/etc/passwd` and
+//! `/etc/group` ([`Owners`]).
 
 use std::collections::HashMap;
 
@@ -58,8 +63,9 @@ impl Owners {
     }
 }
 
-/// A tar archive of `files`, paths relative to `/`, with their modes; with
-/// `owners`, their owners too (else root's, for the receiver to set).
+/// A tar archive of `files`, paths relative to `/`, with their modes and
+/// their owners' names; with `owners`, their owners' ids too (else root's,
+/// for a receiver that goes by the names or sets owners itself).
 pub fn tar_of(files: &[FileSpec], owners: Option<&Owners>) -> Result<Vec<u8>> {
     tar_with_dirs(&[], files, owners)
 }
@@ -85,6 +91,18 @@ pub fn tar_with_dirs(
             .map_err(|e| Error::failure(format!("cannot pack {d}: {e}")))?;
     }
     for f in files {
+        let mut header = tar::Header::new_gnu();
+        if let Some(owner) = f.owner.as_deref() {
+            // A user alone: the group of its name, as Debian makes a
+            // system user's (`tar` would otherwise leave root's).
+            let (user, group) = owner.split_once(':').unwrap_or((owner, owner));
+            let named = header
+                .set_username(user)
+                .and_then(|()| header.set_groupname(group));
+            named.map_err(|e| {
+                Error::failure(format!("cannot pack {}: owner `{owner}`: {e}", f.path))
+            })?;
+        }
         let (uid, gid) = match (f.owner.as_deref(), owners) {
             (Some(o), Some(known)) => known.resolve(o).ok_or_else(|| {
                 Error::failure(format!(
@@ -94,7 +112,6 @@ pub fn tar_with_dirs(
             })?,
             _ => (0, 0),
         };
-        let mut header = tar::Header::new_gnu();
         header.set_size(f.content.len() as u64);
         header.set_mode(f.mode);
         // Placed now: a program that reloads only what changed since it
@@ -131,5 +148,56 @@ mod tests {
         assert_eq!(o.resolve("root:bind"), Some((0, 105)));
         assert_eq!(o.resolve("nobody"), None);
         assert_eq!(o.resolve("root:nogroup"), None);
+    }
+
+    /// The names travel in every archive, the ids only when resolved
+    /// here; a user alone names the group of its name.
+    #[test]
+    fn archives_carry_owners_by_name() {
+        let file = |path: &str, owner: Option<&str>| FileSpec {
+            path: path.into(),
+            mode: 0o640,
+            owner: owner.map(str::to_string),
+            sha256: String::new(),
+            content: b"x".to_vec(),
+            secret: false,
+        };
+        let files = [
+            file("/etc/app.conf", Some("root:www-data")),
+            file("/etc/db.conf", Some("mysql")),
+            file("/etc/plain", None),
+        ];
+        let read = |tar: Vec<u8>| -> Vec<(String, String, u64, u64)> {
+            let mut archive = tar::Archive::new(tar.as_slice());
+            let entries = archive.entries().expect("entries");
+            entries
+                .map(|e| {
+                    let h = e.expect("entry").header().clone();
+                    let name = |n: Option<&str>| n.unwrap_or_default().to_string();
+                    (
+                        name(h.username().expect("utf-8")),
+                        name(h.groupname().expect("utf-8")),
+                        h.uid().expect("uid"),
+                        h.gid().expect("gid"),
+                    )
+                })
+                .collect()
+        };
+        let by_name = read(tar_of(&files, None).expect("tar"));
+        assert_eq!(
+            by_name,
+            [
+                ("root".into(), "www-data".into(), 0, 0),
+                ("mysql".into(), "mysql".into(), 0, 0),
+                (String::new(), String::new(), 0, 0),
+            ]
+        );
+        let o = Owners::parse(
+            "root:x:0:0::/root:/bin/sh\nmysql:x:101:104::/:/bin/false\n",
+            "root:x:0:\nwww-data:x:33:\nmysql:x:104:\n",
+        );
+        let by_id = read(tar_of(&files, Some(&o)).expect("tar"));
+        assert_eq!((by_id[0].2, by_id[0].3), (0, 33));
+        assert_eq!((by_id[1].2, by_id[1].3), (101, 104));
     }
 }

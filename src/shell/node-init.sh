@@ -16,7 +16,9 @@ if [ "$INFRACTL_FILES" = stdin ] && [ ! -e /etc/infractl/svc ]; then
     # its overlay daemon (fuse-overlayfs), and this copy is only passing.
     stage=/run/infractl-files
     rm -rf "$stage" && mkdir -p "$stage"
-    if timeout 20 tar -x --numeric-owner -C "$stage" && [ -e "$stage/etc/infractl/svc" ]; then
+    # Owners come by name (root:bind), given the ids this node's own
+    # /etc/passwd and /etc/group have for them.
+    if timeout 20 tar -x -C "$stage" && [ -e "$stage/etc/infractl/svc" ]; then
         # Directories already here keep their owners and modes.
         tar -C "$stage" -c . | tar -x --numeric-owner --no-overwrite-dir -C /
     else

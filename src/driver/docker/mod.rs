@@ -573,8 +573,9 @@ impl Driver for DockerDriver {
 
     async fn start_with_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
         let name = container_name(&plan.stack, server);
-        let owners = self.owners(&name).await?;
-        let mut tar = crate::driver::archive::tar_of(files, Some(owners))?;
+        // Owners by name: the node's tar gives them its own ids (reading
+        // them here would mount the container's layer, not yet running).
+        let mut tar = crate::driver::archive::tar_of(files, None)?;
         // Whole records of 10 KiB, as tar writes them: tar reading a pipe
         // fills a record before it looks at it, so the archive's end is
         // seen without waiting for the input to close.
