@@ -8,6 +8,10 @@ workers = 1
 worker_class = "gthread"
 threads = 4
 timeout = 15
+# A worker shows it is alive by touching a file every second: in memory,
+# not on the server's disk (a container's layer is a user-space
+# filesystem here, where each touch is a round trip to its daemon).
+worker_tmp_dir = "/dev/shm"
 graceful_timeout = 5
 accesslog = "-"
 errorlog = "-"
