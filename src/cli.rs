@@ -559,6 +559,20 @@ pub enum ImageCommand {
     /// Show the image reference for this version and whether it is present.
     #[command(after_help = "Example: infractl image show")]
     Show,
+    /// Remove the node image and the volumes shared from it.
+    ///
+    /// Removes this version's image, or with --old the images of other
+    /// versions of infractl (each upgrade that changes the recipe builds a
+    /// new one, ≈ 1 GB), and the shared /usr volumes of every image no
+    /// longer on the engine. Refused, changing nothing, while a container
+    /// of a lab uses an image to remove: `infractl down` its lab first.
+    /// The next `up` builds the image again.
+    #[command(after_help = "Example: infractl image rm\n         infractl image rm --old")]
+    Rm {
+        /// Remove the images of other versions, keep this version's.
+        #[arg(long)]
+        old: bool,
+    },
 }
 
 #[cfg(test)]

@@ -245,6 +245,7 @@ async fn run(
             commands::image::build(mirror.as_deref(), force, p, stdout).await
         }
         Command::Image(ImageCommand::Show) => commands::image::show(stdout).await,
+        Command::Image(ImageCommand::Rm { old }) => commands::image::rm(old, stdout).await,
         Command::Completions { shell } => commands::completions::run(shell, stdout),
         Command::Man { output } => commands::man::run(output.as_deref(), p, stdout),
     }

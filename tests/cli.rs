@@ -3,7 +3,7 @@
 //! render and diagram outputs, `-q`, and I/O errors that name their file.
 //! Bad stacks have their own table (`stack_errors`, tests/errors/).
 
-use crate::harness::Test;
+use crate::harness::{docker, Test};
 
 #[test]
 fn list_shows_the_five_shipped_stacks() {
@@ -127,7 +127,10 @@ fn completions_and_man_page_name_every_command() {
             .run()
             .code(0)
             .stdout;
-        for name in top.iter().chain(["build", "show"].map(String::from).iter()) {
+        for name in top
+            .iter()
+            .chain(["build", "show", "rm"].map(String::from).iter())
+        {
             assert!(
                 out.contains(name.as_str()),
                 "{shell} completions lack {name}"
@@ -147,7 +150,7 @@ fn completions_and_man_page_name_every_command() {
     let t = Test::new();
     t.run_args(&["man", "-o", "man"])
         .code(0)
-        .stderr("wrote 27 man pages into man (infractl.1, infractl-up.1, ...)\n");
+        .stderr("wrote 28 man pages into man (infractl.1, infractl-up.1, ...)\n");
     for path in commands() {
         let page = t
             .dir()
@@ -443,15 +446,6 @@ impl Drop for Container {
     }
 }
 
-fn docker(args: &[&str]) -> String {
-    let out = std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker cli");
-    assert!(out.status.success(), "docker {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `logs --follow` against one real container of the node image (no lab):
 /// new lines show as they are written, and Ctrl-C ends the command with
 /// exit 0 and stops the `tail` it started in the container.
@@ -536,4 +530,57 @@ fn logs_follow_streams_until_ctrl_c() {
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
     assert_eq!(tails(), 0, "the tail in the container outlived the command");
+}
+
+/// `image rm --old` removes what an earlier version left (an image of
+/// another tag, its own id) and keeps this version's; while a container
+/// uses that image, it is refused, names the container, and changes
+/// nothing.
+#[test]
+#[ignore = "needs the Docker engine and the node image"]
+fn image_rm_old_keeps_this_version_and_what_is_in_use() {
+    Test::new().args(&["-q", "image", "build"]).run().code(0);
+    let show = Test::new().args(&["image", "show"]).run().code(0).stdout;
+    let image = show
+        .lines()
+        .find_map(|l| l.strip_prefix("image:"))
+        .expect("image line")
+        .trim()
+        .to_string();
+    // An earlier version's image: this one with a label more (an id of its
+    // own), made from a one-line Dockerfile on the input.
+    let old = format!("infractl/node:0ld{}", std::process::id());
+    let built = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("printf 'FROM {image}\\nLABEL io.infractl.test=old\\n' | docker build -q -t {old} -"),
+        ])
+        .output()
+        .expect("docker build");
+    assert!(built.status.success(), "{built:?}");
+    let name = "h-cli-image-user";
+    let _c = Container(name);
+    docker(&["run", "-d", "--name", name, &old, "sleep", "120"]);
+    Test::new()
+        .args(&["image", "rm", "--old"])
+        .run()
+        .code(1)
+        .stderr_has(&format!("{old} is in use by 1 container: {name}"));
+    let present = |r: &str| {
+        std::process::Command::new("docker")
+            .args(["image", "inspect", r])
+            .output()
+            .expect("docker cli")
+            .status
+            .success()
+    };
+    assert!(present(&old), "a refused rm removed {old}");
+    docker(&["rm", "-f", name]);
+    Test::new()
+        .args(&["image", "rm", "--old"])
+        .run()
+        .code(0)
+        .stdout_has(&format!("removed image {old}"));
+    assert!(!present(&old), "{old} is still there");
+    assert!(present(&image), "this version's image {image} went too");
 }

@@ -132,3 +132,17 @@ pub fn eventually(tries: u32, mut done: impl FnMut() -> bool) -> bool {
         done()
     })
 }
+
+/// Runs the `docker` command, which must succeed; its output, trimmed.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker cli");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -8,21 +8,8 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Output, Test};
+use crate::harness::{docker, Output, Test};
 use crate::up::{lab_lock, test_stack};
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker cli");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// Test hosts with sshd at the stack's addresses; removed on drop.
 struct Vms {

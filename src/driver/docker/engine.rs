@@ -719,8 +719,19 @@ pub async fn containers_with_label(
     label: &str,
     value: &str,
 ) -> Result<Vec<String>> {
-    let mut filters = HashMap::new();
-    filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+    containers_where(docker, "label", &format!("{label}={value}")).await
+}
+
+/// Names of containers of the image `reference` (or of an image built on
+/// it), running or not.
+pub async fn containers_of_image(docker: &Docker, reference: &str) -> Result<Vec<String>> {
+    containers_where(docker, "ancestor", reference).await
+}
+
+/// Names of containers the engine's list filter `key=value` keeps,
+/// running or not.
+async fn containers_where(docker: &Docker, key: &str, value: &str) -> Result<Vec<String>> {
+    let filters = HashMap::from([(key.to_string(), vec![value.to_string()])]);
     let list = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()

@@ -235,8 +235,9 @@ async fn start_filler(docker: &Docker, reference: &str, id: &str, filler: &str) 
 }
 
 /// Removes the shared volumes of images the engine no longer has (an
-/// image rebuilt: its id changed). Volumes in use stay.
-async fn prune(docker: &Docker, keep: &str) {
+/// image rebuilt: its id changed, or removed), but `keep`'s; their names.
+/// Volumes in use stay.
+pub async fn prune(docker: &Docker, keep: &str) -> Vec<String> {
     let filters = HashMap::from([("label".to_string(), vec![LABEL.to_string()])]);
     let Ok(list) = docker
         .list_volumes(Some(
@@ -244,8 +245,9 @@ async fn prune(docker: &Docker, keep: &str) {
         ))
         .await
     else {
-        return;
+        return vec![];
     };
+    let mut removed = vec![];
     for v in list.volumes.unwrap_or_default() {
         let Some(id) = v.labels.get(LABEL) else {
             continue;
@@ -253,13 +255,18 @@ async fn prune(docker: &Docker, keep: &str) {
         if id == keep || engine::image_exists(docker, id).await.unwrap_or(true) {
             continue;
         }
-        let _ = docker
+        let gone = docker
             .remove_volume(
                 &v.name,
                 None::<bollard::query_parameters::RemoveVolumeOptions>,
             )
             .await;
+        if gone.is_ok() {
+            removed.push(v.name);
+        }
     }
+    removed.sort();
+    removed
 }
 
 #[cfg(test)]
