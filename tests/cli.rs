@@ -446,6 +446,17 @@ impl Drop for Container {
     }
 }
 
+/// This version's node image, built if it is not there yet.
+fn node_image() -> String {
+    Test::new().args(&["-q", "image", "build"]).run().code(0);
+    let show = Test::new().args(&["image", "show"]).run().code(0).stdout;
+    show.lines()
+        .find_map(|l| l.strip_prefix("image:"))
+        .expect("image line")
+        .trim()
+        .to_string()
+}
+
 /// `logs --follow` against one real container of the node image (no lab):
 /// new lines show as they are written, and Ctrl-C ends the command with
 /// exit 0 and stops the `tail` it started in the container.
@@ -454,14 +465,7 @@ impl Drop for Container {
 fn logs_follow_streams_until_ctrl_c() {
     use std::io::BufRead;
     use std::time::Duration;
-    Test::new().args(&["-q", "image", "build"]).run().code(0);
-    let show = Test::new().args(&["image", "show"]).run().code(0).stdout;
-    let image = show
-        .lines()
-        .find_map(|l| l.strip_prefix("image:"))
-        .expect("image line")
-        .trim()
-        .to_string();
+    let image = node_image();
     let name = "h-cli-follow-web";
     let _c = Container(name);
     let _ = std::process::Command::new("docker")
@@ -539,14 +543,7 @@ fn logs_follow_streams_until_ctrl_c() {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn image_rm_old_keeps_this_version_and_what_is_in_use() {
-    Test::new().args(&["-q", "image", "build"]).run().code(0);
-    let show = Test::new().args(&["image", "show"]).run().code(0).stdout;
-    let image = show
-        .lines()
-        .find_map(|l| l.strip_prefix("image:"))
-        .expect("image line")
-        .trim()
-        .to_string();
+    let image = node_image();
     // An earlier version's image: this one with a label more (an id of its
     // own), made from a one-line Dockerfile on the input.
     let old = format!("infractl/node:0ld{}", std::process::id());
