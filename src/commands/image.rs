@@ -119,14 +119,8 @@ pub async fn rm(old: bool, out: &mut dyn Write) -> Result<i32> {
             )))?;
         said.push_str(&format!("removed image {t}\n"));
     }
-    let keep = if old {
-        shared::image_id(&docker, &current)
-            .await
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    for v in shared::prune(&docker, &keep).await {
+    // The volumes of images still here (this version's, after --old) stay.
+    for v in shared::prune(&docker, "").await {
         said.push_str(&format!("removed volume {v}\n"));
     }
     if said.is_empty() {
