@@ -12,6 +12,41 @@ ldconfig
 if [ -L /usr/lib64/ld-linux-x86-64.so.2 ]; then
     ln -sfn ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 /usr/lib64/ld-linux-x86-64.so.2
 fi
+# gunicorn as it starts: Debian's `gunicorn` command finds its entry point
+# through the installed packages' metadata, and gunicorn 20.1 imports
+# pkg_resources, only to load worker classes named by package entry point
+# ("egg:..."), which no lab uses. Both scan every installed package: more
+# than half of an application server's start, and, for its user (not
+# root), ≈ 1,000 permission checks through a container's overlay daemon
+# under fuse-overlayfs, which is asked for the root directory's ACL at
+# each. The command as pip writes it, a direct import; pkg_resources
+# imported when used, as gunicorn 21 does.
+if [ -f /usr/bin/gunicorn ]; then
+    cat > /usr/bin/gunicorn <<'EOF'
+#!/usr/bin/python3
+import re
+import sys
+from gunicorn.app.wsgiapp import run
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])
+    sys.exit(run())
+EOF
+fi
+util=/usr/lib/python3/dist-packages/gunicorn/util.py
+if [ -f $util ]; then
+    python3 - $util <<'EOF'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+if "\nimport pkg_resources\n" in text:
+    assert text.count("pkg_resources.load_entry_point(") == 2, "gunicorn's util.py changed"
+    text = text.replace("\nimport pkg_resources\n", "\n", 1).replace(
+        "pkg_resources.load_entry_point(", '__import__("pkg_resources").load_entry_point(')
+    open(path, "w").write(text)
+EOF
+    python3 -m compileall -q $util
+    python3 -c 'import sys, gunicorn.app.wsgiapp, gunicorn.workers.gthread; assert "pkg_resources" not in sys.modules, "gunicorn still imports pkg_resources"'
+fi
 # MariaDB's redo log at the lab's size (4 MB, innodb-log-file-size in
 # server.cnf) rather than Debian's 96 MB: each database server's first
 # start would read the whole log through the overlay to resize it.
