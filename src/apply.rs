@@ -348,9 +348,8 @@ impl<D: Driver> Pipelines<'_, D> {
             let booted = matches!(action, Action::Created | Action::Recreated)
                 && driver.boot_ready(&s.name, self.ready_seconds).await?;
             if !booted {
-                let left =
-                    u64::from(self.ready_seconds).saturating_sub(waiting.elapsed().as_secs());
-                wait_probes(driver, self.plan, s, left as u32).await?;
+                let waited = waiting.elapsed().as_secs().min(self.ready_seconds.into()) as u32;
+                wait_probes(driver, self.plan, s, self.ready_seconds - waited, waited).await?;
             }
             drop(turn);
             self.trace(&s.name, "services ready");
@@ -478,13 +477,15 @@ async fn update<D: Driver>(
     Ok((c.files.len(), c.reload))
 }
 
-/// Waits until every readiness probe of the server passes; on a timeout,
-/// says which service and shows the end of its log.
+/// Waits until every readiness probe of the server passes, for up to
+/// `seconds` more after `waited` already spent; on a timeout, says which
+/// service and shows the end of its log.
 pub async fn wait_probes<D: Driver>(
     driver: &D,
     plan: &Plan,
     s: &ServerPlan,
     seconds: u32,
+    waited: u32,
 ) -> Result<()> {
     let out = driver
         .exec(&s.name, &supervise::wait_ready(s, seconds))
@@ -500,8 +501,9 @@ pub async fn wait_probes<D: Driver>(
         .map(|o| o.stdout)
         .unwrap_or_default();
     let mut msg = format!(
-        "server `{}`: service `{service}` is not ready after {seconds} s (expected {})",
+        "server `{}`: service `{service}` is not ready after {} s (expected {})",
         s.name,
+        waited + seconds,
         probe
             .map(|p| p.expect.as_str())
             .unwrap_or("its probe to pass")

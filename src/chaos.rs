@@ -295,7 +295,7 @@ impl<D: Driver> Lab<'_, D> {
         futures_util::future::try_join_all(
             plan.servers
                 .iter()
-                .map(|s| crate::apply::wait_probes(driver, plan, s, ready_s)),
+                .map(|s| crate::apply::wait_probes(driver, plan, s, ready_s, 0)),
         )
         .await?;
         // Recovered when the site answers again with every function.

@@ -79,7 +79,7 @@ async fn check_server(
     progress.begin(&server.name, Some(total), "starting a container");
     let labels = HashMap::from([(LABEL_CHECK.to_string(), run)]);
     let outcome = async {
-        engine::run_scratch(docker, image, &name, labels, engine::Attach::Bridge).await?;
+        engine::run_scratch(docker, image, &name, labels, engine::Attach::Bridge, None).await?;
         engine::put_files(docker, &name, &server.files, None).await?;
         let mut results = Vec::new();
         for (i, c) in server.checks.iter().enumerate() {

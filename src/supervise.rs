@@ -250,7 +250,7 @@ mod tests {
         };
         assert_eq!(
             text("/etc/infractl/sv/nginx/log/run"),
-            "#!/bin/sh\nmkdir -p /var/log/infractl/nginx\nexec svlogd -tt /var/log/infractl/nginx\n"
+            "#!/bin/sh\n[ -d /var/log/infractl/nginx ] || mkdir -p /var/log/infractl/nginx\nexec svlogd -tt /var/log/infractl/nginx\n"
         );
         assert_eq!(
             text(BEFORE_START),

@@ -1102,7 +1102,7 @@ impl<D: Driver> Verifier<'_, D> {
             .plan
             .server(victim)
             .ok_or_else(|| Error::failure(format!("{victim} is not in the plan")))?;
-        crate::apply::wait_probes(self.driver, self.plan, server, 30).await
+        crate::apply::wait_probes(self.driver, self.plan, server, 30, 0).await
     }
 
     /// No alert fires on the healthy lab; a monitored server killed fires

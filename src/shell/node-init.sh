@@ -15,7 +15,8 @@ if [ "$INFRACTL_FILES" = stdin ] && [ ! -e /etc/infractl/svc ]; then
     # every file written to the container's own layer is a round trip to
     # its overlay daemon (fuse-overlayfs), and this copy is only passing.
     stage=/run/infractl-files
-    rm -rf "$stage" && mkdir -p "$stage"
+    [ ! -e "$stage" ] || rm -rf "$stage"
+    mkdir -p "$stage"
     # Owners come by name (root:bind), given the ids this node's own
     # /etc/passwd and /etc/group have for them.
     if timeout 20 tar -x -C "$stage" && [ -e "$stage/etc/infractl/svc" ]; then
@@ -26,13 +27,25 @@ if [ "$INFRACTL_FILES" = stdin ] && [ ! -e /etc/infractl/svc ]; then
     fi
     rm -rf "$stage"
 fi
-mkdir -p /run/runit/supervise /etc/service /var/log/infractl
+# Each service's directory and log directory, in one process each: a
+# process costs a new node a millisecond or more, and this runs on every
+# server of every lab.
+services=
+logs=
+for d in /etc/infractl/sv/*; do
+    [ -d "$d" ] || continue
+    services="$services $d"
+    logs="$logs /var/log/infractl/${d##*/}"
+done
+# shellcheck disable=SC2086 # paths without spaces, a word each
+mkdir -p /run/runit/supervise /etc/service /var/log/infractl $logs
 if [ -x /etc/infractl/before-start.sh ]; then
     /etc/infractl/before-start.sh
 fi
-for d in /etc/infractl/sv/*; do
-    [ -d "$d" ] && ln -sfn "$d" "/etc/service/${d##*/}"
-done
+# Not `ln -n`: /etc/service is Debian's link to runit's directory, which
+# -n would take for a file.
+# shellcheck disable=SC2086
+[ -z "$services" ] || ln -sf -t /etc/service $services
 # runsvdir waits a second before reading a directory changed this very
 # second; an old mtime lets it start the services at once.
 touch -d '2000-01-01 00:00:00' /etc/service

@@ -338,6 +338,7 @@ pub async fn run_scratch(
     name: &str,
     labels: HashMap<String, String>,
     attach: Attach<'_>,
+    turn: Option<&StartTurn>,
 ) -> Result<()> {
     let doing = format!("starting container {name}");
     let (network_mode, networking_config) = match attach {
@@ -377,8 +378,10 @@ pub async fn run_scratch(
         )
         .await
         .map_err(fail(&doing))?;
-    start(docker, name).await?;
-    Ok(())
+    match turn {
+        Some(turn) => start_in_turn(docker, name, turn).await,
+        None => start(docker, name).await,
+    }
 }
 
 /// A TCP forwarder: a container of the lab at `address` on `network`,
@@ -397,6 +400,8 @@ pub struct Forwarder<'a> {
     pub target: std::net::Ipv4Addr,
     pub port: u16,
     pub host_port: u16,
+    /// The lab's turn to start a container.
+    pub turn: StartTurn,
 }
 
 /// HAProxy's configuration for a forwarder to `target:port`.
@@ -458,7 +463,7 @@ pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<u16> {
         )
         .await
         .map_err(fail(&doing))?;
-    start(docker, f.name).await?;
+    start_in_turn(docker, f.name, &f.turn).await?;
     // The engine forwards the host port from now on; the site is there
     // once HAProxy listens behind it (until then a browser gets an empty
     // answer).
@@ -510,6 +515,26 @@ pub async fn logs(docker: &Docker, name: &str, tail: u32) -> Result<String> {
     Ok(out)
 }
 
+/// A lab's turn to start a container: one start at a time per lab.
+///
+/// Starting a container joins it to its networks, and the engine (20.10)
+/// counts each network's endpoints in its store, incrementing a cached
+/// object in place and, when another join wrote first, reloading it and
+/// trying again: two joins to one network at the same moment can count
+/// one of them twice. A network whose count stays above zero once its
+/// containers are gone can never be removed until the engine restarts
+/// (moby/moby#42119). A lab's containers share its networks, so they
+/// start one after another; labs, each on networks of its own, start
+/// side by side.
+pub type StartTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
+
+/// Starts the container `name` once it is the lab's turn (see
+/// [`StartTurn`]).
+pub async fn start_in_turn(docker: &Docker, name: &str, turn: &StartTurn) -> Result<()> {
+    let _turn = turn.lock().await;
+    start(docker, name).await
+}
+
 /// Starts the container `name`.
 pub async fn start(docker: &Docker, name: &str) -> Result<()> {
     docker
@@ -524,7 +549,12 @@ pub async fn start(docker: &Docker, name: &str) -> Result<()> {
 /// Starts the container `name` with `input` on its input (it must be
 /// created with stdin open, once): attached before the start, so nothing
 /// it reads is lost, then closed.
-pub async fn start_feeding(docker: &Docker, name: &str, input: &[u8]) -> Result<()> {
+pub async fn start_feeding(
+    docker: &Docker,
+    name: &str,
+    input: &[u8],
+    turn: &StartTurn,
+) -> Result<()> {
     use tokio::io::AsyncWriteExt;
     let doing = format!("starting container {name}");
     let mut attached = docker
@@ -539,7 +569,7 @@ pub async fn start_feeding(docker: &Docker, name: &str, input: &[u8]) -> Result<
         )
         .await
         .map_err(fail(&doing))?;
-    start(docker, name).await?;
+    start_in_turn(docker, name, turn).await?;
     let sent = async {
         attached.input.write_all(input).await?;
         attached.input.flush().await?;

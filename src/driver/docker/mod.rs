@@ -53,6 +53,8 @@ struct NodeFacts {
     owners: tokio::sync::OnceCell<Owners>,
     /// The binds of the image's shared directories, once they are filled.
     shared: tokio::sync::OnceCell<Vec<String>>,
+    /// Each lab's turn to start a container (see [`engine::StartTurn`]).
+    starts: std::sync::Mutex<HashMap<String, engine::StartTurn>>,
 }
 
 impl NodeFacts {
@@ -294,6 +296,18 @@ impl DockerDriver {
             .get_or_try_init(|| shared::ensure(&self.docker, image))
             .await
             .cloned()
+    }
+
+    /// The lab's turn to start a container, shared by every driver of the
+    /// lab on this engine in this process.
+    fn start_turn(&self) -> engine::StartTurn {
+        self.node
+            .starts
+            .lock()
+            .expect("lock")
+            .entry(self.lab.clone())
+            .or_default()
+            .clone()
     }
 
     /// The name of the lab's container for `server`.
@@ -580,11 +594,12 @@ impl Driver for DockerDriver {
         // fills a record before it looks at it, so the archive's end is
         // seen without waiting for the input to close.
         tar.resize(tar.len().div_ceil(10240) * 10240, 0);
-        engine::start_feeding(&self.docker, &name, &tar).await
+        engine::start_feeding(&self.docker, &name, &tar, &self.start_turn()).await
     }
 
     async fn start(&self, plan: &Plan, server: &str) -> Result<()> {
-        engine::start(&self.docker, &container_name(&plan.stack, server)).await
+        let name = container_name(&plan.stack, server);
+        engine::start_in_turn(&self.docker, &name, &self.start_turn()).await
     }
 
     async fn exec(&self, server: &str, script: &str) -> Result<ExecOutput> {
@@ -661,6 +676,7 @@ impl Driver for DockerDriver {
                 target: at.target,
                 port: at.port,
                 host_port: at.host_port,
+                turn: self.start_turn(),
             },
         )
         .await?;
@@ -684,6 +700,7 @@ impl Driver for DockerDriver {
                 network: &net,
                 address,
             },
+            Some(&self.start_turn()),
         )
         .await?;
         Ok(true)
@@ -735,5 +752,25 @@ impl Driver for DockerDriver {
             out.volumes.push(v.name);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every driver of a lab on an engine shares the lab's turn to start a
+    /// container; another lab's is its own.
+    #[tokio::test]
+    async fn a_lab_starts_one_container_at_a_time_and_labs_side_by_side() {
+        let engine = DockerEngine::connect(Endpoint::local())
+            .await
+            .expect("a client (it connects on its first request)");
+        let (first, second, other) = (engine.lab("alice"), engine.lab("alice"), engine.lab("bob"));
+        let held = first.start_turn().lock_owned().await;
+        assert!(second.start_turn().try_lock().is_err());
+        assert!(other.start_turn().try_lock().is_ok());
+        drop(held);
+        assert!(second.start_turn().try_lock().is_ok());
     }
 }
