@@ -248,9 +248,11 @@ struct Pipelines<'a, D: Driver> {
     running: Mutex<HashSet<String>>,
 }
 
-/// How many starts a bring-up has with the engine at once: two keep a
-/// second start queued behind the one under way without letting a
-/// server late in the order overtake the ones before it.
+/// How many servers of a bring-up are in their start step at once: two
+/// keep a second start queued behind the one under way without letting a
+/// server late in the order overtake the ones before it. (The Docker
+/// driver then sends a lab's starts to the engine one at a time, see
+/// `engine::StartTurn`; the second waits its turn already attached.)
 const STARTS_AT_ONCE: usize = 2;
 
 impl<D: Driver> Pipelines<'_, D> {
