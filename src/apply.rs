@@ -162,6 +162,10 @@ pub async fn apply<D: Driver>(
         .filter(|(_, a)| *a == Action::Unchanged)
         .map(|(s, _)| bare(&s.name, Action::Unchanged));
     if gone.is_empty() && decided.iter().all(|(_, a)| *a == Action::Unchanged) {
+        // Nothing to change on the servers; what the driver keeps around
+        // them (the Docker driver's networks and the rules that cut them
+        // off from the engine's host) is made sure of all the same.
+        driver.prepare(plan).await?;
         outcomes.extend(unchanged);
         return Ok(outcomes);
     }

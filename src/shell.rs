@@ -58,6 +58,12 @@ scripts! {
     GALERA_START = "galera-start.sh";
     /// `chaos`: until a Galera node has left the primary component.
     QUORUM_LOST = "quorum-lost.sh";
+    /// A lab's networks cut off from the engine's host and beyond (see
+    /// `driver::docker::isolate`).
+    ISOLATE = "isolate.sh";
+    /// Whether a lab's server finds the engine's host refusing it, as
+    /// `ISOLATE`'s rules make it.
+    CUT_OFF = "cut-off.sh";
 }
 
 /// Declares the templates: a constant each (its name), and [`TEMPLATES`].

@@ -8,6 +8,7 @@ mod engines;
 mod explain;
 mod golden;
 mod harness;
+mod isolation;
 mod resume;
 mod ssh;
 mod stack_errors;

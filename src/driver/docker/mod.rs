@@ -6,6 +6,7 @@
 
 pub mod endpoint;
 pub mod engine;
+pub mod isolate;
 pub mod shared;
 
 use std::collections::HashMap;
@@ -55,6 +56,9 @@ struct NodeFacts {
     shared: tokio::sync::OnceCell<Vec<String>>,
     /// Each lab's turn to start a container (see [`engine::StartTurn`]).
     starts: std::sync::Mutex<HashMap<String, engine::StartTurn>>,
+    /// Held while a lab's rules change on the engine's host (see
+    /// [`isolate`]): one change at a time.
+    rules: tokio::sync::Mutex<()>,
 }
 
 impl NodeFacts {
@@ -310,6 +314,80 @@ impl DockerDriver {
             .clone()
     }
 
+    /// The lab's networks on the engine.
+    async fn lab_networks(&self) -> Result<Vec<bollard::models::Network>> {
+        self.docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new()
+                    .filters(&label_filter(&self.lab))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing networks"))
+    }
+
+    /// Whether each of the lab's `networks` is seen cut off from the
+    /// engine's host already: a running server on it finds the network's
+    /// gateway refusing it as the rules do. An exec per network, where
+    /// putting the rules in place again takes a container; false when it
+    /// cannot tell (a network with no server running on it).
+    async fn cut_off(&self, networks: &[bollard::models::Network]) -> bool {
+        let Ok(hosts) = self.hosts().await else {
+            return false;
+        };
+        let prefix = network_name(&self.lab, "");
+        let probes = networks.iter().map(|n| {
+            let net = n.name.as_deref().and_then(|n| n.strip_prefix(&prefix));
+            let gateway = n
+                .ipam
+                .as_ref()
+                .and_then(|i| i.config.as_ref()?.first()?.gateway.clone());
+            let on = hosts.iter().find(|h| {
+                h.running
+                    && h.networks
+                        .as_ref()
+                        .is_some_and(|ns| ns.iter().any(|x| Some(x.as_str()) == net))
+            });
+            async move {
+                let (Some(host), Some(gateway)) = (on, gateway) else {
+                    return false;
+                };
+                let script = crate::shell::with_args(crate::shell::CUT_OFF, &[gateway]);
+                matches!(engine::exec(&self.docker, &host.handle, &script).await, Ok(o) if o.code == 0)
+            }
+        });
+        futures_util::future::join_all(probes)
+            .await
+            .into_iter()
+            .all(|cut| cut)
+    }
+
+    /// A node image on the engine to run the lab's rules' script in: this
+    /// version's, else any version's (a lab made by another version goes
+    /// down with it). None when the engine has none: no lab was isolated
+    /// there.
+    async fn rules_image(&self) -> Result<Option<String>> {
+        let this = crate::image::reference();
+        if engine::image_exists(&self.docker, &this).await? {
+            return Ok(Some(this));
+        }
+        let images = self
+            .docker
+            .list_images(Some(
+                bollard::query_parameters::ListImagesOptionsBuilder::new()
+                    .filters(&HashMap::from([(
+                        "reference".to_string(),
+                        vec![format!("{}:*", crate::image::REPOSITORY)],
+                    )]))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing images"))?;
+        Ok(images
+            .into_iter()
+            .find_map(|i| i.repo_tags.into_iter().next()))
+    }
+
     /// The name of the lab's container for `server`.
     fn container(&self, server: &str) -> String {
         container_name(&self.lab, server)
@@ -402,15 +480,10 @@ impl Driver for DockerDriver {
     }
 
     async fn prepare(&self, plan: &Plan) -> Result<()> {
-        let existing = self
-            .docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::new()
-                    .filters(&label_filter(&plan.stack))
-                    .build(),
-            ))
-            .await
-            .map_err(fail("listing networks"))?;
+        let existing = self.lab_networks().await?;
+        // Whether every network was there already, cut off by an earlier
+        // `up` (unless something removed the rules since).
+        let mut kept = true;
         for net in &plan.networks {
             let name = network_name(&plan.stack, &net.name);
             let found = existing
@@ -433,6 +506,7 @@ impl Driver for DockerDriver {
                 }
                 engine::remove_network(&self.docker, &name, &on).await?;
             }
+            kept = false;
             let created = self
                 .docker
                 .create_network(NetworkCreateRequest {
@@ -469,7 +543,21 @@ impl Driver for DockerDriver {
                     Error::failure(format!("creating network {name} ({}): {msg}", net.subnet)).with_hint(hint)
                 })?;
         }
-        Ok(())
+        // Cut off from the host before any server starts.
+        let networks = self.lab_networks().await?;
+        if kept && self.cut_off(&networks).await {
+            return Ok(());
+        }
+        let bridges: Vec<String> = networks.iter().filter_map(isolate::bridge_of).collect();
+        let _rules = self.node.rules.lock().await;
+        isolate::isolate(
+            &self.docker,
+            &plan.image,
+            &plan.stack,
+            lab_labels(plan),
+            &bridges,
+        )
+        .await
     }
 
     async fn create(&self, plan: &Plan, server: &ServerPlan) -> Result<()> {
@@ -718,15 +806,12 @@ impl Driver for DockerDriver {
             .collect();
         try_join_all(known.iter().map(|c| engine::remove(&self.docker, c))).await?;
         out.hosts = hosts.into_iter().map(|h| h.server).collect();
-        let nets = self
-            .docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::new()
-                    .filters(&label_filter(stack))
-                    .build(),
-            ))
-            .await
-            .map_err(fail("listing networks"))?;
+        let nets = self.lab_networks().await?;
+        if let Some(image) = self.rules_image().await? {
+            let _rules = self.node.rules.lock().await;
+            let labels = HashMap::from([(LABEL_LAB.to_string(), stack.to_string())]);
+            isolate::release(&self.docker, &image, stack, labels).await?;
+        }
         for n in nets {
             let Some(name) = n.name else { continue };
             engine::remove_network(&self.docker, &name, &known).await?;
