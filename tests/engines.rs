@@ -467,6 +467,39 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
         assert!(on.iter().all(|l| l["state"] == "up"), "{on:?}");
     }
 
+    // A lab reaches nothing of its engine's host: not the Engine API, not
+    // SSH, on the engine's address nor on the lab's gateway there.
+    for (url, host) in urls.iter().zip(["10.99.0.11", "10.99.0.12", "10.99.0.13"]) {
+        let lab = labs
+            .iter()
+            .find(|l| l["engine"].as_str() == Some(url.as_str()))
+            .unwrap()["lab"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let shown = run(&["status", &lab, "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+        for server in v["servers"].as_array().unwrap() {
+            let server = server["server"].as_str().unwrap();
+            let open = crate::isolation::answered(
+                |argv| {
+                    let mut args = vec!["exec", lab.as_str(), server, "--"];
+                    args.extend(argv);
+                    let out = run(&args);
+                    out.stdout + &out.stderr
+                },
+                // The gateway, as the server finds it (the probe's shell
+                // expands it).
+                &[
+                    host.to_string(),
+                    "$(ip route | awk '/default/{print $3}')".to_string(),
+                ],
+                &[22, 2375, 2376],
+            );
+            assert_eq!(open, Vec::<String>::new(), "{lab}'s {server} on {url}");
+        }
+    }
+
     // A learner opens their lab on a remote engine: the URL is that
     // engine's address, and the page comes through its load balancer.
     for (url, host) in [(&urls[0], "10.99.0.11"), (&urls[2], "10.99.0.13")] {
@@ -591,6 +624,15 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
     assert!(down.stdout.contains("2 labs removed"), "{}", down.stdout);
     for name in names {
         assert_eq!(lab_objects(name), Vec::<String>::new(), "{name}");
+        // Nor a rule of a lab on the engine's host.
+        let rules = crate::isolation::rules_of("it-multi", |script| {
+            let out = Command::new("docker")
+                .args(["exec", name, "sh", "-c", script])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        });
+        assert_eq!(rules, Vec::<String>::new(), "{name}");
     }
     let left: Vec<_> = std::fs::read_dir(t.state_dir())
         .map(|d| d.filter_map(|e| e.ok()).collect())

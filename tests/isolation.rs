@@ -78,10 +78,11 @@ fn host_ports() -> BTreeSet<u16> {
         .collect()
 }
 
-/// The rules on this machine's firewall that name `lab`, in either
-/// backend and family.
+/// The rules on a firewall (`run` runs a script on its host) that name
+/// `lab`, in either backend and family.
 pub fn rules_of(lab: &str, run: impl Fn(&str) -> String) -> Vec<String> {
-    let tag = format!("\"infractl-lab={lab}\"");
+    // The lab, or every lab whose name begins so (a class's).
+    let tag = format!("\"infractl-lab={lab}");
     [
         "iptables-nft",
         "iptables-legacy",
