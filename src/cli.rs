@@ -488,17 +488,29 @@ pub enum ClassCommand {
     /// Each student's lab is `<class>-<student>`, placed whole on the
     /// engine with the most memory left (a lab's need is counted from its
     /// stack's components), on subnets free there, its site published on
-    /// that engine's host for the learner's browser. An engine without the
-    /// node image gets it copied from one that has it. Labs come up two at
-    /// once per engine, engines side by side; the table gives each one's
-    /// engine, state and address. Run again: students added come up,
-    /// students gone are removed, the rest stay where they are. Exit 1 if a
-    /// lab failed (an engine that does not answer fails its labs, one line
-    /// each; the others still come up).
-    #[command(after_help = "Example: infractl class up monday.yaml")]
+    /// that engine's host for the learner's browser. Every lab is placed
+    /// before any starts: a class that does not fit (memory, `max-labs`,
+    /// free subnets) is refused, saying how many labs fit on which engine,
+    /// and nothing is changed (exit 2); so is a class of more students than
+    /// its `max-labs:` (default 200). An engine without the node image gets
+    /// it copied from one that has it. Labs come up two at once per engine,
+    /// engines side by side; the table gives each one's engine, state and
+    /// address. Run again: students added come up, students gone are
+    /// removed, the rest stay where they are. Exit 1 if a lab failed (an
+    /// engine that does not answer fails its labs, one line each; the
+    /// others still come up).
+    #[command(after_help = "Example: infractl class up monday.yaml --dry-run")]
     Up {
         /// The class file.
         file: PathBuf,
+        /// Print where each lab would go (student, lab, engine) and change
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON: per lab its student, lab, engine, state and url
+        /// (with --dry-run: its student, lab, engine and placement).
+        #[arg(long)]
+        json: bool,
     },
     /// Show each student's lab: state and address.
     ///

@@ -187,9 +187,11 @@ async fn run(
         Command::Chaos { stack, json, .. } => {
             commands::chaos::run(&stack, json, global, p, stdout).await
         }
-        Command::Class(ClassCommand::Up { file }) => {
-            commands::class::up(&file, global, p, stdout).await
-        }
+        Command::Class(ClassCommand::Up {
+            file,
+            dry_run,
+            json,
+        }) => commands::class::up(&file, dry_run, json, global, p, stdout).await,
         Command::Class(ClassCommand::Status { file, json }) => {
             commands::class::status(&file, json, global, stdout).await
         }

@@ -79,6 +79,27 @@ pub struct Lab {
     pub stack: String,
 }
 
+/// `class up --dry-run`: where each lab of the class would go.
+#[derive(Serialize)]
+pub struct ClassPlacement<'a> {
+    pub class: &'a str,
+    pub dry_run: bool,
+    pub labs: &'a [PlacedLab],
+    /// The labs of students gone from the class, which `class up` removes.
+    pub removed: &'a [String],
+}
+
+/// One lab of a class's placement.
+#[derive(Serialize)]
+pub struct PlacedLab {
+    /// Where it goes; none when it may be on an engine that did not answer.
+    pub engine: Option<String>,
+    pub lab: String,
+    /// `kept` (already there), `new`, or `unknown`.
+    pub placed: &'static str,
+    pub student: String,
+}
+
 /// `list`: a built-in stack.
 #[derive(Serialize)]
 pub struct Builtin<'a> {
