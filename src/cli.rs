@@ -201,7 +201,11 @@ pub enum Command {
     Down(DownArgs),
     /// Show a lab's servers and services, or every lab that is up.
     ///
-    /// Exit 1 when a server or service of the stack is not running.
+    /// With no stack: the labs on the engine in use (--engine, --context,
+    /// DOCKER_HOST, DOCKER_CONTEXT, the current context, the local one),
+    /// and how many labs the records say run on other engines; --all lists
+    /// those too, with an ENGINE column. Exit 1 when a server or service
+    /// of the stack is not running, or an engine does not answer.
     #[command(after_help = "Example: infractl status task1 --json")]
     Status {
         /// Built-in stack name or path to a stack file; none: every lab.
@@ -209,6 +213,10 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// With no stack: the labs of every engine a lab's record names,
+        /// not only the engine in use.
+        #[arg(long, conflicts_with = "stack")]
+        all: bool,
         #[command(flatten)]
         hosts: Hosts,
     },

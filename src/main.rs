@@ -178,9 +178,9 @@ async fn run(
         Command::Schema => commands::schema::run(stdout),
         Command::Up(args) => commands::up::run(&args, global, p, stdout).await,
         Command::Down(args) => commands::down::run(&args, global, stdout).await,
-        Command::Status { stack, json, .. } => {
-            commands::status::run(stack.as_deref(), json, global, stdout).await
-        }
+        Command::Status {
+            stack, json, all, ..
+        } => commands::status::run(stack.as_deref(), json, all, global, stdout).await,
         Command::Verify { stack, json, .. } => {
             commands::verify::run(&stack, json, global, p, stdout).await
         }

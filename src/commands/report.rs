@@ -67,6 +67,20 @@ pub struct Status<'a> {
     pub alerts: Option<&'a [crate::alerts::Firing]>,
 }
 
+/// `status` with no stack: the labs on the engine in use (every engine
+/// a record names, with `--all`).
+#[derive(Serialize)]
+pub struct Labs<'a> {
+    /// Labs the records say run on other engines, not listed (`--all`
+    /// lists them).
+    pub elsewhere: usize,
+    /// The engine in use: the options', else the environment's.
+    pub engine: String,
+    pub labs: &'a [Lab],
+    /// Engines that did not answer, one line each (with `--all`).
+    pub unreachable: &'a [String],
+}
+
 /// `status` with no stack: one line a lab on the engine.
 #[derive(Serialize)]
 pub struct Lab {
