@@ -95,7 +95,9 @@ pub struct Hosts {
     /// and key.pem) or ssh://USER@HOST, as the docker CLI's -H. Default:
     /// DOCKER_HOST, DOCKER_CONTEXT, the docker config's current context,
     /// the local socket. A lab that is up stays on its engine (its record
-    /// says which): naming another is refused until `down`.
+    /// says which): naming another — with this flag, --context,
+    /// DOCKER_HOST or DOCKER_CONTEXT — is refused until `down`; this flag
+    /// naming the lab's engine settles it.
     #[arg(long, value_name = "URL")]
     pub engine: Option<String>,
     /// The Docker engine of this Docker context (`docker context ls`).

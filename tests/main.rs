@@ -8,6 +8,7 @@ mod engines;
 mod explain;
 mod golden;
 mod harness;
+mod place;
 mod resume;
 mod ssh;
 mod stack_errors;

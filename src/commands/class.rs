@@ -140,9 +140,12 @@ enum Where {
 }
 
 /// Where `lab` is: the engine its record names, else one it has
-/// containers on.
+/// containers on. A lab with no record at all was never made here: on no
+/// engine that answered, it is new.
 fn locate(lab: &str, sites: &[Site], global: &Global) -> Where {
-    let recorded = record_of(lab, global).and_then(|r| r.engine);
+    let record = record_of(lab, global);
+    let had_record = record.is_some();
+    let recorded = record.and_then(|r| r.engine);
     let found = match &recorded {
         Some(e) => sites.iter().position(|s| s.endpoint.same_engine(e)),
         None => sites.iter().position(|s| s.has(lab)),
@@ -155,8 +158,8 @@ fn locate(lab: &str, sites: &[Site], global: &Global) -> Where {
         .filter(|s| s.reached.is_err())
         .map(|s| s.endpoint.to_string())
         .collect();
-    match (recorded, silent.is_empty()) {
-        (None, false) => Where::Unknown(silent.join(", ")),
+    match (had_record, recorded, silent.is_empty()) {
+        (true, None, false) => Where::Unknown(silent.join(", ")),
         _ => Where::Nowhere,
     }
 }
