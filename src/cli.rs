@@ -95,7 +95,9 @@ pub struct Hosts {
     /// and key.pem) or ssh://USER@HOST, as the docker CLI's -H. Default:
     /// DOCKER_HOST, DOCKER_CONTEXT, the docker config's current context,
     /// the local socket. A lab that is up stays on its engine (its record
-    /// says which): naming another is refused until `down`.
+    /// says which): naming another — with this flag, --context,
+    /// DOCKER_HOST or DOCKER_CONTEXT — is refused until `down`; this flag
+    /// naming the lab's engine settles it.
     #[arg(long, value_name = "URL")]
     pub engine: Option<String>,
     /// The Docker engine of this Docker context (`docker context ls`).
@@ -201,7 +203,11 @@ pub enum Command {
     Down(DownArgs),
     /// Show a lab's servers and services, or every lab that is up.
     ///
-    /// Exit 1 when a server or service of the stack is not running.
+    /// With no stack: the labs on the engine in use (--engine, --context,
+    /// DOCKER_HOST, DOCKER_CONTEXT, the current context, the local one),
+    /// and how many labs the records say run on other engines; --all lists
+    /// those too, with an ENGINE column. Exit 1 when a server or service
+    /// of the stack is not running, or an engine does not answer.
     #[command(after_help = "Example: infractl status task1 --json")]
     Status {
         /// Built-in stack name or path to a stack file; none: every lab.
@@ -209,6 +215,10 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// With no stack: the labs of every engine a lab's record names,
+        /// not only the engine in use.
+        #[arg(long, conflicts_with = "stack")]
+        all: bool,
         #[command(flatten)]
         hosts: Hosts,
     },
@@ -488,17 +498,29 @@ pub enum ClassCommand {
     /// Each student's lab is `<class>-<student>`, placed whole on the
     /// engine with the most memory left (a lab's need is counted from its
     /// stack's components), on subnets free there, its site published on
-    /// that engine's host for the learner's browser. An engine without the
-    /// node image gets it copied from one that has it. Labs come up two at
-    /// once per engine, engines side by side; the table gives each one's
-    /// engine, state and address. Run again: students added come up,
-    /// students gone are removed, the rest stay where they are. Exit 1 if a
-    /// lab failed (an engine that does not answer fails its labs, one line
-    /// each; the others still come up).
-    #[command(after_help = "Example: infractl class up monday.yaml")]
+    /// that engine's host for the learner's browser. Every lab is placed
+    /// before any starts: a class that does not fit (memory, `max-labs`,
+    /// free subnets) is refused, saying how many labs fit on which engine,
+    /// and nothing is changed (exit 2); so is a class of more students than
+    /// its `max-labs:` (default 200). An engine without the node image gets
+    /// it copied from one that has it. Labs come up two at once per engine,
+    /// engines side by side; the table gives each one's engine, state and
+    /// address. Run again: students added come up, students gone are
+    /// removed, the rest stay where they are. Exit 1 if a lab failed (an
+    /// engine that does not answer fails its labs, one line each; the
+    /// others still come up).
+    #[command(after_help = "Example: infractl class up monday.yaml --dry-run")]
     Up {
         /// The class file.
         file: PathBuf,
+        /// Print where each lab would go (student, lab, engine) and change
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON: per lab its student, lab, engine, state and url
+        /// (with --dry-run: its student, lab, engine and placement).
+        #[arg(long)]
+        json: bool,
     },
     /// Show each student's lab: state and address.
     ///

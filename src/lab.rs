@@ -94,22 +94,30 @@ pub fn left_engine(state: &StateDir) -> Result<()> {
     }
 }
 
-/// The engines the labs' records under `root` say they run on, each once.
-pub fn recorded_engines(root: &Path) -> Vec<crate::driver::docker::endpoint::Endpoint> {
-    let mut engines = Vec::new();
+/// Every lab's record under `root`, by the lab's name, in name order.
+pub fn records(root: &Path) -> Vec<(String, Record)> {
     let Ok(dirs) = std::fs::read_dir(root) else {
-        return engines;
+        return Vec::new();
     };
     let mut names: Vec<String> = dirs
         .filter_map(|d| d.ok()?.file_name().into_string().ok())
         .collect();
     names.sort();
-    for name in names {
-        if let Some(e) = read(&StateDir::new(root, &name)).and_then(|r| r.engine) {
-            if !engines
-                .iter()
-                .any(|x: &crate::driver::docker::endpoint::Endpoint| x.same_engine(&e))
-            {
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let r = read(&StateDir::new(root, &name))?;
+            Some((name, r))
+        })
+        .collect()
+}
+
+/// The engines the labs' records under `root` say they run on, each once.
+pub fn recorded_engines(root: &Path) -> Vec<crate::driver::docker::endpoint::Endpoint> {
+    let mut engines: Vec<crate::driver::docker::endpoint::Endpoint> = Vec::new();
+    for (_, r) in records(root) {
+        if let Some(e) = r.engine {
+            if !engines.iter().any(|x| x.same_engine(&e)) {
                 engines.push(e);
             }
         }

@@ -178,18 +178,20 @@ async fn run(
         Command::Schema => commands::schema::run(stdout),
         Command::Up(args) => commands::up::run(&args, global, p, stdout).await,
         Command::Down(args) => commands::down::run(&args, global, stdout).await,
-        Command::Status { stack, json, .. } => {
-            commands::status::run(stack.as_deref(), json, global, stdout).await
-        }
+        Command::Status {
+            stack, json, all, ..
+        } => commands::status::run(stack.as_deref(), json, all, global, stdout).await,
         Command::Verify { stack, json, .. } => {
             commands::verify::run(&stack, json, global, p, stdout).await
         }
         Command::Chaos { stack, json, .. } => {
             commands::chaos::run(&stack, json, global, p, stdout).await
         }
-        Command::Class(ClassCommand::Up { file }) => {
-            commands::class::up(&file, global, p, stdout).await
-        }
+        Command::Class(ClassCommand::Up {
+            file,
+            dry_run,
+            json,
+        }) => commands::class::up(&file, dry_run, json, global, p, stdout).await,
         Command::Class(ClassCommand::Status { file, json }) => {
             commands::class::status(&file, json, global, stdout).await
         }

@@ -9,6 +9,7 @@ mod explain;
 mod golden;
 mod harness;
 mod isolation;
+mod place;
 mod resume;
 mod ssh;
 mod stack_errors;

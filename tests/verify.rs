@@ -220,7 +220,7 @@ fn two_labs_of_one_stack_run_side_by_side_and_verify() {
     let status = t.run_args(&["status", "--json"]).code(0);
     let labs: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     for lab in ["it-twin-a", "it-twin-b"] {
-        let l = labs
+        let l = labs["labs"]
             .as_array()
             .unwrap()
             .iter()

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::{emit, emit_json, Global};
-use crate::class::Class;
+use crate::class::{place, Class};
 use crate::driver::docker::endpoint::Endpoint;
 use crate::driver::docker::{DockerEngine, LabOnEngine};
 use crate::driver::{DownOptions, Driver};
@@ -21,10 +21,6 @@ use crate::state::StateDir;
 /// runs its servers in parallel on the engine's cores. Engines work side
 /// by side.
 const AT_ONCE: usize = 2;
-
-/// The share of an engine's memory a class may fill with labs (the rest
-/// is the engine's own, and its machine's).
-const MEMORY_SHARE: f64 = 0.8;
 
 /// One student's lab, as `class up` and `class status` show it.
 #[derive(Debug, Serialize)]
@@ -44,6 +40,8 @@ fn root(global: &Global) -> std::path::PathBuf {
 /// One of the class's engines, as reached now.
 struct Site {
     endpoint: Endpoint,
+    /// Listed in the class file (else only a lab's record names it).
+    listed: bool,
     max_labs: Option<u32>,
     /// Connected, with what is on it; or why not (one line).
     reached: std::result::Result<Reached, String>,
@@ -67,40 +65,43 @@ impl Site {
 /// Every engine of the class (and every other engine its labs' records
 /// name), reached at once; an engine that does not answer is a line.
 async fn reach(class: &Class, global: &Global) -> Vec<Site> {
-    let mut wanted: Vec<(Endpoint, Option<u32>)> = class
+    let mut wanted: Vec<(Endpoint, bool, Option<u32>)> = class
         .engines
         .iter()
-        .map(|e| (e.endpoint.clone(), e.max_labs))
+        .map(|e| (e.endpoint.clone(), true, e.max_labs))
         .collect();
     // A lab stays on the engine it runs on, even one the file no longer lists.
     for lab in class_labs(class, global) {
         if let Some(e) = record_of(&lab, global).and_then(|r| r.engine) {
-            if !wanted.iter().any(|(w, _)| w.same_engine(&e)) {
-                wanted.push((e, Some(0)));
+            if !wanted.iter().any(|(w, _, _)| w.same_engine(&e)) {
+                wanted.push((e, false, None));
             }
         }
     }
-    futures_util::future::join_all(wanted.into_iter().map(|(endpoint, max_labs)| async move {
-        let reached = async {
-            let engine = DockerEngine::connect(endpoint.clone()).await?;
-            let labs = engine.labs().await?;
-            let subnets = engine.subnets_in_use().await?;
-            let memory_mb = engine.memory_mb().await?;
-            Ok::<_, Error>(Reached {
-                engine,
-                labs,
-                subnets,
-                memory_mb,
-            })
-        }
-        .await
-        .map_err(|e| e.headline());
-        Site {
-            endpoint,
-            max_labs,
-            reached,
-        }
-    }))
+    futures_util::future::join_all(wanted.into_iter().map(
+        |(endpoint, listed, max_labs)| async move {
+            let reached = async {
+                let engine = DockerEngine::connect(endpoint.clone()).await?;
+                let labs = engine.labs().await?;
+                let subnets = engine.subnets_in_use().await?;
+                let memory_mb = engine.memory_mb().await?;
+                Ok::<_, Error>(Reached {
+                    engine,
+                    labs,
+                    subnets,
+                    memory_mb,
+                })
+            }
+            .await
+            .map_err(|e| e.headline());
+            Site {
+                endpoint,
+                listed,
+                max_labs,
+                reached,
+            }
+        },
+    ))
     .await
 }
 
@@ -139,9 +140,12 @@ enum Where {
 }
 
 /// Where `lab` is: the engine its record names, else one it has
-/// containers on.
+/// containers on. A lab with no record at all was never made here: on no
+/// engine that answered, it is new.
 fn locate(lab: &str, sites: &[Site], global: &Global) -> Where {
-    let recorded = record_of(lab, global).and_then(|r| r.engine);
+    let record = record_of(lab, global);
+    let had_record = record.is_some();
+    let recorded = record.and_then(|r| r.engine);
     let found = match &recorded {
         Some(e) => sites.iter().position(|s| s.endpoint.same_engine(e)),
         None => sites.iter().position(|s| s.has(lab)),
@@ -154,8 +158,8 @@ fn locate(lab: &str, sites: &[Site], global: &Global) -> Where {
         .filter(|s| s.reached.is_err())
         .map(|s| s.endpoint.to_string())
         .collect();
-    match (recorded, silent.is_empty()) {
-        (None, false) => Where::Unknown(silent.join(", ")),
+    match (had_record, recorded, silent.is_empty()) {
+        (true, None, false) => Where::Unknown(silent.join(", ")),
         _ => Where::Nowhere,
     }
 }
@@ -178,29 +182,14 @@ async fn remove_lab(engine: &DockerEngine, lab: &str, global: &Global) -> Result
     Ok(())
 }
 
-/// The engine a new lab goes to: the one with the most memory left that
-/// has room for it (and is under its `max-labs`); the file's order breaks
-/// ties. `load` is each site's memory (MB) and class labs so far.
-fn choose_site(sites: &[Site], load: &[(u64, u32)], need_mb: u64) -> Option<usize> {
-    sites
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let r = s.reached.as_ref().ok()?;
-            let (used, labs) = load[i];
-            let room = (r.memory_mb as f64 * MEMORY_SHARE) as u64;
-            let free = room.checked_sub(used + need_mb)?;
-            if s.max_labs.is_some_and(|m| labs >= m) {
-                return None;
-            }
-            Some((i, free))
-        })
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|(i, _)| i)
-}
-
+/// `class up`: every lab placed first, the class refused whole (exit 2,
+/// nothing changed) when it does not fit; with `dry_run` the placement
+/// printed and nothing done; else the students gone removed and every
+/// lab brought up on its engine.
 pub async fn up(
     file: &Path,
+    dry_run: bool,
+    json: bool,
     global: &Global,
     progress: &dyn Progress,
     out: &mut dyn Write,
@@ -209,7 +198,6 @@ pub async fn up(
     // What a lab of the class holds, from its plan (addresses and secrets
     // do not change it).
     let stack = crate::topology::Topology::load(&class.stack)?.stack;
-    let need_mb = stack.memory_mb();
     let mut sites = reach(&class, global).await;
     for s in &sites {
         if let Err(e) = &s.reached {
@@ -218,7 +206,37 @@ pub async fn up(
     }
     let listed: Vec<String> = class.students.iter().map(|s| class.lab(s)).collect();
     let ours = class_labs(&class, global);
-    for lab in ours.iter().filter(|l| !listed.contains(l)) {
+    let leaving: Vec<String> = ours
+        .iter()
+        .filter(|l| !listed.contains(l))
+        .cloned()
+        .collect();
+    let engines = rooms(&sites, &ours, &stack)?;
+    let wanted: Vec<place::Wanted> = class
+        .students
+        .iter()
+        .map(|student| {
+            let lab = class.lab(student);
+            let now = match locate(&lab, &sites, global) {
+                Where::On(i) => place::Now::On(i),
+                Where::Unknown(engines) => place::Now::Unknown(engines),
+                Where::Nowhere => place::Now::New,
+            };
+            place::Wanted {
+                student: student.clone(),
+                lab,
+                now,
+            }
+        })
+        .collect();
+    // Decided whole before anything changes: a class that does not fit
+    // starts nothing, removes nothing, writes nothing.
+    let placement = place::place(&engines, &wanted, stack.memory_mb())
+        .map_err(|r| r.error(&class.name, &stack.name, &file.display().to_string()))?;
+    if dry_run {
+        return placement_report(&class, &placement, &sites, &leaving, json, out);
+    }
+    for lab in &leaving {
         let gone = match locate(lab, &sites, global) {
             Where::On(i) => match &sites[i].reached {
                 Ok(r) => remove_lab(&r.engine, lab, global)
@@ -234,64 +252,36 @@ pub async fn up(
             Err(e) => progress.note(&format!("{lab}: its student left the class, but {e}")),
         }
     }
-    // Each site's memory in use and the class's labs on it: the listed
-    // students' labs it holds (or is recorded to), and any other lab
-    // running there at this stack's rate per server.
-    let per_server = need_mb / stack.servers.len().max(1) as u64;
-    let mut load: Vec<(u64, u32)> = sites
-        .iter()
-        .map(|s| match &s.reached {
-            Ok(r) => r
-                .labs
-                .iter()
-                .filter(|l| !ours.contains(&l.lab))
-                .fold((0, 0), |(mb, n), l| {
-                    (mb + per_server * l.hosts.len() as u64, n)
-                }),
-            Err(_) => (0, 0),
-        })
-        .collect();
-    for lab in &listed {
-        if let Where::On(i) = locate(lab, &sites, global) {
-            load[i].0 += need_mb;
-            load[i].1 += 1;
-        }
-    }
-    // Placed one after another: each lab's engine, then its subnets there.
+    // Each lab on its engine, then on subnets free there.
     let mut jobs: Vec<Vec<Job>> = sites.iter().map(|_| Vec::new()).collect();
     let mut failed_early = Vec::new();
-    for student in &class.students {
-        let name = class.lab(student);
-        let placed = match locate(&name, &sites, global) {
-            Where::On(i) => Ok(i),
-            Where::Unknown(engines) => Err(format!(
-                "its record names no engine, and it may be on {engines}, which did not answer"
-            )),
-            Where::Nowhere => {
-                let i = choose_site(&sites, &load, need_mb);
-                if let Some(i) = i {
-                    load[i].0 += need_mb;
-                    load[i].1 += 1;
+    for place::Placed {
+        student,
+        lab,
+        engine,
+        how,
+    } in placement.labs
+    {
+        let job = match (how, engine) {
+            (place::How::Lost(why), _) => Err(why),
+            (_, None) => Err("placed on no engine".to_string()),
+            (_, Some(i)) => {
+                let site = &mut sites[i];
+                match &mut site.reached {
+                    Ok(r) => make_job(&class, &student, &site.endpoint, r, global).map(|j| (i, j)),
+                    Err(e) => Err(e.clone()),
                 }
-                i.ok_or_else(|| no_room(&sites, &load, need_mb, &class.stack))
             }
         };
-        let job = placed.and_then(|i| {
-            let site = &mut sites[i];
-            match &mut site.reached {
-                Ok(r) => place(&class, student, &site.endpoint, r, global).map(|j| (i, j)),
-                Err(e) => Err(e.clone()),
-            }
-        });
         match job {
             Ok((i, j)) => jobs[i].push(j),
             Err(e) => failed_early.push(StudentLab {
-                engine: site_of(&name, &sites, global)
-                    .map(|s| s.endpoint.to_string())
+                engine: engine
+                    .map(|i| sites[i].endpoint.to_string())
                     .unwrap_or_default(),
-                lab: name,
+                lab,
                 state: format!("failed: {e}"),
-                student: student.clone(),
+                student,
                 url: None,
             }),
         }
@@ -359,6 +349,10 @@ pub async fn up(
     labs.extend(failed_early);
     labs.sort_by_key(|l| class.students.iter().position(|s| *s == l.student));
     let failed = labs.iter().filter(|l| l.state != "up").count();
+    if json {
+        emit_json(out, &labs)?;
+        return Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILURE });
+    }
     emit(out, &table(&labs))?;
     emit(
         out,
@@ -371,6 +365,124 @@ pub async fn up(
         ),
     )?;
     Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILURE })
+}
+
+/// The class's engines as placement takes them: memory, what other labs
+/// hold of it (at this stack's rate per server), free subnets.
+fn rooms(
+    sites: &[Site],
+    ours: &[String],
+    stack: &crate::stack::Stack,
+) -> Result<Vec<place::Engine>> {
+    let per_server = stack.memory_mb() / stack.servers.len().max(1) as u64;
+    let own: Vec<crate::stack::Subnet> = stack.networks.iter().map(|n| n.subnet).collect();
+    let pool = crate::stack::relocate::pool().map_err(Error::usage)?;
+    Ok(sites
+        .iter()
+        .map(|s| place::Engine {
+            name: s.endpoint.to_string(),
+            listed: s.listed,
+            max_labs: s.max_labs,
+            reached: s.reached.as_ref().map_err(Clone::clone).map(|r| {
+                let taken: Vec<crate::stack::Subnet> = r.subnets.iter().map(|(_, n)| *n).collect();
+                place::Room {
+                    memory_mb: r.memory_mb,
+                    others_mb: r
+                        .labs
+                        .iter()
+                        .filter(|l| !ours.contains(&l.lab))
+                        .map(|l| per_server * l.hosts.len() as u64)
+                        .sum(),
+                    subnets_for: place::subnet_room(&own, &taken, pool),
+                }
+            }),
+        })
+        .collect())
+}
+
+/// `class up --dry-run`: where each lab would go, and nothing done.
+fn placement_report(
+    class: &Class,
+    placement: &place::Placement,
+    sites: &[Site],
+    leaving: &[String],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let engine = |i: Option<usize>| i.map(|i| sites[i].endpoint.to_string());
+    let labs: Vec<super::report::PlacedLab> = placement
+        .labs
+        .iter()
+        .map(|p| super::report::PlacedLab {
+            engine: engine(p.engine),
+            lab: p.lab.clone(),
+            placed: match &p.how {
+                place::How::Kept => "kept",
+                place::How::New => "new",
+                place::How::Lost(_) => "unknown",
+            },
+            student: p.student.clone(),
+        })
+        .collect();
+    if json {
+        emit_json(
+            out,
+            &super::report::ClassPlacement {
+                class: &class.name,
+                dry_run: true,
+                labs: &labs,
+                removed: leaving,
+            },
+        )?;
+        return Ok(EXIT_OK);
+    }
+    let rows: Vec<[String; 4]> = placement
+        .labs
+        .iter()
+        .map(|p| {
+            [
+                p.student.clone(),
+                p.lab.clone(),
+                engine(p.engine).unwrap_or_default(),
+                p.how.word(),
+            ]
+        })
+        .collect();
+    let mut text = super::table(["STUDENT", "LAB", "ENGINE", "PLACED"], &rows);
+    // Per engine, in the file's order: how many labs, how many new.
+    let mut per: Vec<String> = Vec::new();
+    for (i, site) in sites.iter().enumerate() {
+        let on: Vec<&place::Placed> = placement
+            .labs
+            .iter()
+            .filter(|p| p.engine == Some(i))
+            .collect();
+        if on.is_empty() {
+            continue;
+        }
+        let new = on.iter().filter(|p| p.how == place::How::New).count();
+        per.push(format!("{} on {} ({new} new)", on.len(), site.endpoint));
+    }
+    text.push_str(&format!(
+        "\nClass `{}`: {} placed: {}.\n",
+        class.name,
+        super::count(placement.labs.len(), "lab"),
+        if per.is_empty() {
+            "none on an engine".to_string()
+        } else {
+            per.join(", ")
+        }
+    ));
+    if !leaving.is_empty() {
+        text.push_str(&format!(
+            "Their students gone, {} would be removed: {}.\n",
+            super::count(leaving.len(), "lab"),
+            leaving.join(", ")
+        ));
+    }
+    text.push_str("Nothing was started or changed (--dry-run).\n");
+    emit(out, &text)?;
+    Ok(EXIT_OK)
 }
 
 /// `, on 3 engines` when the labs are on more than one.
@@ -387,28 +499,6 @@ fn spread(labs: &[StudentLab]) -> String {
     } else {
         String::new()
     }
-}
-
-/// Why a lab found no engine.
-fn no_room(sites: &[Site], load: &[(u64, u32)], need_mb: u64, stack: &str) -> String {
-    let each: Vec<String> = sites
-        .iter()
-        .zip(load)
-        .map(|(s, (used, labs))| match &s.reached {
-            Ok(r) => {
-                let room = (r.memory_mb as f64 * MEMORY_SHARE) as u64;
-                match s.max_labs {
-                    Some(m) if *labs >= m => format!("{} has its {m} labs", s.endpoint),
-                    _ => format!("{} {} MB free", s.endpoint, room.saturating_sub(*used)),
-                }
-            }
-            Err(_) => format!("{} unreachable", s.endpoint),
-        })
-        .collect();
-    format!(
-        "no engine has room: a lab of {stack} needs about {need_mb} MB; {}",
-        each.join(", ")
-    )
 }
 
 /// Deletes a lab's state (a lab on no engine).
@@ -433,7 +523,7 @@ struct Job {
 
 /// Places `student`'s lab on the engine `r`: subnets free there, recorded
 /// with the engine and the class, published.
-fn place(
+fn make_job(
     class: &Class,
     student: &str,
     endpoint: &Endpoint,
@@ -791,8 +881,14 @@ async fn verify_lab(
     use crate::grade::{self, LabReport};
     let name = class.lab(student);
     progress.begin(&name, None, "verifying");
+    // On the engine its record names, whatever the environment names:
+    // the class file says where its labs run.
+    let global = match record_of(&name, global).and_then(|r| r.engine) {
+        Some(e) => global.on(&e),
+        None => global.clone(),
+    };
     let claims = async {
-        let lab = super::running_lab(&name, "class verify", global).await?;
+        let lab = super::running_lab(&name, "class verify", &global).await?;
         let l = &lab.loaded;
         crate::verify::run(
             &lab.driver,

@@ -64,25 +64,68 @@ impl Global {
 }
 
 /// The engine a lab's commands go to: the one its record says it runs
-/// on (naming another with `--engine` or `--context` is refused: the lab
-/// is not there), else the one the options name, else the one the
-/// environment names (DOCKER_HOST, DOCKER_CONTEXT, the current context,
-/// the local socket). A lab moves to another engine only through `down`.
+/// on, else the one the options name, else the one the environment names
+/// (DOCKER_HOST, DOCKER_CONTEXT, the current context, the local socket).
+/// An engine named outright — `--engine`, `--context`, or DOCKER_HOST or
+/// DOCKER_CONTEXT over the flags' absence — that is not the recorded one
+/// is refused: the lab is not there, and no command goes anywhere but
+/// where it was asked. A lab moves to another engine only through `down`.
 pub fn engine_of(lab: &str, global: &Global) -> Result<Endpoint> {
     let root = crate::state::root(global.state_dir.as_deref());
     let recorded =
         crate::lab::read(&crate::state::StateDir::new(&root, lab)).and_then(|r| r.engine);
-    match (explicit_engine(global)?, recorded) {
-        (Some(asked), Some(there)) if !asked.same_engine(&there) => Err(Error::usage(format!(
+    let flag = explicit_engine(global)?;
+    // The environment matters only for a recorded lab the flags leave open.
+    let env = match (&flag, &recorded) {
+        (None, Some(_)) => Endpoint::named_by_env(&crate::driver::docker::endpoint::Env::read())?,
+        _ => None,
+    };
+    match choose_for_lab(lab, flag, env, recorded)? {
+        Some(e) => Ok(e),
+        None => Endpoint::ambient(),
+    }
+}
+
+/// [`engine_of`]'s choice, from what names an engine: the flags, the
+/// environment (and which variable), the lab's record. None: the engine
+/// the environment names by default.
+pub fn choose_for_lab(
+    lab: &str,
+    flag: Option<Endpoint>,
+    env: Option<(Endpoint, &str)>,
+    recorded: Option<Endpoint>,
+) -> Result<Option<Endpoint>> {
+    let Some(there) = recorded else {
+        return Ok(flag);
+    };
+    let (asked, by) = match (flag, env) {
+        (Some(f), _) => (f, None),
+        (None, Some((e, var))) => (e, Some(var)),
+        (None, None) => return Ok(Some(there)),
+    };
+    if asked.same_engine(&there) {
+        return Ok(Some(there));
+    }
+    let down = format!(
+        "`infractl down {lab} {}` frees the lab for another engine",
+        there.flag()
+    );
+    Err(match by {
+        None => Error::usage(format!(
             "lab `{lab}` runs on the engine {there}, not {asked}"
         ))
         .with_hint(format!(
-            "leave --engine and --context out: its commands go there; `infractl down {lab}` (there) frees it for another engine"
-        ))),
-        (_, Some(there)) => Ok(there),
-        (Some(asked), None) => Ok(asked),
-        (None, None) => Endpoint::ambient(),
-    }
+            "leave --engine and --context out, or name the lab's engine ({}); {down}",
+            there.flag()
+        )),
+        Some(var) => Error::usage(format!(
+            "lab `{lab}` runs on the engine {there}, not {asked}, which {var} names"
+        ))
+        .with_hint(format!(
+            "say which engine: `{}` for the lab's, or unset {var}; {down}",
+            there.flag()
+        )),
+    })
 }
 
 /// The engine the command line names, if it names one.
@@ -316,4 +359,68 @@ pub fn table_of(head: &[&str], rows: &[Vec<String>]) -> String {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(url: &str) -> Endpoint {
+        Endpoint::parse(url, None).unwrap()
+    }
+
+    #[test]
+    fn a_labs_engine_is_its_records_and_another_named_outright_is_refused() {
+        let here = Endpoint::local();
+        let there = at("tcp://192.0.2.7:2375");
+        let env = |e: &Endpoint| Some((e.clone(), "DOCKER_HOST"));
+        // Nothing named: the record's, else the default.
+        assert_eq!(
+            choose_for_lab("x", None, None, Some(there.clone())).unwrap(),
+            Some(there.clone())
+        );
+        assert_eq!(choose_for_lab("x", None, None, None).unwrap(), None);
+        // Named and agreeing, or no record: what is named.
+        assert_eq!(
+            choose_for_lab("x", None, env(&there), Some(there.clone())).unwrap(),
+            Some(there.clone())
+        );
+        assert_eq!(
+            choose_for_lab("x", Some(there.clone()), None, None).unwrap(),
+            Some(there.clone())
+        );
+        // The flag over the environment: naming the lab's engine settles it.
+        assert_eq!(
+            choose_for_lab("x", Some(here.clone()), env(&there), Some(here.clone())).unwrap(),
+            Some(here.clone())
+        );
+        // The environment naming another engine: an error, with the flag
+        // that says which.
+        let e = choose_for_lab("x", None, env(&there), Some(here.clone())).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_INPUT);
+        assert_eq!(
+            e.report(),
+            "error: lab `x` runs on the engine unix:///var/run/docker.sock, not tcp://192.0.2.7:2375, which DOCKER_HOST names
+  = hint: say which engine: `--engine unix:///var/run/docker.sock` for the lab's, or unset DOCKER_HOST; `infractl down x --engine unix:///var/run/docker.sock` frees the lab for another engine
+"
+        );
+        // A flag naming another engine, as before.
+        let e = choose_for_lab("x", Some(there.clone()), None, Some(here)).unwrap_err();
+        assert!(e
+            .report()
+            .starts_with("error: lab `x` runs on the engine unix:///var/run/docker.sock, not tcp://192.0.2.7:2375\n"));
+        // A lab found through a context is named by it.
+        let mut school = there.clone();
+        school.context = Some("school".into());
+        let e = choose_for_lab(
+            "x",
+            None,
+            Some((Endpoint::local(), "DOCKER_CONTEXT")),
+            Some(school),
+        )
+        .unwrap_err();
+        assert!(e
+            .report()
+            .contains("`--context school` for the lab's, or unset DOCKER_CONTEXT"));
+    }
 }

@@ -67,6 +67,20 @@ pub struct Status<'a> {
     pub alerts: Option<&'a [crate::alerts::Firing]>,
 }
 
+/// `status` with no stack: the labs on the engine in use (every engine
+/// a record names, with `--all`).
+#[derive(Serialize)]
+pub struct Labs<'a> {
+    /// Labs the records say run on other engines, not listed (`--all`
+    /// lists them).
+    pub elsewhere: usize,
+    /// The engine in use: the options', else the environment's.
+    pub engine: String,
+    pub labs: &'a [Lab],
+    /// Engines that did not answer, one line each (with `--all`).
+    pub unreachable: &'a [String],
+}
+
 /// `status` with no stack: one line a lab on the engine.
 #[derive(Serialize)]
 pub struct Lab {
@@ -77,6 +91,27 @@ pub struct Lab {
     pub servers: usize,
     /// The stack the lab runs.
     pub stack: String,
+}
+
+/// `class up --dry-run`: where each lab of the class would go.
+#[derive(Serialize)]
+pub struct ClassPlacement<'a> {
+    pub class: &'a str,
+    pub dry_run: bool,
+    pub labs: &'a [PlacedLab],
+    /// The labs of students gone from the class, which `class up` removes.
+    pub removed: &'a [String],
+}
+
+/// One lab of a class's placement.
+#[derive(Serialize)]
+pub struct PlacedLab {
+    /// Where it goes; none when it may be on an engine that did not answer.
+    pub engine: Option<String>,
+    pub lab: String,
+    /// `kept` (already there), `new`, or `unknown`.
+    pub placed: &'static str,
+    pub student: String,
 }
 
 /// `list`: a built-in stack.

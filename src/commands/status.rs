@@ -1,5 +1,6 @@
 //! `infractl status`: per server, its container's state, each service's
-//! state and its addresses; with no stack, every lab that is up.
+//! state and its addresses; with no stack, every lab on the engine in
+//! use (and with `--all`, on every engine a lab's record names).
 
 use std::io::Write;
 
@@ -164,11 +165,12 @@ pub fn healthy(report: &[ServerStatus]) -> bool {
 pub async fn run(
     stack: Option<&str>,
     json: bool,
+    all: bool,
     global: &Global,
     out: &mut dyn Write,
 ) -> Result<i32> {
     let Some(stack) = stack else {
-        return every_lab(json, global, out).await;
+        return every_lab(json, all, global, out).await;
     };
     let (topo, plan) = plan_for(stack, global)?;
     let driver = super::driver(global, &topo).await?;
@@ -221,19 +223,20 @@ pub async fn run(
     Ok(if !up || healthy(&report) { 0 } else { 1 })
 }
 
-/// `status` with no stack: every lab on the engine the options name, and
-/// on every other engine a lab's record names (a class's engines). An
-/// engine that does not answer is one line, and exit 1.
-async fn every_lab(json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
+/// `status` with no stack: every lab on the engine in use (the one the
+/// options name, else the environment's), and how many labs the records
+/// say run on other engines; with `all`, the labs of those engines too.
+/// An engine that does not answer is one line, and exit 1 (the one in
+/// use, alone, is an error).
+async fn every_lab(json: bool, all: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
     use crate::driver::docker::{endpoint::Endpoint, DockerEngine};
-    let named = super::explicit_engine(global)?;
-    let first = match &named {
-        Some(e) => e.clone(),
+    let in_use = match super::explicit_engine(global)? {
+        Some(e) => e,
         None => Endpoint::ambient()?,
     };
-    let mut engines = vec![first.clone()];
-    if named.is_none() {
-        let root = crate::state::root(global.state_dir.as_deref());
+    let root = crate::state::root(global.state_dir.as_deref());
+    let mut engines = vec![in_use.clone()];
+    if all {
         for e in crate::lab::recorded_engines(&root) {
             if !engines.iter().any(|x| x.same_engine(&e)) {
                 engines.push(e);
@@ -256,17 +259,55 @@ async fn every_lab(json: bool, global: &Global, out: &mut dyn Write) -> Result<i
                 servers: l.hosts.len(),
                 stack: l.stack,
             })),
-            // An engine asked for must answer; the others are reported
-            // (the environment's too, when records name others).
-            Err(e) if named.is_some() || engines.len() == 1 => return Err(e),
+            Err(e) if engines.len() == 1 => return Err(e),
             Err(e) => unreachable.push(e.headline()),
         }
     }
+    let elsewhere = match all {
+        true => 0,
+        false => elsewhere(&crate::lab::records(&root), &in_use, &labs),
+    };
     if json {
-        emit_json(out, &labs)?;
-    } else if labs.is_empty() {
-        emit(out, "No lab is up.\n")?;
+        emit_json(
+            out,
+            &super::report::Labs {
+                elsewhere,
+                engine: in_use.to_string(),
+                labs: &labs,
+                unreachable: &unreachable,
+            },
+        )?;
     } else {
+        emit(out, &labs_text(&labs, &in_use.to_string(), all, elsewhere))?;
+        for line in &unreachable {
+            emit(out, &format!("{line}\n"))?;
+        }
+    }
+    Ok(if unreachable.is_empty() { 0 } else { 1 })
+}
+
+/// How many labs the records say run on an engine other than `in_use`
+/// (and are not among `listed`, found on it).
+fn elsewhere(
+    records: &[(String, crate::lab::Record)],
+    in_use: &crate::driver::docker::endpoint::Endpoint,
+    listed: &[super::report::Lab],
+) -> usize {
+    records
+        .iter()
+        .filter(|(name, r)| {
+            r.engine.as_ref().is_some_and(|e| !e.same_engine(in_use))
+                && !listed.iter().any(|l| l.lab == *name)
+        })
+        .count()
+}
+
+/// `status`'s table of labs (an ENGINE column with `all`), and the line
+/// that says how many others there are.
+fn labs_text(labs: &[super::report::Lab], in_use: &str, all: bool, elsewhere: usize) -> String {
+    let mut text = if labs.is_empty() {
+        format!("No lab is up on the engine {in_use}.\n")
+    } else if all {
         let rows: Vec<[String; 5]> = labs
             .iter()
             .map(|l| {
@@ -279,13 +320,74 @@ async fn every_lab(json: bool, global: &Global, out: &mut dyn Write) -> Result<i
                 ]
             })
             .collect();
-        let head = ["LAB", "STACK", "SERVERS", "RUNNING", "ENGINE"];
-        emit(out, &super::table(head, &rows))?;
+        super::table(["LAB", "STACK", "SERVERS", "RUNNING", "ENGINE"], &rows)
+    } else {
+        let rows: Vec<[String; 4]> = labs
+            .iter()
+            .map(|l| {
+                [
+                    l.lab.clone(),
+                    l.stack.clone(),
+                    l.servers.to_string(),
+                    l.running.to_string(),
+                ]
+            })
+            .collect();
+        let mut t = super::table(["LAB", "STACK", "SERVERS", "RUNNING"], &rows);
+        t.push_str(&format!("\nOn the engine {in_use}.\n"));
+        t
+    };
+    if elsewhere > 0 {
+        text.push_str(&format!(
+            "{} on other engines (status --all lists them).\n",
+            super::count(elsewhere, "lab")
+        ));
     }
-    if !json {
-        for line in &unreachable {
-            emit(out, &format!("{line}\n"))?;
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::docker::endpoint::Endpoint;
+
+    fn lab(name: &str, engine: &str) -> crate::commands::report::Lab {
+        crate::commands::report::Lab {
+            engine: engine.into(),
+            lab: name.into(),
+            running: 5,
+            servers: 5,
+            stack: "task1".into(),
         }
     }
-    Ok(if unreachable.is_empty() { 0 } else { 1 })
+
+    #[test]
+    fn status_lists_the_engine_in_use_and_counts_the_others() {
+        let here = Endpoint::local();
+        let there = Endpoint::parse("tcp://192.0.2.7:2375", None).unwrap();
+        let record = |e: Option<&Endpoint>| crate::lab::Record {
+            engine: e.cloned(),
+            ..crate::lab::Record::of("task1", &[])
+        };
+        let records = vec![
+            ("a".to_string(), record(Some(&here))),
+            ("b".to_string(), record(Some(&there))),
+            ("c".to_string(), record(Some(&there))),
+            ("d".to_string(), record(None)),
+        ];
+        let listed = [lab("a", &here.host), lab("x", &here.host)];
+        assert_eq!(elsewhere(&records, &here, &listed), 2);
+        assert_eq!(elsewhere(&records, &there, &[]), 1);
+        assert_eq!(
+            labs_text(&listed, &here.host, false, 2),
+            "LAB  STACK  SERVERS  RUNNING\na    task1  5        5\nx    task1  5        5\n\nOn the engine unix:///var/run/docker.sock.\n2 labs on other engines (status --all lists them).\n"
+        );
+        assert!(labs_text(&listed, &here.host, true, 0).starts_with(
+            "LAB  STACK  SERVERS  RUNNING  ENGINE\na    task1  5        5        unix://"
+        ));
+        assert_eq!(
+            labs_text(&[], &here.host, false, 1),
+            "No lab is up on the engine unix:///var/run/docker.sock.\n1 lab on other engines (status --all lists them).\n"
+        );
+    }
 }

@@ -192,6 +192,29 @@ impl Endpoint {
         Endpoint::choose(engine, context, &Env::read()).map(Some)
     }
 
+    /// The engine the environment names outright — `DOCKER_HOST`, else
+    /// `DOCKER_CONTEXT` — with the variable that names it; none when
+    /// neither is set (the config's current context is a standing
+    /// setting, not a choice made for this command).
+    pub fn named_by_env(env: &Env) -> Result<Option<(Endpoint, &'static str)>> {
+        if let Some(url) = &env.docker_host {
+            return Ok(Some((Endpoint::from_env_url(url, env)?, "DOCKER_HOST")));
+        }
+        if let Some(name) = &env.docker_context {
+            return Ok(Some((Endpoint::context(name, env)?, "DOCKER_CONTEXT")));
+        }
+        Ok(None)
+    }
+
+    /// How a command line names this engine: `--context NAME` for one
+    /// found through a context, else `--engine URL`.
+    pub fn flag(&self) -> String {
+        match &self.context {
+            Some(c) => format!("--context {c}"),
+            None => format!("--engine {}", self.host),
+        }
+    }
+
     /// The engine the environment names (as the docker CLI with no flags).
     pub fn ambient() -> Result<Endpoint> {
         Endpoint::choose(None, None, &Env::read())
@@ -560,6 +583,24 @@ mod tests {
         assert_eq!(e.host, "tcp://192.0.2.9:2376");
         let e = Endpoint::choose(None, Some("nowhere"), &env).unwrap_err();
         assert!(e.report().contains("Docker context `nowhere` not found"));
+        // What the environment names outright: DOCKER_HOST, then
+        // DOCKER_CONTEXT; the config's current context is no such choice.
+        let (e, var) = Endpoint::named_by_env(&env).unwrap().unwrap();
+        assert_eq!(
+            (e.host.as_str(), var),
+            ("tcp://192.0.2.9:2376", "DOCKER_HOST")
+        );
+        assert_eq!(e.flag(), "--engine tcp://192.0.2.9:2376");
+        let only_context = Env {
+            docker_host: None,
+            ..env.clone()
+        };
+        let (e, var) = Endpoint::named_by_env(&only_context).unwrap().unwrap();
+        assert_eq!(
+            (e.flag().as_str(), var),
+            ("--context school", "DOCKER_CONTEXT")
+        );
+        assert!(Endpoint::named_by_env(&self::env(d)).unwrap().is_none());
         // TLS that verifies nothing is refused.
         env.tls_verify = false;
         env.tls_unverified = true;

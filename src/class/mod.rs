@@ -11,7 +11,12 @@
 //!   - tcp://192.0.2.7:2376        # TLS as DOCKER_TLS_VERIFY/DOCKER_CERT_PATH say
 //!   - { host: tcp://192.0.2.8:2376, tls: certs/e8, max-labs: 10 }
 //!   - { context: school }         # a Docker context
+//! max-labs: 200                   # at most this many labs (the default)
 //! ```
+//!
+//! Where each lab goes is decided whole before any starts (`place`).
+
+pub mod place;
 
 use std::path::Path;
 
@@ -30,7 +35,14 @@ struct ClassFile {
     /// Where labs may run; default: the engine the environment names.
     #[serde(default)]
     engines: Vec<EngineEntry>,
+    /// At most this many labs (students) in the class.
+    #[serde(rename = "max-labs")]
+    max_labs: Option<u32>,
 }
+
+/// A class's labs at most, unless its file's `max-labs:` says otherwise:
+/// a typo (`students: 10000`) is refused before anything starts.
+pub const DEFAULT_MAX_LABS: u32 = 200;
 
 /// An engine as a class file lists it: a URL or a context's name, or a
 /// mapping that can say more.
@@ -77,6 +89,8 @@ pub struct Class {
     pub students: Vec<String>,
     /// Where its labs may run, in the file's order (never empty).
     pub engines: Vec<ClassEngine>,
+    /// At most this many labs (`max-labs:`, else [`DEFAULT_MAX_LABS`]).
+    pub max_labs: u32,
 }
 
 impl Class {
@@ -123,6 +137,33 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         }
         Students::Names(v) => v,
     };
+    let max_labs = file.max_labs.unwrap_or(DEFAULT_MAX_LABS);
+    if max_labs == 0 {
+        return Err(Error::Stack(vec![at_key(
+            text,
+            shown,
+            "max-labs",
+            "`max-labs: 0` leaves the class no lab",
+        )
+        .hint(format!(
+            "leave `max-labs:` out for {DEFAULT_MAX_LABS}, or give the most labs the class may have"
+        ))]));
+    }
+    if students.len() > max_labs as usize {
+        let (what, hint) = match file.max_labs {
+            None => (
+                format!("the class has {} students, more than {DEFAULT_MAX_LABS} (the most labs a class has unless its `max-labs:` says more)", students.len()),
+                format!("if the class is meant to be this big, say so: `max-labs: {}`", students.len()),
+            ),
+            Some(m) => (
+                format!("the class has {} students, more than its `max-labs: {m}`", students.len()),
+                format!("raise `max-labs:` to {}, or give the class fewer students", students.len()),
+            ),
+        };
+        return Err(Error::Stack(vec![
+            at_key(text, shown, "students", &what).hint(hint)
+        ]));
+    }
     for (i, s) in students.iter().enumerate() {
         if students[..i].contains(s) {
             return Err(Error::usage(format!(
@@ -150,7 +191,30 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         stack,
         students,
         engines,
+        max_labs,
     })
+}
+
+/// An error at the class file's top-level `key:` (its line shown with a
+/// caret; the file alone when the key is not found).
+fn at_key(text: &str, shown: &str, key: &str, message: &str) -> crate::error::Diagnostic {
+    use crate::error::{Diagnostic, Location};
+    let location = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .enumerate()
+        .find(|(_, l)| {
+            l.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        })
+        .map(|(i, l)| Location {
+            file: shown.to_string(),
+            line: i + 1,
+            column: 1,
+            text: l.to_string(),
+            width: key.len(),
+        });
+    Diagnostic::new(message).at(location)
 }
 
 /// The engines a class file lists (the environment's when none).
@@ -262,6 +326,37 @@ mod tests {
         );
         assert!(e("stack: task1\nstudents: [a]\nengines: [{max-labs: 3}]\n")
             .contains("`host:` (a URL) or `context:`"));
+    }
+
+    #[test]
+    fn a_class_has_at_most_max_labs_labs() {
+        let c = parse_text("stack: task1\nstudents: 200\n").unwrap();
+        assert_eq!((c.students.len(), c.max_labs), (200, DEFAULT_MAX_LABS));
+        let e = parse_text("stack: task1\nstudents: 10000\n").unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_INPUT);
+        assert_eq!(
+            e.report(),
+            "error: the class has 10000 students, more than 200 (the most labs a class has unless its `max-labs:` says more)
+ --> c.yaml:2:1
+  |
+2 | students: 10000
+  | ^^^^^^^^
+  = hint: if the class is meant to be this big, say so: `max-labs: 10000`
+"
+        );
+        let e = parse_text("stack: task1\nmax-labs: 2\nstudents: [a, b, c]\n").unwrap_err();
+        assert!(
+            e.report().starts_with(
+                "error: the class has 3 students, more than its `max-labs: 2`\n --> c.yaml:3:1"
+            ),
+            "{}",
+            e.report()
+        );
+        assert!(e.report().contains("raise `max-labs:` to 3"));
+        let c = parse_text("stack: task1\nmax-labs: 300\nstudents: 250\n").unwrap();
+        assert_eq!((c.students.len(), c.max_labs), (250, 300));
+        let e = parse_text("stack: task1\nmax-labs: 0\nstudents: 1\n").unwrap_err();
+        assert!(e.report().contains("--> c.yaml:2:1"), "{}", e.report());
     }
 
     #[test]
