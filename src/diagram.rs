@@ -219,7 +219,8 @@ fn blocks(topo: &Topology, node: &Node) -> Vec<Block> {
                 None => format!("{} {} {}", r.name, r.kind, r.value),
             })
             .collect();
-        out.push(block(BlockKind::Records, Some("records"), records));
+        let zone = format!("zone {}", topo.stack.domain);
+        out.push(block(BlockKind::Records, Some(&zone), records));
     }
     let exporters = topo.exporters(&node.name);
     if !exporters.is_empty() {
@@ -267,6 +268,7 @@ fn ports(a: &crate::explain::Allow) -> String {
     }
     let list: Vec<String> = a.ports.iter().map(u16::to_string).collect();
     match a.proto {
+        crate::stack::raw::Proto::Tcp if a.udp_too => format!("{} tcp+udp", list.join(", ")),
         crate::stack::raw::Proto::Tcp => list.join(", "),
         crate::stack::raw::Proto::Udp => format!("{}/udp", list.join(", ")),
         crate::stack::raw::Proto::Vrrp => "VRRP".into(),

@@ -25,7 +25,20 @@ pub struct Explanation {
     pub request_path: Vec<Hop>,
     pub load_balancing: Option<LoadBalancing>,
     pub replication: Option<Replication>,
+    /// What a stranger on a public network reaches, server by server.
+    pub public: Vec<Exposure>,
     pub findings: Vec<Finding>,
+}
+
+/// What one server on a public network answers anyone, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exposure {
+    pub server: String,
+    /// Whether a firewall refuses everything else.
+    pub firewall: bool,
+    /// (`port/proto`, what it is for): a firewalled server's flows from
+    /// anyone; every service of one without a firewall.
+    pub open: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -223,18 +236,23 @@ pub(crate) fn names<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
 pub struct Allow {
     pub ports: Vec<u16>,
     pub proto: Proto,
+    /// A TCP line whose ports are open to the same sources over UDP too
+    /// (DNS).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub udp_too: bool,
     /// Source servers, or `anyone`.
     pub from: Vec<String>,
 }
 
 impl Allow {
-    /// `80, 443/tcp`, or `VRRP`.
+    /// `80, 443/tcp`, `53/tcp+udp`, or `VRRP`.
     pub fn ports_text(&self) -> String {
         match self.proto {
             Proto::Vrrp => "VRRP".into(),
             p => {
                 let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
-                format!("{}/{}", ports.join(", "), p.as_str())
+                let udp = if self.udp_too { "+udp" } else { "" };
+                format!("{}/{}{udp}", ports.join(", "), p.as_str())
             }
         }
     }
@@ -285,8 +303,24 @@ pub fn firewall_allows(topo: &Topology, server: &str) -> Vec<Allow> {
             None => out.push(Allow {
                 ports: vec![port],
                 proto,
+                udp_too: false,
                 from,
             }),
+        }
+    }
+    // The same ports from the same sources over both: one line.
+    let udp: Vec<Allow> = out
+        .iter()
+        .filter(|a| a.proto == Proto::Udp)
+        .cloned()
+        .collect();
+    for u in udp {
+        if let Some(t) = out
+            .iter_mut()
+            .find(|a| a.proto == Proto::Tcp && a.ports == u.ports && a.from == u.from)
+        {
+            t.udp_too = true;
+            out.retain(|a| *a != u);
         }
     }
     // Open to anyone first, then by first port.
@@ -746,8 +780,55 @@ pub fn explain(topo: &Topology) -> Explanation {
         request_path: request_path(topo),
         load_balancing: load_balancing(topo),
         replication: replication(topo),
+        public: public(topo),
         findings: findings(topo),
     }
+}
+
+/// Every server on a public network but the user's computer, with what it
+/// answers anyone there.
+fn public(topo: &Topology) -> Vec<Exposure> {
+    servers(topo)
+        .into_iter()
+        .filter(|s| {
+            !topo.node(&s.server).roles.contains(&Role::Client)
+                && on_public_network(topo, &s.server)
+        })
+        .map(|s| {
+            let firewall = topo.server(&s.server).has("ufw");
+            // The flows from anyone, and without a firewall every other
+            // service too; ports of one purpose on one line.
+            let mut open: Vec<(String, String)> = Vec::new();
+            let mut add = |port: String, what: String| {
+                if open.iter().any(|(p, _)| p.split(", ").any(|p| p == port)) {
+                    return;
+                }
+                match open.iter_mut().find(|(_, w)| *w == what) {
+                    Some((p, _)) => *p = format!("{p}, {port}"),
+                    None => open.push((port, what)),
+                }
+            };
+            for f in topo
+                .flows_to(&s.server)
+                .filter(|f| (f.from == "any" || !firewall) && f.proto != Proto::Vrrp)
+            {
+                add(
+                    format!("{}/{}", f.port, f.proto.as_str()),
+                    f.purpose.clone(),
+                );
+            }
+            if !firewall {
+                for (what, port) in open_services(topo, &s.server) {
+                    add(format!("{port}/tcp"), what);
+                }
+            }
+            Exposure {
+                server: s.server,
+                firewall,
+                open,
+            }
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -916,10 +997,11 @@ fn open_services(topo: &Topology, server: &str) -> Vec<(String, u16)> {
 }
 
 fn no_firewall(topo: &Topology) -> Vec<Finding> {
+    // Every server of the lab: the user's computer is not one.
     let unwalled = names(
-        site_servers(topo)
-            .into_iter()
-            .filter(|n| !topo.server(&n.name).has("ufw")),
+        topo.nodes
+            .iter()
+            .filter(|n| !n.roles.contains(&Role::Client) && !topo.server(&n.name).has("ufw")),
     );
     if unwalled.is_empty() {
         return vec![];
@@ -1132,6 +1214,27 @@ pub fn render_text(e: &Explanation) -> String {
     }
     if let Some(r) = &e.replication {
         t.push_str(&format!("\nDatabase\n  {}\n", r.how));
+    }
+    if !e.public.is_empty() {
+        t.push_str("\nOpen to the public network\n");
+        for x in &e.public {
+            let open: Vec<String> = x
+                .open
+                .iter()
+                .map(|(port, what)| format!("{port} ({what})"))
+                .collect();
+            let open = if open.is_empty() {
+                "nothing".to_string()
+            } else {
+                and_list(&open)
+            };
+            let rest = if x.firewall {
+                "; its firewall refuses everything else"
+            } else {
+                "; no firewall: every port it listens on, to anyone"
+            };
+            t.push_str(&format!("  {}: {open}{rest}\n", x.server));
+        }
     }
     t.push_str("\nFindings\n");
     if e.findings.is_empty() {

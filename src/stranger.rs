@@ -80,26 +80,70 @@ pub struct Closed {
     pub what: String,
 }
 
+/// The firewalled servers with an address on `network`: those a stranger
+/// there finds refusing all but what is open to anyone.
+pub fn walled_on(topo: &Topology, network: &str) -> Vec<String> {
+    topo.stack
+        .servers
+        .iter()
+        .filter(|s| s.has("ufw") && s.addr_on(network).is_some())
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// The TCP ports `ss -ltnH` lists as listened on from outside the host
+/// (not on loopback only).
+pub fn listening(ss: &str) -> Vec<u16> {
+    let mut out: Vec<u16> = ss
+        .lines()
+        .filter_map(|l| {
+            let local = l.split_whitespace().nth(3)?;
+            let (addr, port) = local.rsplit_once(':')?;
+            let loopback = addr.starts_with("127.") || addr == "[::1]";
+            (!loopback).then(|| port.parse().ok()).flatten()
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Every port a firewalled server on `network` serves to someone in
 /// particular (each TCP flow into it not open to anyone), its application
-/// and database ports, and SSH: the stranger must be refused on each.
-pub fn closed_ports(topo: &Topology, network: &str) -> Vec<Closed> {
+/// and database ports, SSH, and every other port it was seen listening on
+/// (`listening`, by server): the stranger must be refused on each.
+pub fn closed_ports(
+    topo: &Topology,
+    network: &str,
+    listening: &[(String, Vec<u16>)],
+) -> Vec<Closed> {
     let mut out: Vec<Closed> = Vec::new();
     for s in topo.stack.servers.iter().filter(|s| s.has("ufw")) {
         let Some(address) = s.addr_on(network) else {
             continue;
         };
+        // SSH, and what each component serves besides the site (the
+        // application, the database, the monitoring's web interfaces).
         let mut ports = vec![(22, "SSH".to_string())];
-        if let Some(app) = s.get::<crate::components::app::Options>() {
-            ports.push((app.port, "the application server".to_string()));
-        }
-        if s.has("mariadb") {
-            ports.push((crate::components::mariadb::PORT, "the database".to_string()));
+        for c in &s.components {
+            ports.extend(
+                c.component()
+                    .services()
+                    .into_iter()
+                    .map(|(what, port)| (port, what.to_string())),
+            );
         }
         ports.extend(
             topo.flows_to(&s.name)
                 .filter(|f| f.proto == Proto::Tcp && f.from != "any")
                 .map(|f| (f.port, f.purpose.clone())),
+        );
+        ports.extend(
+            listening
+                .iter()
+                .filter(|(server, _)| *server == s.name)
+                .flat_map(|(_, ports)| ports)
+                .map(|p| (*p, "a port it listens on".to_string())),
         );
         for (port, what) in ports {
             let open_to_all = topo
@@ -140,7 +184,7 @@ mod tests {
     fn a_stranger_finds_only_the_site_open() {
         let t = topo("task3");
         let net = users_network(&t).expect("users' network");
-        let closed = closed_ports(&t, &net);
+        let closed = closed_ports(&t, &net, &[]);
         // The load balancers serve the site to anyone, and nothing else.
         for c in closed.iter().filter(|c| c.server.starts_with("lb-")) {
             assert!(![80, 443].contains(&c.port), "{c:?}");
@@ -152,6 +196,6 @@ mod tests {
         // task1 has no firewall: nothing to find closed.
         let t1 = topo("task1");
         let n1 = users_network(&t1).expect("users' network");
-        assert!(closed_ports(&t1, &n1).is_empty());
+        assert!(closed_ports(&t1, &n1, &[]).is_empty());
     }
 }

@@ -935,7 +935,17 @@ impl<D: Driver> Verifier<'_, D> {
             ok,
             t,
         );
-        let probes: Vec<PortProbe> = crate::stranger::closed_ports(self.topo, net)
+        // Every port each firewalled server listens on, besides those the
+        // design names: what a stranger would scan for.
+        let walled = crate::stranger::walled_on(self.topo, net);
+        let seen =
+            futures_util::future::join_all(walled.iter().map(|w| self.sh(w, "ss -ltnH"))).await;
+        let listening: Vec<(String, Vec<u16>)> = walled
+            .into_iter()
+            .zip(seen)
+            .filter_map(|(w, out)| Some((w, crate::stranger::listening(&out.ok()?.stdout))))
+            .collect();
+        let probes: Vec<PortProbe> = crate::stranger::closed_ports(self.topo, net, &listening)
             .into_iter()
             .map(|c| PortProbe {
                 from: STRANGER.into(),
@@ -957,11 +967,11 @@ impl<D: Driver> Verifier<'_, D> {
         let Some(prom) = self.topo.with_role(Role::Monitoring).next() else {
             return Ok(());
         };
+        // Asked on the monitoring server itself: its web interface
+        // answers the administrators only, not the user's computer.
         let port = self.topo.prometheus_port(&prom.name);
-        let api = format!(
-            "http://{}:{port}/api/v1",
-            self.topo.addr(&self.client, &prom.name)
-        );
+        let api = format!("http://127.0.0.1:{port}/api/v1");
+        let prom = prom.name.clone();
         let t = Instant::now();
         let mut wanted: Vec<(String, String)> = self
             .topo
@@ -976,7 +986,7 @@ impl<D: Driver> Verifier<'_, D> {
             })
             .collect();
         wanted.extend(
-            crate::components::prometheus::own_targets(self.topo, &prom.name)
+            crate::components::prometheus::own_targets(self.topo, &prom)
                 .into_iter()
                 .map(|(job, server)| (job.to_string(), server.to_string())),
         );
@@ -984,9 +994,7 @@ impl<D: Driver> Verifier<'_, D> {
         // is discovered once `up` ends (a file Prometheus reads, then hands
         // to its scrapers every 5 s): up to 30 s while one is missing.
         let seen = loop {
-            let out = self
-                .sh(&self.client, &format!("curl -sS {api}/targets"))
-                .await?;
+            let out = self.sh(&prom, &format!("curl -sS {api}/targets")).await?;
             let v: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
             let seen = targets_up(&v, &wanted);
             let limit = if seen.undiscovered { 30 } else { 10 };
@@ -1004,12 +1012,12 @@ impl<D: Driver> Verifier<'_, D> {
             seen.ok,
             t,
         );
-        self.request_rate(&api).await
+        self.request_rate(&prom, &api).await
     }
 
     /// A web server's request count rises after traffic, and Prometheus
     /// gives its rate (the seeds' QPS).
-    async fn request_rate(&mut self, api: &str) -> Result<()> {
+    async fn request_rate(&mut self, prom: &str, api: &str) -> Result<()> {
         let Some(web) = self
             .topo
             .with_role(Role::Web)
@@ -1038,7 +1046,7 @@ impl<D: Driver> Verifier<'_, D> {
             let v: Value = serde_json::from_str(&out.stdout).ok()?;
             v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
         };
-        let before = value(&self.sh(&self.client, &query(&counter)).await?).unwrap_or(0.0);
+        let before = value(&self.sh(prom, &query(&counter)).await?).unwrap_or(0.0);
         let traffic = format!(
             "for i in $(seq 40); do curl -s -o /dev/null {}://{}/static/style.css; done",
             self.scheme(),
@@ -1047,7 +1055,7 @@ impl<D: Driver> Verifier<'_, D> {
         self.sh(&self.client, &traffic).await?;
         let mut after = before;
         for _ in 0..30 {
-            after = value(&self.sh(&self.client, &query(&counter)).await?).unwrap_or(before);
+            after = value(&self.sh(prom, &query(&counter)).await?).unwrap_or(before);
             if after > before {
                 break;
             }
@@ -1056,7 +1064,7 @@ impl<D: Driver> Verifier<'_, D> {
         let rate = value(
             &self
                 .sh(
-                    &self.client,
+                    prom,
                     &query(&format!(
                         "sum(rate(nginx_http_requests_total{{server=\"{web}\"}}[1m]))"
                     )),

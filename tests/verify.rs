@@ -332,6 +332,13 @@ fn task4_survives_the_loss_of_any_one_server() {
             "public: a stranger (10.226.0.254) loads https://www.foobar.com/",
             "public: stranger -> lb-01:22 (SSH)",
             "public: stranger -> lb-02:9100 (metrics: node exporter)",
+            // Every server of a firewalled stage has a firewall: the DNS
+            // servers and the monitoring server's web interfaces too.
+            "public: stranger -> ns:22 (SSH)",
+            "public: stranger -> ns-02:22 (SSH)",
+            "public: stranger -> admin:9090 (Prometheus)",
+            "public: stranger -> admin:9093 (Alertmanager)",
+            "firewall: client -> admin:22 (SSH, the administrators' way in)",
         ]
         .map(String::from),
     );
@@ -353,6 +360,13 @@ fn task4_survives_the_loss_of_any_one_server() {
     let explained = t.run_args(&["explain", &file]).code(0).stdout;
     assert!(
         explained.contains("no server is a single point of failure; the site still is one"),
+        "{explained}"
+    );
+    // What is open to the public is named, and why.
+    assert!(
+        explained.contains(
+            "admin: 22/tcp (SSH, the administrators' way in); its firewall refuses everything else"
+        ),
         "{explained}"
     );
     // A new record reaches the secondary: the primary's NOTIFY, then a

@@ -10,9 +10,8 @@ use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
-use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::topology::{Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
     name: "client",
@@ -40,22 +39,6 @@ impl Component for Options {
         node.roles.push(Role::Client);
     }
 
-    /// Asks the DNS servers, and looks at the monitoring.
-    fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
-        if leg != Leg::User {
-            return;
-        }
-        for (c, _) in topo.running::<Options>() {
-            for d in topo.with_role(Role::Dns) {
-                out.add(&c.name, &d.name, super::dns::PORT, Proto::Udp, "DNS queries");
-                out.add(&c.name, &d.name, super::dns::PORT, Proto::Tcp, "DNS queries");
-            }
-            for m in topo.with_role(Role::Monitoring) {
-                let port = topo.prometheus_port(&m.name);
-                out.add(&c.name, &m.name, port, Proto::Tcp, "Prometheus web UI");
-            }
-        }
-    }
 
     fn explain(&self, topo: &Topology, _node: &Node) -> String {
         let which = match crate::components::dns::servers(topo).as_slice() {

@@ -34,6 +34,9 @@ pub fn render(ctx: &Ctx, out: &mut Out) -> Result<()> {
             "-e".into(),
             "-o".into(),
             format!("HostKey={HOST_KEY}"),
+            // Keys only: an administrators' host answers SSH from anywhere.
+            "-o".into(),
+            "PasswordAuthentication=no".into(),
         ],
         user: None,
         reload: Reload::Signal {

@@ -109,9 +109,17 @@ impl Component for Options {
         node.roles.push(Role::Dns);
     }
 
-    /// A secondary takes the zone from its primary (over TCP), which tells
-    /// it of each change (NOTIFY, over UDP).
+    /// Anyone asks (the zone is the site's public name); a secondary takes
+    /// the zone from its primary (over TCP), which tells it of each change
+    /// (NOTIFY, over UDP).
     fn flows(leg: Leg, topo: &Topology, out: &mut Flows) {
+        if leg == Leg::User {
+            for (n, _) in topo.running::<Options>() {
+                let why = format!("DNS queries for {}", topo.stack.domain);
+                out.add("any", &n.name, PORT, Proto::Udp, &why);
+                out.add("any", &n.name, PORT, Proto::Tcp, &why);
+            }
+        }
         if leg != Leg::Replication {
             return;
         }
@@ -159,10 +167,11 @@ impl Component for Options {
     }
 
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
-        let mut lines = vec![format!("zone {}", topo.stack.domain)];
-        if let Some(p) = &self.primary {
-            lines.push(format!("secondary of {p}"));
-        }
+        // The primary's zone is named over its records, below.
+        let lines = match &self.primary {
+            Some(p) => vec![format!("zone {}", topo.stack.domain), format!("secondary of {p}")],
+            None => vec![],
+        };
         Some(Part::new(Tier::Outside, "BIND :53".into(), lines, false))
     }
 

@@ -148,8 +148,18 @@ impl Component for Options {
             .iter()
             .flat_map(|(_, r)| r.iter().map(|a| a.name))
             .collect();
+        // Behind a firewall, the web interfaces are the administrators'
+        // alone: nothing lets anyone else in to them.
+        let reach = if topo.server(&node.name).has(super::ufw::KIND.name) {
+            format!(
+                "; both web interfaces answer only on {0} itself, reached through SSH to it (`ssh -L {1}:127.0.0.1:{1} {0}`)",
+                node.name, self.port
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "monitoring server (Prometheus, port {}): {scrapes}{site}, and evaluates alert rules ({}) whose alerts go to Alertmanager (port {ALERTMANAGER_PORT}; `infractl alerts`)",
+            "monitoring server (Prometheus, port {}): {scrapes}{site}, and evaluates alert rules ({}) whose alerts go to Alertmanager (port {ALERTMANAGER_PORT}; `infractl alerts`){reach}",
             self.port,
             alerts.join(", ")
         )
@@ -157,14 +167,13 @@ impl Component for Options {
 
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
         let what = if crate::diagram::scrapes_every_server(topo) {
-            "every server"
+            "all"
         } else {
             "its targets"
         };
         // Short lines: the box shares its column with the site's servers.
         let lines = vec![
-            format!("scrapes {what}"),
-            format!("every {}; its alerts", self.scrape_interval),
+            format!("scrapes {what} every {}", self.scrape_interval),
             format!("→ Alertmanager :{ALERTMANAGER_PORT}"),
         ];
         let title = format!("Prometheus :{}", self.port);

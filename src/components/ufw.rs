@@ -127,6 +127,11 @@ impl Component for Options {
         }
         let walled = topo.stack.with(KIND.name);
         for admin in &topo.stack.firewall.ssh_from {
+            // The administrators' host is their way in: SSH to it from
+            // anywhere (keys only), and from it to every other server.
+            if walled.contains(admin) {
+                out.add("any", admin, 22, Proto::Tcp, "SSH, the administrators' way in");
+            }
             for s in walled.iter().filter(|s| *s != admin) {
                 out.add(admin, s, 22, Proto::Tcp, "SSH from the administrator");
             }

@@ -285,6 +285,14 @@ fn block_text(b: &super::Block, width: f64) -> Vec<(String, Font, Ink)> {
         BlockKind::Records | BlockKind::Note => Ink::Body,
     };
     let mut out = Vec::new();
+    // A firewall that lets one thing in says so on one line, where it fits
+    // (`firewall: 22 ← anyone`).
+    if let (BlockKind::Firewall, [one]) = (b.kind, b.lines.as_slice()) {
+        let line = format!("firewall: {one}");
+        if BOLD_BODY.width(&line) <= width {
+            return vec![(line, BOLD_BODY, ink)];
+        }
+    }
     if let Some(t) = &b.title {
         out.push((t.clone(), BOLD_BODY, ink));
     }
