@@ -286,7 +286,8 @@ td.score b { font-size: 1.1em; }
 .bar { height: 5px; background: #f8d7d7; margin-top: 3px; }
 .bar span { display: block; height: 5px; background: #5cb85c; }
 tr.details td { background: #fafafa; font-size: 12px; padding: 4px 10px 6px; }
-tr.details ul { margin: 0; padding-left: 1.2em; }
+tr.details ul { margin: 0 0 2px; padding-left: 1.2em; }
+tr.details p.why { margin: 2px 0 1px; }
 tr.details li { margin: 1px 0; }
 tr.details .area { font-weight: 600; }
 tr.details .why { color: #8a1f11; }
@@ -308,9 +309,10 @@ fn area_cell(a: &AreaScore, verified: bool) -> String {
     format!("<td class=\"area {class}\">{} / {}</td>", a.passed, a.total)
 }
 
-/// A lab's details: its failures area by area, each with what was
-/// expected, what was observed and why; or that every claim passes; or
-/// why it could not be verified.
+/// A lab's details: its failures area by area, those a reason explains
+/// together under it (`because server-02 is not running (12)`), each with
+/// what was expected and what was observed; or that every claim passes;
+/// or why it could not be verified.
 fn details(r: &Report, l: &LabReport) -> String {
     if let Some(e) = &l.error {
         return format!("<span class=\"why\">Not verified: {}</span>", esc(e));
@@ -321,33 +323,45 @@ fn details(r: &Report, l: &LabReport) -> String {
             l.total
         );
     }
-    let mut h = String::from("<ul>");
+    // (reason, items): the failures no reason explains first.
+    let mut groups: Vec<(Option<&str>, Vec<String>)> = vec![(None, Vec::new())];
     for area in &r.areas {
         for col in &area.columns {
-            let item = match l.claim(col) {
+            let check = col.strip_prefix(&format!("{}: ", area.area)).unwrap_or(col);
+            let (why, what) = match l.claim(col) {
                 Some(c) if c.claim.ok => continue,
-                Some(c) => {
-                    let check = col.strip_prefix(&format!("{}: ", area.area)).unwrap_or(col);
-                    let because = c
-                        .because()
-                        .map(|b| format!(" <span class=\"why\"><em>because</em> {}</span>", esc(b)))
-                        .unwrap_or_default();
+                Some(c) => (
+                    c.because(),
                     format!(
-                        "{} — expected {}, observed {}.{because}",
+                        "{} — expected {}, observed {}",
                         esc(check),
                         esc(&c.claim.expected),
                         esc(&c.claim.observed)
-                    )
-                }
-                None => format!("{} — not checked", esc(col)),
+                    ),
+                ),
+                None => (None, format!("{} — not checked", esc(check))),
             };
-            h.push_str(&format!(
-                "<li><span class=\"area\">{}</span>: {item}</li>",
+            let item = format!(
+                "<li><span class=\"area\">{}</span>: {what}</li>",
                 esc(&area.area)
-            ));
+            );
+            match groups.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, items)) => items.push(item),
+                None => groups.push((why, vec![item])),
+            }
         }
     }
-    h.push_str("</ul>");
+    let mut h = String::new();
+    for (why, items) in groups.iter().filter(|(_, items)| !items.is_empty()) {
+        if let Some(why) = why {
+            h.push_str(&format!(
+                "<p class=\"why\"><em>because</em> {} ({}):</p>",
+                esc(why),
+                items.len()
+            ));
+        }
+        h.push_str(&format!("<ul>{}</ul>", items.concat()));
+    }
     h
 }
 
@@ -381,11 +395,7 @@ pub fn html(r: &Report) -> String {
     h.push_str("</tr></thead>\n");
     let width = 3 + r.areas.len();
     for l in &r.labs {
-        let percent = if l.total == 0 {
-            0
-        } else {
-            l.score * 100 / l.total
-        };
+        let percent = (l.score * 100).checked_div(l.total).unwrap_or(0);
         h.push_str(&format!(
             "<tbody class=\"learner\">\n<tr class=\"summary\"><th class=\"student\">{}</th><td>{}</td>\
              <td class=\"score\"><b>{} / {}</b><div class=\"bar\"><span style=\"width: {percent}%\"></span></div></td>",
@@ -579,7 +589,7 @@ mod tests {
             "{h}"
         );
         assert!(
-            h.contains("<tr class=\"details\"><td colspan=\"6\"><ul><li><span class=\"area\">firewall</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped. <span class=\"why\"><em>because</em> server-02 is not running</span></li></ul></td></tr>"),
+            h.contains("<tr class=\"details\"><td colspan=\"6\"><p class=\"why\"><em>because</em> server-02 is not running (1):</p><ul><li><span class=\"area\">firewall</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped</li></ul></td></tr>"),
             "{h}"
         );
         assert!(h.contains("Every claim passes (4)."));
@@ -591,5 +601,32 @@ mod tests {
             "the class's count of labs passing an area: {h}"
         );
         assert!(!h.contains("writing-mode"), "no rotated headers");
+    }
+
+    #[test]
+    fn failures_a_reason_explains_are_listed_together_under_it() {
+        let r = report(
+            "c",
+            "task2",
+            vec![LabReport::new(
+                "ann",
+                "c-ann",
+                Ok(vec![
+                    down("site", "lb-01 -> server-02:80"),
+                    claim("site", "the page", false),
+                    down("firewall", "ufw on server-02"),
+                ]),
+            )],
+        );
+        assert!(
+            html(&r).contains(
+                "<td colspan=\"5\"><ul><li><span class=\"area\">site</span>: the page — expected e, observed o</li></ul>\
+                 <p class=\"why\"><em>because</em> server-02 is not running (2):</p>\
+                 <ul><li><span class=\"area\">site</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped</li>\
+                 <li><span class=\"area\">firewall</span>: ufw on server-02 — expected e, observed dropped</li></ul></td>"
+            ),
+            "{}",
+            html(&r)
+        );
     }
 }

@@ -843,6 +843,7 @@ impl<D: Driver> Verifier<'_, D> {
             format!("within {REPLICATION_BOUND_MS} ms"),
             match lag {
                 Some(ms) => format!("after {ms} ms"),
+                None if self.is_down(server) => not_running(&[server]),
                 None => "not there".into(),
             },
             lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS),
@@ -944,7 +945,7 @@ impl<D: Driver> Verifier<'_, D> {
         for s in &walled {
             let t = Instant::now();
             let out = self.sh(s, "ufw status | head -n 1").await?;
-            let observed = first_line(&out.stdout);
+            let observed = first_line(&answer(&out));
             self.record(
                 "firewall",
                 format!("ufw on {s}"),
