@@ -1,13 +1,23 @@
 //! Grading a class: every student's lab verified, as one report in three
-//! forms — `report.json` (everything), `report.csv` (a row per student, a
-//! column per claim: `pass` or `fail`) and `index.html` (a student × claim
-//! grid that opens offline, each failure with what was expected and what
-//! was observed).
+//! forms — `report.json` (everything), `report.csv` (a row per student:
+//! score, total, then a column per claim, `pass`, `fail` or `not checked`)
+//! and `index.html` (opens offline, readable at 1280 px: a row per
+//! student with the score and each area's count, then a row listing that
+//! student's failures with what was expected, what was observed and why).
+//!
+//! A lab is graded claim by claim: with a server down, what the dead
+//! server breaks fails (`because server-02 is not running`, from verify)
+//! and what still works passes. Every student is scored out of the same
+//! total, the class's claims; rows are sorted by score, highest first,
+//! then by name, so the class's standing reads from the top and the labs
+//! that need help are together at the end.
 //!
 //! Claims come in verify's order, from the foundation up (DNS, the site,
-//! the tiers, replication, firewalls, monitoring, failover). A lab's first
-//! failing group is marked as the likely cause of its failures further up:
-//! a DNS server that does not answer explains a site that does not load.
+//! the tiers, replication, firewalls, monitoring, failover), and are
+//! grouped by area (verify's group). A failure no dead server explains,
+//! after a lab's first failing area, is marked as following from that
+//! area's first failure: a DNS server that does not answer explains a
+//! site that does not load.
 
 use serde::Serialize;
 
@@ -19,10 +29,43 @@ use crate::verify::Claim;
 pub struct LabReport {
     pub student: String,
     pub lab: String,
+    /// Every claim of the class passes.
     pub ok: bool,
+    /// The class's claims this lab passes.
+    pub score: usize,
+    /// The class's claims: the same for every student.
+    pub total: usize,
+    /// The score area by area, in the report's order.
+    pub areas: Vec<AreaScore>,
     pub claims: Vec<GradedClaim>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl LabReport {
+    /// A lab verified (`Ok`, its claims) or not (`Err`, why); scored by
+    /// [`report`].
+    pub fn new(student: &str, lab: &str, verified: Result<Vec<Claim>, String>) -> LabReport {
+        let (claims, error) = match verified {
+            Ok(c) => (c, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        LabReport {
+            student: student.to_string(),
+            lab: lab.to_string(),
+            ok: error.is_none() && claims.iter().all(|c| c.ok),
+            score: 0,
+            total: 0,
+            areas: Vec::new(),
+            claims: grade(claims),
+            error,
+        }
+    }
+
+    /// The claim in `column`, if the lab has it.
+    pub fn claim(&self, column: &str) -> Option<&GradedClaim> {
+        self.claims.iter().find(|c| c.column == column)
+    }
 }
 
 /// A claim with the column it goes in and, when it failed because a
@@ -38,6 +81,30 @@ pub struct GradedClaim {
     pub caused_by: Option<String>,
 }
 
+impl GradedClaim {
+    /// Why it failed: the server that is not running, else the earlier
+    /// failure it follows from.
+    pub fn because(&self) -> Option<&str> {
+        self.claim.because.as_deref().or(self.caused_by.as_deref())
+    }
+}
+
+/// An area of the class's claims (verify's group: `dns`, `firewall`, …).
+#[derive(Debug, Clone, Serialize)]
+pub struct Area {
+    pub area: String,
+    /// Its claims' columns, in order.
+    pub columns: Vec<String>,
+}
+
+/// A lab's count in one area.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AreaScore {
+    pub area: String,
+    pub passed: usize,
+    pub total: usize,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -45,7 +112,61 @@ pub struct Report {
     pub stack: String,
     /// Every claim's column, in order.
     pub columns: Vec<String>,
+    /// The columns by area, in order.
+    pub areas: Vec<Area>,
+    /// Sorted by score, highest first, then by student.
     pub labs: Vec<LabReport>,
+}
+
+/// The report of `labs`: each scored against the class's claims, sorted
+/// by score (highest first), then by student.
+pub fn report(class: &str, stack: &str, mut labs: Vec<LabReport>) -> Report {
+    let columns = columns(&labs);
+    let mut areas: Vec<Area> = Vec::new();
+    for col in &columns {
+        let area = labs
+            .iter()
+            .find_map(|l| l.claim(col))
+            .map(|c| c.claim.group)
+            .unwrap_or_default();
+        match areas.iter_mut().find(|a| a.area == area) {
+            Some(a) => a.columns.push(col.clone()),
+            None => areas.push(Area {
+                area: area.to_string(),
+                columns: vec![col.clone()],
+            }),
+        }
+    }
+    let passed = |l: &LabReport, cols: &[String]| {
+        cols.iter()
+            .filter(|c| l.claim(c).is_some_and(|c| c.claim.ok))
+            .count()
+    };
+    for l in &mut labs {
+        l.areas = areas
+            .iter()
+            .map(|a| AreaScore {
+                area: a.area.clone(),
+                passed: passed(l, &a.columns),
+                total: a.columns.len(),
+            })
+            .collect();
+        l.score = passed(l, &columns);
+        l.total = columns.len();
+        l.ok = l.error.is_none() && l.score == l.total;
+    }
+    labs.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.student.cmp(&b.student))
+    });
+    Report {
+        class: class.to_string(),
+        stack: stack.to_string(),
+        columns,
+        areas,
+        labs,
+    }
 }
 
 /// `text` with every IPv4 address's network part masked: labs of one
@@ -72,15 +193,16 @@ pub fn mask_addresses(text: &str) -> String {
     out
 }
 
-/// A lab's claims graded: columns named, and failures after the first
-/// failing group marked as caused by that group's first failure.
+/// A lab's claims graded: columns named, and failures that no dead server
+/// explains, after the first failing group, marked as caused by that
+/// group's first failure.
 pub fn grade(claims: Vec<Claim>) -> Vec<GradedClaim> {
     let first_failure = claims.iter().find(|c| !c.ok).cloned();
     claims
         .into_iter()
         .map(|c| {
             let caused_by = match &first_failure {
-                Some(f) if !c.ok && c.group != f.group => {
+                Some(f) if !c.ok && c.because.is_none() && c.group != f.group => {
                     Some(format!("{}: {}", f.group, mask_addresses(&f.check)))
                 }
                 _ => None,
@@ -115,20 +237,28 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// `report.csv`: a header (`student`, then the columns), a row per student.
+/// `report.csv`: a header (`student`, `lab`, `score`, `total`, then the
+/// columns), a row per student in the report's order; a claim's cell is
+/// `pass`, `fail` or `not checked` (a lab that could not be verified).
 pub fn csv(r: &Report) -> String {
-    let mut out = std::iter::once("student".to_string())
-        .chain(r.columns.iter().map(|c| csv_field(c)))
-        .collect::<Vec<_>>()
-        .join(",")
-        + "\n";
+    let head = ["student", "lab", "score", "total"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(r.columns.iter().map(|c| csv_field(c)));
+    let mut out = head.collect::<Vec<_>>().join(",") + "\n";
     for l in &r.labs {
-        let mut row = vec![csv_field(&l.student)];
+        let mut row = vec![
+            csv_field(&l.student),
+            csv_field(&l.lab),
+            l.score.to_string(),
+            l.total.to_string(),
+        ];
         for col in &r.columns {
             row.push(
-                match l.claims.iter().find(|c| &c.column == col) {
+                match l.claim(col) {
                     Some(c) if c.claim.ok => "pass",
-                    _ => "fail",
+                    Some(_) => "fail",
+                    None => "not checked",
                 }
                 .to_string(),
             );
@@ -139,63 +269,163 @@ pub fn csv(r: &Report) -> String {
     out
 }
 
-/// `index.html`: the grid, self-contained.
-pub fn html(r: &Report) -> String {
-    let mut h = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{class}: grades</title>\n<style>\n\
-         body {{ font-family: sans-serif; margin: 1.5em; }}\n\
-         table {{ border-collapse: collapse; font-size: 13px; }}\n\
-         th, td {{ border: 1px solid #bbb; padding: 4px 6px; vertical-align: top; }}\n\
-         th.claim {{ writing-mode: vertical-rl; transform: rotate(180deg); max-height: 22em; font-weight: normal; text-align: left; }}\n\
-         td.pass {{ background: #dff3df; }} td.fail {{ background: #f8d7d7; }}\n\
-         td.fail small {{ display: block; max-width: 18em; }}\n\
-         </style></head>\n<body>\n<h1>Class {class}: {stack}</h1>\n<p>{passed} of {all} labs pass every claim. \
-         Claims are in order from the foundation up; a failure marked <em>because</em> follows from an earlier one.</p>\n\
-         <table>\n<tr><th>student</th><th>lab</th>",
-        class = esc(&r.class),
-        stack = esc(&r.stack),
-        passed = r.labs.iter().filter(|l| l.ok).count(),
-        all = r.labs.len(),
-    );
-    for c in &r.columns {
-        h.push_str(&format!("<th class=\"claim\">{}</th>", esc(c)));
+const STYLE: &str = "\
+body { font-family: system-ui, sans-serif; margin: 1.2em 1.5em; color: #222; }
+h1 { font-size: 1.4em; margin: 0 0 .3em; }
+p.lead { margin: 0 0 1em; color: #444; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; overflow-wrap: anywhere; }
+thead th { background: #f2f2f2; text-align: left; font-weight: 600; }
+thead th small, tfoot td small { display: block; font-weight: normal; color: #555; }
+th.student { text-align: left; }
+col.student { width: 9em; } col.lab { width: 11em; } col.score { width: 8em; }
+tbody.learner { border-top: 2px solid #888; }
+tr.summary td.area { text-align: center; }
+td.all { background: #dff3df; } td.some { background: #fbecc5; } td.none { background: #f8d7d7; }
+td.score b { font-size: 1.1em; }
+.bar { height: 5px; background: #f8d7d7; margin-top: 3px; }
+.bar span { display: block; height: 5px; background: #5cb85c; }
+tr.details td { background: #fafafa; font-size: 12px; padding: 4px 10px 6px; }
+tr.details ul { margin: 0 0 2px; padding-left: 1.2em; }
+tr.details p.why { margin: 2px 0 1px; }
+tr.details li { margin: 1px 0; }
+tr.details .area { font-weight: 600; }
+tr.details .why { color: #8a1f11; }
+tr.details .good { color: #2d6a2d; }
+tfoot td { background: #f2f2f2; text-align: center; }
+";
+
+/// A lab's count in an area, as a cell: green when all pass, amber when
+/// some do, red when none.
+fn area_cell(a: &AreaScore, verified: bool) -> String {
+    if !verified {
+        return "<td class=\"area none\">–</td>".into();
     }
-    h.push_str("</tr>\n");
-    for l in &r.labs {
-        h.push_str(&format!(
-            "<tr><th>{}</th><td>{}</td>",
-            esc(&l.student),
-            esc(&l.lab)
-        ));
-        if let Some(e) = &l.error {
-            h.push_str(&format!(
-                "<td class=\"fail\" colspan=\"{}\">{}</td></tr>\n",
-                r.columns.len().max(1),
-                esc(e)
-            ));
-            continue;
-        }
-        for col in &r.columns {
-            match l.claims.iter().find(|c| &c.column == col) {
-                Some(c) if c.claim.ok => h.push_str("<td class=\"pass\">pass</td>"),
-                Some(c) => {
-                    let because = c
-                        .caused_by
-                        .as_ref()
-                        .map(|b| format!("<small><em>because</em> {}</small>", esc(b)))
-                        .unwrap_or_default();
-                    h.push_str(&format!(
-                        "<td class=\"fail\">FAIL<small>expected: {}</small><small>observed: {}</small>{because}</td>",
+    let class = match a.passed {
+        p if p == a.total => "all",
+        0 => "none",
+        _ => "some",
+    };
+    format!("<td class=\"area {class}\">{} / {}</td>", a.passed, a.total)
+}
+
+/// A lab's details: its failures area by area, those a reason explains
+/// together under it (`because server-02 is not running (12)`), each with
+/// what was expected and what was observed; or that every claim passes;
+/// or why it could not be verified.
+fn details(r: &Report, l: &LabReport) -> String {
+    if let Some(e) = &l.error {
+        return format!("<span class=\"why\">Not verified: {}</span>", esc(e));
+    }
+    if l.ok {
+        return format!(
+            "<span class=\"good\">Every claim passes ({}).</span>",
+            l.total
+        );
+    }
+    // (reason, items): the failures no reason explains first.
+    let mut groups: Vec<(Option<&str>, Vec<String>)> = vec![(None, Vec::new())];
+    for area in &r.areas {
+        for col in &area.columns {
+            let check = col.strip_prefix(&format!("{}: ", area.area)).unwrap_or(col);
+            let (why, what) = match l.claim(col) {
+                Some(c) if c.claim.ok => continue,
+                Some(c) => (
+                    c.because(),
+                    format!(
+                        "{} — expected {}, observed {}",
+                        esc(check),
                         esc(&c.claim.expected),
                         esc(&c.claim.observed)
-                    ));
-                }
-                None => h.push_str("<td class=\"fail\">not checked</td>"),
+                    ),
+                ),
+                None => (None, format!("{} — not checked", esc(check))),
+            };
+            let item = format!(
+                "<li><span class=\"area\">{}</span>: {what}</li>",
+                esc(&area.area)
+            );
+            match groups.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, items)) => items.push(item),
+                None => groups.push((why, vec![item])),
             }
         }
-        h.push_str("</tr>\n");
     }
-    h.push_str("</table>\n</body></html>\n");
+    let mut h = String::new();
+    for (why, items) in groups.iter().filter(|(_, items)| !items.is_empty()) {
+        if let Some(why) = why {
+            h.push_str(&format!(
+                "<p class=\"why\"><em>because</em> {} ({}):</p>",
+                esc(why),
+                items.len()
+            ));
+        }
+        h.push_str(&format!("<ul>{}</ul>", items.concat()));
+    }
+    h
+}
+
+/// `index.html`, self-contained: a row per student (score, then each
+/// area's count) and a row of details under it.
+pub fn html(r: &Report) -> String {
+    let passing = r.labs.iter().filter(|l| l.ok).count();
+    let mut h = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{class}: grades</title>\n<style>\n{STYLE}</style></head>\n<body>\n\
+         <h1>Class {class}: {stack}</h1>\n\
+         <p class=\"lead\">{passing} of {all} labs pass every claim. {claims} claims in {areas} areas, from the foundation up; \
+         students by score, highest first. A failure says <em>because</em> when a server that is not running, \
+         or an earlier failure, explains it.</p>\n\
+         <table>\n<colgroup><col class=\"student\"><col class=\"lab\"><col class=\"score\">{cols}</colgroup>\n\
+         <thead><tr><th>student</th><th>lab</th><th>score</th>",
+        class = esc(&r.class),
+        stack = esc(&r.stack),
+        all = r.labs.len(),
+        claims = r.columns.len(),
+        areas = r.areas.len(),
+        cols = "<col>".repeat(r.areas.len()),
+    );
+    for a in &r.areas {
+        h.push_str(&format!(
+            "<th>{}<small>{} claim{}</small></th>",
+            esc(&a.area),
+            a.columns.len(),
+            if a.columns.len() == 1 { "" } else { "s" }
+        ));
+    }
+    h.push_str("</tr></thead>\n");
+    let width = 3 + r.areas.len();
+    for l in &r.labs {
+        let percent = (l.score * 100).checked_div(l.total).unwrap_or(0);
+        h.push_str(&format!(
+            "<tbody class=\"learner\">\n<tr class=\"summary\"><th class=\"student\">{}</th><td>{}</td>\
+             <td class=\"score\"><b>{} / {}</b><div class=\"bar\"><span style=\"width: {percent}%\"></span></div></td>",
+            esc(&l.student),
+            esc(&l.lab),
+            l.score,
+            l.total
+        ));
+        for a in &l.areas {
+            h.push_str(&area_cell(a, l.error.is_none()));
+        }
+        h.push_str(&format!(
+            "</tr>\n<tr class=\"details\"><td colspan=\"{width}\">{}</td></tr>\n</tbody>\n",
+            details(r, l)
+        ));
+    }
+    h.push_str("<tfoot><tr><td colspan=\"3\">labs passing the whole area</td>");
+    for (i, a) in r.areas.iter().enumerate() {
+        let whole = r
+            .labs
+            .iter()
+            .filter(|l| l.error.is_none() && l.areas.get(i).is_some_and(|s| s.passed == s.total))
+            .count();
+        h.push_str(&format!(
+            "<td>{whole} / {}<small>{}</small></td>",
+            r.labs.len(),
+            esc(&a.area)
+        ));
+    }
+    h.push_str("</tr></tfoot>\n</table>\n</body></html>\n");
     h
 }
 
@@ -211,6 +441,15 @@ mod tests {
             observed: "o".into(),
             ok,
             ms: 1,
+            because: None,
+        }
+    }
+
+    fn down(group: &'static str, check: &str) -> Claim {
+        Claim {
+            observed: "dropped".into(),
+            because: Some("server-02 is not running".into()),
+            ..claim(group, check, false)
         }
     }
 
@@ -237,6 +476,7 @@ mod tests {
             claim("dns", "@ answers", false),
             claim("site", "the page loads", false),
             claim("monitoring", "targets up", true),
+            down("firewall", "lb-01 -> server-02:80"),
         ]);
         assert_eq!(g[0].column, "dns: www answers *.10");
         assert!(
@@ -244,34 +484,149 @@ mod tests {
             "the first failure is its own cause"
         );
         assert_eq!(g[2].caused_by.as_deref(), Some("dns: @ answers"));
+        assert_eq!(g[2].because(), Some("dns: @ answers"));
         assert!(g[3].caused_by.is_none());
+        assert!(
+            g[4].caused_by.is_none(),
+            "a dead server is its own explanation"
+        );
+        assert_eq!(g[4].because(), Some("server-02 is not running"));
+    }
+
+    /// ann passes all, ben loses a firewall flow to a dead server, cy's
+    /// lab could not be verified, dan passes all: listed in this order.
+    fn class() -> Report {
+        let lab = |student: &str, claims: Vec<Claim>| {
+            LabReport::new(student, &format!("c-{student}"), Ok(claims))
+        };
+        let whole = || {
+            vec![
+                claim("dns", "www A", true),
+                claim("site", "the page, \"whole\"", true),
+                claim("firewall", "lb-01 -> server-02:80", true),
+                claim("firewall", "ufw on 10.1.0.12", true),
+            ]
+        };
+        let mut broken = whole();
+        broken[2] = down("firewall", "lb-01 -> server-02:80");
+        report(
+            "c",
+            "task2",
+            vec![
+                lab("dan", whole()),
+                LabReport::new("cy", "c-cy", Err("engine gone".into())),
+                lab("ben", broken),
+                lab("ann", whole()),
+            ],
+        )
     }
 
     #[test]
-    fn the_csv_has_a_row_per_student_and_the_html_shows_each_failure() {
-        let lab = |student: &str, ok: bool| LabReport {
-            student: student.into(),
-            lab: format!("c-{student}"),
-            ok,
-            claims: grade(vec![
-                claim("site", "the page, \"whole\"", true),
-                claim("failover", "VIP 10.1.0.100", ok),
-            ]),
-            error: None,
-        };
-        let mut r = Report {
-            class: "c".into(),
-            stack: "task3".into(),
-            columns: vec![],
-            labs: vec![lab("ann", true), lab("ben", false)],
-        };
-        r.columns = columns(&r.labs);
+    fn every_student_is_scored_out_of_the_class_claims_best_first() {
+        let r = class();
+        let order: Vec<(&str, usize, usize, bool)> = r
+            .labs
+            .iter()
+            .map(|l| (l.student.as_str(), l.score, l.total, l.ok))
+            .collect();
         assert_eq!(
-            csv(&r),
-            "student,\"site: the page, \"\"whole\"\"\",failover: VIP *.100\nann,pass,pass\nben,pass,fail\n"
+            order,
+            [
+                ("ann", 4, 4, true),
+                ("dan", 4, 4, true),
+                ("ben", 3, 4, false),
+                ("cy", 0, 4, false),
+            ]
         );
-        let h = html(&r);
-        assert!(h.contains("<tr><th>ben</th><td>c-ben</td><td class=\"pass\">pass</td><td class=\"fail\">FAIL<small>expected: e</small><small>observed: o</small></td></tr>"), "{h}");
-        assert!(h.contains("1 of 2 labs pass every claim"));
+        let areas: Vec<(&str, usize)> = r
+            .areas
+            .iter()
+            .map(|a| (a.area.as_str(), a.columns.len()))
+            .collect();
+        assert_eq!(areas, [("dns", 1), ("site", 1), ("firewall", 2)]);
+        assert_eq!(
+            r.labs[2].areas[2],
+            AreaScore {
+                area: "firewall".into(),
+                passed: 1,
+                total: 2
+            }
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["labs"][2]["score"], 3);
+        assert_eq!(json["labs"][2]["total"], 4);
+        assert_eq!(
+            json["labs"][2]["claims"][2]["because"],
+            "server-02 is not running"
+        );
+    }
+
+    #[test]
+    fn the_csv_has_score_total_and_a_cell_per_claim() {
+        assert_eq!(
+            csv(&class()),
+            "student,lab,score,total,dns: www A,\"site: the page, \"\"whole\"\"\",firewall: lb-01 -> server-02:80,firewall: ufw on *.12\n\
+             ann,c-ann,4,4,pass,pass,pass,pass\n\
+             dan,c-dan,4,4,pass,pass,pass,pass\n\
+             ben,c-ben,3,4,pass,pass,fail,pass\n\
+             cy,c-cy,0,4,not checked,not checked,not checked,not checked\n"
+        );
+    }
+
+    #[test]
+    fn the_html_has_a_summary_and_a_details_row_per_student() {
+        let h = html(&class());
+        assert!(
+            h.contains("2 of 4 labs pass every claim. 4 claims in 3 areas"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<thead><tr><th>student</th><th>lab</th><th>score</th><th>dns<small>1 claim</small></th><th>site<small>1 claim</small></th><th>firewall<small>2 claims</small></th></tr></thead>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<th class=\"student\">ben</th><td>c-ben</td><td class=\"score\"><b>3 / 4</b><div class=\"bar\"><span style=\"width: 75%\"></span></div></td><td class=\"area all\">1 / 1</td><td class=\"area all\">1 / 1</td><td class=\"area some\">1 / 2</td></tr>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<tr class=\"details\"><td colspan=\"6\"><p class=\"why\"><em>because</em> server-02 is not running (1):</p><ul><li><span class=\"area\">firewall</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped</li></ul></td></tr>"),
+            "{h}"
+        );
+        assert!(h.contains("Every claim passes (4)."));
+        assert!(h.contains("Not verified: engine gone"));
+        let at = |s: &str| h.find(&format!("<th class=\"student\">{s}</th>")).unwrap();
+        assert!(at("ann") < at("dan") && at("dan") < at("ben") && at("ben") < at("cy"));
+        assert!(
+            h.contains("<td>2 / 4<small>firewall</small></td>"),
+            "the class's count of labs passing an area: {h}"
+        );
+        assert!(!h.contains("writing-mode"), "no rotated headers");
+    }
+
+    #[test]
+    fn failures_a_reason_explains_are_listed_together_under_it() {
+        let r = report(
+            "c",
+            "task2",
+            vec![LabReport::new(
+                "ann",
+                "c-ann",
+                Ok(vec![
+                    down("site", "lb-01 -> server-02:80"),
+                    claim("site", "the page", false),
+                    down("firewall", "ufw on server-02"),
+                ]),
+            )],
+        );
+        assert!(
+            html(&r).contains(
+                "<td colspan=\"5\"><ul><li><span class=\"area\">site</span>: the page — expected e, observed o</li></ul>\
+                 <p class=\"why\"><em>because</em> server-02 is not running (2):</p>\
+                 <ul><li><span class=\"area\">site</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped</li>\
+                 <li><span class=\"area\">firewall</span>: ufw on server-02 — expected e, observed dropped</li></ul></td>"
+            ),
+            "{}",
+            html(&r)
+        );
     }
 }

@@ -34,6 +34,45 @@ pub struct Claim {
     pub observed: String,
     pub ok: bool,
     pub ms: u64,
+    /// Why a failed claim failed, when a server it needs is not running
+    /// (`server-02 is not running`): what the dead server breaks, told
+    /// apart from what the lab gets wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
+}
+
+/// `server-02 is not running`, `lb-01 and server-02 are not running`.
+pub fn not_running<S: AsRef<str>>(servers: &[S]) -> String {
+    let verb = if servers.len() == 1 { "is" } else { "are" };
+    format!("{} {verb} not running", crate::explain::and_list(servers))
+}
+
+/// Whether `text` names the server `name` as a word of its own
+/// (`server-02` in `lb-01 -> server-02:80`, not in `server-021`).
+pub fn mentions(text: &str, name: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(part)
+            && !text[at + name.len()..].chars().next().is_some_and(part)
+    })
+}
+
+/// Why `claim` failed, if a server that is not running (`down`) explains
+/// it: the servers among `down` its words name, else those verify could
+/// not run its commands on (`refused`). None for a claim that passed.
+pub fn blame(claim: &Claim, down: &[String], refused: &[String]) -> Option<String> {
+    if claim.ok {
+        return None;
+    }
+    let words = [&claim.check, &claim.expected, &claim.observed];
+    let mut named: Vec<&String> = down
+        .iter()
+        .filter(|d| words.iter().any(|w| mentions(w, d)))
+        .collect();
+    if named.is_empty() {
+        named = down.iter().filter(|d| refused.contains(d)).collect();
+    }
+    (!named.is_empty()).then(|| not_running(&named))
 }
 
 /// Requests sent to measure load balancing, at the least.
@@ -347,8 +386,14 @@ fn judge_ports(
                 _ => false,
             },
             ms,
+            because: None,
         })
         .collect()
+}
+
+/// The claim that `web`'s request rate is seen.
+fn rate_check(web: &str) -> String {
+    format!("{web}'s request count rises after traffic (QPS)")
 }
 
 /// Where the stranger keeps the lab CA it trusts.
@@ -371,6 +416,13 @@ struct Verifier<'a, D: Driver> {
     secrets: &'a Secrets,
     client: String,
     results: Vec<Claim>,
+    /// The lab's servers that are not running: verify runs nothing on
+    /// them (nor kills or restarts them), and a claim that needs one
+    /// fails because of it.
+    down: Vec<String>,
+    /// The servers of `down` a command was meant for since the last claim
+    /// was recorded.
+    refused: std::sync::Mutex<Vec<String>>,
 }
 
 fn first_line(s: &str) -> String {
@@ -388,7 +440,61 @@ fn answer(out: &ExecOutput) -> String {
 
 impl<D: Driver> Verifier<'_, D> {
     async fn sh(&self, server: &str, script: &str) -> Result<ExecOutput> {
-        self.driver.exec(server, script).await
+        match self.refuse(server) {
+            Some(out) => Ok(out),
+            None => self.driver.exec(server, script).await,
+        }
+    }
+
+    fn is_down(&self, server: &str) -> bool {
+        self.down.iter().any(|d| d == server)
+    }
+
+    /// For a server that is not running, what a command there answers
+    /// (noted, for the claim that needed it); None for one that runs.
+    fn refuse(&self, server: &str) -> Option<ExecOutput> {
+        if !self.is_down(server) {
+            return None;
+        }
+        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if !refused.iter().any(|r| r == server) {
+            refused.push(server.to_string());
+        }
+        Some(ExecOutput {
+            code: 125,
+            stdout: String::new(),
+            stderr: not_running(&[server]),
+        })
+    }
+
+    /// The servers refused since the last claim, forgotten.
+    fn take_refused(&self) -> Vec<String> {
+        std::mem::take(&mut *self.refused.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Records `claim`, saying why it failed when a server that is not
+    /// running explains it.
+    fn push(&mut self, mut claim: Claim) {
+        let refused = self.take_refused();
+        if claim.because.is_none() {
+            claim.because = blame(&claim, &self.down, &refused);
+        }
+        self.results.push(claim);
+    }
+
+    /// A claim that cannot be tried because `server` is not running: failed,
+    /// because of it.
+    fn unchecked(&mut self, group: &'static str, check: String, expected: String, server: &str) {
+        let because = not_running(&[server]);
+        self.push(Claim {
+            group,
+            check,
+            expected,
+            observed: format!("not tried: {because}"),
+            ok: false,
+            ms: 0,
+            because: Some(because),
+        });
     }
 
     fn record(
@@ -400,13 +506,14 @@ impl<D: Driver> Verifier<'_, D> {
         ok: bool,
         started: Instant,
     ) {
-        self.results.push(Claim {
+        self.push(Claim {
             group,
             check,
             expected,
             observed,
             ok,
             ms: started.elapsed().as_millis() as u64,
+            because: None,
         });
     }
 
@@ -439,6 +546,8 @@ impl<D: Driver> Verifier<'_, D> {
             ));
         }
         let out = self.sh(&self.client, &script).await?;
+        // Every record is asked in one command: one refusal for them all.
+        let refused = self.take_refused();
         let mut answers: Vec<Vec<String>> = vec![Vec::new(); self.topo.records.len()];
         let mut cur = None;
         for line in out.stdout.lines() {
@@ -457,7 +566,7 @@ impl<D: Driver> Verifier<'_, D> {
                 _ => r.value.clone(),
             };
             let ok = got.contains(&expected);
-            self.results.push(Claim {
+            let claim = Claim {
                 group: "dns",
                 check: format!("{} {}", self.fqdn(&r.name), r.kind),
                 expected,
@@ -468,7 +577,10 @@ impl<D: Driver> Verifier<'_, D> {
                 },
                 ok,
                 ms: elapsed_each.as_millis() as u64,
-            });
+                because: None,
+            };
+            let because = blame(&claim, &self.down, &refused);
+            self.push(Claim { because, ..claim });
         }
         Ok(())
     }
@@ -731,6 +843,7 @@ impl<D: Driver> Verifier<'_, D> {
             format!("within {REPLICATION_BOUND_MS} ms"),
             match lag {
                 Some(ms) => format!("after {ms} ms"),
+                None if self.is_down(server) => not_running(&[server]),
                 None => "not there".into(),
             },
             lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS),
@@ -794,13 +907,16 @@ impl<D: Driver> Verifier<'_, D> {
             self.note_reaches(r, &marker, format!("the note reaches replica {r}"))
                 .await?;
             let t = Instant::now();
-            let out = self
-                .driver
-                .exec_env(r,
-                    "mariadb -uapp -h127.0.0.1 site -e \"INSERT INTO notes (text, written_by) VALUES ('verify', 'verify')\"",
-                    &[format!("MYSQL_PWD={}", self.secrets.db_app)],
-                )
-                .await?;
+            let out = match self.refuse(r) {
+                Some(out) => out,
+                None => self
+                    .driver
+                    .exec_env(r,
+                        "mariadb -uapp -h127.0.0.1 site -e \"INSERT INTO notes (text, written_by) VALUES ('verify', 'verify')\"",
+                        &[format!("MYSQL_PWD={}", self.secrets.db_app)],
+                    )
+                    .await?,
+            };
             let refused = out.code != 0 && out.stderr.contains("read-only");
             self.record(
                 "replication",
@@ -829,7 +945,7 @@ impl<D: Driver> Verifier<'_, D> {
         for s in &walled {
             let t = Instant::now();
             let out = self.sh(s, "ufw status | head -n 1").await?;
-            let observed = first_line(&out.stdout);
+            let observed = first_line(&answer(&out));
             self.record(
                 "firewall",
                 format!("ufw on {s}"),
@@ -869,7 +985,9 @@ impl<D: Driver> Verifier<'_, D> {
         for o in &outs {
             read_probes(&o.stdout, &mut open);
         }
-        self.results.extend(judge_ports(group, probes, &open, per));
+        for claim in judge_ports(group, probes, &open, per) {
+            self.push(claim);
+        }
         Ok(())
     }
 
@@ -967,6 +1085,25 @@ impl<D: Driver> Verifier<'_, D> {
         let Some(prom) = self.topo.with_role(Role::Monitoring).next() else {
             return Ok(());
         };
+        let targets = "every exporter is a Prometheus target that is up";
+        if self.is_down(&prom.name) {
+            let prom = prom.name.clone();
+            self.unchecked(
+                "monitoring",
+                targets.into(),
+                "every target up".into(),
+                &prom,
+            );
+            if let Some(web) = self.rate_web() {
+                self.unchecked(
+                    "monitoring",
+                    rate_check(&web),
+                    "more requests than before".into(),
+                    &prom,
+                );
+            }
+            return Ok(());
+        }
         // Asked on the monitoring server itself: its web interface
         // answers the administrators only, not the user's computer.
         let port = self.topo.prometheus_port(&prom.name);
@@ -1006,7 +1143,7 @@ impl<D: Driver> Verifier<'_, D> {
         let n = wanted.len();
         self.record(
             "monitoring",
-            "every exporter is a Prometheus target that is up".into(),
+            targets.into(),
             format!("{n} of {n} up"),
             seen.observed,
             seen.ok,
@@ -1018,22 +1155,9 @@ impl<D: Driver> Verifier<'_, D> {
     /// A web server's request count rises after traffic, and Prometheus
     /// gives its rate (the seeds' QPS).
     async fn request_rate(&mut self, prom: &str, api: &str) -> Result<()> {
-        let Some(web) = self
-            .topo
-            .with_role(Role::Web)
-            .next()
-            .map(|n| n.name.clone())
-        else {
+        let Some(web) = self.rate_web() else {
             return Ok(());
         };
-        if self
-            .topo
-            .exporters(&web)
-            .iter()
-            .all(|(j, _)| *j != crate::components::nginx::EXPORTER.job)
-        {
-            return Ok(());
-        }
         let t = Instant::now();
         let query = |q: &str| {
             format!(
@@ -1073,7 +1197,7 @@ impl<D: Driver> Verifier<'_, D> {
         );
         self.record(
             "monitoring",
-            format!("{web}'s request count rises after traffic (QPS)"),
+            rate_check(&web),
             format!("more than {before:.0} requests"),
             format!(
                 "{after:.0} requests; {} req/s over the last minute",
@@ -1084,6 +1208,17 @@ impl<D: Driver> Verifier<'_, D> {
             t,
         );
         Ok(())
+    }
+
+    /// The web server whose request rate verify checks: the first, when
+    /// its nginx is exported.
+    fn rate_web(&self) -> Option<String> {
+        let web = self.topo.with_role(Role::Web).next()?.name.clone();
+        self.topo
+            .exporters(&web)
+            .iter()
+            .any(|(j, _)| *j == crate::components::nginx::EXPORTER.job)
+            .then_some(web)
     }
 
     /// Which member of the VIP's group holds it now.
@@ -1115,49 +1250,100 @@ impl<D: Driver> Verifier<'_, D> {
 
     /// No alert fires on the healthy lab; a monitored server killed fires
     /// its `TargetDown` within [`ALERT_BOUND_S`]; restored, its alerts
-    /// resolve within the same bound.
+    /// resolve within the same bound. A server already down is watched for
+    /// its alert, never killed or started: the lab is left as it was.
     async fn alerting(&mut self, progress: &dyn Progress) -> Result<()> {
-        if crate::alerts::monitor(self.topo).is_none() {
+        let Some(monitor) = crate::alerts::monitor(self.topo).map(str::to_string) else {
+            return Ok(());
+        };
+        let victim = alert_victim(self.topo);
+        let quiet = "no alert fires on the lab as it is";
+        let killed = |v: &str| format!("{v} killed: its alert fires");
+        let fires = |v: &str| format!("TargetDown for {v} within {ALERT_BOUND_S} s");
+        let restored = |v: &str| format!("{v} restored: its alerts resolve");
+        let resolve = |v: &str| format!("none for {v} within {ALERT_BOUND_S} s");
+        if self.is_down(&monitor) {
+            self.unchecked("alerting", quiet.into(), "none".into(), &monitor);
+            if let Some(v) = &victim {
+                self.unchecked("alerting", killed(v), fires(v), &monitor);
+                self.unchecked("alerting", restored(v), resolve(v), &monitor);
+            }
             return Ok(());
         }
         let t = Instant::now();
-        let firing = crate::alerts::firing(self.driver, self.topo)
-            .await?
-            .unwrap_or_default();
-        self.record(
-            "alerting",
-            "no alert fires on the lab as it is".into(),
-            "none".into(),
-            names(&firing),
-            firing.is_empty(),
-            t,
-        );
-        let Some(victim) = alert_victim(self.topo) else {
+        let firing = crate::alerts::firing(self.driver, self.topo).await;
+        let (observed, ok) = match &firing {
+            Ok(f) => {
+                let f = f.clone().unwrap_or_default();
+                (names(&f), f.is_empty())
+            }
+            Err(e) => (e.headline(), false),
+        };
+        self.record("alerting", quiet.into(), "none".into(), observed, ok, t);
+        let Some(victim) = victim else {
             return Ok(());
         };
-        progress.update("verify", None, &format!("killing {victim}"));
-        let t = Instant::now();
-        self.driver.kill(&victim).await?;
+        if firing.is_err() {
+            // Alertmanager does not answer: nothing to watch a kill with.
+            for (check, expected) in [
+                (killed(&victim), fires(&victim)),
+                (restored(&victim), resolve(&victim)),
+            ] {
+                self.record(
+                    "alerting",
+                    check,
+                    expected,
+                    "not tried: Alertmanager did not answer".into(),
+                    false,
+                    Instant::now(),
+                );
+            }
+            return Ok(());
+        }
         let bound = std::time::Duration::from_secs(ALERT_BOUND_S);
         let mine = |f: &[crate::alerts::Firing]| -> Vec<crate::alerts::Firing> {
             f.iter().filter(|a| a.server == victim).cloned().collect()
         };
-        let (now, fired) = crate::alerts::watch(self.driver, self.topo, bound, |f| {
+        let was_down = self.is_down(&victim);
+        let t = Instant::now();
+        if !was_down {
+            progress.update("verify", None, &format!("killing {victim}"));
+            self.driver.kill(&victim).await?;
+        }
+        // A server already down is neither killed nor started again (the
+        // lab is left as it was found): its alert fires all the same.
+        let watched = crate::alerts::watch(self.driver, self.topo, bound, |f| {
             mine(f).iter().any(|a| a.alert == "TargetDown")
         })
-        .await?;
+        .await;
+        let (observed, fired) = match watched {
+            Ok((now, fired)) => (
+                format!(
+                    "{} after {:.1} s{}",
+                    names(&mine(&now)),
+                    t.elapsed().as_secs_f64(),
+                    if was_down {
+                        " (it was not running)"
+                    } else {
+                        ""
+                    }
+                ),
+                fired,
+            ),
+            Err(e) => (e.headline(), false),
+        };
         self.record(
             "alerting",
-            format!("{victim} killed: its alert fires"),
-            format!("TargetDown for {victim} within {ALERT_BOUND_S} s"),
-            format!(
-                "{} after {:.1} s",
-                names(&mine(&now)),
-                t.elapsed().as_secs_f64()
-            ),
+            killed(&victim),
+            fires(&victim),
+            observed,
             fired,
             t,
         );
+        if was_down {
+            self.unchecked("alerting", restored(&victim), resolve(&victim), &victim);
+            return Ok(());
+        }
         progress.update("verify", None, &format!("restoring {victim}"));
         self.restore(&victim).await?;
         let t = Instant::now();
@@ -1165,8 +1351,8 @@ impl<D: Driver> Verifier<'_, D> {
             crate::alerts::watch(self.driver, self.topo, bound, |f| mine(f).is_empty()).await?;
         self.record(
             "alerting",
-            format!("{victim} restored: its alerts resolve"),
-            format!("none for {victim} within {ALERT_BOUND_S} s"),
+            restored(&victim),
+            resolve(&victim),
             format!(
                 "{} after {:.1} s",
                 names(&mine(&now)),
@@ -1201,6 +1387,20 @@ impl<D: Driver> Verifier<'_, D> {
             holders == [active.clone()],
             t,
         );
+        if self.is_down(&active) {
+            // Killing the other would only take the site down: the claims
+            // that need the active one fail because of it.
+            let answers = format!("site answers on {address} after {active} is killed");
+            let again = format!("{active} restored and holds {address} again");
+            self.unchecked(
+                "failover",
+                answers,
+                format!("within {FAILOVER_BOUND_MS} ms, through another load balancer"),
+                &active,
+            );
+            self.unchecked("failover", again, active.clone(), &active);
+            return Ok(());
+        }
         let Some(victim) = holders.first().cloned() else {
             return Ok(());
         };
@@ -1267,7 +1467,9 @@ impl<D: Driver> Verifier<'_, D> {
     }
 }
 
-/// Runs every check that applies to the stack.
+/// Runs every check that applies to the stack. A server that is not
+/// running fails the claims that need it (each saying so in `because`);
+/// the others are checked as on a whole lab.
 pub async fn run<D: Driver>(
     driver: &D,
     topo: &Topology,
@@ -1280,6 +1482,20 @@ pub async fn run<D: Driver>(
         .next()
         .map(|n| n.name.clone())
         .ok_or_else(|| Error::usage("verify checks the lab from the user's computer, and this stack has no `client` server"))?;
+    let hosts = driver.hosts().await?;
+    let down: Vec<String> = plan
+        .servers
+        .iter()
+        .filter(|s| !hosts.iter().any(|h| h.server == s.name && h.running))
+        .map(|s| s.name.clone())
+        .collect();
+    if !down.is_empty() {
+        progress.note(&format!(
+            "{}: the claims that need {} fail, the others are checked",
+            not_running(&down),
+            if down.len() == 1 { "it" } else { "them" }
+        ));
+    }
     let mut v = Verifier {
         driver,
         topo,
@@ -1287,6 +1503,8 @@ pub async fn run<D: Driver>(
         secrets,
         client,
         results: Vec::new(),
+        down,
+        refused: Default::default(),
     };
     progress.begin("verify", None, "DNS");
     v.dns().await?;
@@ -1348,6 +1566,76 @@ fn soa_serial(dig: &str) -> std::result::Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_is_named_as_a_word_of_its_own() {
+        assert!(mentions("lb-01 -> server-02:80 (web)", "server-02"));
+        assert!(mentions("server-02", "server-02"));
+        assert!(mentions("TargetDown (server-02: node)", "server-02"));
+        assert!(!mentions("server-021 answers", "server-02"));
+        assert!(!mentions("my-server-02", "server-02"));
+        assert!(!mentions("", "server-02"));
+    }
+
+    #[test]
+    fn a_failure_is_blamed_on_the_dead_server_it_needs() {
+        let claim = |check: &str, observed: &str, ok: bool| Claim {
+            group: "firewall",
+            check: check.into(),
+            expected: "connects".into(),
+            observed: observed.into(),
+            ok,
+            ms: 1,
+            because: None,
+        };
+        let down = vec!["server-02".to_string(), "lb-02".to_string()];
+        assert_eq!(
+            blame(
+                &claim("lb-01 -> server-02:80", "dropped", false),
+                &down,
+                &[]
+            )
+            .as_deref(),
+            Some("server-02 is not running")
+        );
+        assert_eq!(
+            blame(
+                &claim("lb-02 -> server-02:80", "dropped", false),
+                &down,
+                &[]
+            )
+            .as_deref(),
+            Some("server-02 and lb-02 are not running")
+        );
+        assert_eq!(
+            blame(
+                &claim("lb-01 -> server-02:80", "connected", true),
+                &down,
+                &[]
+            ),
+            None,
+            "a claim that passes needs no reason"
+        );
+        assert_eq!(
+            blame(
+                &claim("lb-01 -> server-01:80", "dropped", false),
+                &down,
+                &[]
+            ),
+            None,
+            "not every failure is the dead server's"
+        );
+        assert_eq!(
+            blame(
+                &claim("www.foobar.com. A", "no answer", false),
+                &["ns".to_string()],
+                &["ns".to_string()]
+            )
+            .as_deref(),
+            Some("ns is not running"),
+            "a command meant for a dead server"
+        );
+    }
 
     #[test]
     fn soa_serial_reads_the_answer_or_says_why_there_is_none() {

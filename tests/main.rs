@@ -7,6 +7,7 @@ mod engine;
 mod engines;
 mod explain;
 mod golden;
+mod grade;
 mod harness;
 mod isolation;
 mod place;

@@ -630,9 +630,16 @@ fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
     let csv = std::fs::read_to_string(t.dir().join("grades/report.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 4, "{csv}");
-    assert!(rows[0].starts_with("student,dns: "), "{}", rows[0]);
     assert!(
-        rows[2].starts_with("ben,pass,") && !rows[2].contains("fail"),
+        rows[0].starts_with("student,lab,score,total,dns: "),
+        "{}",
+        rows[0]
+    );
+    // All pass: by name.
+    let total = rows[0].split(',').count() - 4;
+    assert!(
+        rows[2].starts_with(&format!("ben,it-class-ben,{total},{total},pass,"))
+            && !rows[2].contains("fail"),
         "{csv}"
     );
     // Ben's web server stops: his row fails, the others pass; the page says
@@ -653,25 +660,31 @@ fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
         "{}",
         graded.stdout
     );
+    // Best first: ben, with the lower score, last.
     let csv = std::fs::read_to_string(t.dir().join("grades/report.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert!(
-        rows[2].starts_with("ben,") && rows[2].contains(",fail"),
+        rows[3].starts_with("ben,") && rows[3].contains(",fail"),
         "{csv}"
     );
     assert!(
-        !rows[1].contains("fail") && !rows[3].contains("fail"),
+        rows[1].starts_with("ann,")
+            && rows[2].starts_with("cy,")
+            && !rows[1].contains("fail")
+            && !rows[2].contains("fail"),
         "{csv}"
     );
     let html = std::fs::read_to_string(t.dir().join("grades/index.html")).unwrap();
     assert!(
-        html.contains("<tr><th>ben</th>") && html.contains("FAIL<small>expected: "),
+        html.contains("<th class=\"student\">ben</th>") && html.contains(" — expected "),
         "{html}"
     );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(t.dir().join("grades/report.json")).unwrap())
             .unwrap();
-    assert_eq!(json["labs"][1]["ok"], false);
+    assert_eq!(json["labs"][2]["student"], "ben");
+    assert_eq!(json["labs"][2]["ok"], false);
+    assert!(json["labs"][2]["score"].as_u64() < json["labs"][2]["total"].as_u64());
     // Ben leaves, dee joins.
     t.file("it-class.yaml", "stack: task0\nstudents: [ann, cy, dee]\n");
     t.run_args(&["--quiet", "class", "up", "it-class.yaml"])

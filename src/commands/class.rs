@@ -772,7 +772,8 @@ pub async fn down(
 
 /// Verifies every student's lab, one after another (verify times a
 /// failover: labs verified at once would measure each other), and writes
-/// the report into `report` when given.
+/// the report into `report` when given. Students are listed by score,
+/// highest first, then by name (see `grade`).
 pub async fn verify(
     file: &Path,
     report: Option<&Path>,
@@ -803,18 +804,12 @@ pub async fn verify(
         }
         labs
     });
-    let mut labs: Vec<LabReport> = futures_util::future::join_all(groups)
+    let labs: Vec<LabReport> = futures_util::future::join_all(groups)
         .await
         .into_iter()
         .flatten()
         .collect();
-    labs.sort_by_key(|l| class.students.iter().position(|s| *s == l.student));
-    let r = grade::Report {
-        class: class.name.clone(),
-        stack: class.stack.clone(),
-        columns: grade::columns(&labs),
-        labs,
-    };
+    let r = grade::report(&class.name, &class.stack, labs);
     if let Some(dir) = report {
         let doing = || format!("cannot write the class report into {}", dir.display());
         fs_err::create_dir_all(dir).map_err(|e| Error::caused(doing(), e))?;
@@ -837,24 +832,25 @@ pub async fn verify(
         .map(|l| {
             let failed: Vec<&grade::GradedClaim> =
                 l.claims.iter().filter(|c| !c.claim.ok).collect();
+            let first = failed.first().map(|c| match &c.claim.because {
+                Some(b) => format!("{} (because {b})", c.column),
+                None => c.column.clone(),
+            });
             [
                 l.student.clone(),
                 l.lab.clone(),
-                (l.claims.len() - failed.len()).to_string(),
+                format!("{}/{}", l.score, l.total),
                 if l.error.is_some() {
                     "-".into()
                 } else {
                     failed.len().to_string()
                 },
-                l.error
-                    .clone()
-                    .or_else(|| failed.first().map(|c| c.column.clone()))
-                    .unwrap_or_default(),
+                l.error.clone().or(first).unwrap_or_default(),
             ]
         })
         .collect();
     let mut text = super::table(
-        ["STUDENT", "LAB", "PASSED", "FAILED", "FIRST FAILURE"],
+        ["STUDENT", "LAB", "SCORE", "FAILED", "FIRST FAILURE"],
         &rows,
     );
     let passing = r.labs.iter().filter(|l| l.ok).count();
@@ -878,7 +874,7 @@ async fn verify_lab(
     global: &Global,
     progress: &dyn Progress,
 ) -> crate::grade::LabReport {
-    use crate::grade::{self, LabReport};
+    use crate::grade::LabReport;
     let name = class.lab(student);
     progress.begin(&name, None, "verifying");
     // On the engine its record names, whatever the environment names:
@@ -888,7 +884,7 @@ async fn verify_lab(
         None => global.clone(),
     };
     let claims = async {
-        let lab = super::running_lab(&name, "class verify", &global).await?;
+        let lab = super::lab_to_verify(&name, "class verify", &global).await?;
         let l = &lab.loaded;
         crate::verify::run(
             &lab.driver,
@@ -900,25 +896,15 @@ async fn verify_lab(
         .await
     }
     .await;
-    let (claims, error) = match claims {
-        Ok(c) => (c, None),
-        Err(e) => (Vec::new(), Some(e.headline())),
-    };
-    let failed = claims.iter().filter(|c| !c.ok).count();
-    let ok = error.is_none() && failed == 0;
+    let report = LabReport::new(student, &name, claims.map_err(|e| e.headline()));
+    let failed = report.claims.iter().filter(|c| !c.claim.ok).count();
     progress.finish(
         &name,
-        ok,
-        &match &error {
+        report.ok,
+        &match &report.error {
             Some(e) => e.clone(),
-            None => format!("{} claims, {failed} failed", claims.len()),
+            None => format!("{} claims, {failed} failed", report.claims.len()),
         },
     );
-    LabReport {
-        student: student.to_string(),
-        lab: name,
-        ok,
-        claims: grade::grade(claims),
-        error,
-    }
+    report
 }

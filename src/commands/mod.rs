@@ -293,14 +293,25 @@ pub fn plan_for(
 }
 
 /// A running lab, locked for `what` (verify and chaos stop servers: no
-/// `up` meanwhile), with its driver; an error when a server is not running.
+/// `up` meanwhile), with its driver.
 pub struct RunningLab {
     pub loaded: Loaded,
     pub driver: crate::driver::AnyDriver,
     _lock: crate::state::StackLock,
 }
 
+/// The lab, every server running: an error names those that are not.
 pub async fn running_lab(stack: &str, what: &str, global: &Global) -> Result<RunningLab> {
+    open_lab(stack, what, global, true).await
+}
+
+/// The lab with at least one server running (verify grades the rest as
+/// down); an error when none runs: the lab is not up.
+pub async fn lab_to_verify(stack: &str, what: &str, global: &Global) -> Result<RunningLab> {
+    open_lab(stack, what, global, false).await
+}
+
+async fn open_lab(stack: &str, what: &str, global: &Global, all: bool) -> Result<RunningLab> {
     use crate::driver::Driver;
     let loaded = load(stack, global)?;
     let lock = loaded.state.lock(what)?;
@@ -313,7 +324,7 @@ pub async fn running_lab(stack: &str, what: &str, global: &Global) -> Result<Run
         .filter(|s| !hosts.iter().any(|h| h.server == s.name && h.running))
         .map(|s| s.name.as_str())
         .collect();
-    if !missing.is_empty() {
+    if !missing.is_empty() && (all || missing.len() == loaded.plan.servers.len()) {
         return Err(Error::failure(format!(
             "stack `{}` is not (fully) up: {} not running",
             loaded.plan.stack,

@@ -15,6 +15,23 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// ` (9 because server-02 is not running)`: the failures a server that is
+/// not running explains, by server; empty when none does.
+fn because(results: &[crate::verify::Claim]) -> String {
+    let mut by: Vec<(&str, usize)> = Vec::new();
+    for b in results.iter().filter_map(|r| r.because.as_deref()) {
+        match by.iter_mut().find(|(w, _)| *w == b) {
+            Some((_, n)) => *n += 1,
+            None => by.push((b, 1)),
+        }
+    }
+    if by.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = by.iter().map(|(b, n)| format!("{n} because {b}")).collect();
+    format!(" ({})", parts.join("; "))
+}
+
 pub async fn run(
     stack: &str,
     json: bool,
@@ -22,7 +39,7 @@ pub async fn run(
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let lab = super::running_lab(stack, "verify", global).await?;
+    let lab = super::lab_to_verify(stack, "verify", global).await?;
     let (topo, plan, secrets, driver) = (
         &lab.loaded.topo,
         &lab.loaded.plan,
@@ -55,10 +72,41 @@ pub async fn run(
             .collect();
         let mut text = super::table(["CHECK", "EXPECTED", "OBSERVED", "RESULT", "TIME"], &rows);
         text.push_str(&format!(
-            "\n{} passed, {failed} failed\n",
-            results.len() - failed
+            "\n{} passed, {failed} failed{}\n",
+            results.len() - failed,
+            because(&results)
         ));
         emit(out, &text)?;
     }
     Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILURE })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_the_failures_a_dead_server_explains() {
+        let claim = |ok: bool, because: Option<&str>| crate::verify::Claim {
+            group: "firewall",
+            check: "x".into(),
+            expected: "e".into(),
+            observed: "o".into(),
+            ok,
+            ms: 1,
+            because: because.map(str::to_string),
+        };
+        let down = Some("server-02 is not running");
+        assert_eq!(because(&[claim(true, None), claim(false, None)]), "");
+        assert_eq!(
+            because(&[
+                claim(false, down),
+                claim(true, None),
+                claim(false, None),
+                claim(false, down),
+                claim(false, Some("ns is not running")),
+            ]),
+            " (2 because server-02 is not running; 1 because ns is not running)"
+        );
+    }
 }
