@@ -277,13 +277,13 @@ mod tests {
         std::fs::write(&blocker, "").unwrap();
         let path = blocker.join("lock");
         let e = fs_err::write(&path, "x")
-            .context("cannot take the lock of stack `t`")
+            .context("cannot take the lock of lab `t`")
             .unwrap_err()
             .with_hint("check the state directory");
         assert_eq!(
             e.report(),
             format!(
-                "error: cannot take the lock of stack `t`\n  Caused by: failed to create file `{}`\n  Caused by: Not a directory (os error 20)\n  = hint: check the state directory\n",
+                "error: cannot take the lock of lab `t`\n  Caused by: failed to create file `{}`\n  Caused by: Not a directory (os error 20)\n  = hint: check the state directory\n",
                 path.display()
             )
         );

@@ -274,7 +274,7 @@ fn a_state_directory_that_cannot_be_written_is_named() {
     ])
     .code(1)
     .stderr(
-        "error: cannot create the state directory of stack `task0`
+        "error: cannot create the state directory of lab `task0`
   Caused by: failed to create directory `blocker/state/task0/secrets`
   Caused by: Not a directory (os error 20)
 ",
@@ -282,7 +282,7 @@ fn a_state_directory_that_cannot_be_written_is_named() {
     t.run_args(&["down", "task0", "--state-dir", "blocker/state"])
         .code(1)
         .stderr(
-            "error: cannot create the state directory of stack `task0`
+            "error: cannot create the state directory of lab `task0`
   Caused by: failed to create directory `blocker/state/task0`
   Caused by: Not a directory (os error 20)
 ",
@@ -293,7 +293,7 @@ fn a_state_directory_that_cannot_be_written_is_named() {
     t.run_args(&["down", "task0", "--state-dir", "state"])
         .code(1)
         .stderr(
-            "error: cannot take the lock of stack `task0`
+            "error: cannot take the lock of lab `task0`
   Caused by: failed to open file `state/task0/lock`
   Caused by: Is a directory (os error 21)
 ",

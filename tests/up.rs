@@ -116,7 +116,7 @@ fn task0_serves_the_site_through_every_tier() {
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file])
         .code(0)
-        .stdout_has("Stack `it-task0` is up");
+        .stdout_has("Lab `it-task0` is up");
     // Every check of verify passes on the fresh lab.
     t.run_args(&["--quiet", "verify", &file])
         .code(0)
@@ -240,12 +240,12 @@ fn task0_serves_the_site_through_every_tier() {
         .code(7);
     t.run_args(&["--quiet", "down", &file])
         .code(0)
-        .stdout_has("Stack `it-task0` is down");
+        .stdout_has("Lab `it-task0` is down");
     assert!(labelled("container", "it-task0").is_empty());
     assert!(labelled("network", "it-task0").is_empty());
     t.run_args(&["--quiet", "down", &file])
         .code(0)
-        .stdout_has("Stack `it-task0` is not up");
+        .stdout_has("Lab `it-task0` is not up");
 }
 
 #[test]
@@ -257,7 +257,7 @@ fn task1_balances_replicates_and_is_idempotent() {
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file])
         .code(0)
-        .stdout_has("Stack `it-task1` is up");
+        .stdout_has("Lab `it-task1` is up");
     // Every check of verify passes on the fresh lab.
     t.run_args(&["--quiet", "verify", &file])
         .code(0)
@@ -529,7 +529,7 @@ fn two_ups_of_one_stack_at_once_the_second_refuses() {
     std::fs::write(dir.join("lock"), "`infractl up` (pid 4242)\n").unwrap();
     t.run_args(&["--quiet", "up", "task0"])
         .code(1)
-        .stderr("error: stack `task0` is busy: `infractl up` (pid 4242) is working on it\n  = hint: wait for it to finish, then run this again\n");
+        .stderr("error: lab `task0` is busy: `infractl up` (pid 4242) is working on it\n  = hint: wait for it to finish, then run this again\n");
 }
 
 #[test]
@@ -549,7 +549,7 @@ fn a_dry_run_lists_what_up_would_do_and_does_nothing() {
     }
     assert!(
         out.stdout
-            .contains("Dry run: 5 servers of stack `it-dry` would change; nothing was done."),
+            .contains("Dry run: 5 servers of lab `it-dry` would change; nothing was done."),
         "{}",
         out.stdout
     );

@@ -315,7 +315,7 @@ pub async fn running_lab(stack: &str, what: &str, global: &Global) -> Result<Run
         .collect();
     if !missing.is_empty() {
         return Err(Error::failure(format!(
-            "stack `{}` is not (fully) up: {} not running",
+            "lab `{}` is not (fully) up: {} not running",
             loaded.plan.stack,
             missing.join(", ")
         ))

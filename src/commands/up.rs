@@ -42,7 +42,7 @@ pub async fn run(
     } = tokio::select! {
         r = bring_up(lab, &state, args.publish, ready_seconds, global, progress) => r?,
         _ = interrupted() => {
-            return Err(Error::failure(format!("interrupted: stack `{name}` is partly up")).with_hint(format!(
+            return Err(Error::failure(format!("interrupted: lab `{name}` is partly up")).with_hint(format!(
                 "`infractl up {name}` resumes where this stopped; `infractl down {name}` removes it"
             )));
         }
@@ -68,7 +68,7 @@ pub async fn run(
         .collect();
     // A lab of another name says which stack it runs.
     let what = if plan.origin == plan.stack {
-        format!("Stack `{}`", plan.stack)
+        format!("Lab `{}`", plan.stack)
     } else {
         format!("Lab `{}` ({})", plan.stack, plan.origin)
     };
@@ -364,7 +364,7 @@ async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) 
         .count();
     let mut text = super::table(["SERVER", "ACTION", "WHY", "WHAT"], &rows);
     text.push_str(&format!(
-        "\nDry run: {} of stack `{}` would change; nothing was done.\n",
+        "\nDry run: {} of lab `{}` would change; nothing was done.\n",
         super::count(changes, "server"),
         plan.stack
     ));
