@@ -502,20 +502,46 @@ fn a_dead_service_stops_up_and_up_resumes() {
     .code(0);
 }
 
+/// An engine that cannot be reached is one line naming it, and a hint:
+/// never the HTTP client's words, whichever command meets it.
 #[test]
 fn the_engine_unreachable_is_one_clear_line() {
-    let out = Command::new(env!("CARGO_BIN_EXE_infractl"))
-        .args(["status", "task1"])
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("error: cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
-        "{err}"
-    );
-    assert!(err.contains("hint: start it"), "{err}");
+    let t = Test::new();
+    t.file("c.yaml", "stack: task0\nstudents: [ann]\n");
+    let cases = [
+        (
+            "tcp://127.0.0.1:1",
+            "error: cannot reach the Docker engine at tcp://127.0.0.1:1: connection refused
+  = hint: is the engine at tcp://127.0.0.1:1 running, and its port open to this machine? or name another engine (--engine, --context, DOCKER_HOST)
+",
+        ),
+        (
+            "unix:///nonexistent/docker.sock",
+            "error: cannot reach the Docker engine at unix:///nonexistent/docker.sock: no socket at /nonexistent/docker.sock
+  = hint: is the engine running? start it (`sudo systemctl start docker`), or name another engine (--engine, --context, DOCKER_HOST)
+",
+        ),
+    ];
+    let commands: [&[&str]; 7] = [
+        &["status"],
+        &["status", "task1"],
+        &["up", "task0"],
+        &["down", "task0"],
+        &["verify", "task0"],
+        &["class", "up", "c.yaml"],
+        &["class", "up", "c.yaml", "--dry-run"],
+    ];
+    for (host, want) in cases {
+        for args in commands {
+            let out = t.run_env_args(&[("DOCKER_HOST", host)], args);
+            assert_eq!(
+                (out.code, out.stderr.as_str()),
+                (1, want),
+                "DOCKER_HOST={host} infractl {}",
+                args.join(" ")
+            );
+        }
+    }
 }
 
 #[test]
