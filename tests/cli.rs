@@ -581,3 +581,36 @@ fn image_rm_old_keeps_this_version_and_what_is_in_use() {
     assert!(!present(&old), "{old} is still there");
     assert!(present(&image), "this version's image {image} went too");
 }
+
+/// Ctrl-C stops a command with exit 130 and one line, whatever it was
+/// doing: here waiting for an engine that takes the connection and never
+/// answers.
+#[test]
+fn ctrl_c_exits_130_with_one_line() {
+    use std::io::Read;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let t = Test::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_infractl"))
+        .args(["status", "task0"])
+        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+        .env("INFRACTL_STATE_DIR", t.state_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It is waiting once it has connected.
+    let (_held, _) = silent.accept().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!((status.code(), stderr.as_str()), (Some(130), "error: interrupted\n"));
+}

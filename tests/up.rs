@@ -722,3 +722,52 @@ fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
         assert!(!t.state_dir().join(lab).exists(), "{lab} left its state");
     }
 }
+
+/// Ctrl-C in the middle of `up`: exit 130, one line saying the lab is
+/// partly up and how to go on; the next `up` brings it up.
+#[test]
+#[ignore = "needs the Docker engine and the node image"]
+fn ctrl_c_stops_up_with_130_and_up_resumes() {
+    use std::io::{BufRead, Read};
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task0", "it-msg-int", 246, false);
+    let _down = Down(&t, file.clone());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infractl"))
+        .args(["up", &file])
+        .env("INFRACTL_STATE_DIR", t.state_dir())
+        .current_dir(t.dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first task of the bring-up done (without a terminal, one line each).
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "up ended before a task was done:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains(" ok: ") {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(
+        rest.contains(
+            "error: interrupted: lab `it-msg-int` is partly up\n  = hint: `infractl up it-msg-int` resumes where this stopped; `infractl down it-msg-int` removes it\n"
+        ),
+        "{rest}"
+    );
+    t.run_args(&["--quiet", "up", &file])
+        .code(0)
+        .stdout_has("Lab `it-msg-int` is up");
+}
