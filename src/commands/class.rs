@@ -196,7 +196,7 @@ pub async fn up(
     let class = crate::class::load(file)?;
     // What a lab of the class holds, from its plan (addresses and secrets
     // do not change it).
-    let stack = crate::topology::Topology::load(&class.stack)?.stack;
+    let stack = class.load_stack()?;
     let mut sites = reach(&class, global).await;
     if sites.iter().all(|s| s.reached.is_err()) {
         return Err(none_answered(sites, file));
@@ -653,7 +653,7 @@ fn table(labs: &[StudentLab]) -> String {
 pub async fn status(file: &Path, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
     let class = crate::class::load(file)?;
     // Every lab runs the class's stack: where its site is, asked once.
-    let topo = crate::topology::Topology::load(&class.stack)?;
+    let topo = crate::topology::Topology::build(class.load_stack()?);
     let sites = reach(&class, global).await;
     let mut labs = Vec::new();
     for student in &class.students {
@@ -905,11 +905,16 @@ async fn verify_lab(
     progress.begin(&name, None, "verifying");
     // On the engine its record names, whatever the environment names:
     // the class file says where its labs run.
-    let global = match record_of(&name, global).and_then(|r| r.engine) {
+    let record = record_of(&name, global);
+    let global = match record.as_ref().and_then(|r| r.engine.clone()) {
         Some(e) => global.on(&e),
         None => global.clone(),
     };
     let claims = async {
+        // A lab with no record was never brought up (its name is no stack).
+        if record.is_none() {
+            return Err(Error::failure(format!("lab `{name}` is not up")));
+        }
         let lab = super::running_lab(&name, "class verify", &global).await?;
         let l = &lab.loaded;
         crate::verify::run(
