@@ -82,12 +82,7 @@ impl StateDir {
             "" => self.path.clone(),
             sub => self.path.join(sub),
         };
-        let doing = || {
-            format!(
-                "cannot create the state directory of lab `{}`",
-                self.lab()
-            )
-        };
+        let doing = || format!("cannot create the state directory of lab `{}`", self.lab());
         fs::create_dir_all(&dir).with_context(doing)?;
         for d in [&self.path, &dir] {
             fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).with_context(doing)?;
@@ -192,9 +187,8 @@ impl StateDir {
             Some((_, s)) => s.wrapping_add(1).max(1),
             None => first,
         };
-        write_private(&path, format!("{digest} {serial}\n").as_bytes()).with_context(|| {
-            format!("cannot keep the zone's serial of lab `{}`", self.lab())
-        })?;
+        write_private(&path, format!("{digest} {serial}\n").as_bytes())
+            .with_context(|| format!("cannot keep the zone's serial of lab `{}`", self.lab()))?;
         Ok(serial)
     }
 

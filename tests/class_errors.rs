@@ -40,7 +40,10 @@ fn run_case(case: &str, text: &str, update: bool) -> Option<String> {
         &["class", "up", &file, "--dry-run"],
     );
     if out.code != 2 {
-        return Some(format!("{case}: exit {} (want 2)\n{}", out.code, out.stderr));
+        return Some(format!(
+            "{case}: exit {} (want 2)\n{}",
+            out.code, out.stderr
+        ));
     }
     if std::fs::read_dir(t.state_dir()).unwrap().next().is_some() {
         return Some(format!("{case}: a bad class file created state"));
@@ -51,15 +54,23 @@ fn run_case(case: &str, text: &str, update: bool) -> Option<String> {
         return None;
     }
     let want = std::fs::read_to_string(&path).unwrap_or_default();
-    (out.stderr != want)
-        .then(|| format!("{case}: stderr differs\n--- want\n{want}--- got\n{}", out.stderr))
+    (out.stderr != want).then(|| {
+        format!(
+            "{case}: stderr differs\n--- want\n{want}--- got\n{}",
+            out.stderr
+        )
+    })
 }
 
 #[test]
 fn every_bad_class_file_is_refused_at_its_line() {
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
     let cases = cases();
-    assert!(cases.len() >= 10, "tests/class-errors has {} cases", cases.len());
+    assert!(
+        cases.len() >= 10,
+        "tests/class-errors has {} cases",
+        cases.len()
+    );
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|(case, text)| run_case(case, text, update))

@@ -341,9 +341,7 @@ fn ssh_errors_name_the_host() {
         t.run_args(&a)
     };
     // A working inventory records the key and connects.
-    status(&inv)
-        .code(0)
-        .stdout_has("Lab `it-sshone` is not up");
+    status(&inv).code(0).stdout_has("Lab `it-sshone` is not up");
     // A changed host key is always refused.
     let kh = std::fs::read_to_string(t.dir().join("kh")).unwrap();
     let other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";

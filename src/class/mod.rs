@@ -101,7 +101,9 @@ impl<'de> Deserialize<'de> for Students {
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Students, E> {
                 match u32::try_from(n) {
-                    Ok(0) => Err(E::custom("`0` leaves the class no student: a class needs one")),
+                    Ok(0) => Err(E::custom(
+                        "`0` leaves the class no student: a class needs one",
+                    )),
                     Ok(n) => Ok(Students::Count(n)),
                     Err(_) => Err(E::custom(format!("`{n}` is too many students"))),
                 }
@@ -200,7 +202,10 @@ fn class_max_labs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Err
 }
 
 fn engine_max_labs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    max_labs(d, "leaves the engine no lab: leave the engine out of the class, or give it room for one")
+    max_labs(
+        d,
+        "leaves the engine no lab: leave the engine out of the class, or give it room for one",
+    )
 }
 
 /// A class, read and checked.
@@ -271,7 +276,13 @@ fn unknown_key_hint(parent: &str, key: &str, inner: &str) -> Option<String> {
 
 /// One problem of a class file, at `path` (its value, or its key when
 /// `key`), as an error.
-fn problem(locator: &Locator, path: &str, key: bool, message: String, hint: Option<String>) -> Error {
+fn problem(
+    locator: &Locator,
+    path: &str,
+    key: bool,
+    message: String,
+    hint: Option<String>,
+) -> Error {
     let at = if key {
         locator.key(path)
     } else {
@@ -342,7 +353,9 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
                 &at,
                 false,
                 format!("student `{s}` is listed twice"),
-                Some(format!("the first is `students[{first}]`; each student has one lab")),
+                Some(format!(
+                    "the first is `students[{first}]`; each student has one lab"
+                )),
             ));
         }
         let lab = format!("{name}-{s}");
@@ -501,8 +514,9 @@ mod tests {
         );
         assert!(e("stack: task1\nstudents: [a]\nengines: [{max-labs: 3}]\n")
             .contains("`host:` (a URL) or `context:`"));
-        assert!(e("stack: task1\nstudents: [a]\nengines: [5]\n")
-            .contains("engines[0]: `5` is not an engine: an engine is its URL (`tcp://host:2376`)"));
+        assert!(e("stack: task1\nstudents: [a]\nengines: [5]\n").contains(
+            "engines[0]: `5` is not an engine: an engine is its URL (`tcp://host:2376`)"
+        ));
     }
 
     #[test]

@@ -21,8 +21,8 @@ mod validate;
 mod zone;
 
 pub use net::Subnet;
-use source::{Locator, Resolver, Source};
 pub use source::Kind;
+use source::{Locator, Resolver, Source};
 pub use validate::{valid_name, MAX_NAME};
 
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stacks");

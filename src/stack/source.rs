@@ -529,7 +529,8 @@ fn parse(src: &Source, kind: Kind) -> Result<Value> {
         };
         return Err(error_at(src, *pos, message, None));
     }
-    let mut value: Value = serde_yaml::from_str(&src.text).map_err(|e| syntax_error(src, &e, kind))?;
+    let mut value: Value =
+        serde_yaml::from_str(&src.text).map_err(|e| syntax_error(src, &e, kind))?;
     if !value.is_mapping() {
         let pos = Pos {
             source: 0,
