@@ -612,5 +612,45 @@ fn ctrl_c_exits_130_with_one_line() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    assert_eq!((status.code(), stderr.as_str()), (Some(130), "error: interrupted\n"));
+    assert_eq!(
+        (status.code(), stderr.as_str()),
+        (Some(130), "error: interrupted\n")
+    );
+}
+
+/// The README's command table names every command, and every subcommand
+/// of those that have them (`class verify`, `image rm`), as the help does.
+#[test]
+fn the_readme_lists_every_command() {
+    use clap::CommandFactory;
+    let readme = include_str!("../README.md");
+    let table = readme
+        .split("\n## Commands\n")
+        .nth(1)
+        .and_then(|s| s.split("```").nth(1))
+        .expect("README's command table");
+    let lines: Vec<&str> = table.lines().collect();
+    let listed = |words: &[&str]| {
+        let head = format!("infractl {} ", words[0]);
+        lines.iter().any(|l| {
+            l.starts_with(&head)
+                && words[1..]
+                    .iter()
+                    .all(|w| l.split([' ', '|']).any(|x| x == *w))
+        })
+    };
+    for c in infractl::cli::Cli::command().get_subcommands() {
+        let name = c.get_name();
+        if c.is_hide_set() || name == "help" {
+            continue;
+        }
+        assert!(listed(&[name]), "README's command table lacks `{name}`");
+        for sub in c.get_subcommands() {
+            assert!(
+                listed(&[name, sub.get_name()]),
+                "README's command table lacks `{name} {}`",
+                sub.get_name()
+            );
+        }
+    }
 }
