@@ -1,6 +1,6 @@
 //! The `infractl` command line: parses arguments, draws progress, prints
 //! errors, and exits with a code that means something (0 ok, 1 the lab or
-//! its machinery failed, 2 the input was wrong).
+//! its machinery failed, 2 the input was wrong, 130 Ctrl-C stopped it).
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
