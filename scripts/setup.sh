@@ -1,11 +1,35 @@
 #!/usr/bin/env bash
 # Installs what infractl needs on a fresh Debian machine beside Rust and a
 # running Docker engine: debootstrap, which builds the node image from
-# Debian's packages, OpenSSL's headers for the SSH driver, Chromium with
-# the DejaVu fonts, in which the tests lay out the diagrams (and
-# scripts/diagram-png.sh renders them), and shellcheck, which CI's lint
-# runs on every script. Safe to run again.
+# Debian's packages, and OpenSSL's headers for the SSH driver. With --dev
+# (or in CI: CI set, as CI services do, or run from .ci/run), also what
+# only the tests and the lint use: Chromium with the DejaVu fonts, in which
+# the tests lay out the diagrams (and scripts/diagram-png.sh renders them)
+# and open the published site, and shellcheck, which CI's lint runs on
+# every script. Safe to run again.
+#
+#   scripts/setup.sh          to use infractl
+#   scripts/setup.sh --dev    to work on it and run its tests
 set -euo pipefail
+
+dev=0
+for arg in "$@"; do
+    case "$arg" in
+        --dev) dev=1 ;;
+        -h|--help)
+            sed -n '2,12s/^# \{0,1\}//p' "$0"
+            exit 0
+            ;;
+        *)
+            echo "setup: error: unknown argument '$arg' (--dev installs the test tools too)" >&2
+            exit 2
+            ;;
+    esac
+done
+# CI is set by CI services (GitHub, GitLab, ...) and by .ci/run.
+if [ -n "${CI:-}" ] && [ "${CI}" != "0" ] && [ "${CI}" != "false" ]; then
+    dev=1
+fi
 
 need=()
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
@@ -13,18 +37,22 @@ command -v tar >/dev/null 2>&1 || need+=(tar)
 # The SSH driver's libssh2 builds against OpenSSL.
 dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
-# The diagram test measures the SVGs in headless Chromium, in DejaVu Sans.
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
-# The published-lab test opens the site in Chromium trusting the lab's
-# site key (its SPKI hash, computed with openssl), and fetches it with curl.
+# A published lab's certificate authority is made with openssl; sites are
+# fetched with curl.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
-# CI's lint checks the scripts (scripts/, src/shell/, .ci/run).
-command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 # Engines named ssh://user@host are reached through this machine's ssh
 # (a forwarded socket), as the docker CLI reaches them.
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+if [ "$dev" = 1 ]; then
+    # The diagram test measures the SVGs in headless Chromium, in DejaVu
+    # Sans; the published-lab test opens the site in Chromium trusting the
+    # lab's site key.
+    command -v chromium >/dev/null 2>&1 || need+=(chromium)
+    dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
+    # CI's lint checks the scripts (scripts/, src/shell/, .ci/run).
+    command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -36,4 +64,9 @@ if ! docker info >/dev/null 2>&1; then
     echo "setup: error: the Docker engine is not reachable (start it, or set DOCKER_HOST)" >&2
     exit 1
 fi
-echo "setup: ready (debootstrap $(dpkg-query -W -f='${Version}' debootstrap 2>/dev/null || echo present), Docker engine reachable)" >&2
+echo "setup: ready (debootstrap $(dpkg-query -W -f='${Version}' debootstrap 2>/dev/null || echo present), Docker engine reachable$([ "$dev" = 1 ] && echo ', test tools installed'))" >&2
+# What comes next (cargo run, cargo test) builds infractl first.
+target="$(dirname "$0")/../target"
+if [ ! -x "$target/release/infractl" ] && [ ! -x "$target/debug/infractl" ]; then
+    echo "setup: the first build of infractl takes about 15 minutes on two cores (later ones, seconds)" >&2
+fi

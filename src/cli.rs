@@ -28,7 +28,7 @@ Examples:
   infractl render task3 -o out/           every server's config files, and plan.json
   infractl validate task3                 check each file with nginx -t, haproxy -c, ...
 
-Exit codes: 0 ok, 1 the lab (or the engine) failed, 2 bad input.";
+Exit codes: 0 ok, 1 the lab (or the engine) failed, 2 bad input, 130 Ctrl-C.";
 
 /// Bring up real web infrastructures for labs, and tear them down.
 ///

@@ -16,6 +16,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 /// Exit code when the input (stack file, arguments) was wrong.
 pub const EXIT_INPUT: i32 = 2;
+/// Exit code when Ctrl-C stopped the command (128 + SIGINT, as shells say).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// A problem in a stack file, located where the YAML says it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +109,13 @@ pub enum Error {
         #[source]
         source: Option<Cause>,
     },
+    /// A signal stopped the command (Ctrl-C: exit 130; SIGTERM: 143).
+    #[error("{message}")]
+    Interrupted {
+        message: String,
+        hint: Option<String>,
+        signal: i32,
+    },
 }
 
 /// What made a failure happen, kept whole (with its own causes).
@@ -150,6 +159,15 @@ impl Error {
         }
     }
 
+    /// Stopped by `signal` (see [`crate::interrupt`]): `error: interrupted`.
+    pub fn interrupted(signal: i32) -> Self {
+        Error::Interrupted {
+            message: "interrupted".into(),
+            hint: None,
+            signal,
+        }
+    }
+
     pub fn with_hint(self, h: impl Into<String>) -> Self {
         match self {
             Error::Usage { message, .. } => Error::Usage {
@@ -163,6 +181,13 @@ impl Error {
                 hint: Some(h.into()),
                 source,
             },
+            Error::Interrupted {
+                message, signal, ..
+            } => Error::Interrupted {
+                message,
+                hint: Some(h.into()),
+                signal,
+            },
             other => other,
         }
     }
@@ -171,13 +196,16 @@ impl Error {
         match self {
             Error::Stack(_) | Error::Usage { .. } => EXIT_INPUT,
             Error::Failure { .. } => EXIT_FAILURE,
+            Error::Interrupted { signal, .. } => 128 + signal,
         }
     }
 
     /// What to do about it, when the error says.
     pub fn hint_text(&self) -> Option<&str> {
         match self {
-            Error::Usage { hint, .. } | Error::Failure { hint, .. } => hint.as_deref(),
+            Error::Usage { hint, .. }
+            | Error::Failure { hint, .. }
+            | Error::Interrupted { hint, .. } => hint.as_deref(),
             Error::Stack(_) => None,
         }
     }
@@ -195,9 +223,9 @@ impl Error {
     pub fn report(&self) -> String {
         let (message, hint) = match self {
             Error::Stack(d) => return render_all(d),
-            Error::Usage { message, hint } | Error::Failure { message, hint, .. } => {
-                (message, hint)
-            }
+            Error::Usage { message, hint }
+            | Error::Failure { message, hint, .. }
+            | Error::Interrupted { message, hint, .. } => (message, hint),
         };
         let mut s = format!("error: {message}\n");
         let mut cause = std::error::Error::source(self);
@@ -277,13 +305,13 @@ mod tests {
         std::fs::write(&blocker, "").unwrap();
         let path = blocker.join("lock");
         let e = fs_err::write(&path, "x")
-            .context("cannot take the lock of stack `t`")
+            .context("cannot take the lock of lab `t`")
             .unwrap_err()
             .with_hint("check the state directory");
         assert_eq!(
             e.report(),
             format!(
-                "error: cannot take the lock of stack `t`\n  Caused by: failed to create file `{}`\n  Caused by: Not a directory (os error 20)\n  = hint: check the state directory\n",
+                "error: cannot take the lock of lab `t`\n  Caused by: failed to create file `{}`\n  Caused by: Not a directory (os error 20)\n  = hint: check the state directory\n",
                 path.display()
             )
         );

@@ -33,6 +33,8 @@
 //! - [`reconcile`]: what `up` will do to each server, decided purely
 //!   (printed by `up --dry-run`, carried out by [`apply`]).
 //! - [`progress`]: progress events; the binary draws them.
+//! - [`interrupt`]: Ctrl-C (exit 130), and the commands that take it
+//!   themselves to stop cleanly.
 //! - [`cli`]: the command line's definition (clap), also the source of the
 //!   completions and the man page.
 //! - [`verify`], [`chaos`], [`explain`], [`diagram`]: proving, breaking,
@@ -64,6 +66,7 @@ pub mod error;
 pub mod explain;
 pub mod grade;
 pub mod image;
+pub mod interrupt;
 pub mod inventory;
 pub mod lab;
 pub mod plan;

@@ -1,6 +1,6 @@
 //! The `infractl` command line: parses arguments, draws progress, prints
 //! errors, and exits with a code that means something (0 ok, 1 the lab or
-//! its machinery failed, 2 the input was wrong).
+//! its machinery failed, 2 the input was wrong, 130 Ctrl-C stopped it).
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -124,7 +124,12 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let mut stdout = std::io::stdout().lock();
-    let result = runtime.block_on(run(cli.command, &global, progress, &mut stdout));
+    let result = runtime.block_on(until_interrupted(run(
+        cli.command,
+        &global,
+        progress,
+        &mut stdout,
+    )));
     let _ = stdout.flush();
     drop(stdout);
     let code = match result {
@@ -137,6 +142,35 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `work`, unless Ctrl-C stops it first (exit 130). A command that takes
+/// Ctrl-C itself (see `infractl::interrupt`) is waited for while it stops;
+/// a second Ctrl-C does not wait.
+async fn until_interrupted(
+    work: impl std::future::Future<Output = infractl::Result<i32>>,
+) -> infractl::Result<i32> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Listening from now on: from here Ctrl-C is ours, not the default
+    // that ends the process with no word.
+    let Ok(mut sigint) = signal(SignalKind::interrupt()) else {
+        return work.await;
+    };
+    tokio::pin!(work);
+    let stopped = || infractl::Error::interrupted(libc::SIGINT);
+    tokio::select! {
+        biased;
+        r = &mut work => return r,
+        _ = sigint.recv() => {}
+    }
+    if !infractl::interrupt::handled() {
+        return Err(stopped());
+    }
+    tokio::select! {
+        biased;
+        r = &mut work => r,
+        _ = sigint.recv() => Err(stopped()),
+    }
 }
 
 /// Whether `e` is writing our output to a pipe whose reader has gone (not

@@ -69,8 +69,8 @@ impl StateDir {
         }
     }
 
-    /// The stack's name: the last part of the path.
-    fn stack(&self) -> String {
+    /// The lab's name: the last part of the path.
+    fn lab(&self) -> String {
         self.path
             .file_name()
             .map_or_else(|| "?".into(), |s| s.to_string_lossy().into_owned())
@@ -82,12 +82,7 @@ impl StateDir {
             "" => self.path.clone(),
             sub => self.path.join(sub),
         };
-        let doing = || {
-            format!(
-                "cannot create the state directory of stack `{}`",
-                self.stack()
-            )
-        };
+        let doing = || format!("cannot create the state directory of lab `{}`", self.lab());
         fs::create_dir_all(&dir).with_context(doing)?;
         for d in [&self.path, &dir] {
             fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).with_context(doing)?;
@@ -109,11 +104,11 @@ impl StateDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let value = make()?;
                 write_private(&path, value.as_bytes())
-                    .with_context(|| format!("cannot save a secret of stack `{}`", self.stack()))?;
+                    .with_context(|| format!("cannot save a secret of lab `{}`", self.lab()))?;
                 Ok(value)
             }
             Err(e) => Err(Error::caused(
-                format!("cannot read a secret of stack `{}`", self.stack()),
+                format!("cannot read a secret of lab `{}`", self.lab()),
                 e,
             )),
         }
@@ -130,8 +125,8 @@ impl StateDir {
     pub fn lock(&self, what: &str) -> Result<StackLock> {
         self.ensure_dir("")?;
         let path = self.path.join("lock");
-        let stack = self.stack();
-        let doing = || format!("cannot take the lock of stack `{stack}`");
+        let stack = self.lab();
+        let doing = || format!("cannot take the lock of lab `{stack}`");
         let mut file = fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -143,7 +138,7 @@ impl StateDir {
         if file.try_lock().is_err() {
             let holder = fs::read_to_string(&path).unwrap_or_default();
             return Err(Error::failure(format!(
-                "stack `{stack}` is busy: {} is working on it",
+                "lab `{stack}` is busy: {} is working on it",
                 holder
                     .trim()
                     .to_string()
@@ -192,9 +187,8 @@ impl StateDir {
             Some((_, s)) => s.wrapping_add(1).max(1),
             None => first,
         };
-        write_private(&path, format!("{digest} {serial}\n").as_bytes()).with_context(|| {
-            format!("cannot keep the zone's serial of stack `{}`", self.stack())
-        })?;
+        write_private(&path, format!("{digest} {serial}\n").as_bytes())
+            .with_context(|| format!("cannot keep the zone's serial of lab `{}`", self.lab()))?;
         Ok(serial)
     }
 
@@ -213,11 +207,11 @@ impl StateDir {
                 write_private(&dir.join("site.key"), m.key.as_bytes())?;
                 write_private(&dir.join("names"), want.as_bytes())
             })()
-            .with_context(|| format!("cannot save the lab certificates of stack `{stack}`"))?;
+            .with_context(|| format!("cannot save the certificates of lab `{stack}`"))?;
         }
         let read = |f: &str| {
             fs::read_to_string(dir.join(f))
-                .with_context(|| format!("cannot read the lab certificates of stack `{stack}`"))
+                .with_context(|| format!("cannot read the certificates of lab `{stack}`"))
         };
         Ok(TlsMaterial {
             ca_cert: read("ca.crt")?,
@@ -341,7 +335,7 @@ mod tests {
         assert_eq!(
             report,
             format!(
-                "error: cannot save a secret of stack `t`\n  Caused by: failed to open file `{}`\n  Caused by: Is a directory (os error 21)\n",
+                "error: cannot save a secret of lab `t`\n  Caused by: failed to open file `{}`\n  Caused by: Is a directory (os error 21)\n",
                 blocker.display()
             )
         );

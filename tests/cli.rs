@@ -274,7 +274,7 @@ fn a_state_directory_that_cannot_be_written_is_named() {
     ])
     .code(1)
     .stderr(
-        "error: cannot create the state directory of stack `task0`
+        "error: cannot create the state directory of lab `task0`
   Caused by: failed to create directory `blocker/state/task0/secrets`
   Caused by: Not a directory (os error 20)
 ",
@@ -282,7 +282,7 @@ fn a_state_directory_that_cannot_be_written_is_named() {
     t.run_args(&["down", "task0", "--state-dir", "blocker/state"])
         .code(1)
         .stderr(
-            "error: cannot create the state directory of stack `task0`
+            "error: cannot create the state directory of lab `task0`
   Caused by: failed to create directory `blocker/state/task0`
   Caused by: Not a directory (os error 20)
 ",
@@ -293,7 +293,7 @@ fn a_state_directory_that_cannot_be_written_is_named() {
     t.run_args(&["down", "task0", "--state-dir", "state"])
         .code(1)
         .stderr(
-            "error: cannot take the lock of stack `task0`
+            "error: cannot take the lock of lab `task0`
   Caused by: failed to open file `state/task0/lock`
   Caused by: Is a directory (os error 21)
 ",
@@ -580,4 +580,77 @@ fn image_rm_old_keeps_this_version_and_what_is_in_use() {
         .stdout_has(&format!("removed image {old}"));
     assert!(!present(&old), "{old} is still there");
     assert!(present(&image), "this version's image {image} went too");
+}
+
+/// Ctrl-C stops a command with exit 130 and one line, whatever it was
+/// doing: here waiting for an engine that takes the connection and never
+/// answers.
+#[test]
+fn ctrl_c_exits_130_with_one_line() {
+    use std::io::Read;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let t = Test::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_infractl"))
+        .args(["status", "task0"])
+        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+        .env("INFRACTL_STATE_DIR", t.state_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It is waiting once it has connected.
+    let (_held, _) = silent.accept().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(
+        (status.code(), stderr.as_str()),
+        (Some(130), "error: interrupted\n")
+    );
+}
+
+/// The README's command table names every command, and every subcommand
+/// of those that have them (`class verify`, `image rm`), as the help does.
+#[test]
+fn the_readme_lists_every_command() {
+    use clap::CommandFactory;
+    let readme = include_str!("../README.md");
+    let table = readme
+        .split("\n## Commands\n")
+        .nth(1)
+        .and_then(|s| s.split("```").nth(1))
+        .expect("README's command table");
+    let lines: Vec<&str> = table.lines().collect();
+    let listed = |words: &[&str]| {
+        let head = format!("infractl {} ", words[0]);
+        lines.iter().any(|l| {
+            l.starts_with(&head)
+                && words[1..]
+                    .iter()
+                    .all(|w| l.split([' ', '|']).any(|x| x == *w))
+        })
+    };
+    for c in infractl::cli::Cli::command().get_subcommands() {
+        let name = c.get_name();
+        if c.is_hide_set() || name == "help" {
+            continue;
+        }
+        assert!(listed(&[name]), "README's command table lacks `{name}`");
+        for sub in c.get_subcommands() {
+            assert!(
+                listed(&[name, sub.get_name()]),
+                "README's command table lacks `{name} {}`",
+                sub.get_name()
+            );
+        }
+    }
 }

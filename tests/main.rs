@@ -1,6 +1,7 @@
 //! The integration tests: one binary, running the real `infractl` through a
 //! small builder (see `harness`), comparing what users see.
 
+mod class_errors;
 mod cli;
 mod diagram;
 mod engine;

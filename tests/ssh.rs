@@ -263,7 +263,7 @@ fn task1_over_ssh_serves_verifies_and_cleans_up() {
         .stderr_has("--accept-new-host-keys");
     run(&["up", "--accept-new-host-keys", &file])
         .code(0)
-        .stdout_has("Stack `it-ssh1` is up");
+        .stdout_has("Lab `it-ssh1` is up");
     docker(&["exec", &ns_vm, "dpkg", "-s", "bind9"]);
     let page = run(&[
         "exec",
@@ -297,7 +297,7 @@ fn task1_over_ssh_serves_verifies_and_cleans_up() {
     let before = docker(&["exec", vm, "sha256sum", "/etc/nginx/mime.types"]);
     run(&["down", &file])
         .code(0)
-        .stdout_has("Stack `it-ssh1` is down");
+        .stdout_has("Lab `it-ssh1` is down");
     let left = docker(&[
         "exec",
         vm,
@@ -341,9 +341,7 @@ fn ssh_errors_name_the_host() {
         t.run_args(&a)
     };
     // A working inventory records the key and connects.
-    status(&inv)
-        .code(0)
-        .stdout_has("Stack `it-sshone` is not up");
+    status(&inv).code(0).stdout_has("Lab `it-sshone` is not up");
     // A changed host key is always refused.
     let kh = std::fs::read_to_string(t.dir().join("kh")).unwrap();
     let other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
@@ -431,7 +429,7 @@ dns:
     let run = over_ssh(&t, &inv);
     run(&["up", &file])
         .code(0)
-        .stdout_has("Stack `it-ssh3` is up");
+        .stdout_has("Lab `it-ssh3` is up");
     run(&["up", &file])
         .code(0)
         .stdout_has("is up to date: 11 servers unchanged");
@@ -448,7 +446,7 @@ dns:
     assert_eq!(failover, 3, "{}", out.stdout);
     run(&["down", &file])
         .code(0)
-        .stdout_has("Stack `it-ssh3` is down");
+        .stdout_has("Lab `it-ssh3` is down");
 }
 
 /// What `systemctl` says of a unit on a test host: (enabled?, active?).
@@ -495,7 +493,7 @@ fn systemd_host_with_a_sudo_user() {
     let run = over_ssh(&t, &inv);
     run(&["up", "sd.yaml"])
         .code(0)
-        .stdout_has("Stack `it-sshsd` is up");
+        .stdout_has("Lab `it-sshsd` is up");
     // infractl's units run the services; the distribution's are set aside.
     for u in ["nginx", "app", "mariadb"] {
         assert_eq!(

@@ -116,7 +116,7 @@ fn task0_serves_the_site_through_every_tier() {
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file])
         .code(0)
-        .stdout_has("Stack `it-task0` is up");
+        .stdout_has("Lab `it-task0` is up");
     // Every check of verify passes on the fresh lab.
     t.run_args(&["--quiet", "verify", &file])
         .code(0)
@@ -240,12 +240,12 @@ fn task0_serves_the_site_through_every_tier() {
         .code(7);
     t.run_args(&["--quiet", "down", &file])
         .code(0)
-        .stdout_has("Stack `it-task0` is down");
+        .stdout_has("Lab `it-task0` is down");
     assert!(labelled("container", "it-task0").is_empty());
     assert!(labelled("network", "it-task0").is_empty());
     t.run_args(&["--quiet", "down", &file])
         .code(0)
-        .stdout_has("Stack `it-task0` is not up");
+        .stdout_has("Lab `it-task0` is not up");
 }
 
 #[test]
@@ -257,7 +257,7 @@ fn task1_balances_replicates_and_is_idempotent() {
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file])
         .code(0)
-        .stdout_has("Stack `it-task1` is up");
+        .stdout_has("Lab `it-task1` is up");
     // Every check of verify passes on the fresh lab.
     t.run_args(&["--quiet", "verify", &file])
         .code(0)
@@ -502,20 +502,46 @@ fn a_dead_service_stops_up_and_up_resumes() {
     .code(0);
 }
 
+/// An engine that cannot be reached is one line naming it, and a hint:
+/// never the HTTP client's words, whichever command meets it.
 #[test]
 fn the_engine_unreachable_is_one_clear_line() {
-    let out = Command::new(env!("CARGO_BIN_EXE_infractl"))
-        .args(["status", "task1"])
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("error: cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
-        "{err}"
-    );
-    assert!(err.contains("hint: start it"), "{err}");
+    let t = Test::new();
+    t.file("c.yaml", "stack: task0\nstudents: [ann]\n");
+    let cases = [
+        (
+            "tcp://127.0.0.1:1",
+            "error: cannot reach the Docker engine at tcp://127.0.0.1:1: connection refused
+  = hint: is the engine at tcp://127.0.0.1:1 running, and its port open to this machine? or name another engine (--engine, --context, DOCKER_HOST)
+",
+        ),
+        (
+            "unix:///nonexistent/docker.sock",
+            "error: cannot reach the Docker engine at unix:///nonexistent/docker.sock: no socket at /nonexistent/docker.sock
+  = hint: is the engine running? start it (`sudo systemctl start docker`), or name another engine (--engine, --context, DOCKER_HOST)
+",
+        ),
+    ];
+    let commands: [&[&str]; 7] = [
+        &["status"],
+        &["status", "task1"],
+        &["up", "task0"],
+        &["down", "task0"],
+        &["verify", "task0"],
+        &["class", "up", "c.yaml"],
+        &["class", "up", "c.yaml", "--dry-run"],
+    ];
+    for (host, want) in cases {
+        for args in commands {
+            let out = t.run_env_args(&[("DOCKER_HOST", host)], args);
+            assert_eq!(
+                (out.code, out.stderr.as_str()),
+                (1, want),
+                "DOCKER_HOST={host} infractl {}",
+                args.join(" ")
+            );
+        }
+    }
 }
 
 #[test]
@@ -529,7 +555,7 @@ fn two_ups_of_one_stack_at_once_the_second_refuses() {
     std::fs::write(dir.join("lock"), "`infractl up` (pid 4242)\n").unwrap();
     t.run_args(&["--quiet", "up", "task0"])
         .code(1)
-        .stderr("error: stack `task0` is busy: `infractl up` (pid 4242) is working on it\n  = hint: wait for it to finish, then run this again\n");
+        .stderr("error: lab `task0` is busy: `infractl up` (pid 4242) is working on it\n  = hint: wait for it to finish, then run this again\n");
 }
 
 #[test]
@@ -549,7 +575,7 @@ fn a_dry_run_lists_what_up_would_do_and_does_nothing() {
     }
     assert!(
         out.stdout
-            .contains("Dry run: 5 servers of stack `it-dry` would change; nothing was done."),
+            .contains("Dry run: 5 servers of lab `it-dry` would change; nothing was done."),
         "{}",
         out.stdout
     );
@@ -708,4 +734,53 @@ fn a_class_brings_up_a_published_lab_per_student_and_takes_them_down() {
         assert!(labelled("network", lab).is_empty(), "{lab} left networks");
         assert!(!t.state_dir().join(lab).exists(), "{lab} left its state");
     }
+}
+
+/// Ctrl-C in the middle of `up`: exit 130, one line saying the lab is
+/// partly up and how to go on; the next `up` brings it up.
+#[test]
+#[ignore = "needs the Docker engine and the node image"]
+fn ctrl_c_stops_up_with_130_and_up_resumes() {
+    use std::io::{BufRead, Read};
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task0", "it-msg-int", 246, false);
+    let _down = Down(&t, file.clone());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infractl"))
+        .args(["up", &file])
+        .env("INFRACTL_STATE_DIR", t.state_dir())
+        .current_dir(t.dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first task of the bring-up done (without a terminal, one line each).
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "up ended before a task was done:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains(" ok: ") {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(
+        rest.contains(
+            "error: interrupted: lab `it-msg-int` is partly up\n  = hint: `infractl up it-msg-int` resumes where this stopped; `infractl down it-msg-int` removes it\n"
+        ),
+        "{rest}"
+    );
+    t.run_args(&["--quiet", "up", &file])
+        .code(0)
+        .stdout_has("Lab `it-msg-int` is up");
 }

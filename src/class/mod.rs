@@ -20,14 +20,23 @@ pub mod place;
 
 use std::path::Path;
 
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_yaml::Value;
 
 use crate::driver::docker::endpoint::{Endpoint, Env};
-use crate::error::{Error, Result};
+use crate::error::{did_you_mean, Diagnostic, Error, Location, Result};
+use crate::stack::source::{self, Kind, Locator, Source};
+
+/// A class file, as its errors name it.
+const CLASS: Kind = Kind {
+    file: "a class file",
+    keys: "`stack` and `students`",
+};
 
 /// A class file as written.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ClassFile {
     name: Option<String>,
     stack: String,
@@ -36,7 +45,7 @@ struct ClassFile {
     #[serde(default)]
     engines: Vec<EngineEntry>,
     /// At most this many labs (students) in the class.
-    #[serde(rename = "max-labs")]
+    #[serde(default, deserialize_with = "class_max_labs")]
     max_labs: Option<u32>,
 }
 
@@ -46,8 +55,7 @@ pub const DEFAULT_MAX_LABS: u32 = 200;
 
 /// An engine as a class file lists it: a URL or a context's name, or a
 /// mapping that can say more.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum EngineEntry {
     Named(String),
     Full(EngineMap),
@@ -62,6 +70,7 @@ struct EngineMap {
     /// file's folder).
     tls: Option<std::path::PathBuf>,
     /// At most this many of the class's labs on the engine.
+    #[serde(default, deserialize_with = "engine_max_labs")]
     max_labs: Option<u32>,
 }
 
@@ -73,11 +82,130 @@ pub struct ClassEngine {
     pub max_labs: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum Students {
     Count(u32),
     Names(Vec<String>),
+}
+
+/// What `students:` may be, as its errors say it.
+const STUDENTS: &str = "a list of names (`[ann, ben]`) or how many students (`30`)";
+
+impl<'de> Deserialize<'de> for Students {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> Visitor<'de> for Either {
+            type Value = Students;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(STUDENTS)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Students, E> {
+                match u32::try_from(n) {
+                    Ok(0) => Err(E::custom(
+                        "`0` leaves the class no student: a class needs one",
+                    )),
+                    Ok(n) => Ok(Students::Count(n)),
+                    Err(_) => Err(E::custom(format!("`{n}` is too many students"))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Students, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "`{n}` is not a number of students: `students:` is {STUDENTS}"
+                    ))),
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Students, A::Error> {
+                let names = Vec::<String>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                if names.is_empty() {
+                    return Err(de::Error::custom(
+                        "an empty list leaves the class no student: a class needs one",
+                    ));
+                }
+                Ok(Students::Names(names))
+            }
+        }
+        d.deserialize_any(Either)
+    }
+}
+
+/// What an entry of `engines:` may be, as its errors say it.
+const ENGINE: &str = "an engine is its URL (`tcp://host:2376`), a Docker context's name, or a mapping with `host:` or `context:`";
+
+impl<'de> Deserialize<'de> for EngineEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        /// `what` is no engine.
+        fn not<E: de::Error>(what: impl std::fmt::Display) -> Result<EngineEntry, E> {
+            Err(E::custom(format!("{what} is not an engine: {ENGINE}")))
+        }
+        impl<'de> Visitor<'de> for Either {
+            type Value = EngineEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(ENGINE)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<EngineEntry, E> {
+                Ok(EngineEntry::Named(s.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<EngineEntry, A::Error> {
+                EngineMap::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(EngineEntry::Full)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<EngineEntry, E> {
+                not(format_args!("`{n}`"))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<EngineEntry, E> {
+                not(format_args!("`{n}`"))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<EngineEntry, E> {
+                not(format_args!("`{n}`"))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<EngineEntry, E> {
+                not(format_args!("`{b}`"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<EngineEntry, E> {
+                not("an empty value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<EngineEntry, A::Error> {
+                not("a list")
+            }
+        }
+        d.deserialize_any(Either)
+    }
+}
+
+/// A `max-labs:` (`zero` says what 0 would mean), absent or 1 or more.
+fn max_labs<'de, D: Deserializer<'de>>(d: D, zero: &str) -> Result<Option<u32>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let not = || {
+        de::Error::custom(format!(
+            "{} is not a number of labs: `max-labs:` is a whole number, 1 or more",
+            crate::stack::de::shown(&v)
+        ))
+    };
+    match &v {
+        Value::Null => Ok(None),
+        Value::Number(n) => match n.as_u64() {
+            Some(0) => Err(de::Error::custom(format!("`0` {zero}"))),
+            Some(m) => u32::try_from(m)
+                .map(Some)
+                .map_err(|_| de::Error::custom(format!("`{m}` is too many labs"))),
+            None => Err(not()),
+        },
+        _ => Err(not()),
+    }
+}
+
+fn class_max_labs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    max_labs(d, "leaves the class no lab: leave `max-labs:` out for 200, or give the most labs the class may have")
+}
+
+fn engine_max_labs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    max_labs(
+        d,
+        "leaves the engine no lab: leave the engine out of the class, or give it room for one",
+    )
 }
 
 /// A class, read and checked.
@@ -91,12 +219,27 @@ pub struct Class {
     pub engines: Vec<ClassEngine>,
     /// At most this many labs (`max-labs:`, else [`DEFAULT_MAX_LABS`]).
     pub max_labs: u32,
+    /// Where the file names its stack (for an error about the stack).
+    pub stack_at: Option<Location>,
 }
 
 impl Class {
     /// The lab of `student`.
     pub fn lab(&self, student: &str) -> String {
         format!("{}-{student}", self.name)
+    }
+
+    /// Loads the class's stack; a stack that cannot be found is an error
+    /// at the class file's `stack:`, with the names that are close.
+    pub fn load_stack(&self) -> Result<crate::stack::Stack> {
+        crate::stack::load(&self.stack).map_err(|e| match e {
+            Error::Usage { message, hint } => {
+                let mut d = Diagnostic::new(message).at(self.stack_at.clone());
+                d.hint = hint;
+                Error::Stack(vec![d])
+            }
+            other => other,
+        })
     }
 }
 
@@ -114,23 +257,74 @@ pub fn load(path: &Path) -> Result<Class> {
     parse(&text, &shown, &default_name, dir)
 }
 
+/// The hint for an unknown key of a class file.
+fn unknown_key_hint(parent: &str, key: &str, inner: &str) -> Option<String> {
+    let allowed = crate::stack::allowed_keys(inner);
+    if let Some(k) = did_you_mean(key, allowed.iter().copied()) {
+        return Some(format!("did you mean `{k}`?"));
+    }
+    Some(match (parent, key) {
+        ("", "servers" | "networks" | "domain" | "extends") => {
+            "a class names its stack (`stack: task1`, or a stack file's path): the servers are the stack's".into()
+        }
+        ("", "labs" | "learners" | "users") => {
+            "a class's learners are its `students:` (names, or how many)".into()
+        }
+        _ => return None,
+    })
+}
+
+/// One problem of a class file, at `path` (its value, or its key when
+/// `key`), as an error.
+fn problem(
+    locator: &Locator,
+    path: &str,
+    key: bool,
+    message: String,
+    hint: Option<String>,
+) -> Error {
+    let at = if key {
+        locator.key(path)
+    } else {
+        locator.value(path)
+    };
+    let mut d = Diagnostic::new(message).at(at);
+    d.hint = hint;
+    Error::Stack(vec![d])
+}
+
 /// Reads a class file's text (`shown` names it in errors).
 pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<Class> {
-    let file: ClassFile = serde_yaml::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!("{shown}:{}:{}", l.line(), l.column()))
-            .unwrap_or_else(|| shown.to_string());
-        Error::usage(format!("{at}: {}", plain(&e.to_string())))
-            .with_hint("a class file has `stack:` (a built-in name or a path) and `students:` (names, or how many)")
-    })?;
+    let source = Source {
+        name: shown.to_string(),
+        text: text.to_string(),
+        dir: Some(dir.to_path_buf()),
+    };
+    let doc = source::read_one(source, CLASS)?;
+    let locator = doc.locator;
+    let file: ClassFile = crate::stack::located(
+        doc.value,
+        &locator,
+        &crate::stack::Words {
+            unknown_key: unknown_key_hint,
+            missing: "a class file has `stack:` (a built-in name or a path) and `students:` (names, or how many)",
+        },
+    )?;
     let name = file.name.unwrap_or_else(|| default_name.to_string());
+    if !crate::stack::valid_name(&name) {
+        let (at, whose) = match locator.key("name") {
+            Some(_) => ("name", ""),
+            None => ("", " (its file's)"),
+        };
+        return Err(problem(
+            &locator,
+            at,
+            false,
+            format!("the class's name `{name}`{whose} must be lowercase letters, digits and `-`"),
+            Some("it begins the name of each student's lab (`<class>-<student>`); `name:` gives the class another".into()),
+        ));
+    }
     let students = match file.students {
-        Students::Count(0) => {
-            return Err(Error::usage(format!(
-                "{shown}: `students: 0`: a class needs a student"
-            )))
-        }
         Students::Count(n) => {
             let width = n.to_string().len().max(2);
             (1..=n).map(|i| format!("student-{i:0width$}")).collect()
@@ -138,17 +332,6 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         Students::Names(v) => v,
     };
     let max_labs = file.max_labs.unwrap_or(DEFAULT_MAX_LABS);
-    if max_labs == 0 {
-        return Err(Error::Stack(vec![at_key(
-            text,
-            shown,
-            "max-labs",
-            "`max-labs: 0` leaves the class no lab",
-        )
-        .hint(format!(
-            "leave `max-labs:` out for {DEFAULT_MAX_LABS}, or give the most labs the class may have"
-        ))]));
-    }
     if students.len() > max_labs as usize {
         let (what, hint) = match file.max_labs {
             None => (
@@ -160,25 +343,36 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
                 format!("raise `max-labs:` to {}, or give the class fewer students", students.len()),
             ),
         };
-        return Err(Error::Stack(vec![
-            at_key(text, shown, "students", &what).hint(hint)
-        ]));
+        return Err(problem(&locator, "students", true, what, Some(hint)));
     }
     for (i, s) in students.iter().enumerate() {
-        if students[..i].contains(s) {
-            return Err(Error::usage(format!(
-                "{shown}: student `{s}` is listed twice"
-            )));
+        let at = source::join_index("students", i);
+        if let Some(first) = students[..i].iter().position(|x| x == s) {
+            return Err(problem(
+                &locator,
+                &at,
+                false,
+                format!("student `{s}` is listed twice"),
+                Some(format!(
+                    "the first is `students[{first}]`; each student has one lab"
+                )),
+            ));
         }
         let lab = format!("{name}-{s}");
         if !crate::stack::valid_name(&lab) {
-            return Err(Error::usage(format!(
-                "{shown}: student `{s}`: the lab's name `{lab}` must be lowercase letters, digits and `-`, at most {} characters",
-                crate::stack::MAX_NAME
-            )));
+            return Err(problem(
+                &locator,
+                &at,
+                false,
+                format!(
+                    "student `{s}`: the lab's name `{lab}` must be lowercase letters, digits and `-`, at most {} characters",
+                    crate::stack::MAX_NAME
+                ),
+                None,
+            ));
         }
     }
-    let engines = engines(file.engines, shown, dir, &Env::read())?;
+    let engines = engines(file.engines, &locator, dir, &Env::read())?;
     // A stack given as a path is found from the class file's folder.
     let stack =
         if Path::new(&file.stack).extension().is_some() && !Path::new(&file.stack).is_absolute() {
@@ -192,39 +386,17 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         students,
         engines,
         max_labs,
+        stack_at: locator.value("stack"),
     })
-}
-
-/// An error at the class file's top-level `key:` (its line shown with a
-/// caret; the file alone when the key is not found).
-fn at_key(text: &str, shown: &str, key: &str, message: &str) -> crate::error::Diagnostic {
-    use crate::error::{Diagnostic, Location};
-    let location = text
-        .trim_start_matches('\u{feff}')
-        .lines()
-        .enumerate()
-        .find(|(_, l)| {
-            l.strip_prefix(key)
-                .is_some_and(|r| r.trim_start().starts_with(':'))
-        })
-        .map(|(i, l)| Location {
-            file: shown.to_string(),
-            line: i + 1,
-            column: 1,
-            text: l.to_string(),
-            width: key.len(),
-        });
-    Diagnostic::new(message).at(location)
 }
 
 /// The engines a class file lists (the environment's when none).
 fn engines(
     entries: Vec<EngineEntry>,
-    shown: &str,
+    locator: &Locator,
     dir: &Path,
     env: &Env,
 ) -> Result<Vec<ClassEngine>> {
-    let at = |e: Error| Error::usage(format!("{shown}: {}", e.headline()));
     if entries.is_empty() {
         return Ok(vec![ClassEngine {
             endpoint: Endpoint::choose(None, None, env)?,
@@ -232,51 +404,61 @@ fn engines(
         }]);
     }
     let mut out: Vec<ClassEngine> = Vec::new();
-    for entry in entries {
+    for (i, entry) in entries.into_iter().enumerate() {
+        let item = source::join_index("engines", i);
+        // An engine's error at the entry (`sub`: the key of its mapping
+        // that is wrong), in the engine's words.
+        let at = |sub: &str| {
+            let path = if sub.is_empty() {
+                item.clone()
+            } else {
+                source::join_key(&item, sub)
+            };
+            move |e: Error| {
+                let hint = e.hint_text().map(str::to_string);
+                problem(locator, &path, false, e.headline(), hint)
+            }
+        };
+        // Where the entry names its engine.
+        let names = match &entry {
+            EngineEntry::Full(m) if m.host.is_some() => source::join_key(&item, "host"),
+            EngineEntry::Full(m) if m.context.is_some() => source::join_key(&item, "context"),
+            _ => item.clone(),
+        };
         let (endpoint, max_labs) = match entry {
             EngineEntry::Named(s) if s.contains("://") => {
-                (Endpoint::choose(Some(&s), None, env).map_err(at)?, None)
+                (Endpoint::choose(Some(&s), None, env).map_err(at(""))?, None)
             }
-            EngineEntry::Named(s) => (Endpoint::context(&s, env).map_err(at)?, None),
+            EngineEntry::Named(s) => (Endpoint::context(&s, env).map_err(at(""))?, None),
             EngineEntry::Full(m) => {
                 let endpoint = match (&m.host, &m.context, m.tls) {
-                    (Some(h), None, Some(tls)) => Endpoint::parse(h, Some(dir.join(tls))),
-                    (Some(h), None, None) => Endpoint::choose(Some(h), None, env),
-                    (None, Some(c), None) => Endpoint::context(c, env),
-                    (None, Some(_), Some(_)) => Err(Error::usage(
+                    (Some(h), None, Some(tls)) => {
+                        Endpoint::parse(h, Some(dir.join(tls))).map_err(at("host"))
+                    }
+                    (Some(h), None, None) => Endpoint::choose(Some(h), None, env).map_err(at("host")),
+                    (None, Some(c), None) => Endpoint::context(c, env).map_err(at("context")),
+                    (None, Some(_), Some(_)) => Err(at("tls")(Error::usage(
                         "an engine's `tls:` goes with `host:` (a context has its own certificates)",
-                    )),
-                    _ => Err(Error::usage(
+                    ))),
+                    _ => Err(at("")(Error::usage(
                         "an engine has `host:` (a URL) or `context:` (a Docker context), one of them",
-                    )),
-                }
-                .map_err(at)?;
-                if m.max_labs == Some(0) {
-                    return Err(Error::usage(format!(
-                        "{shown}: engine {endpoint}: `max-labs: 0` leaves it no lab; leave the engine out"
-                    )));
-                }
+                    ))),
+                }?;
                 (endpoint, m.max_labs)
             }
         };
-        if out.iter().any(|e| e.endpoint.same_engine(&endpoint)) {
-            return Err(Error::usage(format!(
-                "{shown}: engine {endpoint} is listed twice"
-            )));
+        if let Some(first) = out.iter().position(|e| e.endpoint.same_engine(&endpoint)) {
+            return Err(problem(
+                locator,
+                &names,
+                false,
+                format!("engine {endpoint} is listed twice"),
+                Some(format!("the first is `engines[{first}]`")),
+            ));
         }
         out.push(ClassEngine { endpoint, max_labs });
     }
     Ok(out)
-}
-
-/// serde's message without its Rust words.
-fn plain(message: &str) -> String {
-    message
-        .replace(
-            "data did not match any variant of untagged enum Students",
-            "`students:` is a list of names or a number",
-        )
-        .replace("invalid type: ", "")
 }
 
 #[cfg(test)]
@@ -306,26 +488,35 @@ mod tests {
     #[test]
     fn a_bad_class_file_says_where_and_what() {
         let e = |t: &str| parse_text(t).unwrap_err().report();
-        assert!(
-            e("stack: task1\nstudent: [a]\n").contains("c.yaml:2:1: unknown field `student`"),
-            "{}",
-            e("stack: task1\nstudent: [a]\n")
+        assert_eq!(
+            e("stack: task1\nstudent: [a]\n"),
+            "error: unknown key `student`; the keys here are `name`, `stack`, `students`, `engines`, `max-labs`
+ --> c.yaml:2:1
+  |
+2 | student: [a]
+  | ^^^^^^^
+  = hint: did you mean `students`?
+"
         );
         assert!(e("stack: task1\nstudents: [Alice]\n").contains("student `Alice`"));
-        assert!(e("stack: task1\nstudents: [a, a]\n").contains("listed twice"));
-        assert!(e("stack: task1\nstudents: 0\n").contains("needs a student"));
-        assert!(e("stack: task1\nstudents: [a]\nengines: [ftp://x]\n")
-            .contains("c.yaml: engine `ftp://x`: `ftp://` is not a way to reach an engine"));
+        assert!(e("stack: task1\nstudents: [a, a]\n").contains("listed twice\n --> c.yaml:2:15"));
+        assert!(e("stack: task1\nstudents: 0\n").contains("a class needs one"));
+        assert!(e("stack: task1\nstudents: [a]\nengines: [ftp://x]\n").starts_with(
+            "error: engine `ftp://x`: `ftp://` is not a way to reach an engine\n --> c.yaml:3:11"
+        ));
         assert!(
             e("stack: task1\nstudents: [a]\nengines: [tcp://h:1, tcp://h:1]\n")
-                .contains("listed twice")
+                .contains("listed twice\n --> c.yaml:3:22")
         );
         assert!(
             e("stack: task1\nstudents: [a]\nengines: [{host: tcp://h:1, max-labs: 0}]\n")
-                .contains("`max-labs: 0`")
+                .contains("engines[0].max-labs: `0` leaves the engine no lab")
         );
         assert!(e("stack: task1\nstudents: [a]\nengines: [{max-labs: 3}]\n")
             .contains("`host:` (a URL) or `context:`"));
+        assert!(e("stack: task1\nstudents: [a]\nengines: [5]\n").contains(
+            "engines[0]: `5` is not an engine: an engine is its URL (`tcp://host:2376`)"
+        ));
     }
 
     #[test]
@@ -356,7 +547,7 @@ mod tests {
         let c = parse_text("stack: task1\nmax-labs: 300\nstudents: 250\n").unwrap();
         assert_eq!((c.students.len(), c.max_labs), (250, 300));
         let e = parse_text("stack: task1\nmax-labs: 0\nstudents: 1\n").unwrap_err();
-        assert!(e.report().contains("--> c.yaml:2:1"), "{}", e.report());
+        assert!(e.report().contains("--> c.yaml:2:11"), "{}", e.report());
     }
 
     #[test]

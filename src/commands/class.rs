@@ -43,8 +43,8 @@ struct Site {
     /// Listed in the class file (else only a lab's record names it).
     listed: bool,
     max_labs: Option<u32>,
-    /// Connected, with what is on it; or why not (one line).
-    reached: std::result::Result<Reached, String>,
+    /// Connected, with what is on it; or why not.
+    reached: std::result::Result<Reached, Error>,
 }
 
 struct Reached {
@@ -92,8 +92,7 @@ async fn reach(class: &Class, global: &Global) -> Vec<Site> {
                     memory_mb,
                 })
             }
-            .await
-            .map_err(|e| e.headline());
+            .await;
             Site {
                 endpoint,
                 listed,
@@ -197,8 +196,11 @@ pub async fn up(
     let class = crate::class::load(file)?;
     // What a lab of the class holds, from its plan (addresses and secrets
     // do not change it).
-    let stack = crate::topology::Topology::load(&class.stack)?.stack;
+    let stack = class.load_stack()?;
     let mut sites = reach(&class, global).await;
+    if sites.iter().all(|s| s.reached.is_err()) {
+        return Err(none_answered(sites, file));
+    }
     for s in &sites {
         if let Err(e) = &s.reached {
             progress.note(&format!("engine {}: {e}", s.endpoint));
@@ -242,7 +244,7 @@ pub async fn up(
                 Ok(r) => remove_lab(&r.engine, lab, global)
                     .await
                     .map_err(|e| e.headline()),
-                Err(e) => Err(e.clone()),
+                Err(e) => Err(e.headline()),
             },
             Where::Unknown(engines) => Err(format!("it may be on {engines}, which did not answer")),
             Where::Nowhere => remove_lab_state(lab, global).map_err(|e| e.headline()),
@@ -269,7 +271,7 @@ pub async fn up(
                 let site = &mut sites[i];
                 match &mut site.reached {
                     Ok(r) => make_job(&class, &student, &site.endpoint, r, global).map(|j| (i, j)),
-                    Err(e) => Err(e.clone()),
+                    Err(e) => Err(e.headline()),
                 }
             }
         };
@@ -369,6 +371,26 @@ pub async fn up(
 
 /// The class's engines as placement takes them: memory, what other labs
 /// hold of it (at this stack's rate per server), free subnets.
+/// The error of a class none of whose engines answered: the engine's own
+/// when there is one (what to try, as for a lab), else each one's line.
+fn none_answered(mut sites: Vec<Site>, file: &Path) -> Error {
+    if sites.len() == 1 {
+        if let Some(Err(e)) = sites.pop().map(|s| s.reached) {
+            return e;
+        }
+    }
+    let mut message = "no engine of the class answered".to_string();
+    for s in &sites {
+        if let Err(e) = &s.reached {
+            message.push_str(&format!("\n  {}", e.headline()));
+        }
+    }
+    Error::failure(message).with_hint(format!(
+        "are they running, and their ports open to this machine? or list others under `engines:` in {}",
+        file.display()
+    ))
+}
+
 fn rooms(
     sites: &[Site],
     ours: &[String],
@@ -383,7 +405,7 @@ fn rooms(
             name: s.endpoint.to_string(),
             listed: s.listed,
             max_labs: s.max_labs,
-            reached: s.reached.as_ref().map_err(Clone::clone).map(|r| {
+            reached: s.reached.as_ref().map_err(Error::headline).map(|r| {
                 let taken: Vec<crate::stack::Subnet> = r.subnets.iter().map(|(_, n)| *n).collect();
                 place::Room {
                     memory_mb: r.memory_mb,
@@ -631,7 +653,7 @@ fn table(labs: &[StudentLab]) -> String {
 pub async fn status(file: &Path, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
     let class = crate::class::load(file)?;
     // Every lab runs the class's stack: where its site is, asked once.
-    let topo = crate::topology::Topology::load(&class.stack)?;
+    let topo = crate::topology::Topology::build(class.load_stack()?);
     let sites = reach(&class, global).await;
     let mut labs = Vec::new();
     for student in &class.students {
@@ -879,11 +901,16 @@ async fn verify_lab(
     progress.begin(&name, None, "verifying");
     // On the engine its record names, whatever the environment names:
     // the class file says where its labs run.
-    let global = match record_of(&name, global).and_then(|r| r.engine) {
+    let record = record_of(&name, global);
+    let global = match record.as_ref().and_then(|r| r.engine.clone()) {
         Some(e) => global.on(&e),
         None => global.clone(),
     };
     let claims = async {
+        // A lab with no record was never brought up (its name is no stack).
+        if record.is_none() {
+            return Err(Error::failure(format!("lab `{name}` is not up")));
+        }
         let lab = super::lab_to_verify(&name, "class verify", &global).await?;
         let l = &lab.loaded;
         crate::verify::run(

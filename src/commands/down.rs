@@ -37,7 +37,7 @@ pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Wri
     crate::lab::left_engine(&state)?;
     if purge && state.path.exists() {
         fs_err::remove_dir_all(&state.path)
-            .with_context(|| format!("cannot delete the state of stack `{name}`"))?;
+            .with_context(|| format!("cannot delete the state of lab `{name}`"))?;
     }
     if json {
         emit_json(
@@ -52,10 +52,10 @@ pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Wri
         return Ok(0);
     }
     let mut text = if gone.hosts.is_empty() && gone.networks.is_empty() && gone.volumes.is_empty() {
-        format!("Stack `{name}` is not up: nothing to remove.\n")
+        format!("Lab `{name}` is not up: nothing to remove.\n")
     } else if driver.host_noun() == "host" {
         format!(
-            "Stack `{name}` is down: removed its services and files from {} ({}){}.\n",
+            "Lab `{name}` is down: removed its services and files from {} ({}){}.\n",
             super::count(gone.hosts.len(), "host"),
             gone.hosts.join(", "),
             if purge_packages {
@@ -66,7 +66,7 @@ pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Wri
         )
     } else {
         format!(
-            "Stack `{name}` is down: removed {} ({}), {}, {}.\n",
+            "Lab `{name}` is down: removed {} ({}), {}, {}.\n",
             super::count(gone.hosts.len(), "container"),
             gone.hosts.join(", "),
             super::count(gone.networks.len(), "network"),

@@ -100,12 +100,14 @@ async fn follow(
 ) -> Result<i32> {
     let mut stream = driver.exec_stream(server, script).await?;
     let mut first = FirstLine::default();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    // Ctrl-C is ours until the `tail` on the server is stopped.
+    let _ctrl_c = crate::interrupt::handle();
+    let signalled = crate::interrupt::signalled();
+    tokio::pin!(signalled);
     let result = loop {
         let chunk = tokio::select! {
             c = stream.next() => c,
-            _ = &mut ctrl_c => break Ok(0),
+            signal = &mut signalled => break Err(Error::interrupted(signal)),
         };
         let written = match chunk {
             None => break Ok(0),

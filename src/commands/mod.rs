@@ -326,7 +326,7 @@ async fn open_lab(stack: &str, what: &str, global: &Global, all: bool) -> Result
         .collect();
     if !missing.is_empty() && (all || missing.len() == loaded.plan.servers.len()) {
         return Err(Error::failure(format!(
-            "stack `{}` is not (fully) up: {} not running",
+            "lab `{}` is not (fully) up: {} not running",
             loaded.plan.stack,
             missing.join(", ")
         ))

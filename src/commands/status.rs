@@ -194,7 +194,7 @@ pub async fn run(
             },
         )?;
     } else if !up {
-        emit(out, &format!("Stack `{}` is not up.\n", plan.stack))?;
+        emit(out, &format!("Lab `{}` is not up.\n", plan.stack))?;
     } else {
         let mut text = table(&report);
         let qps: Vec<String> = report

@@ -33,20 +33,29 @@ pub async fn run(
     let _lock = state.lock("up")?;
     let lab = place(lab, global, progress).await?;
     let name = lab.stack.name.clone();
+    // Ctrl-C during the bring-up is ours: say how to go on from here.
+    let ctrl_c = crate::interrupt::handle();
+    let brought = tokio::select! {
+        r = bring_up(lab, &state, args.publish, ready_seconds, global, progress) => r?,
+        signal = crate::interrupt::signalled() => {
+            return Err(Error::Interrupted {
+                message: format!("interrupted: lab `{name}` is partly up"),
+                hint: None,
+                signal,
+            }
+            .with_hint(format!(
+                "`infractl up {name}` resumes where this stopped; `infractl down {name}` removes it"
+            )));
+        }
+    };
+    drop(ctrl_c);
     let Brought {
         topo,
         plan,
         driver,
         outcomes,
         url,
-    } = tokio::select! {
-        r = bring_up(lab, &state, args.publish, ready_seconds, global, progress) => r?,
-        _ = interrupted() => {
-            return Err(Error::failure(format!("interrupted: stack `{name}` is partly up")).with_hint(format!(
-                "`infractl up {name}` resumes where this stopped; `infractl down {name}` removes it"
-            )));
-        }
-    };
+    } = brought;
     let elapsed = started.elapsed().as_secs_f64();
     let report = status::collect(&driver, &plan).await?;
     if json {
@@ -68,7 +77,7 @@ pub async fn run(
         .collect();
     // A lab of another name says which stack it runs.
     let what = if plan.origin == plan.stack {
-        format!("Stack `{}`", plan.stack)
+        format!("Lab `{}`", plan.stack)
     } else {
         format!("Lab `{}` ({})", plan.stack, plan.origin)
     };
@@ -364,26 +373,10 @@ async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) 
         .count();
     let mut text = super::table(["SERVER", "ACTION", "WHY", "WHAT"], &rows);
     text.push_str(&format!(
-        "\nDry run: {} of stack `{}` would change; nothing was done.\n",
+        "\nDry run: {} of lab `{}` would change; nothing was done.\n",
         super::count(changes, "server"),
         plan.stack
     ));
     emit(out, &text)?;
     Ok(0)
-}
-
-/// Ctrl-C or SIGTERM (a terminal closed, a CI job cancelled, `kill`).
-async fn interrupted() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

@@ -21,6 +21,7 @@ mod validate;
 mod zone;
 
 pub use net::Subnet;
+pub use source::Kind;
 use source::{Locator, Resolver, Source};
 pub use validate::{valid_name, MAX_NAME};
 
@@ -285,10 +286,7 @@ fn unknown_key_hint(parent: &str, key: &str, inner: &str) -> Option<String> {
     if let Some(h) = habit_hint(parent, key) {
         return Some(h.to_string());
     }
-    let allowed: Vec<&str> = inner
-        .split_once("expected")
-        .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
-        .unwrap_or_default();
+    let allowed = allowed_keys(inner);
     let close = crate::error::did_you_mean(key, allowed).map(|k| format!("did you mean `{k}`?"));
     let free = parent
         .is_empty()
@@ -303,6 +301,39 @@ fn unknown_key_hint(parent: &str, key: &str, inner: &str) -> Option<String> {
 /// diagnostic at the right line, in the stack's words.
 fn deserialize(mut value: serde_yaml::Value, locator: &Locator) -> Result<raw::StackFile> {
     drop_extensions(&mut value);
+    located(
+        value,
+        locator,
+        &Words {
+            unknown_key: unknown_key_hint,
+            missing: "a stack has `domain`, `networks` and `servers`, or `extends` another stack that has them",
+        },
+    )
+}
+
+/// What a file's errors say beyond serde's: the hint for an unknown key
+/// (from the path of its mapping, the key, and serde's message naming the
+/// keys allowed), and the one for a key missing at the top.
+pub struct Words {
+    pub unknown_key: fn(&str, &str, &str) -> Option<String>,
+    pub missing: &'static str,
+}
+
+/// The keys serde's message for an unknown key names as allowed.
+pub fn allowed_keys(inner: &str) -> Vec<&str> {
+    inner
+        .split_once("expected")
+        .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+        .unwrap_or_default()
+}
+
+/// Deserializes a document read with positions (a stack, a class file),
+/// turning serde's error into a diagnostic at its line, in people's words.
+pub fn located<T: serde::de::DeserializeOwned>(
+    value: serde_yaml::Value,
+    locator: &Locator,
+    words: &Words,
+) -> Result<T> {
     let first_key = value
         .as_mapping()
         .and_then(|m| m.keys().next())
@@ -328,14 +359,14 @@ fn deserialize(mut value: serde_yaml::Value, locator: &Locator) -> Result<raw::S
             let location = locator.key(&path);
             if inner.starts_with("unknown field `") {
                 let (parent, key) = source::split_last(&path);
-                hint = unknown_key_hint(parent, key, &inner);
+                hint = (words.unknown_key)(parent, key, &inner);
                 path = parent.to_string();
             }
             location
         } else if message.ends_with("is missing") {
             // At the key of the mapping that lacks it (the first key, at the top).
             if path.is_empty() {
-                hint = Some("a stack has `domain`, `networks` and `servers`, or `extends` another stack that has them".into());
+                hint = Some(words.missing.into());
                 locator.key(&first_key)
             } else {
                 locator.key(&path)

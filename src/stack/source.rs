@@ -41,6 +41,21 @@ struct Pos {
     width: usize,
 }
 
+/// What kind of file a source is, as its errors say it.
+#[derive(Debug, Clone, Copy)]
+pub struct Kind {
+    /// `a stack file`.
+    pub file: &'static str,
+    /// The keys it has, for a file that is not a mapping: `` `stack` and `students` ``.
+    pub keys: &'static str,
+}
+
+/// A stack file.
+pub const STACK: Kind = Kind {
+    file: "a stack file",
+    keys: "`domain`, `networks` and `servers`",
+};
+
 /// Positions of every key and value of a (possibly merged) stack document.
 #[derive(Debug, Default, Clone)]
 pub struct Locator {
@@ -391,6 +406,20 @@ pub trait Resolver {
     fn resolve(&self, reference: &str, from_dir: Option<&Path>) -> Result<Source>;
 }
 
+/// Reads one file of another `kind` than a stack (no `extends`), with the
+/// positions of its nodes.
+pub fn read_one(mut src: Source, kind: Kind) -> Result<Document> {
+    normalize(&mut src);
+    let value = parse(&src, kind)?;
+    let rec = record(&src, 0)?;
+    let locator = Locator {
+        keys: rec.keys,
+        values: rec.values,
+        sources: vec![src],
+    };
+    Ok(Document { value, locator })
+}
+
 /// Reads `source`, follows its `extends` chain and merges the layers.
 pub fn read(source: Source, resolver: &dyn Resolver) -> Result<Document> {
     let mut layers: Vec<(Source, Value)> = Vec::new();
@@ -406,7 +435,7 @@ pub fn read(source: Source, resolver: &dyn Resolver) -> Result<Document> {
         }
         seen.push(src.name.clone());
         normalize(&mut src);
-        let value = parse(&src)?;
+        let value = parse(&src, STACK)?;
         if let Some(parent) = value.get("extends") {
             next = Some(parent_of(&src, parent, resolver)?);
         }
@@ -483,7 +512,7 @@ fn error_at(src: &Source, pos: Pos, message: String, hint: Option<&str>) -> Erro
 
 /// Parses one source into a YAML value, reporting syntax errors, duplicate
 /// keys and unreadable numbers with their position, and applying merge keys.
-fn parse(src: &Source) -> Result<Value> {
+fn parse(src: &Source, kind: Kind) -> Result<Value> {
     let rec = record(src, 0)?;
     if let Some((path, pos)) = rec.duplicates.first() {
         let what = match path.strip_prefix("servers.") {
@@ -500,7 +529,8 @@ fn parse(src: &Source) -> Result<Value> {
         };
         return Err(error_at(src, *pos, message, None));
     }
-    let mut value: Value = serde_yaml::from_str(&src.text).map_err(|e| syntax_error(src, &e))?;
+    let mut value: Value =
+        serde_yaml::from_str(&src.text).map_err(|e| syntax_error(src, &e, kind))?;
     if !value.is_mapping() {
         let pos = Pos {
             source: 0,
@@ -508,8 +538,8 @@ fn parse(src: &Source) -> Result<Value> {
             column: 1,
             width: 1,
         };
-        let message = "a stack file is a mapping with `domain`, `networks` and `servers`";
-        return Err(error_at(src, pos, message.into(), None));
+        let message = format!("{} is a mapping with {}", kind.file, kind.keys);
+        return Err(error_at(src, pos, message, None));
     }
     if let Err(path) = apply_merges(&mut value, "") {
         let loc = Locator {
@@ -533,7 +563,7 @@ fn content(line: &str) -> bool {
 }
 
 /// serde_yaml's syntax error at its place, without its own " at line X".
-fn syntax_error(src: &Source, e: &serde_yaml::Error) -> Error {
+fn syntax_error(src: &Source, e: &serde_yaml::Error, kind: Kind) -> Error {
     let loc = e.location().map(|l| Location {
         file: src.name.clone(),
         line: l.line(),
@@ -548,8 +578,10 @@ fn syntax_error(src: &Source, e: &serde_yaml::Error) -> Error {
     };
     if msg.contains("more than one document") {
         // serde_yaml gives no place: the second document's `---` is it.
-        let msg =
-            "invalid YAML: a stack file is one YAML document, and this one has another after `---`";
+        let msg = format!(
+            "invalid YAML: {} is one YAML document, and this one has another after `---`",
+            kind.file
+        );
         let second = src
             .text
             .lines()
@@ -711,7 +743,7 @@ mod tests {
 
     #[test]
     fn duplicate_server_is_reported_with_position() {
-        let err = parse(&src("servers:\n  web-01: {}\n  web-01: {}\n")).unwrap_err();
+        let err = parse(&src("servers:\n  web-01: {}\n  web-01: {}\n"), STACK).unwrap_err();
         let Error::Stack(d) = err else { panic!() };
         assert_eq!(d[0].message, "duplicate server name `web-01`");
         let loc = d[0].location.as_ref().unwrap();

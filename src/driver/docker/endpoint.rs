@@ -306,18 +306,7 @@ impl Endpoint {
     /// Connects and agrees on an API version; one clear error, within
     /// seconds, when the engine cannot be reached.
     pub async fn connect(&self) -> Result<Docker> {
-        let hint = if self.host.starts_with("unix://") {
-            "start it (`systemctl start docker` or `dockerd &`), or name a running one (--engine, --context, DOCKER_HOST)".to_string()
-        } else {
-            format!(
-                "is the engine at {} running, and its port open to this machine?",
-                self.host_name().unwrap_or(&self.host)
-            )
-        };
-        let unreachable = |e: &dyn std::fmt::Display| {
-            Error::failure(format!("cannot reach the Docker engine at {self}: {e}"))
-                .with_hint(hint.clone())
-        };
+        let unreachable = |why: Option<Why>| self.unreachable(why);
         let version = bollard::API_DEFAULT_VERSION;
         let docker = if self.host.starts_with("unix://") {
             Docker::connect_with_unix(&self.host, REQUEST_SECONDS, version)
@@ -348,7 +337,7 @@ impl Endpoint {
         } else {
             Docker::connect_with_http(&self.host, REQUEST_SECONDS, version)
         }
-        .map_err(|e| unreachable(&e))?;
+        .map_err(|e| unreachable(Some(Why::of(&e))))?;
         let reach = async {
             let docker = docker.negotiate_version().await?;
             docker.ping().await?;
@@ -356,11 +345,100 @@ impl Endpoint {
         };
         match tokio::time::timeout(Duration::from_secs(CONNECT_SECONDS), reach).await {
             Ok(Ok(docker)) => Ok(docker),
-            Ok(Err(e)) => Err(unreachable(&e)),
-            Err(_) => Err(unreachable(&format!(
-                "no answer within {CONNECT_SECONDS} s"
-            ))),
+            Ok(Err(e)) => Err(unreachable(Some(Why::of(&e)))),
+            Err(_) => Err(unreachable(Some(Why::Silent))),
         }
+    }
+
+    /// "cannot reach the Docker engine at …", why in a few plain words
+    /// (never the HTTP client's own), and what to try.
+    fn unreachable(&self, why: Option<Why>) -> Error {
+        let others = "or name another engine (--engine, --context, DOCKER_HOST)";
+        let hint = match (&why, self.host.strip_prefix("unix://")) {
+            (Some(Why::Denied), Some(_)) => format!(
+                "this user may not use the engine's socket: add it to the `docker` group (`sudo usermod -aG docker $USER`, then log in again), {others}"
+            ),
+            (_, Some(_)) => format!(
+                "is the engine running? start it (`sudo systemctl start docker`), {others}"
+            ),
+            (_, None) => format!(
+                "is the engine at {} running, and its port open to this machine? {others}",
+                self.host_name().unwrap_or(&self.host)
+            ),
+        };
+        let why = match why {
+            Some(Why::Said(s)) => format!(": {s}"),
+            Some(Why::Denied) => ": permission denied".into(),
+            Some(Why::Silent) => format!(": no answer within {CONNECT_SECONDS} s"),
+            None => String::new(),
+        };
+        Error::failure(format!("cannot reach the Docker engine at {self}{why}")).with_hint(hint)
+    }
+}
+
+/// Why an engine could not be reached.
+#[derive(Debug, PartialEq, Eq)]
+enum Why {
+    /// In a few words: `connection refused`, `no socket at /x.sock`.
+    Said(String),
+    /// Its socket is not this user's to use.
+    Denied,
+    /// It did not answer in time.
+    Silent,
+}
+
+impl Why {
+    /// The few words of an error from the engine's client: the system's
+    /// own (`connection refused`) when the chain of causes holds one, the
+    /// innermost cause's otherwise; never the HTTP client's wrapping
+    /// (`error trying to connect`, `client error (Connect)`).
+    fn of(e: &bollard::errors::Error) -> Why {
+        use std::io::ErrorKind;
+        if let bollard::errors::Error::SocketNotFoundError(path) = e {
+            return Why::Said(format!("no socket at {path}"));
+        }
+        if matches!(e, bollard::errors::Error::RequestTimeoutError) {
+            return Why::Silent;
+        }
+        let mut innermost: &(dyn std::error::Error + 'static) = e;
+        let mut io = match e {
+            bollard::errors::Error::IOError { err } => Some(err),
+            _ => None,
+        };
+        while let Some(next) = innermost.source() {
+            innermost = next;
+            if let Some(x) = next.downcast_ref::<std::io::Error>() {
+                io = io.or(Some(x));
+            }
+        }
+        if let Some(x) = io.or_else(|| innermost.downcast_ref::<std::io::Error>()) {
+            return match x.kind() {
+                ErrorKind::PermissionDenied => Why::Denied,
+                ErrorKind::TimedOut => Why::Silent,
+                ErrorKind::ConnectionRefused => Why::Said("connection refused".into()),
+                ErrorKind::NotFound => Why::Said("no such socket".into()),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                    Why::Said("the connection was closed".into())
+                }
+                ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                    Why::Said("no route to the host".into())
+                }
+                _ if x.to_string().starts_with("failed to lookup address") => {
+                    Why::Said("no such host".into())
+                }
+                _ => Why::Said(plain_io(x)),
+            };
+        }
+        Why::Said(innermost.to_string())
+    }
+}
+
+/// An I/O error's message without its `(os error N)`.
+fn plain_io(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
     }
 }
 
@@ -486,6 +564,30 @@ fn current_context(config_dir: &Path) -> Result<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_engine_is_said_in_plain_words() {
+        use bollard::errors::Error as B;
+        let io = |kind| B::from(std::io::Error::from(kind));
+        let said = |e: &B| Why::of(e);
+        assert_eq!(
+            said(&B::SocketNotFoundError("/x.sock".into())),
+            Why::Said("no socket at /x.sock".into())
+        );
+        assert_eq!(
+            said(&io(std::io::ErrorKind::ConnectionRefused)),
+            Why::Said("connection refused".into())
+        );
+        assert_eq!(said(&io(std::io::ErrorKind::PermissionDenied)), Why::Denied);
+        assert_eq!(said(&B::RequestTimeoutError), Why::Silent);
+        let local = Endpoint::parse("unix:///x.sock", None).unwrap();
+        let e = local.unreachable(Some(Why::Denied));
+        assert_eq!(
+            e.headline(),
+            "cannot reach the Docker engine at unix:///x.sock: permission denied"
+        );
+        assert!(e.hint_text().unwrap().contains("`docker` group"));
+    }
 
     fn env(dir: &Path) -> Env {
         Env {
