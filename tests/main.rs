@@ -17,3 +17,4 @@ mod stack_mutants;
 mod stack_schema;
 mod up;
 mod verify;
+mod volumes;
