@@ -22,6 +22,7 @@ use crate::driver::Driver;
 use crate::error::{Error, Result};
 use crate::plan::{FileSpec, Plan, ServerPlan, When};
 use crate::progress::Progress;
+use crate::reconcile::{Decision, Fate};
 use crate::state::StateDir;
 use crate::supervise;
 
@@ -85,6 +86,12 @@ pub struct Outcome {
     pub files: usize,
     /// Services reloaded or restarted after a change.
     pub reloaded: Vec<String>,
+    /// Why it was made again (or removed, ...); empty when unchanged.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub why: String,
+    /// What became of the data it keeps (see `reconcile::Data`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<crate::reconcile::Data>,
 }
 
 /// Every file a server gets: the plan's and the supervisor's.
@@ -127,12 +134,14 @@ pub fn forget_applied(state: &StateDir) -> Result<()> {
 }
 
 /// What was done to a server with no files put (removed, unchanged).
-fn bare(server: &str, action: Action) -> Outcome {
+fn bare(d: &Decision) -> Outcome {
     Outcome {
-        server: server.to_string(),
-        action,
+        server: d.server.clone(),
+        action: d.action.clone(),
         files: 0,
         reloaded: vec![],
+        why: d.why.clone(),
+        data: d.data.clone(),
     }
 }
 
@@ -144,23 +153,39 @@ pub async fn apply<D: Driver>(
     ready_seconds: u32,
     progress: &dyn Progress,
 ) -> Result<Vec<Outcome>> {
-    let hosts = driver.hosts().await?;
+    let (hosts, kept) = tokio::try_join!(driver.hosts(), driver.kept())?;
     let applied = read_applied(state);
-    let decisions = crate::reconcile::decide(plan, &hosts, &applied);
+    let decisions = crate::reconcile::decide(plan, &hosts, &kept, &applied);
+    // Said before anything is done: which servers are made again and
+    // why, and the data that is kept or lost with them.
+    for n in decisions.iter().filter_map(Decision::notice) {
+        progress.note(&n);
+    }
     let decided: Vec<(&ServerPlan, Action)> = decisions
         .iter()
         .filter_map(|d| Some((plan.server(&d.server)?, d.action.clone())))
         .collect();
-    let gone: Vec<String> = decisions
+    let gone: Vec<&Decision> = decisions
         .iter()
         .filter(|d| d.action == Action::Removed)
-        .map(|d| d.server.clone())
         .collect();
-    let mut outcomes: Vec<Outcome> = gone.iter().map(|g| bare(g, Action::Removed)).collect();
-    let unchanged = decided
+    let mut outcomes: Vec<Outcome> = gone.iter().map(|d| bare(d)).collect();
+    let unchanged = decisions
         .iter()
-        .filter(|(_, a)| *a == Action::Unchanged)
-        .map(|(s, _)| bare(&s.name, Action::Unchanged));
+        .filter(|d| d.action == Action::Unchanged)
+        .map(bare);
+    // Data a server left as it is keeps no more (none of it in use).
+    let unused: Vec<crate::driver::Kept> = decisions
+        .iter()
+        .filter(|d| {
+            !matches!(
+                d.action,
+                Action::Created | Action::Recreated | Action::Removed
+            )
+        })
+        .flat_map(Decision::to_drop)
+        .collect();
+    driver.drop_kept(&unused).await?;
     if gone.is_empty() && decided.iter().all(|(_, a)| *a == Action::Unchanged) {
         // Nothing to change on the servers; what the driver keeps around
         // them (the Docker driver's networks and the rules that cut them
@@ -177,6 +202,7 @@ pub async fn apply<D: Driver>(
         ready_seconds,
         progress,
         applied: Mutex::new(applied),
+        decisions: &decisions,
         done: Mutex::new(HashSet::new()),
         notify: Notify::new(),
         working: decided
@@ -208,8 +234,9 @@ pub async fn apply<D: Driver>(
     };
     driver.prepare(plan).await?;
     for g in &gone {
-        driver.remove(g).await?;
-        run.applied.lock().expect("lock").remove(g);
+        driver.remove(&g.server).await?;
+        driver.drop_kept(&g.to_drop()).await?;
+        run.applied.lock().expect("lock").remove(&g.server);
     }
     for (s, _) in &run.working {
         progress.begin(&s.name, Some(4), "pending");
@@ -233,6 +260,8 @@ struct Pipelines<'a, D: Driver> {
     ready_seconds: u32,
     progress: &'a dyn Progress,
     applied: Mutex<BTreeMap<String, Applied>>,
+    /// What was decided for each server.
+    decisions: &'a [Decision],
     /// The servers whose pipeline has finished.
     done: Mutex<HashSet<String>>,
     /// Woken each time a pipeline finishes.
@@ -332,6 +361,10 @@ impl<D: Driver> Pipelines<'_, D> {
         trace(self.started, server, what);
     }
 
+    fn decision(&self, server: &str) -> Option<&Decision> {
+        self.decisions.iter().find(|d| d.server == server)
+    }
+
     async fn pipeline(&self, s: &ServerPlan, action: &Action) -> Result<Outcome> {
         let (driver, progress) = (self.driver, self.progress);
         let result = async {
@@ -405,18 +438,31 @@ async fn bring<D: Driver>(
 ) -> Result<Outcome> {
     let (driver, plan, applied, progress) = (run.driver, run.plan, &run.applied, run.progress);
     let files = all_files(s);
+    let decision = run.decision(&s.name);
     let mut outcome = Outcome {
         server: s.name.clone(),
         action: action.clone(),
         files: 0,
         reloaded: vec![],
+        why: decision.map(|d| d.why.clone()).unwrap_or_default(),
+        data: decision.map(|d| d.data.clone()).unwrap_or_default(),
     };
     match action {
         Action::Unchanged | Action::Removed => {}
         Action::Created | Action::Recreated | Action::Started => {
             if *action != Action::Started {
                 if *action == Action::Recreated {
+                    // Stopped cleanly first when its data is kept: the
+                    // database flushed, the Galera node gone from its
+                    // cluster as from a power-off button.
+                    if outcome.data.iter().any(|d| d.fate == Fate::Kept) {
+                        progress.update(&s.name, Some(1), "stopping");
+                        driver.stop(&s.name).await?;
+                    }
                     driver.remove(&s.name).await?;
+                }
+                if let Some(d) = decision {
+                    driver.drop_kept(&d.to_drop()).await?;
                 }
                 progress.update(&s.name, Some(1), "creating");
                 driver.create(plan, s).await?;

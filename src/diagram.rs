@@ -246,7 +246,7 @@ fn blocks(topo: &Topology, node: &Node) -> Vec<Block> {
         ));
     }
     if s.has("ufw") {
-        let lines = firewall_allows(topo, &node.name)
+        let lines = fold_galera(firewall_allows(topo, &node.name))
             .iter()
             .map(|a| format!("{} ← {}", ports(a), a.from.join(", ")))
             .collect();
@@ -255,15 +255,35 @@ fn blocks(topo: &Topology, node: &Node) -> Vec<Block> {
     out
 }
 
-/// `22, 9100`: TCP ports bare (the usual case), `53/udp`, `VRRP`,
-/// `Galera` for Galera's own three.
-fn ports(a: &crate::explain::Allow) -> String {
-    let mut galera: Vec<u16> = crate::components::mariadb::GALERA_PORTS
-        .iter()
-        .map(|(p, _)| *p)
-        .collect();
+/// The SQL port a Galera node's peers ask it on as they start, shown as
+/// part of `Galera` rather than beside the application servers'.
+fn fold_galera(mut allows: Vec<crate::explain::Allow>) -> Vec<crate::explain::Allow> {
+    use crate::components::mariadb;
+    let mut galera: Vec<u16> = mariadb::GALERA_PORTS.iter().map(|(p, _)| *p).collect();
     galera.sort();
-    if a.ports == galera {
+    let peers: Vec<String> = allows
+        .iter()
+        .filter(|a| a.ports == galera)
+        .flat_map(|a| a.from.clone())
+        .collect();
+    for a in allows.iter_mut().filter(|a| a.ports == [mariadb::PORT]) {
+        a.from.retain(|f| !peers.contains(f));
+    }
+    allows.retain(|a| !a.from.is_empty());
+    allows
+}
+
+/// `22, 9100`: TCP ports bare (the usual case), `53/udp`, `VRRP`,
+/// `Galera` for Galera's own three (and the SQL port a starting node asks
+/// its peers on).
+fn ports(a: &crate::explain::Allow) -> String {
+    use crate::components::mariadb;
+    let mut galera: Vec<u16> = mariadb::GALERA_PORTS.iter().map(|(p, _)| *p).collect();
+    galera.sort();
+    let mut with_sql = galera.clone();
+    with_sql.push(mariadb::PORT);
+    with_sql.sort();
+    if a.ports == galera || a.ports == with_sql {
         return "Galera".into();
     }
     let list: Vec<String> = a.ports.iter().map(u16::to_string).collect();

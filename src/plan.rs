@@ -68,8 +68,33 @@ pub struct ServerPlan {
     pub setup: Vec<Step>,
     pub probes: Vec<Probe>,
     pub checks: Vec<Check>,
+    /// Directories whose contents outlive the server (see [`Keep`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keeps: Vec<Keep>,
     /// Hash of this server's part of the plan.
     pub hash: String,
+}
+
+/// A directory of a server whose contents outlive the server itself: what
+/// learners write there (a database, a metrics history) is kept when the
+/// server is made again (in a Docker volume of the lab), and goes with the
+/// lab. Each component says what it keeps.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Keep {
+    /// The directory on the server.
+    pub path: String,
+    /// A short name for it, unique on the server (`mysql`): the end of its
+    /// volume's name.
+    pub name: String,
+    /// What it holds, for people (`database`, `metrics history`).
+    pub what: String,
+    /// Whose data it is (`the primary's own writes`, `a copy of
+    /// server-01`): what is there is kept only while this stays the same.
+    pub holds: String,
+    /// The server whose data this is a copy of (a replica's primary): when
+    /// that server's starts afresh, so does this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follows: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,6 +231,7 @@ impl ServerPlan {
             setup: vec![],
             probes: vec![],
             checks: vec![],
+            keeps: vec![],
             hash: String::new(),
         }
     }
@@ -230,6 +256,11 @@ impl ServerPlan {
         };
         let v = serde_json::json!([image, self.networks, self.capabilities, resolvers]);
         sha256_hex(v.to_string().as_bytes())[..16].to_string()
+    }
+
+    /// What the server keeps in `path`, if it keeps it.
+    pub fn keep(&self, path: &str) -> Option<&Keep> {
+        self.keeps.iter().find(|k| k.path == path)
     }
 
     pub fn file(&self, path: &str) -> Option<&FileSpec> {

@@ -3,15 +3,20 @@
 //! server — create, recreate (and why), start, update (which files, which
 //! services to reload, restart, enable or disable), leave unchanged, or
 //! remove. `apply` carries the decisions out; `up --dry-run` prints them.
-//! Pure, so every half-done state an interrupted `up` leaves is unit-tested.
+//! With each server made again or removed goes what becomes of the data it
+//! keeps apart from itself (its database, a volume of the lab): kept, or
+//! not, and why not (a primary made a replica starts from a copy of its
+//! primary; a server that keeps no database any more drops it), so that
+//! `up` says so before it acts. Pure, so every half-done state an
+//! interrupted `up` leaves is unit-tested.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::apply::{all_files, Action, Applied};
-use crate::driver::Host;
-use crate::plan::{FileSpec, Plan, ServerPlan, When};
+use crate::driver::{Host, Kept};
+use crate::plan::{FileSpec, Keep, Plan, ServerPlan, When};
 use crate::supervise;
 
 /// What will be done to one server, and why.
@@ -28,6 +33,78 @@ pub struct Decision {
     /// Services started or stopped for good.
     pub enable: Vec<String>,
     pub disable: Vec<String>,
+    /// What becomes of the data the server keeps, when it is made (again)
+    /// or removed, or when some of it is dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<Data>,
+}
+
+/// What becomes of one directory a server keeps (see `plan::Keep`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Data {
+    pub path: String,
+    /// What it holds, for people (`database`).
+    pub what: String,
+    pub fate: Fate,
+    /// Why it is not kept (empty when it is, or is new).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub why: String,
+    /// What is there now, if anything: removed before the server is made
+    /// (again) when it is dropped.
+    #[serde(skip)]
+    pub there: Option<Kept>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    /// What was there is there again.
+    Kept,
+    /// There was none: it starts as the image has it.
+    New,
+    /// What was there is lost: it starts afresh.
+    Dropped,
+}
+
+impl Data {
+    fn new(path: &str, what: &str, fate: Fate, why: impl Into<String>) -> Self {
+        Data {
+            path: path.to_string(),
+            what: what.to_string(),
+            fate,
+            why: why.into(),
+            there: None,
+        }
+    }
+
+    /// `database (/var/lib/mysql) kept`, or not kept and why.
+    pub fn describe(&self) -> String {
+        let what = format!("{} ({})", self.what, self.path);
+        match self.fate {
+            Fate::Kept => format!("{what} kept"),
+            Fate::New => format!("{what} new"),
+            Fate::Dropped => format!("{what} NOT kept: {}", self.why),
+        }
+    }
+}
+
+/// `server-01: recreated (why); database (/var/lib/mysql) kept`: what
+/// `up` says of a server made again or removed, or whose data is dropped;
+/// None for the others.
+pub fn notice(server: &str, action: &Action, why: &str, data: &[Data]) -> Option<String> {
+    let data: Vec<String> = data
+        .iter()
+        .filter(|d| d.fate != Fate::New)
+        .map(Data::describe)
+        .collect();
+    if *action != Action::Recreated && data.is_empty() {
+        return None;
+    }
+    let mut line = format!("{server}: {} ({why})", action.as_str());
+    if !data.is_empty() {
+        line.push_str(&format!("; {}", data.join("; ")));
+    }
+    Some(line)
 }
 
 impl Decision {
@@ -40,25 +117,195 @@ impl Decision {
             reload: vec![],
             enable: vec![],
             disable: vec![],
+            data: vec![],
         }
+    }
+
+    /// What `up` says before it acts on this server: that it is made
+    /// again or removed, why, and what becomes of its data; or that data
+    /// of a server left as it is is dropped. None when there is nothing
+    /// worth a word (a new server, a change of files).
+    pub fn notice(&self) -> Option<String> {
+        notice(&self.server, &self.action, &self.why, &self.data)
+    }
+
+    /// Whether some data of the server is lost.
+    pub fn drops_data(&self) -> bool {
+        self.data.iter().any(|d| d.fate == Fate::Dropped)
+    }
+
+    /// The kept data to remove before the server is made (again).
+    pub fn to_drop(&self) -> Vec<Kept> {
+        self.data
+            .iter()
+            .filter(|d| d.fate == Fate::Dropped)
+            .filter_map(|d| d.there.clone())
+            .collect()
     }
 }
 
 /// One decision per server of the plan (in its order), then one per host
-/// that is no server of it any more.
-pub fn decide(plan: &Plan, hosts: &[Host], applied: &BTreeMap<String, Applied>) -> Vec<Decision> {
+/// (or data kept) of a server that is no server of it any more. `kept`:
+/// the data the lab's hosts keep apart from themselves.
+pub fn decide(
+    plan: &Plan,
+    hosts: &[Host],
+    kept: &[Kept],
+    applied: &BTreeMap<String, Applied>,
+) -> Vec<Decision> {
     let mut out: Vec<Decision> = plan
         .servers
         .iter()
-        .map(|s| decide_server(plan, s, hosts.iter().find(|h| h.server == s.name), applied))
+        .map(|s| {
+            let host = hosts.iter().find(|h| h.server == s.name);
+            let mut d = decide_server(plan, s, host, applied);
+            if host.is_none_or(|h| h.kept.is_some()) {
+                data_of(s, host, kept, &mut d);
+            }
+            d
+        })
         .collect();
-    out.extend(
-        hosts
+    follow_primaries(plan, &mut out);
+    for d in &mut out {
+        // A server left as it is keeps what it has: only what it drops
+        // is worth a word. A new one's new data is none.
+        match d.action {
+            Action::Recreated => {}
+            Action::Created => d.data.retain(|x| x.fate != Fate::New),
+            _ => d.data.retain(|x| x.fate == Fate::Dropped),
+        }
+    }
+    let mut gone: Vec<&str> = hosts
+        .iter()
+        .map(|h| h.server.as_str())
+        .chain(kept.iter().map(|k| k.server.as_str()))
+        .filter(|n| plan.server(n).is_none())
+        .collect();
+    gone.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    for g in gone.into_iter().filter(|g| seen.insert(*g)) {
+        let mut d = Decision::new(g, Action::Removed, "no longer in the stack");
+        d.data = kept
             .iter()
-            .filter(|h| plan.server(&h.server).is_none())
-            .map(|h| Decision::new(&h.server, Action::Removed, "no longer in the stack")),
-    );
+            .filter(|k| k.server == g)
+            .map(|k| dropped(k, format!("{g} is no longer in the stack")))
+            .collect();
+        out.push(d);
+    }
     out
+}
+
+/// `k` dropped, and why.
+fn dropped(k: &Kept, why: String) -> Data {
+    let mut d = Data::new(&k.path, &k.what, Fate::Dropped, why);
+    d.there = Some(k.clone());
+    d
+}
+
+/// What becomes of the data `s` keeps, and of what its host keeps that it
+/// does not any more; a host that keeps other directories apart from it
+/// than the plan's, or data that is dropped, is made again.
+fn data_of(s: &ServerPlan, host: Option<&Host>, kept: &[Kept], d: &mut Decision) {
+    let mine: Vec<&Kept> = kept.iter().filter(|k| k.server == s.name).collect();
+    let mounted: Option<&[String]> = host.and_then(|h| h.kept.as_deref());
+    let mut remake: Option<String> = None;
+    for keep in &s.keeps {
+        let there = mine.iter().find(|k| k.path == keep.path);
+        let data = match there {
+            Some(k) if k.holds == keep.holds => {
+                let mut d = Data::new(&keep.path, &keep.what, Fate::Kept, "");
+                d.there = Some((*k).clone());
+                d
+            }
+            Some(k) => {
+                let why = format!("it holds {}, and is now to hold {}", k.holds, keep.holds);
+                remake.get_or_insert(format!("its {} starts afresh", keep.what));
+                dropped(k, why)
+            }
+            None if host.is_some() => {
+                // Kept in the host itself until now (made by an earlier
+                // infractl, or the server did not keep it): gone with it.
+                let why = "it was not kept apart from the server until now";
+                Data::new(&keep.path, &keep.what, Fate::Dropped, why)
+            }
+            None => Data::new(&keep.path, &keep.what, Fate::New, ""),
+        };
+        if mounted.is_some_and(|m| !m.contains(&keep.path)) {
+            remake.get_or_insert(format!("its {} is to be kept apart from it", keep.what));
+        }
+        d.data.push(data);
+    }
+    for k in mine.iter().filter(|k| s.keep(&k.path).is_none()) {
+        d.data.push(dropped(
+            k,
+            format!("{} keeps no {} any more", s.name, k.what),
+        ));
+        if mounted.is_some_and(|m| m.contains(&k.path)) {
+            remake.get_or_insert(format!("it keeps no {} any more", k.what));
+        }
+    }
+    if let Some(why) = remake {
+        remake_as(s, d, why);
+    }
+}
+
+/// Makes `d` a recreation of `s` (unless it is one, or a creation).
+fn remake_as(s: &ServerPlan, d: &mut Decision, why: String) {
+    if matches!(d.action, Action::Created | Action::Recreated) {
+        return;
+    }
+    d.action = Action::Recreated;
+    d.why = why;
+    d.files = all_files(s).into_iter().map(|f| f.path).collect();
+    d.reload.clear();
+    d.enable.clear();
+    d.disable.clear();
+}
+
+/// A copy (a replica's data) is kept only while what it copies is: when a
+/// primary's database starts afresh, its replica's copy, ahead of it, is
+/// dropped too, and the replica copies the new primary from the start.
+fn follow_primaries(plan: &Plan, out: &mut [Decision]) {
+    // A copy of a copy follows in a later round.
+    for _ in 0..plan.servers.len() {
+        let mut changed = false;
+        for i in 0..out.len() {
+            let Some(s) = plan.server(&out[i].server) else {
+                continue;
+            };
+            for Keep { path, follows, .. } in &s.keeps {
+                let Some(primary) = follows else { continue };
+                let afresh = out.iter().any(|p| {
+                    p.server == *primary
+                        && p.data
+                            .iter()
+                            .any(|x| x.path == *path && x.fate != Fate::Kept)
+                });
+                let d = &mut out[i];
+                let Some(mine) = d
+                    .data
+                    .iter_mut()
+                    .find(|x| x.path == *path && x.fate == Fate::Kept)
+                else {
+                    continue;
+                };
+                if !afresh {
+                    continue;
+                }
+                mine.fate = Fate::Dropped;
+                mine.why = format!(
+                    "the {} of {primary} starts afresh, and this copy with it",
+                    mine.what
+                );
+                let why = format!("its {} starts afresh", mine.what);
+                remake_as(s, d, why);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 fn decide_server(
@@ -213,7 +460,38 @@ mod tests {
             status: String::new(),
             services: None,
             networks: Some(s.networks.iter().map(|a| a.network.clone()).collect()),
+            kept: Some(s.keeps.iter().map(|k| k.path.clone()).collect()),
         }
+    }
+
+    /// The data `s` keeps, as the plan makes it.
+    fn kept(s: &ServerPlan) -> Vec<Kept> {
+        s.keeps
+            .iter()
+            .map(|k| Kept {
+                server: s.name.clone(),
+                path: k.path.clone(),
+                what: k.what.clone(),
+                holds: k.holds.clone(),
+                handle: format!("{}-{}", s.name, k.name),
+            })
+            .collect()
+    }
+
+    /// Every server of `p` running as applied, with its data.
+    fn as_applied(p: &Plan) -> (Vec<Host>, Vec<Kept>, BTreeMap<String, Applied>) {
+        let hosts = p.servers.iter().map(|s| host(p, s, true)).collect();
+        let data = p.servers.iter().flat_map(kept).collect();
+        let applied = p
+            .servers
+            .iter()
+            .map(|s| (s.name.clone(), Applied::of(s)))
+            .collect();
+        (hosts, data, applied)
+    }
+
+    fn decision<'a>(d: &'a [Decision], server: &str) -> &'a Decision {
+        d.iter().find(|d| d.server == server).expect("decided")
     }
 
     fn actions(d: &[Decision]) -> Vec<(String, Action)> {
@@ -225,7 +503,7 @@ mod tests {
     #[test]
     fn nothing_there_creates_every_server_with_all_its_files() {
         let p = plan("task1");
-        let d = decide(&p, &[], &BTreeMap::new());
+        let d = decide(&p, &[], &[], &BTreeMap::new());
         assert!(d.iter().all(|d| d.action == Action::Created), "{d:?}");
         assert_eq!(d.len(), p.servers.len());
         assert_eq!(d[0].files.len(), all_files(&p.servers[0]).len());
@@ -240,7 +518,7 @@ mod tests {
             .iter()
             .map(|s| (s.name.clone(), Applied::of(s)))
             .collect();
-        let d = decide(&p, &hosts, &applied);
+        let d = decide(&p, &hosts, &[], &applied);
         assert!(d.iter().all(|d| d.action == Action::Unchanged), "{d:?}");
     }
 
@@ -254,7 +532,7 @@ mod tests {
         let mut cut_off = host(&p, lb, false);
         cut_off.networks = Some(vec!["public".into()]);
         let hosts = vec![host(&p, &p.servers[0], false), cut_off, host(&p, s1, true)];
-        let d = decide(&p, &hosts, &BTreeMap::new());
+        let d = decide(&p, &hosts, &[], &BTreeMap::new());
         assert_eq!(
             actions(&d),
             vec![
@@ -283,14 +561,14 @@ mod tests {
         before.files.insert(cfg.into(), "older".into());
         let mut applied = BTreeMap::new();
         applied.insert(lb.name.clone(), before);
-        let d = decide(&p, &[host(&p, lb, true)], &applied);
+        let d = decide(&p, &[host(&p, lb, true)], &[], &applied);
         assert_eq!(d[1].action, Action::Updated);
         assert_eq!(d[1].files, vec![cfg.to_string()]);
         assert_eq!(d[1].reload, vec!["haproxy".to_string()]);
 
         let mut old = host(&p, lb, true);
         old.structure = Some("another image".into());
-        let d = decide(&p, &[old], &applied);
+        let d = decide(&p, &[old], &[], &applied);
         assert_eq!(d[1].action, Action::Recreated);
     }
 
@@ -299,11 +577,185 @@ mod tests {
         let p = plan("task1");
         let mut extra = host(&p, &p.servers[0], true);
         extra.server = "server-03".into();
-        let d = decide(&p, &[extra], &BTreeMap::new());
+        let d = decide(&p, &[extra], &[], &BTreeMap::new());
         let last = d.last().expect("decisions");
         assert_eq!(
             (last.server.as_str(), &last.action),
             ("server-03", &Action::Removed)
         );
+    }
+
+    #[test]
+    fn the_databases_and_the_metrics_history_are_kept() {
+        let keeps = |stack: &str| -> Vec<(String, String)> {
+            plan(stack)
+                .servers
+                .iter()
+                .flat_map(|s| s.keeps.iter().map(|k| (s.name.clone(), k.path.clone())))
+                .collect()
+        };
+        let db = |s: &str| (s.to_string(), "/var/lib/mysql".to_string());
+        assert_eq!(keeps("task1"), vec![db("server-01"), db("server-02")]);
+        assert!(keeps("task2").contains(&("admin".into(), "/var/lib/prometheus".into())));
+        let p = plan("task1");
+        let replica = p
+            .server("server-02")
+            .expect("server-02")
+            .keep("/var/lib/mysql");
+        assert_eq!(
+            replica.and_then(|k| k.follows.as_deref()),
+            Some("server-01")
+        );
+    }
+
+    #[test]
+    fn a_server_made_again_keeps_its_database_and_says_so() {
+        let p = plan("task1");
+        let (mut hosts, data, applied) = as_applied(&p);
+        for h in &mut hosts {
+            h.structure = Some("another image".into());
+        }
+        let d = decide(&p, &hosts, &data, &applied);
+        assert!(d.iter().all(|d| d.action == Action::Recreated), "{d:?}");
+        let primary = decision(&d, "server-01");
+        assert_eq!(primary.data.len(), 1);
+        assert_eq!(primary.data[0].fate, Fate::Kept);
+        assert!(primary.to_drop().is_empty());
+        assert_eq!(
+            primary.notice().as_deref(),
+            Some("server-01: recreated (made with another image, networks or capabilities); database (/var/lib/mysql) kept")
+        );
+        // Servers that keep nothing are still named, with why.
+        assert_eq!(
+            decision(&d, "ns").notice().as_deref(),
+            Some("ns: recreated (made with another image, networks or capabilities)")
+        );
+    }
+
+    #[test]
+    fn a_lab_as_applied_with_its_data_is_left_alone() {
+        let p = plan("task1");
+        let (hosts, data, applied) = as_applied(&p);
+        let d = decide(&p, &hosts, &data, &applied);
+        assert!(d.iter().all(|d| d.action == Action::Unchanged), "{d:?}");
+        assert!(d.iter().all(|d| d.data.is_empty() && d.notice().is_none()));
+    }
+
+    #[test]
+    fn a_half_made_server_found_again_keeps_its_data() {
+        // A resumed `up`: server-01's container gone (or made but never
+        // finished), its volume there.
+        let p = plan("task1");
+        let (hosts, data, _) = as_applied(&p);
+        let hosts: Vec<Host> = hosts
+            .into_iter()
+            .filter(|h| h.server != "server-01")
+            .collect();
+        let d = decide(&p, &hosts, &data, &BTreeMap::new());
+        let s1 = decision(&d, "server-01");
+        assert_eq!(s1.action, Action::Created);
+        assert_eq!(s1.data[0].fate, Fate::Kept);
+        assert_eq!(decision(&d, "server-02").data, vec![]);
+    }
+
+    #[test]
+    fn a_primary_made_a_replica_starts_afresh_and_says_so() {
+        let p = plan("task1");
+        let (hosts, mut data, applied) = as_applied(&p);
+        // server-02 was the primary; now it is server-01's replica.
+        for k in &mut data {
+            if k.server == "server-02" {
+                k.holds = "the primary's own writes".into();
+            }
+        }
+        let d = decide(&p, &hosts, &data, &applied);
+        let s2 = decision(&d, "server-02");
+        assert_eq!(s2.action, Action::Recreated);
+        assert_eq!(s2.why, "its database starts afresh");
+        assert_eq!(s2.data[0].fate, Fate::Dropped);
+        assert_eq!(
+            s2.data[0].why,
+            "it holds the primary's own writes, and is now to hold a copy of server-01"
+        );
+        assert_eq!(s2.to_drop().len(), 1);
+        assert!(s2.notice().expect("said").contains("NOT kept"));
+        assert_eq!(decision(&d, "server-01").action, Action::Unchanged);
+    }
+
+    #[test]
+    fn a_replica_follows_its_primary_starting_afresh() {
+        // The primary's database is lost (its volume gone with the server
+        // made again); the replica's copy, ahead of it, goes too.
+        let p = plan("task1");
+        let (mut hosts, data, applied) = as_applied(&p);
+        let data: Vec<Kept> = data
+            .into_iter()
+            .filter(|k| k.server != "server-01")
+            .collect();
+        for h in hosts.iter_mut().filter(|h| h.server == "server-01") {
+            h.structure = Some("another image".into());
+        }
+        let d = decide(&p, &hosts, &data, &applied);
+        let s1 = decision(&d, "server-01");
+        assert_eq!(s1.data[0].fate, Fate::Dropped);
+        assert_eq!(
+            s1.data[0].why,
+            "it was not kept apart from the server until now"
+        );
+        let s2 = decision(&d, "server-02");
+        assert_eq!(s2.action, Action::Recreated);
+        assert_eq!(s2.data[0].fate, Fate::Dropped);
+        assert_eq!(
+            s2.data[0].why,
+            "the database of server-01 starts afresh, and this copy with it"
+        );
+        assert_eq!(s2.to_drop().len(), 1);
+    }
+
+    #[test]
+    fn a_server_made_by_an_earlier_infractl_moves_its_data_to_a_volume() {
+        let p = plan("task1");
+        let (mut hosts, _, applied) = as_applied(&p);
+        for h in &mut hosts {
+            h.kept = Some(vec![]);
+        }
+        let d = decide(&p, &hosts, &[], &applied);
+        let s1 = decision(&d, "server-01");
+        assert_eq!(s1.action, Action::Recreated);
+        assert_eq!(s1.why, "its database is to be kept apart from it");
+        assert_eq!(s1.data[0].fate, Fate::Dropped);
+        assert_eq!(decision(&d, "ns").action, Action::Unchanged);
+    }
+
+    #[test]
+    fn data_of_a_server_gone_from_the_stack_goes_with_it_and_is_named() {
+        let p = plan("task1");
+        let (hosts, mut data, applied) = as_applied(&p);
+        let mut gone = kept(&p.servers[2]);
+        gone[0].server = "db-old".into();
+        data.extend(gone);
+        let d = decide(&p, &hosts, &data, &applied);
+        let last = d.last().expect("decisions");
+        assert_eq!(
+            (last.server.as_str(), &last.action),
+            ("db-old", &Action::Removed)
+        );
+        assert_eq!(last.data[0].why, "db-old is no longer in the stack");
+        assert_eq!(last.to_drop().len(), 1);
+        // A server that keeps no database any more drops it.
+        let mut hosts = hosts;
+        for k in data.iter_mut().filter(|k| k.server == "server-01") {
+            k.path = "/var/lib/old".into();
+        }
+        for h in hosts.iter_mut().filter(|h| h.server == "server-01") {
+            h.kept = Some(vec!["/var/lib/old".into()]);
+        }
+        let d = decide(&p, &hosts, &data, &applied);
+        let s1 = decision(&d, "server-01");
+        assert_eq!(s1.action, Action::Recreated);
+        assert!(s1
+            .data
+            .iter()
+            .any(|x| x.fate == Fate::Dropped && x.why == "server-01 keeps no database any more"));
     }
 }

@@ -175,6 +175,13 @@ impl Out<'_> {
         });
     }
 
+    /// Keeps the directory `path` across the server's recreation (see
+    /// [`crate::plan::Keep`]).
+    pub fn keep(&mut self, keep: crate::plan::Keep) {
+        self.plan.keeps.retain(|k| k.path != keep.path);
+        self.plan.keeps.push(keep);
+    }
+
     pub fn capability(&mut self, cap: &str) {
         if !self.plan.capabilities.iter().any(|c| c == cap) {
             self.plan.capabilities.push(cap.to_string());

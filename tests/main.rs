@@ -19,3 +19,4 @@ mod stack_mutants;
 mod stack_schema;
 mod up;
 mod verify;
+mod volumes;

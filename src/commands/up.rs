@@ -107,6 +107,11 @@ pub async fn run(
         }
         t.pop();
         t.push_str(".\n");
+        for o in &changed {
+            if let Some(n) = crate::reconcile::notice(&o.server, &o.action, &o.why, &o.data) {
+                t.push_str(&format!("  {n}\n"));
+            }
+        }
         for o in changed.iter().filter(|o| !o.reloaded.is_empty()) {
             t.push_str(&format!(
                 "  {}: reloaded {}\n",
@@ -321,8 +326,8 @@ async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) 
         &plan.stack,
     );
     let driver = super::driver(global, &topo).await?;
-    let hosts = driver.hosts().await?;
-    let decisions = crate::reconcile::decide(&plan, &hosts, &apply::read_applied(&state));
+    let (hosts, kept) = tokio::try_join!(driver.hosts(), driver.kept())?;
+    let decisions = crate::reconcile::decide(&plan, &hosts, &kept, &apply::read_applied(&state));
     if json {
         emit_json(
             out,
@@ -349,6 +354,13 @@ async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) 
             let mut what = Vec::new();
             if !d.files.is_empty() {
                 what.push(format!("copy {}", super::count(d.files.len(), "file")));
+            }
+            for x in d
+                .data
+                .iter()
+                .filter(|x| x.fate != crate::reconcile::Fate::New)
+            {
+                what.push(x.describe());
             }
             for (verb, names) in [
                 ("reload", &d.reload),

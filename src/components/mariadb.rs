@@ -11,7 +11,7 @@ use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use crate::diagram::{Part, Tier};
 use crate::error::Result;
 use crate::explain;
-use crate::plan::{Reload, Service, When};
+use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
@@ -34,6 +34,8 @@ pub const KIND: Kind = Kind {
 
 pub const PORT: u16 = 3306;
 pub const CONF: &str = "/etc/mysql/mariadb.conf.d/60-infractl.cnf";
+/// The data directory, kept across recreation (a volume of the lab).
+pub const DATA: &str = "/var/lib/mysql";
 pub const PRIMARY_SQL: &str = "/etc/infractl/mariadb/primary.sql";
 pub const REPLICA_SQL: &str = "/etc/infractl/mariadb/replica.sql";
 /// A Galera node's start: bootstrap the cluster, or join it.
@@ -192,6 +194,9 @@ impl Component for Options {
                 for (port, what) in GALERA_PORTS {
                     out.add(&r.name, peer, port, Proto::Tcp, what);
                 }
+                // A node starting asks whether its peers run the cluster
+                // (src/shell/galera-start.sh): one that does takes SQL.
+                out.add(&r.name, peer, PORT, Proto::Tcp, "whether the Galera cluster runs");
             }
         }
     }
@@ -284,6 +289,31 @@ fn render_exporter(ctx: &Ctx, out: &mut Out) -> Result<()> {
     Ok(())
 }
 
+/// What a database server keeps: its data directory, which holds what its
+/// role makes it hold. A primary's own writes are not a replica's copy:
+/// the primary made a replica starts from a copy of its primary, as a new
+/// replica does.
+pub fn keep(o: &Options, node: &Node, topo: &Topology) -> Keep {
+    let (holds, follows) = match o.role {
+        DbRole::Primary => ("the primary's own writes".to_string(), None),
+        DbRole::Replica => {
+            let primary = node.replicates_from.clone().unwrap_or_default();
+            (format!("a copy of {primary}"), Some(primary))
+        }
+        DbRole::Galera => (
+            format!("a node's copy of the Galera cluster `{}`", topo.stack.name),
+            None,
+        ),
+    };
+    Keep {
+        path: DATA.into(),
+        name: "mysql".into(),
+        what: "database".into(),
+        holds,
+        follows,
+    }
+}
+
 /// The stack's Galera nodes, in stack order: its one cluster.
 pub fn galera_nodes(stack: &Stack) -> Vec<String> {
     stack
@@ -326,6 +356,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "address": address,
         }),
     )?;
+    out.keep(keep(o, node, topo));
     let secrets = ctx.secrets;
     // The node that founds a Galera cluster creates its users, which
     // every node then has.

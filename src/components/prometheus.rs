@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{Alert, Component, ComponentSpec, Kind};
 use crate::diagram::{Part, Tier};
 use crate::error::Result;
-use crate::plan::{Reload, Service, When};
+use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
@@ -36,6 +36,8 @@ pub const KIND: Kind = Kind {
 };
 
 pub const DEFAULT_PORT: u16 = 9090;
+/// Prometheus's and Alertmanager's storage, kept across recreation.
+pub const DATA: &str = "/var/lib/prometheus";
 pub const CONF: &str = "/etc/prometheus/prometheus.yml";
 pub const ALERTS: &str = "/etc/prometheus/alerts.yml";
 pub const ALERTMANAGER_CONF: &str = "/etc/prometheus/alertmanager.yml";
@@ -317,6 +319,14 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "groups": groups,
         }),
     )?;
+    // Its history and the alerts' silences outlive the server.
+    out.keep(Keep {
+        path: DATA.into(),
+        name: "prometheus".into(),
+        what: "metrics history".into(),
+        holds: "the lab's metrics".into(),
+        follows: None,
+    });
     out.service(Service {
         name: "prometheus".into(),
         pre: vec![

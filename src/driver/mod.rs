@@ -52,6 +52,25 @@ pub struct Host {
     /// Each service's state, when the driver learnt it with the rest
     /// (saves a round trip per host).
     pub services: Option<Vec<crate::supervise::ServiceStatus>>,
+    /// The directories of the host kept apart from it (see `Driver::kept`),
+    /// where the driver makes hosts anew; `None` where a host keeps its
+    /// data itself (a real machine).
+    pub kept: Option<Vec<String>>,
+}
+
+/// Data a host of the lab keeps apart from itself (a Docker volume), so
+/// that it outlives the host: made with the host, removed with the lab.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Kept {
+    pub server: String,
+    /// The directory on the host.
+    pub path: String,
+    /// What it holds, for people (`database`).
+    pub what: String,
+    /// Whose data it is (see `plan::Keep::holds`).
+    pub holds: String,
+    /// The driver's name for it (the volume's).
+    pub handle: String,
 }
 
 /// How `down` removes a lab.
@@ -173,6 +192,21 @@ pub trait Driver: Sync {
     fn kill(&self, server: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes one host.
     fn remove(&self, server: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Stops a host cleanly (its services shut down as on a power-off
+    /// button), before it is removed with data kept: a database flushes
+    /// and a Galera node leaves its cluster. Nothing by default.
+    fn stop(&self, _server: &str) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+    /// The data the lab's hosts keep apart from themselves (see [`Kept`]);
+    /// none where hosts keep their own.
+    fn kept(&self) -> impl Future<Output = Result<Vec<Kept>>> + Send {
+        async { Ok(vec![]) }
+    }
+    /// Drops kept data for good (its host removed first).
+    fn drop_kept(&self, _kept: &[Kept]) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
     /// Removes every object of the lab, and nothing else.
     fn destroy(&self, options: &DownOptions) -> impl Future<Output = Result<Destroyed>> + Send;
     /// Makes sure what hosts are made from is there (the node image on a
@@ -293,6 +327,15 @@ impl Driver for AnyDriver {
     }
     async fn remove(&self, server: &str) -> Result<()> {
         delegate!(self, d => d.remove(server).await)
+    }
+    async fn stop(&self, server: &str) -> Result<()> {
+        delegate!(self, d => d.stop(server).await)
+    }
+    async fn kept(&self) -> Result<Vec<Kept>> {
+        delegate!(self, d => d.kept().await)
+    }
+    async fn drop_kept(&self, kept: &[Kept]) -> Result<()> {
+        delegate!(self, d => d.drop_kept(kept).await)
     }
     async fn destroy(&self, options: &DownOptions) -> Result<Destroyed> {
         delegate!(self, d => d.destroy(options).await)

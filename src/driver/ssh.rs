@@ -442,6 +442,7 @@ impl Driver for SshDriver {
                 status: if running { "running" } else { "stopped" }.into(),
                 services: Some(supervise::parse_status(&status)),
                 networks: None,
+                kept: None,
             }))
         });
         let hosts: Vec<Host> = futures_util::future::try_join_all(jobs)

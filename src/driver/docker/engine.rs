@@ -535,6 +535,29 @@ pub async fn start_in_turn(docker: &Docker, name: &str, turn: &StartTurn) -> Res
     start(docker, name).await
 }
 
+/// Stops the container `name` cleanly: its init stops its services, and
+/// is killed after `seconds`. A container stopped already or gone is fine.
+pub async fn stop(docker: &Docker, name: &str, seconds: i32) -> Result<()> {
+    match docker
+        .stop_container(
+            name,
+            Some(
+                bollard::query_parameters::StopContainerOptionsBuilder::new()
+                    .t(seconds)
+                    .build(),
+            ),
+        )
+        .await
+    {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304 | 404,
+            ..
+        }) => Ok(()),
+        Err(e) => Err(Error::failure(format!("stopping container {name}: {e}"))),
+    }
+}
+
 /// Starts the container `name`.
 pub async fn start(docker: &Docker, name: &str) -> Result<()> {
     docker

@@ -23,7 +23,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::future::try_join_all;
 
-use super::{Destroyed, Driver, ExecOutput, Host, Publish, PUBLISHER, STRANGER};
+use super::{Destroyed, Driver, ExecOutput, Host, Kept, Publish, PUBLISHER, STRANGER};
 use crate::driver::archive::Owners;
 use crate::error::{Error, Result};
 use crate::plan::{FileSpec, Plan, ServerPlan};
@@ -35,6 +35,14 @@ pub const LABEL_SERVER: &str = "io.infractl.server";
 pub const LABEL_ROLES: &str = "io.infractl.roles";
 pub const LABEL_PLAN: &str = "io.infractl.plan-hash";
 pub const LABEL_STRUCTURE: &str = "io.infractl.structure";
+/// On a server's data volume: the directory it is mounted on, what it
+/// holds (for people) and whose data it is (`plan::Keep`).
+pub const LABEL_PATH: &str = "io.infractl.path";
+pub const LABEL_WHAT: &str = "io.infractl.what";
+pub const LABEL_HOLDS: &str = "io.infractl.holds";
+/// Seconds a server with data kept gets to stop cleanly before it is
+/// removed (its services' own stop waits up to 20).
+const STOP_SECONDS: i32 = 25;
 
 /// The Docker driver, bound to one lab on one engine.
 pub struct DockerDriver {
@@ -86,6 +94,24 @@ pub fn container_name(stack: &str, server: &str) -> String {
 
 pub fn network_name(stack: &str, net: &str) -> String {
     format!("{stack}-{net}")
+}
+
+/// The volume holding what `server` keeps in a directory (see
+/// `plan::Keep`): `<lab>-<server>-<name>`.
+pub fn volume_name(lab: &str, server: &str, name: &str) -> String {
+    format!("{lab}-{server}-{name}")
+}
+
+/// The directories of a container kept in volumes of its lab (those named
+/// after it; the image's shared volumes are under /usr).
+fn kept_mounts(container: &str, mounts: &[bollard::models::MountPoint]) -> Vec<String> {
+    let prefix = format!("{container}-");
+    mounts
+        .iter()
+        .filter(|m| m.name.as_deref().is_some_and(|n| n.starts_with(&prefix)))
+        .filter_map(|m| m.destination.clone())
+        .filter(|d| !d.starts_with("/usr/"))
+        .collect()
 }
 
 /// A network's (first) subnet.
@@ -428,6 +454,63 @@ impl DockerDriver {
         )
     }
 
+    /// The volume keeping `keep` of `server`, made if it is not there. A
+    /// fresh volume is filled from the image's directory as the container
+    /// first mounts it (the engine's copy for named volumes): a database
+    /// server starts from Debian's initialised data directory, as before.
+    /// One that holds another's data (the primary's, now a replica's:
+    /// decided and said by `reconcile`, and dropped by `up`; here in case
+    /// it came back since) is made anew.
+    async fn data_volume(
+        &self,
+        plan: &Plan,
+        server: &ServerPlan,
+        keep: &crate::plan::Keep,
+    ) -> Result<String> {
+        let name = volume_name(&plan.stack, &server.name, &keep.name);
+        let mut labels = lab_labels(plan);
+        labels.extend([
+            (LABEL_SERVER.to_string(), server.name.clone()),
+            (LABEL_PATH.to_string(), keep.path.clone()),
+            (LABEL_WHAT.to_string(), keep.what.clone()),
+            (LABEL_HOLDS.to_string(), keep.holds.clone()),
+        ]);
+        let options = bollard::models::VolumeCreateOptions {
+            name: Some(name.clone()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let doing = format!("creating volume {name}");
+        // The engine hands back the volume of that name when there is one.
+        let made = self
+            .docker
+            .create_volume(options.clone())
+            .await
+            .map_err(fail(&doing))?;
+        if made.labels.get(LABEL_HOLDS) != Some(&keep.holds) {
+            self.remove_volume(&name).await?;
+            self.docker
+                .create_volume(options)
+                .await
+                .map_err(fail(&doing))?;
+        }
+        Ok(name)
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(Error::failure(format!("removing volume {name}: {e}"))),
+        }
+    }
+
     /// Container logs (the init's output), last `tail` lines.
     pub async fn container_logs(&self, server: &str, tail: u32) -> Result<String> {
         engine::logs(&self.docker, &self.container(server), tail).await
@@ -461,6 +544,10 @@ impl Driver for DockerDriver {
                     Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
                 );
                 let prefix = network_name(stack, "");
+                let kept = kept_mounts(
+                    &container_name(stack, &server),
+                    c.mounts.as_deref().unwrap_or_default(),
+                );
                 let networks = c.network_settings.and_then(|n| n.networks).map(|n| {
                     n.into_keys()
                         .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
@@ -469,6 +556,7 @@ impl Driver for DockerDriver {
                 Some(Host {
                     handle: container_name(stack, &server),
                     services: None,
+                    kept: Some(kept),
                     networks,
                     server,
                     running,
@@ -501,6 +589,12 @@ impl Driver for DockerDriver {
                     .unwrap_or_default()
                     .into_keys()
                     .collect();
+                // Stopped cleanly first: their data is kept.
+                try_join_all(
+                    on.iter()
+                        .map(|c| engine::stop(&self.docker, c, STOP_SECONDS)),
+                )
+                .await?;
                 for c in &on {
                     engine::remove(&self.docker, c).await?;
                 }
@@ -617,6 +711,21 @@ impl Driver for DockerDriver {
             }),
             ..Default::default()
         };
+        let mut body = body;
+        if !server.keeps.is_empty() {
+            let mut binds = body
+                .host_config
+                .as_ref()
+                .and_then(|h| h.binds.clone())
+                .unwrap_or_default();
+            for keep in &server.keeps {
+                let volume = self.data_volume(plan, server, keep).await?;
+                binds.push(format!("{volume}:{}", keep.path));
+            }
+            if let Some(h) = body.host_config.as_mut() {
+                h.binds = Some(binds);
+            }
+        }
         let options = CreateContainerOptionsBuilder::new().name(&name).build();
         // A create sent by an `up` that was cut off can land after this
         // `up` listed the hosts: the name is then taken by a container of
@@ -717,6 +826,44 @@ impl Driver for DockerDriver {
         engine::remove(&self.docker, &self.container(server)).await
     }
 
+    async fn stop(&self, server: &str) -> Result<()> {
+        engine::stop(&self.docker, &self.container(server), STOP_SECONDS).await
+    }
+
+    async fn kept(&self) -> Result<Vec<Kept>> {
+        let vols = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new()
+                    .filters(&label_filter(&self.lab))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing volumes"))?;
+        Ok(vols
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| {
+                let label = |l: &str| v.labels.get(l).cloned();
+                Some(Kept {
+                    server: label(LABEL_SERVER)?,
+                    path: label(LABEL_PATH)?,
+                    what: label(LABEL_WHAT).unwrap_or_default(),
+                    holds: label(LABEL_HOLDS).unwrap_or_default(),
+                    handle: v.name,
+                })
+            })
+            .collect())
+    }
+
+    async fn drop_kept(&self, kept: &[Kept]) -> Result<()> {
+        for k in kept {
+            self.remove_volume(&k.handle).await?;
+        }
+        Ok(())
+    }
+
     async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
         DockerEngine {
             docker: self.docker.clone(),
@@ -806,17 +953,8 @@ impl Driver for DockerDriver {
             .collect();
         try_join_all(known.iter().map(|c| engine::remove(&self.docker, c))).await?;
         out.hosts = hosts.into_iter().map(|h| h.server).collect();
-        let nets = self.lab_networks().await?;
-        if let Some(image) = self.rules_image().await? {
-            let _rules = self.node.rules.lock().await;
-            let labels = HashMap::from([(LABEL_LAB.to_string(), stack.to_string())]);
-            isolate::release(&self.docker, &image, stack, labels).await?;
-        }
-        for n in nets {
-            let Some(name) = n.name else { continue };
-            engine::remove_network(&self.docker, &name, &known).await?;
-            out.networks.push(name);
-        }
+        // The servers' data before the networks: an engine that holds on
+        // to a network (moby/moby#42119) keeps no learner's data.
         let vols = self
             .docker
             .list_volumes(Some(
@@ -835,6 +973,17 @@ impl Driver for DockerDriver {
                 .await
                 .map_err(fail(&format!("removing volume {}", v.name)))?;
             out.volumes.push(v.name);
+        }
+        let nets = self.lab_networks().await?;
+        if let Some(image) = self.rules_image().await? {
+            let _rules = self.node.rules.lock().await;
+            let labels = HashMap::from([(LABEL_LAB.to_string(), stack.to_string())]);
+            isolate::release(&self.docker, &image, stack, labels).await?;
+        }
+        for n in nets {
+            let Some(name) = n.name else { continue };
+            engine::remove_network(&self.docker, &name, &known).await?;
+            out.networks.push(name);
         }
         Ok(out)
     }

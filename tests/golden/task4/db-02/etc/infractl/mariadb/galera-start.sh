@@ -8,7 +8,9 @@ shift
 data=/var/lib/mysql
 install -d -o mysql -g mysql /run/mysqld
 # A peer in a working cluster takes SQL connections; one still waiting
-# to join does not.
+# to join does not. (Each node's firewall lets its peers ask.) The data
+# directory is a volume of the lab, kept when the node is made again: a
+# node made again finds its grastate.dat and joins, as one restarted does.
 in_cluster() {
     for p in "$@"; do
         python3 -c 'import socket, sys; socket.create_connection((sys.argv[1], 3306), 1)' "$p" 2>/dev/null && return 0
