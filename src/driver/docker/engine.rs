@@ -558,6 +558,50 @@ pub async fn stop(docker: &Docker, name: &str, seconds: i32) -> Result<()> {
     }
 }
 
+/// Waits until the container `name` has stopped and the engine has left
+/// every network of it (no endpoint id left in its settings); a container
+/// gone is released too. Gives up after 10 s, saying so.
+pub async fn until_released(docker: &Docker, name: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let c = match docker
+            .inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+        {
+            Ok(c) => c,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(()),
+            Err(e) => return Err(Error::caused(&format!("inspecting container {name}"), e)),
+        };
+        let running = c.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+        let joined = c
+            .network_settings
+            .and_then(|n| n.networks)
+            .is_some_and(|n| {
+                n.values()
+                    .any(|e| e.endpoint_id.as_deref().is_some_and(|id| !id.is_empty()))
+            });
+        if !running && !joined {
+            return Ok(());
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            return Err(Error::failure(format!(
+                "container {name}: still {} 10 s after it was killed",
+                if running {
+                    "running"
+                } else {
+                    "on its networks"
+                }
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Starts the container `name`.
 pub async fn start(docker: &Docker, name: &str) -> Result<()> {
     docker

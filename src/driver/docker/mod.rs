@@ -811,23 +811,41 @@ impl Driver for DockerDriver {
         engine::exec_stream(&self.docker, &self.container(server), script).await
     }
 
+    /// Kills the server in the lab's turn, and returns once the engine has
+    /// let go of its endpoints: the kill API returns when the signal is
+    /// sent, and the engine leaves the container's networks after, beside
+    /// whatever comes next (a start of another server joining the same
+    /// network: the two changes of one network's endpoints at once that
+    /// the engine can miscount, see [`engine::StartTurn`]).
     async fn kill(&self, server: &str) -> Result<()> {
         let name = self.container(server);
+        let turn = self.start_turn();
+        let _turn = turn.lock().await;
         self.docker
             .kill_container(
                 &name,
                 None::<bollard::query_parameters::KillContainerOptions>,
             )
             .await
-            .map_err(fail(&format!("killing container {name}")))
+            .map_err(fail(&format!("killing container {name}")))?;
+        engine::until_released(&self.docker, &name).await
     }
 
+    /// Removes the server in the lab's turn: its leaving the lab's
+    /// networks is not sent beside another server's start (see `kill`).
     async fn remove(&self, server: &str) -> Result<()> {
+        let turn = self.start_turn();
+        let _turn = turn.lock().await;
         engine::remove(&self.docker, &self.container(server)).await
     }
 
+    /// Stops the server cleanly, in the lab's turn (see `kill`).
     async fn stop(&self, server: &str) -> Result<()> {
-        engine::stop(&self.docker, &self.container(server), STOP_SECONDS).await
+        let name = self.container(server);
+        let turn = self.start_turn();
+        let _turn = turn.lock().await;
+        engine::stop(&self.docker, &name, STOP_SECONDS).await?;
+        engine::until_released(&self.docker, &name).await
     }
 
     async fn kept(&self) -> Result<Vec<Kept>> {
