@@ -575,7 +575,7 @@ pub async fn until_released(docker: &Docker, name: &str) -> Result<()> {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => return Ok(()),
-            Err(e) => return Err(Error::caused(&format!("inspecting container {name}"), e)),
+            Err(e) => return Err(Error::caused(format!("inspecting container {name}"), e)),
         };
         let running = c.state.as_ref().and_then(|s| s.running).unwrap_or(false);
         let joined = c
