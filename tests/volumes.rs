@@ -35,7 +35,7 @@ fn a_database_server_made_again_keeps_its_rows() {
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file])
         .code(0)
-        .stdout_has("Stack `it-vol` is up");
+        .stdout_has("Lab `it-vol` is up");
     let volumes = labelled("volume", "it-vol");
     assert_eq!(volumes.len(), 2, "one volume per database: {volumes:?}");
     sql(

@@ -564,18 +564,8 @@ pub async fn stop(docker: &Docker, name: &str, seconds: i32) -> Result<()> {
 pub async fn until_released(docker: &Docker, name: &str) -> Result<()> {
     let started = std::time::Instant::now();
     loop {
-        let c = match docker
-            .inspect_container(
-                name,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-        {
-            Ok(c) => c,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => return Ok(()),
-            Err(e) => return Err(Error::caused(format!("inspecting container {name}"), e)),
+        let Some(c) = inspect(docker, name).await? else {
+            return Ok(());
         };
         let running = c.state.as_ref().and_then(|s| s.running).unwrap_or(false);
         let joined = c
@@ -691,18 +681,8 @@ pub async fn boot_ready(docker: &Docker, name: &str, seconds: u32) -> Result<boo
 
 /// The host port the container `name` publishes its `port` on, if any.
 pub async fn published_port(docker: &Docker, name: &str, port: u16) -> Result<Option<u16>> {
-    let c = match docker
-        .inspect_container(
-            name,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
-        .await
-    {
-        Ok(c) => c,
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => return Ok(None),
-        Err(e) => return Err(Error::caused(format!("inspecting {name}"), e)),
+    let Some(c) = inspect(docker, name).await? else {
+        return Ok(None);
     };
     Ok(c.network_settings
         .and_then(|n| n.ports)
@@ -846,6 +826,27 @@ async fn containers_where(docker: &Docker, key: &str, value: &str) -> Result<Vec
                 .map(|n| n.trim_start_matches('/').to_string())
         })
         .collect())
+}
+
+/// The container `name` as the engine describes it; None when there is
+/// none of that name.
+pub async fn inspect(
+    docker: &Docker,
+    name: &str,
+) -> Result<Option<bollard::models::ContainerInspectResponse>> {
+    match docker
+        .inspect_container(
+            name,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+    {
+        Ok(c) => Ok(Some(c)),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(e) => Err(Error::caused(format!("inspecting container {name}"), e)),
+    }
 }
 
 /// Whether an inspection found its object: "not found" is a plain no,
