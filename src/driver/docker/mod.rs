@@ -971,38 +971,50 @@ impl Driver for DockerDriver {
             .collect();
         try_join_all(known.iter().map(|c| engine::remove(&self.docker, c))).await?;
         out.hosts = hosts.into_iter().map(|h| h.server).collect();
-        // The servers' data before the networks: an engine that holds on
-        // to a network (moby/moby#42119) keeps no learner's data.
-        let vols = self
-            .docker
-            .list_volumes(Some(
-                ListVolumesOptionsBuilder::new()
-                    .filters(&label_filter(stack))
-                    .build(),
-            ))
-            .await
-            .map_err(fail("listing volumes"))?;
-        for v in vols.volumes.unwrap_or_default() {
-            self.docker
-                .remove_volume(
-                    &v.name,
-                    None::<bollard::query_parameters::RemoveVolumeOptions>,
-                )
+        // With the servers gone, their rules on the engine's host go while
+        // the data and the networks do (the servers' data before the
+        // networks: an engine that holds on to a network, moby/moby#42119,
+        // keeps no learner's data).
+        let release = async {
+            if let Some(image) = self.rules_image().await? {
+                let _rules = self.node.rules.lock().await;
+                let labels = HashMap::from([(LABEL_LAB.to_string(), stack.to_string())]);
+                isolate::release(&self.docker, &image, stack, labels).await?;
+            }
+            Ok::<(), Error>(())
+        };
+        let rest = async {
+            let vols = self
+                .docker
+                .list_volumes(Some(
+                    ListVolumesOptionsBuilder::new()
+                        .filters(&label_filter(stack))
+                        .build(),
+                ))
                 .await
-                .map_err(fail(&format!("removing volume {}", v.name)))?;
-            out.volumes.push(v.name);
-        }
-        let nets = self.lab_networks().await?;
-        if let Some(image) = self.rules_image().await? {
-            let _rules = self.node.rules.lock().await;
-            let labels = HashMap::from([(LABEL_LAB.to_string(), stack.to_string())]);
-            isolate::release(&self.docker, &image, stack, labels).await?;
-        }
-        for n in nets {
-            let Some(name) = n.name else { continue };
-            engine::remove_network(&self.docker, &name, &known).await?;
-            out.networks.push(name);
-        }
+                .map_err(fail("listing volumes"))?;
+            let mut volumes = Vec::new();
+            for v in vols.volumes.unwrap_or_default() {
+                self.docker
+                    .remove_volume(
+                        &v.name,
+                        None::<bollard::query_parameters::RemoveVolumeOptions>,
+                    )
+                    .await
+                    .map_err(fail(&format!("removing volume {}", v.name)))?;
+                volumes.push(v.name);
+            }
+            let mut networks = Vec::new();
+            for n in self.lab_networks().await? {
+                let Some(name) = n.name else { continue };
+                engine::remove_network(&self.docker, &name, &known).await?;
+                networks.push(name);
+            }
+            Ok::<_, Error>((volumes, networks))
+        };
+        let ((), (volumes, networks)) = tokio::try_join!(release, rest)?;
+        out.volumes = volumes;
+        out.networks = networks;
         Ok(out)
     }
 }
