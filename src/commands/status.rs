@@ -307,34 +307,30 @@ fn elsewhere(
 fn labs_text(labs: &[super::report::Lab], in_use: &str, all: bool, elsewhere: usize) -> String {
     let mut text = if labs.is_empty() {
         format!("No lab is up on the engine {in_use}.\n")
-    } else if all {
-        let rows: Vec<[String; 5]> = labs
-            .iter()
-            .map(|l| {
-                [
-                    l.lab.clone(),
-                    l.stack.clone(),
-                    l.servers.to_string(),
-                    l.running.to_string(),
-                    l.engine.clone(),
-                ]
-            })
-            .collect();
-        super::table(["LAB", "STACK", "SERVERS", "RUNNING", "ENGINE"], &rows)
     } else {
-        let rows: Vec<[String; 4]> = labs
+        let mut head = vec!["LAB", "STACK", "SERVERS", "RUNNING"];
+        if all {
+            head.push("ENGINE");
+        }
+        let rows: Vec<Vec<String>> = labs
             .iter()
             .map(|l| {
-                [
+                let mut row = vec![
                     l.lab.clone(),
                     l.stack.clone(),
                     l.servers.to_string(),
                     l.running.to_string(),
-                ]
+                ];
+                if all {
+                    row.push(l.engine.clone());
+                }
+                row
             })
             .collect();
-        let mut t = super::table(["LAB", "STACK", "SERVERS", "RUNNING"], &rows);
-        t.push_str(&format!("\nOn the engine {in_use}.\n"));
+        let mut t = super::table_of(&head, &rows);
+        if !all {
+            t.push_str(&format!("\nOn the engine {in_use}.\n"));
+        }
         t
     };
     if elsewhere > 0 {
