@@ -71,6 +71,43 @@ pub fn about(f: &Firing, server: &str) -> bool {
     f.server == server || f.labels.get("exported_server").map(String::as_str) == Some(server)
 }
 
+/// The alerts Prometheus holds now, pending or firing, as `alert
+/// (server)`: an alert whose expression holds is pending there for its
+/// `for:` time before Alertmanager hears of it. Empty for a stack with no
+/// monitoring server, or when Prometheus does not answer.
+pub async fn held<D: Driver>(driver: &D, topo: &Topology) -> Vec<String> {
+    let Some(server) = monitor(topo) else {
+        return Vec::new();
+    };
+    let script = format!(
+        "curl -fsS -m 5 http://127.0.0.1:{}/api/v1/alerts",
+        topo.prometheus_port(server)
+    );
+    let Ok(out) = driver.exec(server, &script).await else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+    let mut keys: Vec<String> = v["data"]["alerts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    let l = &x["labels"];
+                    let server = l["server"].as_str().or(l["instance"].as_str());
+                    format!(
+                        "{} ({})",
+                        l["alertname"].as_str().unwrap_or_default(),
+                        server.unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// Reads the lab's alerts every half second until `done` holds of them
 /// or `bound` has passed: the last alerts read, and whether `done` held.
 pub async fn watch<D: Driver>(

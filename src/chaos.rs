@@ -188,7 +188,22 @@ async fn settle<D: Driver>(
         keys.into_iter().collect()
     };
     let bound = std::time::Duration::from_secs(SETTLE_BOUND_S);
-    let (now, quiet) = crate::alerts::watch(driver, topo, bound, |f| raised(f).is_empty()).await?;
+    // Quiet in Alertmanager, and nothing chaos raised still pending in
+    // Prometheus either: an error rate read over a minute can hold an
+    // alert pending that fires only after Alertmanager looked quiet.
+    let (now, quiet) = loop {
+        let left = bound.saturating_sub(t.elapsed());
+        let (now, quiet) =
+            crate::alerts::watch(driver, topo, left, |f| raised(f).is_empty()).await?;
+        let pending = crate::alerts::held(driver, topo)
+            .await
+            .into_iter()
+            .any(|k| !before.contains(&k));
+        if !quiet || !pending || t.elapsed() >= bound {
+            break (now, quiet && !pending);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
     Ok(Some(if quiet {
         Settled::Quiet {
             after_s: (t.elapsed().as_secs_f64() * 10.0).round() / 10.0,
