@@ -638,7 +638,12 @@ impl Driver for DockerDriver {
                 })?;
         }
         // Cut off from the host before any server starts.
-        let networks = self.lab_networks().await?;
+        // The list read above, unless a network was made since.
+        let networks = if kept {
+            existing
+        } else {
+            self.lab_networks().await?
+        };
         if kept && self.cut_off(&networks).await {
             return Ok(());
         }
