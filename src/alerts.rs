@@ -38,7 +38,7 @@ pub fn monitor(topo: &Topology) -> Option<&str> {
 
 /// The alerts firing in the lab, oldest first; None for a stack with no
 /// monitoring server.
-pub async fn firing<D: Driver>(driver: &D, topo: &Topology) -> Result<Option<Vec<Firing>>> {
+pub async fn firing(driver: &dyn Driver, topo: &Topology) -> Result<Option<Vec<Firing>>> {
     let Some(server) = monitor(topo) else {
         return Ok(None);
     };
@@ -75,7 +75,7 @@ pub fn about(f: &Firing, server: &str) -> bool {
 /// (server)`: an alert whose expression holds is pending there for its
 /// `for:` time before Alertmanager hears of it. Empty for a stack with no
 /// monitoring server, or when Prometheus does not answer.
-pub async fn held<D: Driver>(driver: &D, topo: &Topology) -> Vec<String> {
+pub async fn held(driver: &dyn Driver, topo: &Topology) -> Vec<String> {
     let Some(server) = monitor(topo) else {
         return Vec::new();
     };
@@ -110,8 +110,8 @@ pub async fn held<D: Driver>(driver: &D, topo: &Topology) -> Vec<String> {
 
 /// Reads the lab's alerts every half second until `done` holds of them
 /// or `bound` has passed: the last alerts read, and whether `done` held.
-pub async fn watch<D: Driver>(
-    driver: &D,
+pub async fn watch(
+    driver: &dyn Driver,
     topo: &Topology,
     bound: std::time::Duration,
     done: impl Fn(&[Firing]) -> bool,

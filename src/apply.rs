@@ -146,8 +146,8 @@ fn bare(d: &Decision) -> Outcome {
 }
 
 /// Applies `plan`; returns what was done to each server.
-pub async fn apply<D: Driver>(
-    driver: &D,
+pub async fn apply(
+    driver: &dyn Driver,
     plan: &Plan,
     state: &StateDir,
     ready_seconds: u32,
@@ -253,8 +253,8 @@ pub async fn apply<D: Driver>(
 /// steps (and so its being ready) wait for every server of the stages
 /// before it: the replica starts replicating only once the primary has its
 /// users, and so on down the bring-up order.
-struct Pipelines<'a, D: Driver> {
-    driver: &'a D,
+struct Pipelines<'a> {
+    driver: &'a dyn Driver,
     plan: &'a Plan,
     state: &'a StateDir,
     ready_seconds: u32,
@@ -288,7 +288,7 @@ struct Pipelines<'a, D: Driver> {
 /// `engine::StartTurn`; the second waits its turn already attached.)
 const STARTS_AT_ONCE: usize = 2;
 
-impl<D: Driver> Pipelines<'_, D> {
+impl Pipelines<'_> {
     fn stage_of(&self, name: &str) -> usize {
         self.plan
             .order
@@ -431,11 +431,7 @@ fn trace(started: std::time::Instant, server: &str, what: &str) {
 }
 
 /// Makes, fills and starts a host, or brings a running one up to date.
-async fn bring<D: Driver>(
-    run: &Pipelines<'_, D>,
-    s: &ServerPlan,
-    action: &Action,
-) -> Result<Outcome> {
+async fn bring(run: &Pipelines<'_>, s: &ServerPlan, action: &Action) -> Result<Outcome> {
     let (driver, plan, applied, progress) = (run.driver, run.plan, &run.applied, run.progress);
     let files = all_files(s);
     let decision = run.decision(&s.name);
@@ -506,8 +502,8 @@ async fn bring<D: Driver>(
 
 /// Brings a running host up to date: changed files, services added,
 /// removed or reloaded. Returns (files uploaded, services reloaded).
-async fn update<D: Driver>(
-    driver: &D,
+async fn update(
+    driver: &dyn Driver,
     plan: &Plan,
     s: &ServerPlan,
     files: &[FileSpec],
@@ -532,8 +528,8 @@ async fn update<D: Driver>(
 /// Waits until every readiness probe of the server passes, for up to
 /// `seconds` more after `waited` already spent; on a timeout, says which
 /// service and shows the end of its log.
-pub async fn wait_probes<D: Driver>(
-    driver: &D,
+pub async fn wait_probes(
+    driver: &dyn Driver,
     plan: &Plan,
     s: &ServerPlan,
     seconds: u32,
@@ -571,8 +567,8 @@ pub async fn wait_probes<D: Driver>(
 
 /// Runs the server's after-ready steps: all of them on a new host; on an
 /// updated one, those whose inputs changed.
-async fn run_steps<D: Driver>(
-    driver: &D,
+async fn run_steps(
+    driver: &dyn Driver,
     s: &ServerPlan,
     action: &Action,
     applied: &Mutex<BTreeMap<String, Applied>>,
@@ -618,6 +614,7 @@ mod tests {
         events: Mutex<Vec<(bool, String)>>,
     }
 
+    #[async_trait::async_trait]
     impl Driver for Recorder {
         fn lab(&self) -> &str {
             "recorded"
@@ -644,15 +641,12 @@ mod tests {
             event(false);
             Ok(())
         }
-        async fn exec(&self, _: &str, _: &str) -> Result<ExecOutput> {
+        async fn exec_env(&self, _: &str, _: &str, _: &[String]) -> Result<ExecOutput> {
             Ok(ExecOutput {
                 code: 0,
                 stdout: String::new(),
                 stderr: String::new(),
             })
-        }
-        async fn exec_env(&self, server: &str, script: &str, _: &[String]) -> Result<ExecOutput> {
-            self.exec(server, script).await
         }
         async fn kill(&self, _: &str) -> Result<()> {
             Ok(())

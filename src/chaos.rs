@@ -89,8 +89,8 @@ impl Alerted {
 
 /// Waits, from `killed`, for an alert about `server` (or the site's, when
 /// the site went down with it).
-async fn await_alert<D: Driver>(
-    driver: &D,
+async fn await_alert(
+    driver: &dyn Driver,
     topo: &Topology,
     server: &str,
     killed: Instant,
@@ -170,8 +170,8 @@ fn key(f: &crate::alerts::Firing) -> String {
 /// Waits until the lab's alerts are back to `before` (those that fired
 /// before chaos began), so that chaos leaves the lab as it found it: a
 /// `verify` right after finds no alert chaos raised.
-async fn settle<D: Driver>(
-    driver: &D,
+async fn settle(
+    driver: &dyn Driver,
     topo: &Topology,
     before: &[String],
     progress: &dyn Progress,
@@ -226,7 +226,7 @@ fn describe(site: bool, reads: bool, writes: bool) -> String {
     }
 }
 
-async fn probe<D: Driver>(driver: &D, client: &str, base: &str) -> Result<(bool, bool, bool)> {
+async fn probe(driver: &dyn Driver, client: &str, base: &str) -> Result<(bool, bool, bool)> {
     // Poll until all three work or the time is up; report what worked.
     let script = crate::shell::polling(
         crate::shell::CHAOS_PROBE,
@@ -253,15 +253,15 @@ struct Kill<'a> {
 }
 
 /// Where chaos probes from, and what it breaks.
-struct Lab<'a, D> {
-    driver: &'a D,
+struct Lab<'a> {
+    driver: &'a dyn Driver,
     topo: &'a Topology,
     plan: &'a Plan,
     client: String,
     base: String,
 }
 
-impl<D: Driver> Lab<'_, D> {
+impl Lab<'_> {
     /// Kills `k.victims` at once (no clean stop), waits for the lab to
     /// react where `k.settle` says how, probes the site, waits for the
     /// alert, starts them again, waits until every server is ready and the
@@ -343,10 +343,7 @@ impl<D: Driver> Lab<'_, D> {
 /// and writes rather than diverge, and the page, which reads the notes,
 /// fails with them; the cluster comes back whole once the nodes are back
 /// (joining takes longer than a restart: up to 120 s).
-async fn lose_quorum<D: Driver>(
-    lab: &Lab<'_, D>,
-    progress: &dyn Progress,
-) -> Result<Option<ServerChaos>> {
+async fn lose_quorum(lab: &Lab<'_>, progress: &dyn Progress) -> Result<Option<ServerChaos>> {
     let cluster = lab.topo.cluster();
     let n = cluster.len();
     if n < 3 {
@@ -383,8 +380,8 @@ impl Outcome {
 }
 
 /// Kills each server in turn and reports what the site did.
-pub async fn run<D: Driver>(
-    driver: &D,
+pub async fn run(
+    driver: &dyn Driver,
     topo: &Topology,
     plan: &Plan,
     progress: &dyn Progress,

@@ -30,10 +30,10 @@ pub struct Record {
     /// The class the lab is a learner's of (`infractl class`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
-    /// The Docker engine the lab runs on; none once it is down (or for
-    /// hosts over SSH).
+    /// The engine the lab runs on, as its backend placed it; none once it
+    /// is down (or for hosts over SSH, which the command line names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine: Option<crate::driver::docker::endpoint::Endpoint>,
+    pub engine: Option<crate::driver::Placement>,
 }
 
 impl Record {
@@ -113,11 +113,11 @@ pub fn records(root: &Path) -> Vec<(String, Record)> {
 }
 
 /// The engines the labs' records under `root` say they run on, each once.
-pub fn recorded_engines(root: &Path) -> Vec<crate::driver::docker::endpoint::Endpoint> {
-    let mut engines: Vec<crate::driver::docker::endpoint::Endpoint> = Vec::new();
+pub fn recorded_engines(root: &Path) -> Vec<crate::driver::Placement> {
+    let mut engines: Vec<crate::driver::Placement> = Vec::new();
     for (_, r) in records(root) {
         if let Some(e) = r.engine {
-            if !engines.iter().any(|x| x.same_engine(&e)) {
+            if !engines.iter().any(|x| x.same(&e)) {
                 engines.push(e);
             }
         }

@@ -55,7 +55,6 @@
 pub mod alerts;
 pub mod apply;
 pub mod chaos;
-pub mod check;
 pub mod class;
 pub mod cli;
 pub mod commands;
@@ -65,9 +64,7 @@ pub mod driver;
 pub mod error;
 pub mod explain;
 pub mod grade;
-pub mod image;
 pub mod interrupt;
-pub mod inventory;
 pub mod lab;
 pub mod plan;
 pub mod progress;

@@ -102,16 +102,19 @@ fn main() {
     if let Err((kind, message)) = hosts.check() {
         Cli::command().error(kind, message).exit();
     }
+    // Resolved once: the state's root, and what names where labs run.
     let global = Global {
-        state_dir: cli.state_dir.clone(),
+        state_dir: Some(infractl::state::root(cli.state_dir.as_deref())),
         lab: hosts.lab.clone(),
         quiet: cli.quiet,
-        inventory: hosts.inventory,
-        known_hosts: hosts.known_hosts,
-        accept_new_host_keys: hosts.accept_new_host_keys,
-        engine: hosts.engine,
-        context: hosts.context,
-        pinned: None,
+        choice: infractl::driver::Choice {
+            engine: hosts.engine,
+            context: hosts.context,
+            inventory: hosts.inventory,
+            known_hosts: hosts.known_hosts,
+            accept_new_host_keys: hosts.accept_new_host_keys,
+            pinned: None,
+        },
     };
     let progress: Arc<dyn Progress> = infractl::progress::tripwire(if cli.quiet {
         Arc::new(Silent)
@@ -278,10 +281,10 @@ async fn run(
             commands::logs::run(&stack, &server, &opts, global, stdout, &mut stderr).await
         }
         Command::Image(ImageCommand::Build { mirror, force }) => {
-            commands::image::build(mirror.as_deref(), force, p, stdout).await
+            commands::image::build(mirror.as_deref(), force, global, p, stdout).await
         }
-        Command::Image(ImageCommand::Show) => commands::image::show(stdout).await,
-        Command::Image(ImageCommand::Rm { old }) => commands::image::rm(old, stdout).await,
+        Command::Image(ImageCommand::Show) => commands::image::show(global, stdout).await,
+        Command::Image(ImageCommand::Rm { old }) => commands::image::rm(old, global, stdout).await,
         Command::Completions { shell } => commands::completions::run(shell, stdout),
         Command::Man { output } => commands::man::run(output.as_deref(), p, stdout),
     }

@@ -409,8 +409,8 @@ pub const FAILOVER_BOUND_MS: u64 = 1000;
 /// every 5 s, and `TargetDown` holds for 10 s before it fires.
 pub const ALERT_BOUND_S: u64 = 30;
 
-struct Verifier<'a, D: Driver> {
-    driver: &'a D,
+struct Verifier<'a> {
+    driver: &'a dyn Driver,
     topo: &'a Topology,
     plan: &'a Plan,
     secrets: &'a Secrets,
@@ -438,7 +438,7 @@ fn answer(out: &ExecOutput) -> String {
     }
 }
 
-impl<D: Driver> Verifier<'_, D> {
+impl Verifier<'_> {
     async fn sh(&self, server: &str, script: &str) -> Result<ExecOutput> {
         match self.refuse(server) {
             Some(out) => Ok(out),
@@ -1470,8 +1470,8 @@ impl<D: Driver> Verifier<'_, D> {
 /// Runs every check that applies to the stack. A server that is not
 /// running fails the claims that need it (each saying so in `because`);
 /// the others are checked as on a whole lab.
-pub async fn run<D: Driver>(
-    driver: &D,
+pub async fn run(
+    driver: &dyn Driver,
     topo: &Topology,
     plan: &Plan,
     secrets: &Secrets,

@@ -92,7 +92,7 @@ fn a_broken_config_is_rejected_by_its_program() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let results = rt.block_on(async {
         let docker = infractl::driver::docker::engine::connect().await.unwrap();
-        infractl::check::run(&docker, &plan, Arc::new(infractl::progress::Silent))
+        infractl::driver::docker::check::run(&docker, &plan, Arc::new(infractl::progress::Silent))
             .await
             .unwrap()
     });

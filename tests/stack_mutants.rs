@@ -603,10 +603,12 @@ fn every_mutant_that_renders_passes_the_real_programs() {
             .await
             .unwrap();
         let silent = Arc::new(infractl::progress::Silent);
-        infractl::image::ensure(&docker, None, false, silent.as_ref())
+        infractl::driver::docker::image::ensure(&docker, None, false, silent.as_ref())
             .await
             .unwrap();
-        infractl::check::run(&docker, &plan, silent).await.unwrap()
+        infractl::driver::docker::check::run(&docker, &plan, silent)
+            .await
+            .unwrap()
     });
     eprintln!(
         "{} checks on {} distinct servers of {used} rendered mutants",

@@ -24,7 +24,9 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_yaml::Value;
 
+use crate::driver::docker::backend::placement_of;
 use crate::driver::docker::endpoint::{Endpoint, Env};
+use crate::driver::Placement;
 use crate::error::{did_you_mean, Diagnostic, Error, Location, Result};
 use crate::stack::source::{self, Kind, Locator, Source};
 
@@ -77,7 +79,8 @@ struct EngineMap {
 /// An engine a class's labs may run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassEngine {
-    pub endpoint: Endpoint,
+    /// Where it is, as a lab's record keeps it.
+    pub placement: Placement,
     /// At most this many labs of the class on it (else: as memory allows).
     pub max_labs: Option<u32>,
 }
@@ -399,7 +402,7 @@ fn engines(
 ) -> Result<Vec<ClassEngine>> {
     if entries.is_empty() {
         return Ok(vec![ClassEngine {
-            endpoint: Endpoint::choose(None, None, env)?,
+            placement: placement_of(&Endpoint::choose(None, None, env)?),
             max_labs: None,
         }]);
     }
@@ -447,7 +450,10 @@ fn engines(
                 (endpoint, m.max_labs)
             }
         };
-        if let Some(first) = out.iter().position(|e| e.endpoint.same_engine(&endpoint)) {
+        if let Some(first) = out
+            .iter()
+            .position(|e| e.placement.same(&placement_of(&endpoint)))
+        {
             return Err(problem(
                 locator,
                 &names,
@@ -456,7 +462,10 @@ fn engines(
                 Some(format!("the first is `engines[{first}]`")),
             ));
         }
-        out.push(ClassEngine { endpoint, max_labs });
+        out.push(ClassEngine {
+            placement: placement_of(&endpoint),
+            max_labs,
+        });
     }
     Ok(out)
 }
@@ -464,6 +473,7 @@ fn engines(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::driver::docker::backend::endpoint_of;
 
     fn parse_text(text: &str) -> Result<Class> {
         parse(text, "c.yaml", "c", Path::new("/x"))
@@ -556,7 +566,12 @@ mod tests {
             "stack: task1\nstudents: [a]\nengines:\n  - unix:///var/run/docker.sock\n  - tcp://192.0.2.7\n  - { host: tcp://192.0.2.8, tls: certs/e8, max-labs: 4 }\n",
         )
         .unwrap();
-        let hosts: Vec<&str> = c.engines.iter().map(|e| e.endpoint.host.as_str()).collect();
+        let endpoints: Vec<Endpoint> = c
+            .engines
+            .iter()
+            .map(|e| endpoint_of(&e.placement).unwrap())
+            .collect();
+        let hosts: Vec<&str> = endpoints.iter().map(|e| e.host.as_str()).collect();
         assert_eq!(
             hosts,
             [
@@ -565,10 +580,7 @@ mod tests {
                 "tcp://192.0.2.8:2376"
             ]
         );
-        assert_eq!(
-            c.engines[2].endpoint.tls.as_deref(),
-            Some(Path::new("/x/certs/e8"))
-        );
+        assert_eq!(endpoints[2].tls.as_deref(), Some(Path::new("/x/certs/e8")));
         assert_eq!(c.engines[2].max_labs, Some(4));
         // None listed: the one the environment names.
         let c = parse_text("stack: task1\nstudents: [a]\n").unwrap();

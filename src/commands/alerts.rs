@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::{emit, emit_json, Global};
 use crate::alerts::{self, Firing};
-use crate::driver::Driver;
+
 use crate::error::{Error, Result};
 
 pub async fn run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
@@ -30,7 +30,7 @@ pub async fn run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) 
         ))
         .with_hint(format!("`infractl up {name}` brings it up")));
     }
-    let firing = alerts::firing(&driver, &topo).await?.unwrap_or_default();
+    let firing = alerts::firing(&*driver, &topo).await?.unwrap_or_default();
     if json {
         emit_json(out, &firing)?;
     } else {

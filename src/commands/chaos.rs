@@ -16,7 +16,7 @@ pub async fn run(
 ) -> Result<i32> {
     let lab = super::running_lab(stack, "chaos", global).await?;
     let (topo, plan, driver) = (&lab.loaded.topo, &lab.loaded.plan, &lab.driver);
-    let outcome = crate::chaos::run(driver, topo, plan, progress).await?;
+    let outcome = crate::chaos::run(driver.as_ref(), topo, plan, progress).await?;
     let quiet = outcome.quiet();
     let crate::chaos::Outcome {
         rows: results,

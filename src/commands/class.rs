@@ -10,9 +10,7 @@ use serde::Serialize;
 
 use super::{emit, emit_json, Global};
 use crate::class::{place, Class};
-use crate::driver::docker::endpoint::Endpoint;
-use crate::driver::docker::{DockerEngine, LabOnEngine};
-use crate::driver::{DownOptions, Driver};
+use crate::driver::{DownOptions, Engine, LabOnEngine, Placement};
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
 use crate::state::StateDir;
@@ -39,7 +37,7 @@ fn root(global: &Global) -> std::path::PathBuf {
 
 /// One of the class's engines, as reached now.
 struct Site {
-    endpoint: Endpoint,
+    endpoint: Placement,
     /// Listed in the class file (else only a lab's record names it).
     listed: bool,
     max_labs: Option<u32>,
@@ -48,7 +46,7 @@ struct Site {
 }
 
 struct Reached {
-    engine: DockerEngine,
+    engine: Box<dyn Engine>,
     labs: Vec<LabOnEngine>,
     subnets: Vec<(Option<String>, crate::stack::Subnet)>,
     memory_mb: u64,
@@ -65,15 +63,15 @@ impl Site {
 /// Every engine of the class (and every other engine its labs' records
 /// name), reached at once; an engine that does not answer is a line.
 async fn reach(class: &Class, global: &Global) -> Vec<Site> {
-    let mut wanted: Vec<(Endpoint, bool, Option<u32>)> = class
+    let mut wanted: Vec<(Placement, bool, Option<u32>)> = class
         .engines
         .iter()
-        .map(|e| (e.endpoint.clone(), true, e.max_labs))
+        .map(|e| (e.placement.clone(), true, e.max_labs))
         .collect();
     // A lab stays on the engine it runs on, even one the file no longer lists.
     for lab in class_labs(class, global) {
         if let Some(e) = record_of(&lab, global).and_then(|r| r.engine) {
-            if !wanted.iter().any(|(w, _, _)| w.same_engine(&e)) {
+            if !wanted.iter().any(|(w, _, _)| w.same(&e)) {
                 wanted.push((e, false, None));
             }
         }
@@ -81,9 +79,9 @@ async fn reach(class: &Class, global: &Global) -> Vec<Site> {
     futures_util::future::join_all(wanted.into_iter().map(
         |(endpoint, listed, max_labs)| async move {
             let reached = async {
-                let engine = DockerEngine::connect(endpoint.clone()).await?;
+                let engine = crate::driver::engine_at(&endpoint).await?;
                 let labs = engine.labs().await?;
-                let subnets = engine.subnets_in_use().await?;
+                let subnets = engine.subnets_in_use().await?.unwrap_or_default();
                 let memory_mb = engine.memory_mb().await?;
                 Ok::<_, Error>(Reached {
                     engine,
@@ -146,7 +144,7 @@ fn locate(lab: &str, sites: &[Site], global: &Global) -> Where {
     let had_record = record.is_some();
     let recorded = record.and_then(|r| r.engine);
     let found = match &recorded {
-        Some(e) => sites.iter().position(|s| s.endpoint.same_engine(e)),
+        Some(e) => sites.iter().position(|s| s.endpoint.same(e)),
         None => sites.iter().position(|s| s.has(lab)),
     };
     if let Some(i) = found {
@@ -171,8 +169,10 @@ fn site_of<'a>(lab: &str, sites: &'a [Site], global: &Global) -> Option<&'a Site
 }
 
 /// Removes a lab from its engine, and its state.
-async fn remove_lab(engine: &DockerEngine, lab: &str, global: &Global) -> Result<()> {
-    engine.lab(lab).destroy(&DownOptions::default()).await?;
+async fn remove_lab(engine: &dyn Engine, lab: &str, global: &Global) -> Result<()> {
+    if let Some(driver) = engine.driver_by_name(lab) {
+        driver.destroy(&DownOptions::default()).await?;
+    }
     let state = StateDir::new(&root(global), lab);
     if state.path.exists() {
         fs_err::remove_dir_all(&state.path)
@@ -241,7 +241,7 @@ pub async fn up(
     for lab in &leaving {
         let gone = match locate(lab, &sites, global) {
             Where::On(i) => match &sites[i].reached {
-                Ok(r) => remove_lab(&r.engine, lab, global)
+                Ok(r) => remove_lab(&*r.engine, lab, global)
                     .await
                     .map_err(|e| e.headline()),
                 Err(e) => Err(e.headline()),
@@ -292,29 +292,12 @@ pub async fn up(
         progress.begin(&l.lab, None, "placing");
         progress.finish(&l.lab, false, l.state.trim_start_matches("failed: "));
     }
-    // Every engine with labs to bring up gets the node image (copied from
-    // one that has it, or built), then brings its labs up, a few at once.
-    let mut others: Vec<Endpoint> = Vec::new();
-    for e in [Endpoint::ambient().ok(), Some(Endpoint::local())]
-        .into_iter()
-        .flatten()
-    {
-        if !sites.iter().any(|s| s.endpoint.same_engine(&e))
-            && !others.iter().any(|o| o.same_engine(&e))
-        {
-            others.push(e);
-        }
-    }
-    let others: Vec<DockerEngine> =
-        futures_util::future::join_all(others.into_iter().map(DockerEngine::connect))
-            .await
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .collect();
-    let sources: Vec<&DockerEngine> = sites
+    // Every engine with labs to bring up gets what hosts are made from
+    // (the node image, copied from one that has it, or built), then brings
+    // its labs up, a few at once.
+    let sources: Vec<&dyn Engine> = sites
         .iter()
-        .filter_map(|s| s.reached.as_ref().ok().map(|r| &r.engine))
-        .chain(others.iter())
+        .filter_map(|s| s.reached.as_ref().ok().map(|r| &*r.engine))
         .collect();
     let per_engine = sites.iter().zip(jobs).map(|(site, jobs)| {
         let sources = &sources;
@@ -325,7 +308,7 @@ pub async fn up(
             let Ok(r) = &site.reached else {
                 return Vec::new();
             };
-            if let Err(e) = r.engine.ensure_image_from(sources, progress).await {
+            if let Err(e) = r.engine.ensure_ready_from(sources, progress).await {
                 let line = e.headline();
                 return jobs
                     .into_iter()
@@ -337,7 +320,8 @@ pub async fn up(
                     .collect();
             }
             let global = global.on(&site.endpoint);
-            futures_util::stream::iter(jobs.into_iter().map(|j| j.run(&global, progress)))
+            let engine = &*r.engine;
+            futures_util::stream::iter(jobs.into_iter().map(|j| j.run(engine, &global, progress)))
                 .buffer_unordered(AT_ONCE)
                 .collect::<Vec<_>>()
                 .await
@@ -548,7 +532,7 @@ struct Job {
 fn make_job(
     class: &Class,
     student: &str,
-    endpoint: &Endpoint,
+    endpoint: &Placement,
     r: &mut Reached,
     global: &Global,
 ) -> std::result::Result<Job, String> {
@@ -583,7 +567,7 @@ fn make_job(
 }
 
 impl Job {
-    fn failed(self, engine: &Endpoint, line: &str) -> StudentLab {
+    fn failed(self, engine: &Placement, line: &str) -> StudentLab {
         StudentLab {
             engine: engine.to_string(),
             lab: self.name,
@@ -593,18 +577,15 @@ impl Job {
         }
     }
 
-    async fn run(self, global: &Global, progress: &dyn Progress) -> StudentLab {
+    async fn run(self, on: &dyn Engine, global: &Global, progress: &dyn Progress) -> StudentLab {
         let name = self.name.clone();
         progress.begin(&name, None, "coming up");
         let started = Instant::now();
-        let engine = global
-            .pinned
-            .as_ref()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let engine = on.describe();
         // Published as its record says (any free port for a new lab).
         let r = super::up::bring_up(
             self.lab,
+            on,
             &self.state,
             None,
             crate::apply::READY_SECONDS,
@@ -677,10 +658,10 @@ pub async fn status(file: &Path, json: bool, global: &Global, out: &mut dyn Writ
                 };
                 match hosts.is_empty() {
                     true => (state, None),
-                    false => match r.engine.lab(&name).published(topo.site_port()).await {
+                    false => match published(&*r.engine, &name, topo.site_port()).await {
                         Ok(p) => (
                             state,
-                            p.map(|p| super::site_url(&topo, &r.engine.endpoint, p)),
+                            p.map(|p| super::site_url(&topo, &site.expect("found").endpoint, p)),
                         ),
                         Err(e) => (format!("error: {}", e.headline()), None),
                     },
@@ -733,7 +714,10 @@ pub async fn down(
             let _lock = StateDir::new(&root(global), &lab).lock("class down")?;
             let gone = match locate(&lab, &sites, global) {
                 Where::On(i) => match &sites[i].reached {
-                    Ok(r) => r.engine.lab(&lab).destroy(&DownOptions::default()).await?,
+                    Ok(r) => match r.engine.driver_by_name(&lab) {
+                        Some(d) => d.destroy(&DownOptions::default()).await?,
+                        None => Default::default(),
+                    },
                     Err(_) => {
                         return Ok(Some(format!("Engine {} did not answer", sites[i].endpoint)))
                     }
@@ -812,7 +796,7 @@ pub async fn verify(
     for student in &class.students {
         let engine = record_of(&class.lab(student), global)
             .and_then(|r| r.engine)
-            .map(|e| e.host);
+            .map(|e| e.describe());
         match by_engine.iter_mut().find(|(e, _)| *e == engine) {
             Some((_, v)) => v.push(student),
             None => by_engine.push((engine, vec![student])),
@@ -914,7 +898,7 @@ async fn verify_lab(
         let lab = super::lab_to_verify(&name, "class verify", &global).await?;
         let l = &lab.loaded;
         crate::verify::run(
-            &lab.driver,
+            &*lab.driver,
             &l.topo,
             &l.plan,
             &l.secrets,
@@ -934,4 +918,12 @@ async fn verify_lab(
         },
     );
     report
+}
+
+/// The host port lab `lab`'s site is published on at `engine`, if it is.
+async fn published(engine: &dyn Engine, lab: &str, port: u16) -> Result<Option<u16>> {
+    match engine.driver_by_name(lab) {
+        Some(driver) => driver.published(port).await,
+        None => Ok(None),
+    }
 }

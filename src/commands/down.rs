@@ -6,9 +6,8 @@
 use std::io::Write;
 
 use super::{emit, emit_json, Global};
-use crate::driver::Driver;
+
 use crate::error::{Context, Error, Result};
-use crate::state::StateDir;
 
 pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Write) -> Result<i32> {
     let crate::cli::DownArgs {
@@ -19,7 +18,7 @@ pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Wri
         ..
     } = args;
     let (purge, purge_packages, json) = (*purge, *purge_packages, *json);
-    if purge_packages && global.inventory.is_none() {
+    if purge_packages && !crate::driver::real_hosts(&global.choice) {
         return Err(Error::usage(
             "--purge-packages is for hosts reached over SSH (with --inventory): a container's packages go with it",
         ));
@@ -27,7 +26,7 @@ pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Wri
     // A stack file need not load to be taken down: the labels say what it owns.
     let driver = super::lab_driver(stack, global).await?;
     let name = driver.lab().to_string();
-    let state = StateDir::new(&crate::state::root(global.state_dir.as_deref()), &name);
+    let state = global.state(&name);
     let _lock = state.lock("down")?;
     let gone = driver
         .destroy(&crate::driver::DownOptions { purge_packages })

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::Global;
-use crate::driver::Driver;
+
 use crate::error::{Error, Result};
 
 /// The stack's name from a stack argument (loading it when possible).

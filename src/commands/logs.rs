@@ -7,7 +7,7 @@ use std::io::Write;
 use futures_util::StreamExt;
 
 use super::{emit, Global};
-use crate::driver::{AnyDriver, Chunk, Driver};
+use crate::driver::{Chunk, Driver};
 use crate::error::{Context, Error, Result};
 
 /// What `logs` shows, and how.
@@ -28,7 +28,7 @@ pub async fn run(
     err: &mut dyn Write,
 ) -> Result<i32> {
     let driver = super::lab_driver(stack, global).await?;
-    let services = services(&driver, server, opts.service).await?;
+    let services = services(&*driver, server, opts.service).await?;
     let mut text = String::new();
     if opts.service.is_none() {
         if let Some(boot) = driver.boot_log(server, opts.lines).await? {
@@ -39,7 +39,7 @@ pub async fn run(
     if opts.follow {
         emit(out, &text)?;
         let script = follow_script(&services, opts.lines);
-        return follow(&driver, server, &script, out, err).await;
+        return follow(&*driver, server, &script, out, err).await;
     }
     for s in &services {
         let o = driver
@@ -55,7 +55,7 @@ pub async fn run(
 }
 
 /// The services to show: `service` if the server has it, else all of them.
-async fn services(driver: &AnyDriver, server: &str, service: Option<&str>) -> Result<Vec<String>> {
+async fn services(driver: &dyn Driver, server: &str, service: Option<&str>) -> Result<Vec<String>> {
     let known = driver
         .exec(
             server,
@@ -92,7 +92,7 @@ pub fn follow_script(services: &[String], lines: u32) -> String {
 /// Streams the script's output to `out` and `err` as it comes, until it
 /// ends or Ctrl-C (then the script is stopped on the server).
 async fn follow(
-    driver: &AnyDriver,
+    driver: &dyn Driver,
     server: &str,
     script: &str,
     out: &mut dyn Write,

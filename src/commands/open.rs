@@ -4,21 +4,21 @@
 use std::io::Write;
 
 use super::{emit, Global};
-use crate::driver::Driver;
+
 use crate::error::{Error, Result};
 
 pub async fn open(stack: &str, global: &Global, out: &mut dyn Write) -> Result<i32> {
     let lab = super::resolve(stack, global)?;
     let topo = crate::topology::Topology::build(lab.stack);
-    let driver = super::driver(global, &topo).await?;
+    let engine = super::engine_of(&topo.stack.name, global).await?;
+    let driver = engine.driver(&topo).await?;
     let port = topo.site_port();
-    match driver.published(port).await? {
-        Some(p) => {
-            let engine = super::engine_of(&topo.stack.name, global)?;
-            emit(out, &(super::site_url(&topo, &engine, p) + "\n"))?;
+    match (driver.published(port).await?, engine.placement()) {
+        (Some(p), Some(at)) => {
+            emit(out, &(super::site_url(&topo, &at, p) + "\n"))?;
             Ok(0)
         }
-        None => Err(Error::failure(format!(
+        _ => Err(Error::failure(format!(
             "lab `{}` is not published on this machine",
             topo.stack.name
         ))
@@ -37,8 +37,7 @@ pub fn ca(stack: &str, global: &Global, out: &mut dyn Write) -> Result<i32> {
             "lab `{name}` serves plain HTTP (its stack has no `tls:`): there is no CA to trust"
         )));
     }
-    let state =
-        crate::state::StateDir::new(&crate::state::root(global.state_dir.as_deref()), &name);
+    let state = global.state(&name);
     match std::fs::read_to_string(state.path.join("tls/ca.crt")) {
         Ok(pem) => {
             emit(out, &pem)?;

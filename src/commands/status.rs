@@ -26,7 +26,7 @@ pub struct ServerStatus {
     pub qps: Option<f64>,
 }
 
-pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerStatus>> {
+pub async fn collect(driver: &dyn Driver, plan: &Plan) -> Result<Vec<ServerStatus>> {
     let hosts = driver.hosts().await?;
     let jobs = plan.servers.iter().map(|s| {
         let host = hosts.iter().find(|h| h.server == s.name);
@@ -84,8 +84,8 @@ pub async fn collect<D: Driver>(driver: &D, plan: &Plan) -> Result<Vec<ServerSta
 
 /// Fills in each web server's requests per second from the lab's
 /// Prometheus (when the stack has one and it answers).
-pub async fn add_qps<D: Driver>(
-    driver: &D,
+pub async fn add_qps(
+    driver: &dyn Driver,
     topo: &crate::topology::Topology,
     report: &mut [ServerStatus],
 ) {
@@ -174,13 +174,13 @@ pub async fn run(
     };
     let (topo, plan) = plan_for(stack, global)?;
     let driver = super::driver(global, &topo).await?;
-    let mut report = collect(&driver, &plan).await?;
+    let mut report = collect(&*driver, &plan).await?;
     let up = report.iter().any(|r| r.state != "absent");
     let mut alerts = None;
     if up {
-        add_qps(&driver, &topo, &mut report).await;
+        add_qps(&*driver, &topo, &mut report).await;
         // A monitoring server that does not answer shows in the table.
-        alerts = crate::alerts::firing(&driver, &topo).await.ok().flatten();
+        alerts = crate::alerts::firing(&*driver, &topo).await.ok().flatten();
     }
     if json {
         emit_json(
@@ -229,24 +229,23 @@ pub async fn run(
 /// An engine that does not answer is one line, and exit 1 (the one in
 /// use, alone, is an error).
 async fn every_lab(json: bool, all: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
-    use crate::driver::docker::{endpoint::Endpoint, DockerEngine};
-    let in_use = match super::explicit_engine(global)? {
-        Some(e) => e,
-        None => Endpoint::ambient()?,
-    };
-    let root = crate::state::root(global.state_dir.as_deref());
+    let in_use = crate::driver::named(&global.choice)?.ok_or_else(|| {
+        crate::Error::usage("--inventory names hosts, not an engine: `infractl status STACK --inventory FILE` shows a lab on them")
+    })?;
+    let root = global.root();
     let mut engines = vec![in_use.clone()];
     if all {
         for e in crate::lab::recorded_engines(&root) {
-            if !engines.iter().any(|x| x.same_engine(&e)) {
+            if !engines.iter().any(|x| x.same(&e)) {
                 engines.push(e);
             }
         }
     }
-    let found = futures_util::future::join_all(engines.iter().map(|e| async {
-        let engine = DockerEngine::connect(e.clone()).await?;
-        engine.labs().await
-    }))
+    let found = futures_util::future::join_all(
+        engines
+            .iter()
+            .map(|e| async { crate::driver::engine_at(e).await?.labs().await }),
+    )
     .await;
     let mut labs = Vec::new();
     let mut unreachable = Vec::new();
@@ -290,13 +289,13 @@ async fn every_lab(json: bool, all: bool, global: &Global, out: &mut dyn Write) 
 /// (and are not among `listed`, found on it).
 fn elsewhere(
     records: &[(String, crate::lab::Record)],
-    in_use: &crate::driver::docker::endpoint::Endpoint,
+    in_use: &crate::driver::Placement,
     listed: &[super::report::Lab],
 ) -> usize {
     records
         .iter()
         .filter(|(name, r)| {
-            r.engine.as_ref().is_some_and(|e| !e.same_engine(in_use))
+            r.engine.as_ref().is_some_and(|e| !e.same(in_use))
                 && !listed.iter().any(|l| l.lab == *name)
         })
         .count()
@@ -345,6 +344,7 @@ fn labs_text(labs: &[super::report::Lab], in_use: &str, all: bool, elsewhere: us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::driver::docker::backend::placement_of;
     use crate::driver::docker::endpoint::Endpoint;
 
     fn lab(name: &str, engine: &str) -> crate::commands::report::Lab {
@@ -362,7 +362,7 @@ mod tests {
         let here = Endpoint::local();
         let there = Endpoint::parse("tcp://192.0.2.7:2375", None).unwrap();
         let record = |e: Option<&Endpoint>| crate::lab::Record {
-            engine: e.cloned(),
+            engine: e.map(placement_of),
             ..crate::lab::Record::of("task1", &[])
         };
         let records = vec![
@@ -372,8 +372,8 @@ mod tests {
             ("d".to_string(), record(None)),
         ];
         let listed = [lab("a", &here.host), lab("x", &here.host)];
-        assert_eq!(elsewhere(&records, &here, &listed), 2);
-        assert_eq!(elsewhere(&records, &there, &[]), 1);
+        assert_eq!(elsewhere(&records, &placement_of(&here), &listed), 2);
+        assert_eq!(elsewhere(&records, &placement_of(&there), &[]), 1);
         assert_eq!(
             labs_text(&listed, &here.host, false, 2),
             "LAB  STACK  SERVERS  RUNNING\na    task1  5        5\nx    task1  5        5\n\nOn the engine unix:///var/run/docker.sock.\n2 labs on other engines (status --all lists them).\n"

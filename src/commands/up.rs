@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::{emit, emit_json, status, Global};
 use crate::apply::{self, Action};
-use crate::driver::Driver;
+use crate::driver::Engine;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::state::StateDir;
@@ -26,17 +26,15 @@ pub async fn run(
     let ready_seconds = args.timeout;
     let started = Instant::now();
     let lab = super::resolve(stack, global)?;
-    let state = StateDir::new(
-        &crate::state::root(global.state_dir.as_deref()),
-        &lab.stack.name,
-    );
+    let state = global.state(&lab.stack.name);
     let _lock = state.lock("up")?;
-    let lab = place(lab, global, progress).await?;
+    let engine = super::engine_of(&lab.stack.name, global).await?;
+    let lab = place(lab, &*engine, progress).await?;
     let name = lab.stack.name.clone();
     // Ctrl-C during the bring-up is ours: say how to go on from here.
     let ctrl_c = crate::interrupt::handle();
     let brought = tokio::select! {
-        r = bring_up(lab, &state, args.publish, ready_seconds, global, progress) => r?,
+        r = bring_up(lab, &*engine, &state, args.publish, ready_seconds, global, progress) => r?,
         signal = crate::interrupt::signalled() => {
             return Err(Error::Interrupted {
                 message: format!("interrupted: lab `{name}` is partly up"),
@@ -57,7 +55,7 @@ pub async fn run(
         url,
     } = brought;
     let elapsed = started.elapsed().as_secs_f64();
-    let report = status::collect(&driver, &plan).await?;
+    let report = status::collect(&*driver, &plan).await?;
     if json {
         emit_json(
             out,
@@ -152,7 +150,7 @@ pub async fn run(
 pub struct Brought {
     pub topo: crate::topology::Topology,
     pub plan: crate::plan::Plan,
-    pub driver: crate::driver::AnyDriver,
+    pub driver: Box<dyn crate::driver::Driver>,
     pub outcomes: Vec<apply::Outcome>,
     pub url: Option<String>,
 }
@@ -161,6 +159,7 @@ pub struct Brought {
 /// applies its plan, publishes it (when `publish` or its record says so).
 pub async fn bring_up(
     lab: crate::lab::Lab,
+    engine: &dyn Engine,
     state: &StateDir,
     publish: Option<u16>,
     ready_seconds: u32,
@@ -172,26 +171,19 @@ pub async fn bring_up(
     let before = crate::lab::read(state);
     let mut record = lab.record();
     record.publish = publish.or_else(|| before.as_ref().and_then(|r| r.publish));
-    record.engine = match global.inventory {
-        Some(_) => None,
-        None => Some(super::engine_of(&lab.stack.name, global)?),
-    };
+    record.engine = engine.placement();
     record.class = before.and_then(|r| r.class);
     let publishing = match (record.publish, &record.engine) {
         (Some(host_port), Some(engine)) => Some((host_port, engine.clone())),
-        (Some(_), None) => {
-            return Err(Error::usage(
-                "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses",
-            ))
-        }
+        (Some(_), None) => return Err(Error::usage(NOT_PUBLISHED)),
         (None, _) => None,
     };
     crate::lab::write(state, &record)?;
     let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
-    let driver = super::driver(global, &topo).await?;
+    let driver = engine.driver(&topo).await?;
     driver.ensure_ready(progress).await?;
     let Some((host_port, engine)) = publishing else {
-        let outcomes = apply::apply(&driver, &plan, state, ready_seconds, progress).await?;
+        let outcomes = apply::apply(&*driver, &plan, state, ready_seconds, progress).await?;
         return Ok(Brought {
             topo,
             plan,
@@ -205,8 +197,8 @@ pub async fn bring_up(
     // still finishes (an `up` is not cut off midway by its forwarder).
     driver.prepare(&plan).await?;
     let (outcomes, url) = tokio::join!(
-        apply::apply(&driver, &plan, state, ready_seconds, progress),
-        self::publish(&driver, &engine, &topo, &plan, host_port)
+        apply::apply(&*driver, &plan, state, ready_seconds, progress),
+        self::publish(&*driver, &engine, &topo, &plan, host_port)
     );
     let (outcomes, url) = (outcomes?, Some(url?));
     Ok(Brought {
@@ -218,11 +210,15 @@ pub async fn bring_up(
     })
 }
 
-/// Publishes the site on the engine's host (see `Driver::publish`); its
-/// address there.
+/// What `--publish` on a backend that cannot publish says.
+const NOT_PUBLISHED: &str =
+    "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses";
+
+/// Publishes the site on the engine's host (see `Publisher::publish`);
+/// its address there.
 async fn publish(
-    driver: &crate::driver::AnyDriver,
-    engine: &crate::driver::docker::endpoint::Endpoint,
+    driver: &dyn crate::driver::Driver,
+    engine: &crate::driver::Placement,
     topo: &crate::topology::Topology,
     plan: &crate::plan::Plan,
     host_port: u16,
@@ -247,12 +243,11 @@ async fn publish(
         port,
         host_port,
     };
-    match driver.publish(plan, at).await? {
-        Some(p) => Ok(super::site_url(topo, engine, p)),
-        None => Err(Error::usage(
-            "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses",
-        )),
-    }
+    let publisher = driver
+        .publisher()
+        .ok_or_else(|| Error::usage(NOT_PUBLISHED))?;
+    let port = publisher.publish(plan, at).await?;
+    Ok(super::site_url(topo, engine, port))
 }
 
 /// The lab where its engine has room: on the stack's own subnets, or,
@@ -261,16 +256,13 @@ async fn publish(
 /// host number. Over SSH the hosts' addresses are what they are.
 async fn place(
     lab: crate::lab::Lab,
-    global: &Global,
+    engine: &dyn Engine,
     progress: &dyn Progress,
 ) -> Result<crate::lab::Lab> {
-    if global.inventory.is_some() {
-        return Ok(lab);
+    match engine.subnets_in_use().await? {
+        Some(in_use) => place_among(lab, &in_use, progress),
+        None => Ok(lab),
     }
-    let endpoint = super::engine_of(&lab.stack.name, global)?;
-    let engine = crate::driver::docker::DockerEngine::connect(endpoint).await?;
-    let in_use = engine.subnets_in_use().await?;
-    place_among(lab, &in_use, progress)
 }
 
 /// `lab` where none of `in_use` (subnets, with the lab each belongs to)
@@ -314,18 +306,12 @@ pub fn place_among(
 
 /// `up --dry-run`: what `up` would do to each server, and nothing done.
 async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
-    let lab = place(
-        super::resolve(stack, global)?,
-        global,
-        &crate::progress::Silent,
-    )
-    .await?;
+    let lab = super::resolve(stack, global)?;
+    let engine = super::engine_of(&lab.stack.name, global).await?;
+    let lab = place(lab, &*engine, &crate::progress::Silent).await?;
     let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
-    let state = StateDir::new(
-        &crate::state::root(global.state_dir.as_deref()),
-        &plan.stack,
-    );
-    let driver = super::driver(global, &topo).await?;
+    let state = global.state(&plan.stack);
+    let driver = engine.driver(&topo).await?;
     let (hosts, kept) = tokio::try_join!(driver.hosts(), driver.kept())?;
     let decisions = crate::reconcile::decide(&plan, &hosts, &kept, &apply::read_applied(&state));
     if json {

@@ -16,9 +16,18 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let (_, plan) = plan_for(stack, global)?;
-    let docker = crate::driver::docker::engine::connect().await?;
-    crate::image::ensure(&docker, None, false, progress.as_ref()).await?;
-    let results = crate::check::run(&docker, &plan, progress).await?;
+    // Files are checked on an engine, whatever hosts the lab runs on.
+    let choice = crate::driver::Choice {
+        inventory: None,
+        ..global.choice.clone()
+    };
+    let at = crate::driver::named(&choice)?
+        .ok_or_else(|| crate::Error::usage("no engine to check the files on"))?;
+    let engine = crate::driver::engine_at(&at).await?;
+    let checks = engine
+        .checks()
+        .ok_or_else(|| crate::Error::usage(format!("the engine {at} cannot check files")))?;
+    let results = checks.check(&plan, progress).await?;
     let failed: Vec<_> = results.iter().filter(|r| !r.ok).collect();
     if json {
         emit_json(

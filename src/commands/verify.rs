@@ -46,7 +46,7 @@ pub async fn run(
         &lab.loaded.secrets,
         &lab.driver,
     );
-    let results = crate::verify::run(driver, topo, plan, secrets, progress).await?;
+    let results = crate::verify::run(driver.as_ref(), topo, plan, secrets, progress).await?;
     let failed = results.iter().filter(|r| !r.ok).count();
     if json {
         emit_json(

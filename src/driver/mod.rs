@@ -2,7 +2,7 @@
 //! machines over SSH. One trait; the executor (`apply`) and the commands
 //! never know which implementation they hold.
 
-use std::future::Future;
+use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::plan::{FileSpec, Plan, ServerPlan};
@@ -52,7 +52,7 @@ pub struct Host {
     /// Each service's state, when the driver learnt it with the rest
     /// (saves a round trip per host).
     pub services: Option<Vec<crate::supervise::ServiceStatus>>,
-    /// The directories of the host kept apart from it (see `Driver::kept`),
+    /// The directories of the host kept apart from it (see `Keeper::kept`),
     /// where the driver makes hosts anew; `None` where a host keeps its
     /// data itself (a real machine).
     pub kept: Option<Vec<String>>,
@@ -90,11 +90,11 @@ pub struct Destroyed {
 }
 
 /// The name `exec`, `put_files` and `remove` know a stranger by (see
-/// `Driver::add_stranger`); no server has it (server names have no `_`).
+/// `Strangers::add_stranger`); no server has it (server names have no `_`).
 pub const STRANGER: &str = "_stranger";
 
 /// The name of the lab's forwarder from the engine's host (see
-/// `Driver::publish`).
+/// `Publisher::publish`).
 pub const PUBLISHER: &str = "_publish";
 
 /// Where a lab's site is published on the engine's host.
@@ -122,249 +122,451 @@ pub enum Chunk {
 pub type OutputStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Chunk>> + Send + 'static>>;
 
-/// Applies plans to hosts.
-pub trait Driver: Sync {
+/// Applies plans to one lab's hosts: the core every backend implements
+/// (about ten operations), object-safe so that the executor and the
+/// commands hold a `Box<dyn Driver>` and never know which backend it is.
+/// What only some backends can do is a capability they opt into
+/// ([`Publisher`], [`Strangers`], [`BootLog`], [`Keeper`]).
+#[async_trait::async_trait]
+pub trait Driver: Send + Sync {
     /// The lab this driver is bound to.
     fn lab(&self) -> &str;
     /// The lab's hosts that exist now, running or not.
-    fn hosts(&self) -> impl Future<Output = Result<Vec<Host>>> + Send;
+    async fn hosts(&self) -> Result<Vec<Host>>;
     /// Creates what the hosts share (networks); idempotent.
-    fn prepare(&self, plan: &Plan) -> impl Future<Output = Result<()>> + Send;
+    async fn prepare(&self, plan: &Plan) -> Result<()>;
     /// Creates a host, not yet started; its structure hash is recorded.
-    fn create(&self, plan: &Plan, server: &ServerPlan) -> impl Future<Output = Result<()>> + Send;
+    async fn create(&self, plan: &Plan, server: &ServerPlan) -> Result<()>;
     /// Puts files on a host (created or running) with their modes and
     /// owners, each in place whole or not at all: a service never sees a
     /// file with the wrong owner, even if the caller is interrupted.
-    fn put_files(
-        &self,
-        plan: &Plan,
-        server: &str,
-        files: &[FileSpec],
-    ) -> impl Future<Output = Result<()>> + Send;
+    async fn put_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()>;
     /// Starts a created (or stopped) host: its init runs the before-start
     /// steps and the services.
-    fn start(&self, plan: &Plan, server: &str) -> impl Future<Output = Result<()>> + Send;
-    /// Puts `files` on a host just created and starts it; by default
-    /// `put_files`, then `start`. (A Docker container takes them on its
-    /// input as it starts: no archive into a container not yet running,
-    /// which costs the engine a mount of its filesystem and a process.)
-    fn start_with_files(
-        &self,
-        plan: &Plan,
-        server: &str,
-        files: &[FileSpec],
-    ) -> impl Future<Output = Result<()>> + Send {
-        async move {
-            self.put_files(plan, server, files).await?;
-            self.start(plan, server).await
-        }
-    }
+    async fn start(&self, plan: &Plan, server: &str) -> Result<()>;
+    /// Runs a shell script on a running host, with extra environment
+    /// variables (`NAME=value`) that must not appear on a command line
+    /// (passwords).
+    async fn exec_env(&self, server: &str, script: &str, env: &[String]) -> Result<ExecOutput>;
+    /// Stops a host the hard way (power cut, kernel panic): no clean shutdown.
+    async fn kill(&self, server: &str) -> Result<()>;
+    /// Removes one host.
+    async fn remove(&self, server: &str) -> Result<()>;
+    /// Removes every object of the lab, and nothing else.
+    async fn destroy(&self, options: &DownOptions) -> Result<Destroyed>;
+
+    // What every backend can do from the core, better where it knows how.
+
     /// Runs a shell script on a running host.
-    fn exec(&self, server: &str, script: &str) -> impl Future<Output = Result<ExecOutput>> + Send;
-    /// Runs a shell script with extra environment variables (`NAME=value`)
-    /// that must not appear on a command line (passwords).
-    fn exec_env(
-        &self,
-        server: &str,
-        script: &str,
-        env: &[String],
-    ) -> impl Future<Output = Result<ExecOutput>> + Send;
+    async fn exec(&self, server: &str, script: &str) -> Result<ExecOutput> {
+        self.exec_env(server, script, &[]).await
+    }
+    /// Runs a program with its arguments as given (no shell reads them on
+    /// the way); by default, each quoted into a script for `exec`.
+    async fn exec_argv(&self, server: &str, argv: &[String]) -> Result<ExecOutput> {
+        let line: Vec<String> = argv.iter().map(|a| crate::shell::shell_quote(a)).collect();
+        self.exec(server, &line.join(" ")).await
+    }
     /// Runs a shell script on a running host, handing its output on as it
     /// comes (for output that does not end, like `tail -F`); dropping the
     /// stream stops reading, not the script. By default, collected and then
     /// handed on whole.
-    fn exec_stream(
-        &self,
-        server: &str,
-        script: &str,
-    ) -> impl Future<Output = Result<OutputStream>> + Send {
-        async move {
-            let out = self.exec(server, script).await?;
-            let chunks = [
-                Chunk::Stdout(out.stdout.into_bytes()),
-                Chunk::Stderr(out.stderr.into_bytes()),
-            ];
-            let stream: OutputStream = Box::pin(futures_util::stream::iter(chunks.map(Ok)));
-            Ok(stream)
-        }
+    async fn exec_stream(&self, server: &str, script: &str) -> Result<OutputStream> {
+        let out = self.exec(server, script).await?;
+        let chunks = [
+            Chunk::Stdout(out.stdout.into_bytes()),
+            Chunk::Stderr(out.stderr.into_bytes()),
+        ];
+        let stream: OutputStream = Box::pin(futures_util::stream::iter(chunks.map(Ok)));
+        Ok(stream)
     }
-    /// Stops a host the hard way (power cut, kernel panic): no clean shutdown.
-    fn kill(&self, server: &str) -> impl Future<Output = Result<()>> + Send;
-    /// Removes one host.
-    fn remove(&self, server: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Puts `files` on a host just created and starts it; by default
+    /// `put_files`, then `start`. (A Docker container takes them on its
+    /// input as it starts: no archive into a container not yet running,
+    /// which costs the engine a mount of its filesystem and a process.)
+    async fn start_with_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
+        self.put_files(plan, server, files).await?;
+        self.start(plan, server).await
+    }
     /// Stops a host cleanly (its services shut down as on a power-off
     /// button), before it is removed with data kept: a database flushes
     /// and a Galera node leaves its cluster. Nothing by default.
-    fn stop(&self, _server: &str) -> impl Future<Output = Result<()>> + Send {
-        async { Ok(()) }
+    async fn stop(&self, _server: &str) -> Result<()> {
+        Ok(())
     }
-    /// The data the lab's hosts keep apart from themselves (see [`Kept`]);
-    /// none where hosts keep their own.
-    fn kept(&self) -> impl Future<Output = Result<Vec<Kept>>> + Send {
-        async { Ok(vec![]) }
-    }
-    /// Drops kept data for good (its host removed first).
-    fn drop_kept(&self, _kept: &[Kept]) -> impl Future<Output = Result<()>> + Send {
-        async { Ok(()) }
-    }
-    /// Removes every object of the lab, and nothing else.
-    fn destroy(&self, options: &DownOptions) -> impl Future<Output = Result<Destroyed>> + Send;
     /// Makes sure what hosts are made from is there (the node image on a
     /// Docker engine); nothing by default.
-    fn ensure_ready(&self, _progress: &dyn Progress) -> impl Future<Output = Result<()>> + Send {
-        async { Ok(()) }
-    }
-    /// Runs a program with its arguments as given (no shell reads them on
-    /// the way); by default, each quoted into a script for `exec`.
-    fn exec_argv(
-        &self,
-        server: &str,
-        argv: &[String],
-    ) -> impl Future<Output = Result<ExecOutput>> + Send {
-        let line: Vec<String> = argv.iter().map(|a| crate::shell::shell_quote(a)).collect();
-        async move { self.exec(server, &line.join(" ")).await }
-    }
-    /// The last `lines` lines the host's init printed (a container's own
-    /// log); empty where there is none apart from the services' logs.
-    fn boot_log(
-        &self,
-        _server: &str,
-        _lines: u32,
-    ) -> impl Future<Output = Result<Option<String>>> + Send {
-        async { Ok(None) }
-    }
-    /// Waits up to `seconds` for a host just created and started to say,
-    /// through its init's output, that every service is ready
-    /// ([`crate::supervise::BOOT_READY`]): `true` once it has. `false` when
-    /// it said otherwise, its output ended, the time ran out, or the driver
-    /// has no such output (SSH): ask the host itself then.
-    fn boot_ready(
-        &self,
-        _server: &str,
-        _seconds: u32,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        async { Ok(false) }
+    async fn ensure_ready(&self, _progress: &dyn Progress) -> Result<()> {
+        Ok(())
     }
     /// What `destroy` says it removed: `container` or `host`.
     fn host_noun(&self) -> &'static str {
         "host"
     }
-    /// Starts a host that is none of the stack's servers on its `network`
-    /// at `address`: anyone on that network, probing the lab as the public
-    /// would. It answers to [`STRANGER`] and goes with `remove` (or
-    /// `destroy`). `false` where the driver has no such host (SSH).
-    fn add_stranger(
-        &self,
-        _plan: &Plan,
-        _network: &str,
-        _address: &str,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        async { Ok(false) }
+
+    // The capabilities this backend opts into.
+
+    /// Publishing the site on the machine that runs the lab.
+    fn publisher(&self) -> Option<&dyn Publisher> {
+        None
     }
-    /// Publishes the site on the engine's host, as the internet would
-    /// reach it: a forwarder (answering to [`PUBLISHER`]) passes each
-    /// connection to the site's address, so a failover that moves the
-    /// virtual IP moves nothing here. The host port; `None` where hosts are
-    /// reached as they are (SSH).
-    fn publish(
-        &self,
-        _plan: &Plan,
-        _at: Publish<'_>,
-    ) -> impl Future<Output = Result<Option<u16>>> + Send {
-        async { Ok(None) }
+    /// A host that is none of the servers, on the users' network.
+    fn strangers(&self) -> Option<&dyn Strangers> {
+        None
     }
+    /// The output of a host's init, apart from its services' logs.
+    fn boot(&self) -> Option<&dyn BootLog> {
+        None
+    }
+    /// Data kept apart from the hosts, so that it outlives them.
+    fn keeper(&self) -> Option<&dyn Keeper> {
+        None
+    }
+}
+
+/// Publishes a lab's site on the machine that runs it, as the internet
+/// would reach it.
+#[async_trait::async_trait]
+pub trait Publisher: Send + Sync {
+    /// A forwarder (answering to [`PUBLISHER`]) passes each connection to
+    /// the site's address, so a failover that moves the virtual IP moves
+    /// nothing here. The host port.
+    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<u16>;
     /// The host port the site is published on, if it is.
-    fn published(&self, _port: u16) -> impl Future<Output = Result<Option<u16>>> + Send {
-        async { Ok(None) }
-    }
+    async fn published(&self, port: u16) -> Result<Option<u16>>;
 }
 
-/// Either driver, chosen on the command line.
-pub enum AnyDriver {
-    Docker(docker::DockerDriver),
-    Ssh(ssh::SshDriver),
+/// Starts a host that is none of the stack's servers.
+#[async_trait::async_trait]
+pub trait Strangers: Send + Sync {
+    /// A host on `network` at `address`: anyone on that network, probing
+    /// the lab as the public would. It answers to [`STRANGER`] and goes
+    /// with `remove` (or `destroy`).
+    async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<()>;
 }
 
-macro_rules! delegate {
-    ($self:ident, $d:ident => $e:expr) => {
-        match $self {
-            AnyDriver::Docker($d) => $e,
-            AnyDriver::Ssh($d) => $e,
+/// What a host's init prints (a container's own log).
+#[async_trait::async_trait]
+pub trait BootLog: Send + Sync {
+    /// Its last `lines` lines.
+    async fn boot_log(&self, server: &str, lines: u32) -> Result<String>;
+    /// Waits up to `seconds` for a host just created and started to say,
+    /// through its init's output, that every service is ready
+    /// ([`crate::supervise::BOOT_READY`]): `true` once it has; `false`
+    /// when it said otherwise, its output ended or the time ran out (ask
+    /// the host itself then).
+    async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool>;
+}
+
+/// Data the lab's hosts keep apart from themselves (see [`Kept`]), where
+/// the backend makes hosts anew.
+#[async_trait::async_trait]
+pub trait Keeper: Send + Sync {
+    /// What is kept now.
+    async fn kept(&self) -> Result<Vec<Kept>>;
+    /// Drops kept data for good (its host removed first).
+    async fn drop_kept(&self, kept: &[Kept]) -> Result<()>;
+}
+
+/// What every driver can be asked, answered by its capabilities where it
+/// has them and plainly where it has not.
+impl dyn Driver + '_ {
+    /// The data the lab keeps apart from its hosts; none where the backend
+    /// keeps nothing apart.
+    pub async fn kept(&self) -> Result<Vec<Kept>> {
+        match self.keeper() {
+            Some(k) => k.kept().await,
+            None => Ok(vec![]),
         }
-    };
+    }
+
+    /// Drops kept data for good (see [`Keeper::drop_kept`]).
+    pub async fn drop_kept(&self, kept: &[Kept]) -> Result<()> {
+        match self.keeper() {
+            Some(k) if !kept.is_empty() => k.drop_kept(kept).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// The last `lines` lines a host's init printed; none where the
+    /// backend has no such output apart from the services' logs.
+    pub async fn boot_log(&self, server: &str, lines: u32) -> Result<Option<String>> {
+        match self.boot() {
+            Some(b) => b.boot_log(server, lines).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a host just started said every service is ready (see
+    /// [`BootLog::boot_ready`]); `false` where the backend has no such
+    /// output: ask the host itself then.
+    pub async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool> {
+        match self.boot() {
+            Some(b) => b.boot_ready(server, seconds).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Starts a stranger on `network` (see [`Strangers::add_stranger`]);
+    /// `false` where the backend has none.
+    pub async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<bool> {
+        match self.strangers() {
+            Some(s) => s.add_stranger(plan, network, address).await.map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// The host port the site is published on, if it is.
+    pub async fn published(&self, port: u16) -> Result<Option<u16>> {
+        match self.publisher() {
+            Some(p) => p.published(port).await,
+            None => Ok(None),
+        }
+    }
 }
 
-impl Driver for AnyDriver {
-    fn lab(&self) -> &str {
-        delegate!(self, d => d.lab())
+/// What the command line says of where labs run, as written: no
+/// backend's types (each backend reads what names it).
+#[derive(Debug, Clone, Default)]
+pub struct Choice {
+    /// A Docker engine (`--engine URL`).
+    pub engine: Option<String>,
+    /// A Docker context whose engine to use (`--context NAME`).
+    pub context: Option<String>,
+    /// Hosts over SSH, listed in this inventory.
+    pub inventory: Option<PathBuf>,
+    /// known_hosts file for SSH.
+    pub known_hosts: Option<PathBuf>,
+    /// Record unknown hosts' keys (never changed ones).
+    pub accept_new_host_keys: bool,
+    /// An engine already resolved, over the flags (a class's labs, each
+    /// on its own engine).
+    pub pinned: Option<Placement>,
+}
+
+/// Where a lab runs, as the backend that placed it wrote it for the lab's
+/// record: opaque to everything above the drivers, which only store it,
+/// compare it and show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Placement(pub(crate) serde_json::Value);
+
+impl Placement {
+    /// The same engine as `other` (however each was named).
+    pub fn same(&self, other: &Placement) -> bool {
+        self == other || BACKENDS.iter().any(|b| b.same(self, other))
     }
-    async fn hosts(&self) -> Result<Vec<Host>> {
-        delegate!(self, d => d.hosts().await)
+    /// The backend's own words for it (`tcp://192.0.2.7:2376`).
+    pub fn describe(&self) -> String {
+        BACKENDS
+            .iter()
+            .find_map(|b| b.describe(self))
+            .unwrap_or_else(|| self.0.to_string())
     }
-    async fn prepare(&self, plan: &Plan) -> Result<()> {
-        delegate!(self, d => d.prepare(plan).await)
+    /// The machine a site published there is reached at; `None`: this one.
+    pub fn host_name(&self) -> Option<String> {
+        BACKENDS.iter().find_map(|b| b.host_name(self))
     }
-    async fn create(&self, plan: &Plan, server: &ServerPlan) -> Result<()> {
-        delegate!(self, d => d.create(plan, server).await)
+    /// The command-line flag that names it (`--engine URL`).
+    pub fn flag(&self) -> String {
+        BACKENDS
+            .iter()
+            .find_map(|b| b.flag(self))
+            .unwrap_or_default()
     }
-    async fn put_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
-        delegate!(self, d => d.put_files(plan, server, files).await)
+}
+
+impl std::fmt::Display for Placement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
     }
-    async fn start(&self, plan: &Plan, server: &str) -> Result<()> {
-        delegate!(self, d => d.start(plan, server).await)
+}
+
+/// A lab found on an engine.
+#[derive(Debug, Clone)]
+pub struct LabOnEngine {
+    pub lab: String,
+    /// The stack it runs.
+    pub stack: String,
+    pub hosts: Vec<Host>,
+}
+
+/// Where labs run: a Docker engine, the hosts of an SSH inventory. Made
+/// once per command by [`engine_for`] (or per engine of a class).
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync + std::any::Any {
+    /// What the lab's record keeps of it; `None` where the command line
+    /// names it again each time (an inventory).
+    fn placement(&self) -> Option<Placement>;
+    /// Where it is, as tables show it.
+    fn describe(&self) -> String;
+    /// Hosts are real machines: the plan is made for them
+    /// (`Plan::for_real_hosts`), and their addresses are their own.
+    fn real_hosts(&self) -> bool {
+        false
     }
-    async fn exec(&self, server: &str, script: &str) -> Result<ExecOutput> {
-        delegate!(self, d => d.exec(server, script).await)
+    /// A driver for the lab of `topo`.
+    async fn driver(&self, topo: &crate::topology::Topology) -> Result<Box<dyn Driver>>;
+    /// A driver for a lab known by its name alone, where the engine's
+    /// objects say what is the lab's (labels); `None` where the stack is
+    /// needed (an inventory is matched to it).
+    fn driver_by_name(&self, _lab: &str) -> Option<Box<dyn Driver>> {
+        None
     }
-    async fn exec_env(&self, server: &str, script: &str, env: &[String]) -> Result<ExecOutput> {
-        delegate!(self, d => d.exec_env(server, script, env).await)
+    /// The subnets of the engine's networks, each with the lab it belongs
+    /// to; `None` where hosts keep the addresses they have.
+    async fn subnets_in_use(&self) -> Result<Option<Vec<(Option<String>, crate::stack::Subnet)>>> {
+        Ok(None)
     }
-    async fn exec_stream(&self, server: &str, script: &str) -> Result<OutputStream> {
-        delegate!(self, d => d.exec_stream(server, script).await)
+    /// The labs on it, each with its stack and hosts.
+    async fn labs(&self) -> Result<Vec<LabOnEngine>> {
+        Ok(vec![])
     }
-    async fn kill(&self, server: &str) -> Result<()> {
-        delegate!(self, d => d.kill(server).await)
+    /// The memory of its machine, in MB.
+    async fn memory_mb(&self) -> Result<u64> {
+        Ok(0)
     }
-    async fn remove(&self, server: &str) -> Result<()> {
-        delegate!(self, d => d.remove(server).await)
+    /// What hosts are made from, where the engine makes it.
+    fn images(&self) -> Option<&dyn Images> {
+        None
     }
-    async fn stop(&self, server: &str) -> Result<()> {
-        delegate!(self, d => d.stop(server).await)
+    /// Each rendered file checked by the program that reads it.
+    fn checks(&self) -> Option<&dyn Checks> {
+        None
     }
-    async fn kept(&self) -> Result<Vec<Kept>> {
-        delegate!(self, d => d.kept().await)
+    /// Makes sure what hosts are made from is there: already, copied from
+    /// the first of `sources` that has it, or made.
+    async fn ensure_ready_from(
+        &self,
+        _sources: &[&dyn Engine],
+        _progress: &dyn Progress,
+    ) -> Result<()> {
+        Ok(())
     }
-    async fn drop_kept(&self, kept: &[Kept]) -> Result<()> {
-        delegate!(self, d => d.drop_kept(kept).await)
+}
+
+/// A backend: how the command line and a lab's record name its engines.
+#[async_trait::async_trait]
+pub trait Backend: Sync {
+    /// Whether `choice` asks for this backend.
+    fn chosen(&self, choice: &Choice) -> bool;
+    /// Its hosts are real machines (see [`real_hosts`]).
+    fn real_hosts(&self) -> bool {
+        false
     }
-    async fn destroy(&self, options: &DownOptions) -> Result<Destroyed> {
-        delegate!(self, d => d.destroy(options).await)
+    /// The engine lab `lab` goes to (its record's `recorded`, when it has one).
+    async fn engine(
+        &self,
+        lab: &str,
+        choice: &Choice,
+        recorded: Option<&Placement>,
+    ) -> Result<Box<dyn Engine>>;
+    /// The engine a placement names, for the labs recorded there.
+    async fn engine_at(&self, placement: &Placement) -> Option<Result<Box<dyn Engine>>>;
+    /// The engine the command line (or environment) names, for the
+    /// commands about every lab on it; `None` where it names no engine
+    /// (hosts, which belong to no lab until a stack is matched to them).
+    fn named(&self, choice: &Choice) -> Result<Option<Placement>>;
+    /// Whether two placements of this backend are the same engine.
+    fn same(&self, a: &Placement, b: &Placement) -> bool;
+    /// How this backend names its placement for people; `None`: not its.
+    fn describe(&self, p: &Placement) -> Option<String>;
+    /// The machine a site published at `p` is reached at.
+    fn host_name(&self, p: &Placement) -> Option<String>;
+    /// The flag that names `p` on the command line.
+    fn flag(&self, p: &Placement) -> Option<String>;
+}
+
+/// The backends, in the order they are asked whether a command line
+/// chooses them: the last is the default.
+static BACKENDS: &[&dyn Backend] = &[&ssh::Backend, &docker::Backend];
+
+fn chosen(choice: &Choice) -> &'static dyn Backend {
+    BACKENDS
+        .iter()
+        .copied()
+        .find(|b| b.chosen(choice))
+        .unwrap_or(BACKENDS[BACKENDS.len() - 1])
+}
+
+/// The engine lab `lab` runs on, or goes to: the one its record names,
+/// unless the command line names another (an error: a lab moves only
+/// through `down`), else the one the command line or environment names.
+pub async fn engine_for(
+    lab: &str,
+    choice: &Choice,
+    recorded: Option<&Placement>,
+) -> Result<Box<dyn Engine>> {
+    chosen(choice).engine(lab, choice, recorded).await
+}
+
+/// The engine the command line (or environment) names, without reaching
+/// it; `None` where it names hosts (see [`Backend::named`]).
+pub fn named(choice: &Choice) -> Result<Option<Placement>> {
+    chosen(choice).named(choice)
+}
+
+/// The engine a lab's record names.
+pub async fn engine_at(placement: &Placement) -> Result<Box<dyn Engine>> {
+    for b in BACKENDS {
+        if let Some(e) = b.engine_at(placement).await {
+            return e;
+        }
     }
-    async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<bool> {
-        delegate!(self, d => d.add_stranger(plan, network, address).await)
-    }
-    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<Option<u16>> {
-        delegate!(self, d => d.publish(plan, at).await)
-    }
-    async fn published(&self, port: u16) -> Result<Option<u16>> {
-        delegate!(self, d => d.published(port).await)
-    }
-    async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
-        delegate!(self, d => d.ensure_ready(progress).await)
-    }
-    async fn exec_argv(&self, server: &str, argv: &[String]) -> Result<ExecOutput> {
-        delegate!(self, d => d.exec_argv(server, argv).await)
-    }
-    async fn boot_log(&self, server: &str, lines: u32) -> Result<Option<String>> {
-        delegate!(self, d => d.boot_log(server, lines).await)
-    }
-    async fn start_with_files(&self, plan: &Plan, server: &str, files: &[FileSpec]) -> Result<()> {
-        delegate!(self, d => d.start_with_files(plan, server, files).await)
-    }
-    async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool> {
-        delegate!(self, d => d.boot_ready(server, seconds).await)
-    }
-    fn host_noun(&self) -> &'static str {
-        delegate!(self, d => d.host_noun())
-    }
+    Err(crate::error::Error::failure(format!(
+        "no backend knows the engine {placement}"
+    )))
+}
+
+/// Whether the backend `choice` names runs labs on real machines, which
+/// keep their addresses and get the plan made for them
+/// (`Plan::for_real_hosts`).
+pub fn real_hosts(choice: &Choice) -> bool {
+    chosen(choice).real_hosts()
+}
+
+/// What hosts are made from, where the backend makes it itself (the node
+/// image of a Docker engine).
+#[async_trait::async_trait]
+pub trait Images: Send + Sync {
+    /// Makes it unless it is there (`force`: anew); what was done.
+    async fn build(
+        &self,
+        mirror: Option<&str>,
+        force: bool,
+        progress: &dyn Progress,
+    ) -> Result<String>;
+    /// What it is, whether it is there, what it holds.
+    async fn show(&self) -> Result<String>;
+    /// Removes this version's (`old`: every other version's); what went.
+    async fn remove(&self, old: bool) -> Result<String>;
+}
+
+/// Each rendered file run through the program that will read it
+/// (`nginx -t`, `haproxy -c`, ...), on hosts made for that and gone after.
+#[async_trait::async_trait]
+pub trait Checks: Send + Sync {
+    /// One result per check of the plan.
+    async fn check(
+        &self,
+        plan: &Plan,
+        progress: std::sync::Arc<dyn Progress>,
+    ) -> Result<Vec<CheckResult>>;
+}
+
+/// Result of one check.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckResult {
+    pub server: String,
+    pub program: String,
+    pub file: String,
+    pub ok: bool,
+    /// The program's own message when it failed.
+    pub message: String,
+}
+
+/// What a plan names as the hosts' image: the node image, which the
+/// Docker backend makes (and a backend of real hosts ignores).
+pub fn node_image() -> String {
+    docker::image::reference()
 }

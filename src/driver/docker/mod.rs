@@ -4,10 +4,15 @@
 //! Labels are the truth for what a lab owns: `destroy` removes exactly what
 //! carries the stack's label.
 
+pub mod backend;
+pub mod check;
 pub mod endpoint;
 pub mod engine;
+pub mod image;
 pub mod isolate;
 pub mod shared;
+
+pub use backend::Backend;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +28,10 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::future::try_join_all;
 
-use super::{Destroyed, Driver, ExecOutput, Host, Kept, Publish, PUBLISHER, STRANGER};
+use super::{
+    BootLog, Destroyed, Driver, ExecOutput, Host, Keeper, Kept, LabOnEngine, Publish, Publisher,
+    Strangers, PUBLISHER, STRANGER,
+};
 use crate::driver::archive::Owners;
 use crate::error::{Error, Result};
 use crate::plan::{FileSpec, Plan, ServerPlan};
@@ -131,15 +139,6 @@ fn lab_labels(plan: &Plan) -> HashMap<String, String> {
     ])
 }
 
-/// A lab found on an engine.
-#[derive(Debug, Clone)]
-pub struct LabOnEngine {
-    pub lab: String,
-    /// The stack it runs.
-    pub stack: String,
-    pub hosts: Vec<Host>,
-}
-
 /// One Docker engine: the labs on it, and a driver for each.
 #[derive(Clone)]
 pub struct DockerEngine {
@@ -178,7 +177,7 @@ impl DockerEngine {
     /// engine the environment names or the local one when it has it, or
     /// built.
     pub async fn ensure_image(&self, progress: &dyn Progress) -> Result<()> {
-        if engine::image_exists(&self.docker, &crate::image::reference()).await? {
+        if engine::image_exists(&self.docker, &crate::driver::docker::image::reference()).await? {
             return Ok(());
         }
         let mut sources = Vec::new();
@@ -207,7 +206,7 @@ impl DockerEngine {
         sources: &[&DockerEngine],
         progress: &dyn Progress,
     ) -> Result<()> {
-        let reference = crate::image::reference();
+        let reference = crate::driver::docker::image::reference();
         if engine::image_exists(&self.docker, &reference).await? {
             return Ok(());
         }
@@ -230,7 +229,7 @@ impl DockerEngine {
                 .await;
             }
         }
-        crate::image::ensure(&self.docker, None, false, progress)
+        crate::driver::docker::image::ensure(&self.docker, None, false, progress)
             .await
             .map(|_| ())
     }
@@ -393,7 +392,7 @@ impl DockerDriver {
     /// down with it). None when the engine has none: no lab was isolated
     /// there.
     async fn rules_image(&self) -> Result<Option<String>> {
-        let this = crate::image::reference();
+        let this = crate::driver::docker::image::reference();
         if engine::image_exists(&self.docker, &this).await? {
             return Ok(Some(this));
         }
@@ -403,7 +402,7 @@ impl DockerDriver {
                 bollard::query_parameters::ListImagesOptionsBuilder::new()
                     .filters(&HashMap::from([(
                         "reference".to_string(),
-                        vec![format!("{}:*", crate::image::REPOSITORY)],
+                        vec![format!("{}:*", crate::driver::docker::image::REPOSITORY)],
                     )]))
                     .build(),
             ))
@@ -517,6 +516,7 @@ impl DockerDriver {
     }
 }
 
+#[async_trait::async_trait]
 impl Driver for DockerDriver {
     fn lab(&self) -> &str {
         &self.lab
@@ -804,10 +804,6 @@ impl Driver for DockerDriver {
         engine::start_in_turn(&self.docker, &name, &self.start_turn()).await
     }
 
-    async fn exec(&self, server: &str, script: &str) -> Result<ExecOutput> {
-        engine::exec(&self.docker, &self.container(server), script).await
-    }
-
     async fn exec_env(&self, server: &str, script: &str, env: &[String]) -> Result<ExecOutput> {
         engine::exec_env(&self.docker, &self.container(server), script, env).await
     }
@@ -853,40 +849,6 @@ impl Driver for DockerDriver {
         engine::until_released(&self.docker, &name).await
     }
 
-    async fn kept(&self) -> Result<Vec<Kept>> {
-        let vols = self
-            .docker
-            .list_volumes(Some(
-                ListVolumesOptionsBuilder::new()
-                    .filters(&label_filter(&self.lab))
-                    .build(),
-            ))
-            .await
-            .map_err(fail("listing volumes"))?;
-        Ok(vols
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|v| {
-                let label = |l: &str| v.labels.get(l).cloned();
-                Some(Kept {
-                    server: label(LABEL_SERVER)?,
-                    path: label(LABEL_PATH)?,
-                    what: label(LABEL_WHAT).unwrap_or_default(),
-                    holds: label(LABEL_HOLDS).unwrap_or_default(),
-                    handle: v.name,
-                })
-            })
-            .collect())
-    }
-
-    async fn drop_kept(&self, kept: &[Kept]) -> Result<()> {
-        for k in kept {
-            self.remove_volume(&k.handle).await?;
-        }
-        Ok(())
-    }
-
     async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
         DockerEngine {
             docker: self.docker.clone(),
@@ -901,67 +863,24 @@ impl Driver for DockerDriver {
         engine::exec_argv(&self.docker, &self.container(server), argv, &[]).await
     }
 
-    async fn boot_log(&self, server: &str, lines: u32) -> Result<Option<String>> {
-        self.container_logs(server, lines).await.map(Some)
-    }
-
-    async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool> {
-        engine::boot_ready(&self.docker, &self.container(server), seconds).await
-    }
-
     fn host_noun(&self) -> &'static str {
         "container"
     }
 
-    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<Option<u16>> {
-        let name = self.container(PUBLISHER);
-        // Kept when it forwards as asked (an `up` again changes nothing).
-        if let Some(port) = engine::published_port(&self.docker, &name, at.port).await? {
-            if at.host_port == 0 || at.host_port == port {
-                return Ok(Some(port));
-            }
-        }
-        engine::remove(&self.docker, &name).await?;
-        let port = engine::run_forwarder(
-            &self.docker,
-            engine::Forwarder {
-                image: &plan.image,
-                binds: self.shared(&plan.image).await?,
-                name: &name,
-                labels: lab_labels(plan),
-                network: &network_name(&plan.stack, at.network),
-                address: at.address,
-                target: at.target,
-                port: at.port,
-                host_port: at.host_port,
-                turn: self.start_turn(),
-            },
-        )
-        .await?;
-        Ok(Some(port))
+    fn publisher(&self) -> Option<&dyn Publisher> {
+        Some(self)
     }
 
-    async fn published(&self, port: u16) -> Result<Option<u16>> {
-        engine::published_port(&self.docker, &self.container(PUBLISHER), port).await
+    fn strangers(&self) -> Option<&dyn Strangers> {
+        Some(self)
     }
 
-    async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<bool> {
-        let name = container_name(&plan.stack, STRANGER);
-        engine::remove(&self.docker, &name).await?;
-        let net = network_name(&plan.stack, network);
-        engine::run_scratch(
-            &self.docker,
-            &plan.image,
-            &name,
-            lab_labels(plan),
-            engine::Attach::At {
-                network: &net,
-                address,
-            },
-            Some(&self.start_turn()),
-        )
-        .await?;
-        Ok(true)
+    fn boot(&self) -> Option<&dyn BootLog> {
+        Some(self)
+    }
+
+    fn keeper(&self) -> Option<&dyn Keeper> {
+        Some(self)
     }
 
     async fn destroy(&self, _options: &super::DownOptions) -> Result<Destroyed> {
@@ -1021,6 +940,111 @@ impl Driver for DockerDriver {
         out.volumes = volumes;
         out.networks = networks;
         Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
+impl Keeper for DockerDriver {
+    async fn kept(&self) -> Result<Vec<Kept>> {
+        let vols = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new()
+                    .filters(&label_filter(&self.lab))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing volumes"))?;
+        Ok(vols
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| {
+                let label = |l: &str| v.labels.get(l).cloned();
+                Some(Kept {
+                    server: label(LABEL_SERVER)?,
+                    path: label(LABEL_PATH)?,
+                    what: label(LABEL_WHAT).unwrap_or_default(),
+                    holds: label(LABEL_HOLDS).unwrap_or_default(),
+                    handle: v.name,
+                })
+            })
+            .collect())
+    }
+
+    async fn drop_kept(&self, kept: &[Kept]) -> Result<()> {
+        for k in kept {
+            self.remove_volume(&k.handle).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Publisher for DockerDriver {
+    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<u16> {
+        let name = self.container(PUBLISHER);
+        // Kept when it forwards as asked (an `up` again changes nothing).
+        if let Some(port) = engine::published_port(&self.docker, &name, at.port).await? {
+            if at.host_port == 0 || at.host_port == port {
+                return Ok(port);
+            }
+        }
+        engine::remove(&self.docker, &name).await?;
+        let port = engine::run_forwarder(
+            &self.docker,
+            engine::Forwarder {
+                image: &plan.image,
+                binds: self.shared(&plan.image).await?,
+                name: &name,
+                labels: lab_labels(plan),
+                network: &network_name(&plan.stack, at.network),
+                address: at.address,
+                target: at.target,
+                port: at.port,
+                host_port: at.host_port,
+                turn: self.start_turn(),
+            },
+        )
+        .await?;
+        Ok(port)
+    }
+
+    async fn published(&self, port: u16) -> Result<Option<u16>> {
+        engine::published_port(&self.docker, &self.container(PUBLISHER), port).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Strangers for DockerDriver {
+    async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<()> {
+        let name = container_name(&plan.stack, STRANGER);
+        engine::remove(&self.docker, &name).await?;
+        let net = network_name(&plan.stack, network);
+        engine::run_scratch(
+            &self.docker,
+            &plan.image,
+            &name,
+            lab_labels(plan),
+            engine::Attach::At {
+                network: &net,
+                address,
+            },
+            Some(&self.start_turn()),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl BootLog for DockerDriver {
+    async fn boot_log(&self, server: &str, lines: u32) -> Result<String> {
+        self.container_logs(server, lines).await
+    }
+
+    async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool> {
+        engine::boot_ready(&self.docker, &self.container(server), seconds).await
     }
 }
 

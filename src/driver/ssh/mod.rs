@@ -25,10 +25,14 @@ use ssh2::{CheckResult, KnownHostFileKind, Session};
 use super::archive::tar_of;
 use super::{Destroyed, Driver, ExecOutput, Host};
 use crate::error::{Error, Result};
-use crate::inventory::{self, Auth};
+pub mod backend;
+pub mod inventory;
+
 use crate::plan::{FileSpec, Plan, ServerPlan};
 use crate::shell::{self, shell_quote};
 use crate::supervise;
+pub use backend::Backend;
+use inventory::Auth;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -408,6 +412,7 @@ fn remove_script(purge_packages: bool) -> String {
     shell::with_args(shell::REMOVE, purge)
 }
 
+#[async_trait::async_trait]
 impl Driver for SshDriver {
     fn lab(&self) -> &str {
         &self.lab

@@ -348,6 +348,121 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::driver::Images for super::DockerEngine {
+    async fn build(
+        &self,
+        mirror: Option<&str>,
+        force: bool,
+        progress: &dyn Progress,
+    ) -> Result<String> {
+        Ok(match ensure(&self.docker, mirror, force, progress).await? {
+            Built::AlreadyThere(r) => format!("{r} is up to date (the recipe has not changed)\n"),
+            Built::Built(r) => format!("built {r}\n"),
+        })
+    }
+
+    async fn show(&self) -> Result<String> {
+        let docker = &self.docker;
+        let reference = reference();
+        let present = super::engine::image_exists(docker, &reference).await?;
+        // The shared directories' volumes, as a container binds them.
+        let shared = if present {
+            let id = super::shared::image_id(docker, &reference).await?;
+            if super::shared::filled(docker, &id).await? {
+                super::shared::binds(&id).join(" ")
+            } else {
+                "not filled yet (the first `up` fills them)".into()
+            }
+        } else {
+            "none yet".into()
+        };
+        Ok(format!(
+            "image:    {reference}\npresent:  {}\nshared:   {shared}\npackages: {}\n",
+            if present {
+                "yes"
+            } else {
+                "no (built on first use, or by `infractl image build`)"
+            },
+            packages().join(" ")
+        ))
+    }
+
+    /// Removes this version's node image (with `old`, every other version's
+    /// instead) and the shared volumes of images no longer on the engine.
+    /// Refused, changing nothing, while any container uses an image to remove.
+    async fn remove(&self, old: bool) -> Result<String> {
+        let docker = &self.docker;
+        use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptions};
+        use std::collections::HashMap;
+        let current = reference();
+        let filters = HashMap::from([("reference".to_string(), vec![REPOSITORY.to_string()])]);
+        let images = docker
+            .list_images(Some(
+                ListImagesOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(super::engine::fail("listing images"))?;
+        // Per image, the tags to remove; an image that keeps another tag is
+        // only untagged, and only one that goes must be unused.
+        let mut targets: Vec<String> = vec![];
+        let mut in_use = vec![];
+        for image in images {
+            let (gone, kept): (Vec<String>, Vec<String>) =
+                image.repo_tags.into_iter().partition(|t| {
+                    t.starts_with(&format!("{}:", REPOSITORY)) && (t == &current) != old
+                });
+            if gone.is_empty() {
+                continue;
+            }
+            if kept.is_empty() {
+                let mut users = super::engine::containers_of_image(docker, &image.id).await?;
+                if !users.is_empty() {
+                    users.sort();
+                    let n = users.len();
+                    let mut named = users.into_iter().take(5).collect::<Vec<_>>().join(", ");
+                    if n > 5 {
+                        named.push_str(&format!(" and {} more", n - 5));
+                    }
+                    let s = if n == 1 { "" } else { "s" };
+                    in_use.push(format!(
+                        "{} is in use by {n} container{s}: {named}",
+                        gone.join(", ")
+                    ));
+                }
+            }
+            targets.extend(gone);
+        }
+        targets.sort();
+        // Every image checked before any is removed: a refusal changes nothing.
+        if !in_use.is_empty() {
+            return Err(crate::error::Error::failure(in_use.join("; ")).with_hint(
+                "`infractl status` lists the labs; `infractl down LAB` removes one; then run this again",
+            ));
+        }
+        let mut said = String::new();
+        for t in &targets {
+            docker
+                .remove_image(t, None::<RemoveImageOptions>, None)
+                .await
+                .map_err(super::engine::fail(&format!("removing image {t}")))?;
+            said.push_str(&format!("removed image {t}\n"));
+        }
+        // The volumes of images still here (this version's, after --old) stay.
+        for v in super::shared::prune(docker, "").await {
+            said.push_str(&format!("removed volume {v}\n"));
+        }
+        if said.is_empty() {
+            said = if old {
+                format!("nothing to remove: no image of another version of infractl ({} is this version's)\n", current)
+            } else {
+                format!("nothing to remove: {current} is not on this engine\n")
+            };
+        }
+        Ok(said)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

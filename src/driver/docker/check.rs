@@ -6,24 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bollard::Docker;
-use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::driver::docker::engine::{self, LABEL_CHECK};
+use crate::driver::CheckResult;
 use crate::error::Result;
 use crate::plan::{Plan, ServerPlan};
 use crate::progress::Progress;
-
-/// Result of one check.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckResult {
-    pub server: String,
-    pub program: String,
-    pub file: String,
-    pub ok: bool,
-    /// The program's own message when it failed.
-    pub message: String,
-}
 
 /// How many servers are checked at once (the engine starts containers
 /// largely one after another; two cores do the checking).
