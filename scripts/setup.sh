@@ -5,8 +5,8 @@
 # (or in CI: CI set, as CI services do, or run from .ci/run), also what
 # only the tests and the lint use: Chromium with the DejaVu fonts, in which
 # the tests lay out the diagrams (and scripts/diagram-png.sh renders them)
-# and open the published site, and shellcheck, which CI's lint runs on
-# every script. Safe to run again.
+# and open the published site, shellcheck, which CI's lint runs on every
+# script, and mdBook, which builds the book in docs/. Safe to run again.
 #
 #   scripts/setup.sh          to use infractl
 #   scripts/setup.sh --dev    to work on it and run its tests
@@ -60,11 +60,19 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The book (docs/) is built with mdBook. Debian has no package of it, and
+# its releases are on GitHub: cargo builds it from crates.io (about 3
+# minutes of CPU), with only the search of the HTML output.
+if [ "$dev" = 1 ] && ! command -v mdbook >/dev/null 2>&1; then
+    echo "setup: installing mdbook (cargo install)" >&2
+    cargo install mdbook --locked --no-default-features --features search
+fi
+
 if ! docker info >/dev/null 2>&1; then
     echo "setup: error: the Docker engine is not reachable (start it, or set DOCKER_HOST)" >&2
     exit 1
 fi
-echo "setup: ready (debootstrap $(dpkg-query -W -f='${Version}' debootstrap 2>/dev/null || echo present), Docker engine reachable$([ "$dev" = 1 ] && echo ', test tools installed'))" >&2
+echo "setup: ready (debootstrap $(dpkg-query -W -f='${Version}' debootstrap 2>/dev/null || echo present), Docker engine reachable$([ "$dev" = 1 ] && echo ', test tools and mdbook installed'))" >&2
 # What comes next (cargo run, cargo test) builds infractl first.
 target="$(dirname "$0")/../target"
 if [ ! -x "$target/release/infractl" ] && [ ! -x "$target/debug/infractl" ]; then

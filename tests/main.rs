@@ -4,6 +4,7 @@
 mod class_errors;
 mod cli;
 mod diagram;
+mod docs;
 mod engine;
 mod engines;
 mod explain;

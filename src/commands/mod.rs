@@ -13,6 +13,7 @@ pub mod chaos;
 pub mod class;
 pub mod completions;
 pub mod diagram;
+pub mod docs;
 pub mod down;
 pub mod exec;
 pub mod explain;
