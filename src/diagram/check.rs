@@ -5,7 +5,7 @@
 //! tests/diagram.rs checks the same in Chromium with the real fonts.
 
 use super::draw::{BoxClass, Layout};
-use super::layout::{MIN_PT, PRINT_H_PT, PRINT_W_PT};
+use super::geometry::{MIN_PT, PRINT_H_PT, PRINT_W_PT};
 
 /// Everything wrong with a layout: text crossing text, an edge or a box's
 /// border, an edge through a part, a server outside its networks' zones,
@@ -44,6 +44,8 @@ pub fn problems(l: &Layout) -> Vec<String> {
     out
 }
 
+/// The page rule: A4's proportions, no text printed under [`MIN_PT`], no
+/// text off the page.
 pub(super) fn page(l: &Layout, out: &mut Vec<String>) {
     let aspect = l.width / l.height;
     if (aspect / std::f64::consts::SQRT_2 - 1.0).abs() > 0.02 {

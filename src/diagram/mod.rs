@@ -11,11 +11,15 @@
 //! a landscape A4 page legibly ([`PAGE_RULE`]), `route` draws the edges and
 //! keeps every label clear of edges and boxes, `check` finds what crosses
 //! what, `svg` writes the drawing (`draw` holds its pieces, `text` the font
-//! metrics); `graph` writes the same model as Mermaid or DOT.
+//! metrics); `graph` writes the same model as Mermaid or DOT. `geometry`
+//! holds the measures they share (page, fonts, spacings), `grid` the grid
+//! that layout fills in and routing reads.
 
 mod check;
 mod draw;
+mod geometry;
 mod graph;
+mod grid;
 mod layout;
 mod route;
 mod svg;
@@ -25,8 +29,9 @@ pub mod text;
 
 pub use check::problems;
 pub use draw::Layout;
+pub use geometry::PAGE_RULE;
 pub use graph::{dot, mermaid};
-pub use layout::{layout, PAGE_RULE};
+pub use layout::layout;
 pub use svg::svg;
 
 use crate::components::{haproxy, mariadb, nginx, ComponentSpec};

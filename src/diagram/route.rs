@@ -6,10 +6,8 @@
 //! few places next to its line where it crosses nothing.
 
 use super::draw::{Anchor, BoxClass, DrawEdge, DrawText, Ink, Layout, Rect};
-use super::layout::{
-    column_of, gap_reserve, goes_round, Grid, BUS_OFF, BUS_STEP, FRAME_PAD, LABEL, LABEL_GAP, PART,
-    SIDE_OFF,
-};
+use super::geometry::{BUS_OFF, BUS_STEP, FRAME_PAD, LABEL, LABEL_GAP, PART, SIDE_OFF};
+use super::grid::{column_of, gap_reserve, goes_round, Grid};
 use super::text::{ASCENT, DESCENT};
 use super::{Edge, EdgeKind, Model};
 
@@ -21,6 +19,7 @@ struct Pending {
     places: Vec<(f64, f64, Anchor)>,
 }
 
+/// Every edge of the model, on the laid-out boxes, and its label.
 pub(super) fn route(l: &mut Layout, m: &Model, g: &Grid) {
     let mut labels = Vec::new();
     for gap in 0..g.tiers.len().saturating_sub(1) {

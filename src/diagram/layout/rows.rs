@@ -1,0 +1,166 @@
+//! Where each row starts and how tall it is. Boxes in a row share their
+//! header and parts bands, and a row starts under the boxes above it in its
+//! own columns; a cluster's nodes, and the user's and DNS servers below the
+//! first row, stand apart, each straight under the box above it.
+
+use super::measure::{box_height, header_height, own_box, part_height};
+use crate::diagram::geometry::{BODY, FRAME_PAD, LABEL, PART, STACK_GAP, V_GAP};
+use crate::diagram::grid::{Cell, Grid};
+use crate::diagram::{BoxKind, EdgeKind, Model};
+
+/// Whether a server is a node of a cluster (stacked, not in a row).
+fn in_cluster(m: &Model, id: &str) -> bool {
+    m.groups
+        .iter()
+        .any(|grp| grp.cluster && grp.members.iter().any(|x| x == id))
+}
+
+/// The group header's height: title and lines.
+pub(super) fn group_band(m: &Model) -> f64 {
+    m.groups
+        .iter()
+        .map(|grp| FRAME_PAD + PART.line() + grp.lines.len() as f64 * BODY.line() + 4.0)
+        .fold(0.0, f64::max)
+}
+
+/// Row heights and tops; boxes in a row share their header and parts bands.
+/// A row starts under the boxes above it in its own columns. A cluster's
+/// nodes stand apart from the rows: stacked from the row of the first, one
+/// under the other, each as tall as it needs.
+pub(super) fn rows(m: &Model, g: &mut Grid, top: f64) {
+    g.header_h = vec![0.0; g.rows];
+    g.part_h = vec![0.0; g.rows];
+    // Apart from the rows: a cluster's nodes, and the user's and DNS
+    // servers under the first row, each straight under the box above it.
+    let outside =
+        |c: &Cell| c.row > 0 && matches!(m.servers[c.server].kind, BoxKind::User | BoxKind::Dns);
+    let stacked: Vec<bool> = g
+        .cells
+        .iter()
+        .map(|c| in_cluster(m, &m.servers[c.server].id) || outside(c))
+        .collect();
+    for c in g
+        .cells
+        .iter()
+        .zip(&stacked)
+        .filter(|(_, s)| !**s)
+        .map(|(c, _)| c)
+    {
+        let s = &m.servers[c.server];
+        g.header_h[c.row] = g.header_h[c.row].max(header_height(s));
+        for p in &s.parts {
+            g.part_h[c.row] = g.part_h[c.row].max(part_height(p));
+        }
+    }
+    let band = group_band(m);
+    let spans = group_rows(m, g);
+    // Bottom of what is drawn so far, per column.
+    let mut floor = vec![top; g.tiers.len()];
+    for r in 0..g.rows {
+        // The cells of clusters whose first node is in this row.
+        let stack: Vec<usize> = m
+            .groups
+            .iter()
+            .zip(&spans)
+            .filter(|(grp, (first, _))| grp.cluster && *first == r)
+            .flat_map(|(grp, _)| {
+                let mut v: Vec<usize> = (0..g.cells.len())
+                    .filter(|i| grp.members.contains(&m.servers[g.cells[*i].server].id))
+                    .collect();
+                v.sort_by_key(|i| g.cells[*i].row);
+                v
+            })
+            .collect();
+        // The row's own cells (by index: the stacked ones are written to
+        // below).
+        let here: Vec<usize> = (0..g.cells.len())
+            .filter(|i| g.cells[*i].row == r && !stacked[*i])
+            .collect();
+        let cells: Vec<&Cell> = here.iter().map(|i| &g.cells[*i]).collect();
+        let mut y = cells
+            .iter()
+            .copied()
+            .chain(stack.iter().map(|i| &g.cells[*i]))
+            .flat_map(|c| floor[c.a..=c.b].iter().copied())
+            .fold(top, f64::max);
+        if spans.iter().any(|(first, _)| *first == r) {
+            y += band;
+        }
+        // Servers of the site fill their row; the user, DNS and monitoring
+        // keep their own height.
+        let site_h = cells
+            .iter()
+            .filter(|c| m.servers[c.server].kind == BoxKind::Site)
+            .map(|c| box_height(m, g, c))
+            .fold(0.0, f64::max);
+        g.row_y.push((y, site_h));
+        let ends_group = m
+            .groups
+            .iter()
+            .zip(&spans)
+            .any(|(grp, (_, last))| !grp.cluster && *last == r);
+        let mut below_of: Vec<(usize, usize, f64)> = Vec::new();
+        let mut sy = y;
+        for i in stack {
+            let own = own_box(m, g, &g.cells[i], sy);
+            sy += own.h + STACK_GAP;
+            let c = &g.cells[i];
+            below_of.push((c.a, c.b, own.y + own.h + V_GAP + FRAME_PAD));
+            g.cells[i].own = Some(own);
+        }
+        for i in 0..g.cells.len() {
+            let c = &g.cells[i];
+            if c.row != r || !outside(c) {
+                continue;
+            }
+            let oy = floor[c.a..=c.b].iter().copied().fold(top, f64::max);
+            let own = own_box(m, g, c, oy);
+            let gap = V_GAP.max(vertical_label_room(m, &m.servers[c.server].id));
+            below_of.push((c.a, c.b, own.y + own.h + gap));
+            g.cells[i].own = Some(own);
+        }
+        for (a, b, below) in below_of {
+            floor[a..=b].iter_mut().for_each(|f| *f = f.max(below));
+        }
+        for c in here.iter().map(|i| &g.cells[*i]) {
+            let h = match m.servers[c.server].kind {
+                BoxKind::Site => site_h,
+                _ => box_height(m, g, c),
+            };
+            let gap = V_GAP.max(vertical_label_room(m, &m.servers[c.server].id));
+            let below = y + h + gap + if ends_group { FRAME_PAD } else { 0.0 };
+            floor[c.a..=c.b].iter_mut().for_each(|f| *f = f.max(below));
+        }
+    }
+}
+
+/// Room under a box for the label of a line going down from it (DNS,
+/// replication, VRRP).
+fn vertical_label_room(m: &Model, server: &str) -> f64 {
+    m.edges
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EdgeKind::Dns | EdgeKind::Replication | EdgeKind::Vrrp
+            )
+        })
+        .filter(|e| m.server_of(&e.from).is_some_and(|s| s.id == server))
+        .map(|e| e.label.len() as f64 * LABEL.line() + 12.0)
+        .fold(0.0, f64::max)
+}
+
+/// First and last row of each group's members.
+fn group_rows(m: &Model, g: &Grid) -> Vec<(usize, usize)> {
+    m.groups
+        .iter()
+        .filter_map(|grp| {
+            let rows = g
+                .cells
+                .iter()
+                .filter(|c| grp.members.contains(&m.servers[c.server].id))
+                .map(|c| c.row);
+            Some((rows.clone().min()?, rows.max()?))
+        })
+        .collect()
+}
