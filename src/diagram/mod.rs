@@ -509,6 +509,12 @@ type Add<'a> = dyn FnMut(String, String, Vec<String>, EdgeKind) + 'a;
 
 /// Load balancer → web → app → database, replication, VRRP and scrapes.
 fn site_edges(topo: &Topology, add: &mut Add) {
+    request_edges(topo, add);
+    copy_edges(topo, add);
+}
+
+/// The request path inside the site: load balancer → web → app → database.
+fn request_edges(topo: &Topology, add: &mut Add) {
     for lb in topo.with_role(Role::LoadBalancer) {
         for b in &lb.backends {
             let scheme = if topo.web_tls() { "HTTPS" } else { "HTTP" };
@@ -553,6 +559,11 @@ fn site_edges(topo: &Topology, add: &mut Add) {
             );
         }
     }
+}
+
+/// What the site keeps in step besides requests: zone transfers,
+/// replication, VRRP, and Prometheus's scrapes.
+fn copy_edges(topo: &Topology, add: &mut Add) {
     for (s, o) in topo.running::<crate::components::dns::Options>() {
         if let Some(primary) = &o.primary {
             add(

@@ -28,21 +28,39 @@ pub(super) fn group_band(m: &Model) -> f64 {
 /// nodes stand apart from the rows: stacked from the row of the first, one
 /// under the other, each as tall as it needs.
 pub(super) fn rows(m: &Model, g: &mut Grid, top: f64) {
-    g.header_h = vec![0.0; g.rows];
-    g.part_h = vec![0.0; g.rows];
-    // Apart from the rows: a cluster's nodes, and the user's and DNS
-    // servers under the first row, each straight under the box above it.
-    let outside =
-        |c: &Cell| c.row > 0 && matches!(m.servers[c.server].kind, BoxKind::User | BoxKind::Dns);
-    let stacked: Vec<bool> = g
+    let apart: Vec<bool> = g
         .cells
         .iter()
-        .map(|c| in_cluster(m, &m.servers[c.server].id) || outside(c))
+        .map(|c| in_cluster(m, &m.servers[c.server].id) || outside(m, c))
         .collect();
+    bands(m, g, &apart);
+    let mut rows = Rows {
+        top,
+        band: group_band(m),
+        spans: group_rows(m, g),
+        apart,
+        floor: vec![top; g.tiers.len()],
+    };
+    for r in 0..g.rows {
+        rows.row(m, g, r);
+    }
+}
+
+/// Whether a cell is the user's or a DNS server under the first row:
+/// laid out apart from its row, straight under the box above it.
+fn outside(m: &Model, c: &Cell) -> bool {
+    c.row > 0 && matches!(m.servers[c.server].kind, BoxKind::User | BoxKind::Dns)
+}
+
+/// Per row, the header and parts bands its boxes share: as tall as the
+/// tallest of the boxes laid out in the row (not those `apart`).
+fn bands(m: &Model, g: &mut Grid, apart: &[bool]) {
+    g.header_h = vec![0.0; g.rows];
+    g.part_h = vec![0.0; g.rows];
     for c in g
         .cells
         .iter()
-        .zip(&stacked)
+        .zip(apart)
         .filter(|(_, s)| !**s)
         .map(|(c, _)| c)
     {
@@ -52,76 +70,53 @@ pub(super) fn rows(m: &Model, g: &mut Grid, top: f64) {
             g.part_h[c.row] = g.part_h[c.row].max(part_height(p));
         }
     }
-    let band = group_band(m);
-    let spans = group_rows(m, g);
-    // Bottom of what is drawn so far, per column.
-    let mut floor = vec![top; g.tiers.len()];
-    for r in 0..g.rows {
-        // The cells of clusters whose first node is in this row.
-        let stack: Vec<usize> = m
-            .groups
-            .iter()
-            .zip(&spans)
-            .filter(|(grp, (first, _))| grp.cluster && *first == r)
-            .flat_map(|(grp, _)| {
-                let mut v: Vec<usize> = (0..g.cells.len())
-                    .filter(|i| grp.members.contains(&m.servers[g.cells[*i].server].id))
-                    .collect();
-                v.sort_by_key(|i| g.cells[*i].row);
-                v
-            })
-            .collect();
+}
+
+/// The rows laid out so far, top to bottom.
+struct Rows {
+    /// Top of the first row.
+    top: f64,
+    /// Height of a group's header, above the first row of its servers.
+    band: f64,
+    /// First and last row of each group.
+    spans: Vec<(usize, usize)>,
+    /// Per cell: laid out apart from its row (a cluster's node, the user or
+    /// DNS under the first row).
+    apart: Vec<bool>,
+    /// Bottom of what is drawn so far, per column.
+    floor: Vec<f64>,
+}
+
+impl Rows {
+    /// Lays out row `r`: its top and height, the clusters that start in
+    /// it and the boxes apart from it; then raises the floor under them.
+    fn row(&mut self, m: &Model, g: &mut Grid, r: usize) {
+        let stack = cluster_cells(m, g, &self.spans, r);
         // The row's own cells (by index: the stacked ones are written to
         // below).
         let here: Vec<usize> = (0..g.cells.len())
-            .filter(|i| g.cells[*i].row == r && !stacked[*i])
+            .filter(|i| g.cells[*i].row == r && !self.apart[*i])
             .collect();
-        let cells: Vec<&Cell> = here.iter().map(|i| &g.cells[*i]).collect();
-        let mut y = cells
-            .iter()
-            .copied()
-            .chain(stack.iter().map(|i| &g.cells[*i]))
-            .flat_map(|c| floor[c.a..=c.b].iter().copied())
-            .fold(top, f64::max);
-        if spans.iter().any(|(first, _)| *first == r) {
-            y += band;
-        }
+        let y = self.row_top(g, r, &here, &stack);
         // Servers of the site fill their row; the user, DNS and monitoring
         // keep their own height.
-        let site_h = cells
+        let site_h = here
             .iter()
+            .map(|i| &g.cells[*i])
             .filter(|c| m.servers[c.server].kind == BoxKind::Site)
             .map(|c| box_height(m, g, c))
             .fold(0.0, f64::max);
         g.row_y.push((y, site_h));
+        let mut below_of = stack_cluster(m, g, &stack, y);
+        below_of.extend(self.outside_boxes(m, g, r));
+        for (a, b, below) in below_of {
+            raise(&mut self.floor, a, b, below);
+        }
         let ends_group = m
             .groups
             .iter()
-            .zip(&spans)
+            .zip(&self.spans)
             .any(|(grp, (_, last))| !grp.cluster && *last == r);
-        let mut below_of: Vec<(usize, usize, f64)> = Vec::new();
-        let mut sy = y;
-        for i in stack {
-            let own = own_box(m, g, &g.cells[i], sy);
-            sy += own.h + STACK_GAP;
-            let c = &g.cells[i];
-            below_of.push((c.a, c.b, own.y + own.h + V_GAP + FRAME_PAD));
-            g.cells[i].own = Some(own);
-        }
-        for i in 0..g.cells.len() {
-            let c = &g.cells[i];
-            if c.row != r || !outside(c) {
-                continue;
-            }
-            let oy = floor[c.a..=c.b].iter().copied().fold(top, f64::max);
-            let own = own_box(m, g, c, oy);
-            let gap = V_GAP.max(vertical_label_room(m, &m.servers[c.server].id));
-            below_of.push((c.a, c.b, own.y + own.h + gap));
-            g.cells[i].own = Some(own);
-        }
-        for (a, b, below) in below_of {
-            floor[a..=b].iter_mut().for_each(|f| *f = f.max(below));
-        }
         for c in here.iter().map(|i| &g.cells[*i]) {
             let h = match m.servers[c.server].kind {
                 BoxKind::Site => site_h,
@@ -129,9 +124,84 @@ pub(super) fn rows(m: &Model, g: &mut Grid, top: f64) {
             };
             let gap = V_GAP.max(vertical_label_room(m, &m.servers[c.server].id));
             let below = y + h + gap + if ends_group { FRAME_PAD } else { 0.0 };
-            floor[c.a..=c.b].iter_mut().for_each(|f| *f = f.max(below));
+            raise(&mut self.floor, c.a, c.b, below);
         }
     }
+
+    /// The top of row `r`: under everything above its cells and the
+    /// clusters starting in it, and under a group's header if a group
+    /// starts in it.
+    fn row_top(&self, g: &Grid, r: usize, here: &[usize], stack: &[usize]) -> f64 {
+        let y = here
+            .iter()
+            .chain(stack)
+            .map(|i| &g.cells[*i])
+            .flat_map(|c| self.floor[c.a..=c.b].iter().copied())
+            .fold(self.top, f64::max);
+        if self.spans.iter().any(|(first, _)| *first == r) {
+            y + self.band
+        } else {
+            y
+        }
+    }
+
+    /// The user's and DNS boxes of row `r` laid out apart from it, each
+    /// under what is above it in its columns; returns the floor under each.
+    fn outside_boxes(&self, m: &Model, g: &mut Grid, r: usize) -> Vec<(usize, usize, f64)> {
+        let mut below_of = Vec::new();
+        for i in 0..g.cells.len() {
+            let c = &g.cells[i];
+            if c.row != r || !outside(m, c) {
+                continue;
+            }
+            let oy = self.floor[c.a..=c.b]
+                .iter()
+                .copied()
+                .fold(self.top, f64::max);
+            let own = own_box(m, g, c, oy);
+            let gap = V_GAP.max(vertical_label_room(m, &m.servers[c.server].id));
+            below_of.push((c.a, c.b, own.y + own.h + gap));
+            g.cells[i].own = Some(own);
+        }
+        below_of
+    }
+}
+
+/// The cells of the clusters whose first node is in row `r`, each
+/// cluster's in row order.
+fn cluster_cells(m: &Model, g: &Grid, spans: &[(usize, usize)], r: usize) -> Vec<usize> {
+    m.groups
+        .iter()
+        .zip(spans)
+        .filter(|(grp, (first, _))| grp.cluster && *first == r)
+        .flat_map(|(grp, _)| {
+            let mut v: Vec<usize> = (0..g.cells.len())
+                .filter(|i| grp.members.contains(&m.servers[g.cells[*i].server].id))
+                .collect();
+            v.sort_by_key(|i| g.cells[*i].row);
+            v
+        })
+        .collect()
+}
+
+/// A cluster's nodes stacked one under the other from `y`, each as tall
+/// as it needs; returns the floor under each.
+fn stack_cluster(m: &Model, g: &mut Grid, stack: &[usize], y: f64) -> Vec<(usize, usize, f64)> {
+    let mut below_of = Vec::new();
+    let mut sy = y;
+    for &i in stack {
+        let own = own_box(m, g, &g.cells[i], sy);
+        sy += own.h + STACK_GAP;
+        let c = &g.cells[i];
+        below_of.push((c.a, c.b, own.y + own.h + V_GAP + FRAME_PAD));
+        g.cells[i].own = Some(own);
+    }
+    below_of
+}
+
+/// Raises the floor of columns `a..=b` to `below`.
+fn raise(floor: &mut [f64], a: usize, b: usize, below: f64) {
+    floor[a..=b].iter_mut().for_each(|f| *f = f.max(below));
 }
 
 /// Room under a box for the label of a line going down from it (DNS,
