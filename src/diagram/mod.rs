@@ -17,6 +17,8 @@
 
 mod check;
 mod draw;
+#[cfg(test)]
+mod fixture;
 mod geometry;
 mod graph;
 mod grid;

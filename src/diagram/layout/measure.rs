@@ -137,3 +137,134 @@ pub(super) fn own_box(m: &Model, g: &Grid, c: &Cell, y: f64) -> Own {
         part,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagram::fixture::{model, part, site};
+    use crate::diagram::Tier;
+
+    fn block(kind: BlockKind, title: Option<&str>, lines: &[&str]) -> Block {
+        Block {
+            kind,
+            title: title.map(str::to_string),
+            lines: lines.iter().map(|l| l.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_part_is_as_tall_as_its_lines_and_as_wide_as_the_widest() {
+        let mut p = part("web-01", "nginx", Tier::Web);
+        // Title alone: 6 + 16 + 6.
+        assert_eq!(part_height(&p), 28.0);
+        p.lines = vec!["a".into(), "b".into()];
+        p.tls_ends = true;
+        // Title, two lines and "TLS ends here", 15 apart.
+        assert_eq!(part_height(&p), 73.0);
+        // Room for "TLS ends here" is always kept.
+        let tls = BOLD_BODY.width("TLS ends here");
+        assert_eq!(part_width(&p), tls + 14.0);
+        let long = "proxy_pass http://app-01:8000 and more";
+        p.lines.push(long.into());
+        assert_eq!(part_width(&p), BODY.width(long) + 14.0);
+    }
+
+    #[test]
+    fn a_header_is_the_name_then_one_line_per_address() {
+        let mut s = site("web-01", &[]);
+        assert_eq!(header_height(&s), 17.0);
+        s.addresses = vec!["10.0.0.1 (public)".into(), "10.1.0.1 (private)".into()];
+        assert_eq!(header_height(&s), 47.0);
+        let lines = header_lines(&s);
+        assert_eq!(lines[0], ("web-01".to_string(), SERVER));
+        assert_eq!(lines[2], ("10.1.0.1 (private)".to_string(), BODY));
+    }
+
+    #[test]
+    fn blocks_go_one_a_column_the_rest_stacked_in_the_last() {
+        let mut s = site("server-01", &[]);
+        s.blocks = (0..3)
+            .map(|_| block(BlockKind::Note, None, &["x"]))
+            .collect();
+        let wide = Cell {
+            server: 0,
+            row: 0,
+            a: 2,
+            b: 3,
+            own: None,
+        };
+        assert_eq!(block_cells(&wide, &s), [(2, vec![0]), (3, vec![1, 2])]);
+        let narrow = Cell { a: 1, b: 1, ..wide };
+        assert_eq!(block_cells(&narrow, &s), [(1, vec![0, 1, 2])]);
+        s.blocks.clear();
+        assert!(block_cells(&narrow, &s).is_empty());
+    }
+
+    #[test]
+    fn a_firewall_letting_one_thing_in_says_so_on_one_line_where_it_fits() {
+        let fw = block(
+            BlockKind::Firewall,
+            Some("firewall lets in"),
+            &["22 ← anyone"],
+        );
+        let one = block_text(&fw, 200.0);
+        assert_eq!(
+            one,
+            [("firewall: 22 ← anyone".into(), BOLD_BODY, Ink::Firewall)]
+        );
+        let narrow = block_text(&fw, 100.0);
+        assert_eq!(
+            narrow,
+            [
+                ("firewall lets in".into(), BOLD_BODY, Ink::Firewall),
+                ("22 ← anyone".into(), BODY, Ink::Body),
+            ]
+        );
+        let mon = block(BlockKind::Monitoring, None, &["exporters :9100"]);
+        assert_eq!(
+            block_text(&mon, 200.0),
+            [("exporters :9100".into(), BODY, Ink::Monitoring)]
+        );
+    }
+
+    #[test]
+    fn an_allow_line_breaks_before_its_arrow_first() {
+        let line = "80, 443 ← lb-01, lb-02";
+        let width = BODY.width("  ← lb-01, lb-02") + 1.0;
+        assert!(BODY.width(line) > width);
+        assert_eq!(wrap_allow(line, width), ["80, 443", "  ← lb-01, lb-02"]);
+        assert_eq!(wrap_allow(line, 500.0), [line]);
+        // Not an allow line: wrapped at spaces.
+        assert_eq!(wrap_allow("one two", 1.0), ["one", "  two"]);
+    }
+
+    #[test]
+    fn a_box_holds_its_header_parts_and_blocks_with_insets() {
+        let mut m = model(vec![site("web-01", &[("nginx", Tier::Web)])], vec![]);
+        let g = Grid {
+            cols: vec![(0.0, 200.0)],
+            ..Grid::default()
+        };
+        let c = Cell {
+            server: 0,
+            row: 0,
+            a: 0,
+            b: 0,
+            own: None,
+        };
+        // 8 + header 17 + 4 + part 28 + 8.
+        let own = own_box(&m, &g, &c, 30.0);
+        assert_eq!(
+            own,
+            Own {
+                y: 30.0,
+                h: 65.0,
+                header: 17.0,
+                part: 28.0
+            }
+        );
+        // Two block lines add 8 + 2 × 15.
+        m.servers[0].blocks = vec![block(BlockKind::Note, None, &["a", "b"])];
+        assert_eq!(own_box(&m, &g, &c, 30.0).h, 65.0 + 38.0);
+    }
+}

@@ -135,3 +135,110 @@ fn place_monitoring(m: &Model, g: &mut Grid, i: usize) {
     });
     g.rows = g.rows.max(row + 1);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagram::fixture::{model, server, site, zone};
+
+    /// (server id, row, first column, last column) of each cell.
+    fn cells(m: &Model, g: &Grid) -> Vec<(String, usize, usize, usize)> {
+        let mut v: Vec<_> = g
+            .cells
+            .iter()
+            .map(|c| (m.servers[c.server].id.clone(), c.row, c.a, c.b))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_column_per_tier_and_a_row_per_server_in_it() {
+        let m = model(
+            vec![
+                site("web-02", &[("nginx", Tier::Web)]),
+                site("db", &[("mariadb", Tier::Db)]),
+                site("web-01", &[("nginx", Tier::Web)]),
+                site("lb", &[("haproxy", Tier::Entry)]),
+            ],
+            vec![],
+        );
+        let g = place(&m);
+        assert_eq!(g.tiers, [Tier::Entry, Tier::Web, Tier::Db]);
+        assert_eq!(g.rows, 2);
+        let want = [
+            ("db", 0, 2, 2),
+            ("lb", 0, 0, 0),
+            ("web-01", 1, 1, 1),
+            ("web-02", 0, 1, 1),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|(s, r, a, b)| (s.to_string(), *r, *a, *b))
+            .collect();
+        assert_eq!(cells(&m, &g), want);
+    }
+
+    #[test]
+    fn a_server_spans_the_columns_of_its_parts_and_takes_the_first_free_row() {
+        let m = model(
+            vec![
+                site("app-02", &[("app", Tier::App)]),
+                site(
+                    "server-01",
+                    &[
+                        ("nginx", Tier::Web),
+                        ("app", Tier::App),
+                        ("mariadb", Tier::Db),
+                    ],
+                ),
+                server("client", BoxKind::User, &[("client", Tier::Outside)]),
+            ],
+            vec![],
+        );
+        let g = place(&m);
+        assert_eq!(g.tiers, [Tier::Outside, Tier::Web, Tier::App, Tier::Db]);
+        let got = cells(&m, &g);
+        assert_eq!(got[0], ("app-02".to_string(), 1, 2, 2));
+        assert_eq!(got[1], ("client".to_string(), 0, 0, 0));
+        assert_eq!(got[2], ("server-01".to_string(), 0, 1, 3));
+    }
+
+    #[test]
+    fn monitoring_goes_under_the_others_in_a_column_of_its_zones() {
+        let mut prometheus = server(
+            "mon",
+            BoxKind::Monitoring,
+            &[("prometheus", Tier::Monitoring)],
+        );
+        prometheus.networks = vec!["front".into()];
+        let mut m = model(
+            vec![
+                prometheus,
+                site("lb", &[("haproxy", Tier::Entry)]),
+                site("web", &[("nginx", Tier::Web)]),
+                site("db", &[("mariadb", Tier::Db)]),
+            ],
+            vec![],
+        );
+        m.zones = vec![zone("front", &["lb", "mon"]), zone("back", &["web", "db"])];
+        let g = place(&m);
+        // Only column 0 is inside `front` and outside `back`.
+        assert!(cells(&m, &g).contains(&("mon".to_string(), 1, 0, 0)));
+        assert_eq!(g.rows, 2);
+        assert_eq!(g.zone_cols, [(0, 0), (1, 2)]);
+        // On `back` instead, it takes the first column of that zone.
+        m.servers[0].networks = vec!["back".into()];
+        m.zones = vec![zone("front", &["lb"]), zone("back", &["web", "db", "mon"])];
+        let g = place(&m);
+        assert!(cells(&m, &g).contains(&("mon".to_string(), 1, 1, 1)));
+    }
+
+    #[test]
+    fn a_model_with_no_parts_still_has_one_column() {
+        let m = model(vec![server("mon", BoxKind::Monitoring, &[])], vec![]);
+        let g = place(&m);
+        assert_eq!(g.tiers, [Tier::Outside]);
+        assert_eq!(cells(&m, &g), [("mon".to_string(), 0, 0, 0)]);
+    }
+}
