@@ -120,3 +120,74 @@ pub(super) fn goes_round(m: &Model, g: &Grid, e: &Edge) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagram::fixture::{edge, group, model, site};
+    use crate::diagram::EdgeKind;
+
+    fn cell(server: usize, row: usize, col: usize) -> Cell {
+        Cell {
+            server,
+            row,
+            a: col,
+            b: col,
+            own: None,
+        }
+    }
+
+    /// A load balancer in column 0, two web servers under each other in
+    /// column 1.
+    fn lb_and_two_webs() -> (Model, Grid) {
+        let m = model(
+            vec![
+                site("lb", &[("haproxy", Tier::Entry)]),
+                site("web-01", &[("nginx", Tier::Web)]),
+                site("web-02", &[("nginx", Tier::Web)]),
+            ],
+            vec![],
+        );
+        let g = Grid {
+            tiers: vec![Tier::Entry, Tier::Web],
+            cells: vec![cell(0, 0, 0), cell(1, 0, 1), cell(2, 1, 1)],
+            rows: 2,
+            side: vec![10.0, 0.0],
+            ..Grid::default()
+        };
+        (m, g)
+    }
+
+    #[test]
+    fn a_part_is_in_its_tiers_column_a_group_in_its_first_members() {
+        let (mut m, g) = lb_and_two_webs();
+        assert_eq!(column_of(&m, &g, "lb/haproxy"), Some(0));
+        assert_eq!(column_of(&m, &g, "web-02/nginx"), Some(1));
+        assert_eq!(column_of(&m, &g, "web-02"), None);
+        m.groups = vec![group("vip", &["web-01", "web-02"], false)];
+        assert_eq!(column_of(&m, &g, "vip"), Some(1));
+    }
+
+    #[test]
+    fn a_line_goes_round_unless_it_joins_consecutive_rows_of_one_column() {
+        let (m, g) = lb_and_two_webs();
+        let round = |from: &str, to: &str| goes_round(&m, &g, &edge(from, to, EdgeKind::Vrrp, &[]));
+        assert!(!round("web-01", "web-02/nginx"));
+        assert!(round("web-02", "web-01"));
+        assert!(round("lb", "web-02"));
+        assert!(!round("nowhere", "web-02"));
+    }
+
+    #[test]
+    fn a_gap_keeps_room_for_side_lines_frames_and_zone_borders() {
+        let (mut m, mut g) = lb_and_two_webs();
+        assert_eq!(gap_reserve(&m, &g, 0, true), 4.0 + 10.0);
+        assert_eq!(gap_reserve(&m, &g, 1, false), 4.0);
+        m.groups = vec![group("vip", &["web-01", "web-02"], false)];
+        assert_eq!(gap_reserve(&m, &g, 1, false), 4.0 + FRAME_PAD);
+        // Two zones ending left of the gap: the outer one's border counts.
+        g.zone_cols = vec![(0, 0), (0, 1)];
+        assert_eq!(gap_reserve(&m, &g, 0, true), 4.0 + 10.0 + zone_pad(0, 2));
+        assert_eq!(gap_reserve(&m, &g, 1, false), 4.0 + FRAME_PAD);
+    }
+}

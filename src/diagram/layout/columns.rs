@@ -106,3 +106,70 @@ pub(super) fn side_room(m: &Model, g: &Grid) -> Vec<f64> {
     }
     side
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagram::fixture::{edge, model, site};
+    use crate::diagram::layout::place::place;
+    use crate::diagram::{Block, BlockKind, Tier};
+
+    fn lb_to_web(label: &str) -> Model {
+        model(
+            vec![
+                site("lb", &[("haproxy", Tier::Entry)]),
+                site("web", &[("nginx", Tier::Web)]),
+            ],
+            vec![edge("lb/haproxy", "web/nginx", EdgeKind::Request, &[label])],
+        )
+    }
+
+    #[test]
+    fn a_gap_is_as_wide_as_its_bus_and_widest_label_needs_at_least_40() {
+        let m = lb_to_web("HTTP :80");
+        let mut g = place(&m);
+        g.side = side_room(&m, &g);
+        // 4 + 6 + 5 + 49.544 + 5 + 4, rounded up.
+        assert_eq!(gap_widths(&m, &g), [74.0]);
+        let m = lb_to_web("x");
+        assert_eq!(gap_widths(&m, &g), [40.0]);
+    }
+
+    #[test]
+    fn a_column_is_at_least_its_least_width_and_grows_for_blocks_up_to_its_most() {
+        let mut m = lb_to_web("HTTP :80");
+        m.servers[1].blocks = vec![Block {
+            kind: BlockKind::Note,
+            title: None,
+            lines: vec!["a very long line of a block that would never fit a column".into()],
+        }];
+        let mut g = place(&m);
+        (g.min_col, g.max_col) = (130.0, 160.0);
+        assert_eq!(column_widths(&m, &g), [130.0, 160.0]);
+        // A part wider than the least width widens its column, past the most.
+        m.servers[0].parts[0].lines = vec!["backend web 10.0.0.1:80 check inter 2s".into()];
+        let want = (BODY.width(&m.servers[0].parts[0].lines[0]) + 14.0 + 16.0).ceil();
+        assert!(want > 160.0);
+        assert_eq!(column_widths(&m, &g)[0], want);
+    }
+
+    #[test]
+    fn a_line_going_round_keeps_room_right_of_its_last_column() {
+        let db = |id: &str| site(id, &[("mariadb", Tier::Db)]);
+        let mut m = model(
+            vec![db("db-01"), db("db-02"), db("db-03")],
+            vec![edge(
+                "db-01/mariadb",
+                "db-03/mariadb",
+                EdgeKind::Replication,
+                &["replication"],
+            )],
+        );
+        let g = place(&m);
+        let want = SIDE_OFF + LABEL_GAP + 2.0 + LABEL.width("replication") + 6.0;
+        assert_eq!(side_room(&m, &g), [want]);
+        // Between consecutive rows it goes straight down: no room.
+        m.edges[0].to = "db-02/mariadb".into();
+        assert_eq!(side_room(&m, &g), [0.0]);
+    }
+}

@@ -234,3 +234,55 @@ fn group_rows(m: &Model, g: &Grid) -> Vec<(usize, usize)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagram::fixture::{edge, group, model, site};
+    use crate::diagram::layout::place::place;
+    use crate::diagram::{EdgeKind, Tier};
+
+    fn web(id: &str) -> crate::diagram::ServerBox {
+        site(id, &[("nginx", Tier::Web)])
+    }
+
+    #[test]
+    fn a_row_starts_under_the_one_above_with_room_for_its_labels() {
+        let mut m = model(vec![web("web-01"), web("web-02")], vec![]);
+        let mut g = place(&m);
+        g.cols = vec![(0.0, 200.0)];
+        rows(&m, &mut g, 50.0);
+        // Each box: 8 + 17 + 4 + 28 + 8 = 65 tall.
+        assert_eq!(g.row_y, [(50.0, 65.0), (143.0, 65.0)]);
+        assert_eq!((g.header_h[0], g.part_h[0]), (17.0, 28.0));
+        // A two-line label on a line down from web-01 needs 2 × 15 + 12.
+        m.edges = vec![edge("web-01", "web-02", EdgeKind::Vrrp, &["a", "b"])];
+        let mut g = place(&m);
+        g.cols = vec![(0.0, 200.0)];
+        rows(&m, &mut g, 50.0);
+        assert_eq!(g.row_y[1].0, 50.0 + 65.0 + 42.0);
+    }
+
+    #[test]
+    fn a_clusters_nodes_stack_under_its_header_each_as_tall_as_it_needs() {
+        let db = |id: &str| site(id, &[("mariadb", Tier::Db)]);
+        let mut m = model(vec![db("db-01"), db("db-02")], vec![]);
+        m.groups = vec![group("galera", &["db-01", "db-02"], true)];
+        let mut g = place(&m);
+        g.cols = vec![(0.0, 200.0)];
+        rows(&m, &mut g, 50.0);
+        let band = group_band(&m);
+        assert_eq!(band, FRAME_PAD + 16.0 + 4.0);
+        let own: Vec<(f64, f64)> = g
+            .cells
+            .iter()
+            .map(|c| c.own.map(|o| (o.y, o.h)).unwrap())
+            .collect();
+        assert_eq!(
+            own,
+            [(50.0 + band, 65.0), (50.0 + band + 65.0 + STACK_GAP, 65.0)]
+        );
+        // Stacked nodes share no row's bands.
+        assert_eq!(g.header_h, [0.0, 0.0]);
+    }
+}
