@@ -85,3 +85,61 @@ pub(super) fn to_page(l: &mut Layout) {
     l.width = nw.ceil();
     l.height = nh.ceil();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagram::fixture::{edge, model};
+
+    #[test]
+    fn the_page_gets_a4s_proportions_with_the_drawing_centred() {
+        let mut l = Layout {
+            width: 100.0,
+            height: 100.0,
+            ..Layout::default()
+        };
+        l.text(10.0, 20.0, "x", BODY, Ink::Body, None);
+        to_page(&mut l);
+        // 100 × √2 = 141.42: 20 added left, the rest right.
+        assert_eq!((l.width, l.height), (142.0, 100.0));
+        assert_eq!((l.texts[0].x, l.texts[0].y), (30.0, 20.0));
+        let mut wide = Layout {
+            width: 300.0,
+            height: 100.0,
+            ..Layout::default()
+        };
+        to_page(&mut wide);
+        assert_eq!((wide.width, wide.height), (300.0, 213.0));
+    }
+
+    #[test]
+    fn the_legend_explains_only_what_the_drawing_has() {
+        let texts = |m: &Model| {
+            let mut l = Layout::default();
+            legend(&mut l, m, 0.0, 1000.0);
+            l.texts.into_iter().map(|t| t.text).collect::<Vec<_>>()
+        };
+        let mut m = model(vec![], vec![]);
+        assert_eq!(texts(&m), ["→ request, protocol :port"]);
+        m.edges = vec![edge("a", "b", EdgeKind::Vrrp, &[])];
+        assert_eq!(
+            texts(&m),
+            ["→ request, protocol :port", "purple: virtual IP, VRRP"]
+        );
+    }
+
+    #[test]
+    fn a_long_title_wraps_and_its_bottom_is_under_the_last_line() {
+        let mut m = model(vec![], vec![]);
+        m.title = "task3: two load balancers sharing a virtual IP in front".into();
+        let mut l = Layout::default();
+        let bottom = title(&mut l, &m, 300.0);
+        assert!(l.texts.len() > 1);
+        let last = l.texts.last().unwrap();
+        assert_eq!(bottom, last.y + TITLE.size * DESCENT);
+        assert!(l
+            .texts
+            .iter()
+            .all(|t| TITLE.width(&t.text) <= 300.0 - 2.0 * MARGIN));
+    }
+}
