@@ -6,10 +6,8 @@
 //! few places next to its line where it crosses nothing.
 
 use super::draw::{Anchor, BoxClass, DrawEdge, DrawText, Ink, Layout, Rect};
-use super::layout::{
-    column_of, gap_reserve, goes_round, Grid, BUS_OFF, BUS_STEP, FRAME_PAD, LABEL, LABEL_GAP, PART,
-    SIDE_OFF,
-};
+use super::geometry::{BUS_OFF, BUS_STEP, FRAME_PAD, LABEL, LABEL_GAP, PART, SIDE_OFF};
+use super::grid::{column_of, gap_reserve, goes_round, Grid};
 use super::text::{ASCENT, DESCENT};
 use super::{Edge, EdgeKind, Model};
 
@@ -21,6 +19,7 @@ struct Pending {
     places: Vec<(f64, f64, Anchor)>,
 }
 
+/// Every edge of the model, on the laid-out boxes, and its label.
 pub(super) fn route(l: &mut Layout, m: &Model, g: &Grid) {
     let mut labels = Vec::new();
     for gap in 0..g.tiers.len().saturating_sub(1) {
@@ -292,4 +291,223 @@ fn place(l: &mut Layout, p: Pending) {
         .find(|texts| texts.iter().all(|t| clear(l, &t.rect())))
         .unwrap_or_else(|| set(&p, p.places[0]));
     l.texts.extend(chosen);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagram::draw::DrawBox;
+    use crate::diagram::fixture::{edge, model, site};
+    use crate::diagram::grid::Cell;
+    use crate::diagram::{BoxKind, Tier};
+
+    fn rect(x: f64, y: f64, w: f64, h: f64) -> Rect {
+        Rect { x, y, w, h }
+    }
+
+    fn boxed(id: &str, class: BoxClass, rect: Rect) -> DrawBox {
+        DrawBox {
+            id: id.to_string(),
+            class,
+            rect,
+            flag: false,
+            kind: BoxKind::Site,
+            networks: vec![],
+        }
+    }
+
+    fn cell(server: usize, row: usize, col: usize) -> Cell {
+        Cell {
+            server,
+            row,
+            a: col,
+            b: col,
+            own: None,
+        }
+    }
+
+    fn near(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn simplify_drops_repeats_and_points_inside_straight_runs() {
+        let pts = vec![(0.0, 0.0), (5.0, 0.0), (5.0, 0.0), (9.0, 0.0), (9.0, 4.0)];
+        assert_eq!(simplify(pts), [(0.0, 0.0), (9.0, 0.0), (9.0, 4.0)]);
+    }
+
+    #[test]
+    fn edges_share_a_bus_only_when_every_source_goes_to_every_target() {
+        let r = EdgeKind::Request;
+        let fan = [edge("a", "x", r, &[]), edge("a", "y", r, &[])];
+        let fan: Vec<&Edge> = fan.iter().collect();
+        assert_eq!(bus_groups(&fan).len(), 1);
+        let partial = [
+            edge("a", "x", r, &[]),
+            edge("a", "y", r, &[]),
+            edge("b", "x", r, &[]),
+        ];
+        let partial: Vec<&Edge> = partial.iter().collect();
+        assert_eq!(bus_groups(&partial).len(), 3);
+        let apart = [edge("a", "x", r, &[]), edge("b", "y", r, &[])];
+        let apart: Vec<&Edge> = apart.iter().collect();
+        assert_eq!(bus_groups(&apart).len(), 2);
+    }
+
+    /// A load balancer in column 0 sending to two web servers one under the
+    /// other in column 1, laid out by hand.
+    fn fan_out() -> (Model, Grid, Layout) {
+        let label = ["HTTP :80"];
+        let m = model(
+            vec![
+                site("lb", &[("haproxy", Tier::Entry)]),
+                site("web-01", &[("nginx", Tier::Web)]),
+                site("web-02", &[("nginx", Tier::Web)]),
+            ],
+            vec![
+                edge("lb/haproxy", "web-01/nginx", EdgeKind::Request, &label),
+                edge("lb/haproxy", "web-02/nginx", EdgeKind::Request, &label),
+            ],
+        );
+        let g = Grid {
+            tiers: vec![Tier::Entry, Tier::Web],
+            cells: vec![cell(0, 0, 0), cell(1, 0, 1), cell(2, 1, 1)],
+            rows: 2,
+            cols: vec![(0.0, 100.0), (200.0, 100.0)],
+            side: vec![0.0, 0.0],
+            ..Grid::default()
+        };
+        let l = Layout {
+            boxes: vec![
+                boxed("lb/haproxy", BoxClass::Part, rect(10.0, 10.0, 80.0, 20.0)),
+                boxed(
+                    "web-01/nginx",
+                    BoxClass::Part,
+                    rect(210.0, 10.0, 80.0, 20.0),
+                ),
+                boxed(
+                    "web-02/nginx",
+                    BoxClass::Part,
+                    rect(210.0, 110.0, 80.0, 20.0),
+                ),
+            ],
+            ..Layout::default()
+        };
+        (m, g, l)
+    }
+
+    #[test]
+    fn requests_run_on_one_bus_in_the_gap_and_labels_sit_by_their_targets() {
+        let (m, g, mut l) = fan_out();
+        assert_eq!(bus_count(&m, &g, 0), 1);
+        route(&mut l, &m, &g);
+        // The bus: right of column 0 by the gap's reserve (4) and BUS_OFF.
+        let bus = 100.0 + 4.0 + BUS_OFF;
+        let points = |to: &str| {
+            let e = l.edges.iter().find(|e| e.to == to).unwrap();
+            e.points.clone()
+        };
+        assert_eq!(points("web-01/nginx"), [(90.0, 20.0), (210.0, 20.0)]);
+        assert_eq!(
+            points("web-02/nginx"),
+            [(90.0, 20.0), (bus, 20.0), (bus, 120.0), (210.0, 120.0)]
+        );
+        assert!(l.edges.iter().all(|e| e.arrow));
+        // Each label above its target's stub, right-aligned against the
+        // column's reserve.
+        assert_eq!(l.texts.len(), 2);
+        let mut texts = l.texts.clone();
+        texts.sort_by(|a, b| a.y.total_cmp(&b.y));
+        for (t, y) in texts.iter().zip([20.0, 120.0]) {
+            assert_eq!(
+                (t.x, t.anchor, t.text.as_str()),
+                (190.0, Anchor::End, "HTTP :80")
+            );
+            assert!(near(t.y, y - LABEL_GAP - DESCENT * LABEL.size), "{}", t.y);
+        }
+    }
+
+    /// Three database servers one under the other, db-01 replicating to
+    /// db-02 or db-03.
+    fn column_of_three(to: &str) -> (Model, Grid, Layout) {
+        let db = |id: &str| site(id, &[("mariadb", Tier::Db)]);
+        let m = model(
+            vec![db("db-01"), db("db-02"), db("db-03")],
+            vec![edge(
+                "db-01/mariadb",
+                to,
+                EdgeKind::Replication,
+                &["replication"],
+            )],
+        );
+        let g = Grid {
+            tiers: vec![Tier::Db],
+            cells: vec![cell(0, 0, 0), cell(1, 1, 0), cell(2, 2, 0)],
+            rows: 3,
+            cols: vec![(0.0, 100.0)],
+            side: vec![0.0],
+            ..Grid::default()
+        };
+        let l = Layout {
+            boxes: vec![
+                boxed("db-01", BoxClass::Server, rect(0.0, 0.0, 100.0, 50.0)),
+                boxed(
+                    "db-01/mariadb",
+                    BoxClass::Part,
+                    rect(10.0, 20.0, 60.0, 20.0),
+                ),
+                boxed("db-02", BoxClass::Server, rect(0.0, 80.0, 100.0, 50.0)),
+                boxed("db-03", BoxClass::Server, rect(0.0, 160.0, 100.0, 50.0)),
+            ],
+            ..Layout::default()
+        };
+        (m, g, l)
+    }
+
+    #[test]
+    fn replication_goes_straight_down_to_the_box_under_it() {
+        let (m, g, mut l) = column_of_three("db-02/mariadb");
+        route(&mut l, &m, &g);
+        // From under the source part's middle to the next box's top.
+        assert_eq!(l.edges[0].points, [(40.0, 50.0), (40.0, 80.0)]);
+        let t = &l.texts[0];
+        assert_eq!(
+            (t.x, t.anchor, t.ink),
+            (46.0, Anchor::Start, Ink::Replication)
+        );
+    }
+
+    #[test]
+    fn a_line_past_a_box_in_between_goes_round_its_right_side() {
+        let (m, g, mut l) = column_of_three("db-03/mariadb");
+        route(&mut l, &m, &g);
+        let side = 100.0 + SIDE_OFF;
+        let e = &l.edges[0];
+        assert_eq!(
+            e.points,
+            [(100.0, 25.0), (side, 25.0), (side, 185.0), (100.0, 185.0)]
+        );
+        let between = l.rect_of("db-02").unwrap();
+        assert!(e.segments().all(|(a, b)| !between.hit_by(a, b)));
+        // Its label right of the line, centred on it.
+        let t = &l.texts[0];
+        assert_eq!(t.x, side + LABEL_GAP + 2.0);
+        assert!(near(t.y, 105.0 - LABEL.line() / 2.0 + ASCENT * LABEL.size));
+    }
+
+    #[test]
+    fn a_label_takes_its_first_clear_place() {
+        let mut l = Layout::default();
+        let p = Pending {
+            lines: vec!["one".into()],
+            ink: Ink::Body,
+            places: vec![(10.0, 20.0, Anchor::Start), (10.0, 60.0, Anchor::Start)],
+        };
+        l.texts.extend(set(&p, p.places[0]));
+        assert!(!clear(&l, &l.texts[0].rect()));
+        place(&mut l, p);
+        assert_eq!((l.texts[1].x, l.texts[1].y), (10.0, 60.0));
+        // Off the page is never clear.
+        assert!(!clear(&Layout::default(), &rect(-1.0, 5.0, 10.0, 10.0)));
+    }
 }

@@ -111,4 +111,27 @@ mod tests {
         assert!(lines.iter().all(|l| f.width(l) <= 110.0));
         assert_eq!(wrap("short", f, 100.0), ["short"]);
     }
+
+    #[test]
+    fn characters_outside_ascii_measure_as_an_arrow() {
+        let f = Font::regular(10.0);
+        assert_eq!(f.width("←"), 8.38);
+        assert_eq!(f.width("é"), 8.38);
+        assert_eq!(Font::bold(10.0).width("→"), 8.38);
+        assert_eq!(f.width(""), 0.0);
+    }
+
+    #[test]
+    fn a_line_is_130_percent_of_the_size_rounded_up() {
+        assert_eq!(Font::regular(11.0).line(), 15.0);
+        assert_eq!(Font::bold(13.0).line(), 17.0);
+        assert_eq!(Font::regular(10.0).line(), 13.0);
+    }
+
+    #[test]
+    fn a_word_wider_than_the_line_stays_whole() {
+        let f = Font::regular(10.0);
+        let lines = wrap("a www.a-very-long-domain.example b", f, 30.0);
+        assert_eq!(lines, ["a", "  www.a-very-long-domain.example", "  b"]);
+    }
 }

@@ -11,11 +11,17 @@
 //! a landscape A4 page legibly ([`PAGE_RULE`]), `route` draws the edges and
 //! keeps every label clear of edges and boxes, `check` finds what crosses
 //! what, `svg` writes the drawing (`draw` holds its pieces, `text` the font
-//! metrics); `graph` writes the same model as Mermaid or DOT.
+//! metrics); `graph` writes the same model as Mermaid or DOT. `geometry`
+//! holds the measures they share (page, fonts, spacings), `grid` the grid
+//! that layout fills in and routing reads.
 
 mod check;
 mod draw;
+#[cfg(test)]
+mod fixture;
+mod geometry;
 mod graph;
+mod grid;
 mod layout;
 mod route;
 mod svg;
@@ -25,8 +31,9 @@ pub mod text;
 
 pub use check::problems;
 pub use draw::Layout;
+pub use geometry::PAGE_RULE;
 pub use graph::{dot, mermaid};
-pub use layout::{layout, PAGE_RULE};
+pub use layout::layout;
 pub use svg::svg;
 
 use crate::components::{haproxy, mariadb, nginx, ComponentSpec};
@@ -504,6 +511,12 @@ type Add<'a> = dyn FnMut(String, String, Vec<String>, EdgeKind) + 'a;
 
 /// Load balancer → web → app → database, replication, VRRP and scrapes.
 fn site_edges(topo: &Topology, add: &mut Add) {
+    request_edges(topo, add);
+    copy_edges(topo, add);
+}
+
+/// The request path inside the site: load balancer → web → app → database.
+fn request_edges(topo: &Topology, add: &mut Add) {
     for lb in topo.with_role(Role::LoadBalancer) {
         for b in &lb.backends {
             let scheme = if topo.web_tls() { "HTTPS" } else { "HTTP" };
@@ -548,6 +561,11 @@ fn site_edges(topo: &Topology, add: &mut Add) {
             );
         }
     }
+}
+
+/// What the site keeps in step besides requests: zone transfers,
+/// replication, VRRP, and Prometheus's scrapes.
+fn copy_edges(topo: &Topology, add: &mut Add) {
     for (s, o) in topo.running::<crate::components::dns::Options>() {
         if let Some(primary) = &o.primary {
             add(
