@@ -21,8 +21,8 @@
 //!   flows, exporter and render function.
 //! - [`render`] and [`plan`]: Tera templates into a plan of files,
 //!   services, setup steps, readiness probes and checks per server.
-//! - [`stranger`]: what anyone on the users' network may reach (verify's
-//!   public checks).
+//! - [`stranger`]: where on the users' network the site is reached (by
+//!   verify's stranger, `up --publish` and the monitoring's probe).
 //! - [`state`]: per-stack secrets (passwords, the lab CA) kept 0600.
 //! - [`image`]: the one node image, built from Debian packages.
 //! - [`check`]: runs each rendered file through its own program.
@@ -38,8 +38,9 @@
 //! - [`cli`]: the command line's definition (clap), also the source of the
 //!   completions and the man page.
 //! - [`verify`], [`chaos`], [`explain`], [`diagram`]: proving, breaking,
-//!   explaining and drawing a lab; [`alerts`]: what the lab's own
-//!   monitoring says is wrong with it.
+//!   explaining and drawing a lab (verify: one file per family of claims,
+//!   what a kind claims of its server given by the kind); [`alerts`]: what
+//!   the lab's own monitoring says is wrong with it.
 //! - [`lab`]: lab instances (`--lab`): a stack's copy under its own name,
 //!   on subnets of its own where the stack's are taken.
 //!

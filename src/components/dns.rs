@@ -178,6 +178,18 @@ impl Component for Options {
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+
+    // ---- verify ----
+
+    /// Several DNS servers answer with one serial, named by the first.
+    fn to_prove(&self, topo: &Topology, node: &Node) -> Vec<super::ToProve> {
+        let servers = servers(topo);
+        if servers.len() < 2 || servers[0] != node.name {
+            return Vec::new();
+        }
+        let servers = servers.into_iter().map(str::to_string).collect();
+        vec![super::ToProve::ZoneSerial { servers }]
+    }
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -222,6 +222,23 @@ impl Component for Options {
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+
+    // ---- verify ----
+
+    /// Its backends share the requests; each hop to one is HTTPS verified
+    /// against the lab CA where the web servers serve HTTPS.
+    fn to_prove(&self, topo: &Topology, node: &Node) -> Vec<super::ToProve> {
+        let mut claims = Vec::new();
+        if topo.web_tls() {
+            claims.extend(node.backends.iter().map(|web| super::ToProve::VerifiedHop {
+                web: web.clone(),
+            }));
+        }
+        claims.push(super::ToProve::Balancing {
+            backends: node.backends.clone(),
+        });
+        claims
+    }
 }
 
 pub const CONF: &str = "/etc/haproxy/haproxy.cfg";

@@ -121,6 +121,23 @@ impl Component for Options {
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+
+    // ---- verify ----
+
+    /// The lab's first virtual IP fails over, named by its first member.
+    fn to_prove(&self, topo: &Topology, node: &Node) -> Vec<super::ToProve> {
+        let Some(vip) = topo.vips.first() else {
+            return Vec::new();
+        };
+        let members: Vec<String> = vip.members.iter().map(|(m, _)| m.clone()).collect();
+        if members.first() != Some(&node.name) {
+            return Vec::new();
+        }
+        vec![super::ToProve::Failover {
+            address: vip.address,
+            members,
+        }]
+    }
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

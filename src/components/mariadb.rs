@@ -265,6 +265,20 @@ impl Component for Options {
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+
+    // ---- verify ----
+
+    /// A Galera node is in its cluster, a replica follows its primary; the
+    /// application's writes reach either.
+    fn to_prove(&self, _topo: &Topology, node: &Node) -> Vec<super::ToProve> {
+        match self.role {
+            DbRole::Galera => vec![super::ToProve::GaleraNode {
+                size: node.cluster.len(),
+            }],
+            DbRole::Replica => vec![super::ToProve::Replica],
+            DbRole::Primary => Vec::new(),
+        }
+    }
 }
 
 fn render_exporter(ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -169,6 +169,15 @@ pub trait Component: Any + std::fmt::Debug {
 
     /// Writes the component's files, services, probes and checks.
     fn render(&self, ctx: &Ctx, out: &mut Out) -> crate::error::Result<()>;
+
+    // ---- verify: what a running lab proves of the component ----
+
+    /// What `verify` proves of this component on its server (`node`) on a
+    /// running lab, besides what it proves of the whole stack: see
+    /// [`ToProve`].
+    fn to_prove(&self, _topo: &Topology, _node: &Node) -> Vec<ToProve> {
+        Vec::new()
+    }
 }
 
 /// Metrics a server with the monitoring client exports for one of its
@@ -418,4 +427,48 @@ impl schemars::JsonSchema for ComponentSpec {
             "anyOf": any_of,
         })
     }
+}
+
+// ---- verify: what a running lab proves of the components ----
+
+/// A claim `verify` proves of one component on its running server, named by
+/// the component's kind ([`Component::to_prove`]); verify knows how to prove
+/// each. A claim about a group (the DNS servers, a virtual IP's load
+/// balancers) is named once, by the group's first server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToProve {
+    /// The lab's DNS servers (the primary first) each answer for the
+    /// domain with the zone's serial: a secondary has the primary's zone
+    /// as it is now.
+    ZoneSerial { servers: Vec<String> },
+    /// This load balancer's hop to the web server `web` is HTTPS, verified
+    /// against the lab CA.
+    VerifiedHop { web: String },
+    /// Requests to the site are spread over `backends`, every one
+    /// answering (proved of the first load balancer).
+    Balancing { backends: Vec<String> },
+    /// A node of a Galera cluster of `size` nodes: it is in the cluster,
+    /// and a note written through the application reaches it.
+    GaleraNode { size: usize },
+    /// A replica: a note written through the application reaches it in
+    /// time, and it refuses writes.
+    Replica,
+    /// Its firewall is active.
+    Firewall,
+    /// The Prometheus listening on `port` has every one of `wanted`
+    /// (`(job, server)`) as a target that is up (proved of the first).
+    TargetsUp {
+        port: u16,
+        wanted: Vec<(String, String)>,
+    },
+    /// Its request count (`metric`, a counter labelled by server) rises
+    /// after traffic.
+    RequestCount { metric: &'static str },
+    /// The virtual IP `address` is held by the first of `members` (the
+    /// highest priority); the site answers on it through another while
+    /// that one is down, and it holds the address again once back.
+    Failover {
+        address: std::net::Ipv4Addr,
+        members: Vec<String>,
+    },
 }

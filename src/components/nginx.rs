@@ -176,6 +176,24 @@ impl Component for Options {
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+
+    // ---- verify ----
+
+    /// The first web server's request count rises after traffic, when its
+    /// nginx is exported.
+    fn to_prove(&self, topo: &Topology, node: &Node) -> Vec<super::ToProve> {
+        let first = topo.with_role(Role::Web).next();
+        let exported = topo
+            .exporters(&node.name)
+            .iter()
+            .any(|(job, _)| *job == EXPORTER.job);
+        if !exported || first.is_none_or(|w| w.name != node.name) {
+            return Vec::new();
+        }
+        vec![super::ToProve::RequestCount {
+            metric: "nginx_http_requests_total",
+        }]
+    }
 }
 
 fn render_exporter(_ctx: &Ctx, out: &mut Out) -> Result<()> {

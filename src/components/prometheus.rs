@@ -192,6 +192,31 @@ impl Component for Options {
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+
+    // ---- verify ----
+
+    /// Every exporter of the lab, and its own targets, are up.
+    fn to_prove(&self, topo: &Topology, node: &Node) -> Vec<super::ToProve> {
+        let mut wanted: Vec<(String, String)> = topo
+            .stack
+            .servers
+            .iter()
+            .flat_map(|s| {
+                topo.exporters(&s.name)
+                    .into_iter()
+                    .map(|(job, _)| (job.to_string(), s.name.clone()))
+            })
+            .collect();
+        wanted.extend(
+            own_targets(topo, &node.name)
+                .into_iter()
+                .map(|(job, server)| (job.to_string(), server.to_string())),
+        );
+        vec![super::ToProve::TargetsUp {
+            port: self.port,
+            wanted,
+        }]
+    }
 }
 
 /// Where the monitoring server `me` loads the site from, as a user would:

@@ -145,6 +145,13 @@ impl Component for Options {
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+
+    // ---- verify ----
+
+    /// The firewall is on.
+    fn to_prove(&self, _topo: &Topology, _node: &Node) -> Vec<super::ToProve> {
+        vec![super::ToProve::Firewall]
+    }
 }
 
 pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {

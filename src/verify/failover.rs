@@ -1,0 +1,214 @@
+//! Failover claims: the virtual IP is held by one load balancer, the one
+//! of highest priority; killed, the site keeps answering on the address
+//! through another within the bound; restored, it holds the address again.
+
+use std::time::{Duration, Instant};
+
+use super::verifier::Verifier;
+use crate::components::ToProve;
+
+use crate::error::Result;
+use crate::progress::Progress;
+
+/// How long the site may be away when the active load balancer dies.
+pub const FAILOVER_BOUND_MS: u64 = 1000;
+
+/// Who holds the address, in words: `nobody`, or their names.
+fn holders_words(holders: &[String]) -> String {
+    if holders.is_empty() {
+        "nobody".into()
+    } else {
+        holders.join(", ")
+    }
+}
+
+/// What the failover poll saw: how long the site was away (None when it
+/// never came back), and the load balancer that answered after.
+fn read_gap(stdout: &str) -> (Option<u64>, String) {
+    let mut lines = stdout.lines();
+    let gap = lines.next().and_then(|l| l.trim().parse::<u64>().ok());
+    let via = lines
+        .next()
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    (gap, via)
+}
+
+/// What the claim that the site survives a kill expects.
+fn survives() -> String {
+    format!("within {FAILOVER_BOUND_MS} ms, through another load balancer")
+}
+
+impl Verifier<'_> {
+    /// Kill the active load balancer: the site keeps answering on the
+    /// virtual IP; then restore it.
+    pub(super) async fn failover(&mut self, progress: &dyn Progress) -> Result<()> {
+        let first = self.claimed(|c| match c {
+            ToProve::Failover { address, members } => Some((*address, members.clone())),
+            _ => None,
+        });
+        let Some((_, (address, members))) = first.into_iter().next() else {
+            return Ok(());
+        };
+        let address = address.to_string();
+        let holders = self.held_by_one(&address, &members).await?;
+        let active = members[0].clone();
+        if self.is_down(&active) {
+            // Killing the other would only take the site down: the claims
+            // that need the active one fail because of it.
+            let answers = format!("site answers on {address} after {active} is killed");
+            let again = format!("{active} restored and holds {address} again");
+            self.unchecked("failover", answers, survives(), &active);
+            self.unchecked("failover", again, active.clone(), &active);
+            return Ok(());
+        }
+        let Some(victim) = holders.first().cloned() else {
+            return Ok(());
+        };
+        progress.update("verify", None, &format!("killing {victim}"));
+        self.site_survives(&address, &victim).await?;
+        // Restore: start it again and wait until it holds the VIP again.
+        progress.update("verify", None, &format!("restoring {victim}"));
+        self.holds_again(&address, &members, &victim).await
+    }
+
+    /// The claim that the first of `members` (highest priority) alone
+    /// holds `address`; who holds it.
+    async fn held_by_one(&mut self, address: &str, members: &[String]) -> Result<Vec<String>> {
+        let t = Instant::now();
+        let holders = self.vip_holder(address, members).await?;
+        let active = members[0].clone();
+        self.record(
+            "failover",
+            format!("virtual IP {address} held by one load balancer"),
+            format!("{active} (highest priority)"),
+            holders_words(&holders),
+            holders == [active.clone()],
+            t,
+        );
+        Ok(holders)
+    }
+
+    /// Kills `victim` and claims the site answers on `address` through
+    /// another load balancer within [`FAILOVER_BOUND_MS`].
+    async fn site_survives(&mut self, address: &str, victim: &str) -> Result<()> {
+        let t = Instant::now();
+        self.driver.kill(victim).await?;
+        // The virtual IP itself is polled (the name resolved once, here):
+        // the gap measured is the address's, not the DNS server's too.
+        let port = self.topo.site_port();
+        let site = self.site();
+        let poll = crate::shell::polling(
+            crate::shell::FAILOVER_GAP,
+            &[
+                "4".to_string(),
+                "--resolve".to_string(),
+                format!("{site}:{port}:{address}"),
+                format!("{}://{site}/nginx-health", self.scheme()),
+            ],
+        );
+        let out = self.sh(&self.client, &poll).await?;
+        let (gap, via) = read_gap(&out.stdout);
+        self.record(
+            "failover",
+            format!("site answers on {address} after {victim} is killed"),
+            survives(),
+            match gap {
+                Some(ms) => format!("after {ms} ms, through {via}"),
+                None => "no answer in 4 s".into(),
+            },
+            gap.is_some_and(|ms| ms <= FAILOVER_BOUND_MS) && !via.is_empty() && via != victim,
+            t,
+        );
+        Ok(())
+    }
+
+    /// Restores `victim` and claims the first of `members` holds `address`
+    /// again.
+    async fn holds_again(&mut self, address: &str, members: &[String], victim: &str) -> Result<()> {
+        let active = members[0].clone();
+        let t = Instant::now();
+        self.restore(victim).await?;
+        let mut back = Vec::new();
+        for _ in 0..100 {
+            back = self.vip_holder(address, members).await?;
+            if back == [active.clone()] {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.record(
+            "failover",
+            format!("{victim} restored and holds {address} again"),
+            active.clone(),
+            holders_words(&back),
+            back == [active],
+            t,
+        );
+        Ok(())
+    }
+
+    /// Which member of the VIP's group holds it now.
+    async fn vip_holder(&self, vip: &str, members: &[String]) -> Result<Vec<String>> {
+        let mut holders = Vec::new();
+        for m in members {
+            let out = self
+                .sh(
+                    m,
+                    &format!("{} && echo yes", crate::components::keepalived::holds(vip)),
+                )
+                .await;
+            if out.map(|o| o.stdout.trim() == "yes").unwrap_or(false) {
+                holders.push(m.clone());
+            }
+        }
+        Ok(holders)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Topology;
+
+    #[test]
+    fn the_gap_and_who_answered_after_are_read_from_the_poll() {
+        assert_eq!(
+            read_gap("420\nserved-by: lb-02\n"),
+            (Some(420), "lb-02".into())
+        );
+        assert_eq!(read_gap("x\n"), (None, String::new()));
+        assert_eq!(read_gap(""), (None, String::new()));
+        assert_eq!(holders_words(&[]), "nobody");
+        assert_eq!(
+            holders_words(&["lb-01".into(), "lb-02".into()]),
+            "lb-01, lb-02"
+        );
+    }
+
+    #[test]
+    fn the_first_virtual_ip_is_claimed_once_by_its_active_member() {
+        for stack in ["task0", "task1", "task2", "task3", "task4"] {
+            let topo = Topology::load(stack).unwrap();
+            let claimed: Vec<(String, ToProve)> = super::super::verifier::kinds_claims(&topo)
+                .into_iter()
+                .filter(|(_, c)| matches!(c, ToProve::Failover { .. }))
+                .collect();
+            let want: Vec<(String, ToProve)> = topo
+                .vips
+                .first()
+                .map(|v| {
+                    let members: Vec<String> = v.members.iter().map(|(m, _)| m.clone()).collect();
+                    let claim = ToProve::Failover {
+                        address: v.address,
+                        members: members.clone(),
+                    };
+                    (members[0].clone(), claim)
+                })
+                .into_iter()
+                .collect();
+            assert_eq!(claimed, want, "{stack}");
+        }
+    }
+}
