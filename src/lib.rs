@@ -77,6 +77,8 @@ pub mod state;
 pub mod stranger;
 pub mod supervise;
 pub mod topology;
+#[cfg(feature = "test-hooks")]
+pub mod tripwire;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -116,11 +116,13 @@ fn main() {
             pinned: None,
         },
     };
-    let progress: Arc<dyn Progress> = infractl::progress::tripwire(if cli.quiet {
+    let progress: Arc<dyn Progress> = if cli.quiet {
         Arc::new(Silent)
     } else {
         Arc::new(Bars::new())
-    });
+    };
+    #[cfg(feature = "test-hooks")]
+    let progress = infractl::tripwire::arm(progress);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

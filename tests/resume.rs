@@ -7,8 +7,9 @@
 use crate::harness::Test;
 use crate::up::{lab_lock, labelled, test_stack, Down};
 
-/// The binary's tripwire (`infractl::progress::TRIPWIRE_ENV`).
-const TRIPWIRE: &str = "INFRACTL_TEST_SIGNAL_AFTER";
+/// The binary's tripwire (`infractl::tripwire::TRIPWIRE_ENV`, built for
+/// the tests with the `test-hooks` feature).
+const TRIPWIRE: &str = infractl::tripwire::TRIPWIRE_ENV;
 const SIGNALS: [&str; 3] = ["KILL", "INT", "TERM"];
 
 /// The page's JSON from the user's computer names every tier, and a note
