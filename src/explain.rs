@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::components::{haproxy, mariadb, nginx, ComponentSpec};
 use crate::stack::raw::Proto;
-use crate::topology::{Node, Role, Topology};
+use crate::topology::{names, Node, Role, Topology};
+use crate::words::{agree, and_last, and_list, or_list};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
@@ -191,144 +192,6 @@ impl Finding {
 }
 
 // ---------------------------------------------------------------------------
-// English helpers.
-
-/// `a`, `a and b`, `a, b and c`.
-pub fn and_list<S: AsRef<str>>(items: &[S]) -> String {
-    join_with(items, "and")
-}
-
-/// `a`, `a or b`, `a, b or c`.
-pub(crate) fn or_list<S: AsRef<str>>(items: &[S]) -> String {
-    join_with(items, "or")
-}
-
-fn join_with<S: AsRef<str>>(items: &[S], word: &str) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.as_ref().to_string(),
-        [init @ .., last] => {
-            let init: Vec<&str> = init.iter().map(|s| s.as_ref()).collect();
-            format!("{} {word} {}", init.join(", "), last.as_ref())
-        }
-    }
-}
-
-/// The verb form that agrees with `n` subjects: `one` for 1, else `many`.
-pub(crate) fn agree<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
-}
-
-pub(crate) fn names<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
-    nodes.map(|n| n.name.clone()).collect()
-}
-
-// ---------------------------------------------------------------------------
-// Firewalls.
-
-/// One line of a firewall's allow-list: these ports (of one protocol) from
-/// these sources.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Allow {
-    pub ports: Vec<u16>,
-    pub proto: Proto,
-    /// A TCP line whose ports are open to the same sources over UDP too
-    /// (DNS).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub udp_too: bool,
-    /// Source servers, or `anyone`.
-    pub from: Vec<String>,
-}
-
-impl Allow {
-    /// `80, 443/tcp`, `53/tcp+udp`, or `VRRP`.
-    pub fn ports_text(&self) -> String {
-        match self.proto {
-            Proto::Vrrp => "VRRP".into(),
-            p => {
-                let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
-                let udp = if self.udp_too { "+udp" } else { "" };
-                format!("{}/{}{udp}", ports.join(", "), p.as_str())
-            }
-        }
-    }
-
-    /// `80, 443/tcp from anyone`.
-    pub fn text(&self) -> String {
-        format!("{} from {}", self.ports_text(), and_list(&self.from))
-    }
-}
-
-/// What the firewall of `server` lets in, from the topology's flows: ports
-/// with the same sources on one line. Empty when nothing may come in.
-pub fn firewall_allows(topo: &Topology, server: &str) -> Vec<Allow> {
-    let order = |name: &str| {
-        topo.nodes
-            .iter()
-            .position(|n| n.name == name)
-            .unwrap_or(usize::MAX)
-    };
-    // Sources of each (proto, port).
-    let mut by_port: Vec<(Proto, u16, Vec<String>)> = Vec::new();
-    for f in topo.flows_to(server) {
-        let from = if f.from == "any" {
-            "anyone".to_string()
-        } else {
-            f.from.clone()
-        };
-        match by_port
-            .iter_mut()
-            .find(|(p, port, _)| *p == f.proto && *port == f.port)
-        {
-            Some((_, _, v)) if !v.contains(&from) => v.push(from),
-            Some(_) => {}
-            None => by_port.push((f.proto, f.port, vec![from])),
-        }
-    }
-    for (_, _, v) in &mut by_port {
-        if v.iter().any(|s| s == "anyone") {
-            *v = vec!["anyone".into()];
-        }
-        v.sort_by_key(|s| order(s));
-    }
-    by_port.sort_by_key(|(p, port, _)| (*p as u8, *port));
-    let mut out: Vec<Allow> = Vec::new();
-    for (proto, port, from) in by_port {
-        match out.iter_mut().find(|a| a.proto == proto && a.from == from) {
-            Some(a) => a.ports.push(port),
-            None => out.push(Allow {
-                ports: vec![port],
-                proto,
-                udp_too: false,
-                from,
-            }),
-        }
-    }
-    // The same ports from the same sources over both: one line.
-    let udp: Vec<Allow> = out
-        .iter()
-        .filter(|a| a.proto == Proto::Udp)
-        .cloned()
-        .collect();
-    for u in udp {
-        if let Some(t) = out
-            .iter_mut()
-            .find(|a| a.proto == Proto::Tcp && a.ports == u.ports && a.from == u.from)
-        {
-            t.udp_too = true;
-            out.retain(|a| *a != u);
-        }
-    }
-    // Open to anyone first, then by first port.
-    out.sort_by_key(|a| (a.from != ["anyone"], a.proto as u8, a.ports[0]));
-    out
-}
-
-// ---------------------------------------------------------------------------
 // Servers and components.
 
 /// Where a server comes in the explanation: the order a request meets it.
@@ -368,27 +231,9 @@ fn servers(topo: &Topology) -> Vec<ServerRole> {
         .collect()
 }
 
-/// `on the same machine`, or `on app-01 and app-02`.
-pub(crate) fn on(server: &str, targets: &[String]) -> String {
-    if targets.len() == 1 && targets[0] == server {
-        "on the same machine".into()
-    } else {
-        format!("on {}", and_list(targets))
-    }
-}
-
 /// What one component does on one server, in this topology.
 fn component_role(topo: &Topology, server: &str, c: &ComponentSpec) -> String {
     c.component().explain(topo, topo.node(server))
-}
-
-/// The replicas following `primary`.
-pub(crate) fn replicas_of(topo: &Topology, primary: &str) -> Vec<String> {
-    names(
-        topo.nodes
-            .iter()
-            .filter(|n| n.replicates_from.as_deref() == Some(primary)),
-    )
 }
 
 // ---------------------------------------------------------------------------
@@ -733,24 +578,18 @@ fn active_active(topo: &Topology, lbs: &[String]) -> String {
     }
 }
 
-/// How many nodes of a Galera cluster of `n` keep it taking writes: a
-/// majority (quorum).
-pub fn quorum(n: usize) -> usize {
-    n / 2 + 1
-}
-
 fn replication(topo: &Topology) -> Option<Replication> {
     let first = topo.with_role(Role::DbPrimary).next()?;
     let p = first.name.clone();
-    let replicas = replicas_of(topo, &p);
+    let replicas = topo.replicas_of(&p);
     let cluster = &first.cluster;
     let how = if !cluster.is_empty() {
         let n = cluster.len();
         format!(
             "{} form a Galera cluster: every node takes writes, and a write commits only once every node has certified it (no conflict with a write elsewhere), so each holds the same data and none lags. A node that fails is left out; the others go on while they are a majority ({} of {n}), and it catches up when it is back (the writes it missed, or a full copy). Lose {} at once and the rest stop taking writes rather than diverge (no quorum).",
             and_list(cluster),
-            quorum(n),
-            n + 1 - quorum(n),
+            mariadb::quorum(n),
+            n + 1 - mariadb::quorum(n),
         )
     } else if replicas.is_empty() {
         format!("{p} is the only database: it takes every read and write, and no other server holds a copy of the data.")
@@ -919,7 +758,7 @@ fn spof(topo: &Topology, role: Role, who: &str) -> Finding {
 }
 
 fn spof_primary(topo: &Topology, who: &str) -> Finding {
-    let replicas = replicas_of(topo, who);
+    let replicas = topo.replicas_of(who);
     let (kind, high) = (FindingKind::SpofDbPrimary, Severity::High);
     if replicas.is_empty() {
         Finding::new(kind, high, "single point of failure: the database")
@@ -1049,14 +888,6 @@ fn no_firewall(topo: &Topology) -> Vec<Finding> {
         ))
         .fix("a firewall on each server (`ufw`): deny incoming by default, allow only the flows the site needs")
         .servers(unwalled)]
-}
-
-/// `a, b, c` with its last comma turned into `and`.
-fn and_last(items: &str) -> String {
-    match items.rfind(", ") {
-        Some(i) => format!("{} and {}", &items[..i], &items[i + 2..]),
-        None => items.to_string(),
-    }
 }
 
 fn on_public_network(topo: &Topology, server: &str) -> bool {
@@ -1269,16 +1100,6 @@ mod tests {
     }
 
     #[test]
-    fn english_lists_and_agreement() {
-        assert_eq!(and_list(&["a"]), "a");
-        assert_eq!(and_list(&["a", "b"]), "a and b");
-        assert_eq!(and_list(&["a", "b", "c"]), "a, b and c");
-        assert_eq!(or_list(&["a", "b"]), "a or b");
-        assert_eq!(agree(1, "stands", "stand"), "stands");
-        assert_eq!(agree(2, "stands", "stand"), "stand");
-    }
-
-    #[test]
     fn task0_everything_is_a_single_point_of_failure() {
         use FindingKind::*;
         let k = kinds("task0");
@@ -1341,27 +1162,6 @@ mod tests {
         }
         let e = explain(&crate::topology::Topology::load("task3").unwrap());
         assert_eq!(e.load_balancing.unwrap().mode, "active-passive");
-    }
-
-    #[test]
-    fn firewall_allow_lists_come_from_the_flows() {
-        let topo = crate::topology::Topology::load("task3").unwrap();
-        let web: Vec<String> = firewall_allows(&topo, "web-01")
-            .iter()
-            .map(Allow::text)
-            .collect();
-        assert_eq!(
-            web,
-            [
-                "22, 9100, 9113/tcp from admin",
-                "80/tcp from lb-01 and lb-02"
-            ]
-        );
-        let lb: Vec<String> = firewall_allows(&topo, "lb-02")
-            .iter()
-            .map(Allow::text)
-            .collect();
-        assert!(lb.iter().any(|l| l == "VRRP from lb-01"), "{lb:?}");
     }
 
     #[test]

@@ -80,5 +80,6 @@ pub mod stranger;
 pub mod supervise;
 pub mod topology;
 pub mod verify;
+pub mod words;
 
 pub use error::{Error, Result};

@@ -222,6 +222,15 @@ impl Topology {
         self.nodes.iter().filter(move |n| n.roles.contains(&role))
     }
 
+    /// The replicas following `primary`, in stack order.
+    pub fn replicas_of(&self, primary: &str) -> Vec<String> {
+        names(
+            self.nodes
+                .iter()
+                .filter(|n| n.replicates_from.as_deref() == Some(primary)),
+        )
+    }
+
     /// The source address of a flow as its destination sees it.
     pub fn flow_source(&self, f: &Flow) -> Option<Ipv4Addr> {
         if f.from == "any" {
@@ -351,6 +360,11 @@ impl Topology {
         stages.sort_by_key(|(s, _)| *s);
         stages.into_iter().map(|(_, v)| v).collect()
     }
+}
+
+/// The names of `nodes`, in their order.
+pub fn names<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
+    nodes.map(|n| n.name.clone()).collect()
 }
 
 /// Each database's server id: explicit ones first, then the lowest free

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
-use crate::diagram::{Part, Tier};
+use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::explain;
+use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
@@ -105,15 +105,15 @@ impl Component for Options {
         let queries = if node.db_writes.len() > 1 {
             format!(
                 "reads and writes in the Galera cluster {}, each node in turn and the next when one fails",
-                explain::and_list(&node.db_writes)
+                words::and_list(&node.db_writes)
             )
         } else if reads.len() == 1 && &reads[0] == db {
-            format!("reads and writes in MySQL {}", explain::on(&node.name, reads))
+            format!("reads and writes in MySQL {}", words::on(&node.name, reads))
         } else {
             format!(
                 "writes to MySQL {} and reads from MySQL {}",
-                explain::on(&node.name, std::slice::from_ref(db)),
-                explain::on(&node.name, reads)
+                words::on(&node.name, std::slice::from_ref(db)),
+                words::on(&node.name, reads)
             )
         };
         format!("application server (Python under gunicorn): runs the site's code, which {queries}")

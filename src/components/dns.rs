@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
-use crate::diagram::{Part, Tier};
+use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
@@ -155,14 +155,14 @@ impl Component for Options {
         } else {
             format!(
                 "; the primary: {} {} a copy by zone transfer",
-                crate::explain::and_list(&secondaries),
+                crate::words::and_list(&secondaries),
                 if secondaries.len() == 1 { "holds" } else { "hold" }
             )
         };
         format!(
             "DNS server (BIND 9): authoritative for {}, answers with its {} records{copies}",
             topo.stack.domain,
-            crate::explain::and_list(&types)
+            crate::words::and_list(&types)
         )
     }
 

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, Kind};
-use crate::diagram::{Part, Tier};
+use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::explain;
+use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
@@ -178,7 +178,7 @@ impl Component for Options {
         let mut s = format!(
             "load balancer (HAProxy): spreads requests {} over {} and stops sending to one that fails its health check",
             self.balance.phrase(),
-            explain::and_list(&node.backends)
+            words::and_list(&node.backends)
         );
         if topo.tls() {
             s.push_str(&format!(

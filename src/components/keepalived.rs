@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{Component, Kind};
 use crate::error::Result;
-use crate::explain;
+use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
@@ -77,8 +77,8 @@ impl Component for Options {
             } else {
                 format!(
                     "{} {} it over if {server} fails",
-                    explain::and_list(&others),
-                    explain::agree(others.len(), "takes", "take")
+                    words::and_list(&others),
+                    words::agree(others.len(), "takes", "take")
                 )
             };
             format!(
@@ -90,8 +90,8 @@ impl Component for Options {
             format!(
                 "keepalived (VRRP): stands by (priority {prio}) and takes the virtual IP {} over if {} {}",
                 v.address,
-                explain::and_list(&above),
-                explain::agree(above.len(), "fails", "fail")
+                words::and_list(&above),
+                words::agree(above.len(), "fails", "fail")
             )
         }
     }

@@ -8,14 +8,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
-use crate::diagram::{Part, Tier};
+use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::explain;
 use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
 use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::words::{agree, and_list};
 
 pub const KIND: Kind = Kind {
     name: "mariadb",
@@ -204,15 +204,15 @@ impl Component for Options {
     fn explain(&self, topo: &Topology, node: &Node) -> String {
         match self.role {
             DbRole::Primary => {
-                let replicas = explain::replicas_of(topo, &node.name);
+                let replicas = topo.replicas_of(&node.name);
                 if replicas.is_empty() {
                     "database (MySQL, as Debian's MariaDB): the only one, taking every read and write"
                         .into()
                 } else {
                     format!(
                         "database primary (MySQL, as Debian's MariaDB): takes every write and records it in its binary log, which {} {}",
-                        explain::and_list(&replicas),
-                        explain::agree(replicas.len(), "copies", "copy")
+                        and_list(&replicas),
+                        agree(replicas.len(), "copies", "copy")
                     )
                 }
             }
@@ -221,8 +221,8 @@ impl Component for Options {
                     node.cluster.iter().filter(|n| **n != node.name).collect();
                 format!(
                     "Galera node (MySQL, as Debian's MariaDB, with galera-4): takes writes like {}; each write commits only once every node has certified it, so all hold the same data; {} of {} nodes keep the cluster writable (a quorum)",
-                    explain::and_list(&others),
-                    explain::quorum(node.cluster.len()),
+                    and_list(&others),
+                    quorum(node.cluster.len()),
                     node.cluster.len()
                 )
             }
@@ -312,6 +312,12 @@ pub fn keep(o: &Options, node: &Node, topo: &Topology) -> Keep {
         holds,
         follows,
     }
+}
+
+/// How many nodes of a Galera cluster of `n` keep it taking writes: a
+/// majority (quorum).
+pub fn quorum(n: usize) -> usize {
+    n / 2 + 1
 }
 
 /// The stack's Galera nodes, in stack order: its one cluster.

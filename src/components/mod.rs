@@ -17,11 +17,11 @@ use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_yaml::Value;
 
-use crate::diagram::Part;
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
 use crate::topology::{Flows, Leg, Node, Topology};
+use part::Part;
 
 /// Declares the kinds, one line each (its variant of [`ComponentSpec`] and
 /// its module): the module, its place in [`KINDS`], its variant, reading its
@@ -96,6 +96,7 @@ kinds! {
 }
 
 pub mod common;
+pub mod part;
 
 /// What the registry knows of a kind, independent of any stack.
 #[derive(Debug)]

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
-use crate::diagram::{Part, Tier};
+use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::explain;
+use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
@@ -145,7 +145,7 @@ impl Component for Options {
         let mut s = format!(
             "web server: serves the static files itself and passes every other request to the application server{} {}",
             if node.upstreams.len() > 1 { "s" } else { "" },
-            explain::on(&node.name, &node.upstreams)
+            words::on(&node.name, &node.upstreams)
         );
         if topo.web_tls() {
             if topo.entry().iter().any(|n| n.name == node.name) {

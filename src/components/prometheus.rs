@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Kind};
-use crate::diagram::{Part, Tier};
+use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
@@ -138,7 +138,7 @@ impl Component for Options {
         } else {
             format!(
                 "scrapes the exporters on {} every {}",
-                crate::explain::and_list(&targets),
+                crate::words::and_list(&targets),
                 self.scrape_interval
             )
         };
@@ -168,7 +168,7 @@ impl Component for Options {
     }
 
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
-        let what = if crate::diagram::scrapes_every_server(topo) {
+        let what = if scrapes_every_server(topo) {
             "all"
         } else {
             "its targets"
@@ -192,6 +192,28 @@ impl Component for Options {
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
         render(self, ctx, out)
     }
+}
+
+/// Whether every server of the site runs a monitoring client: every
+/// server but the user's computer, DNS servers and a monitoring server
+/// that serves nothing of the site (the diagram's site boxes).
+pub fn scrapes_every_server(topo: &Topology) -> bool {
+    topo.nodes
+        .iter()
+        .filter(|n| on_the_site(n))
+        .all(|n| topo.server(&n.name).has("monitoring-client"))
+}
+
+/// Whether the diagram draws `node` as one of the site's servers.
+fn on_the_site(node: &Node) -> bool {
+    let serves = node.roles.iter().any(|r| {
+        matches!(
+            r,
+            Role::LoadBalancer | Role::Web | Role::App | Role::DbPrimary | Role::DbReplica
+        )
+    });
+    let monitoring_only = node.roles.contains(&Role::Monitoring) && !serves;
+    !node.roles.contains(&Role::Client) && !node.roles.contains(&Role::Dns) && !monitoring_only
 }
 
 /// Where the monitoring server `me` loads the site from, as a user would:
