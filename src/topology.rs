@@ -46,6 +46,23 @@ impl Role {
             Role::Client => "client",
         }
     }
+
+    /// The bring-up stage of a server with this role (0 first): what others
+    /// need comes up before them — DNS, then databases (primaries before
+    /// their replicas), applications, web servers, load balancers,
+    /// monitoring, and the user's computer last.
+    pub fn stage(self) -> usize {
+        match self {
+            Role::Dns => 0,
+            Role::DbPrimary => 1,
+            Role::DbReplica => 2,
+            Role::App => 3,
+            Role::Web => 4,
+            Role::LoadBalancer => 5,
+            Role::Monitoring => 6,
+            Role::Client => 7,
+        }
+    }
 }
 
 /// A server with everything derived about it.
@@ -412,7 +429,7 @@ fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
         c.component().shape(stack, &mut node);
     }
     node.roles.sort();
-    node.stage = node.roles.iter().map(|r| *r as usize).min().unwrap_or(0);
+    node.stage = node.roles.iter().map(|r| r.stage()).min().unwrap_or(0);
     node
 }
 
@@ -571,4 +588,38 @@ fn flows(topo: &Topology) -> Vec<Flow> {
         crate::components::flows(leg, topo, &mut out);
     }
     out.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bring_up_goes_from_dns_to_the_user() {
+        let order = [
+            Role::Dns,
+            Role::DbPrimary,
+            Role::DbReplica,
+            Role::App,
+            Role::Web,
+            Role::LoadBalancer,
+            Role::Monitoring,
+            Role::Client,
+        ];
+        let stages: Vec<usize> = order.iter().map(|r| r.stage()).collect();
+        assert_eq!(stages, [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn a_server_comes_up_at_its_earliest_role() {
+        let topo = Topology::load("task3").unwrap();
+        let stages = topo.stages();
+        let at = |name: &str| stages.iter().position(|s| s.iter().any(|n| n == name));
+        assert!(at("db-01") < at("web-01"), "{stages:?}");
+        assert!(at("web-01") < at("lb-01"), "{stages:?}");
+        for n in &topo.nodes {
+            let earliest = n.roles.iter().map(|r| r.stage()).min().unwrap_or(0);
+            assert_eq!(n.stage, earliest, "{}", n.name);
+        }
+    }
 }
