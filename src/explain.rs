@@ -10,7 +10,8 @@
 
 use serde::Serialize;
 
-use crate::components::{haproxy, mariadb, nginx, ComponentSpec};
+use crate::components::hop::{via, Hop};
+use crate::components::{haproxy, mariadb, ComponentSpec};
 use crate::stack::raw::Proto;
 use crate::topology::{names, Node, Role, Topology};
 use crate::words::{agree, and_last, and_list, or_list};
@@ -50,15 +51,6 @@ pub struct ServerRole {
     pub roles: Vec<String>,
     /// (component, what it does here)
     pub components: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Hop {
-    pub what: String,
-    pub servers: Vec<String>,
-    /// `port/proto` the hop is reached on.
-    pub port: String,
-    pub note: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -239,236 +231,12 @@ fn component_role(topo: &Topology, server: &str, c: &ComponentSpec) -> String {
 // ---------------------------------------------------------------------------
 // The request path.
 
-/// Who answers at `address`: `lb-01`, or `the virtual IP of lb-01 and lb-02`.
-fn owner_of(topo: &Topology, address: &str) -> Option<String> {
-    if let Some(v) = topo.vips.iter().find(|v| v.address.to_string() == address) {
-        let members: Vec<String> = v.members.iter().map(|m| m.0.clone()).collect();
-        return Some(format!("the virtual IP of {}", and_list(&members)));
-    }
-    topo.stack
-        .servers
-        .iter()
-        .find(|s| s.addrs.iter().any(|(_, a)| a.to_string() == address))
-        .map(|s| s.name.clone())
-}
-
-fn dns_hop(topo: &Topology) -> Option<Hop> {
-    let dns = names(topo.with_role(Role::Dns));
-    if dns.is_empty() {
-        return None;
-    }
-    let domain = &topo.stack.domain;
-    let www = topo.records.iter().find(|r| r.name == "www");
-    let note = match www {
-        Some(r) if r.kind == "A" => {
-            let who = owner_of(topo, &r.value)
-                .map(|o| format!(" ({o})"))
-                .unwrap_or_default();
-            format!(
-                "The browser asks {} for www.{domain}; its A record answers {}{who}.",
-                or_list(&dns),
-                r.value
-            )
-        }
-        Some(r) if r.kind == "CNAME" => format!(
-            "The browser asks {} for www.{domain}, an alias (CNAME record) of {}, and gets that name's address.",
-            or_list(&dns),
-            r.value
-        ),
-        _ => format!(
-            "The browser asks {} for the site's address in {domain}.",
-            or_list(&dns)
-        ),
-    };
-    Some(Hop {
-        what: "DNS".into(),
-        servers: dns,
-        port: "53/udp".into(),
-        note,
-    })
-}
-
-/// The network traffic from `from` to `to` takes, in words.
-fn via(topo: &Topology, from: &str, to: &str) -> String {
-    let (a, b) = (topo.server(from), topo.server(to));
-    match crate::topology::shared_network(&topo.stack, a, b) {
-        Some(n) => format!("over the {n} network"),
-        None => "over the network".into(),
-    }
-}
-
-/// The port users reach the entry point on.
-fn entry_port(topo: &Topology, http: u16, https: u16) -> String {
-    if topo.tls() {
-        format!("{https}/tcp (HTTPS; {http} redirects)")
-    } else {
-        format!("{http}/tcp (HTTP)")
-    }
-}
-
-fn load_balancer_hop(topo: &Topology) -> Option<Hop> {
-    let lbs = names(topo.with_role(Role::LoadBalancer));
-    let first = topo.with_role(Role::LoadBalancer).next()?;
-    let o = topo
-        .server(&first.name)
-        .get::<haproxy::Options>()
-        .cloned()
-        .unwrap_or_default();
-    let mut note = String::new();
-    if let Some(v) = topo.vips.first() {
-        let standby: Vec<String> = v.members[1..].iter().map(|m| m.0.clone()).collect();
-        note.push_str(&format!(
-            "{} answers on the virtual IP {}",
-            v.members[0].0, v.address
-        ));
-        if !standby.is_empty() {
-            note.push_str(&format!(
-                " ({} while {} is down)",
-                or_list(&standby),
-                v.members[0].0
-            ));
-        }
-        note.push_str(". ");
-    }
-    let web = first.backends.first().cloned().unwrap_or_default();
-    let net = via(topo, &first.name, &web);
-    let algo = o.balance.phrase();
-    note.push_str(&match (topo.tls(), topo.web_tls()) {
-        (false, _) => format!("HAProxy picks a web server {algo} and forwards the request to it {net}."),
-        (true, false) => format!("HAProxy ends TLS (decrypts), picks a web server {algo} and forwards the request to it as plain HTTP {net}."),
-        (true, true) => format!("HAProxy ends TLS, picks a web server {algo} and forwards the request to it in a new TLS connection {net}."),
-    });
-    Some(Hop {
-        what: "load balancer".into(),
-        servers: lbs,
-        port: entry_port(topo, o.port, o.https_port),
-        note,
-    })
-}
-
-fn web_hop(topo: &Topology) -> Option<Hop> {
-    let first = topo.with_role(Role::Web).next()?;
-    let webs = names(topo.with_role(Role::Web));
-    let nginx = topo
-        .server(&first.name)
-        .get::<nginx::Options>()
-        .cloned()
-        .unwrap_or_default();
-    let is_entry = topo.entry().iter().any(|n| n.name == first.name);
-    let port = if is_entry {
-        entry_port(topo, nginx.port, nginx.https_port)
-    } else if topo.web_tls() {
-        format!("{}/tcp (HTTPS)", nginx.https_port)
-    } else {
-        format!("{}/tcp (HTTP)", nginx.port)
-    };
-    let tls = if is_entry && topo.tls() {
-        "nginx ends TLS, serves"
-    } else {
-        "nginx serves"
-    };
-    let local = topo
-        .with_role(Role::Web)
-        .all(|w| w.upstreams.len() == 1 && w.upstreams[0] == w.name);
-    let to = if local {
-        "the application server on the same machine".to_string()
-    } else {
-        let apps = names(topo.with_role(Role::App));
-        format!(
-            "an application server ({}) {}",
-            or_list(&apps),
-            via(topo, &first.name, &first.upstreams[0])
-        )
-    };
-    Some(Hop {
-        what: "web server".into(),
-        servers: webs,
-        port,
-        note: format!(
-            "{tls} static files (/static/) itself and passes every other request to {to}."
-        ),
-    })
-}
-
-fn app_hop(topo: &Topology) -> Option<Hop> {
-    let first = topo.with_role(Role::App).next()?;
-    let apps = names(topo.with_role(Role::App));
-    let same = |list: &[String]| list.len() == 1 && list[0] == first.name;
-    let primary: Vec<String> = first.db_primary.iter().cloned().collect();
-    let queries = if primary.is_empty() {
-        "runs the site's code".to_string()
-    } else if first.db_writes.len() > 1 {
-        format!(
-            "runs the site's code, which reads and writes in MySQL on any node of the Galera cluster ({}), the next when one fails",
-            and_list(&first.db_writes)
-        )
-    } else if first.db_reads == primary {
-        if apps.len() == 1 && same(&primary) {
-            "runs the site's code, which reads and writes in MySQL on the same machine".into()
-        } else {
-            format!(
-                "runs the site's code, which reads and writes in MySQL on {}",
-                primary[0]
-            )
-        }
-    } else {
-        format!(
-            "runs the site's code, which writes to MySQL on {} and reads from {}",
-            primary[0],
-            and_list(&first.db_reads)
-        )
-    };
-    Some(Hop {
-        what: "application server".into(),
-        servers: apps.clone(),
-        port: format!("{}/tcp (HTTP)", topo.app_port(&first.name)),
-        note: format!("gunicorn {queries}."),
-    })
-}
-
-fn database_hop(topo: &Topology) -> Option<Hop> {
-    let primaries = names(topo.with_role(Role::DbPrimary));
-    let replicas = names(topo.with_role(Role::DbReplica));
-    let first = primaries.first()?;
-    let reads: Vec<String> = topo
-        .with_role(Role::App)
-        .next()
-        .map(|a| a.db_reads.clone())
-        .unwrap_or_default();
-    let cluster = &topo.node(first).cluster;
-    let note = if !cluster.is_empty() {
-        format!(
-            "Every node takes reads and writes; each write commits once {} have certified it.",
-            and_list(cluster)
-        )
-    } else if reads.is_empty() || reads == [first.clone()] {
-        format!("{first} takes every read and write.")
-    } else {
-        format!(
-            "Writes go to {first} (the primary), reads to {} (the {}).",
-            and_list(&reads),
-            agree(reads.len(), "replica", "replicas")
-        )
-    };
-    Some(Hop {
-        what: "database".into(),
-        servers: primaries.iter().chain(replicas.iter()).cloned().collect(),
-        port: format!("{}/tcp (MySQL)", mariadb::PORT),
-        note,
-    })
-}
-
+/// The hops of a request, each written by its kind, in the order a
+/// request meets them (the tier each kind gives its hop).
 fn request_path(topo: &Topology) -> Vec<Hop> {
-    [
-        dns_hop(topo),
-        load_balancer_hop(topo),
-        web_hop(topo),
-        app_hop(topo),
-        database_hop(topo),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    let mut hops = crate::components::hops(topo);
+    hops.sort_by_key(|(tier, _)| *tier);
+    hops.into_iter().map(|(_, hop)| hop).collect()
 }
 
 // ---------------------------------------------------------------------------

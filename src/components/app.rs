@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
+use super::hop::Hop;
 use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::words;
@@ -14,7 +15,8 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::and_list;
 
 pub const KIND: Kind = Kind {
     name: "app",
@@ -56,6 +58,43 @@ fn default_port() -> u16 {
 
 fn default_workers() -> u8 {
     1
+}
+
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let first = topo.with_role(Role::App).next()?;
+    let apps = names(topo.with_role(Role::App));
+    let same = |list: &[String]| list.len() == 1 && list[0] == first.name;
+    let primary: Vec<String> = first.db_primary.iter().cloned().collect();
+    let queries = if primary.is_empty() {
+        "runs the site's code".to_string()
+    } else if first.db_writes.len() > 1 {
+        format!(
+            "runs the site's code, which reads and writes in MySQL on any node of the Galera cluster ({}), the next when one fails",
+            and_list(&first.db_writes)
+        )
+    } else if first.db_reads == primary {
+        if apps.len() == 1 && same(&primary) {
+            "runs the site's code, which reads and writes in MySQL on the same machine".into()
+        } else {
+            format!(
+                "runs the site's code, which reads and writes in MySQL on {}",
+                primary[0]
+            )
+        }
+    } else {
+        format!(
+            "runs the site's code, which writes to MySQL on {} and reads from {}",
+            primary[0],
+            and_list(&first.db_reads)
+        )
+    };
+    Some(Hop {
+        what: "application server".into(),
+        servers: apps.clone(),
+        port: format!("{}/tcp (HTTP)", topo.app_port(&first.name)),
+        note: format!("gunicorn {queries}."),
+    })
 }
 
 impl Component for Options {
@@ -127,6 +166,10 @@ impl Component for Options {
 
     fn services(&self) -> Vec<(&'static str, u16)> {
         vec![("the application server", self.port)]
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::App, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

@@ -9,13 +9,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
+use super::hop::Hop;
 use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::{and_list, or_list};
 
 pub const KIND: Kind = Kind {
     name: "dns",
@@ -100,6 +102,56 @@ fn zone_records(topo: &Topology) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Who answers at `address`: `lb-01`, or `the virtual IP of lb-01 and lb-02`.
+fn owner_of(topo: &Topology, address: &str) -> Option<String> {
+    if let Some(v) = topo.vips.iter().find(|v| v.address.to_string() == address) {
+        let members: Vec<String> = v.members.iter().map(|m| m.0.clone()).collect();
+        return Some(format!("the virtual IP of {}", and_list(&members)));
+    }
+    topo.stack
+        .servers
+        .iter()
+        .find(|s| s.addrs.iter().any(|(_, a)| a.to_string() == address))
+        .map(|s| s.name.clone())
+}
+
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let dns = names(topo.with_role(Role::Dns));
+    if dns.is_empty() {
+        return None;
+    }
+    let domain = &topo.stack.domain;
+    let www = topo.records.iter().find(|r| r.name == "www");
+    let note = match www {
+        Some(r) if r.kind == "A" => {
+            let who = owner_of(topo, &r.value)
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
+            format!(
+                "The browser asks {} for www.{domain}; its A record answers {}{who}.",
+                or_list(&dns),
+                r.value
+            )
+        }
+        Some(r) if r.kind == "CNAME" => format!(
+            "The browser asks {} for www.{domain}, an alias (CNAME record) of {}, and gets that name's address.",
+            or_list(&dns),
+            r.value
+        ),
+        _ => format!(
+            "The browser asks {} for the site's address in {domain}.",
+            or_list(&dns)
+        ),
+    };
+    Some(Hop {
+        what: "DNS".into(),
+        servers: dns,
+        port: "53/udp".into(),
+        note,
+    })
+}
+
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         vec![(PORT, Proto::Udp), (PORT, Proto::Tcp)]
@@ -173,6 +225,10 @@ impl Component for Options {
             None => vec![],
         };
         Some(Part::new(Tier::Outside, "BIND :53".into(), lines, false))
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::Outside, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

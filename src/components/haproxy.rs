@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, Kind};
+use super::hop::{entry_port, via, Hop};
 use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::words;
@@ -14,7 +15,8 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::or_list;
 
 pub const KIND: Kind = Kind {
     name: "haproxy",
@@ -121,6 +123,47 @@ impl Default for Options {
     }
 }
 
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let lbs = names(topo.with_role(Role::LoadBalancer));
+    let first = topo.with_role(Role::LoadBalancer).next()?;
+    let o = topo
+        .server(&first.name)
+        .get::<Options>()
+        .cloned()
+        .unwrap_or_default();
+    let mut note = String::new();
+    if let Some(v) = topo.vips.first() {
+        let standby: Vec<String> = v.members[1..].iter().map(|m| m.0.clone()).collect();
+        note.push_str(&format!(
+            "{} answers on the virtual IP {}",
+            v.members[0].0, v.address
+        ));
+        if !standby.is_empty() {
+            note.push_str(&format!(
+                " ({} while {} is down)",
+                or_list(&standby),
+                v.members[0].0
+            ));
+        }
+        note.push_str(". ");
+    }
+    let web = first.backends.first().cloned().unwrap_or_default();
+    let net = via(topo, &first.name, &web);
+    let algo = o.balance.phrase();
+    note.push_str(&match (topo.tls(), topo.web_tls()) {
+        (false, _) => format!("HAProxy picks a web server {algo} and forwards the request to it {net}."),
+        (true, false) => format!("HAProxy ends TLS (decrypts), picks a web server {algo} and forwards the request to it as plain HTTP {net}."),
+        (true, true) => format!("HAProxy ends TLS, picks a web server {algo} and forwards the request to it in a new TLS connection {net}."),
+    });
+    Some(Hop {
+        what: "load balancer".into(),
+        servers: lbs,
+        port: entry_port(topo, o.port, o.https_port),
+        note,
+    })
+}
+
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], tls: bool) -> Vec<(u16, Proto)> {
         let mut v = vec![(self.port, Proto::Tcp), (self.stats_port, Proto::Tcp)];
@@ -217,6 +260,10 @@ impl Component for Options {
             program: None,
             alerts: ALERTS,
         })
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::Entry, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

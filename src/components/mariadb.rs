@@ -8,13 +8,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
+use super::hop::Hop;
 use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
 use crate::words::{agree, and_list};
 
 pub const KIND: Kind = Kind {
@@ -152,6 +153,39 @@ pub struct Options {
     pub server_id: Option<u32>,
 }
 
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let primaries = names(topo.with_role(Role::DbPrimary));
+    let replicas = names(topo.with_role(Role::DbReplica));
+    let first = primaries.first()?;
+    let reads: Vec<String> = topo
+        .with_role(Role::App)
+        .next()
+        .map(|a| a.db_reads.clone())
+        .unwrap_or_default();
+    let cluster = &topo.node(first).cluster;
+    let note = if !cluster.is_empty() {
+        format!(
+            "Every node takes reads and writes; each write commits once {} have certified it.",
+            and_list(cluster)
+        )
+    } else if reads.is_empty() || reads == [first.clone()] {
+        format!("{first} takes every read and write.")
+    } else {
+        format!(
+            "Writes go to {first} (the primary), reads to {} (the {}).",
+            and_list(&reads),
+            agree(reads.len(), "replica", "replicas")
+        )
+    };
+    Some(Hop {
+        what: "database".into(),
+        servers: primaries.iter().chain(replicas.iter()).cloned().collect(),
+        port: format!("{}/tcp (MySQL)", PORT),
+        note,
+    })
+}
+
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         let mut v = vec![(PORT, Proto::Tcp)];
@@ -260,6 +294,10 @@ impl Component for Options {
 
     fn exporter(&self) -> Option<Exporter> {
         Some(EXPORTER)
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::Db, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

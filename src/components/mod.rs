@@ -5,8 +5,8 @@
 //! `Options` implement: the ports it listens on, what it makes of its
 //! server in the topology (roles, links), the flows it needs, the exporter
 //! it brings, how it renders (files, services, readiness probes and the
-//! checks `infractl validate` runs), its line in `infractl explain` and its
-//! part of the diagram. This file holds the one list of kinds (`kinds!`);
+//! checks `infractl validate` runs), its line in `infractl explain`, its
+//! hop of the request path and its part of the diagram. This file holds the one list of kinds (`kinds!`);
 //! everything else (stack parsing, the JSON Schema, the image recipe, the
 //! topology, rendering, explain, the diagram) walks that list or asks a
 //! component.
@@ -21,7 +21,8 @@ use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
 use crate::topology::{Flows, Leg, Node, Topology};
-use part::Part;
+use hop::Hop;
+use part::{Part, Tier};
 
 /// Declares the kinds, one line each (its variant of [`ComponentSpec`] and
 /// its module): the module, its place in [`KINDS`], its variant, reading its
@@ -73,6 +74,14 @@ macro_rules! kinds {
             $(<$module::Options as Component>::flows(leg, topo, out);)+
         }
 
+        /// Every kind's hop of the request path (`Component::hop`), with
+        /// its tier, in registry order.
+        pub fn hops(topo: &Topology) -> Vec<(Tier, Hop)> {
+            let mut out = Vec::new();
+            $(out.extend(<$module::Options as Component>::hop(topo));)+
+            out
+        }
+
         /// Each kind with the JSON Schema of its options.
         fn option_schemas(
             generator: &mut schemars::SchemaGenerator,
@@ -96,6 +105,7 @@ kinds! {
 }
 
 pub mod common;
+pub mod hop;
 pub mod part;
 
 /// What the registry knows of a kind, independent of any stack.
@@ -170,6 +180,19 @@ pub trait Component: Any + std::fmt::Debug {
 
     /// Writes the component's files, services, probes and checks.
     fn render(&self, ctx: &Ctx, out: &mut Out) -> crate::error::Result<()>;
+
+    // -- `explain`'s request path ---------------------------------------
+
+    /// The step a request takes through the servers of this kind, for
+    /// `explain`'s request path, with the tier that places it (DNS first,
+    /// the database last); None for a kind no request goes through, or
+    /// when no server runs it. Called once for the whole kind.
+    fn hop(_topo: &Topology) -> Option<(Tier, Hop)>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 /// Metrics a server with the monitoring client exports for one of its

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
+use super::hop::{entry_port, via, Hop};
 use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::words;
@@ -14,7 +15,8 @@ use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::or_list;
 
 pub const KIND: Kind = Kind {
     name: "nginx",
@@ -88,6 +90,51 @@ impl Default for Options {
             upstream: None,
         }
     }
+}
+
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let first = topo.with_role(Role::Web).next()?;
+    let webs = names(topo.with_role(Role::Web));
+    let nginx = topo
+        .server(&first.name)
+        .get::<Options>()
+        .cloned()
+        .unwrap_or_default();
+    let is_entry = topo.entry().iter().any(|n| n.name == first.name);
+    let port = if is_entry {
+        entry_port(topo, nginx.port, nginx.https_port)
+    } else if topo.web_tls() {
+        format!("{}/tcp (HTTPS)", nginx.https_port)
+    } else {
+        format!("{}/tcp (HTTP)", nginx.port)
+    };
+    let tls = if is_entry && topo.tls() {
+        "nginx ends TLS, serves"
+    } else {
+        "nginx serves"
+    };
+    let local = topo
+        .with_role(Role::Web)
+        .all(|w| w.upstreams.len() == 1 && w.upstreams[0] == w.name);
+    let to = if local {
+        "the application server on the same machine".to_string()
+    } else {
+        let apps = names(topo.with_role(Role::App));
+        format!(
+            "an application server ({}) {}",
+            or_list(&apps),
+            via(topo, &first.name, &first.upstreams[0])
+        )
+    };
+    Some(Hop {
+        what: "web server".into(),
+        servers: webs,
+        port,
+        note: format!(
+            "{tls} static files (/static/) itself and passes every other request to {to}."
+        ),
+    })
 }
 
 impl Component for Options {
@@ -171,6 +218,10 @@ impl Component for Options {
 
     fn exporter(&self) -> Option<Exporter> {
         Some(EXPORTER)
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::Web, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
