@@ -369,17 +369,23 @@ pub fn galera_nodes(stack: &Stack) -> Vec<String> {
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
-    let node = ctx.node;
-    let topo = ctx.topo;
-    let replica = o.role == DbRole::Replica;
-    let galera = o.role == DbRole::Galera;
-    let me = ctx.name();
-    let peers: Vec<String> = node
-        .cluster
-        .iter()
-        .filter(|p| *p != me)
-        .map(|p| topo.addr(me, p).to_string())
-        .collect();
+    server_conf(o, ctx, out)?;
+    out.keep(keep(o, ctx.node, ctx.topo));
+    sql(o, ctx, out)?;
+    service(o, ctx, out);
+    probe(o, out);
+    out.check(
+        "mariadbd --help --verbose",
+        CONF,
+        "mariadbd --user=mysql --help --verbose >/dev/null",
+    );
+    Ok(())
+}
+
+/// The server's configuration: its id, whether it replicates, and a
+/// Galera node's cluster.
+fn server_conf(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let (node, topo, me) = (ctx.node, ctx.topo, ctx.name());
     // Its own address where its peers reach it.
     let address = node
         .cluster
@@ -393,63 +399,96 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         json!({
             "server": me,
             "server_id": node.server_id,
-            "replica": replica,
-            "galera": galera,
+            "replica": o.role == DbRole::Replica,
+            "galera": o.role == DbRole::Galera,
             "cluster_name": topo.stack.name,
             "members": node.cluster.iter().map(|p| topo.addr(me, p).to_string()).collect::<Vec<_>>(),
             "address": address,
         }),
-    )?;
-    out.keep(keep(o, node, topo));
-    let secrets = ctx.secrets;
-    // The node that founds a Galera cluster creates its users, which
-    // every node then has.
-    let founds = node.cluster.first().is_some_and(|f| f == me);
-    if replica {
-        let primary = node
-            .replicates_from
-            .as_deref()
-            .expect("validated: a replica has a primary");
-        out.secret_template(
-            REPLICA_SQL,
-            0o600,
-            None,
-            "mariadb/replica.sql",
-            json!({
-                "primary": primary,
-                "primary_host": topo.addr(me, primary).to_string(),
-                "port": PORT,
-                "password": secrets.db_replication,
-            }),
-        )?;
-        out.step(
-            "start replication and wait until caught up",
-            When::AfterReady,
-            &[REPLICA_SQL],
-            format!("mariadb --batch < {REPLICA_SQL}\n{WAIT_REPLICATION}"),
-        );
-    } else if !galera || founds {
-        out.secret_template(
-            PRIMARY_SQL,
-            0o600,
-            None,
-            "mariadb/primary.sql",
-            json!({
-                "app_password": secrets.db_app,
-                "replication_password": secrets.db_replication,
-                "exporter_password": secrets.db_exporter,
-            }),
-        )?;
-        out.step(
-            "create database and users",
-            When::AfterReady,
-            &[PRIMARY_SQL],
-            format!("mariadb --batch < {PRIMARY_SQL}"),
-        );
+    )
+}
+
+/// Whether this server founds its Galera cluster: the node that does
+/// creates the users, which every node then has.
+fn founds(ctx: &Ctx) -> bool {
+    ctx.node.cluster.first().is_some_and(|f| f == ctx.name())
+}
+
+/// A replica's start of replication, or the database and users a primary
+/// (or the node founding a Galera cluster) creates.
+fn sql(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let galera = o.role == DbRole::Galera;
+    if o.role == DbRole::Replica {
+        replica_sql(ctx, out)
+    } else if !galera || founds(ctx) {
+        primary_sql(ctx, out)
+    } else {
+        Ok(())
     }
-    let (pre, command, watches) = if galera {
-        let mut args = vec![if founds { "yes" } else { "no" }.to_string()];
-        args.extend(peers.iter().cloned());
+}
+
+fn replica_sql(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let primary = ctx
+        .node
+        .replicates_from
+        .as_deref()
+        .expect("validated: a replica has a primary");
+    out.secret_template(
+        REPLICA_SQL,
+        0o600,
+        None,
+        "mariadb/replica.sql",
+        json!({
+            "primary": primary,
+            "primary_host": ctx.topo.addr(ctx.name(), primary).to_string(),
+            "port": PORT,
+            "password": ctx.secrets.db_replication,
+        }),
+    )?;
+    out.step(
+        "start replication and wait until caught up",
+        When::AfterReady,
+        &[REPLICA_SQL],
+        format!("mariadb --batch < {REPLICA_SQL}\n{WAIT_REPLICATION}"),
+    );
+    Ok(())
+}
+
+fn primary_sql(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let secrets = ctx.secrets;
+    out.secret_template(
+        PRIMARY_SQL,
+        0o600,
+        None,
+        "mariadb/primary.sql",
+        json!({
+            "app_password": secrets.db_app,
+            "replication_password": secrets.db_replication,
+            "exporter_password": secrets.db_exporter,
+        }),
+    )?;
+    out.step(
+        "create database and users",
+        When::AfterReady,
+        &[PRIMARY_SQL],
+        format!("mariadb --batch < {PRIMARY_SQL}"),
+    );
+    Ok(())
+}
+
+/// The mariadb service: mariadbd itself, or a Galera node's start script
+/// (founding the cluster, or joining its peers).
+fn service(o: &Options, ctx: &Ctx, out: &mut Out) {
+    let (pre, command, watches) = if o.role == DbRole::Galera {
+        let me = ctx.name();
+        let mut args = vec![if founds(ctx) { "yes" } else { "no" }.to_string()];
+        args.extend(
+            ctx.node
+                .cluster
+                .iter()
+                .filter(|p| *p != me)
+                .map(|p| ctx.topo.addr(me, p).to_string()),
+        );
         out.file(
             GALERA_START,
             0o755,
@@ -478,7 +517,12 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         // The socket first: it would start the service again.
         replaces: vec!["mariadb.socket".into(), "mariadb.service".into()],
     });
-    if galera {
+}
+
+/// Ready when in the cluster's primary component (Galera), or answering
+/// on its socket.
+fn probe(o: &Options, out: &mut Out) {
+    if o.role == DbRole::Galera {
         out.probe(
             "mariadb",
             "mariadb -N -e \"SHOW STATUS LIKE 'wsrep_ready'\" | grep -q ON",
@@ -491,10 +535,4 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "mariadb-admin ping answers on the local socket",
         );
     }
-    out.check(
-        "mariadbd --help --verbose",
-        CONF,
-        "mariadbd --user=mysql --help --verbose >/dev/null",
-    );
-    Ok(())
 }

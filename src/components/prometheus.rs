@@ -290,6 +290,29 @@ pub fn rules(topo: &Topology, me: &str) -> Vec<(String, Vec<Alert>)> {
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let site = site_url(ctx.topo, ctx.name());
+    config(o, ctx, site.is_some(), out)?;
+    alert_rules(ctx, out)?;
+    // Its history and the alerts' silences outlive the server.
+    out.keep(Keep {
+        path: DATA.into(),
+        name: "prometheus".into(),
+        what: "metrics history".into(),
+        holds: "the lab's metrics".into(),
+        follows: None,
+    });
+    service(o, out);
+    render_alertmanager(ctx, out)?;
+    if let Some(site) = site {
+        render_blackbox(ctx, out)?;
+        probe_the_site(&site, out);
+    }
+    Ok(())
+}
+
+/// Every exporter of the lab, job by job: the scrape targets of
+/// `prometheus.yml` (this server's own on 127.0.0.1).
+fn scrape_jobs(ctx: &Ctx) -> Vec<serde_json::Value> {
     let topo = ctx.topo;
     let mut jobs: Vec<(&str, Vec<serde_json::Value>)> = Vec::new();
     for s in &topo.stack.servers {
@@ -306,28 +329,34 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             }
         }
     }
-    let jobs: Vec<_> = jobs
-        .into_iter()
+    jobs.into_iter()
         .map(|(job, targets)| json!({ "job": job, "targets": targets }))
-        .collect();
-    let site = site_url(topo, ctx.name());
+        .collect()
+}
+
+/// `prometheus.yml`, checked by promtool.
+fn config(o: &Options, ctx: &Ctx, site: bool, out: &mut Out) -> Result<()> {
     out.template(
         CONF,
         0o644,
         "prometheus/prometheus.yml",
         json!({
-            "stack": topo.stack.name,
+            "stack": ctx.topo.stack.name,
             "interval": o.scrape_interval,
             "port": o.port,
             "alerts": ALERTS,
             "alertmanager_port": ALERTMANAGER_PORT,
             "blackbox_port": BLACKBOX_PORT,
-            "site": site.is_some(),
+            "site": site,
             "site_target": SITE_TARGET,
-            "jobs": jobs,
+            "jobs": scrape_jobs(ctx),
         }),
-    )?;
-    let groups: Vec<_> = rules(topo, ctx.name())
+    )
+}
+
+/// The alerting rules (`alerts.yml`), grouped.
+fn alert_rules(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let groups: Vec<_> = rules(ctx.topo, ctx.name())
         .into_iter()
         .map(|(name, rules)| json!({ "name": name, "rules": rules }))
         .collect();
@@ -336,19 +365,15 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         0o644,
         "prometheus/alerts.yml",
         json!({
-            "stack": topo.stack.name,
+            "stack": ctx.topo.stack.name,
             "alertmanager_port": ALERTMANAGER_PORT,
             "groups": groups,
         }),
-    )?;
-    // Its history and the alerts' silences outlive the server.
-    out.keep(Keep {
-        path: DATA.into(),
-        name: "prometheus".into(),
-        what: "metrics history".into(),
-        holds: "the lab's metrics".into(),
-        follows: None,
-    });
+    )
+}
+
+/// The prometheus service, its readiness probe and promtool's checks.
+fn service(o: &Options, out: &mut Out) {
     out.service(Service {
         name: "prometheus".into(),
         pre: vec![
@@ -385,9 +410,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         ALERTS,
         format!("promtool check rules {ALERTS}"),
     );
-    render_alertmanager(ctx, out)?;
-    if let Some(site) = site {
-        render_blackbox(ctx, out)?;
+}
+
+/// The site, probed once the servers before this one in the bring-up
+/// order are ready.
+fn probe_the_site(site: &str, out: &mut Out) {
         // The site is probed from the moment the servers before this one
         // in the bring-up order (the load balancers, the tiers behind them)
         // are ready: probed earlier, it answers 5xx while the databases
@@ -400,8 +427,6 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             &[SITE_TARGET_PENDING],
             format!("install -m 644 {SITE_TARGET_PENDING} {SITE_TARGET}"),
         );
-    }
-    Ok(())
 }
 
 fn render_alertmanager(ctx: &Ctx, out: &mut Out) -> Result<()> {
