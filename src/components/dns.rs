@@ -251,24 +251,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         }
     };
     if o.primary.is_none() {
-        // Each DNS server's NS record, and its address where clients are.
-        let name_servers: Vec<_> = servers(topo)
-            .iter()
-            .map(|s| json!({ "name": s, "address": topo.server(s).primary_addr().to_string() }))
-            .collect();
-        out.template(
-            &zone_file,
-            0o644,
-            "dns/zone",
-            json!({
-                "domain": domain,
-                "ttl": topo.stack.dns.ttl,
-                "serial": serial(topo, ctx.secrets),
-                "primary": me,
-                "name_servers": name_servers,
-                "records": zone_records(topo),
-            }),
-        )?;
+        zone(ctx, &zone_file, out)?;
     }
     out.template(
         CONF,
@@ -281,8 +264,55 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "secondaries": secondaries,
         }),
     )?;
+    service(domain, primary.as_deref(), &zone_file, out);
+    out.probe(
+        "named",
+        answers_soa("127.0.0.1", domain),
+        format!("an SOA answer for {domain} from 127.0.0.1"),
+    );
+    out.check(
+        "named-checkconf -z",
+        CONF,
+        format!("named-checkconf -z {CONF}"),
+    );
+    if primary.is_none() {
+        out.check(
+            "named-checkzone",
+            &zone_file,
+            format!("named-checkzone {domain} {zone_file}"),
+        );
+    }
+    Ok(())
+}
+
+/// The zone the primary serves: every record, and each DNS server's NS
+/// record with its address where clients are.
+fn zone(ctx: &Ctx, zone_file: &str, out: &mut Out) -> Result<()> {
+    let (topo, domain, me) = (ctx.topo, ctx.domain(), ctx.name());
+    let name_servers: Vec<_> = servers(topo)
+        .iter()
+        .map(|s| json!({ "name": s, "address": topo.server(s).primary_addr().to_string() }))
+        .collect();
+    out.template(
+        zone_file,
+        0o644,
+        "dns/zone",
+        json!({
+            "domain": domain,
+            "ttl": topo.stack.dns.ttl,
+            "serial": serial(topo, ctx.secrets),
+            "primary": me,
+            "name_servers": name_servers,
+            "records": zone_records(topo),
+        }),
+    )
+}
+
+/// named, waiting a little at start for the primary's zone (a secondary,
+/// `primary` its address).
+fn service(domain: &str, primary: Option<&str>, zone_file: &str, out: &mut Out) {
     let mut pre = vec!["install -d -o bind -g bind /run/named /var/cache/bind".into()];
-    if let Some(p) = &primary {
+    if let Some(p) = primary {
         // A first transfer as soon as it starts: wait a little for the
         // primary (started at the same time), then start anyway and
         // serve the copy kept from before, if any.
@@ -309,29 +339,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         watches: if primary.is_some() {
             vec![CONF.into()]
         } else {
-            vec![CONF.into(), zone_file.clone()]
+            vec![CONF.into(), zone_file.into()]
         },
         host_provides: false,
         replaces: vec!["named.service".into()],
     });
-    out.probe(
-        "named",
-        answers_soa("127.0.0.1", domain),
-        format!("an SOA answer for {domain} from 127.0.0.1"),
-    );
-    out.check(
-        "named-checkconf -z",
-        CONF,
-        format!("named-checkconf -z {CONF}"),
-    );
-    if primary.is_none() {
-        out.check(
-            "named-checkzone",
-            &zone_file,
-            format!("named-checkzone {domain} {zone_file}"),
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]
