@@ -178,6 +178,43 @@ impl Component for Options {
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let me = ctx.name();
+    let config_text = serde_json::to_string_pretty(&config(ctx)).expect("json") + "\n";
+    out.secret(
+        "/etc/infractl/app/config.json",
+        0o640,
+        Some("root:www-data"),
+        config_text,
+    );
+    out.template("/srv/app/app.py", 0o644, "app/app.py", json!({}))?;
+    out.template(
+        "/etc/infractl/app/gunicorn.conf.py",
+        0o644,
+        "app/gunicorn.conf.py",
+        json!({ "port": o.port, "workers": o.workers, "server": me }),
+    )?;
+    service(out);
+    out.probe(
+        "app",
+        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/healthz", o.port),
+        format!("HTTP 200 from http://127.0.0.1:{}/healthz", o.port),
+    );
+    out.check(
+        "python3 -m py_compile",
+        "/srv/app/app.py",
+        "python3 -m py_compile /srv/app/app.py",
+    );
+    out.check(
+        "gunicorn --check-config",
+        "/etc/infractl/app/gunicorn.conf.py",
+        "cd /srv/app && gunicorn --check-config --config /etc/infractl/app/gunicorn.conf.py app:application",
+    );
+    Ok(())
+}
+
+/// The application's `config.json`: the site, and the databases it
+/// writes to and reads from, with their addresses from here.
+fn config(ctx: &Ctx) -> serde_json::Value {
     let topo = ctx.topo;
     let me = ctx.name();
     let db_addr = |n: &str| {
@@ -199,7 +236,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .filter(|n| n.roles.contains(&Role::DbPrimary) || n.roles.contains(&Role::DbReplica))
         .filter_map(|n| Some((n.server_id?.to_string(), json!(n.name))))
         .collect();
-    let config = json!({
+    json!({
         "server": me,
         "stack": topo.stack.name,
         "domain": topo.stack.domain,
@@ -210,21 +247,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         "replicas": ctx.node.db_reads.iter().map(|r| json!({ "name": r, "host": db_addr(r), "port": super::mariadb::PORT })).collect::<Vec<_>>(),
         "writers": ctx.node.db_writes.iter().map(|w| json!({ "name": w, "host": db_addr(w), "port": super::mariadb::PORT })).collect::<Vec<_>>(),
         "db_names": db_names,
-    });
-    let config_text = serde_json::to_string_pretty(&config).expect("json") + "\n";
-    out.secret(
-        "/etc/infractl/app/config.json",
-        0o640,
-        Some("root:www-data"),
-        config_text,
-    );
-    out.template("/srv/app/app.py", 0o644, "app/app.py", json!({}))?;
-    out.template(
-        "/etc/infractl/app/gunicorn.conf.py",
-        0o644,
-        "app/gunicorn.conf.py",
-        json!({ "port": o.port, "workers": o.workers, "server": me }),
-    )?;
+    })
+}
+
+/// gunicorn, running the application as www-data.
+fn service(out: &mut Out) {
     out.service(Service {
         name: "app".into(),
         pre: vec![],
@@ -246,20 +273,4 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         host_provides: false,
         replaces: vec![],
     });
-    out.probe(
-        "app",
-        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/healthz", o.port),
-        format!("HTTP 200 from http://127.0.0.1:{}/healthz", o.port),
-    );
-    out.check(
-        "python3 -m py_compile",
-        "/srv/app/app.py",
-        "python3 -m py_compile /srv/app/app.py",
-    );
-    out.check(
-        "gunicorn --check-config",
-        "/etc/infractl/app/gunicorn.conf.py",
-        "cd /srv/app && gunicorn --check-config --config /etc/infractl/app/gunicorn.conf.py app:application",
-    );
-    Ok(())
 }
