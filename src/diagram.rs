@@ -420,10 +420,10 @@ fn edges(topo: &Topology, groups: &[Group]) -> Vec<Edge> {
         let entry_port = |n: &Node| {
             let s = topo.server(&n.name);
             match (s.get::<haproxy::Options>(), s.get::<nginx::Options>()) {
-                (Some(o), _) if topo.tls() => o.https_port,
-                (Some(o), _) => o.port,
-                (None, Some(o)) if topo.tls() => o.https_port,
-                (None, Some(o)) => o.port,
+                (Some(o), _) if topo.tls() => o.https_port.get(),
+                (Some(o), _) => o.port.get(),
+                (None, Some(o)) if topo.tls() => o.https_port.get(),
+                (None, Some(o)) => o.port.get(),
                 _ => 80,
             }
         };

@@ -335,9 +335,9 @@ impl Topology {
             .cloned()
             .unwrap_or_default();
         if self.web_tls() {
-            nginx.https_port
+            nginx.https_port.get()
         } else {
-            nginx.port
+            nginx.port.get()
         }
     }
 
@@ -345,14 +345,14 @@ impl Topology {
     pub fn prometheus_port(&self, server: &str) -> u16 {
         self.server(server)
             .get::<prometheus::Options>()
-            .map(|o| o.port)
+            .map(|o| o.port.get())
             .unwrap_or(prometheus::DEFAULT_PORT)
     }
 
     pub fn app_port(&self, app: &str) -> u16 {
         self.server(app)
             .get::<app::Options>()
-            .map(|o| o.port)
+            .map(|o| o.port.get())
             .unwrap_or(crate::components::app::DEFAULT_PORT)
     }
 

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::port::Port;
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
 use crate::topology::{names, Flows, Leg, Node, Role, Topology};
@@ -39,9 +40,8 @@ pub const DEFAULT_PORT: u16 = 8000;
 #[schemars(rename = "AppOptions")]
 pub struct Options {
     /// Port gunicorn listens on.
-    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub port: u16,
+    #[serde(default = "default_port")]
+    pub port: Port,
     /// gunicorn worker processes (1 to 255), each answering 4 requests at
     /// once on threads.
     #[serde(
@@ -52,8 +52,8 @@ pub struct Options {
     pub workers: u8,
 }
 
-fn default_port() -> u16 {
-    DEFAULT_PORT
+fn default_port() -> Port {
+    Port::new(DEFAULT_PORT)
 }
 
 fn default_workers() -> u8 {
@@ -99,11 +99,11 @@ fn request_hop(topo: &Topology) -> Option<Hop> {
 
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
-        vec![(self.port, Proto::Tcp)]
+        vec![(self.port.get(), Proto::Tcp)]
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
-        vec![("port", self.port)]
+        vec![("port", self.port.get())]
     }
 
     /// Writes to the stack's primary.
@@ -165,7 +165,7 @@ impl Component for Options {
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {
-        vec![("the application server", self.port)]
+        vec![("the application server", self.port.get())]
     }
 
     fn hop(topo: &Topology) -> Option<(Tier, Hop)> {

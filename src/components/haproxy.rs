@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::port::Port;
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
 use crate::topology::{names, Flows, Leg, Node, Role, Topology};
@@ -71,23 +72,14 @@ pub struct Options {
     /// Web servers to balance over. Default: every server running nginx.
     pub backends: Option<Vec<String>>,
     /// HTTP port.
-    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub port: u16,
+    #[serde(default = "default_port")]
+    pub port: Port,
     /// HTTPS port (when the stack has `tls`).
-    #[serde(
-        default = "default_https_port",
-        deserialize_with = "crate::stack::de::port"
-    )]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub https_port: u16,
+    #[serde(default = "default_https_port")]
+    pub https_port: Port,
     /// Port of the stats page (`/stats`) and Prometheus metrics (`/metrics`).
-    #[serde(
-        default = "default_stats_port",
-        deserialize_with = "crate::stack::de::port"
-    )]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub stats_port: u16,
+    #[serde(default = "default_stats_port")]
+    pub stats_port: Port,
     /// Maximum concurrent connections (containers here allow at most 4096).
     #[serde(
         default = "default_maxconn",
@@ -97,14 +89,14 @@ pub struct Options {
     pub maxconn: u32,
 }
 
-fn default_port() -> u16 {
-    80
+fn default_port() -> Port {
+    Port::new(80)
 }
-fn default_https_port() -> u16 {
-    443
+fn default_https_port() -> Port {
+    Port::new(443)
 }
-fn default_stats_port() -> u16 {
-    8404
+fn default_stats_port() -> Port {
+    Port::new(8404)
 }
 fn default_maxconn() -> u32 {
     4096
@@ -159,25 +151,25 @@ fn request_hop(topo: &Topology) -> Option<Hop> {
     Some(Hop {
         what: "load balancer".into(),
         servers: lbs,
-        port: entry_port(topo, o.port, o.https_port),
+        port: entry_port(topo, o.port.get(), o.https_port.get()),
         note,
     })
 }
 
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], tls: bool) -> Vec<(u16, Proto)> {
-        let mut v = vec![(self.port, Proto::Tcp), (self.stats_port, Proto::Tcp)];
+        let mut v = vec![(self.port.get(), Proto::Tcp), (self.stats_port.get(), Proto::Tcp)];
         if tls {
-            v.push((self.https_port, Proto::Tcp));
+            v.push((self.https_port.get(), Proto::Tcp));
         }
         v
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
         vec![
-            ("port", self.port),
-            ("https-port", self.https_port),
-            ("stats-port", self.stats_port),
+            ("port", self.port.get()),
+            ("https-port", self.https_port.get()),
+            ("stats-port", self.stats_port.get()),
         ]
     }
 
@@ -195,9 +187,9 @@ impl Component for Options {
         match leg {
             Leg::Site => {
                 for (lb, o) in topo.running::<Options>() {
-                    out.add("any", &lb.name, o.port, Proto::Tcp, "HTTP to the site");
+                    out.add("any", &lb.name, o.port.get(), Proto::Tcp, "HTTP to the site");
                     if topo.tls() {
-                        out.add("any", &lb.name, o.https_port, Proto::Tcp, "HTTPS to the site");
+                        out.add("any", &lb.name, o.https_port.get(), Proto::Tcp, "HTTPS to the site");
                     }
                 }
             }
@@ -247,14 +239,14 @@ impl Component for Options {
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {
-        vec![("HAProxy's stats", self.stats_port)]
+        vec![("HAProxy's stats", self.stats_port.get())]
     }
 
     /// Its own, on the stats port.
     fn exporter(&self) -> Option<Exporter> {
         Some(Exporter {
             job: "haproxy",
-            port: self.stats_port,
+            port: self.stats_port.get(),
             name: "HAProxy",
             about: "HAProxy's backends and traffic ({port})",
             program: None,

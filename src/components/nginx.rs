@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::port::Port;
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
 use crate::topology::{names, Flows, Leg, Node, Role, Topology};
@@ -59,27 +60,22 @@ pub const EXPORTER: Exporter = Exporter {
 #[schemars(rename = "NginxOptions")]
 pub struct Options {
     /// HTTP port.
-    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub port: u16,
+    #[serde(default = "default_port")]
+    pub port: Port,
     /// HTTPS port, used when the web server itself speaks TLS.
-    #[serde(
-        default = "default_https_port",
-        deserialize_with = "crate::stack::de::port"
-    )]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub https_port: u16,
+    #[serde(default = "default_https_port")]
+    pub https_port: Port,
     /// Application servers to proxy to. Default: the `app` on this server,
     /// else every application server of the stack.
     pub upstream: Option<Vec<String>>,
 }
 
-fn default_port() -> u16 {
-    80
+fn default_port() -> Port {
+    Port::new(80)
 }
 
-fn default_https_port() -> u16 {
-    443
+fn default_https_port() -> Port {
+    Port::new(443)
 }
 
 impl Default for Options {
@@ -103,7 +99,7 @@ fn request_hop(topo: &Topology) -> Option<Hop> {
         .unwrap_or_default();
     let is_entry = topo.entry().iter().any(|n| n.name == first.name);
     let port = if is_entry {
-        entry_port(topo, nginx.port, nginx.https_port)
+        entry_port(topo, nginx.port.get(), nginx.https_port.get())
     } else if topo.web_tls() {
         format!("{}/tcp (HTTPS)", nginx.https_port)
     } else {
@@ -140,14 +136,14 @@ fn request_hop(topo: &Topology) -> Option<Hop> {
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         vec![
-            (self.port, Proto::Tcp),
-            (self.https_port, Proto::Tcp),
+            (self.port.get(), Proto::Tcp),
+            (self.https_port.get(), Proto::Tcp),
             (STATUS_PORT, Proto::Tcp),
         ]
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
-        vec![("port", self.port), ("https-port", self.https_port)]
+        vec![("port", self.port.get()), ("https-port", self.https_port.get())]
     }
 
     /// Proxies to the servers it lists, else to the application on its own
@@ -170,9 +166,9 @@ impl Component for Options {
         match leg {
             Leg::Site if topo.with_role(Role::LoadBalancer).next().is_none() => {
                 for (web, o) in topo.running::<Options>() {
-                    out.add("any", &web.name, o.port, Proto::Tcp, "HTTP to the site");
+                    out.add("any", &web.name, o.port.get(), Proto::Tcp, "HTTP to the site");
                     if topo.tls() {
-                        out.add("any", &web.name, o.https_port, Proto::Tcp, "HTTPS to the site");
+                        out.add("any", &web.name, o.https_port.get(), Proto::Tcp, "HTTPS to the site");
                     }
                 }
             }

@@ -13,6 +13,7 @@ use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
+use crate::stack::port::Port;
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
 use crate::topology::{Flows, Leg, Node, Role, Topology};
@@ -88,16 +89,15 @@ const CERTIFICATE_EXPIRING: Alert = Alert {
 #[schemars(rename = "PrometheusOptions")]
 pub struct Options {
     /// Web UI and API port.
-    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub port: u16,
+    #[serde(default = "default_port")]
+    pub port: Port,
     /// How often targets are scraped (a Prometheus duration).
     #[serde(default = "default_interval")]
     pub scrape_interval: String,
 }
 
-fn default_port() -> u16 {
-    DEFAULT_PORT
+fn default_port() -> Port {
+    Port::new(DEFAULT_PORT)
 }
 
 fn default_interval() -> String {
@@ -106,11 +106,11 @@ fn default_interval() -> String {
 
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
-        vec![(self.port, Proto::Tcp), (ALERTMANAGER_PORT, Proto::Tcp)]
+        vec![(self.port.get(), Proto::Tcp), (ALERTMANAGER_PORT, Proto::Tcp)]
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
-        vec![("port", self.port)]
+        vec![("port", self.port.get())]
     }
 
     fn shape(&self, _stack: &Stack, node: &mut Node) {
@@ -184,7 +184,7 @@ impl Component for Options {
 
     fn services(&self) -> Vec<(&'static str, u16)> {
         vec![
-            ("Prometheus", self.port),
+            ("Prometheus", self.port.get()),
             ("Alertmanager", ALERTMANAGER_PORT),
         ]
     }
