@@ -6,8 +6,8 @@
 //! server in the topology (roles, links), the flows it needs, the exporter
 //! it brings, how it renders (files, services, readiness probes and the
 //! checks `infractl validate` runs), its line in `infractl explain`, its
-//! hop of the request path and its part of the diagram. This file holds the one list of kinds (`kinds!`);
-//! everything else (stack parsing, the JSON Schema, the image recipe, the
+//! hop of the request path and its part of the diagram. This file holds
+//! the one list of kinds (`kinds!`); everything else (stack parsing, the JSON Schema, the image recipe, the
 //! topology, rendering, explain, the diagram) walks that list or asks a
 //! component.
 
