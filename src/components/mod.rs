@@ -7,9 +7,9 @@
 //! it brings, how it renders (files, services, readiness probes and the
 //! checks `infractl validate` runs), its line in `infractl explain`, its
 //! hop of the request path and its part of the diagram. This file holds
-//! the one list of kinds (`kinds!`); everything else (stack parsing, the JSON Schema, the image recipe, the
-//! topology, rendering, explain, the diagram) walks that list or asks a
-//! component.
+//! the one list of kinds (`kinds!`); everything else (stack parsing, the
+//! JSON Schema, the image recipe, the topology, rendering, explain, the
+//! diagram) walks that list or asks a component.
 
 use std::any::Any;
 
