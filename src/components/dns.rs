@@ -14,8 +14,8 @@ use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
-use crate::stack::raw::Proto;
 use crate::stack::Stack;
+use crate::stack::raw::Proto;
 use crate::topology::{names, Flows, Leg, Node, Role, Topology};
 use crate::words::{and_list, or_list};
 

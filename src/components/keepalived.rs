@@ -11,11 +11,11 @@ use serde_json::json;
 
 use super::{Component, Kind};
 use crate::error::Result;
-use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::topology::{Flow, Flows, Leg, Node, Topology, Vip};
+use crate::words;
 
 pub const KIND: Kind = Kind {
     name: "keepalived",

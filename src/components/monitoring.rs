@@ -9,11 +9,11 @@ use serde::Deserialize;
 
 use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind, KINDS};
 use crate::error::Result;
-use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::topology::{Node, Role, Topology};
+use crate::words;
 
 pub const KIND: Kind = Kind {
     name: "monitoring-client",

@@ -10,14 +10,13 @@ use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use super::hop::{entry_port, via, Hop};
 use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::words;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
+use crate::stack::Stack;
 use crate::stack::port::Port;
 use crate::stack::raw::Proto;
-use crate::stack::Stack;
 use crate::topology::{names, Flows, Leg, Node, Role, Topology};
-use crate::words::or_list;
+use crate::words::{self, or_list};
 
 pub const KIND: Kind = Kind {
     name: "nginx",

@@ -13,9 +13,9 @@ use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
+use crate::stack::Stack;
 use crate::stack::port::Port;
 use crate::stack::raw::Proto;
-use crate::stack::Stack;
 use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
