@@ -349,7 +349,7 @@ async fn lose_quorum(lab: &Lab<'_>, progress: &dyn Progress) -> Result<Option<Se
     if n < 3 {
         return Ok(None);
     }
-    let (kept, lost) = cluster.split_at(crate::explain::quorum(n) - 1);
+    let (kept, lost) = cluster.split_at(crate::components::mariadb::quorum(n) - 1);
     let roles = vec![format!("{} of {n} Galera nodes", lost.len())];
     let predicted = describe(false, false, false);
     // Probed once the rest have seen the loss: until then they serve

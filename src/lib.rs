@@ -80,5 +80,6 @@ pub mod topology;
 #[cfg(feature = "test-hooks")]
 pub mod tripwire;
 pub mod verify;
+pub mod words;
 
 pub use error::{Error, Result};

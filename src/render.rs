@@ -220,65 +220,7 @@ pub fn plan_with(
 ) -> Result<Plan> {
     let mut servers = Vec::new();
     for node in &topo.nodes {
-        let server = topo.server(&node.name);
-        let mut out = Out {
-            plan: ServerPlan::new(&node.name),
-            renderer,
-        };
-        // A Galera node takes writes as a primary does, but is one of
-        // several equals: shown as such, not as one of three primaries.
-        out.plan.roles = node
-            .roles
-            .iter()
-            .map(|r| match r {
-                Role::DbPrimary if !node.cluster.is_empty() => "db-galera".to_string(),
-                r => r.as_str().to_string(),
-            })
-            .collect();
-        out.plan.components = server
-            .components
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        out.plan.networks = server
-            .addrs
-            .iter()
-            .map(|(n, a)| Attachment {
-                network: n.clone(),
-                address: a.to_string(),
-            })
-            .collect();
-        out.plan.resolvers = components::dns::servers(topo)
-            .into_iter()
-            .filter(|d| {
-                crate::topology::shared_network(&topo.stack, server, topo.server(d)).is_some()
-            })
-            .map(|d| topo.addr(&node.name, d).to_string())
-            .collect();
-        let ctx = Ctx {
-            topo,
-            node,
-            secrets,
-        };
-        components::common::render(&ctx, &mut out)?;
-        for c in &server.components {
-            c.component().render(&ctx, &mut out)?;
-        }
-        let mut packages: Vec<String> = BASE_PACKAGES.iter().map(|s| s.to_string()).collect();
-        for c in &server.components {
-            packages.extend(c.kind().packages.iter().map(|s| s.to_string()));
-        }
-        let exporters = components::monitoring::exporters(&server.components);
-        packages.extend(
-            exporters
-                .iter()
-                .filter_map(|e| Some(e.program?.package.to_string())),
-        );
-        packages.sort();
-        packages.dedup();
-        out.plan.packages = packages;
-        out.plan.seal();
-        servers.push(out.plan);
+        servers.push(server_plan(renderer, topo, node, secrets)?);
     }
     let mut plan = Plan {
         stack: topo.stack.name.clone(),
@@ -302,4 +244,83 @@ pub fn plan_with(
     };
     plan.seal();
     Ok(plan)
+}
+
+/// The plan of one server: what it is, then what each of its components
+/// renders, then the packages they need.
+fn server_plan(
+    renderer: &Renderer,
+    topo: &Topology,
+    node: &Node,
+    secrets: &Secrets,
+) -> Result<ServerPlan> {
+    let server = topo.server(&node.name);
+    let mut out = Out {
+        plan: ServerPlan::new(&node.name),
+        renderer,
+    };
+    describe(topo, node, &mut out.plan);
+    let ctx = Ctx {
+        topo,
+        node,
+        secrets,
+    };
+    components::common::render(&ctx, &mut out)?;
+    for c in &server.components {
+        c.component().render(&ctx, &mut out)?;
+    }
+    out.plan.packages = packages(&server.components);
+    out.plan.seal();
+    Ok(out.plan)
+}
+
+/// What a server is: its roles, components, networks and resolvers.
+fn describe(topo: &Topology, node: &Node, plan: &mut ServerPlan) {
+    let server = topo.server(&node.name);
+    // A Galera node takes writes as a primary does, but is one of
+    // several equals: shown as such, not as one of three primaries.
+    plan.roles = node
+        .roles
+        .iter()
+        .map(|r| match r {
+            Role::DbPrimary if !node.cluster.is_empty() => "db-galera".to_string(),
+            r => r.as_str().to_string(),
+        })
+        .collect();
+    plan.components = server
+        .components
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    plan.networks = server
+        .addrs
+        .iter()
+        .map(|(n, a)| Attachment {
+            network: n.clone(),
+            address: a.to_string(),
+        })
+        .collect();
+    plan.resolvers = components::dns::servers(topo)
+        .into_iter()
+        .filter(|d| crate::topology::shared_network(&topo.stack, server, topo.server(d)).is_some())
+        .map(|d| topo.addr(&node.name, d).to_string())
+        .collect();
+}
+
+/// The Debian packages a server needs: the base, each component's, and
+/// its exporters' programs, sorted.
+fn packages(components: &[components::ComponentSpec]) -> Vec<String> {
+    let mut packages: Vec<String> = BASE_PACKAGES.iter().map(|s| s.to_string()).collect();
+    for c in components {
+        packages.extend(c.kind().packages.iter().map(|s| s.to_string()));
+    }
+    let exporters = components::monitoring::exporters(components);
+    packages.extend(
+        exporters
+            .iter()
+            .filter_map(|e| Some(e.program?.package.to_string())),
+    );
+    packages.sort();
+    packages.dedup();
+    packages
 }

@@ -46,6 +46,23 @@ impl Role {
             Role::Client => "client",
         }
     }
+
+    /// The bring-up stage of a server with this role (0 first): what others
+    /// need comes up before them — DNS, then databases (primaries before
+    /// their replicas), applications, web servers, load balancers,
+    /// monitoring, and the user's computer last.
+    pub fn stage(self) -> usize {
+        match self {
+            Role::Dns => 0,
+            Role::DbPrimary => 1,
+            Role::DbReplica => 2,
+            Role::App => 3,
+            Role::Web => 4,
+            Role::LoadBalancer => 5,
+            Role::Monitoring => 6,
+            Role::Client => 7,
+        }
+    }
 }
 
 /// A server with everything derived about it.
@@ -222,6 +239,15 @@ impl Topology {
         self.nodes.iter().filter(move |n| n.roles.contains(&role))
     }
 
+    /// The replicas following `primary`, in stack order.
+    pub fn replicas_of(&self, primary: &str) -> Vec<String> {
+        names(
+            self.nodes
+                .iter()
+                .filter(|n| n.replicates_from.as_deref() == Some(primary)),
+        )
+    }
+
     /// The source address of a flow as its destination sees it.
     pub fn flow_source(&self, f: &Flow) -> Option<Ipv4Addr> {
         if f.from == "any" {
@@ -309,9 +335,9 @@ impl Topology {
             .cloned()
             .unwrap_or_default();
         if self.web_tls() {
-            nginx.https_port
+            nginx.https_port.get()
         } else {
-            nginx.port
+            nginx.port.get()
         }
     }
 
@@ -319,14 +345,14 @@ impl Topology {
     pub fn prometheus_port(&self, server: &str) -> u16 {
         self.server(server)
             .get::<prometheus::Options>()
-            .map(|o| o.port)
+            .map(|o| o.port.get())
             .unwrap_or(prometheus::DEFAULT_PORT)
     }
 
     pub fn app_port(&self, app: &str) -> u16 {
         self.server(app)
             .get::<app::Options>()
-            .map(|o| o.port)
+            .map(|o| o.port.get())
             .unwrap_or(crate::components::app::DEFAULT_PORT)
     }
 
@@ -351,6 +377,11 @@ impl Topology {
         stages.sort_by_key(|(s, _)| *s);
         stages.into_iter().map(|(_, v)| v).collect()
     }
+}
+
+/// The names of `nodes`, in their order.
+pub fn names<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
+    nodes.map(|n| n.name.clone()).collect()
 }
 
 /// Each database's server id: explicit ones first, then the lowest free
@@ -398,7 +429,7 @@ fn node(stack: &Stack, s: &Server, server_id: Option<u32>) -> Node {
         c.component().shape(stack, &mut node);
     }
     node.roles.sort();
-    node.stage = node.roles.iter().map(|r| *r as usize).min().unwrap_or(0);
+    node.stage = node.roles.iter().map(|r| r.stage()).min().unwrap_or(0);
     node
 }
 
@@ -557,4 +588,38 @@ fn flows(topo: &Topology) -> Vec<Flow> {
         crate::components::flows(leg, topo, &mut out);
     }
     out.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bring_up_goes_from_dns_to_the_user() {
+        let order = [
+            Role::Dns,
+            Role::DbPrimary,
+            Role::DbReplica,
+            Role::App,
+            Role::Web,
+            Role::LoadBalancer,
+            Role::Monitoring,
+            Role::Client,
+        ];
+        let stages: Vec<usize> = order.iter().map(|r| r.stage()).collect();
+        assert_eq!(stages, [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn a_server_comes_up_at_its_earliest_role() {
+        let topo = Topology::load("task3").unwrap();
+        let stages = topo.stages();
+        let at = |name: &str| stages.iter().position(|s| s.iter().any(|n| n == name));
+        assert!(at("db-01") < at("web-01"), "{stages:?}");
+        assert!(at("web-01") < at("lb-01"), "{stages:?}");
+        for n in &topo.nodes {
+            let earliest = n.roles.iter().map(|r| r.stage()).min().unwrap_or(0);
+            assert_eq!(n.stage, earliest, "{}", n.name);
+        }
+    }
 }

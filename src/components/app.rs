@@ -7,14 +7,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
-use crate::diagram::{Part, Tier};
+use super::hop::Hop;
+use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
-use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::stack::port::Port;
+use crate::stack::raw::Proto;
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::{self, and_list};
 
 pub const KIND: Kind = Kind {
     name: "app",
@@ -37,9 +39,8 @@ pub const DEFAULT_PORT: u16 = 8000;
 #[schemars(rename = "AppOptions")]
 pub struct Options {
     /// Port gunicorn listens on.
-    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub port: u16,
+    #[serde(default = "default_port")]
+    pub port: Port,
     /// gunicorn worker processes (1 to 255), each answering 4 requests at
     /// once on threads.
     #[serde(
@@ -50,21 +51,58 @@ pub struct Options {
     pub workers: u8,
 }
 
-fn default_port() -> u16 {
-    DEFAULT_PORT
+fn default_port() -> Port {
+    Port::new(DEFAULT_PORT)
 }
 
 fn default_workers() -> u8 {
     1
 }
 
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let first = topo.with_role(Role::App).next()?;
+    let apps = names(topo.with_role(Role::App));
+    let same = |list: &[String]| list.len() == 1 && list[0] == first.name;
+    let primary: Vec<String> = first.db_primary.iter().cloned().collect();
+    let queries = if primary.is_empty() {
+        "runs the site's code".to_string()
+    } else if first.db_writes.len() > 1 {
+        format!(
+            "runs the site's code, which reads and writes in MySQL on any node of the Galera cluster ({}), the next when one fails",
+            and_list(&first.db_writes)
+        )
+    } else if first.db_reads == primary {
+        if apps.len() == 1 && same(&primary) {
+            "runs the site's code, which reads and writes in MySQL on the same machine".into()
+        } else {
+            format!(
+                "runs the site's code, which reads and writes in MySQL on {}",
+                primary[0]
+            )
+        }
+    } else {
+        format!(
+            "runs the site's code, which writes to MySQL on {} and reads from {}",
+            primary[0],
+            and_list(&first.db_reads)
+        )
+    };
+    Some(Hop {
+        what: "application server".into(),
+        servers: apps.clone(),
+        port: format!("{}/tcp (HTTP)", topo.app_port(&first.name)),
+        note: format!("gunicorn {queries}."),
+    })
+}
+
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
-        vec![(self.port, Proto::Tcp)]
+        vec![(self.port.get(), Proto::Tcp)]
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
-        vec![("port", self.port)]
+        vec![("port", self.port.get())]
     }
 
     /// Writes to the stack's primary.
@@ -105,15 +143,15 @@ impl Component for Options {
         let queries = if node.db_writes.len() > 1 {
             format!(
                 "reads and writes in the Galera cluster {}, each node in turn and the next when one fails",
-                explain::and_list(&node.db_writes)
+                words::and_list(&node.db_writes)
             )
         } else if reads.len() == 1 && &reads[0] == db {
-            format!("reads and writes in MySQL {}", explain::on(&node.name, reads))
+            format!("reads and writes in MySQL {}", words::on(&node.name, reads))
         } else {
             format!(
                 "writes to MySQL {} and reads from MySQL {}",
-                explain::on(&node.name, std::slice::from_ref(db)),
-                explain::on(&node.name, reads)
+                words::on(&node.name, std::slice::from_ref(db)),
+                words::on(&node.name, reads)
             )
         };
         format!("application server (Python under gunicorn): runs the site's code, which {queries}")
@@ -126,7 +164,11 @@ impl Component for Options {
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {
-        vec![("the application server", self.port)]
+        vec![("the application server", self.port.get())]
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::App, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
@@ -135,6 +177,43 @@ impl Component for Options {
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let me = ctx.name();
+    let config_text = serde_json::to_string_pretty(&config(ctx)).expect("json") + "\n";
+    out.secret(
+        "/etc/infractl/app/config.json",
+        0o640,
+        Some("root:www-data"),
+        config_text,
+    );
+    out.template("/srv/app/app.py", 0o644, "app/app.py", json!({}))?;
+    out.template(
+        "/etc/infractl/app/gunicorn.conf.py",
+        0o644,
+        "app/gunicorn.conf.py",
+        json!({ "port": o.port, "workers": o.workers, "server": me }),
+    )?;
+    service(out);
+    out.probe(
+        "app",
+        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/healthz", o.port),
+        format!("HTTP 200 from http://127.0.0.1:{}/healthz", o.port),
+    );
+    out.check(
+        "python3 -m py_compile",
+        "/srv/app/app.py",
+        "python3 -m py_compile /srv/app/app.py",
+    );
+    out.check(
+        "gunicorn --check-config",
+        "/etc/infractl/app/gunicorn.conf.py",
+        "cd /srv/app && gunicorn --check-config --config /etc/infractl/app/gunicorn.conf.py app:application",
+    );
+    Ok(())
+}
+
+/// The application's `config.json`: the site, and the databases it
+/// writes to and reads from, with their addresses from here.
+fn config(ctx: &Ctx) -> serde_json::Value {
     let topo = ctx.topo;
     let me = ctx.name();
     let db_addr = |n: &str| {
@@ -156,7 +235,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .filter(|n| n.roles.contains(&Role::DbPrimary) || n.roles.contains(&Role::DbReplica))
         .filter_map(|n| Some((n.server_id?.to_string(), json!(n.name))))
         .collect();
-    let config = json!({
+    json!({
         "server": me,
         "stack": topo.stack.name,
         "domain": topo.stack.domain,
@@ -167,21 +246,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         "replicas": ctx.node.db_reads.iter().map(|r| json!({ "name": r, "host": db_addr(r), "port": super::mariadb::PORT })).collect::<Vec<_>>(),
         "writers": ctx.node.db_writes.iter().map(|w| json!({ "name": w, "host": db_addr(w), "port": super::mariadb::PORT })).collect::<Vec<_>>(),
         "db_names": db_names,
-    });
-    let config_text = serde_json::to_string_pretty(&config).expect("json") + "\n";
-    out.secret(
-        "/etc/infractl/app/config.json",
-        0o640,
-        Some("root:www-data"),
-        config_text,
-    );
-    out.template("/srv/app/app.py", 0o644, "app/app.py", json!({}))?;
-    out.template(
-        "/etc/infractl/app/gunicorn.conf.py",
-        0o644,
-        "app/gunicorn.conf.py",
-        json!({ "port": o.port, "workers": o.workers, "server": me }),
-    )?;
+    })
+}
+
+/// gunicorn, running the application as www-data.
+fn service(out: &mut Out) {
     out.service(Service {
         name: "app".into(),
         pre: vec![],
@@ -203,20 +272,4 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         host_provides: false,
         replaces: vec![],
     });
-    out.probe(
-        "app",
-        format!("curl -fsS -o /dev/null http://127.0.0.1:{}/healthz", o.port),
-        format!("HTTP 200 from http://127.0.0.1:{}/healthz", o.port),
-    );
-    out.check(
-        "python3 -m py_compile",
-        "/srv/app/app.py",
-        "python3 -m py_compile /srv/app/app.py",
-    );
-    out.check(
-        "gunicorn --check-config",
-        "/etc/infractl/app/gunicorn.conf.py",
-        "cd /srv/app && gunicorn --check-config --config /etc/infractl/app/gunicorn.conf.py app:application",
-    );
-    Ok(())
 }

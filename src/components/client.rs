@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{Component, Kind};
-use crate::diagram::{Part, Tier};
+use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
@@ -46,7 +46,7 @@ impl Component for Options {
             [one] => format!("the DNS server {one}"),
             many => format!(
                 "the DNS servers {} (the next when one does not answer)",
-                crate::explain::and_list(many)
+                crate::words::and_list(many)
             ),
         };
         format!(

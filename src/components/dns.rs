@@ -9,13 +9,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, ComponentSpec, Kind};
-use crate::diagram::{Part, Tier};
+use super::hop::Hop;
+use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
-use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::stack::raw::Proto;
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::{and_list, or_list};
 
 pub const KIND: Kind = Kind {
     name: "dns",
@@ -100,6 +102,56 @@ fn zone_records(topo: &Topology) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Who answers at `address`: `lb-01`, or `the virtual IP of lb-01 and lb-02`.
+fn owner_of(topo: &Topology, address: &str) -> Option<String> {
+    if let Some(v) = topo.vips.iter().find(|v| v.address.to_string() == address) {
+        let members: Vec<String> = v.members.iter().map(|m| m.0.clone()).collect();
+        return Some(format!("the virtual IP of {}", and_list(&members)));
+    }
+    topo.stack
+        .servers
+        .iter()
+        .find(|s| s.addrs.iter().any(|(_, a)| a.to_string() == address))
+        .map(|s| s.name.clone())
+}
+
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let dns = names(topo.with_role(Role::Dns));
+    if dns.is_empty() {
+        return None;
+    }
+    let domain = &topo.stack.domain;
+    let www = topo.records.iter().find(|r| r.name == "www");
+    let note = match www {
+        Some(r) if r.kind == "A" => {
+            let who = owner_of(topo, &r.value)
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
+            format!(
+                "The browser asks {} for www.{domain}; its A record answers {}{who}.",
+                or_list(&dns),
+                r.value
+            )
+        }
+        Some(r) if r.kind == "CNAME" => format!(
+            "The browser asks {} for www.{domain}, an alias (CNAME record) of {}, and gets that name's address.",
+            or_list(&dns),
+            r.value
+        ),
+        _ => format!(
+            "The browser asks {} for the site's address in {domain}.",
+            or_list(&dns)
+        ),
+    };
+    Some(Hop {
+        what: "DNS".into(),
+        servers: dns,
+        port: "53/udp".into(),
+        note,
+    })
+}
+
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         vec![(PORT, Proto::Udp), (PORT, Proto::Tcp)]
@@ -155,14 +207,14 @@ impl Component for Options {
         } else {
             format!(
                 "; the primary: {} {} a copy by zone transfer",
-                crate::explain::and_list(&secondaries),
+                crate::words::and_list(&secondaries),
                 if secondaries.len() == 1 { "holds" } else { "hold" }
             )
         };
         format!(
             "DNS server (BIND 9): authoritative for {}, answers with its {} records{copies}",
             topo.stack.domain,
-            crate::explain::and_list(&types)
+            crate::words::and_list(&types)
         )
     }
 
@@ -173,6 +225,10 @@ impl Component for Options {
             None => vec![],
         };
         Some(Part::new(Tier::Outside, "BIND :53".into(), lines, false))
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::Outside, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
@@ -207,24 +263,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         }
     };
     if o.primary.is_none() {
-        // Each DNS server's NS record, and its address where clients are.
-        let name_servers: Vec<_> = servers(topo)
-            .iter()
-            .map(|s| json!({ "name": s, "address": topo.server(s).primary_addr().to_string() }))
-            .collect();
-        out.template(
-            &zone_file,
-            0o644,
-            "dns/zone",
-            json!({
-                "domain": domain,
-                "ttl": topo.stack.dns.ttl,
-                "serial": serial(topo, ctx.secrets),
-                "primary": me,
-                "name_servers": name_servers,
-                "records": zone_records(topo),
-            }),
-        )?;
+        zone(ctx, &zone_file, out)?;
     }
     out.template(
         CONF,
@@ -237,8 +276,55 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "secondaries": secondaries,
         }),
     )?;
+    service(domain, primary.as_deref(), &zone_file, out);
+    out.probe(
+        "named",
+        answers_soa("127.0.0.1", domain),
+        format!("an SOA answer for {domain} from 127.0.0.1"),
+    );
+    out.check(
+        "named-checkconf -z",
+        CONF,
+        format!("named-checkconf -z {CONF}"),
+    );
+    if primary.is_none() {
+        out.check(
+            "named-checkzone",
+            &zone_file,
+            format!("named-checkzone {domain} {zone_file}"),
+        );
+    }
+    Ok(())
+}
+
+/// The zone the primary serves: every record, and each DNS server's NS
+/// record with its address where clients are.
+fn zone(ctx: &Ctx, zone_file: &str, out: &mut Out) -> Result<()> {
+    let (topo, domain, me) = (ctx.topo, ctx.domain(), ctx.name());
+    let name_servers: Vec<_> = servers(topo)
+        .iter()
+        .map(|s| json!({ "name": s, "address": topo.server(s).primary_addr().to_string() }))
+        .collect();
+    out.template(
+        zone_file,
+        0o644,
+        "dns/zone",
+        json!({
+            "domain": domain,
+            "ttl": topo.stack.dns.ttl,
+            "serial": serial(topo, ctx.secrets),
+            "primary": me,
+            "name_servers": name_servers,
+            "records": zone_records(topo),
+        }),
+    )
+}
+
+/// named, waiting a little at start for the primary's zone (a secondary,
+/// `primary` its address).
+fn service(domain: &str, primary: Option<&str>, zone_file: &str, out: &mut Out) {
     let mut pre = vec!["install -d -o bind -g bind /run/named /var/cache/bind".into()];
-    if let Some(p) = &primary {
+    if let Some(p) = primary {
         // A first transfer as soon as it starts: wait a little for the
         // primary (started at the same time), then start anyway and
         // serve the copy kept from before, if any.
@@ -265,29 +351,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         watches: if primary.is_some() {
             vec![CONF.into()]
         } else {
-            vec![CONF.into(), zone_file.clone()]
+            vec![CONF.into(), zone_file.into()]
         },
         host_provides: false,
         replaces: vec!["named.service".into()],
     });
-    out.probe(
-        "named",
-        answers_soa("127.0.0.1", domain),
-        format!("an SOA answer for {domain} from 127.0.0.1"),
-    );
-    out.check(
-        "named-checkconf -z",
-        CONF,
-        format!("named-checkconf -z {CONF}"),
-    );
-    if primary.is_none() {
-        out.check(
-            "named-checkzone",
-            &zone_file,
-            format!("named-checkzone {domain} {zone_file}"),
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

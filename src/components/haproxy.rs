@@ -7,14 +7,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, Kind};
-use crate::diagram::{Part, Tier};
+use super::hop::{entry_port, via, Hop};
+use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
-use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::stack::port::Port;
+use crate::stack::raw::Proto;
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::{self, or_list};
 
 pub const KIND: Kind = Kind {
     name: "haproxy",
@@ -69,23 +71,14 @@ pub struct Options {
     /// Web servers to balance over. Default: every server running nginx.
     pub backends: Option<Vec<String>>,
     /// HTTP port.
-    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub port: u16,
+    #[serde(default = "default_port")]
+    pub port: Port,
     /// HTTPS port (when the stack has `tls`).
-    #[serde(
-        default = "default_https_port",
-        deserialize_with = "crate::stack::de::port"
-    )]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub https_port: u16,
+    #[serde(default = "default_https_port")]
+    pub https_port: Port,
     /// Port of the stats page (`/stats`) and Prometheus metrics (`/metrics`).
-    #[serde(
-        default = "default_stats_port",
-        deserialize_with = "crate::stack::de::port"
-    )]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub stats_port: u16,
+    #[serde(default = "default_stats_port")]
+    pub stats_port: Port,
     /// Maximum concurrent connections (containers here allow at most 4096).
     #[serde(
         default = "default_maxconn",
@@ -95,14 +88,14 @@ pub struct Options {
     pub maxconn: u32,
 }
 
-fn default_port() -> u16 {
-    80
+fn default_port() -> Port {
+    Port::new(80)
 }
-fn default_https_port() -> u16 {
-    443
+fn default_https_port() -> Port {
+    Port::new(443)
 }
-fn default_stats_port() -> u16 {
-    8404
+fn default_stats_port() -> Port {
+    Port::new(8404)
 }
 fn default_maxconn() -> u32 {
     4096
@@ -121,20 +114,61 @@ impl Default for Options {
     }
 }
 
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let lbs = names(topo.with_role(Role::LoadBalancer));
+    let first = topo.with_role(Role::LoadBalancer).next()?;
+    let o = topo
+        .server(&first.name)
+        .get::<Options>()
+        .cloned()
+        .unwrap_or_default();
+    let mut note = String::new();
+    if let Some(v) = topo.vips.first() {
+        let standby: Vec<String> = v.members[1..].iter().map(|m| m.0.clone()).collect();
+        note.push_str(&format!(
+            "{} answers on the virtual IP {}",
+            v.members[0].0, v.address
+        ));
+        if !standby.is_empty() {
+            note.push_str(&format!(
+                " ({} while {} is down)",
+                or_list(&standby),
+                v.members[0].0
+            ));
+        }
+        note.push_str(". ");
+    }
+    let web = first.backends.first().cloned().unwrap_or_default();
+    let net = via(topo, &first.name, &web);
+    let algo = o.balance.phrase();
+    note.push_str(&match (topo.tls(), topo.web_tls()) {
+        (false, _) => format!("HAProxy picks a web server {algo} and forwards the request to it {net}."),
+        (true, false) => format!("HAProxy ends TLS (decrypts), picks a web server {algo} and forwards the request to it as plain HTTP {net}."),
+        (true, true) => format!("HAProxy ends TLS, picks a web server {algo} and forwards the request to it in a new TLS connection {net}."),
+    });
+    Some(Hop {
+        what: "load balancer".into(),
+        servers: lbs,
+        port: entry_port(topo, o.port.get(), o.https_port.get()),
+        note,
+    })
+}
+
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], tls: bool) -> Vec<(u16, Proto)> {
-        let mut v = vec![(self.port, Proto::Tcp), (self.stats_port, Proto::Tcp)];
+        let mut v = vec![(self.port.get(), Proto::Tcp), (self.stats_port.get(), Proto::Tcp)];
         if tls {
-            v.push((self.https_port, Proto::Tcp));
+            v.push((self.https_port.get(), Proto::Tcp));
         }
         v
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
         vec![
-            ("port", self.port),
-            ("https-port", self.https_port),
-            ("stats-port", self.stats_port),
+            ("port", self.port.get()),
+            ("https-port", self.https_port.get()),
+            ("stats-port", self.stats_port.get()),
         ]
     }
 
@@ -152,9 +186,9 @@ impl Component for Options {
         match leg {
             Leg::Site => {
                 for (lb, o) in topo.running::<Options>() {
-                    out.add("any", &lb.name, o.port, Proto::Tcp, "HTTP to the site");
+                    out.add("any", &lb.name, o.port.get(), Proto::Tcp, "HTTP to the site");
                     if topo.tls() {
-                        out.add("any", &lb.name, o.https_port, Proto::Tcp, "HTTPS to the site");
+                        out.add("any", &lb.name, o.https_port.get(), Proto::Tcp, "HTTPS to the site");
                     }
                 }
             }
@@ -178,7 +212,7 @@ impl Component for Options {
         let mut s = format!(
             "load balancer (HAProxy): spreads requests {} over {} and stops sending to one that fails its health check",
             self.balance.phrase(),
-            explain::and_list(&node.backends)
+            words::and_list(&node.backends)
         );
         if topo.tls() {
             s.push_str(&format!(
@@ -204,19 +238,23 @@ impl Component for Options {
     }
 
     fn services(&self) -> Vec<(&'static str, u16)> {
-        vec![("HAProxy's stats", self.stats_port)]
+        vec![("HAProxy's stats", self.stats_port.get())]
     }
 
     /// Its own, on the stats port.
     fn exporter(&self) -> Option<Exporter> {
         Some(Exporter {
             job: "haproxy",
-            port: self.stats_port,
+            port: self.stats_port.get(),
             name: "HAProxy",
             about: "HAProxy's backends and traffic ({port})",
             program: None,
             alerts: ALERTS,
         })
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::Entry, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

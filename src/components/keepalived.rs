@@ -3,17 +3,19 @@
 //! with the highest priority; a check script drops a node whose HAProxy has
 //! died, and VRRP v3 with sub-second adverts makes failover fast.
 
+use std::net::Ipv4Addr;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{Component, Kind};
 use crate::error::Result;
-use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
-use crate::topology::{Flow, Flows, Leg, Node, Topology};
+use crate::topology::{Flow, Flows, Leg, Node, Topology, Vip};
+use crate::words;
 
 pub const KIND: Kind = Kind {
     name: "keepalived",
@@ -77,8 +79,8 @@ impl Component for Options {
             } else {
                 format!(
                     "{} {} it over if {server} fails",
-                    explain::and_list(&others),
-                    explain::agree(others.len(), "takes", "take")
+                    words::and_list(&others),
+                    words::agree(others.len(), "takes", "take")
                 )
             };
             format!(
@@ -90,8 +92,8 @@ impl Component for Options {
             format!(
                 "keepalived (VRRP): stands by (priority {prio}) and takes the virtual IP {} over if {} {}",
                 v.address,
-                explain::and_list(&above),
-                explain::agree(above.len(), "fails", "fail")
+                words::and_list(&above),
+                words::agree(above.len(), "fails", "fail")
             )
         }
     }
@@ -141,21 +143,48 @@ impl Component for Options {
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
-    let topo = ctx.topo;
-    let vip = topo
+    let vip = ctx
+        .topo
         .vips
         .iter()
         .find(|v| v.members.iter().any(|(m, _)| m == ctx.name()))
         .expect("validated: a keepalived server is in a VIP group");
-    let me = topo.server(ctx.name());
-    let my_addr = me
+    let my_addr = ctx
+        .topo
+        .server(ctx.name())
         .addr_on(&vip.network)
         .expect("validated: VIP inside one of the server's networks");
+    conf(o, ctx, vip, my_addr, out)?;
+    out.capability("NET_ADMIN");
+    out.capability("NET_RAW");
+    service(my_addr, out);
+    probe(ctx, vip, out);
+    out.check(
+        "keepalived --config-test",
+        CONF,
+        // The check container has one interface, eth0, where the server has
+        // the one found at start.
+        format!("echo '$IFACE=eth0' > {IFACE_CONF} && keepalived --config-test --use-file {CONF}"),
+    );
+    Ok(())
+}
+
+/// This server's priority in its VIP group, and whether it comes first.
+fn rank(ctx: &Ctx, vip: &Vip) -> (u8, bool) {
     let (_, priority) = vip
         .members
         .iter()
         .find(|(m, _)| m == ctx.name())
         .expect("member");
+    let first = vip.members.first().map(|(m, _)| m.as_str()) == Some(ctx.name());
+    (*priority, first)
+}
+
+/// `keepalived.conf`: the VRRP instance of the server's VIP group, its
+/// peers by unicast, and HAProxy's health as a tracked script.
+fn conf(o: &Options, ctx: &Ctx, vip: &Vip, my_addr: Ipv4Addr, out: &mut Out) -> Result<()> {
+    let topo = ctx.topo;
+    let (priority, first) = rank(ctx, vip);
     let peers: Vec<String> = vip
         .members
         .iter()
@@ -163,8 +192,10 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         .filter_map(|(m, _)| topo.server(m).addr_on(&vip.network))
         .map(|a| a.to_string())
         .collect();
-    let first = vip.members.first().map(|(m, _)| m.as_str()) == Some(ctx.name());
-    let haproxy_stats = topo.server(ctx.name()).get::<super::haproxy::Options>().map(|h| h.stats_port);
+    let haproxy_stats = topo
+        .server(ctx.name())
+        .get::<super::haproxy::Options>()
+        .map(|h| h.stats_port);
     out.template(
         CONF,
         0o644,
@@ -182,9 +213,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "prefix": vip.prefix,
             "haproxy_stats": haproxy_stats,
         }),
-    )?;
-    out.capability("NET_ADMIN");
-    out.capability("NET_RAW");
+    )
+}
+
+/// The keepalived service, on the interface holding `my_addr`.
+fn service(my_addr: Ipv4Addr, out: &mut Out) {
     // The interface holding the server's address on the VIP's network,
     // unless the host names it (an inventory's `vip-interface`).
     let find_iface = format!(
@@ -219,11 +252,17 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         host_provides: false,
         replaces: vec!["keepalived.service".into()],
     });
+}
+
+/// Ready once running, and for the member that outranks every other one,
+/// once it holds the virtual IP.
+fn probe(ctx: &Ctx, vip: &Vip, out: &mut Out) {
+    let (priority, first) = rank(ctx, vip);
     // The member that outranks every other one is ready only once it holds
     // the virtual IP: until then the site's address leads nowhere, or to a
     // backup that is about to hand it back.
     let runs = "pgrep -x keepalived >/dev/null";
-    let outranks = vip.members.get(1).is_none_or(|(_, p)| p < priority);
+    let outranks = vip.members.get(1).is_none_or(|(_, p)| *p < priority);
     let (command, expect) = if first && outranks {
         (
             format!("{runs} && {}", holds(&vip.address.to_string())),
@@ -233,14 +272,6 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         (runs.to_string(), "the keepalived process runs")
     };
     out.probe("keepalived", command, expect);
-    out.check(
-        "keepalived --config-test",
-        CONF,
-        // The check container has one interface, eth0, where the server has
-        // the one found at start.
-        format!("echo '$IFACE=eth0' > {IFACE_CONF} && keepalived --config-test --use-file {CONF}"),
-    );
-    Ok(())
 }
 
 /// A command that succeeds on a host holding `address` (a virtual IP) on

@@ -8,14 +8,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
-use crate::diagram::{Part, Tier};
+use super::hop::Hop;
+use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::explain;
 use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
-use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::stack::raw::Proto;
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::{agree, and_list};
 
 pub const KIND: Kind = Kind {
     name: "mariadb",
@@ -152,6 +153,39 @@ pub struct Options {
     pub server_id: Option<u32>,
 }
 
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let primaries = names(topo.with_role(Role::DbPrimary));
+    let replicas = names(topo.with_role(Role::DbReplica));
+    let first = primaries.first()?;
+    let reads: Vec<String> = topo
+        .with_role(Role::App)
+        .next()
+        .map(|a| a.db_reads.clone())
+        .unwrap_or_default();
+    let cluster = &topo.node(first).cluster;
+    let note = if !cluster.is_empty() {
+        format!(
+            "Every node takes reads and writes; each write commits once {} have certified it.",
+            and_list(cluster)
+        )
+    } else if reads.is_empty() || reads == [first.clone()] {
+        format!("{first} takes every read and write.")
+    } else {
+        format!(
+            "Writes go to {first} (the primary), reads to {} (the {}).",
+            and_list(&reads),
+            agree(reads.len(), "replica", "replicas")
+        )
+    };
+    Some(Hop {
+        what: "database".into(),
+        servers: primaries.iter().chain(replicas.iter()).cloned().collect(),
+        port: format!("{}/tcp (MySQL)", PORT),
+        note,
+    })
+}
+
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         let mut v = vec![(PORT, Proto::Tcp)];
@@ -204,15 +238,15 @@ impl Component for Options {
     fn explain(&self, topo: &Topology, node: &Node) -> String {
         match self.role {
             DbRole::Primary => {
-                let replicas = explain::replicas_of(topo, &node.name);
+                let replicas = topo.replicas_of(&node.name);
                 if replicas.is_empty() {
                     "database (MySQL, as Debian's MariaDB): the only one, taking every read and write"
                         .into()
                 } else {
                     format!(
                         "database primary (MySQL, as Debian's MariaDB): takes every write and records it in its binary log, which {} {}",
-                        explain::and_list(&replicas),
-                        explain::agree(replicas.len(), "copies", "copy")
+                        and_list(&replicas),
+                        agree(replicas.len(), "copies", "copy")
                     )
                 }
             }
@@ -221,8 +255,8 @@ impl Component for Options {
                     node.cluster.iter().filter(|n| **n != node.name).collect();
                 format!(
                     "Galera node (MySQL, as Debian's MariaDB, with galera-4): takes writes like {}; each write commits only once every node has certified it, so all hold the same data; {} of {} nodes keep the cluster writable (a quorum)",
-                    explain::and_list(&others),
-                    explain::quorum(node.cluster.len()),
+                    and_list(&others),
+                    quorum(node.cluster.len()),
                     node.cluster.len()
                 )
             }
@@ -260,6 +294,10 @@ impl Component for Options {
 
     fn exporter(&self) -> Option<Exporter> {
         Some(EXPORTER)
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::Db, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {
@@ -328,6 +366,12 @@ pub fn keep(o: &Options, node: &Node, topo: &Topology) -> Keep {
     }
 }
 
+/// How many nodes of a Galera cluster of `n` keep it taking writes: a
+/// majority (quorum).
+pub fn quorum(n: usize) -> usize {
+    n / 2 + 1
+}
+
 /// The stack's Galera nodes, in stack order: its one cluster.
 pub fn galera_nodes(stack: &Stack) -> Vec<String> {
     stack
@@ -339,17 +383,23 @@ pub fn galera_nodes(stack: &Stack) -> Vec<String> {
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
-    let node = ctx.node;
-    let topo = ctx.topo;
-    let replica = o.role == DbRole::Replica;
-    let galera = o.role == DbRole::Galera;
-    let me = ctx.name();
-    let peers: Vec<String> = node
-        .cluster
-        .iter()
-        .filter(|p| *p != me)
-        .map(|p| topo.addr(me, p).to_string())
-        .collect();
+    server_conf(o, ctx, out)?;
+    out.keep(keep(o, ctx.node, ctx.topo));
+    sql(o, ctx, out)?;
+    service(o, ctx, out);
+    probe(o, out);
+    out.check(
+        "mariadbd --help --verbose",
+        CONF,
+        "mariadbd --user=mysql --help --verbose >/dev/null",
+    );
+    Ok(())
+}
+
+/// The server's configuration: its id, whether it replicates, and a
+/// Galera node's cluster.
+fn server_conf(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let (node, topo, me) = (ctx.node, ctx.topo, ctx.name());
     // Its own address where its peers reach it.
     let address = node
         .cluster
@@ -363,63 +413,96 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         json!({
             "server": me,
             "server_id": node.server_id,
-            "replica": replica,
-            "galera": galera,
+            "replica": o.role == DbRole::Replica,
+            "galera": o.role == DbRole::Galera,
             "cluster_name": topo.stack.name,
             "members": node.cluster.iter().map(|p| topo.addr(me, p).to_string()).collect::<Vec<_>>(),
             "address": address,
         }),
-    )?;
-    out.keep(keep(o, node, topo));
-    let secrets = ctx.secrets;
-    // The node that founds a Galera cluster creates its users, which
-    // every node then has.
-    let founds = node.cluster.first().is_some_and(|f| f == me);
-    if replica {
-        let primary = node
-            .replicates_from
-            .as_deref()
-            .expect("validated: a replica has a primary");
-        out.secret_template(
-            REPLICA_SQL,
-            0o600,
-            None,
-            "mariadb/replica.sql",
-            json!({
-                "primary": primary,
-                "primary_host": topo.addr(me, primary).to_string(),
-                "port": PORT,
-                "password": secrets.db_replication,
-            }),
-        )?;
-        out.step(
-            "start replication and wait until caught up",
-            When::AfterReady,
-            &[REPLICA_SQL],
-            format!("mariadb --batch < {REPLICA_SQL}\n{WAIT_REPLICATION}"),
-        );
-    } else if !galera || founds {
-        out.secret_template(
-            PRIMARY_SQL,
-            0o600,
-            None,
-            "mariadb/primary.sql",
-            json!({
-                "app_password": secrets.db_app,
-                "replication_password": secrets.db_replication,
-                "exporter_password": secrets.db_exporter,
-            }),
-        )?;
-        out.step(
-            "create database and users",
-            When::AfterReady,
-            &[PRIMARY_SQL],
-            format!("mariadb --batch < {PRIMARY_SQL}"),
-        );
+    )
+}
+
+/// Whether this server founds its Galera cluster: the node that does
+/// creates the users, which every node then has.
+fn founds(ctx: &Ctx) -> bool {
+    ctx.node.cluster.first().is_some_and(|f| f == ctx.name())
+}
+
+/// A replica's start of replication, or the database and users a primary
+/// (or the node founding a Galera cluster) creates.
+fn sql(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let galera = o.role == DbRole::Galera;
+    if o.role == DbRole::Replica {
+        replica_sql(ctx, out)
+    } else if !galera || founds(ctx) {
+        primary_sql(ctx, out)
+    } else {
+        Ok(())
     }
-    let (pre, command, watches) = if galera {
-        let mut args = vec![if founds { "yes" } else { "no" }.to_string()];
-        args.extend(peers.iter().cloned());
+}
+
+fn replica_sql(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let primary = ctx
+        .node
+        .replicates_from
+        .as_deref()
+        .expect("validated: a replica has a primary");
+    out.secret_template(
+        REPLICA_SQL,
+        0o600,
+        None,
+        "mariadb/replica.sql",
+        json!({
+            "primary": primary,
+            "primary_host": ctx.topo.addr(ctx.name(), primary).to_string(),
+            "port": PORT,
+            "password": ctx.secrets.db_replication,
+        }),
+    )?;
+    out.step(
+        "start replication and wait until caught up",
+        When::AfterReady,
+        &[REPLICA_SQL],
+        format!("mariadb --batch < {REPLICA_SQL}\n{WAIT_REPLICATION}"),
+    );
+    Ok(())
+}
+
+fn primary_sql(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let secrets = ctx.secrets;
+    out.secret_template(
+        PRIMARY_SQL,
+        0o600,
+        None,
+        "mariadb/primary.sql",
+        json!({
+            "app_password": secrets.db_app,
+            "replication_password": secrets.db_replication,
+            "exporter_password": secrets.db_exporter,
+        }),
+    )?;
+    out.step(
+        "create database and users",
+        When::AfterReady,
+        &[PRIMARY_SQL],
+        format!("mariadb --batch < {PRIMARY_SQL}"),
+    );
+    Ok(())
+}
+
+/// The mariadb service: mariadbd itself, or a Galera node's start script
+/// (founding the cluster, or joining its peers).
+fn service(o: &Options, ctx: &Ctx, out: &mut Out) {
+    let (pre, command, watches) = if o.role == DbRole::Galera {
+        let me = ctx.name();
+        let mut args = vec![if founds(ctx) { "yes" } else { "no" }.to_string()];
+        args.extend(
+            ctx.node
+                .cluster
+                .iter()
+                .filter(|p| *p != me)
+                .map(|p| ctx.topo.addr(me, p).to_string()),
+        );
         out.file(
             GALERA_START,
             0o755,
@@ -448,7 +531,12 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         // The socket first: it would start the service again.
         replaces: vec!["mariadb.socket".into(), "mariadb.service".into()],
     });
-    if galera {
+}
+
+/// Ready when in the cluster's primary component (Galera), or answering
+/// on its socket.
+fn probe(o: &Options, out: &mut Out) {
+    if o.role == DbRole::Galera {
         out.probe(
             "mariadb",
             "mariadb -N -e \"SHOW STATUS LIKE 'wsrep_ready'\" | grep -q ON",
@@ -461,10 +549,4 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             "mariadb-admin ping answers on the local socket",
         );
     }
-    out.check(
-        "mariadbd --help --verbose",
-        CONF,
-        "mariadbd --user=mysql --help --verbose >/dev/null",
-    );
-    Ok(())
 }

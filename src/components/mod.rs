@@ -5,11 +5,11 @@
 //! `Options` implement: the ports it listens on, what it makes of its
 //! server in the topology (roles, links), the flows it needs, the exporter
 //! it brings, how it renders (files, services, readiness probes and the
-//! checks `infractl validate` runs), its line in `infractl explain` and its
-//! part of the diagram. This file holds the one list of kinds (`kinds!`);
-//! everything else (stack parsing, the JSON Schema, the image recipe, the
-//! topology, rendering, explain, the diagram) walks that list or asks a
-//! component.
+//! checks `infractl validate` runs), its line in `infractl explain`, its
+//! hop of the request path and its part of the diagram. This file holds
+//! the one list of kinds (`kinds!`); everything else (stack parsing, the
+//! JSON Schema, the image recipe, the topology, rendering, explain, the
+//! diagram) walks that list or asks a component.
 
 use std::any::Any;
 
@@ -17,11 +17,12 @@ use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_yaml::Value;
 
-use crate::diagram::Part;
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::stack::Stack;
 use crate::topology::{Flows, Leg, Node, Topology};
+use hop::Hop;
+use part::{Part, Tier};
 
 /// Declares the kinds, one line each (its variant of [`ComponentSpec`] and
 /// its module): the module, its place in [`KINDS`], its variant, reading its
@@ -73,6 +74,14 @@ macro_rules! kinds {
             $(<$module::Options as Component>::flows(leg, topo, out);)+
         }
 
+        /// Every kind's hop of the request path (`Component::hop`), with
+        /// its tier, in registry order.
+        pub fn hops(topo: &Topology) -> Vec<(Tier, Hop)> {
+            let mut out = Vec::new();
+            $(out.extend(<$module::Options as Component>::hop(topo));)+
+            out
+        }
+
         /// Each kind with the JSON Schema of its options.
         fn option_schemas(
             generator: &mut schemars::SchemaGenerator,
@@ -96,6 +105,8 @@ kinds! {
 }
 
 pub mod common;
+pub mod hop;
+pub mod part;
 
 /// What the registry knows of a kind, independent of any stack.
 #[derive(Debug)]
@@ -177,6 +188,19 @@ pub trait Component: Any + std::fmt::Debug {
     /// [`ToProve`].
     fn to_prove(&self, _topo: &Topology, _node: &Node) -> Vec<ToProve> {
         Vec::new()
+    }
+
+    // -- `explain`'s request path ---------------------------------------
+
+    /// The step a request takes through the servers of this kind, for
+    /// `explain`'s request path, with the tier that places it (DNS first,
+    /// the database last); None for a kind no request goes through, or
+    /// when no server runs it. Called once for the whole kind.
+    fn hop(_topo: &Topology) -> Option<(Tier, Hop)>
+    where
+        Self: Sized,
+    {
+        None
     }
 }
 

@@ -9,11 +9,11 @@ use serde::Deserialize;
 
 use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind, KINDS};
 use crate::error::Result;
-use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::topology::{Node, Role, Topology};
+use crate::words;
 
 pub const KIND: Kind = Kind {
     name: "monitoring-client",
@@ -77,15 +77,15 @@ impl Component for Options {
             .iter()
             .map(|e| e.about())
             .collect();
-        let collectors = explain::names(topo.with_role(Role::Monitoring));
+        let collectors = crate::topology::names(topo.with_role(Role::Monitoring));
         let by = if collectors.is_empty() {
             ", but no monitoring server collects them".to_string()
         } else {
-            format!(", scraped by {}", explain::and_list(&collectors))
+            format!(", scraped by {}", words::and_list(&collectors))
         };
         format!(
             "monitoring client: exporters of {}{by}",
-            explain::and_list(&what)
+            words::and_list(&what)
         )
     }
 

@@ -7,14 +7,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
-use crate::diagram::{Part, Tier};
+use super::hop::{entry_port, via, Hop};
+use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::explain;
 use crate::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
-use crate::stack::raw::Proto;
 use crate::stack::Stack;
-use crate::topology::{Flows, Leg, Node, Role, Topology};
+use crate::stack::port::Port;
+use crate::stack::raw::Proto;
+use crate::topology::{names, Flows, Leg, Node, Role, Topology};
+use crate::words::{self, or_list};
 
 pub const KIND: Kind = Kind {
     name: "nginx",
@@ -57,27 +59,22 @@ pub const EXPORTER: Exporter = Exporter {
 #[schemars(rename = "NginxOptions")]
 pub struct Options {
     /// HTTP port.
-    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub port: u16,
+    #[serde(default = "default_port")]
+    pub port: Port,
     /// HTTPS port, used when the web server itself speaks TLS.
-    #[serde(
-        default = "default_https_port",
-        deserialize_with = "crate::stack::de::port"
-    )]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub https_port: u16,
+    #[serde(default = "default_https_port")]
+    pub https_port: Port,
     /// Application servers to proxy to. Default: the `app` on this server,
     /// else every application server of the stack.
     pub upstream: Option<Vec<String>>,
 }
 
-fn default_port() -> u16 {
-    80
+fn default_port() -> Port {
+    Port::new(80)
 }
 
-fn default_https_port() -> u16 {
-    443
+fn default_https_port() -> Port {
+    Port::new(443)
 }
 
 impl Default for Options {
@@ -90,17 +87,62 @@ impl Default for Options {
     }
 }
 
+/// Its hop of the request path (see `Component::hop`).
+fn request_hop(topo: &Topology) -> Option<Hop> {
+    let first = topo.with_role(Role::Web).next()?;
+    let webs = names(topo.with_role(Role::Web));
+    let nginx = topo
+        .server(&first.name)
+        .get::<Options>()
+        .cloned()
+        .unwrap_or_default();
+    let is_entry = topo.entry().iter().any(|n| n.name == first.name);
+    let port = if is_entry {
+        entry_port(topo, nginx.port.get(), nginx.https_port.get())
+    } else if topo.web_tls() {
+        format!("{}/tcp (HTTPS)", nginx.https_port)
+    } else {
+        format!("{}/tcp (HTTP)", nginx.port)
+    };
+    let tls = if is_entry && topo.tls() {
+        "nginx ends TLS, serves"
+    } else {
+        "nginx serves"
+    };
+    let local = topo
+        .with_role(Role::Web)
+        .all(|w| w.upstreams.len() == 1 && w.upstreams[0] == w.name);
+    let to = if local {
+        "the application server on the same machine".to_string()
+    } else {
+        let apps = names(topo.with_role(Role::App));
+        format!(
+            "an application server ({}) {}",
+            or_list(&apps),
+            via(topo, &first.name, &first.upstreams[0])
+        )
+    };
+    Some(Hop {
+        what: "web server".into(),
+        servers: webs,
+        port,
+        note: format!(
+            "{tls} static files (/static/) itself and passes every other request to {to}."
+        ),
+    })
+}
+
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
         vec![
-            (self.port, Proto::Tcp),
-            (self.https_port, Proto::Tcp),
+            (self.port.get(), Proto::Tcp),
+            (self.https_port.get(), Proto::Tcp),
             (STATUS_PORT, Proto::Tcp),
         ]
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
-        vec![("port", self.port), ("https-port", self.https_port)]
+        vec![("port", self.port.get()), ("https-port", self.https_port.get())]
     }
 
     /// Proxies to the servers it lists, else to the application on its own
@@ -123,9 +165,9 @@ impl Component for Options {
         match leg {
             Leg::Site if topo.with_role(Role::LoadBalancer).next().is_none() => {
                 for (web, o) in topo.running::<Options>() {
-                    out.add("any", &web.name, o.port, Proto::Tcp, "HTTP to the site");
+                    out.add("any", &web.name, o.port.get(), Proto::Tcp, "HTTP to the site");
                     if topo.tls() {
-                        out.add("any", &web.name, o.https_port, Proto::Tcp, "HTTPS to the site");
+                        out.add("any", &web.name, o.https_port.get(), Proto::Tcp, "HTTPS to the site");
                     }
                 }
             }
@@ -145,7 +187,7 @@ impl Component for Options {
         let mut s = format!(
             "web server: serves the static files itself and passes every other request to the application server{} {}",
             if node.upstreams.len() > 1 { "s" } else { "" },
-            explain::on(&node.name, &node.upstreams)
+            words::on(&node.name, &node.upstreams)
         );
         if topo.web_tls() {
             if topo.entry().iter().any(|n| n.name == node.name) {
@@ -171,6 +213,10 @@ impl Component for Options {
 
     fn exporter(&self) -> Option<Exporter> {
         Some(EXPORTER)
+    }
+
+    fn hop(topo: &Topology) -> Option<(Tier, Hop)> {
+        request_hop(topo).map(|hop| (Tier::Web, hop))
     }
 
     fn render(&self, ctx: &Ctx, out: &mut Out) -> Result<()> {

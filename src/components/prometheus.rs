@@ -9,12 +9,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Alert, Component, ComponentSpec, Kind};
-use crate::diagram::{Part, Tier};
+use super::part::{Part, Tier};
 use crate::error::Result;
 use crate::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
-use crate::stack::raw::Proto;
 use crate::stack::Stack;
+use crate::stack::port::Port;
+use crate::stack::raw::Proto;
 use crate::topology::{Flows, Leg, Node, Role, Topology};
 
 pub const KIND: Kind = Kind {
@@ -88,16 +89,15 @@ const CERTIFICATE_EXPIRING: Alert = Alert {
 #[schemars(rename = "PrometheusOptions")]
 pub struct Options {
     /// Web UI and API port.
-    #[serde(default = "default_port", deserialize_with = "crate::stack::de::port")]
-    #[schemars(schema_with = "crate::stack::de::port_schema")]
-    pub port: u16,
+    #[serde(default = "default_port")]
+    pub port: Port,
     /// How often targets are scraped (a Prometheus duration).
     #[serde(default = "default_interval")]
     pub scrape_interval: String,
 }
 
-fn default_port() -> u16 {
-    DEFAULT_PORT
+fn default_port() -> Port {
+    Port::new(DEFAULT_PORT)
 }
 
 fn default_interval() -> String {
@@ -106,11 +106,11 @@ fn default_interval() -> String {
 
 impl Component for Options {
     fn ports(&self, _server: &[ComponentSpec], _tls: bool) -> Vec<(u16, Proto)> {
-        vec![(self.port, Proto::Tcp), (ALERTMANAGER_PORT, Proto::Tcp)]
+        vec![(self.port.get(), Proto::Tcp), (ALERTMANAGER_PORT, Proto::Tcp)]
     }
 
     fn port_options(&self) -> Vec<(&'static str, u16)> {
-        vec![("port", self.port)]
+        vec![("port", self.port.get())]
     }
 
     fn shape(&self, _stack: &Stack, node: &mut Node) {
@@ -138,7 +138,7 @@ impl Component for Options {
         } else {
             format!(
                 "scrapes the exporters on {} every {}",
-                crate::explain::and_list(&targets),
+                crate::words::and_list(&targets),
                 self.scrape_interval
             )
         };
@@ -168,7 +168,7 @@ impl Component for Options {
     }
 
     fn draw(&self, topo: &Topology, _node: &Node) -> Option<Part> {
-        let what = if crate::diagram::scrapes_every_server(topo) {
+        let what = if scrapes_every_server(topo) {
             "all"
         } else {
             "its targets"
@@ -184,7 +184,7 @@ impl Component for Options {
 
     fn services(&self) -> Vec<(&'static str, u16)> {
         vec![
-            ("Prometheus", self.port),
+            ("Prometheus", self.port.get()),
             ("Alertmanager", ALERTMANAGER_PORT),
         ]
     }
@@ -213,10 +213,32 @@ impl Component for Options {
                 .map(|(job, server)| (job.to_string(), server.to_string())),
         );
         vec![super::ToProve::TargetsUp {
-            port: self.port,
+            port: self.port.get(),
             wanted,
         }]
     }
+}
+
+/// Whether every server of the site runs a monitoring client: every
+/// server but the user's computer, DNS servers and a monitoring server
+/// that serves nothing of the site (the diagram's site boxes).
+pub fn scrapes_every_server(topo: &Topology) -> bool {
+    topo.nodes
+        .iter()
+        .filter(|n| on_the_site(n))
+        .all(|n| topo.server(&n.name).has("monitoring-client"))
+}
+
+/// Whether the diagram draws `node` as one of the site's servers.
+fn on_the_site(node: &Node) -> bool {
+    let serves = node.roles.iter().any(|r| {
+        matches!(
+            r,
+            Role::LoadBalancer | Role::Web | Role::App | Role::DbPrimary | Role::DbReplica
+        )
+    });
+    let monitoring_only = node.roles.contains(&Role::Monitoring) && !serves;
+    !node.roles.contains(&Role::Client) && !node.roles.contains(&Role::Dns) && !monitoring_only
 }
 
 /// Where the monitoring server `me` loads the site from, as a user would:
@@ -293,6 +315,29 @@ pub fn rules(topo: &Topology, me: &str) -> Vec<(String, Vec<Alert>)> {
 }
 
 pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let site = site_url(ctx.topo, ctx.name());
+    config(o, ctx, site.is_some(), out)?;
+    alert_rules(ctx, out)?;
+    // Its history and the alerts' silences outlive the server.
+    out.keep(Keep {
+        path: DATA.into(),
+        name: "prometheus".into(),
+        what: "metrics history".into(),
+        holds: "the lab's metrics".into(),
+        follows: None,
+    });
+    service(o, out);
+    render_alertmanager(ctx, out)?;
+    if let Some(site) = site {
+        render_blackbox(ctx, out)?;
+        probe_the_site(&site, out);
+    }
+    Ok(())
+}
+
+/// Every exporter of the lab, job by job: the scrape targets of
+/// `prometheus.yml` (this server's own on 127.0.0.1).
+fn scrape_jobs(ctx: &Ctx) -> Vec<serde_json::Value> {
     let topo = ctx.topo;
     let mut jobs: Vec<(&str, Vec<serde_json::Value>)> = Vec::new();
     for s in &topo.stack.servers {
@@ -309,28 +354,34 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             }
         }
     }
-    let jobs: Vec<_> = jobs
-        .into_iter()
+    jobs.into_iter()
         .map(|(job, targets)| json!({ "job": job, "targets": targets }))
-        .collect();
-    let site = site_url(topo, ctx.name());
+        .collect()
+}
+
+/// `prometheus.yml`, checked by promtool.
+fn config(o: &Options, ctx: &Ctx, site: bool, out: &mut Out) -> Result<()> {
     out.template(
         CONF,
         0o644,
         "prometheus/prometheus.yml",
         json!({
-            "stack": topo.stack.name,
+            "stack": ctx.topo.stack.name,
             "interval": o.scrape_interval,
             "port": o.port,
             "alerts": ALERTS,
             "alertmanager_port": ALERTMANAGER_PORT,
             "blackbox_port": BLACKBOX_PORT,
-            "site": site.is_some(),
+            "site": site,
             "site_target": SITE_TARGET,
-            "jobs": jobs,
+            "jobs": scrape_jobs(ctx),
         }),
-    )?;
-    let groups: Vec<_> = rules(topo, ctx.name())
+    )
+}
+
+/// The alerting rules (`alerts.yml`), grouped.
+fn alert_rules(ctx: &Ctx, out: &mut Out) -> Result<()> {
+    let groups: Vec<_> = rules(ctx.topo, ctx.name())
         .into_iter()
         .map(|(name, rules)| json!({ "name": name, "rules": rules }))
         .collect();
@@ -339,19 +390,15 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         0o644,
         "prometheus/alerts.yml",
         json!({
-            "stack": topo.stack.name,
+            "stack": ctx.topo.stack.name,
             "alertmanager_port": ALERTMANAGER_PORT,
             "groups": groups,
         }),
-    )?;
-    // Its history and the alerts' silences outlive the server.
-    out.keep(Keep {
-        path: DATA.into(),
-        name: "prometheus".into(),
-        what: "metrics history".into(),
-        holds: "the lab's metrics".into(),
-        follows: None,
-    });
+    )
+}
+
+/// The prometheus service, its readiness probe and promtool's checks.
+fn service(o: &Options, out: &mut Out) {
     out.service(Service {
         name: "prometheus".into(),
         pre: vec![
@@ -388,9 +435,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         ALERTS,
         format!("promtool check rules {ALERTS}"),
     );
-    render_alertmanager(ctx, out)?;
-    if let Some(site) = site {
-        render_blackbox(ctx, out)?;
+}
+
+/// The site, probed once the servers before this one in the bring-up
+/// order are ready.
+fn probe_the_site(site: &str, out: &mut Out) {
         // The site is probed from the moment the servers before this one
         // in the bring-up order (the load balancers, the tiers behind them)
         // are ready: probed earlier, it answers 5xx while the databases
@@ -403,8 +452,6 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
             &[SITE_TARGET_PENDING],
             format!("install -m 644 {SITE_TARGET_PENDING} {SITE_TARGET}"),
         );
-    }
-    Ok(())
 }
 
 fn render_alertmanager(ctx: &Ctx, out: &mut Out) -> Result<()> {

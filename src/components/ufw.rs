@@ -1,17 +1,20 @@
 //! ufw: a host firewall on the server. Incoming traffic is denied by
 //! default; exactly the flows the topology needs into this server are
-//! allowed, each from its source address only.
+//! allowed, each from its source address only. What each firewall lets
+//! in, line by line ([`firewall_allows`]), is said here too: `explain` and
+//! the diagram print it.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Component, Kind};
 use crate::error::Result;
 use crate::plan::When;
 use crate::render::{Ctx, Out};
-use crate::topology::{Flows, Leg, Node, Topology};
 use crate::stack::raw::Proto;
+use crate::topology::{Flows, Leg, Node, Topology};
+use crate::words::and_list;
 
 pub const KIND: Kind = Kind {
     name: "ufw",
@@ -103,11 +106,124 @@ pub fn rules(ctx: &Ctx) -> Vec<Rule> {
     out
 }
 
+/// One line of a firewall's allow-list: these ports (of one protocol) from
+/// these sources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Allow {
+    pub ports: Vec<u16>,
+    pub proto: Proto,
+    /// A TCP line whose ports are open to the same sources over UDP too
+    /// (DNS).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub udp_too: bool,
+    /// Source servers, or `anyone`.
+    pub from: Vec<String>,
+}
+
+impl Allow {
+    /// `80, 443/tcp`, `53/tcp+udp`, or `VRRP`.
+    pub fn ports_text(&self) -> String {
+        match self.proto {
+            Proto::Vrrp => "VRRP".into(),
+            p => {
+                let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+                let udp = if self.udp_too { "+udp" } else { "" };
+                format!("{}/{}{udp}", ports.join(", "), p.as_str())
+            }
+        }
+    }
+
+    /// `80, 443/tcp from anyone`.
+    pub fn text(&self) -> String {
+        format!("{} from {}", self.ports_text(), and_list(&self.from))
+    }
+}
+
+/// What the firewall of `server` lets in, from the topology's flows: ports
+/// with the same sources on one line. Empty when nothing may come in.
+pub fn firewall_allows(topo: &Topology, server: &str) -> Vec<Allow> {
+    let mut out = by_sources(sources_by_port(topo, server));
+    fold_udp(&mut out);
+    // Open to anyone first, then by first port.
+    out.sort_by_key(|a| (a.from != ["anyone"], a.proto as u8, a.ports[0]));
+    out
+}
+
+/// The sources of each (proto, port) into `server`, in stack order (or
+/// `anyone` alone), ordered by protocol and port.
+fn sources_by_port(topo: &Topology, server: &str) -> Vec<(Proto, u16, Vec<String>)> {
+    let order = |name: &str| {
+        topo.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut by_port: Vec<(Proto, u16, Vec<String>)> = Vec::new();
+    for f in topo.flows_to(server) {
+        let from = if f.from == "any" {
+            "anyone".to_string()
+        } else {
+            f.from.clone()
+        };
+        match by_port
+            .iter_mut()
+            .find(|(p, port, _)| *p == f.proto && *port == f.port)
+        {
+            Some((_, _, v)) if !v.contains(&from) => v.push(from),
+            Some(_) => {}
+            None => by_port.push((f.proto, f.port, vec![from])),
+        }
+    }
+    for (_, _, v) in &mut by_port {
+        if v.iter().any(|s| s == "anyone") {
+            *v = vec!["anyone".into()];
+        }
+        v.sort_by_key(|s| order(s));
+    }
+    by_port.sort_by_key(|(p, port, _)| (*p as u8, *port));
+    by_port
+}
+
+/// Ports of one protocol with the same sources on one line.
+fn by_sources(by_port: Vec<(Proto, u16, Vec<String>)>) -> Vec<Allow> {
+    let mut out: Vec<Allow> = Vec::new();
+    for (proto, port, from) in by_port {
+        match out.iter_mut().find(|a| a.proto == proto && a.from == from) {
+            Some(a) => a.ports.push(port),
+            None => out.push(Allow {
+                ports: vec![port],
+                proto,
+                udp_too: false,
+                from,
+            }),
+        }
+    }
+    out
+}
+
+/// The same ports from the same sources over both TCP and UDP: one line.
+fn fold_udp(out: &mut Vec<Allow>) {
+    let udp: Vec<Allow> = out
+        .iter()
+        .filter(|a| a.proto == Proto::Udp)
+        .cloned()
+        .collect();
+    for u in udp {
+        if let Some(t) = out
+            .iter_mut()
+            .find(|a| a.proto == Proto::Tcp && a.ports == u.ports && a.from == u.from)
+        {
+            t.udp_too = true;
+            out.retain(|a| *a != u);
+        }
+    }
+}
+
 impl Component for Options {
     fn explain(&self, topo: &Topology, node: &Node) -> String {
-        let allows: Vec<String> = crate::explain::firewall_allows(topo, &node.name)
+        let allows: Vec<String> = firewall_allows(topo, &node.name)
             .iter()
-            .map(crate::explain::Allow::text)
+            .map(Allow::text)
             .collect();
         if allows.is_empty() {
             "firewall (ufw): refuses every incoming connection".into()
@@ -203,4 +319,30 @@ pub fn render(_o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         ),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firewall_allow_lists_come_from_the_flows() {
+        let topo = crate::topology::Topology::load("task3").unwrap();
+        let web: Vec<String> = firewall_allows(&topo, "web-01")
+            .iter()
+            .map(Allow::text)
+            .collect();
+        assert_eq!(
+            web,
+            [
+                "22, 9100, 9113/tcp from admin",
+                "80/tcp from lb-01 and lb-02"
+            ]
+        );
+        let lb: Vec<String> = firewall_allows(&topo, "lb-02")
+            .iter()
+            .map(Allow::text)
+            .collect();
+        assert!(lb.iter().any(|l| l == "VRRP from lb-01"), "{lb:?}");
+    }
 }

@@ -36,48 +36,10 @@ pub use graph::{dot, mermaid};
 pub use layout::layout;
 pub use svg::svg;
 
-use crate::components::{haproxy, mariadb, nginx, ComponentSpec};
-use crate::explain::firewall_allows;
+use crate::components::part::{Part, Tier};
+use crate::components::ufw::{firewall_allows, Allow};
+use crate::components::{haproxy, mariadb, nginx, prometheus, ComponentSpec};
 use crate::topology::{Node, Role, Topology};
-
-/// Where a part stands on the request path: its column in the drawing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Tier {
-    /// The user's browser and the DNS server: outside the site.
-    Outside,
-    /// Load balancers.
-    Entry,
-    Web,
-    App,
-    Db,
-    /// Prometheus: drawn under the others.
-    Monitoring,
-}
-
-/// A component on the request path, drawn as a box inside its server.
-#[derive(Debug, Clone)]
-pub struct Part {
-    /// `server/component`.
-    pub id: String,
-    pub tier: Tier,
-    pub title: String,
-    pub lines: Vec<String>,
-    /// TLS ends in this component.
-    pub tls_ends: bool,
-}
-
-impl Part {
-    /// A part in `tier`; the diagram gives it its id.
-    pub fn new(tier: Tier, title: String, lines: Vec<String>, tls_ends: bool) -> Part {
-        Part {
-            id: String::new(),
-            tier,
-            title,
-            lines,
-            tls_ends,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BoxKind {
@@ -238,7 +200,7 @@ fn blocks(topo: &Topology, node: &Node) -> Vec<Block> {
             vec![format!("exporters {}", ports.join(" "))],
         ));
     }
-    if node.roles.contains(&Role::Monitoring) && !scrapes_every_server(topo) {
+    if node.roles.contains(&Role::Monitoring) && !prometheus::scrapes_every_server(topo) {
         let targets: Vec<String> = topo
             .stack
             .servers
@@ -264,7 +226,7 @@ fn blocks(topo: &Topology, node: &Node) -> Vec<Block> {
 
 /// The SQL port a Galera node's peers ask it on as they start, shown as
 /// part of `Galera` rather than beside the application servers'.
-fn fold_galera(mut allows: Vec<crate::explain::Allow>) -> Vec<crate::explain::Allow> {
+fn fold_galera(mut allows: Vec<Allow>) -> Vec<Allow> {
     use crate::components::mariadb;
     let mut galera: Vec<u16> = mariadb::GALERA_PORTS.iter().map(|(p, _)| *p).collect();
     galera.sort();
@@ -283,7 +245,7 @@ fn fold_galera(mut allows: Vec<crate::explain::Allow>) -> Vec<crate::explain::Al
 /// `22, 9100`: TCP ports bare (the usual case), `53/udp`, `VRRP`,
 /// `Galera` for Galera's own three (and the SQL port a starting node asks
 /// its peers on).
-fn ports(a: &crate::explain::Allow) -> String {
+fn ports(a: &Allow) -> String {
     use crate::components::mariadb;
     let mut galera: Vec<u16> = mariadb::GALERA_PORTS.iter().map(|(p, _)| *p).collect();
     galera.sort();
@@ -300,14 +262,6 @@ fn ports(a: &crate::explain::Allow) -> String {
         crate::stack::raw::Proto::Udp => format!("{}/udp", list.join(", ")),
         crate::stack::raw::Proto::Vrrp => "VRRP".into(),
     }
-}
-
-/// Whether every server of the site runs a monitoring client.
-pub(crate) fn scrapes_every_server(topo: &Topology) -> bool {
-    topo.nodes
-        .iter()
-        .filter(|n| box_kind(n) == BoxKind::Site)
-        .all(|n| topo.server(&n.name).has("monitoring-client"))
 }
 
 fn box_kind(node: &Node) -> BoxKind {
@@ -417,7 +371,7 @@ fn groups(topo: &Topology) -> Vec<Group> {
                 "every node writes".into(),
                 format!(
                     "quorum: {} of {}",
-                    crate::explain::quorum(cluster.len()),
+                    crate::components::mariadb::quorum(cluster.len()),
                     cluster.len()
                 ),
             ],
@@ -473,10 +427,10 @@ fn edges(topo: &Topology, groups: &[Group]) -> Vec<Edge> {
         let entry_port = |n: &Node| {
             let s = topo.server(&n.name);
             match (s.get::<haproxy::Options>(), s.get::<nginx::Options>()) {
-                (Some(o), _) if topo.tls() => o.https_port,
-                (Some(o), _) => o.port,
-                (None, Some(o)) if topo.tls() => o.https_port,
-                (None, Some(o)) => o.port,
+                (Some(o), _) if topo.tls() => o.https_port.get(),
+                (Some(o), _) => o.port.get(),
+                (None, Some(o)) if topo.tls() => o.https_port.get(),
+                (None, Some(o)) => o.port.get(),
                 _ => 80,
             }
         };

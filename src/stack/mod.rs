@@ -13,6 +13,7 @@ use crate::error::{Diagnostic, Error, Result};
 pub mod de;
 pub(crate) use references::primaries;
 pub mod net;
+pub mod port;
 pub mod raw;
 mod references;
 pub mod relocate;

@@ -54,7 +54,7 @@ fn galera(c: &mut Checker, stack: &Stack) -> bool {
             &at(last),
             format!(
                 "a Galera cluster needs three nodes or more, and {} {}: losing one would leave no majority (quorum), and the cluster would stop taking writes",
-                crate::explain::and_list(&nodes),
+                crate::words::and_list(&nodes),
                 if nodes.len() == 1 { "is one" } else { "are two" }
             ),
             Some("give a third server `mariadb: { role: galera }`".into()),
@@ -69,7 +69,7 @@ fn galera(c: &mut Checker, stack: &Stack) -> bool {
                         "`{}` is a database {} beside the Galera cluster of {}: a stack's databases are one primary with its replicas, or one Galera cluster",
                         s.name,
                         if o.role == mariadb::DbRole::Replica { "replica" } else { "primary" },
-                        crate::explain::and_list(&nodes)
+                        crate::words::and_list(&nodes)
                     ),
                     Some("make it `mariadb: { role: galera }` too, or take it out".into()),
                 );

@@ -26,7 +26,7 @@ pub struct Claim {
 /// `server-02 is not running`, `lb-01 and server-02 are not running`.
 pub fn not_running<S: AsRef<str>>(servers: &[S]) -> String {
     let verb = if servers.len() == 1 { "is" } else { "are" };
-    format!("{} {verb} not running", crate::explain::and_list(servers))
+    format!("{} {verb} not running", crate::words::and_list(servers))
 }
 
 /// Whether `text` names the server `name` as a word of its own
