@@ -1,6 +1,20 @@
-//! Drivers apply a plan to hosts: containers on a Docker engine, or real
-//! machines over SSH. One trait; the executor (`apply`) and the commands
-//! never know which implementation they hold.
+//! The boundary between infractl and the machines a lab runs on. Above it,
+//! nothing names a backend's types; below it, one folder per backend
+//! (`docker/`: containers on a Docker engine through bollard; `ssh/`: real
+//! hosts over ssh2), listed once in `backends.rs`.
+//!
+//! - [`Driver`]: one lab's hosts — about ten operations every backend
+//!   implements (hosts, prepare, create, put files, start, exec, kill,
+//!   remove, destroy), object-safe: the executor (`apply`) and the commands
+//!   hold a `Box<dyn Driver>`. What only some backends can do is a
+//!   capability they opt into: [`Publisher`] (the site on the engine's
+//!   host), [`Strangers`] (a host on the users' network), [`BootLog`] (a
+//!   host's init output), [`Keeper`] (data kept apart from the hosts).
+//! - [`Engine`]: where labs run (a Docker engine, an inventory's hosts):
+//!   drivers for its labs, the labs on it, its room; with [`Images`] and
+//!   [`Checks`] where it makes what hosts are made from.
+//! - [`Backend`]: how a command line ([`Choice`]) and a lab's record
+//!   ([`Placement`], opaque above this line) name an engine of it.
 
 use std::path::PathBuf;
 
@@ -9,8 +23,11 @@ use crate::plan::{FileSpec, Plan, ServerPlan};
 use crate::progress::Progress;
 
 pub mod archive;
+mod backends;
 pub mod docker;
 pub mod ssh;
+
+pub use backends::{engine_at, engine_for, named, node_image, real_hosts};
 
 /// Output of a command run on a host.
 #[derive(Debug, Clone)]
@@ -351,37 +368,6 @@ pub struct Choice {
 #[serde(transparent)]
 pub struct Placement(pub(crate) serde_json::Value);
 
-impl Placement {
-    /// The same engine as `other` (however each was named).
-    pub fn same(&self, other: &Placement) -> bool {
-        self == other || BACKENDS.iter().any(|b| b.same(self, other))
-    }
-    /// The backend's own words for it (`tcp://192.0.2.7:2376`).
-    pub fn describe(&self) -> String {
-        BACKENDS
-            .iter()
-            .find_map(|b| b.describe(self))
-            .unwrap_or_else(|| self.0.to_string())
-    }
-    /// The machine a site published there is reached at; `None`: this one.
-    pub fn host_name(&self) -> Option<String> {
-        BACKENDS.iter().find_map(|b| b.host_name(self))
-    }
-    /// The command-line flag that names it (`--engine URL`).
-    pub fn flag(&self) -> String {
-        BACKENDS
-            .iter()
-            .find_map(|b| b.flag(self))
-            .unwrap_or_default()
-    }
-}
-
-impl std::fmt::Display for Placement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
-
 /// A lab found on an engine.
 #[derive(Debug, Clone)]
 pub struct LabOnEngine {
@@ -477,54 +463,6 @@ pub trait Backend: Sync {
     fn flag(&self, p: &Placement) -> Option<String>;
 }
 
-/// The backends, in the order they are asked whether a command line
-/// chooses them: the last is the default.
-static BACKENDS: &[&dyn Backend] = &[&ssh::Backend, &docker::Backend];
-
-fn chosen(choice: &Choice) -> &'static dyn Backend {
-    BACKENDS
-        .iter()
-        .copied()
-        .find(|b| b.chosen(choice))
-        .unwrap_or(BACKENDS[BACKENDS.len() - 1])
-}
-
-/// The engine lab `lab` runs on, or goes to: the one its record names,
-/// unless the command line names another (an error: a lab moves only
-/// through `down`), else the one the command line or environment names.
-pub async fn engine_for(
-    lab: &str,
-    choice: &Choice,
-    recorded: Option<&Placement>,
-) -> Result<Box<dyn Engine>> {
-    chosen(choice).engine(lab, choice, recorded).await
-}
-
-/// The engine the command line (or environment) names, without reaching
-/// it; `None` where it names hosts (see [`Backend::named`]).
-pub fn named(choice: &Choice) -> Result<Option<Placement>> {
-    chosen(choice).named(choice)
-}
-
-/// The engine a lab's record names.
-pub async fn engine_at(placement: &Placement) -> Result<Box<dyn Engine>> {
-    for b in BACKENDS {
-        if let Some(e) = b.engine_at(placement).await {
-            return e;
-        }
-    }
-    Err(crate::error::Error::failure(format!(
-        "no backend knows the engine {placement}"
-    )))
-}
-
-/// Whether the backend `choice` names runs labs on real machines, which
-/// keep their addresses and get the plan made for them
-/// (`Plan::for_real_hosts`).
-pub fn real_hosts(choice: &Choice) -> bool {
-    chosen(choice).real_hosts()
-}
-
 /// What hosts are made from, where the backend makes it itself (the node
 /// image of a Docker engine).
 #[async_trait::async_trait]
@@ -563,10 +501,4 @@ pub struct CheckResult {
     pub ok: bool,
     /// The program's own message when it failed.
     pub message: String,
-}
-
-/// What a plan names as the hosts' image: the node image, which the
-/// Docker backend makes (and a backend of real hosts ignores).
-pub fn node_image() -> String {
-    docker::image::reference()
 }
