@@ -226,20 +226,7 @@ async fn run(
         Command::Chaos { stack, json, .. } => {
             commands::chaos::run(&stack, json, global, p, stdout).await
         }
-        Command::Class(ClassCommand::Up {
-            file,
-            dry_run,
-            json,
-        }) => commands::class::up(&file, dry_run, json, global, p, stdout).await,
-        Command::Class(ClassCommand::Status { file, json }) => {
-            commands::class::status(&file, json, global, stdout).await
-        }
-        Command::Class(ClassCommand::Verify { file, report }) => {
-            commands::class::verify(&file, report.as_deref(), global, p, stdout).await
-        }
-        Command::Class(ClassCommand::Down { file }) => {
-            commands::class::down(&file, global, p, stdout).await
-        }
+        Command::Class(class) => run_class(class, global, p, stdout).await,
         Command::Open { stack, .. } => commands::open::open(&stack, global, stdout).await,
         Command::Alerts { stack, json, .. } => {
             commands::alerts::run(&stack, json, global, stdout).await
@@ -282,12 +269,47 @@ async fn run(
             let mut stderr = std::io::stderr();
             commands::logs::run(&stack, &server, &opts, global, stdout, &mut stderr).await
         }
-        Command::Image(ImageCommand::Build { mirror, force }) => {
-            commands::image::build(mirror.as_deref(), force, global, p, stdout).await
-        }
-        Command::Image(ImageCommand::Show) => commands::image::show(global, stdout).await,
-        Command::Image(ImageCommand::Rm { old }) => commands::image::rm(old, global, stdout).await,
+        Command::Image(image) => run_image(image, global, p, stdout).await,
         Command::Completions { shell } => commands::completions::run(shell, stdout),
         Command::Man { output } => commands::man::run(output.as_deref(), p, stdout),
+    }
+}
+
+/// `infractl class ...`.
+async fn run_class(
+    command: ClassCommand,
+    global: &Global,
+    p: &dyn Progress,
+    stdout: &mut dyn Write,
+) -> infractl::Result<i32> {
+    match command {
+        ClassCommand::Up {
+            file,
+            dry_run,
+            json,
+        } => commands::class::up(&file, dry_run, json, global, p, stdout).await,
+        ClassCommand::Status { file, json } => {
+            commands::class::status(&file, json, global, stdout).await
+        }
+        ClassCommand::Verify { file, report } => {
+            commands::class::verify(&file, report.as_deref(), global, p, stdout).await
+        }
+        ClassCommand::Down { file } => commands::class::down(&file, global, p, stdout).await,
+    }
+}
+
+/// `infractl image ...`.
+async fn run_image(
+    command: ImageCommand,
+    global: &Global,
+    p: &dyn Progress,
+    stdout: &mut dyn Write,
+) -> infractl::Result<i32> {
+    match command {
+        ImageCommand::Build { mirror, force } => {
+            commands::image::build(mirror.as_deref(), force, global, p, stdout).await
+        }
+        ImageCommand::Show => commands::image::show(global, stdout).await,
+        ImageCommand::Rm { old } => commands::image::rm(old, global, stdout).await,
     }
 }
