@@ -20,10 +20,10 @@ use tokio::sync::Notify;
 
 use crate::driver::Driver;
 use crate::error::{Error, Result};
-use crate::plan::{FileSpec, Plan, ServerPlan, When};
+use crate::lab::state::StateDir;
 use crate::progress::Progress;
 use crate::reconcile::{Decision, Fate};
-use crate::state::StateDir;
+use crate::render::plan::{FileSpec, Plan, ServerPlan, When};
 use crate::supervise;
 
 /// Seconds a server's services get to become ready, unless told otherwise.
@@ -662,7 +662,7 @@ mod tests {
     #[tokio::test]
     async fn new_servers_start_in_the_bring_up_order_two_at_a_time() {
         let topo = crate::topology::Topology::load("task3").expect("a shipped stack loads");
-        let secrets = crate::state::Secrets {
+        let secrets = crate::lab::state::Secrets {
             db_app: "a".into(),
             db_replication: "r".into(),
             db_exporter: "e".into(),

@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::driver::Driver;
 use crate::error::{Error, Result};
-use crate::plan::Plan;
 use crate::progress::Progress;
+use crate::render::plan::Plan;
 use crate::topology::{Role, Topology};
 
 /// How long the site gets to answer with a server down (the load balancer

@@ -104,7 +104,7 @@ fn main() {
     }
     // Resolved once: the state's root, and what names where labs run.
     let global = Global {
-        state_dir: Some(infractl::state::root(cli.state_dir.as_deref())),
+        state_dir: Some(infractl::lab::state::root(cli.state_dir.as_deref())),
         lab: hosts.lab.clone(),
         quiet: cli.quiet,
         choice: infractl::driver::Choice {

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::apply::{all_files, Action, Applied};
 use crate::driver::{Host, Kept};
-use crate::plan::{FileSpec, Keep, Plan, ServerPlan, When};
+use crate::render::plan::{FileSpec, Keep, Plan, ServerPlan, When};
 use crate::supervise;
 
 /// What will be done to one server, and why.
@@ -436,7 +436,7 @@ pub fn changes(s: &ServerPlan, files: &[FileSpec], before: &Applied) -> Changes 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Secrets;
+    use crate::lab::state::Secrets;
 
     fn plan(stack: &str) -> Plan {
         let topo = crate::topology::Topology::load(stack).expect("a shipped stack loads");

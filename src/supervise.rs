@@ -8,7 +8,7 @@
 //! before-start steps first, so `docker restart` brings everything back the
 //! way systemd would on a VM.
 
-use crate::plan::{sha256_hex, FileSpec, Reload, ServerPlan, Service, Step, When};
+use crate::render::plan::{sha256_hex, FileSpec, Reload, ServerPlan, Service, Step, When};
 use crate::shell;
 
 /// Where service directories live.
@@ -260,7 +260,7 @@ mod tests {
         // The readiness script the init runs: passes once every probe does.
         let ready = |probe: &str| {
             let mut s = server.clone();
-            s.probes = vec![crate::plan::Probe {
+            s.probes = vec![crate::render::plan::Probe {
                 service: "nginx".into(),
                 command: probe.into(),
                 expect: String::new(),

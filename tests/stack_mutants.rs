@@ -484,7 +484,7 @@ pub fn mutants(n: usize) -> Vec<(String, String)> {
 
 /// What loading and rendering every mutant gives, without the engine:
 /// (label, yaml, plan) of those that render.
-pub fn rendered(n: usize, state: &Path) -> Vec<(String, String, infractl::plan::Plan)> {
+pub fn rendered(n: usize, state: &Path) -> Vec<(String, String, infractl::render::plan::Plan)> {
     let dir = tempfile::tempdir().unwrap();
     let global = infractl::commands::Global {
         state_dir: Some(state.to_path_buf()),
@@ -540,9 +540,9 @@ fn mutants_load_or_are_refused_at_a_line_and_what_loads_matches_the_schema() {
 /// Servers of `plans` with distinct files and checks, renamed apart, in one
 /// plan; at most `max` of them.
 fn distinct_servers(
-    plans: &[(String, String, infractl::plan::Plan)],
+    plans: &[(String, String, infractl::render::plan::Plan)],
     max: usize,
-) -> (infractl::plan::Plan, usize) {
+) -> (infractl::render::plan::Plan, usize) {
     let mut seen: HashSet<String> = HashSet::new();
     let mut merged = plans[0].2.clone();
     merged.servers.clear();

@@ -12,8 +12,8 @@ use super::{emit, emit_json, Global};
 use crate::class::{place, Class};
 use crate::driver::{DownOptions, Engine, LabOnEngine, Placement};
 use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
+use crate::lab::state::StateDir;
 use crate::progress::Progress;
-use crate::state::StateDir;
 
 /// Labs brought up at once on one engine: each lab's bring-up already
 /// runs its servers in parallel on the engine's cores. Engines work side
@@ -32,7 +32,7 @@ pub struct StudentLab {
 }
 
 fn root(global: &Global) -> std::path::PathBuf {
-    crate::state::root(global.state_dir.as_deref())
+    crate::lab::state::root(global.state_dir.as_deref())
 }
 
 /// One of the class's engines, as reached now.
@@ -524,7 +524,7 @@ struct Job {
     name: String,
     lab: crate::lab::Lab,
     state: StateDir,
-    _lock: crate::state::StackLock,
+    _lock: crate::lab::state::StackLock,
 }
 
 /// Places `student`'s lab on the engine `r`: subnets free there, recorded

@@ -55,12 +55,12 @@ impl Global {
 
     /// Root of the per-stack state directories.
     pub fn root(&self) -> PathBuf {
-        crate::state::root(self.state_dir.as_deref())
+        crate::lab::state::root(self.state_dir.as_deref())
     }
 
     /// The state directory of lab `lab`.
-    pub fn state(&self, lab: &str) -> crate::state::StateDir {
-        crate::state::StateDir::new(&self.root(), lab)
+    pub fn state(&self, lab: &str) -> crate::lab::state::StateDir {
+        crate::lab::state::StateDir::new(&self.root(), lab)
     }
 }
 
@@ -140,9 +140,9 @@ pub(crate) fn emit_json(out: &mut dyn Write, value: &impl serde::Serialize) -> R
 /// inventory is given).
 pub struct Loaded {
     pub topo: crate::topology::Topology,
-    pub secrets: crate::state::Secrets,
-    pub plan: crate::plan::Plan,
-    pub state: crate::state::StateDir,
+    pub secrets: crate::lab::state::Secrets,
+    pub plan: crate::render::plan::Plan,
+    pub state: crate::lab::state::StateDir,
 }
 
 /// The lab a command names: a stack (as `--lab`, or its own lab) or a lab
@@ -197,7 +197,7 @@ pub fn load_lab(lab: crate::lab::Lab, global: &Global) -> Result<Loaded> {
 pub fn plan_for(
     stack: &str,
     global: &Global,
-) -> Result<(crate::topology::Topology, crate::plan::Plan)> {
+) -> Result<(crate::topology::Topology, crate::render::plan::Plan)> {
     let l = load(stack, global)?;
     Ok((l.topo, l.plan))
 }
@@ -207,7 +207,7 @@ pub fn plan_for(
 pub struct RunningLab {
     pub loaded: Loaded,
     pub driver: Box<dyn Driver>,
-    _lock: crate::state::StackLock,
+    _lock: crate::lab::state::StackLock,
 }
 
 /// The lab, every server running: an error names those that are not.

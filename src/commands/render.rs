@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use super::{emit_json, plan_for, Global};
 use crate::error::{Context, Error, Result};
-use crate::plan::{Plan, PLAN_FILE};
 use crate::progress::Progress;
+use crate::render::plan::{Plan, PLAN_FILE};
 
 pub fn run(
     stack: &str,

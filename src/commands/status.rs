@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{emit, emit_json, plan_for, Global};
 use crate::driver::Driver;
 use crate::error::Result;
-use crate::plan::Plan;
+use crate::render::plan::Plan;
 use crate::supervise::{parse_status, ServiceStatus};
 
 #[derive(Debug, Clone, Serialize)]

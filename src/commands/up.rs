@@ -10,8 +10,8 @@ use super::{emit, emit_json, status, Global};
 use crate::apply::{self, Action};
 use crate::driver::Engine;
 use crate::error::{Error, Result};
+use crate::lab::state::StateDir;
 use crate::progress::Progress;
-use crate::state::StateDir;
 
 pub async fn run(
     args: &crate::cli::UpArgs,
@@ -149,7 +149,7 @@ pub async fn run(
 /// server, and where it is published.
 pub struct Brought {
     pub topo: crate::topology::Topology,
-    pub plan: crate::plan::Plan,
+    pub plan: crate::render::plan::Plan,
     pub driver: Box<dyn crate::driver::Driver>,
     pub outcomes: Vec<apply::Outcome>,
     pub url: Option<String>,
@@ -220,7 +220,7 @@ async fn publish(
     driver: &dyn crate::driver::Driver,
     engine: &crate::driver::Placement,
     topo: &crate::topology::Topology,
-    plan: &crate::plan::Plan,
+    plan: &crate::render::plan::Plan,
     host_port: u16,
 ) -> Result<String> {
     use crate::stranger;

@@ -10,7 +10,7 @@ use super::{Component, ComponentSpec, Kind};
 use super::hop::Hop;
 use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::plan::{Reload, Service};
+use crate::render::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::Stack;
 use crate::stack::port::Port;

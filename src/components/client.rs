@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{Component, Kind};
 use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::plan::When;
+use crate::render::plan::When;
 use crate::render::{Ctx, Out};
 use crate::stack::Stack;
 use crate::topology::{Node, Role, Topology};

@@ -2,7 +2,7 @@
 //! SSH server (a real host has one; the firewall's admin rule reaches it).
 
 use crate::error::Result;
-use crate::plan::{Reload, Service};
+use crate::render::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 
 const HOST_KEY: &str = "/etc/ssh/ssh_host_ed25519_key";

@@ -12,7 +12,7 @@ use super::{Component, ComponentSpec, Kind};
 use super::hop::Hop;
 use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::plan::{Reload, Service};
+use crate::render::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::Stack;
 use crate::stack::raw::Proto;
@@ -67,7 +67,7 @@ pub fn servers(topo: &Topology) -> Vec<&str> {
 
 /// A digest of the zone's records: the zone changes when it does.
 pub fn records_digest(topo: &Topology) -> String {
-    crate::plan::sha256_hex(
+    crate::render::plan::sha256_hex(
         serde_json::to_string(&zone_records(topo))
             .expect("json")
             .as_bytes(),
@@ -82,7 +82,7 @@ pub fn first_serial(digest: &str) -> u32 {
 }
 
 /// The zone's serial, as the lab's state has it.
-pub fn serial(topo: &Topology, secrets: &crate::state::Secrets) -> u32 {
+pub fn serial(topo: &Topology, secrets: &crate::lab::state::Secrets) -> u32 {
     secrets
         .zone_serial
         .unwrap_or_else(|| first_serial(&records_digest(topo)))

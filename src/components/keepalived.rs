@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{Component, Kind};
 use crate::error::Result;
-use crate::plan::{Reload, Service};
+use crate::render::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::topology::{Flow, Flows, Leg, Node, Topology, Vip};

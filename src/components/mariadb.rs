@@ -11,7 +11,7 @@ use super::{Alert, Component, ComponentSpec, Exporter, ExporterProgram, Kind};
 use super::hop::Hop;
 use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::plan::{Keep, Reload, Service, When};
+use crate::render::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::Stack;
 use crate::stack::raw::Proto;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{Component, ComponentSpec, Exporter, ExporterProgram, Kind, KINDS};
 use crate::error::Result;
-use crate::plan::{Reload, Service};
+use crate::render::plan::{Reload, Service};
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::topology::{Node, Role, Topology};

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{Alert, Component, ComponentSpec, Kind};
 use super::part::{Part, Tier};
 use crate::error::Result;
-use crate::plan::{Keep, Reload, Service, When};
+use crate::render::plan::{Keep, Reload, Service, When};
 use crate::render::{Ctx, Out};
 use crate::stack::Stack;
 use crate::stack::port::Port;

@@ -3,8 +3,8 @@
 //! path) and is in the JSON Schema stacks name.
 
 use super::KINDS;
+use crate::lab::state::{Secrets, TlsMaterial};
 use crate::render::{plan_with, Renderer};
-use crate::state::{Secrets, TlsMaterial};
 use crate::topology::Topology;
 
 /// The shipped stacks, every kind among them.

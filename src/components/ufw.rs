@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Component, Kind};
 use crate::error::Result;
-use crate::plan::When;
+use crate::render::plan::When;
 use crate::render::{Ctx, Out};
 use crate::stack::raw::Proto;
 use crate::topology::{Flows, Leg, Node, Topology};

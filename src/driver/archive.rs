@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::plan::FileSpec;
+use crate::render::plan::FileSpec;
 
 /// Users and groups of one host (or of one image: every node of a lab
 /// runs the same image).

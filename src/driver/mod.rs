@@ -19,8 +19,8 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::plan::{FileSpec, Plan, ServerPlan};
 use crate::progress::Progress;
+use crate::render::plan::{FileSpec, Plan, ServerPlan};
 
 pub mod archive;
 mod backends;

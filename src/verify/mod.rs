@@ -41,9 +41,9 @@ pub use verifier::kinds_claims;
 
 use crate::driver::Driver;
 use crate::error::{Error, Result};
-use crate::plan::Plan;
+use crate::lab::state::Secrets;
 use crate::progress::Progress;
-use crate::state::Secrets;
+use crate::render::plan::Plan;
 use crate::topology::{Role, Topology};
 use verifier::Verifier;
 

@@ -12,8 +12,8 @@ use super::claim::{blame, not_running, Claim};
 use crate::components::ToProve;
 use crate::driver::{Driver, ExecOutput};
 use crate::error::{Error, Result};
-use crate::plan::Plan;
-use crate::state::Secrets;
+use crate::lab::state::Secrets;
+use crate::render::plan::Plan;
 use crate::topology::Topology;
 
 /// What the kinds claim of their servers (see `Component::to_prove`): each

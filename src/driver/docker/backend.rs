@@ -194,7 +194,7 @@ impl Engine for DockerEngine {
 impl crate::driver::Checks for DockerEngine {
     async fn check(
         &self,
-        plan: &crate::plan::Plan,
+        plan: &crate::render::plan::Plan,
         progress: std::sync::Arc<dyn Progress>,
     ) -> Result<Vec<crate::driver::CheckResult>> {
         super::image::ensure(&self.docker, None, false, progress.as_ref()).await?;

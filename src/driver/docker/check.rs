@@ -11,8 +11,8 @@ use tokio::sync::Semaphore;
 use crate::driver::docker::engine::{self, LABEL_CHECK};
 use crate::driver::CheckResult;
 use crate::error::Result;
-use crate::plan::{Plan, ServerPlan};
 use crate::progress::Progress;
+use crate::render::plan::{Plan, ServerPlan};
 
 /// How many servers are checked at once (the engine starts containers
 /// largely one after another; two cores do the checking).

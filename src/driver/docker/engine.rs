@@ -24,7 +24,7 @@ use futures_util::StreamExt;
 use crate::driver::archive::{tar_of, tar_with_dirs, Owners};
 use crate::driver::ExecOutput;
 use crate::error::{Error, Result};
-use crate::plan::FileSpec;
+use crate::render::plan::FileSpec;
 use crate::shell::shell_quote;
 
 /// Label on every object of a stack: its name.
@@ -287,7 +287,7 @@ fn staging(files: &[FileSpec], stage: &str) -> (Vec<String>, Vec<FileSpec>, Stri
     let mut dirs = vec![stage.to_string()];
     let mut staged = Vec::new();
     let mut script = String::from("set -e\n");
-    for (k, (dir, paths)) in crate::plan::paths_by_dir(files).iter().enumerate() {
+    for (k, (dir, paths)) in crate::render::plan::paths_by_dir(files).iter().enumerate() {
         let at = format!("{stage}/{k}");
         dirs.push(at.clone());
         let mut moved = Vec::new();

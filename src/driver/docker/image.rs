@@ -59,7 +59,7 @@ pub fn recipe_hash() -> String {
         "{SUITE}\n{}\n{NODE_INIT}\n{IMAGE_FINISH}",
         packages().join(",")
     );
-    crate::plan::sha256_hex(recipe.as_bytes())[..12].to_string()
+    crate::render::plan::sha256_hex(recipe.as_bytes())[..12].to_string()
 }
 
 /// The image reference for the current recipe.

@@ -34,8 +34,8 @@ use super::{
 };
 use crate::driver::archive::Owners;
 use crate::error::{Error, Result};
-use crate::plan::{FileSpec, Plan, ServerPlan};
 use crate::progress::Progress;
+use crate::render::plan::{FileSpec, Plan, ServerPlan};
 use endpoint::Endpoint;
 use engine::{fail, LABEL_LAB, LABEL_STACK};
 
@@ -464,7 +464,7 @@ impl DockerDriver {
         &self,
         plan: &Plan,
         server: &ServerPlan,
-        keep: &crate::plan::Keep,
+        keep: &crate::render::plan::Keep,
     ) -> Result<String> {
         let name = volume_name(&plan.stack, &server.name, &keep.name);
         let mut labels = lab_labels(plan);

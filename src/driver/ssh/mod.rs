@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 pub mod backend;
 pub mod inventory;
 
-use crate::plan::{FileSpec, Plan, ServerPlan};
+use crate::render::plan::{FileSpec, Plan, ServerPlan};
 use crate::shell::{self, shell_quote};
 use crate::supervise;
 pub use backend::Backend;
@@ -399,7 +399,7 @@ fn place_script(files: &[FileSpec]) -> String {
             args.extend(["-o", owner.as_str(), f.path.as_str()]);
         }
     }
-    for paths in crate::plan::paths_by_dir(files).values() {
+    for paths in crate::render::plan::paths_by_dir(files).values() {
         args.extend(paths.iter().copied());
     }
     shell::with_args(shell::PLACE, &args)

@@ -5,14 +5,16 @@
 //! runs and where its subnets moved, so every later command — `verify
 //! LAB`, `down LAB` — finds the same lab from its name alone.
 
+pub mod state;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error, Result};
+use crate::lab::state::StateDir;
 use crate::stack::relocate::Move;
 use crate::stack::{Instance, Stack, Subnet};
-use crate::state::StateDir;
 
 /// What `lab.json` holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,8 @@
 //! holds the Tera environment, the per-server output being built, and the
 //! walk over servers and their components.
 
+pub mod plan;
+
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
@@ -14,10 +16,10 @@ use tera::Tera;
 
 use crate::components::{self, BASE_PACKAGES};
 use crate::error::{Error, Result};
-use crate::plan::{
+use crate::lab::state::Secrets;
+use crate::render::plan::{
     Attachment, Check, FileSpec, NetworkPlan, Plan, Probe, ServerPlan, Service, Step, When,
 };
-use crate::state::Secrets;
 use crate::topology::{Node, Role, Topology};
 
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -136,7 +138,7 @@ impl Out<'_> {
             path: path.to_string(),
             mode,
             owner: owner.map(str::to_string),
-            sha256: crate::plan::sha256_hex(&content),
+            sha256: crate::render::plan::sha256_hex(&content),
             secret,
             content,
         };
@@ -176,8 +178,8 @@ impl Out<'_> {
     }
 
     /// Keeps the directory `path` across the server's recreation (see
-    /// [`crate::plan::Keep`]).
-    pub fn keep(&mut self, keep: crate::plan::Keep) {
+    /// [`crate::render::plan::Keep`]).
+    pub fn keep(&mut self, keep: crate::render::plan::Keep) {
         self.plan.keeps.retain(|k| k.path != keep.path);
         self.plan.keeps.push(keep);
     }
