@@ -14,9 +14,18 @@
 //! max-labs: 200                   # at most this many labs (the default)
 //! ```
 //!
-//! Where each lab goes is decided whole before any starts (`place`).
+//! Where each lab goes is decided whole before any starts (`place`). The
+//! class's operations, each returning what the command prints: reaching
+//! its engines and finding its labs there (`engines`), `up`, `status`,
+//! `down`, and `verify` with the graded report (`grade`).
 
+pub mod down;
+pub mod engines;
+pub mod grade;
 pub mod place;
+pub mod status;
+pub mod up;
+pub mod verify;
 
 use std::path::Path;
 
