@@ -323,19 +323,7 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         },
     )?;
     let name = file.name.unwrap_or_else(|| default_name.to_string());
-    if !crate::stack::valid_name(&name) {
-        let (at, whose) = match locator.key("name") {
-            Some(_) => ("name", ""),
-            None => ("", " (its file's)"),
-        };
-        return Err(problem(
-            &locator,
-            at,
-            false,
-            format!("the class's name `{name}`{whose} must be lowercase letters, digits and `-`"),
-            Some("it begins the name of each student's lab (`<class>-<student>`); `name:` gives the class another".into()),
-        ));
-    }
+    check_name(&name, &locator)?;
     let students = match file.students {
         Students::Count(n) => {
             let width = n.to_string().len().max(2);
@@ -344,46 +332,7 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         Students::Names(v) => v,
     };
     let max_labs = file.max_labs.unwrap_or(DEFAULT_MAX_LABS);
-    if students.len() > max_labs as usize {
-        let (what, hint) = match file.max_labs {
-            None => (
-                format!("the class has {} students, more than {DEFAULT_MAX_LABS} (the most labs a class has unless its `max-labs:` says more)", students.len()),
-                format!("if the class is meant to be this big, say so: `max-labs: {}`", students.len()),
-            ),
-            Some(m) => (
-                format!("the class has {} students, more than its `max-labs: {m}`", students.len()),
-                format!("raise `max-labs:` to {}, or give the class fewer students", students.len()),
-            ),
-        };
-        return Err(problem(&locator, "students", true, what, Some(hint)));
-    }
-    for (i, s) in students.iter().enumerate() {
-        let at = source::join_index("students", i);
-        if let Some(first) = students[..i].iter().position(|x| x == s) {
-            return Err(problem(
-                &locator,
-                &at,
-                false,
-                format!("student `{s}` is listed twice"),
-                Some(format!(
-                    "the first is `students[{first}]`; each student has one lab"
-                )),
-            ));
-        }
-        let lab = format!("{name}-{s}");
-        if !crate::stack::valid_name(&lab) {
-            return Err(problem(
-                &locator,
-                &at,
-                false,
-                format!(
-                    "student `{s}`: the lab's name `{lab}` must be lowercase letters, digits and `-`, at most {} characters",
-                    crate::stack::MAX_NAME
-                ),
-                None,
-            ));
-        }
-    }
+    check_students(&students, file.max_labs, &name, &locator)?;
     let engines = engines(file.engines, &locator, dir, &Env::read())?;
     // A stack given as a path is found from the class file's folder.
     let stack =
@@ -400,6 +349,76 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         max_labs,
         stack_at: locator.value("stack"),
     })
+}
+
+/// The class's name is a lab name's beginning: an error at `name:` (or
+/// the file's name) when it cannot be.
+fn check_name(name: &str, locator: &Locator) -> Result<()> {
+    if !crate::stack::valid_name(name) {
+        let (at, whose) = match locator.key("name") {
+            Some(_) => ("name", ""),
+            None => ("", " (its file's)"),
+        };
+        return Err(problem(
+            locator,
+            at,
+            false,
+            format!("the class's name `{name}`{whose} must be lowercase letters, digits and `-`"),
+            Some("it begins the name of each student's lab (`<class>-<student>`); `name:` gives the class another".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// The students fit under the class's `max-labs:` (`max_labs`, as
+/// written), are each listed once, and each make a valid lab name.
+fn check_students(
+    students: &[String],
+    max_labs: Option<u32>,
+    name: &str,
+    locator: &Locator,
+) -> Result<()> {
+    if students.len() > max_labs.unwrap_or(DEFAULT_MAX_LABS) as usize {
+        let (what, hint) = match max_labs {
+            None => (
+                format!("the class has {} students, more than {DEFAULT_MAX_LABS} (the most labs a class has unless its `max-labs:` says more)", students.len()),
+                format!("if the class is meant to be this big, say so: `max-labs: {}`", students.len()),
+            ),
+            Some(m) => (
+                format!("the class has {} students, more than its `max-labs: {m}`", students.len()),
+                format!("raise `max-labs:` to {}, or give the class fewer students", students.len()),
+            ),
+        };
+        return Err(problem(locator, "students", true, what, Some(hint)));
+    }
+    for (i, s) in students.iter().enumerate() {
+        let at = source::join_index("students", i);
+        if let Some(first) = students[..i].iter().position(|x| x == s) {
+            return Err(problem(
+                locator,
+                &at,
+                false,
+                format!("student `{s}` is listed twice"),
+                Some(format!(
+                    "the first is `students[{first}]`; each student has one lab"
+                )),
+            ));
+        }
+        let lab = format!("{name}-{s}");
+        if !crate::stack::valid_name(&lab) {
+            return Err(problem(
+                locator,
+                &at,
+                false,
+                format!(
+                    "student `{s}`: the lab's name `{lab}` must be lowercase letters, digits and `-`, at most {} characters",
+                    crate::stack::MAX_NAME
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The engines a class file lists (the environment's when none).
