@@ -41,6 +41,8 @@ pub fn table(report: &[ServerStatus]) -> String {
     super::table(["SERVER", "ROLE", "ADDRESS", "STATE", "SERVICES"], &rows)
 }
 
+/// `status [STACK]`: the lab's servers, or with no stack every lab on
+/// the engine in use (see `every_lab`).
 pub async fn run(
     stack: Option<&str>,
     json: bool,
@@ -106,39 +108,21 @@ fn lab_text(lab: &LabStatus) -> String {
 /// An engine that does not answer is one line, and exit 1 (the one in
 /// use, alone, is an error).
 async fn every_lab(json: bool, all: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
-    let in_use = crate::driver::named(&global.choice)?.ok_or_else(|| {
-        crate::Error::usage("--inventory names hosts, not an engine: `infractl status STACK --inventory FILE` shows a lab on them")
-    })?;
+    let found = crate::ops::status::labs_on_engines(all, global).await?;
+    let in_use = found.in_use;
     let root = global.root();
-    let mut engines = vec![in_use.clone()];
-    if all {
-        for e in crate::lab::recorded_engines(&root) {
-            if !engines.iter().any(|x| x.same(&e)) {
-                engines.push(e);
-            }
-        }
-    }
-    let found = futures_util::future::join_all(
-        engines
-            .iter()
-            .map(|e| async { crate::driver::engine_at(e).await?.labs().await }),
-    )
-    .await;
-    let mut labs = Vec::new();
-    let mut unreachable = Vec::new();
-    for (endpoint, result) in engines.iter().zip(found) {
-        match result {
-            Ok(on) => labs.extend(on.into_iter().map(|l| super::report::Lab {
-                engine: endpoint.to_string(),
-                lab: l.lab,
-                running: l.hosts.iter().filter(|h| h.running).count(),
-                servers: l.hosts.len(),
-                stack: l.stack,
-            })),
-            Err(e) if engines.len() == 1 => return Err(e),
-            Err(e) => unreachable.push(e.headline()),
-        }
-    }
+    let labs: Vec<super::report::Lab> = found
+        .labs
+        .into_iter()
+        .map(|(endpoint, l)| super::report::Lab {
+            engine: endpoint.to_string(),
+            lab: l.lab,
+            running: l.hosts.iter().filter(|h| h.running).count(),
+            servers: l.hosts.len(),
+            stack: l.stack,
+        })
+        .collect();
+    let unreachable = found.unreachable;
     let elsewhere = match all {
         true => 0,
         false => elsewhere(&crate::lab::records(&root), &in_use, &labs),

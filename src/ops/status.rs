@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::driver::Driver;
+use crate::driver::{Driver, LabOnEngine, Placement};
 use crate::error::Result;
 use crate::plan::Plan;
 use crate::supervise::{parse_status, ServiceStatus};
@@ -162,6 +162,53 @@ pub async fn add_qps(
             row.qps = Some((qps * 100.0).round() / 100.0);
         }
     }
+}
+
+/// The labs on the engines `status` lists: the engine in use (the one
+/// the options name, else the environment's) and, with `all`, every
+/// engine a lab's record names.
+pub struct OnEngines {
+    pub in_use: Placement,
+    /// Each lab, with the engine it was found on.
+    pub labs: Vec<(Placement, LabOnEngine)>,
+    /// Engines that did not answer, one line each.
+    pub unreachable: Vec<String>,
+}
+
+/// The labs on the engine in use (and with `all`, on every engine a
+/// record names); the engine in use alone not answering is an error.
+pub async fn labs_on_engines(all: bool, global: &Global) -> Result<OnEngines> {
+    let in_use = crate::driver::named(&global.choice)?.ok_or_else(|| {
+        crate::Error::usage("--inventory names hosts, not an engine: `infractl status STACK --inventory FILE` shows a lab on them")
+    })?;
+    let mut engines = vec![in_use.clone()];
+    if all {
+        for e in crate::lab::recorded_engines(&global.root()) {
+            if !engines.iter().any(|x| x.same(&e)) {
+                engines.push(e);
+            }
+        }
+    }
+    let found = futures_util::future::join_all(
+        engines
+            .iter()
+            .map(|e| async { crate::driver::engine_at(e).await?.labs().await }),
+    )
+    .await;
+    let mut labs = Vec::new();
+    let mut unreachable = Vec::new();
+    for (endpoint, result) in engines.iter().zip(found) {
+        match result {
+            Ok(on) => labs.extend(on.into_iter().map(|l| (endpoint.clone(), l))),
+            Err(e) if engines.len() == 1 => return Err(e),
+            Err(e) => unreachable.push(e.headline()),
+        }
+    }
+    Ok(OnEngines {
+        in_use,
+        labs,
+        unreachable,
+    })
 }
 
 /// Whether every server runs and every service is up.
