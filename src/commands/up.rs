@@ -52,7 +52,8 @@ pub async fn run(
         return Ok(0);
     }
     let summary = Summary {
-        plan: &plan,
+        stack: &plan.stack,
+        origin: &plan.origin,
         outcomes: &outcomes,
         seconds: elapsed,
     };
@@ -99,7 +100,10 @@ async fn interruptible_up(
 /// started, updated or removed (or that nothing changed), and each
 /// change's notice and reloads.
 pub struct Summary<'a> {
-    pub plan: &'a Plan,
+    /// The lab, and the stack it runs (its name when it is the stack's
+    /// own lab).
+    pub stack: &'a str,
+    pub origin: &'a str,
     pub outcomes: &'a [Outcome],
     /// How long the bring-up took.
     pub seconds: f64,
@@ -107,12 +111,12 @@ pub struct Summary<'a> {
 
 impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (plan, elapsed) = (self.plan, self.seconds);
+        let elapsed = self.seconds;
         // A lab of another name says which stack it runs.
-        let what = if plan.origin == plan.stack {
-            format!("Lab `{}`", plan.stack)
+        let what = if self.origin == self.stack {
+            format!("Lab `{}`", self.stack)
         } else {
-            format!("Lab `{}` ({})", plan.stack, plan.origin)
+            format!("Lab `{}` ({})", self.stack, self.origin)
         };
         let changed: Vec<&Outcome> = self
             .outcomes
@@ -255,5 +259,57 @@ fn few(v: &[String]) -> String {
         format!("{}, … ({} in all)", v[..3].join(", "), v.len())
     } else {
         v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(server: &str, action: Action, reloaded: &[&str]) -> Outcome {
+        Outcome {
+            server: server.into(),
+            action,
+            files: 0,
+            reloaded: reloaded.iter().map(|s| s.to_string()).collect(),
+            why: String::new(),
+            data: vec![],
+        }
+    }
+
+    #[test]
+    fn the_summary_names_the_servers_changed_action_by_action() {
+        let outcomes = [
+            outcome("web-02", Action::Started, &[]),
+            outcome("web-01", Action::Created, &[]),
+            outcome("lb-01", Action::Updated, &["haproxy"]),
+            outcome("db-01", Action::Unchanged, &[]),
+            outcome("web-03", Action::Created, &[]),
+        ];
+        let summary = Summary {
+            stack: "task1",
+            origin: "task1",
+            outcomes: &outcomes,
+            seconds: 12.345,
+        };
+        assert_eq!(
+            summary.to_string(),
+            "Lab `task1` is up (12.35 s): created web-01, web-03; started web-02; updated lb-01.\n  lb-01: reloaded haproxy\n"
+        );
+    }
+
+    #[test]
+    fn a_lab_with_nothing_changed_is_up_to_date() {
+        let outcomes = [outcome("web-01", Action::Unchanged, &[])];
+        let summary = Summary {
+            stack: "task1-b",
+            origin: "task1",
+            outcomes: &outcomes,
+            seconds: 0.5,
+        };
+        assert_eq!(
+            summary.to_string(),
+            "Lab `task1-b` (task1) is up to date: 1 server unchanged, nothing touched (0.50 s).\n"
+        );
     }
 }
