@@ -259,6 +259,15 @@ impl<T, E: Into<Cause>> Context<T> for std::result::Result<T, E> {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `1 server`, `3 servers`: a count and its noun, as messages say it.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(
     word: &str,

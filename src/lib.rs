@@ -50,7 +50,9 @@
 //! proves on a running lab; a *finding* is what `explain` says of a stack
 //! (and `chaos` puts to the test); a *lab* is a running copy of a stack.
 //! - [`commands`]: one thin function per CLI command; their `--json`
-//!   reports are typed (`commands::report`).
+//!   reports are typed (`commands::report`). They stand on [`ops`] (a lab
+//!   resolved, loaded, brought up, its status) and [`class`] (a lab per
+//!   student: placed, brought up, graded), which print nothing.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod alerts;
@@ -64,9 +66,9 @@ pub mod diagram;
 pub mod driver;
 pub mod error;
 pub mod explain;
-pub mod grade;
 pub mod interrupt;
 pub mod lab;
+pub mod ops;
 pub mod progress;
 pub mod reconcile;
 pub mod render;

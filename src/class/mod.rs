@@ -14,9 +14,18 @@
 //! max-labs: 200                   # at most this many labs (the default)
 //! ```
 //!
-//! Where each lab goes is decided whole before any starts (`place`).
+//! Where each lab goes is decided whole before any starts (`place`). The
+//! class's operations, each returning what the command prints: reaching
+//! its engines and finding its labs there (`engines`), `up`, `status`,
+//! `down`, and `verify` with the graded report (`grade`).
 
+pub mod down;
+pub mod engines;
+pub mod grade;
 pub mod place;
+pub mod status;
+pub mod up;
+pub mod verify;
 
 use std::path::Path;
 
@@ -315,8 +324,15 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
     )?;
     let name = file.name.unwrap_or_else(|| default_name.to_string());
     check_name(&name, &locator)?;
-    let students = students(file.students, file.max_labs, &name, &locator)?;
+    let students = match file.students {
+        Students::Count(n) => {
+            let width = n.to_string().len().max(2);
+            (1..=n).map(|i| format!("student-{i:0width$}")).collect()
+        }
+        Students::Names(v) => v,
+    };
     let max_labs = file.max_labs.unwrap_or(DEFAULT_MAX_LABS);
+    check_students(&students, file.max_labs, &name, &locator)?;
     let engines = engines(file.engines, &locator, dir, &Env::read())?;
     // A stack given as a path is found from the class file's folder.
     let stack =
@@ -335,7 +351,8 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
     })
 }
 
-/// The class's name begins each lab's: a valid name.
+/// The class's name is a lab name's beginning: an error at `name:` (or
+/// the file's name) when it cannot be.
 fn check_name(name: &str, locator: &Locator) -> Result<()> {
     if !crate::stack::valid_name(name) {
         let (at, whose) = match locator.key("name") {
@@ -353,24 +370,16 @@ fn check_name(name: &str, locator: &Locator) -> Result<()> {
     Ok(())
 }
 
-/// The students a class file lists (or counts), each once, each lab's name
-/// valid, no more than `max-labs:` (`declared`, else the default) allows.
-fn students(
-    students: Students,
-    declared: Option<u32>,
+/// The students fit under the class's `max-labs:` (`max_labs`, as
+/// written), are each listed once, and each make a valid lab name.
+fn check_students(
+    students: &[String],
+    max_labs: Option<u32>,
     name: &str,
     locator: &Locator,
-) -> Result<Vec<String>> {
-    let students: Vec<String> = match students {
-        Students::Count(n) => {
-            let width = n.to_string().len().max(2);
-            (1..=n).map(|i| format!("student-{i:0width$}")).collect()
-        }
-        Students::Names(v) => v,
-    };
-    let max_labs = declared.unwrap_or(DEFAULT_MAX_LABS);
-    if students.len() > max_labs as usize {
-        let (what, hint) = match declared {
+) -> Result<()> {
+    if students.len() > max_labs.unwrap_or(DEFAULT_MAX_LABS) as usize {
+        let (what, hint) = match max_labs {
             None => (
                 format!("the class has {} students, more than {DEFAULT_MAX_LABS} (the most labs a class has unless its `max-labs:` says more)", students.len()),
                 format!("if the class is meant to be this big, say so: `max-labs: {}`", students.len()),
@@ -409,7 +418,7 @@ fn students(
             ));
         }
     }
-    Ok(students)
+    Ok(())
 }
 
 /// The engines a class file lists (the environment's when none).

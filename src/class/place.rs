@@ -143,7 +143,7 @@ impl Refusal {
         };
         let mut message = format!(
             "class `{class}` does not fit: {} asked{already}, room for {} more of the {new} new; nothing was started",
-            crate::commands::count(self.asked, "lab"),
+            crate::error::count(self.asked, "lab"),
             self.room(),
         );
         let width = self.fits.iter().map(|f| f.engine.len()).max().unwrap_or(0);

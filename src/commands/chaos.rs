@@ -4,9 +4,13 @@
 use std::io::Write;
 
 use super::{emit, emit_json, Global};
+use crate::chaos::ServerChaos;
 use crate::error::{Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
 
+/// `chaos STACK`: each server killed in turn, a row each, and whether
+/// every result agrees with `explain`; exit 1 when one does not, or when
+/// alerts chaos raised are still firing.
 pub async fn run(
     stack: &str,
     json: bool,
@@ -34,59 +38,7 @@ pub async fn run(
             },
         )?;
     } else {
-        let yn = |b: bool| if b { "ok" } else { "DOWN" }.to_string();
-        let watched = results.iter().any(|r| r.alert.is_some());
-        let rows: Vec<Vec<String>> = results
-            .iter()
-            .map(|r| {
-                let mut row = vec![
-                    r.server.clone(),
-                    r.roles.join(","),
-                    yn(r.site),
-                    yn(r.reads),
-                    yn(r.writes),
-                    format!("{:.1} s", r.recovery_s),
-                ];
-                if watched {
-                    row.push(r.alert.as_ref().map(|a| a.cell()).unwrap_or_default());
-                }
-                row.push(if r.agrees {
-                    "agrees".to_string()
-                } else {
-                    format!("DISAGREES: predicted {}", r.predicted)
-                });
-                row
-            })
-            .collect();
-        let mut head = vec!["KILLED", "ROLE", "SITE", "READS", "WRITES", "RECOVERY"];
-        if watched {
-            head.push("ALERT");
-        }
-        head.push("EXPLAIN");
-        let mut text = super::table_of(&head, &rows);
-        let fatal: Vec<&str> = results
-            .iter()
-            .filter(|r| !r.site)
-            .map(|r| r.server.as_str())
-            .collect();
-        text.push_str(&format!(
-            "\nFatal alone: {}. {}\n",
-            if fatal.is_empty() {
-                "none".to_string()
-            } else {
-                fatal.join(", ")
-            },
-            if disagree == 0 {
-                "Every result agrees with `infractl explain`.".to_string()
-            } else {
-                format!("{disagree} results disagree with `infractl explain`.")
-            }
-        ));
-        if let Some(s) = &settled {
-            text.push_str(&s.line());
-            text.push('\n');
-        }
-        emit(out, &text)?;
+        emit(out, &text(&results, settled.as_ref()))?;
     }
     // A lab left with alerts chaos raised is not the lab it found.
     Ok(if disagree == 0 && quiet {
@@ -94,4 +46,64 @@ pub async fn run(
     } else {
         EXIT_FAILURE
     })
+}
+
+/// The table of servers killed (an ALERT column when the lab's monitoring
+/// watched), which were fatal alone, whether every result agrees with
+/// `explain`, and whether the alerts resolved.
+fn text(results: &[ServerChaos], settled: Option<&crate::chaos::Settled>) -> String {
+    let watched = results.iter().any(|r| r.alert.is_some());
+    let rows: Vec<Vec<String>> = results.iter().map(|r| row(r, watched)).collect();
+    let mut head = vec!["KILLED", "ROLE", "SITE", "READS", "WRITES", "RECOVERY"];
+    if watched {
+        head.push("ALERT");
+    }
+    head.push("EXPLAIN");
+    let mut text = super::table_of(&head, &rows);
+    let fatal: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.site)
+        .map(|r| r.server.as_str())
+        .collect();
+    let disagree = results.iter().filter(|r| !r.agrees).count();
+    text.push_str(&format!(
+        "\nFatal alone: {}. {}\n",
+        if fatal.is_empty() {
+            "none".to_string()
+        } else {
+            fatal.join(", ")
+        },
+        if disagree == 0 {
+            "Every result agrees with `infractl explain`.".to_string()
+        } else {
+            format!("{disagree} results disagree with `infractl explain`.")
+        }
+    ));
+    if let Some(s) = settled {
+        text.push_str(&s.line());
+        text.push('\n');
+    }
+    text
+}
+
+/// A killed server's row.
+fn row(r: &ServerChaos, watched: bool) -> Vec<String> {
+    let yn = |b: bool| if b { "ok" } else { "DOWN" }.to_string();
+    let mut row = vec![
+        r.server.clone(),
+        r.roles.join(","),
+        yn(r.site),
+        yn(r.reads),
+        yn(r.writes),
+        format!("{:.1} s", r.recovery_s),
+    ];
+    if watched {
+        row.push(r.alert.as_ref().map(|a| a.cell()).unwrap_or_default());
+    }
+    row.push(if r.agrees {
+        "agrees".to_string()
+    } else {
+        format!("DISAGREES: predicted {}", r.predicted)
+    });
+    row
 }

@@ -39,6 +39,7 @@ fn command_pages() -> Vec<(String, String)> {
     out
 }
 
+/// The page of a command (under `parents`), then its subcommands' pages.
 fn command_page(
     cmd: &clap::Command,
     parents: &[&str],
@@ -64,23 +65,54 @@ fn command_page(
         }
     }
     let subs: Vec<&clap::Command> = cmd.get_subcommands().filter(|s| !s.is_hide_set()).collect();
-    if !subs.is_empty() {
-        md.push_str("## Commands\n\n| command | what it does |\n|---|---|\n");
-        for sub in &subs {
-            let mut p = path.clone();
-            p.push(sub.get_name());
-            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
-            let file = command_file(&p);
-            let file = file.trim_start_matches("commands/");
-            let _ = writeln!(
-                md,
-                "| [`{}`]({file}) | {} |",
-                p.join(" "),
-                cell(&sentence(&about))
-            );
-        }
-        md.push('\n');
+    subcommands(&mut md, &path, &subs);
+    arguments(&mut md, cmd);
+    let global: Vec<String> = globals.iter().map(|a| format!("`{}`", flag(a))).collect();
+    let _ = writeln!(
+        md,
+        "Global options: {}, `-h, --help`; see [Commands](../commands.md#global-options).\n",
+        global.join(", ")
+    );
+    if let Some(example) = cmd.get_after_help() {
+        let example = example.to_string();
+        let lines: Vec<&str> = example
+            .lines()
+            .map(|l| l.trim_start_matches("Example:").trim())
+            .collect();
+        let _ = writeln!(md, "## Example\n\n```sh\n{}\n```", lines.join("\n"));
     }
+    out.push((command_file(&path), md));
+    for sub in subs {
+        command_page(sub, &path, globals, out);
+    }
+}
+
+/// A command's table of subcommands, each linked to its page; nothing
+/// when it has none.
+fn subcommands(md: &mut String, path: &[&str], subs: &[&clap::Command]) {
+    if subs.is_empty() {
+        return;
+    }
+    md.push_str("## Commands\n\n| command | what it does |\n|---|---|\n");
+    for sub in subs {
+        let mut p = path.to_vec();
+        p.push(sub.get_name());
+        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let file = command_file(&p);
+        let file = file.trim_start_matches("commands/");
+        let _ = writeln!(
+            md,
+            "| [`{}`]({file}) | {} |",
+            p.join(" "),
+            cell(&sentence(&about))
+        );
+    }
+    md.push('\n');
+}
+
+/// A command's arguments, then its options under their help heading (the
+/// host flags under "Hosts").
+fn arguments(md: &mut String, cmd: &clap::Command) {
     let args: Vec<&clap::Arg> = cmd
         .get_arguments()
         .filter(|a| !a.is_hide_set() && !a.is_global_set())
@@ -114,24 +146,6 @@ fn command_page(
             let _ = writeln!(md, "| `{}` | {} |", flag(a), cell(&describe(a)));
         }
         md.push('\n');
-    }
-    let global: Vec<String> = globals.iter().map(|a| format!("`{}`", flag(a))).collect();
-    let _ = writeln!(
-        md,
-        "Global options: {}, `-h, --help`; see [Commands](../commands.md#global-options).\n",
-        global.join(", ")
-    );
-    if let Some(example) = cmd.get_after_help() {
-        let example = example.to_string();
-        let lines: Vec<&str> = example
-            .lines()
-            .map(|l| l.trim_start_matches("Example:").trim())
-            .collect();
-        let _ = writeln!(md, "## Example\n\n```sh\n{}\n```", lines.join("\n"));
-    }
-    out.push((command_file(&path), md));
-    for sub in subs {
-        command_page(sub, &path, globals, out);
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 pub struct Up<'a> {
     pub changes: &'a [crate::apply::Outcome],
     pub seconds: f64,
-    pub servers: &'a [crate::commands::status::ServerStatus],
+    pub servers: &'a [crate::ops::status::ServerStatus],
     pub stack: &'a str,
     /// Where the site is published on the engine's host (`--publish`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,7 +58,7 @@ pub struct Chaos<'a> {
 #[derive(Serialize)]
 pub struct Status<'a> {
     pub healthy: bool,
-    pub servers: &'a [crate::commands::status::ServerStatus],
+    pub servers: &'a [crate::ops::status::ServerStatus],
     pub stack: &'a str,
     pub up: bool,
     /// The alerts firing, for a lab with monitoring whose Alertmanager

@@ -4,123 +4,9 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
-use super::{emit, emit_json, plan_for, Global};
-use crate::driver::Driver;
+use super::{emit, emit_json, Global};
 use crate::error::Result;
-use crate::render::plan::Plan;
-use crate::supervise::{parse_status, ServiceStatus};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerStatus {
-    pub server: String,
-    pub roles: Vec<String>,
-    pub addresses: Vec<String>,
-    /// `running`, `exited`, ... or `absent`.
-    pub state: String,
-    pub services: Vec<ServiceStatus>,
-    /// Web servers: requests per second over the last minute, as the lab's
-    /// Prometheus has it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub qps: Option<f64>,
-}
-
-pub async fn collect(driver: &dyn Driver, plan: &Plan) -> Result<Vec<ServerStatus>> {
-    let hosts = driver.hosts().await?;
-    let jobs = plan.servers.iter().map(|s| {
-        let host = hosts.iter().find(|h| h.server == s.name);
-        async move {
-            let state = match host {
-                None => "absent".to_string(),
-                Some(h) if h.running => "running".to_string(),
-                Some(h) => h.status.to_lowercase(),
-            };
-            let services = match host {
-                Some(h) if h.running && !s.services.is_empty() => {
-                    let mut got = match &h.services {
-                        Some(known) => known.clone(),
-                        None => {
-                            let out = driver.exec(&s.name, crate::supervise::STATUS).await?;
-                            parse_status(&out.stdout)
-                        }
-                    };
-                    // Services of the plan the supervisor does not know yet.
-                    for want in &s.services {
-                        if !got.iter().any(|g| g.name == want.name) {
-                            got.push(ServiceStatus {
-                                name: want.name.clone(),
-                                state: "missing".into(),
-                            });
-                        }
-                    }
-                    got
-                }
-                _ => s
-                    .services
-                    .iter()
-                    .map(|x| ServiceStatus {
-                        name: x.name.clone(),
-                        state: "down".into(),
-                    })
-                    .collect(),
-            };
-            Ok::<_, crate::Error>(ServerStatus {
-                server: s.name.clone(),
-                roles: s.roles.clone(),
-                addresses: s
-                    .networks
-                    .iter()
-                    .map(|a| format!("{} {}", a.network, a.address))
-                    .collect(),
-                state,
-                services,
-                qps: None,
-            })
-        }
-    });
-    futures_util::future::try_join_all(jobs).await
-}
-
-/// Fills in each web server's requests per second from the lab's
-/// Prometheus (when the stack has one and it answers).
-pub async fn add_qps(
-    driver: &dyn Driver,
-    topo: &crate::topology::Topology,
-    report: &mut [ServerStatus],
-) {
-    use crate::topology::Role;
-    let Some(prom) = topo.with_role(Role::Monitoring).next() else {
-        return;
-    };
-    let port = topo.prometheus_port(&prom.name);
-    let query = "query=sum by (server) (rate(nginx_http_requests_total[1m]))";
-    let Ok(out) = driver
-        .exec(
-            &prom.name,
-            &format!(
-                "curl -sS -m 3 --data-urlencode '{query}' http://127.0.0.1:{port}/api/v1/query"
-            ),
-        )
-        .await
-    else {
-        return;
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&out.stdout) else {
-        return;
-    };
-    for r in v["data"]["result"].as_array().into_iter().flatten() {
-        let (Some(server), Some(qps)) = (
-            r["metric"]["server"].as_str(),
-            r["value"][1].as_str().and_then(|x| x.parse::<f64>().ok()),
-        ) else {
-            continue;
-        };
-        if let Some(row) = report.iter_mut().find(|x| x.server == server) {
-            row.qps = Some((qps * 100.0).round() / 100.0);
-        }
-    }
-}
+use crate::ops::status::{LabStatus, ServerStatus};
 
 /// The human table: server, roles, addresses, state, services.
 pub fn table(report: &[ServerStatus]) -> String {
@@ -155,13 +41,8 @@ pub fn table(report: &[ServerStatus]) -> String {
     super::table(["SERVER", "ROLE", "ADDRESS", "STATE", "SERVICES"], &rows)
 }
 
-/// Whether every server runs and every service is up.
-pub fn healthy(report: &[ServerStatus]) -> bool {
-    report
-        .iter()
-        .all(|r| r.state == "running" && r.services.iter().all(|s| s.state == "run"))
-}
-
+/// `status [STACK]`: the lab's servers, or with no stack every lab on
+/// the engine in use (see `every_lab`).
 pub async fn run(
     stack: Option<&str>,
     json: bool,
@@ -172,55 +53,53 @@ pub async fn run(
     let Some(stack) = stack else {
         return every_lab(json, all, global, out).await;
     };
-    let (topo, plan) = plan_for(stack, global)?;
-    let driver = super::driver(global, &topo).await?;
-    let mut report = collect(&*driver, &plan).await?;
-    let up = report.iter().any(|r| r.state != "absent");
-    let mut alerts = None;
-    if up {
-        add_qps(&*driver, &topo, &mut report).await;
-        // A monitoring server that does not answer shows in the table.
-        alerts = crate::alerts::firing(&*driver, &topo).await.ok().flatten();
-    }
+    let lab = crate::ops::status::of_lab(stack, global).await?;
     if json {
         emit_json(
             out,
             &super::report::Status {
-                healthy: healthy(&report),
-                servers: &report,
-                stack: &plan.stack,
-                up,
-                alerts: alerts.as_deref(),
+                healthy: lab.healthy(),
+                servers: &lab.servers,
+                stack: &lab.plan.stack,
+                up: lab.up,
+                alerts: lab.alerts.as_deref(),
             },
         )?;
-    } else if !up {
-        emit(out, &format!("Lab `{}` is not up.\n", plan.stack))?;
+    } else if !lab.up {
+        emit(out, &format!("Lab `{}` is not up.\n", lab.plan.stack))?;
     } else {
-        let mut text = table(&report);
-        let qps: Vec<String> = report
-            .iter()
-            .filter_map(|r| r.qps.map(|q| format!("{} {q:.2}", r.server)))
-            .collect();
-        if !qps.is_empty() {
-            text.push_str(&format!(
-                "\nRequests per second, last minute (Prometheus): {}\n",
-                qps.join(", ")
-            ));
-        }
-        match alerts.as_deref() {
-            Some([]) => text.push_str("\nNo alert fires.\n"),
-            Some(firing) => {
-                text.push_str(&format!(
-                    "\n{} firing (Alertmanager):\n",
-                    super::count(firing.len(), "alert")
-                ));
-                text.push_str(&super::alerts::text(&plan.stack, firing));
-            }
-            None => {}
-        }
-        emit(out, &text)?;
+        emit(out, &lab_text(&lab))?;
     }
-    Ok(if !up || healthy(&report) { 0 } else { 1 })
+    Ok(if !lab.up || lab.healthy() { 0 } else { 1 })
+}
+
+/// `status STACK`'s text for a lab that is up: the servers' table, the
+/// requests per second, the alerts firing.
+fn lab_text(lab: &LabStatus) -> String {
+    let mut text = table(&lab.servers);
+    let qps: Vec<String> = lab
+        .servers
+        .iter()
+        .filter_map(|r| r.qps.map(|q| format!("{} {q:.2}", r.server)))
+        .collect();
+    if !qps.is_empty() {
+        text.push_str(&format!(
+            "\nRequests per second, last minute (Prometheus): {}\n",
+            qps.join(", ")
+        ));
+    }
+    match lab.alerts.as_deref() {
+        Some([]) => text.push_str("\nNo alert fires.\n"),
+        Some(firing) => {
+            text.push_str(&format!(
+                "\n{} firing (Alertmanager):\n",
+                super::count(firing.len(), "alert")
+            ));
+            text.push_str(&super::alerts::text(&lab.plan.stack, firing));
+        }
+        None => {}
+    }
+    text
 }
 
 /// `status` with no stack: every lab on the engine in use (the one the
@@ -229,39 +108,21 @@ pub async fn run(
 /// An engine that does not answer is one line, and exit 1 (the one in
 /// use, alone, is an error).
 async fn every_lab(json: bool, all: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
-    let in_use = crate::driver::named(&global.choice)?.ok_or_else(|| {
-        crate::Error::usage("--inventory names hosts, not an engine: `infractl status STACK --inventory FILE` shows a lab on them")
-    })?;
+    let found = crate::ops::status::labs_on_engines(all, global).await?;
+    let in_use = found.in_use;
     let root = global.root();
-    let mut engines = vec![in_use.clone()];
-    if all {
-        for e in crate::lab::recorded_engines(&root) {
-            if !engines.iter().any(|x| x.same(&e)) {
-                engines.push(e);
-            }
-        }
-    }
-    let found = futures_util::future::join_all(
-        engines
-            .iter()
-            .map(|e| async { crate::driver::engine_at(e).await?.labs().await }),
-    )
-    .await;
-    let mut labs = Vec::new();
-    let mut unreachable = Vec::new();
-    for (endpoint, result) in engines.iter().zip(found) {
-        match result {
-            Ok(on) => labs.extend(on.into_iter().map(|l| super::report::Lab {
-                engine: endpoint.to_string(),
-                lab: l.lab,
-                running: l.hosts.iter().filter(|h| h.running).count(),
-                servers: l.hosts.len(),
-                stack: l.stack,
-            })),
-            Err(e) if engines.len() == 1 => return Err(e),
-            Err(e) => unreachable.push(e.headline()),
-        }
-    }
+    let labs: Vec<super::report::Lab> = found
+        .labs
+        .into_iter()
+        .map(|(endpoint, l)| super::report::Lab {
+            engine: endpoint.to_string(),
+            lab: l.lab,
+            running: l.hosts.iter().filter(|h| h.running).count(),
+            servers: l.hosts.len(),
+            stack: l.stack,
+        })
+        .collect();
+    let unreachable = found.unreachable;
     let elsewhere = match all {
         true => 0,
         false => elsewhere(&crate::lab::records(&root), &in_use, &labs),
