@@ -240,7 +240,7 @@ struct Pipelines<'a> {
 /// keep a second start queued behind the one under way without letting a
 /// server late in the order overtake the ones before it. (The Docker
 /// driver then sends a lab's starts to the engine one at a time, see
-/// `engine::StartTurn`; the second waits its turn already attached.)
+/// `containers::StartTurn`; the second waits its turn already attached.)
 const STARTS_AT_ONCE: usize = 2;
 
 impl Pipelines<'_> {

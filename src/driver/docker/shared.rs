@@ -24,7 +24,9 @@ use bollard::query_parameters::{CreateContainerOptionsBuilder, ListVolumesOption
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use super::containers;
 use super::engine::{self, fail};
+use super::exec::logs;
 use crate::error::{Error, Result};
 
 /// The shared directories under `/usr`.
@@ -155,11 +157,11 @@ pub async fn ensure(docker: &Docker, reference: &str) -> Result<Vec<String>> {
                 create_volume(docker, &name(&id, "filled"), &id).await?;
                 // Whoever sees it first removes it; the others' removal
                 // finds it gone or going ("already in progress").
-                let _ = engine::remove(docker, &filler).await;
+                let _ = containers::remove(docker, &filler).await;
             }
             Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD) => {
-                let log = engine::logs(docker, &filler, 10).await.unwrap_or_default();
-                let _ = engine::remove(docker, &filler).await;
+                let log = logs(docker, &filler, 10).await.unwrap_or_default();
+                let _ = containers::remove(docker, &filler).await;
                 return Err(Error::failure(format!(
                     "filling the shared volumes of {reference} failed (exit code {}):\n{log}",
                     state.exit_code.unwrap_or(-1)
@@ -171,7 +173,7 @@ pub async fn ensure(docker: &Docker, reference: &str) -> Result<Vec<String>> {
                 // for 60 s).
                 let since = *unstarted.get_or_insert_with(std::time::Instant::now);
                 if since.elapsed() > std::time::Duration::from_secs(60) {
-                    let _ = engine::remove(docker, &filler).await;
+                    let _ = containers::remove(docker, &filler).await;
                     unstarted = None;
                 } else {
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
