@@ -458,6 +458,26 @@ async fn tunnel(url: &str) -> Result<PathBuf> {
     if let Some(p) = tunnels.get(url) {
         return Ok(p.clone());
     }
+    let (user, host, port) = ssh_target(url);
+    let dir = std::env::temp_dir().join("infractl-ssh");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::caused(format!("cannot make {}", dir.display()), e))?;
+    remove_ended_sockets(&dir);
+    let socket = dir.join(format!("{}-{}.sock", std::process::id(), tunnels.len()));
+    let _ = std::fs::remove_file(&socket);
+    let mut child = ssh_forwarding(&socket, user, host, port)
+        .spawn()
+        .map_err(|e| Error::caused(format!("cannot run ssh for the engine at {url}"), e))?;
+    until_open(&mut child, &socket, host).await?;
+    // The child stays running, unwaited, for the rest of the run.
+    std::mem::forget(child);
+    tunnels.insert(url.to_string(), socket.clone());
+    Ok(socket)
+}
+
+/// The user, host and port an `ssh://[USER@]HOST[:PORT]` URL names (a
+/// host in brackets, an IPv6 address, without them).
+fn ssh_target(url: &str) -> (Option<&str>, &str, Option<&str>) {
     let authority = url.trim_start_matches("ssh://");
     let (user, rest) = match authority.rsplit_once('@') {
         Some((u, r)) => (Some(u), r),
@@ -467,19 +487,29 @@ async fn tunnel(url: &str) -> Result<PathBuf> {
         Some((h, p)) if !h.contains(':') && p.parse::<u16>().is_ok() => (h, Some(p)),
         _ => (rest.trim_start_matches('[').trim_end_matches(']'), None),
     };
-    let dir = std::env::temp_dir().join("infractl-ssh");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::caused(format!("cannot make {}", dir.display()), e))?;
-    // Sockets of runs that ended go (their pid is gone).
-    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+    (user, host, port)
+}
+
+/// Removes the sockets in `dir` of runs that ended (their pid is gone).
+fn remove_ended_sockets(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let pid = name.split('-').next().unwrap_or("");
         if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-    let socket = dir.join(format!("{}-{}.sock", std::process::id(), tunnels.len()));
-    let _ = std::fs::remove_file(&socket);
+}
+
+/// The `ssh` that forwards the engine's socket on `host` to `socket`,
+/// asking nothing (a new host's key recorded, a changed one refused), and
+/// ending with infractl.
+fn ssh_forwarding(
+    socket: &Path,
+    user: Option<&str>,
+    host: &str,
+    port: Option<&str>,
+) -> tokio::process::Command {
     let mut ssh = tokio::process::Command::new("ssh");
     ssh.args([
         "-N",
@@ -517,9 +547,13 @@ async fn tunnel(url: &str) -> Result<PathBuf> {
             Ok(())
         });
     }
-    let mut child = ssh
-        .spawn()
-        .map_err(|e| Error::caused(format!("cannot run ssh for the engine at {url}"), e))?;
+    ssh
+}
+
+/// Waits for `child` (the `ssh` to `host`) to open `socket`: an error
+/// with what it said when it ends first, or when the socket is not there
+/// within seconds.
+async fn until_open(child: &mut tokio::process::Child, socket: &Path, host: &str) -> Result<()> {
     let start = std::time::Instant::now();
     while !socket.exists() {
         if let Some(status) = child.try_wait().ok().flatten() {
@@ -541,10 +575,7 @@ async fn tunnel(url: &str) -> Result<PathBuf> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The child stays running, unwaited, for the rest of the run.
-    std::mem::forget(child);
-    tunnels.insert(url.to_string(), socket.clone());
-    Ok(socket)
+    Ok(())
 }
 
 /// The config's `currentContext`, if one is set (and not `default`).
@@ -708,5 +739,106 @@ mod tests {
         env.tls_unverified = true;
         let e = Endpoint::choose(None, None, &env).unwrap_err();
         assert!(e.report().contains("DOCKER_TLS_VERIFY"), "{}", e.report());
+    }
+
+    #[test]
+    fn an_ssh_url_names_its_user_host_and_port() {
+        assert_eq!(ssh_target("ssh://lab-7"), (None, "lab-7", None));
+        assert_eq!(
+            ssh_target("ssh://ann@lab-7:2222"),
+            (Some("ann"), "lab-7", Some("2222"))
+        );
+        assert_eq!(
+            ssh_target("ssh://ann@[2001:db8::7]"),
+            (Some("ann"), "2001:db8::7", None)
+        );
+        // A port that is no port is part of the host, as ssh would read it.
+        assert_eq!(ssh_target("ssh://h:x"), (None, "h:x", None));
+        assert_eq!(ssh_target("ssh://a@b@h:22"), (Some("a@b"), "h", Some("22")));
+    }
+
+    #[test]
+    fn engine_urls_at_the_edges() {
+        let host = |url: &str| Endpoint::parse(url, None).map(|e| e.host);
+        // A trailing slash goes; http is plain TCP; a port is kept.
+        assert_eq!(host("tcp://h:2380/").unwrap(), "tcp://h:2380");
+        assert_eq!(host("http://h").unwrap(), "tcp://h:2375");
+        assert_eq!(host("ssh://ann@h/").unwrap(), "ssh://ann@h");
+        // An IPv6 address without a port gets the default one.
+        assert_eq!(host("tcp://[::1]").unwrap(), "tcp://[::1]:2375");
+        assert_eq!(host("tcp://[::1]:2380").unwrap(), "tcp://[::1]:2380");
+        // Over TLS: https, and the default port is 2376.
+        let tls = Endpoint::parse("https://h", Some("/certs".into())).unwrap();
+        assert_eq!(tls.host, "tcp://h:2376");
+        for (bad, says) in [
+            ("tcp://", "tcp:// takes a host and a port"),
+            ("tcp://h/path", "tcp:// takes a host and a port"),
+            ("tcp://ann@h", "tcp:// takes a host and a port"),
+            ("ssh://", "ssh:// takes [USER@]HOST[:PORT]"),
+            ("ssh://h/x", "ssh:// takes [USER@]HOST[:PORT]"),
+        ] {
+            let e = Endpoint::parse(bad, None).unwrap_err().report();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let e = Endpoint::parse("unix:///x.sock", Some("/c".into())).unwrap_err();
+        assert!(e.report().contains("TLS is for tcp://"));
+    }
+
+    #[test]
+    fn the_machine_a_browser_reaches_is_the_engines_host() {
+        let name = |url: &str| {
+            Endpoint::parse(url, None)
+                .unwrap()
+                .host_name()
+                .map(str::to_string)
+        };
+        assert_eq!(
+            name("tcp://[2001:db8::7]:2375").as_deref(),
+            Some("2001:db8::7")
+        );
+        assert_eq!(name("ssh://ann@lab-7").as_deref(), Some("lab-7"));
+        assert_eq!(name("tcp://localhost:2375"), None);
+        assert_eq!(name("tcp://127.0.0.1:2375"), None);
+        assert_eq!(name("unix:///run/docker.sock"), None);
+        let mut e = Endpoint::parse("tcp://h", None).unwrap();
+        assert_eq!(
+            (e.to_string(), e.flag()),
+            ("tcp://h:2375".into(), "--engine tcp://h:2375".into())
+        );
+        e.context = Some("school".into());
+        assert_eq!(
+            (e.to_string(), e.flag()),
+            ("school (tcp://h:2375)".into(), "--context school".into())
+        );
+        assert!(e.same_engine(&Endpoint::parse("h:2375", None).unwrap()));
+    }
+
+    #[test]
+    fn io_errors_lose_their_os_error_number() {
+        let e = std::io::Error::from_raw_os_error(111);
+        assert!(e.to_string().ends_with("(os error 111)"));
+        assert!(!plain_io(&e).contains("os error"));
+        assert_eq!(plain_io(&std::io::Error::other("plain")), "plain");
+    }
+
+    #[test]
+    fn the_current_context_is_read_from_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(current_context(d).unwrap(), None);
+        for (config, context) in [
+            (r#"{"currentContext":"school"}"#, Some("school")),
+            (r#"{"currentContext":"default"}"#, None),
+            (r#"{"currentContext":""}"#, None),
+            (r#"{"auths":{}}"#, None),
+        ] {
+            std::fs::write(d.join("config.json"), config).unwrap();
+            assert_eq!(current_context(d).unwrap().as_deref(), context, "{config}");
+        }
+        std::fs::write(d.join("config.json"), "{").unwrap();
+        assert!(current_context(d)
+            .unwrap_err()
+            .report()
+            .contains("cannot read"));
     }
 }

@@ -39,7 +39,12 @@ async fn read_file(docker: &Docker, container: &str, path: &str) -> Result<Strin
     while let Some(chunk) = stream.next().await {
         archive.extend_from_slice(&chunk.map_err(fail(&doing))?);
     }
-    let mut tar = tar::Archive::new(archive.as_slice());
+    text_of(&archive, &doing)
+}
+
+/// The text of the files of a tar `archive`, one after the other.
+fn text_of(archive: &[u8], doing: &str) -> Result<String> {
+    let mut tar = tar::Archive::new(archive);
     let mut text = String::new();
     let entries = tar
         .entries()
@@ -197,5 +202,37 @@ mod tests {
             "set -e\nmkdir -p /etc/bind\nmv -f -t /etc/bind /var/tmp/s/0/named.conf '/var/tmp/s/0/b c'\n\
              mkdir -p /var/lib/bind\nmv -f -t /var/lib/bind /var/tmp/s/1/db.x\nrm -rf /var/tmp/s\n"
         );
+    }
+
+    #[test]
+    fn an_archive_on_a_containers_input_is_whole_records() {
+        let mut tar = vec![1u8; 10];
+        whole_records(&mut tar);
+        assert_eq!(tar.len(), 10240);
+        assert_eq!(&tar[..11], &[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
+        let mut exact = vec![1u8; 20480];
+        whole_records(&mut exact);
+        assert_eq!(exact.len(), 20480);
+        let mut empty = vec![];
+        whole_records(&mut empty);
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn a_file_read_from_a_container_is_the_text_in_its_archive() {
+        let file = FileSpec {
+            path: "/etc/passwd".into(),
+            mode: 0o644,
+            owner: None,
+            sha256: String::new(),
+            secret: false,
+            content: b"root:x:0:0::/root:/bin/sh\n".to_vec(),
+        };
+        let archive = tar_of(&[file], None).expect("tar");
+        assert_eq!(
+            text_of(&archive, "reading").expect("text"),
+            "root:x:0:0::/root:/bin/sh\n"
+        );
+        assert_eq!(text_of(&[], "reading").expect("nothing"), "");
     }
 }
