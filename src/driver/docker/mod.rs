@@ -8,9 +8,10 @@
 //! what the labs of one engine learn once (`NodeFacts`). The work is in
 //! rooms of one concern each, in the order a lab comes up:
 //!
-//! - [`backend`], [`endpoint`], [`labs`]: which engine, reaching it, and
-//!   the labs on it ([`DockerEngine`]); [`copy`] and [`image`]: the node
-//!   image there; [`shared`]: its programs in volumes shared by all.
+//! - [`backend`], [`endpoint`] (and `tunnel`, over SSH), [`labs`]: which
+//!   engine, reaching it, and the labs on it ([`DockerEngine`]); [`copy`]
+//!   and [`image`]: the node image there; [`shared`]: its programs in
+//!   volumes shared by all.
 //! - [`names`]: how objects are named and labelled.
 //! - [`networks`] and [`isolate`]: a lab's networks, cut off from the
 //!   engine's host.
@@ -38,6 +39,7 @@ pub mod names;
 pub mod networks;
 pub mod server;
 pub mod shared;
+mod tunnel;
 pub mod volumes;
 
 pub use backend::Backend;
