@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use futures_util::future::try_join_all;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::driver::Driver;
@@ -26,56 +26,10 @@ use crate::reconcile::{Decision, Fate};
 use crate::render::plan::{FileSpec, Plan, ServerPlan, When};
 use crate::supervise;
 
+/// What was applied and done to a server, decided by [`crate::reconcile`].
+pub use crate::reconcile::{all_files, Action, Applied};
 /// Seconds a server's services get to become ready, unless told otherwise.
-pub const READY_SECONDS: u32 = 60;
-
-/// What was applied to one server.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Applied {
-    pub hash: String,
-    /// sha256 of every file put there, plan and supervisor files alike.
-    pub files: BTreeMap<String, String>,
-    pub services: Vec<String>,
-}
-
-impl Applied {
-    /// What applying `s` in full leaves on its host.
-    pub fn of(s: &ServerPlan) -> Applied {
-        Applied {
-            hash: s.hash.clone(),
-            files: all_files(s)
-                .into_iter()
-                .map(|f| (f.path, f.sha256))
-                .collect(),
-            services: s.services.iter().map(|x| x.name.clone()).collect(),
-        }
-    }
-}
-
-/// What `apply` did to a server.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    Created,
-    Recreated,
-    Started,
-    Updated,
-    Unchanged,
-    Removed,
-}
-
-impl Action {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Action::Created => "created",
-            Action::Recreated => "recreated",
-            Action::Started => "started",
-            Action::Updated => "updated",
-            Action::Unchanged => "unchanged",
-            Action::Removed => "removed",
-        }
-    }
-}
+pub use crate::render::plan::READY_SECONDS;
 
 /// One server's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -92,13 +46,6 @@ pub struct Outcome {
     /// What became of the data it keeps (see `reconcile::Data`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<crate::reconcile::Data>,
-}
-
-/// Every file a server gets: the plan's and the supervisor's.
-pub fn all_files(server: &ServerPlan) -> Vec<FileSpec> {
-    let mut files = server.files.clone();
-    files.extend(supervise::files(server));
-    files
 }
 
 fn applied_path(state: &StateDir) -> std::path::PathBuf {
@@ -174,18 +121,7 @@ pub async fn apply(
         .iter()
         .filter(|d| d.action == Action::Unchanged)
         .map(bare);
-    // Data a server left as it is keeps no more (none of it in use).
-    let unused: Vec<crate::driver::Kept> = decisions
-        .iter()
-        .filter(|d| {
-            !matches!(
-                d.action,
-                Action::Created | Action::Recreated | Action::Removed
-            )
-        })
-        .flat_map(Decision::to_drop)
-        .collect();
-    driver.drop_kept(&unused).await?;
+    driver.drop_kept(&unused_data(&decisions)).await?;
     if gone.is_empty() && decided.iter().all(|(_, a)| *a == Action::Unchanged) {
         // Nothing to change on the servers; what the driver keeps around
         // them (the Docker driver's networks and the rules that cut them
@@ -212,24 +148,7 @@ pub async fn apply(
             .collect(),
         started: std::time::Instant::now(),
         rolling: tokio::sync::Mutex::new(()),
-        starting: plan
-            .order
-            .iter()
-            .flatten()
-            // A cluster's server made again waits for its turn in the
-            // cluster (`rolling`), not for this order: waiting for both,
-            // two of them could each wait for the other.
-            .filter(|n| {
-                decided.iter().any(|(s, a)| {
-                    s.name == **n
-                        && match a {
-                            Action::Recreated => !plan.rolling.contains(&s.name),
-                            a => matches!(a, Action::Created | Action::Started),
-                        }
-                })
-            })
-            .cloned()
-            .collect(),
+        starting: starting(plan, &decided),
         running: Mutex::new(HashSet::new()),
     };
     driver.prepare(plan).await?;
@@ -246,6 +165,42 @@ pub async fn apply(
     outcomes.extend(brought);
     outcomes.extend(unchanged);
     Ok(outcomes)
+}
+
+/// The data of servers left as they are that they keep no more (none of
+/// it in use): what the servers made (again) or removed drop goes with them.
+fn unused_data(decisions: &[Decision]) -> Vec<crate::driver::Kept> {
+    decisions
+        .iter()
+        .filter(|d| {
+            !matches!(
+                d.action,
+                Action::Created | Action::Recreated | Action::Removed
+            )
+        })
+        .flat_map(Decision::to_drop)
+        .collect()
+}
+
+/// The servers to start, in the bring-up order (see
+/// [`Pipelines::starting`]). A cluster's server made again waits for its
+/// turn in the cluster (`rolling`), not for this order: waiting for both,
+/// two of them could each wait for the other.
+fn starting(plan: &Plan, decided: &[(&ServerPlan, Action)]) -> Vec<String> {
+    plan.order
+        .iter()
+        .flatten()
+        .filter(|n| {
+            decided.iter().any(|(s, a)| {
+                s.name == **n
+                    && match a {
+                        Action::Recreated => !plan.rolling.contains(&s.name),
+                        a => matches!(a, Action::Created | Action::Started),
+                    }
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// Each server in its own pipeline, all at once: made, filled and started
@@ -285,7 +240,7 @@ struct Pipelines<'a> {
 /// keep a second start queued behind the one under way without letting a
 /// server late in the order overtake the ones before it. (The Docker
 /// driver then sends a lab's starts to the engine one at a time, see
-/// `engine::StartTurn`; the second waits its turn already attached.)
+/// `containers::StartTurn`; the second waits its turn already attached.)
 const STARTS_AT_ONCE: usize = 2;
 
 impl Pipelines<'_> {
@@ -701,5 +656,34 @@ mod tests {
             began.push((*server).clone());
         }
         assert_eq!(began.len(), order.len(), "{events:?}");
+    }
+
+    #[test]
+    fn servers_start_in_the_order_and_a_clusters_remade_one_waits_its_turn() {
+        let names = |v: &[&str]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let plan = Plan {
+            stack: "lab".into(),
+            origin: "lab".into(),
+            image: "infractl/node:test".into(),
+            domain: "lab.test".into(),
+            networks: vec![],
+            servers: vec![],
+            order: vec![names(&["db-1", "db-2"]), names(&["app"]), names(&["lb"])],
+            rolling: names(&["db-1", "db-2"]),
+            hash: String::new(),
+        };
+        let (db1, db2, app, lb) = (
+            ServerPlan::new("db-1"),
+            ServerPlan::new("db-2"),
+            ServerPlan::new("app"),
+            ServerPlan::new("lb"),
+        );
+        let decided = [
+            (&lb, Action::Created),
+            (&app, Action::Updated),
+            (&db2, Action::Started),
+            (&db1, Action::Recreated),
+        ];
+        assert_eq!(starting(&plan, &decided), ["db-2", "lb"]);
     }
 }

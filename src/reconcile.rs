@@ -9,15 +9,73 @@
 //! primary; a server that keeps no database any more drops it), so that
 //! `up` says so before it acts. Pure, so every half-done state an
 //! interrupted `up` leaves is unit-tested.
+//!
+//! The words both sides share live here, ahead of the executor: what was
+//! applied to a server ([`Applied`], recorded by `apply`), what is done to
+//! it ([`Action`]) and every file it gets ([`all_files`]).
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::apply::{all_files, Action, Applied};
 use crate::driver::{Host, Kept};
 use crate::render::plan::{FileSpec, Keep, Plan, ServerPlan, When};
 use crate::supervise;
+
+/// What was applied to one server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Applied {
+    pub hash: String,
+    /// sha256 of every file put there, plan and supervisor files alike.
+    pub files: BTreeMap<String, String>,
+    pub services: Vec<String>,
+}
+
+impl Applied {
+    /// What applying `s` in full leaves on its host.
+    pub fn of(s: &ServerPlan) -> Applied {
+        Applied {
+            hash: s.hash.clone(),
+            files: all_files(s)
+                .into_iter()
+                .map(|f| (f.path, f.sha256))
+                .collect(),
+            services: s.services.iter().map(|x| x.name.clone()).collect(),
+        }
+    }
+}
+
+/// What `apply` did to a server.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Created,
+    Recreated,
+    Started,
+    Updated,
+    Unchanged,
+    Removed,
+}
+
+impl Action {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Recreated => "recreated",
+            Action::Started => "started",
+            Action::Updated => "updated",
+            Action::Unchanged => "unchanged",
+            Action::Removed => "removed",
+        }
+    }
+}
+
+/// Every file a server gets: the plan's and the supervisor's.
+pub fn all_files(server: &ServerPlan) -> Vec<FileSpec> {
+    let mut files = server.files.clone();
+    files.extend(supervise::files(server));
+    files
+}
 
 /// What will be done to one server, and why.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

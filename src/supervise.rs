@@ -122,7 +122,7 @@ pub fn files(server: &ServerPlan) -> Vec<FileSpec> {
         0o755,
         format!(
             "#!/bin/sh\n# The readiness probes, run by the node's init at boot (rendered by infractl).\n{}",
-            wait_ready(server, crate::apply::READY_SECONDS)
+            wait_ready(server, crate::render::plan::READY_SECONDS)
         ),
     ));
     out

@@ -200,4 +200,87 @@ mod tests {
         assert_eq!((by_id[0].2, by_id[0].3), (0, 33));
         assert_eq!((by_id[1].2, by_id[1].3), (101, 104));
     }
+
+    #[test]
+    fn directories_come_first_and_files_keep_their_modes_relative_to_root() {
+        let file = |path: &str, mode: u32, content: &[u8]| FileSpec {
+            path: path.into(),
+            mode,
+            owner: None,
+            sha256: String::new(),
+            content: content.to_vec(),
+            secret: false,
+        };
+        let files = [
+            file("/var/tmp/s/0/named.conf", 0o640, b"options {};\n"),
+            file("/var/tmp/s/1/run", 0o755, b"#!/bin/sh\n"),
+        ];
+        let dirs = ["/var/tmp/s".to_string(), "/var/tmp/s/0".to_string()];
+        let tar = tar_with_dirs(&dirs, &files, None).expect("tar");
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let entries: Vec<(String, tar::EntryType, u32, u64, u64, String)> = archive
+            .entries()
+            .expect("entries")
+            .map(|e| {
+                use std::io::Read;
+                let mut e = e.expect("entry");
+                let h = e.header().clone();
+                let mut text = String::new();
+                e.read_to_string(&mut text).expect("text");
+                (
+                    e.path().expect("path").display().to_string(),
+                    h.entry_type(),
+                    h.mode().expect("mode"),
+                    h.size().expect("size"),
+                    h.mtime().expect("mtime"),
+                    text,
+                )
+            })
+            .collect();
+        let kinds: Vec<(&str, tar::EntryType, u32)> = entries
+            .iter()
+            .map(|(p, t, m, ..)| (p.as_str(), *t, *m))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("var/tmp/s", tar::EntryType::Directory, 0o700),
+                ("var/tmp/s/0", tar::EntryType::Directory, 0o700),
+                ("var/tmp/s/0/named.conf", tar::EntryType::Regular, 0o640),
+                ("var/tmp/s/1/run", tar::EntryType::Regular, 0o755),
+            ]
+        );
+        assert_eq!(entries[2].3, 12);
+        assert_eq!(entries[3].5, "#!/bin/sh\n");
+        // Directories bear no time; files the time they are placed.
+        assert_eq!(entries[0].4, 0);
+        assert!(entries[2].4 > 1_600_000_000, "{}", entries[2].4);
+        assert_eq!(tar_of(&files, None).expect("tar").len() % 512, 0);
+    }
+
+    #[test]
+    fn an_owner_unknown_on_the_host_is_refused_by_name() {
+        let f = FileSpec {
+            path: "/etc/x".into(),
+            mode: 0o600,
+            owner: Some("ghost:root".into()),
+            sha256: String::new(),
+            content: vec![],
+            secret: false,
+        };
+        let o = Owners::parse("root:x:0:0::/root:/bin/sh\n", "root:x:0:\n");
+        let e = tar_of(std::slice::from_ref(&f), Some(&o)).unwrap_err();
+        assert_eq!(
+            e.headline(),
+            "cannot place /etc/x: its owner `ghost:root` is unknown there"
+        );
+        // Without the host's users, the name alone travels.
+        assert!(tar_of(&[f], None).is_ok());
+        // Lines that are not users or groups are passed over.
+        let o = Owners::parse(
+            "# comment\nbad\nann:x:1000:1000::/home/ann:/bin/sh\n",
+            "ann:x:1000:\n:x\n",
+        );
+        assert_eq!(o.resolve("ann"), Some((1000, 1000)));
+    }
 }

@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Context, Result};
 
+/// Seconds a server's services get to become ready, unless told otherwise.
+pub const READY_SECONDS: u32 = 60;
+
 /// The plan's file in a render directory (`infractl render`).
 pub const PLAN_FILE: &str = "plan.json";
 

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use bollard::Docker;
 use tokio::sync::Semaphore;
 
-use crate::driver::docker::engine::{self, LABEL_CHECK};
+use crate::driver::docker::containers::{self, Attach};
+use crate::driver::docker::exec::exec;
+use crate::driver::docker::files::put_files;
+use crate::driver::docker::names::LABEL_CHECK;
 use crate::driver::CheckResult;
 use crate::error::Result;
 use crate::progress::Progress;
@@ -68,12 +71,12 @@ async fn check_server(
     progress.begin(&server.name, Some(total), "starting a container");
     let labels = HashMap::from([(LABEL_CHECK.to_string(), run)]);
     let outcome = async {
-        engine::run_scratch(docker, image, &name, labels, engine::Attach::Bridge, None).await?;
-        engine::put_files(docker, &name, &server.files, None).await?;
+        containers::run_scratch(docker, image, &name, labels, Attach::Bridge, None).await?;
+        put_files(docker, &name, &server.files, None).await?;
         let mut results = Vec::new();
         for (i, c) in server.checks.iter().enumerate() {
             progress.update(&server.name, Some(i as u64), &c.program);
-            let out = engine::exec(docker, &name, &c.command).await?;
+            let out = exec(docker, &name, &c.command).await?;
             results.push(CheckResult {
                 server: server.name.clone(),
                 program: c.program.clone(),
@@ -89,7 +92,7 @@ async fn check_server(
         Ok::<_, crate::Error>(results)
     }
     .await;
-    let removed = engine::remove(docker, &name).await;
+    let removed = containers::remove(docker, &name).await;
     let results = outcome?;
     removed?;
     let failed = results.iter().filter(|r| !r.ok).count();

@@ -23,7 +23,7 @@ pub const LOCAL: &str = "unix:///var/run/docker.sock";
 
 /// How long an engine has to answer its first ping: an unreachable engine
 /// is one line within this, not a hang.
-const CONNECT_SECONDS: u64 = 10;
+pub(super) const CONNECT_SECONDS: u64 = 10;
 
 /// Every request's deadline (an image's export or import is the longest).
 const REQUEST_SECONDS: u64 = 600;
@@ -311,7 +311,7 @@ impl Endpoint {
         let docker = if self.host.starts_with("unix://") {
             Docker::connect_with_unix(&self.host, REQUEST_SECONDS, version)
         } else if self.host.starts_with("ssh://") {
-            let socket = tunnel(&self.host).await?;
+            let socket = super::tunnel::open(&self.host).await?;
             Docker::connect_with_unix(
                 &format!("unix://{}", socket.display()),
                 REQUEST_SECONDS,
@@ -440,111 +440,6 @@ fn plain_io(e: &std::io::Error) -> String {
         Some(i) => s[..i].to_string(),
         None => s,
     }
-}
-
-/// An SSH engine's socket, forwarded to a socket on this machine by one
-/// `ssh` for the whole run (every API connection a channel of its one
-/// session: no handshake per connection, none of sshd's limits on
-/// connections coming at once). It is this machine's `ssh`, as the docker
-/// CLI's: the user's config and keys (or agent), a new host's key recorded
-/// in known_hosts, a changed one refused. The `ssh` ends with infractl.
-async fn tunnel(url: &str) -> Result<PathBuf> {
-    use std::collections::HashMap;
-    // Held while a tunnel opens: labs connecting at once share one.
-    static TUNNELS: tokio::sync::Mutex<Option<HashMap<String, PathBuf>>> =
-        tokio::sync::Mutex::const_new(None);
-    let mut tunnels = TUNNELS.lock().await;
-    let tunnels = tunnels.get_or_insert_with(HashMap::new);
-    if let Some(p) = tunnels.get(url) {
-        return Ok(p.clone());
-    }
-    let authority = url.trim_start_matches("ssh://");
-    let (user, rest) = match authority.rsplit_once('@') {
-        Some((u, r)) => (Some(u), r),
-        None => (None, authority),
-    };
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') && p.parse::<u16>().is_ok() => (h, Some(p)),
-        _ => (rest.trim_start_matches('[').trim_end_matches(']'), None),
-    };
-    let dir = std::env::temp_dir().join("infractl-ssh");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::caused(format!("cannot make {}", dir.display()), e))?;
-    // Sockets of runs that ended go (their pid is gone).
-    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let pid = name.split('-').next().unwrap_or("");
-        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-    let socket = dir.join(format!("{}-{}.sock", std::process::id(), tunnels.len()));
-    let _ = std::fs::remove_file(&socket);
-    let mut ssh = tokio::process::Command::new("ssh");
-    ssh.args([
-        "-N",
-        "-T",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=accept-new",
-    ])
-    .args([
-        "-o",
-        "ExitOnForwardFailure=yes",
-        "-o",
-        "StreamLocalBindUnlink=yes",
-    ])
-    .args(["-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=10"])
-    .arg("-L")
-    .arg(format!("{}:/var/run/docker.sock", socket.display()));
-    if let Some(p) = port {
-        ssh.args(["-p", p]);
-    }
-    if let Some(u) = user {
-        ssh.args(["-l", u]);
-    }
-    ssh.arg("--")
-        .arg(host)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    // The tunnel goes when infractl does, however it ends.
-    // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
-    unsafe {
-        ssh.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
-    let mut child = ssh
-        .spawn()
-        .map_err(|e| Error::caused(format!("cannot run ssh for the engine at {url}"), e))?;
-    let start = std::time::Instant::now();
-    while !socket.exists() {
-        if let Some(status) = child.try_wait().ok().flatten() {
-            let mut said = String::new();
-            if let Some(mut err) = child.stderr.take() {
-                use tokio::io::AsyncReadExt;
-                let _ = err.read_to_string(&mut said).await;
-            }
-            return Err(Error::failure(format!(
-                "ssh to {host} ended ({status}): {}",
-                said.trim()
-            )));
-        }
-        if start.elapsed() > Duration::from_secs(CONNECT_SECONDS) {
-            let _ = child.start_kill();
-            return Err(Error::failure(format!(
-                "ssh to {host} opened no tunnel within {CONNECT_SECONDS} s"
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // The child stays running, unwaited, for the rest of the run.
-    std::mem::forget(child);
-    tunnels.insert(url.to_string(), socket.clone());
-    Ok(socket)
 }
 
 /// The config's `currentContext`, if one is set (and not `default`).
@@ -708,5 +603,90 @@ mod tests {
         env.tls_unverified = true;
         let e = Endpoint::choose(None, None, &env).unwrap_err();
         assert!(e.report().contains("DOCKER_TLS_VERIFY"), "{}", e.report());
+    }
+
+    #[test]
+    fn engine_urls_at_the_edges() {
+        let host = |url: &str| Endpoint::parse(url, None).map(|e| e.host);
+        // A trailing slash goes; http is plain TCP; a port is kept.
+        assert_eq!(host("tcp://h:2380/").unwrap(), "tcp://h:2380");
+        assert_eq!(host("http://h").unwrap(), "tcp://h:2375");
+        assert_eq!(host("ssh://ann@h/").unwrap(), "ssh://ann@h");
+        // An IPv6 address without a port gets the default one.
+        assert_eq!(host("tcp://[::1]").unwrap(), "tcp://[::1]:2375");
+        assert_eq!(host("tcp://[::1]:2380").unwrap(), "tcp://[::1]:2380");
+        // Over TLS: https, and the default port is 2376.
+        let tls = Endpoint::parse("https://h", Some("/certs".into())).unwrap();
+        assert_eq!(tls.host, "tcp://h:2376");
+        for (bad, says) in [
+            ("tcp://", "tcp:// takes a host and a port"),
+            ("tcp://h/path", "tcp:// takes a host and a port"),
+            ("tcp://ann@h", "tcp:// takes a host and a port"),
+            ("ssh://", "ssh:// takes [USER@]HOST[:PORT]"),
+            ("ssh://h/x", "ssh:// takes [USER@]HOST[:PORT]"),
+        ] {
+            let e = Endpoint::parse(bad, None).unwrap_err().report();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let e = Endpoint::parse("unix:///x.sock", Some("/c".into())).unwrap_err();
+        assert!(e.report().contains("TLS is for tcp://"));
+    }
+
+    #[test]
+    fn the_machine_a_browser_reaches_is_the_engines_host() {
+        let name = |url: &str| {
+            Endpoint::parse(url, None)
+                .unwrap()
+                .host_name()
+                .map(str::to_string)
+        };
+        assert_eq!(
+            name("tcp://[2001:db8::7]:2375").as_deref(),
+            Some("2001:db8::7")
+        );
+        assert_eq!(name("ssh://ann@lab-7").as_deref(), Some("lab-7"));
+        assert_eq!(name("tcp://localhost:2375"), None);
+        assert_eq!(name("tcp://127.0.0.1:2375"), None);
+        assert_eq!(name("unix:///run/docker.sock"), None);
+        let mut e = Endpoint::parse("tcp://h", None).unwrap();
+        assert_eq!(
+            (e.to_string(), e.flag()),
+            ("tcp://h:2375".into(), "--engine tcp://h:2375".into())
+        );
+        e.context = Some("school".into());
+        assert_eq!(
+            (e.to_string(), e.flag()),
+            ("school (tcp://h:2375)".into(), "--context school".into())
+        );
+        assert!(e.same_engine(&Endpoint::parse("h:2375", None).unwrap()));
+    }
+
+    #[test]
+    fn io_errors_lose_their_os_error_number() {
+        let e = std::io::Error::from_raw_os_error(111);
+        assert!(e.to_string().ends_with("(os error 111)"));
+        assert!(!plain_io(&e).contains("os error"));
+        assert_eq!(plain_io(&std::io::Error::other("plain")), "plain");
+    }
+
+    #[test]
+    fn the_current_context_is_read_from_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(current_context(d).unwrap(), None);
+        for (config, context) in [
+            (r#"{"currentContext":"school"}"#, Some("school")),
+            (r#"{"currentContext":"default"}"#, None),
+            (r#"{"currentContext":""}"#, None),
+            (r#"{"auths":{}}"#, None),
+        ] {
+            std::fs::write(d.join("config.json"), config).unwrap();
+            assert_eq!(current_context(d).unwrap().as_deref(), context, "{config}");
+        }
+        std::fs::write(d.join("config.json"), "{").unwrap();
+        assert!(current_context(d)
+            .unwrap_err()
+            .report()
+            .contains("cannot read"));
     }
 }

@@ -348,6 +348,38 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// An image's `tags` split into those to remove and those it keeps: this
+/// version's (`current`) or, with `old`, every other version's, of the
+/// node image's repository alone.
+fn tags_to_remove(tags: Vec<String>, current: &str, old: bool) -> (Vec<String>, Vec<String>) {
+    tags.into_iter()
+        .partition(|t| t.starts_with(&format!("{}:", REPOSITORY)) && (t == current) != old)
+}
+
+/// `<tags> is in use by N containers: <the first five>`.
+fn used_by(gone: &[String], mut users: Vec<String>) -> String {
+    users.sort();
+    let n = users.len();
+    let mut named = users.into_iter().take(5).collect::<Vec<_>>().join(", ");
+    if n > 5 {
+        named.push_str(&format!(" and {} more", n - 5));
+    }
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} is in use by {n} container{s}: {named}", gone.join(", "))
+}
+
+/// What `image rm` says when there was nothing to remove.
+fn nothing_to_remove(current: &str, old: bool) -> String {
+    if old {
+        format!(
+            "nothing to remove: no image of another version of infractl ({} is this version's)\n",
+            current
+        )
+    } else {
+        format!("nothing to remove: {current} is not on this engine\n")
+    }
+}
+
 #[async_trait::async_trait]
 impl crate::driver::Images for super::DockerEngine {
     async fn build(
@@ -408,27 +440,14 @@ impl crate::driver::Images for super::DockerEngine {
         let mut targets: Vec<String> = vec![];
         let mut in_use = vec![];
         for image in images {
-            let (gone, kept): (Vec<String>, Vec<String>) =
-                image.repo_tags.into_iter().partition(|t| {
-                    t.starts_with(&format!("{}:", REPOSITORY)) && (t == &current) != old
-                });
+            let (gone, kept) = tags_to_remove(image.repo_tags, &current, old);
             if gone.is_empty() {
                 continue;
             }
             if kept.is_empty() {
-                let mut users = super::engine::containers_of_image(docker, &image.id).await?;
+                let users = super::engine::containers_of_image(docker, &image.id).await?;
                 if !users.is_empty() {
-                    users.sort();
-                    let n = users.len();
-                    let mut named = users.into_iter().take(5).collect::<Vec<_>>().join(", ");
-                    if n > 5 {
-                        named.push_str(&format!(" and {} more", n - 5));
-                    }
-                    let s = if n == 1 { "" } else { "s" };
-                    in_use.push(format!(
-                        "{} is in use by {n} container{s}: {named}",
-                        gone.join(", ")
-                    ));
+                    in_use.push(used_by(&gone, users));
                 }
             }
             targets.extend(gone);
@@ -453,11 +472,7 @@ impl crate::driver::Images for super::DockerEngine {
             said.push_str(&format!("removed volume {v}\n"));
         }
         if said.is_empty() {
-            said = if old {
-                format!("nothing to remove: no image of another version of infractl ({} is this version's)\n", current)
-            } else {
-                format!("nothing to remove: {current} is not on this engine\n")
-            };
+            said = nothing_to_remove(&current, old);
         }
         Ok(said)
     }
@@ -478,5 +493,49 @@ mod tests {
         assert_eq!(recipe_hash(), recipe_hash());
         assert_eq!(recipe_hash().len(), 12);
         assert!(reference().starts_with("infractl/node:"));
+    }
+
+    #[test]
+    fn this_versions_image_or_every_other_versions_is_removed() {
+        let current = format!("{REPOSITORY}:aaa");
+        let tags = || {
+            vec![
+                format!("{REPOSITORY}:aaa"),
+                format!("{REPOSITORY}:bbb"),
+                "debian:bookworm".to_string(),
+            ]
+        };
+        let (gone, kept) = tags_to_remove(tags(), &current, false);
+        assert_eq!(gone, [format!("{REPOSITORY}:aaa")]);
+        assert_eq!(kept.len(), 2);
+        let (gone, kept) = tags_to_remove(tags(), &current, true);
+        assert_eq!(gone, [format!("{REPOSITORY}:bbb")]);
+        assert_eq!(
+            kept,
+            [format!("{REPOSITORY}:aaa"), "debian:bookworm".to_string()]
+        );
+        // Another repository whose name begins the same is not ours.
+        let (gone, _) = tags_to_remove(vec![format!("{REPOSITORY}-x:aaa")], &current, true);
+        assert!(gone.is_empty());
+    }
+
+    #[test]
+    fn an_image_in_use_names_its_first_containers() {
+        let gone = ["infractl/node:aaa".to_string()];
+        assert_eq!(
+            used_by(&gone, vec!["bob-web".into()]),
+            "infractl/node:aaa is in use by 1 container: bob-web"
+        );
+        let users: Vec<String> = (1..=7).rev().map(|i| format!("lab{i}-web")).collect();
+        assert_eq!(
+            used_by(&gone, users),
+            "infractl/node:aaa is in use by 7 containers: lab1-web, lab2-web, lab3-web, lab4-web, lab5-web and 2 more"
+        );
+        assert_eq!(
+            nothing_to_remove("infractl/node:aaa", false),
+            "nothing to remove: infractl/node:aaa is not on this engine\n"
+        );
+        assert!(nothing_to_remove("infractl/node:aaa", true)
+            .contains("(infractl/node:aaa is this version's)"));
     }
 }

@@ -22,8 +22,14 @@ use bollard::query_parameters::CreateContainerOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use super::engine::{self, fail};
+use super::containers;
+use super::engine::{fail, image_exists};
+use super::exec::logs;
+use super::names::{lab_labels, network_name, LABEL_LAB};
+use super::DockerDriver;
+use crate::driver::{Driver, Host};
 use crate::error::{Error, Result};
+use crate::render::plan::Plan;
 
 /// The option naming a bridge network's interface on the host, when the
 /// network was given one.
@@ -81,7 +87,7 @@ async fn run(
     let name = format!("{lab}-isolate");
     let doing = format!("isolating lab {lab} on the engine's host");
     // One left by a run cut off.
-    engine::remove(docker, &name).await?;
+    containers::remove(docker, &name).await?;
     let script = crate::shell::with_args(crate::shell::ISOLATE, &args);
     docker
         .create_container(
@@ -106,7 +112,7 @@ async fn run(
         .await
         .map_err(fail(&doing))?;
     let ended = async {
-        engine::start(docker, &name).await?;
+        containers::start(docker, &name).await?;
         let mut wait = docker.wait_container(
             &name,
             None::<bollard::query_parameters::WaitContainerOptions>,
@@ -121,9 +127,9 @@ async fn run(
     .await;
     let log = match &ended {
         Ok(0) => String::new(),
-        _ => engine::logs(docker, &name, 10).await.unwrap_or_default(),
+        _ => logs(docker, &name, 10).await.unwrap_or_default(),
     };
-    engine::remove(docker, &name).await?;
+    containers::remove(docker, &name).await?;
     match ended? {
         0 => Ok(()),
         code => Err(Error::failure(format!(
@@ -137,5 +143,169 @@ async fn run(
         .with_hint(
             "the engine's host needs iptables (nft or legacy) in its kernel; see `docker info`",
         )),
+    }
+}
+
+/// For each of lab `lab`'s `networks`, a running host on it (its
+/// handle) and the network's gateway, for the host to see whether the
+/// gateway refuses it; `None` where the network has no running host or no
+/// gateway.
+fn probes(
+    lab: &str,
+    networks: &[bollard::models::Network],
+    hosts: &[Host],
+) -> Vec<Option<(String, String)>> {
+    let prefix = network_name(lab, "");
+    networks
+        .iter()
+        .map(|n| {
+            let net = n.name.as_deref().and_then(|n| n.strip_prefix(&prefix));
+            let gateway = n
+                .ipam
+                .as_ref()
+                .and_then(|i| i.config.as_ref()?.first()?.gateway.clone());
+            let on = hosts.iter().find(|h| {
+                h.running
+                    && h.networks
+                        .as_ref()
+                        .is_some_and(|ns| ns.iter().any(|x| Some(x.as_str()) == net))
+            });
+            Some((on?.handle.clone(), gateway?))
+        })
+        .collect()
+}
+
+impl DockerDriver {
+    /// Cuts the lab's `networks` off from the engine's host, one change of
+    /// the host's rules at a time.
+    pub(super) async fn isolate_networks(
+        &self,
+        plan: &Plan,
+        networks: &[bollard::models::Network],
+    ) -> Result<()> {
+        let bridges: Vec<String> = networks.iter().filter_map(bridge_of).collect();
+        let _rules = self.node.rules.lock().await;
+        isolate(
+            &self.docker,
+            &plan.image,
+            &plan.stack,
+            lab_labels(plan),
+            &bridges,
+        )
+        .await
+    }
+
+    /// Removes the lab's rules from the engine's host, where a node image
+    /// is there to run the rules' script in (none: no lab was isolated).
+    pub(super) async fn release_rules(&self) -> Result<()> {
+        if let Some(image) = self.rules_image().await? {
+            let _rules = self.node.rules.lock().await;
+            let labels = HashMap::from([(LABEL_LAB.to_string(), self.lab.clone())]);
+            release(&self.docker, &image, &self.lab, labels).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether each of the lab's `networks` is seen cut off from the
+    /// engine's host already: a running server on it finds the network's
+    /// gateway refusing it as the rules do. An exec per network, where
+    /// putting the rules in place again takes a container; false when it
+    /// cannot tell (a network with no server running on it).
+    pub(super) async fn cut_off(&self, networks: &[bollard::models::Network]) -> bool {
+        let Ok(hosts) = self.hosts().await else {
+            return false;
+        };
+        let probes = probes(&self.lab, networks, &hosts).into_iter().map(|p| async move {
+            let Some((host, gateway)) = p else {
+                return false;
+            };
+            let script = crate::shell::with_args(crate::shell::CUT_OFF, &[gateway]);
+            matches!(super::exec::exec(&self.docker, &host, &script).await, Ok(o) if o.code == 0)
+        });
+        futures_util::future::join_all(probes)
+            .await
+            .into_iter()
+            .all(|cut| cut)
+    }
+
+    /// A node image on the engine to run the lab's rules' script in: this
+    /// version's, else any version's (a lab made by another version goes
+    /// down with it). None when the engine has none: no lab was isolated
+    /// there.
+    async fn rules_image(&self) -> Result<Option<String>> {
+        let this = crate::driver::docker::image::reference();
+        if image_exists(&self.docker, &this).await? {
+            return Ok(Some(this));
+        }
+        let images = self
+            .docker
+            .list_images(Some(
+                bollard::query_parameters::ListImagesOptionsBuilder::new()
+                    .filters(&HashMap::from([(
+                        "reference".to_string(),
+                        vec![format!("{}:*", crate::driver::docker::image::REPOSITORY)],
+                    )]))
+                    .build(),
+            ))
+            .await
+            .map_err(fail("listing images"))?;
+        Ok(images
+            .into_iter()
+            .find_map(|i| i.repo_tags.into_iter().next()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bridges_interface_is_its_given_name_else_the_engines() {
+        let net = |json: serde_json::Value| -> bollard::models::Network {
+            serde_json::from_value(json).expect("a network")
+        };
+        let given = net(serde_json::json!({
+            "Id": "0123456789abcdef0123",
+            "Options": {"com.docker.network.bridge.name": "lab0"}
+        }));
+        assert_eq!(bridge_of(&given).as_deref(), Some("lab0"));
+        let plain = net(serde_json::json!({"Id": "0123456789abcdef0123", "Options": {}}));
+        assert_eq!(bridge_of(&plain).as_deref(), Some("br-0123456789ab"));
+        assert_eq!(bridge_of(&net(serde_json::json!({"Id": "short"}))), None);
+        assert_eq!(bridge_of(&net(serde_json::json!({}))), None);
+    }
+
+    #[test]
+    fn each_network_is_probed_from_a_running_host_on_it() {
+        let nets: Vec<bollard::models::Network> = serde_json::from_value(serde_json::json!([
+            {"Name": "alice-front", "IPAM": {"Config": [{"Subnet": "10.20.1.0/24", "Gateway": "10.20.1.1"}]}},
+            {"Name": "alice-back", "IPAM": {"Config": [{"Subnet": "10.20.2.0/24", "Gateway": "10.20.2.1"}]}},
+            {"Name": "alice-users", "IPAM": {"Config": [{"Subnet": "10.20.3.0/24"}]}}
+        ]))
+        .expect("networks");
+        let host = |server: &str, running: bool, nets: &[&str]| Host {
+            server: server.into(),
+            running,
+            structure: None,
+            handle: format!("alice-{server}"),
+            status: String::new(),
+            networks: Some(nets.iter().map(|n| n.to_string()).collect()),
+            services: None,
+            kept: None,
+        };
+        let hosts = [
+            host("lb-01", false, &["front", "back"]),
+            host("web-01", true, &["back", "users"]),
+            host("lb-02", true, &["front"]),
+        ];
+        assert_eq!(
+            probes("alice", &nets, &hosts),
+            [
+                Some(("alice-lb-02".to_string(), "10.20.1.1".to_string())),
+                Some(("alice-web-01".to_string(), "10.20.2.1".to_string())),
+                None,
+            ]
+        );
+        assert_eq!(probes("alice", &nets, &hosts[..1]), [None, None, None]);
     }
 }

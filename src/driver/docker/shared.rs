@@ -24,7 +24,9 @@ use bollard::query_parameters::{CreateContainerOptionsBuilder, ListVolumesOption
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use super::containers;
 use super::engine::{self, fail};
+use super::exec::logs;
 use crate::error::{Error, Result};
 
 /// The shared directories under `/usr`.
@@ -96,6 +98,17 @@ fn fill_script() -> String {
     )
 }
 
+/// The shared volumes of `reference` are still not filled (by `filler`)
+/// after 10 minutes: what to look at, and how to start again.
+fn not_filled(reference: &str, filler: &str) -> Error {
+    Error::failure(format!(
+        "the shared volumes of {reference} are not filled after 10 minutes"
+    ))
+    .with_hint(format!(
+        "see `docker logs {filler}`; `docker rm -f {filler}` lets the next `up` fill them again"
+    ))
+}
+
 /// Makes sure the shared volumes of `reference` are filled on this engine
 /// (filling them, or waiting for whoever is), and returns the binds of a
 /// container of it.
@@ -110,12 +123,7 @@ pub async fn ensure(docker: &Docker, reference: &str) -> Result<Vec<String>> {
             return Ok(binds(&id));
         }
         if started.elapsed() > std::time::Duration::from_secs(600) {
-            return Err(Error::failure(format!(
-                "the shared volumes of {reference} are not filled after 10 minutes"
-            ))
-            .with_hint(format!(
-                "see `docker logs {filler}`; `docker rm -f {filler}` lets the next `up` fill them again"
-            )));
+            return Err(not_filled(reference, &filler));
         }
         let state = match docker
             .inspect_container(
@@ -155,11 +163,11 @@ pub async fn ensure(docker: &Docker, reference: &str) -> Result<Vec<String>> {
                 create_volume(docker, &name(&id, "filled"), &id).await?;
                 // Whoever sees it first removes it; the others' removal
                 // finds it gone or going ("already in progress").
-                let _ = engine::remove(docker, &filler).await;
+                let _ = containers::remove(docker, &filler).await;
             }
             Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD) => {
-                let log = engine::logs(docker, &filler, 10).await.unwrap_or_default();
-                let _ = engine::remove(docker, &filler).await;
+                let log = logs(docker, &filler, 10).await.unwrap_or_default();
+                let _ = containers::remove(docker, &filler).await;
                 return Err(Error::failure(format!(
                     "filling the shared volumes of {reference} failed (exit code {}):\n{log}",
                     state.exit_code.unwrap_or(-1)
@@ -171,7 +179,7 @@ pub async fn ensure(docker: &Docker, reference: &str) -> Result<Vec<String>> {
                 // for 60 s).
                 let since = *unstarted.get_or_insert_with(std::time::Instant::now);
                 if since.elapsed() > std::time::Duration::from_secs(60) {
-                    let _ = engine::remove(docker, &filler).await;
+                    let _ = containers::remove(docker, &filler).await;
                     unstarted = None;
                 } else {
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -290,5 +298,27 @@ mod tests {
                 "infractl-usr-4ca65df6b02f-lib:/usr/lib:ro",
             ]
         );
+    }
+
+    #[test]
+    fn a_short_id_is_kept_whole_and_a_fill_too_long_says_what_to_do() {
+        assert_eq!(name("sha256:abc", "filled"), "infractl-usr-abc-filled");
+        let script = fill_script();
+        assert!(
+            script.contains("find /fill/$d -mindepth 1 -maxdepth 1 -exec rm -rf {} +;"),
+            "{script}"
+        );
+        assert!(
+            script.ends_with("cp -a /usr/$d/. /fill/$d/; done"),
+            "{script}"
+        );
+        let e = not_filled("infractl/node:x", "infractl-usr-0123456789ab-fill");
+        assert_eq!(
+            e.headline(),
+            "the shared volumes of infractl/node:x are not filled after 10 minutes"
+        );
+        assert!(e
+            .hint_text()
+            .is_some_and(|h| h.contains("`docker rm -f infractl-usr-0123456789ab-fill`")));
     }
 }

@@ -283,14 +283,29 @@ fn failed_on(server: &str, what: &str, out: &ExecOutput) -> Error {
     Error::failure(format!("{server}: {what} failed:\n{}", out.message()))
 }
 
+/// An SSH session with `host`: reached, its host key checked against
+/// `known` (recording a new one with `accept_new`), authenticated.
 fn connect(
     host: &inventory::Host,
     known: &std::path::Path,
     accept_new: bool,
     lock: &Mutex<()>,
 ) -> Result<Session> {
+    let sess = handshake(host)?;
+    check_host_key(&sess, host, known, accept_new, lock)?;
+    authenticate(&sess, host)?;
+    Ok(sess)
+}
+
+/// `<host>:<port>`, as the errors name it.
+fn target_of(host: &inventory::Host) -> String {
+    format!("{}:{}", host.host, host.port)
+}
+
+/// A session with `host` that has done its SSH handshake.
+fn handshake(host: &inventory::Host) -> Result<Session> {
     let server = &host.server;
-    let target = format!("{}:{}", host.host, host.port);
+    let target = target_of(host);
     let unreachable = |e: String| {
         Error::failure(format!("cannot reach {server} at {target}: {e}"))
             .with_hint("check the inventory's address and port, and that sshd runs there")
@@ -307,61 +322,92 @@ fn connect(
     sess.set_timeout(120_000);
     sess.handshake()
         .map_err(|e| unreachable(format!("SSH handshake: {e}")))?;
+    Ok(sess)
+}
 
-    // Host key against known_hosts.
+/// The host key `sess` was sent, checked against known_hosts: a match
+/// goes on, a changed key is refused, an unknown one is recorded only
+/// with `accept_new`.
+fn check_host_key(
+    sess: &Session,
+    host: &inventory::Host,
+    known: &std::path::Path,
+    accept_new: bool,
+    lock: &Mutex<()>,
+) -> Result<()> {
+    let server = &host.server;
+    let target = target_of(host);
     let (key, key_type) = sess
         .host_key()
         .ok_or_else(|| Error::failure(format!("{server}: the host sent no host key")))?;
     let key = key.to_vec();
-    {
-        let _guard = lock.lock().expect("lock");
-        let mut kh = sess
-            .known_hosts()
-            .map_err(ssh_err(format!("{server}: known_hosts")))?;
-        if known.exists() {
-            kh.read_file(known, KnownHostFileKind::OpenSSH)
-                .map_err(ssh_err(format!("reading {}", known.display())))?;
-        }
-        match kh.check_port(&host.host, host.port, &key) {
-            CheckResult::Match => {}
-            CheckResult::Mismatch => {
+    let _guard = lock.lock().expect("lock");
+    let mut kh = sess
+        .known_hosts()
+        .map_err(ssh_err(format!("{server}: known_hosts")))?;
+    if known.exists() {
+        kh.read_file(known, KnownHostFileKind::OpenSSH)
+            .map_err(ssh_err(format!("reading {}", known.display())))?;
+    }
+    match kh.check_port(&host.host, host.port, &key) {
+        CheckResult::Match => Ok(()),
+        CheckResult::Mismatch => Err(Error::failure(format!(
+            "the host key of {server} ({target}) differs from the one recorded in {}: refusing to connect",
+            known.display()
+        ))
+        .with_hint(format!(
+            "a reinstalled host, or someone in the middle; if the change is expected: ssh-keygen -R '[{}]:{}' -f {}",
+            host.host,
+            host.port,
+            known.display()
+        ))),
+        CheckResult::NotFound | CheckResult::Failure => {
+            if !accept_new {
                 return Err(Error::failure(format!(
-                    "the host key of {server} ({target}) differs from the one recorded in {}: refusing to connect",
+                    "{server} ({target}) is not in {}: refusing an unknown host key",
                     known.display()
                 ))
-                .with_hint(format!(
-                    "a reinstalled host, or someone in the middle; if the change is expected: ssh-keygen -R '[{}]:{}' -f {}",
-                    host.host,
-                    host.port,
-                    known.display()
-                )));
+                .with_hint("pass --accept-new-host-keys to record new hosts' keys (like OpenSSH's accept-new)"));
             }
-            CheckResult::NotFound | CheckResult::Failure => {
-                if !accept_new {
-                    return Err(Error::failure(format!(
-                        "{server} ({target}) is not in {}: refusing an unknown host key",
-                        known.display()
-                    ))
-                    .with_hint("pass --accept-new-host-keys to record new hosts' keys (like OpenSSH's accept-new)"));
-                }
-                let name = if host.port == 22 {
-                    host.host.clone()
-                } else {
-                    format!("[{}]:{}", host.host, host.port)
-                };
-                kh.add(&name, &key, "added by infractl", key_type.into())
-                    .map_err(ssh_err(format!("{server}: recording its host key")))?;
-                if let Some(dir) = known.parent() {
-                    fs_err::create_dir_all(dir).map_err(|e| {
-                        Error::caused(format!("{server}: cannot record its host key"), e)
-                    })?;
-                }
-                kh.write_file(known, KnownHostFileKind::OpenSSH)
-                    .map_err(ssh_err(format!("writing {}", known.display())))?;
-            }
+            record_host_key(&mut kh, host, known, &key, key_type)
         }
     }
+}
 
+/// The name known_hosts knows `host` by: `host`, or `[host]:port` off
+/// port 22.
+fn known_name(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// Adds `key` to known_hosts for `host`, and writes the file.
+fn record_host_key(
+    kh: &mut ssh2::KnownHosts,
+    host: &inventory::Host,
+    known: &std::path::Path,
+    key: &[u8],
+    key_type: ssh2::HostKeyType,
+) -> Result<()> {
+    let server = &host.server;
+    let name = known_name(&host.host, host.port);
+    kh.add(&name, key, "added by infractl", key_type.into())
+        .map_err(ssh_err(format!("{server}: recording its host key")))?;
+    if let Some(dir) = known.parent() {
+        fs_err::create_dir_all(dir)
+            .map_err(|e| Error::caused(format!("{server}: cannot record its host key"), e))?;
+    }
+    kh.write_file(known, KnownHostFileKind::OpenSSH)
+        .map_err(ssh_err(format!("writing {}", known.display())))
+}
+
+/// Logs in as the inventory's user, with its key or the SSH agent.
+fn authenticate(sess: &Session, host: &inventory::Host) -> Result<()> {
+    let server = &host.server;
+    let target = target_of(host);
     let denied = |how: String| {
         Error::failure(format!(
             "authentication failed for {}@{target} ({server}) {how}",
@@ -380,7 +426,7 @@ fn connect(
     if !sess.authenticated() {
         return Err(denied(String::new()));
     }
-    Ok(sess)
+    Ok(())
 }
 
 /// Installs the server's missing packages; nothing when all are present.
@@ -607,5 +653,12 @@ mod tests {
             assert!(script.contains(supervise::SVC), "{script}");
         }
         assert!(shell::BATCH.contains(FAILED_MARK));
+    }
+
+    #[test]
+    fn known_hosts_names_a_host_off_port_22_with_its_port() {
+        assert_eq!(known_name("192.0.2.7", 22), "192.0.2.7");
+        assert_eq!(known_name("192.0.2.7", 2222), "[192.0.2.7]:2222");
+        assert_eq!(known_name("web-01", 2200), "[web-01]:2200");
     }
 }

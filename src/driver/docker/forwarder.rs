@@ -1,0 +1,240 @@
+//! The lab's site published on the engine's host, as the internet would
+//! reach it: a forwarder container (HAProxy in TCP mode, so TLS goes
+//! through untouched to the lab's own load balancer) on the users'
+//! network, the engine publishing its port, each connection passed to the
+//! site's address (the virtual IP: a failover moves nothing here).
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig, NetworkingConfig};
+use bollard::query_parameters::CreateContainerOptionsBuilder;
+use bollard::Docker;
+
+use super::containers::{self, published_port, StartTurn};
+use super::engine::fail;
+use super::exec::{exec_argv, logs};
+use super::names::{lab_labels, network_name};
+use super::networks::endpoint_at;
+use super::DockerDriver;
+use crate::driver::{Publish, Publisher, PUBLISHER};
+use crate::error::{Error, Result};
+use crate::render::plan::Plan;
+use crate::shell::shell_quote;
+
+/// A TCP forwarder: a container of the lab at `address` on `network`,
+/// taking `port` published on the engine's host (at `host_port`, or one
+/// the engine picks when 0) and passing each connection to `target:port`.
+/// Returns the host port. HAProxy in TCP mode does the forwarding: TLS
+/// goes through untouched, to the lab's own load balancer.
+pub struct Forwarder<'a> {
+    pub image: &'a str,
+    /// The image's shared directories.
+    pub binds: Vec<String>,
+    pub name: &'a str,
+    pub labels: HashMap<String, String>,
+    pub network: &'a str,
+    pub address: &'a str,
+    pub target: std::net::Ipv4Addr,
+    pub port: u16,
+    pub host_port: u16,
+    /// The lab's turn to start a container.
+    pub turn: StartTurn,
+}
+
+/// HAProxy's configuration for a forwarder to `target:port`.
+fn forwarder_config(target: std::net::Ipv4Addr, port: u16) -> String {
+    format!(
+        "global\n    maxconn 2000\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 1h\n    timeout server 1h\n\
+         frontend published\n    bind :{port}\n    default_backend lab\nbackend lab\n    server site {target}:{port}\n"
+    )
+}
+
+/// What the engine is asked for the forwarder `f`: HAProxy configured by
+/// its command line, its port published (on the host port asked for, or
+/// one the engine picks), restarted with the engine.
+fn forwarder_body(f: &Forwarder<'_>) -> ContainerCreateBody {
+    let exposed = format!("{}/tcp", f.port);
+    let config = forwarder_config(f.target, f.port);
+    let script = format!(
+        "printf '%s' {} > /run/forwarder.cfg && exec haproxy -db -f /run/forwarder.cfg",
+        shell_quote(&config)
+    );
+    let binding = bollard::models::PortBinding {
+        host_ip: Some("0.0.0.0".into()),
+        host_port: Some(if f.host_port == 0 {
+            String::new()
+        } else {
+            f.host_port.to_string()
+        }),
+    };
+    ContainerCreateBody {
+        image: Some(f.image.to_string()),
+        entrypoint: Some(vec!["sh".into(), "-c".into(), script]),
+        cmd: Some(vec![]),
+        labels: Some(f.labels.clone()),
+        exposed_ports: Some(HashMap::from([(exposed.clone(), HashMap::new())])),
+        host_config: Some(HostConfig {
+            binds: Some(f.binds.clone()),
+            network_mode: Some(f.network.to_string()),
+            port_bindings: Some(HashMap::from([(exposed, Some(vec![binding]))])),
+            restart_policy: Some(bollard::models::RestartPolicy {
+                name: Some(bollard::models::RestartPolicyNameEnum::UNLESS_STOPPED),
+                maximum_retry_count: None,
+            }),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                f.network.to_string(),
+                endpoint_at(f.address),
+            )])),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Starts the forwarder `f` (see [`Forwarder`]); its host port.
+pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<u16> {
+    let doing = format!("starting container {}", f.name);
+    docker
+        .create_container(
+            Some(CreateContainerOptionsBuilder::new().name(f.name).build()),
+            forwarder_body(&f),
+        )
+        .await
+        .map_err(fail(&doing))?;
+    containers::start_in_turn(docker, f.name, &f.turn).await?;
+    until_listening(docker, f.name, f.port).await?;
+    published_port(docker, f.name, f.port)
+        .await?
+        .ok_or_else(|| Error::failure(format!("{}: the engine published no port", f.name)))
+}
+
+/// Waits up to 10 s for the forwarder `name` to listen on `port`. The
+/// engine forwards the host port from the start; the site is there once
+/// HAProxy listens behind it (until then a browser gets an empty answer).
+async fn until_listening(docker: &Docker, name: &str, port: u16) -> Result<()> {
+    let wait = crate::shell::polling(
+        crate::shell::LISTENING,
+        &["10".to_string(), port.to_string()],
+    );
+    let out = exec_argv(docker, name, &["sh".into(), "-c".into(), wait], &[]).await?;
+    if out.code == 0 {
+        return Ok(());
+    }
+    let log = logs(docker, name, 10).await.unwrap_or_default();
+    Err(Error::failure(format!(
+        "{name}: the forwarder does not listen on port {port} after 10 s{}",
+        if log.trim().is_empty() {
+            String::new()
+        } else {
+            format!("; its log:\n{}", log.trim_end())
+        }
+    )))
+}
+
+#[async_trait::async_trait]
+impl Publisher for DockerDriver {
+    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<u16> {
+        let name = self.container(PUBLISHER);
+        // Kept when it forwards as asked (an `up` again changes nothing).
+        if let Some(port) = published_port(&self.docker, &name, at.port).await? {
+            if at.host_port == 0 || at.host_port == port {
+                return Ok(port);
+            }
+        }
+        containers::remove(&self.docker, &name).await?;
+        let port = run_forwarder(
+            &self.docker,
+            Forwarder {
+                image: &plan.image,
+                binds: self.shared(&plan.image).await?,
+                name: &name,
+                labels: lab_labels(plan),
+                network: &network_name(&plan.stack, at.network),
+                address: at.address,
+                target: at.target,
+                port: at.port,
+                host_port: at.host_port,
+                turn: self.start_turn(),
+            },
+        )
+        .await?;
+        Ok(port)
+    }
+
+    async fn published(&self, port: u16) -> Result<Option<u16>> {
+        published_port(&self.docker, &self.container(PUBLISHER), port).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarder(host_port: u16) -> Forwarder<'static> {
+        Forwarder {
+            image: "infractl/node:test",
+            binds: vec!["infractl-usr-0123456789ab-bin:/usr/bin:ro".into()],
+            name: "alice-_publish",
+            labels: HashMap::from([("io.infractl.lab".to_string(), "alice".to_string())]),
+            network: "alice-users",
+            address: "10.20.3.251",
+            target: std::net::Ipv4Addr::new(10, 20, 3, 100),
+            port: 443,
+            host_port,
+            turn: StartTurn::default(),
+        }
+    }
+
+    #[test]
+    fn the_forwarder_passes_each_connection_to_the_site() {
+        let config = forwarder_config(std::net::Ipv4Addr::new(10, 20, 3, 100), 443);
+        assert!(config.contains("    mode tcp\n"), "{config}");
+        assert!(
+            config.contains("frontend published\n    bind :443\n"),
+            "{config}"
+        );
+        assert!(
+            config.ends_with("backend lab\n    server site 10.20.3.100:443\n"),
+            "{config}"
+        );
+    }
+
+    #[test]
+    fn the_forwarder_publishes_its_port_on_the_users_network() {
+        let body = forwarder_body(&forwarder(8443));
+        assert_eq!(body.image.as_deref(), Some("infractl/node:test"));
+        let entry = body.entrypoint.expect("entrypoint");
+        assert_eq!(entry[..2], ["sh".to_string(), "-c".to_string()]);
+        assert!(entry[2].ends_with("&& exec haproxy -db -f /run/forwarder.cfg"));
+        assert!(entry[2].contains("server site 10.20.3.100:443"));
+        assert!(body.exposed_ports.expect("exposed").contains_key("443/tcp"));
+        let host = body.host_config.expect("host config");
+        assert_eq!(host.network_mode.as_deref(), Some("alice-users"));
+        let bindings = host.port_bindings.expect("bindings");
+        let binding = &bindings["443/tcp"].as_ref().expect("bound")[0];
+        assert_eq!(binding.host_ip.as_deref(), Some("0.0.0.0"));
+        assert_eq!(binding.host_port.as_deref(), Some("8443"));
+        assert_eq!(
+            host.restart_policy.and_then(|r| r.name),
+            Some(bollard::models::RestartPolicyNameEnum::UNLESS_STOPPED)
+        );
+        let endpoints = body
+            .networking_config
+            .and_then(|n| n.endpoints_config)
+            .expect("endpoints");
+        let address = endpoints["alice-users"]
+            .ipam_config
+            .as_ref()
+            .and_then(|i| i.ipv4_address.as_deref());
+        assert_eq!(address, Some("10.20.3.251"));
+        // No port asked for: the engine picks one.
+        let any = forwarder_body(&forwarder(0))
+            .host_config
+            .expect("host config");
+        let bindings = any.port_bindings.expect("bindings");
+        let binding = &bindings["443/tcp"].as_ref().expect("bound")[0];
+        assert_eq!(binding.host_port.as_deref(), Some(""));
+    }
+}
