@@ -2,6 +2,8 @@
 //! errors, and exits with a code that means something (0 ok, 1 the lab or
 //! its machinery failed, 2 the input was wrong, 130 Ctrl-C stopped it).
 
+#![deny(clippy::too_many_lines)]
+
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};

@@ -43,7 +43,7 @@ pub async fn run(
     }
     for s in &services {
         let o = driver
-            .exec(server, &crate::supervise::log_tail(s, opts.lines))
+            .exec(server, &crate::render::supervise::log_tail(s, opts.lines))
             .await?;
         if opts.service.is_none() {
             text.push_str(&format!("\n==> {server} {s} <==\n"));
@@ -59,7 +59,7 @@ async fn services(driver: &dyn Driver, server: &str, service: Option<&str>) -> R
     let known = driver
         .exec(
             server,
-            &format!("ls {} 2>/dev/null", crate::supervise::SV_DIR),
+            &format!("ls {} 2>/dev/null", crate::render::supervise::SV_DIR),
         )
         .await?;
     let known: Vec<String> = known
@@ -84,7 +84,12 @@ async fn services(driver: &dyn Driver, server: &str, service: Option<&str>) -> R
 pub fn follow_script(services: &[String], lines: u32) -> String {
     let files: Vec<String> = services
         .iter()
-        .map(|s| crate::shell::shell_quote(&format!("{}/{s}/current", crate::supervise::LOG_DIR)))
+        .map(|s| {
+            crate::shell::shell_quote(&format!(
+                "{}/{s}/current",
+                crate::render::supervise::LOG_DIR
+            ))
+        })
         .collect();
     format!("echo $$; exec tail -n {lines} -F {}", files.join(" "))
 }

@@ -19,7 +19,7 @@ pub struct Up<'a> {
 /// `up --dry-run`: what `up` would do to each server.
 #[derive(Serialize)]
 pub struct DryRun<'a> {
-    pub decisions: &'a [crate::reconcile::Decision],
+    pub decisions: &'a [crate::apply::reconcile::Decision],
     pub dry_run: bool,
     pub stack: &'a str,
 }

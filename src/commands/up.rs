@@ -132,7 +132,8 @@ impl fmt::Display for Summary<'_> {
         }
         writeln!(f, "{what} is up ({elapsed:.2} s):{}.", actions(&changed))?;
         for o in &changed {
-            if let Some(n) = crate::reconcile::notice(&o.server, &o.action, &o.why, &o.data) {
+            if let Some(n) = crate::apply::reconcile::notice(&o.server, &o.action, &o.why, &o.data)
+            {
                 writeln!(f, "  {n}")?;
             }
         }
@@ -222,7 +223,7 @@ async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) 
 }
 
 /// A server's row of `up --dry-run`: what would be done to it, and why.
-fn decision_row(d: &crate::reconcile::Decision) -> [String; 4] {
+fn decision_row(d: &crate::apply::reconcile::Decision) -> [String; 4] {
     let mut what = Vec::new();
     if !d.files.is_empty() {
         what.push(format!("copy {}", super::count(d.files.len(), "file")));
@@ -230,7 +231,7 @@ fn decision_row(d: &crate::reconcile::Decision) -> [String; 4] {
     for x in d
         .data
         .iter()
-        .filter(|x| x.fate != crate::reconcile::Fate::New)
+        .filter(|x| x.fate != crate::apply::reconcile::Fate::New)
     {
         what.push(x.describe());
     }

@@ -246,13 +246,13 @@ fn on_the_site(node: &Node) -> bool {
 /// users' network first).
 pub fn site_url(topo: &Topology, me: &str) -> Option<String> {
     let nets = &topo.server(me).addrs;
-    let users = crate::stranger::users_network(topo);
+    let users = crate::topology::public::users_network(topo);
     let ordered = users
         .iter()
         .filter(|u| nets.iter().any(|(n, _)| n == *u))
         .chain(nets.iter().map(|(n, _)| n));
     let address = ordered
-        .filter_map(|n| crate::stranger::site_address(topo, n))
+        .filter_map(|n| crate::topology::public::site_address(topo, n))
         .find(|a| !nets.iter().any(|(_, m)| m == a))?;
     // The scheme's own port (80 or 443): the URL a user would write.
     Some(format!("{}://{address}/", topo.site_scheme()))

@@ -68,7 +68,7 @@ pub struct Host {
     pub networks: Option<Vec<String>>,
     /// Each service's state, when the driver learnt it with the rest
     /// (saves a round trip per host).
-    pub services: Option<Vec<crate::supervise::ServiceStatus>>,
+    pub services: Option<Vec<crate::render::supervise::ServiceStatus>>,
     /// The directories of the host kept apart from it (see `Keeper::kept`),
     /// where the driver makes hosts anew; `None` where a host keeps its
     /// data itself (a real machine).
@@ -269,7 +269,7 @@ pub trait BootLog: Send + Sync {
     async fn boot_log(&self, server: &str, lines: u32) -> Result<String>;
     /// Waits up to `seconds` for a host just created and started to say,
     /// through its init's output, that every service is ready
-    /// ([`crate::supervise::BOOT_READY`]): `true` once it has; `false`
+    /// ([`crate::render::supervise::BOOT_READY`]): `true` once it has; `false`
     /// when it said otherwise, its output ended or the time ran out (ask
     /// the host itself then).
     async fn boot_ready(&self, server: &str, seconds: u32) -> Result<bool>;

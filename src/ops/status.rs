@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::driver::{Driver, LabOnEngine, Placement};
 use crate::error::Result;
 use crate::render::plan::Plan;
-use crate::supervise::{parse_status, ServiceStatus};
+use crate::render::supervise::{parse_status, ServiceStatus};
 
 use super::Global;
 
@@ -83,7 +83,9 @@ pub async fn collect(driver: &dyn Driver, plan: &Plan) -> Result<Vec<ServerStatu
                     let mut got = match &h.services {
                         Some(known) => known.clone(),
                         None => {
-                            let out = driver.exec(&s.name, crate::supervise::STATUS).await?;
+                            let out = driver
+                                .exec(&s.name, crate::render::supervise::STATUS)
+                                .await?;
                             parse_status(&out.stdout)
                         }
                     };

@@ -88,10 +88,10 @@ async fn publish(
     plan: &crate::render::plan::Plan,
     host_port: u16,
 ) -> Result<String> {
-    use crate::stranger;
-    let at = stranger::users_network(topo).and_then(|network| {
-        let address = stranger::publisher_address(topo, &network)?;
-        let target = stranger::site_address(topo, &network)?;
+    use crate::topology::public;
+    let at = public::users_network(topo).and_then(|network| {
+        let address = public::publisher_address(topo, &network)?;
+        let target = public::site_address(topo, &network)?;
         Some((network, address.to_string(), target))
     });
     let Some((network, address, target)) = at else {
@@ -174,7 +174,10 @@ pub fn place_among(
 pub async fn decide(
     stack: &str,
     global: &Global,
-) -> Result<(crate::render::plan::Plan, Vec<crate::reconcile::Decision>)> {
+) -> Result<(
+    crate::render::plan::Plan,
+    Vec<crate::apply::reconcile::Decision>,
+)> {
     let lab = super::resolve(stack, global)?;
     let engine = super::engine_of(&lab.stack.name, global).await?;
     let lab = place(lab, &*engine, &crate::progress::Silent).await?;
@@ -182,6 +185,7 @@ pub async fn decide(
     let state = global.state(&plan.stack);
     let driver = engine.driver(&topo).await?;
     let (hosts, kept) = tokio::try_join!(driver.hosts(), driver.kept())?;
-    let decisions = crate::reconcile::decide(&plan, &hosts, &kept, &apply::read_applied(&state));
+    let decisions =
+        crate::apply::reconcile::decide(&plan, &hosts, &kept, &apply::read_applied(&state));
     Ok((plan, decisions))
 }

@@ -6,6 +6,7 @@
 //! walk over servers and their components.
 
 pub mod plan;
+pub mod supervise;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 //! driver) loads the site over the entry point, HTTPS included, and every
 //! other port a firewalled server serves (application, database,
 //! exporters, SSH) refuses it. Where the stranger stands is
-//! `crate::stranger`'s.
+//! `crate::topology::public`'s.
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -15,7 +15,7 @@ use super::verifier::{answer, Verifier};
 use crate::driver::STRANGER;
 use crate::error::Result;
 use crate::stack::raw::Proto;
-use crate::stranger::{address, site_address, users_network};
+use crate::topology::public::{address, site_address, users_network};
 use crate::topology::{Role, Topology};
 
 /// Where the stranger keeps the lab CA it trusts.
@@ -155,7 +155,7 @@ impl Verifier<'_> {
         let port = self.topo.site_port();
         let mut curl = format!("curl -sS --max-time 5 --resolve {site}:{port}:{site_addr}");
         if let Some(tls) = &self.secrets.tls {
-            let ca = crate::supervise::plain_file(STRANGER_CA, 0o644, tls.ca_cert.clone());
+            let ca = crate::render::supervise::plain_file(STRANGER_CA, 0o644, tls.ca_cert.clone());
             self.driver
                 .put_files(self.plan, STRANGER, std::slice::from_ref(&ca))
                 .await?;

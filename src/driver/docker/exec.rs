@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use super::engine::fail;
 use crate::driver::{Chunk, ExecOutput};
 use crate::error::{Error, Result};
-use crate::supervise::{BOOT_NOT_READY, BOOT_READY};
+use crate::render::supervise::{BOOT_NOT_READY, BOOT_READY};
 
 /// Runs `sh -c script` in a running container.
 pub async fn exec(docker: &Docker, container: &str, script: &str) -> Result<ExecOutput> {

@@ -29,8 +29,8 @@ pub mod backend;
 pub mod inventory;
 
 use crate::render::plan::{FileSpec, Plan, ServerPlan};
+use crate::render::supervise;
 use crate::shell::{self, shell_quote};
-use crate::supervise;
 pub use backend::Backend;
 use inventory::Auth;
 

@@ -10,6 +10,8 @@
 //! Each kind says what it makes of its server (`Component::shape`) and the
 //! flows it needs (`Component::flows`); this module walks the registry.
 
+pub mod public;
+
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::driver::{Host, Kept};
 use crate::render::plan::{FileSpec, Keep, Plan, ServerPlan, When};
-use crate::supervise;
+use crate::render::supervise;
 
 /// What was applied to one server.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -11,6 +11,8 @@
 //! replication waits for the primary). What was applied is recorded per
 //! server in the state directory, so an interrupted `up` resumes.
 
+pub mod reconcile;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
@@ -18,16 +20,16 @@ use futures_util::future::try_join_all;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use crate::apply::reconcile::{Decision, Fate};
 use crate::driver::Driver;
 use crate::error::{Error, Result};
 use crate::lab::state::StateDir;
 use crate::progress::Progress;
-use crate::reconcile::{Decision, Fate};
 use crate::render::plan::{FileSpec, Plan, ServerPlan, When};
-use crate::supervise;
+use crate::render::supervise;
 
-/// What was applied and done to a server, decided by [`crate::reconcile`].
-pub use crate::reconcile::{all_files, Action, Applied};
+/// What was applied and done to a server, decided by [`crate::apply::reconcile`].
+pub use crate::apply::reconcile::{all_files, Action, Applied};
 /// Seconds a server's services get to become ready, unless told otherwise.
 pub use crate::render::plan::READY_SECONDS;
 
@@ -45,7 +47,7 @@ pub struct Outcome {
     pub why: String,
     /// What became of the data it keeps (see `reconcile::Data`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub data: Vec<crate::reconcile::Data>,
+    pub data: Vec<crate::apply::reconcile::Data>,
 }
 
 fn applied_path(state: &StateDir) -> std::path::PathBuf {
@@ -102,7 +104,7 @@ pub async fn apply(
 ) -> Result<Vec<Outcome>> {
     let (hosts, kept) = tokio::try_join!(driver.hosts(), driver.kept())?;
     let applied = read_applied(state);
-    let decisions = crate::reconcile::decide(plan, &hosts, &kept, &applied);
+    let decisions = crate::apply::reconcile::decide(plan, &hosts, &kept, &applied);
     // Said before anything is done: which servers are made again and
     // why, and the data that is kept or lost with them.
     for n in decisions.iter().filter_map(Decision::notice) {
@@ -464,7 +466,7 @@ async fn update(
     files: &[FileSpec],
     before: &Applied,
 ) -> Result<(usize, Vec<String>)> {
-    let c = crate::reconcile::changes(s, files, before);
+    let c = crate::apply::reconcile::changes(s, files, before);
     driver.put_files(plan, &s.name, &c.files).await?;
     let script = c.script;
     if !script.is_empty() {
