@@ -12,7 +12,6 @@ use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOp
 use bollard::Docker;
 
 use super::engine::{fail, inspect};
-use super::networks::endpoint_at;
 use crate::error::{Error, Result};
 
 /// Where a throwaway container is attached: the engine's default bridge
@@ -244,6 +243,17 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
             status_code: 404, ..
         }) => Ok(()),
         Err(e) => Err(Error::failure(format!("removing container {name}: {e}"))),
+    }
+}
+
+/// A container's endpoint on a network, at `address`.
+pub fn endpoint_at(address: &str) -> bollard::models::EndpointSettings {
+    bollard::models::EndpointSettings {
+        ipam_config: Some(bollard::models::EndpointIpamConfig {
+            ipv4_address: Some(address.to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
     }
 }
 

@@ -10,6 +10,7 @@
 //! `DOCKER_CERT_PATH` (`ca.pem`, `cert.pem`, `key.pem`; the config folder
 //! when unset), and a context's own TLS folder.
 
+use super::tunnel::CONNECT_SECONDS;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,10 +21,6 @@ use crate::error::{Error, Result};
 
 /// The local engine's socket.
 pub const LOCAL: &str = "unix:///var/run/docker.sock";
-
-/// How long an engine has to answer its first ping: an unreachable engine
-/// is one line within this, not a hang.
-pub(super) const CONNECT_SECONDS: u64 = 10;
 
 /// Every request's deadline (an image's export or import is the longest).
 const REQUEST_SECONDS: u64 = 600;

@@ -10,11 +10,11 @@ use bollard::models::{ContainerCreateBody, HostConfig, NetworkingConfig};
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 use bollard::Docker;
 
+use super::containers::endpoint_at;
 use super::containers::{self, published_port, StartTurn};
 use super::engine::fail;
 use super::exec::{exec_argv, logs};
 use super::names::{lab_labels, network_name};
-use super::networks::endpoint_at;
 use super::DockerDriver;
 use crate::driver::{Publish, Publisher, PUBLISHER};
 use crate::error::{Error, Result};

@@ -4,9 +4,7 @@
 //! and their removal with the lab, past the endpoints an engine can hold
 //! on to. Cutting them off from the engine's host is [`super::isolate`]'s.
 
-use bollard::models::{
-    EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, Network, NetworkCreateRequest,
-};
+use bollard::models::{Ipam, IpamConfig, Network, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 use bollard::Docker;
 use futures_util::future::try_join_all;
@@ -17,17 +15,6 @@ use super::names::{lab_labels, label_filter, network_name};
 use super::{DockerDriver, STOP_SECONDS};
 use crate::error::{Error, Result};
 use crate::render::plan::{NetworkPlan, Plan};
-
-/// A container's endpoint on a network, at `address`.
-pub fn endpoint_at(address: &str) -> EndpointSettings {
-    EndpointSettings {
-        ipam_config: Some(EndpointIpamConfig {
-            ipv4_address: Some(address.to_string()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
 
 /// A network's (first) subnet.
 fn subnet_of(n: &Network) -> Option<&str> {

@@ -10,9 +10,9 @@ use bollard::models::{ContainerCreateBody, HostConfig, NetworkConnectRequest, Ne
 use bollard::query_parameters::{CreateContainerOptions, CreateContainerOptionsBuilder};
 
 use super::containers;
+use super::containers::endpoint_at;
 use super::engine::fail;
 use super::names::{container_name, network_name, server_labels, LABEL_LAB};
-use super::networks::endpoint_at;
 use super::DockerDriver;
 use crate::error::{Error, Result};
 use crate::render::plan::{Attachment, Plan, ServerPlan};

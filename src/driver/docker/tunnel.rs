@@ -5,8 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::endpoint::CONNECT_SECONDS;
 use crate::error::{Error, Result};
+
+/// How long an engine has to answer its first ping (or a tunnel to it to
+/// open): an unreachable engine is one line within this, not a hang.
+pub(super) const CONNECT_SECONDS: u64 = 10;
 
 /// An SSH engine's socket, forwarded to a socket on this machine by one
 /// `ssh` for the whole run (every API connection a channel of its one
