@@ -88,17 +88,8 @@ pub struct Replication {
 
 /// Where a server comes in the explanation: the order a request meets it.
 fn tier(topo: &Topology, server: &str) -> usize {
-    let rank = |r: &Role| match r {
-        Role::Client => 0,
-        Role::Dns => 1,
-        Role::LoadBalancer => 2,
-        Role::Web => 3,
-        Role::App => 4,
-        Role::DbPrimary => 5,
-        Role::DbReplica => 6,
-        Role::Monitoring => 7,
-    };
-    topo.node(server).roles.iter().map(rank).min().unwrap_or(8)
+    let ranks = topo.node(server).roles.iter().map(|r| r.request_rank());
+    ranks.min().unwrap_or(usize::MAX)
 }
 
 fn servers(topo: &Topology) -> Vec<ServerRole> {

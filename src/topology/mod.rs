@@ -65,6 +65,22 @@ impl Role {
             Role::Client => 7,
         }
     }
+
+    /// Where the role comes in the order a request meets the servers, from
+    /// the user's computer to the databases (monitoring, aside, last):
+    /// `explain` lists servers in this order.
+    pub fn request_rank(self) -> usize {
+        match self {
+            Role::Client => 0,
+            Role::Dns => 1,
+            Role::LoadBalancer => 2,
+            Role::Web => 3,
+            Role::App => 4,
+            Role::DbPrimary => 5,
+            Role::DbReplica => 6,
+            Role::Monitoring => 7,
+        }
+    }
 }
 
 /// A server with everything derived about it.
