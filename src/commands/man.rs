@@ -1,6 +1,6 @@
 //! `infractl man [-o DIR]`: the man page in roff, generated from the same
 //! clap definition as the help (`crate::cli`): infractl.1 on stdout, or
-//! infractl.1 and infractl-<command>.1 for every command written to DIR.
+//! infractl.1 and `infractl-<command>.1` for every command written to DIR.
 
 use std::io::Write;
 use std::path::Path;
