@@ -23,8 +23,9 @@
 //!    flows, exporter, render function, its step of explain's request path
 //!    and what verify proves of it. A new kind is its file, its templates
 //!    and one line of `kinds!`.
-//! 4. [`render`]: Tera templates into a [`render::plan`](mod@render::plan) of files, services,
-//!    setup steps, readiness probes and checks per server;
+//! 4. [`render`]: Tera templates into a [`render::plan`](mod@render::plan)
+//!    of files, services, setup steps, readiness probes and checks per
+//!    server;
 //!    `render::supervise` is the node's side of it (runit services).
 //! 5. [`apply`]: `apply::reconcile` decides purely what `up` does to each
 //!    server (printed by `up --dry-run`); the executor walks the plan's
