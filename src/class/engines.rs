@@ -307,14 +307,7 @@ pub(crate) mod tests {
 
     #[test]
     fn the_labs_of_students_gone_are_leaving() {
-        let class = Class {
-            name: "c".into(),
-            stack: "task1".into(),
-            students: vec!["ann".into(), "ben".into()],
-            engines: vec![],
-            max_labs: 200,
-            stack_at: None,
-        };
+        let class = crate::class::tests::ann_and_ben();
         let ours = ["c-ann".to_string(), "c-ben".into(), "c-old".into()];
         assert_eq!(leaving(&class, &ours), ["c-old"]);
         assert!(leaving(&class, &ours[..2]).is_empty());

@@ -499,8 +499,20 @@ fn engines(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Class `c` of task1: ann and ben, on no engine named.
+    pub(crate) fn ann_and_ben() -> Class {
+        Class {
+            name: "c".into(),
+            stack: "task1".into(),
+            students: vec!["ann".into(), "ben".into()],
+            engines: vec![],
+            max_labs: 200,
+            stack_at: None,
+        }
+    }
     use crate::driver::docker::backend::endpoint_of;
 
     fn parse_text(text: &str) -> Result<Class> {

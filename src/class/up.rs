@@ -515,14 +515,7 @@ mod tests {
             engines::tests::site(1, Some(&[])),
             engines::tests::site(2, None),
         ];
-        let class = Class {
-            name: "c".into(),
-            stack: "task1".into(),
-            students: vec!["ann".into(), "ben".into()],
-            engines: vec![],
-            max_labs: 200,
-            stack_at: None,
-        };
+        let class = crate::class::tests::ann_and_ben();
         let placement = vec![
             placed("c-ann", None, place::How::Lost("it may be on e2".into())),
             placed("c-ben", Some(1), place::How::New),

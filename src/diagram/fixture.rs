@@ -76,3 +76,14 @@ pub(super) fn model(servers: Vec<ServerBox>, edges: Vec<Edge>) -> Model {
         edges,
     }
 }
+
+/// The grid cell of `server` at `row`, in column `col` alone.
+pub(super) fn cell(server: usize, row: usize, col: usize) -> super::grid::Cell {
+    super::grid::Cell {
+        server,
+        row,
+        a: col,
+        b: col,
+        own: None,
+    }
+}

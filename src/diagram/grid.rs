@@ -124,18 +124,8 @@ pub(super) fn goes_round(m: &Model, g: &Grid, e: &Edge) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagram::fixture::{edge, group, model, site};
+    use crate::diagram::fixture::{cell, edge, group, model, site};
     use crate::diagram::EdgeKind;
-
-    fn cell(server: usize, row: usize, col: usize) -> Cell {
-        Cell {
-            server,
-            row,
-            a: col,
-            b: col,
-            own: None,
-        }
-    }
 
     /// A load balancer in column 0, two web servers under each other in
     /// column 1.

@@ -297,8 +297,7 @@ fn place(l: &mut Layout, p: Pending) {
 mod tests {
     use super::*;
     use crate::diagram::draw::DrawBox;
-    use crate::diagram::fixture::{edge, model, site};
-    use crate::diagram::grid::Cell;
+    use crate::diagram::fixture::{cell, edge, model, site};
     use crate::diagram::{BoxKind, Tier};
 
     fn rect(x: f64, y: f64, w: f64, h: f64) -> Rect {
@@ -313,16 +312,6 @@ mod tests {
             flag: false,
             kind: BoxKind::Site,
             networks: vec![],
-        }
-    }
-
-    fn cell(server: usize, row: usize, col: usize) -> Cell {
-        Cell {
-            server,
-            row,
-            a: col,
-            b: col,
-            own: None,
         }
     }
 
