@@ -20,30 +20,12 @@ impl DockerEngine {
     /// engine the environment names or the local one when it has it, or
     /// built.
     pub async fn ensure_image(&self, progress: &dyn Progress) -> Result<()> {
-        if image_exists(&self.docker, &super::image::reference()).await? {
-            return Ok(());
-        }
-        let mut sources = Vec::new();
-        for e in [Endpoint::ambient().ok(), Some(Endpoint::local())]
-            .into_iter()
-            .flatten()
-        {
-            if !e.same_engine(&self.endpoint)
-                && !sources
-                    .iter()
-                    .any(|s: &DockerEngine| s.endpoint.same_engine(&e))
-            {
-                if let Ok(s) = DockerEngine::connect(e).await {
-                    sources.push(s);
-                }
-            }
-        }
-        let sources: Vec<&DockerEngine> = sources.iter().collect();
-        self.ensure_image_from(&sources, progress).await
+        self.ensure_image_from(&[], progress).await
     }
 
     /// Makes sure the node image is there: already, copied through the
-    /// API from the first of `sources` that has it, or built here.
+    /// API from the first of `sources` that has it (then of the engine the
+    /// environment names and the local one), or built here.
     pub async fn ensure_image_from(
         &self,
         sources: &[&DockerEngine],
@@ -53,21 +35,61 @@ impl DockerEngine {
         if image_exists(&self.docker, &reference).await? {
             return Ok(());
         }
-        for source in sources
-            .iter()
-            .filter(|s| !s.endpoint.same_engine(&self.endpoint))
-        {
-            if image_exists(&source.docker, &reference)
-                .await
-                .unwrap_or(false)
-            {
-                let task = format!("image → {}", self.endpoint);
-                return copy_image(&source.docker, &self.docker, &reference, &task, progress).await;
-            }
+        let mut from = self.first_with_image(sources, &reference).await;
+        let others;
+        if from.is_none() {
+            others = self.others(sources).await;
+            let others: Vec<&DockerEngine> = others.iter().collect();
+            from = self.first_with_image(&others, &reference).await;
+        }
+        if let Some(source) = from {
+            let task = format!("image → {}", self.endpoint);
+            return copy_image(&source.docker, &self.docker, &reference, &task, progress).await;
         }
         super::image::ensure(&self.docker, None, false, progress)
             .await
             .map(|_| ())
+    }
+
+    /// The first of `sources` (this engine aside) that has the image.
+    async fn first_with_image<'a>(
+        &self,
+        sources: &[&'a DockerEngine],
+        reference: &str,
+    ) -> Option<&'a DockerEngine> {
+        for source in sources {
+            if !source.endpoint.same_engine(&self.endpoint)
+                && image_exists(&source.docker, reference)
+                    .await
+                    .unwrap_or(false)
+            {
+                return Some(source);
+            }
+        }
+        None
+    }
+
+    /// The engine the environment names and the local one, reached, where
+    /// they are neither this engine nor among `sources`: where else the
+    /// image may already be.
+    async fn others(&self, sources: &[&DockerEngine]) -> Vec<DockerEngine> {
+        let mut others: Vec<DockerEngine> = Vec::new();
+        for e in [Endpoint::ambient().ok(), Some(Endpoint::local())]
+            .into_iter()
+            .flatten()
+        {
+            let known = |x: &Endpoint| x.same_engine(&e);
+            if known(&self.endpoint)
+                || sources.iter().any(|s| known(&s.endpoint))
+                || others.iter().any(|s| known(&s.endpoint))
+            {
+                continue;
+            }
+            if let Ok(s) = DockerEngine::connect(e).await {
+                others.push(s);
+            }
+        }
+        others
     }
 }
 
