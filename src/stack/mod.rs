@@ -10,8 +10,10 @@ use include_dir::{include_dir, Dir};
 use crate::components::{Component, ComponentSpec};
 use crate::error::{Diagnostic, Error, Result};
 
+mod checker;
 pub mod de;
 pub(crate) use references::primaries;
+mod names;
 pub mod net;
 pub mod port;
 pub mod raw;
@@ -21,10 +23,10 @@ pub mod source;
 mod validate;
 mod zone;
 
+pub use names::{valid_name, MAX_NAME};
 pub use net::Subnet;
 pub use source::Kind;
 use source::{Locator, Resolver, Source};
-pub use validate::{valid_name, MAX_NAME};
 
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stacks");
 
@@ -248,7 +250,7 @@ fn load_source_as(src: Source, instance: &Instance) -> Result<Stack> {
     let raw: raw::StackFile = deserialize(doc.value, &doc.locator)?;
     let mut stack = validate::validate(raw, default_name, &doc.locator)?;
     if let Some(lab) = &instance.lab {
-        if let Some(p) = validate::lab_name_problem(lab) {
+        if let Some(p) = names::lab_name_problem(lab) {
             return Err(Error::usage(format!("lab name `{lab}` {p}"))
                 .with_hint("it prefixes the names of the lab's containers and networks"));
         }

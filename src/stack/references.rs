@@ -5,7 +5,7 @@
 //! Checked once the stack's own values are sound, so the topology can be
 //! derived without checking anything again.
 
-use super::validate::Checker;
+use super::checker::Checker;
 use super::Stack;
 use crate::components::{dns, mariadb, ComponentSpec};
 use crate::topology::{shared_network, Topology};

@@ -11,79 +11,16 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use super::checker::{list_hint, Checker};
+use super::names::{dns_name_problem, name_problem, MAX_DNS_NAME, MAX_LABEL, MAX_NAME};
 use super::raw::{AddrSpec, Proto, StackFile};
 use super::source::Locator;
 use super::{Network, Server, Stack, Subnet};
 use crate::components::ComponentSpec;
-use crate::error::{did_you_mean, Diagnostic, Error, Result};
+use crate::error::{Diagnostic, Error, Result};
 
-/// Longest stack, network or server name: it names containers
-/// (`<stack>-<server>`), Docker networks and host names.
-pub const MAX_NAME: usize = 40;
-/// Longest DNS label (RFC 1035).
-const MAX_LABEL: usize = 63;
-/// Longest DNS name, dots included, without the final dot (RFC 1035).
-const MAX_DNS_NAME: usize = 253;
 /// The port every server's SSH server holds.
 const SSH_PORT: u16 = 22;
-
-/// Why `s` is no valid name of at most `max` characters: lowercase letters,
-/// digits and `-`, not at either end. None when it is one.
-fn name_problem(s: &str, max: usize) -> Option<String> {
-    if s.is_empty() {
-        return Some("is empty".into());
-    }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        return Some(format!(
-            "has `{c}`: only lowercase letters, digits and `-` are allowed"
-        ));
-    }
-    if s.starts_with('-') || s.ends_with('-') {
-        return Some("starts or ends with `-`".into());
-    }
-    let n = s.chars().count();
-    if n > max {
-        return Some(format!("is {n} characters long: at most {max} are allowed"));
-    }
-    None
-}
-
-/// Why `lab` is no valid lab name (the same rule as a stack's).
-pub(super) fn lab_name_problem(lab: &str) -> Option<String> {
-    name_problem(lab, MAX_NAME)
-}
-
-/// A stack, network or server name: lowercase letters, digits and `-`, not
-/// at the ends, at most [`MAX_NAME`] characters.
-pub fn valid_name(s: &str) -> bool {
-    name_problem(s, MAX_NAME).is_none()
-}
-
-/// Why `label` is no valid DNS label (of at most 63 characters).
-pub(super) fn label_problem(label: &str) -> Option<String> {
-    name_problem(label, MAX_LABEL)
-}
-
-/// Why `name` (relative to `domain`, or `@`) is no valid DNS name.
-pub(super) fn dns_name_problem(name: &str, domain: &str) -> Option<String> {
-    if name == "@" {
-        return None;
-    }
-    for label in name.split('.') {
-        if let Some(p) = name_problem(label, MAX_LABEL) {
-            return Some(format!("label `{label}` {p}"));
-        }
-    }
-    let full = name.len() + 1 + domain.len();
-    (full > MAX_DNS_NAME).then(|| {
-        format!(
-            "with the domain it is {full} characters long: a DNS name is at most {MAX_DNS_NAME}"
-        )
-    })
-}
 
 /// A Prometheus duration as the stacks use them: a number of seconds or minutes.
 fn valid_duration(s: &str) -> bool {
@@ -91,37 +28,7 @@ fn valid_duration(s: &str) -> bool {
         .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
 }
 
-fn list_hint(what: &str, name: &str, names: &[String]) -> Option<String> {
-    Some(match did_you_mean(name, names.iter().map(String::as_str)) {
-        Some(s) => format!("did you mean `{s}`? {what}: {}", names.join(", ")),
-        None => format!("{what}: {}", names.join(", ")),
-    })
-}
-
-pub(super) struct Checker<'a> {
-    locator: &'a Locator,
-    raw: &'a StackFile,
-    diags: Vec<Diagnostic>,
-    server_names: Vec<String>,
-}
-
 impl Checker<'_> {
-    pub(super) fn err(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
-        let mut d = Diagnostic::new(message).at(self.locator.value(path));
-        d.hint = hint;
-        self.diags.push(d);
-    }
-
-    fn key_err(&mut self, path: &str, message: impl Into<String>, hint: Option<String>) {
-        let mut d = Diagnostic::new(message).at(self.locator.key(path));
-        d.hint = hint;
-        self.diags.push(d);
-    }
-
-    pub(super) fn unknown_server_hint(&self, name: &str) -> Option<String> {
-        list_hint("servers of this stack", name, &self.server_names)
-    }
-
     /// The stack's name, `written` in the stack or taken from its file's.
     fn stack_name(&mut self, name: &str, written: bool) {
         let Some(p) = name_problem(name, MAX_NAME) else {
@@ -620,41 +527,6 @@ pub fn validate(raw: StackFile, default_name: String, locator: &Locator) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_say_what_is_wrong_with_them() {
-        assert_eq!(name_problem("web-01", MAX_NAME), None);
-        assert_eq!(
-            name_problem("Web_01", MAX_NAME).as_deref(),
-            Some("has `W`: only lowercase letters, digits and `-` are allowed")
-        );
-        assert_eq!(
-            name_problem("web-", MAX_NAME).as_deref(),
-            Some("starts or ends with `-`")
-        );
-        let long = "a".repeat(41);
-        assert_eq!(
-            name_problem(&long, MAX_NAME).as_deref(),
-            Some("is 41 characters long: at most 40 are allowed")
-        );
-        assert!(valid_name(&"a".repeat(40)));
-        assert!(!valid_name(""));
-    }
-
-    #[test]
-    fn dns_names_have_labels_of_63_and_253_in_all() {
-        assert_eq!(dns_name_problem("@", "foobar.com"), None);
-        assert_eq!(dns_name_problem("www.eu", "foobar.com"), None);
-        assert_eq!(dns_name_problem(&"a".repeat(63), "foobar.com"), None);
-        assert!(dns_name_problem(&"a".repeat(64), "foobar.com")
-            .unwrap()
-            .ends_with("is 64 characters long: at most 63 are allowed"));
-        let long = vec!["a".repeat(60); 4].join(".");
-        assert_eq!(
-            dns_name_problem(&long, "foobar.com").as_deref(),
-            Some("with the domain it is 254 characters long: a DNS name is at most 253")
-        );
-    }
 
     #[test]
     fn durations_are_seconds_or_minutes() {

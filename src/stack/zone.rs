@@ -105,7 +105,7 @@ impl ZoneChecker<'_> {
             self.err(&path, msg, Some(format!("write `{write}`")));
             return;
         }
-        let Some(p) = super::validate::dns_name_problem(&r.name, self.domain) else {
+        let Some(p) = super::names::dns_name_problem(&r.name, self.domain) else {
             return;
         };
         let hint = if r.name.trim_end_matches('.').ends_with(self.domain) {
@@ -151,7 +151,7 @@ impl ZoneChecker<'_> {
             RecordType::CNAME | RecordType::MX => {
                 let v = r.value.strip_suffix('.').unwrap_or(&r.value);
                 let problem = v.split('.').find_map(|l| {
-                    super::validate::label_problem(l).map(|p| format!("label `{l}` {p}"))
+                    super::names::label_problem(l).map(|p| format!("label `{l}` {p}"))
                 });
                 if let Some(p) = problem {
                     let msg = format!("record `{}`: `{}` is not a host name: {p}", r.name, r.value);
