@@ -52,6 +52,8 @@ if [ "$dev" = 1 ]; then
     dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
     # CI's lint checks the scripts (scripts/, src/shell/, .ci/run).
     command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+    # CI's lint lists the import cycles between files (scripts/cycles.py).
+    command -v python3 >/dev/null 2>&1 || need+=(python3)
 fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
