@@ -211,11 +211,6 @@ pub trait Driver: Send + Sync {
     async fn stop(&self, _server: &str) -> Result<()> {
         Ok(())
     }
-    /// Makes sure what hosts are made from is there (the node image on a
-    /// Docker engine); nothing by default.
-    async fn ensure_ready(&self, _progress: &dyn Progress) -> Result<()> {
-        Ok(())
-    }
     /// What `destroy` says it removed: `container` or `host`.
     fn host_noun(&self) -> &'static str {
         "host"

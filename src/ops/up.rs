@@ -45,8 +45,8 @@ pub async fn bring_up(
     };
     crate::lab::write(state, &record)?;
     let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
+    engine.ensure_ready_from(&[], progress).await?;
     let driver = engine.driver(&topo).await?;
-    driver.ensure_ready(progress).await?;
     let Some((host_port, engine)) = publishing else {
         let outcomes = apply::apply(&*driver, &plan, state, ready_seconds, progress).await?;
         return Ok(Brought {

@@ -16,13 +16,6 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 
 impl DockerEngine {
-    /// Makes sure the node image is there: already, or copied from the
-    /// engine the environment names or the local one when it has it, or
-    /// built.
-    pub async fn ensure_image(&self, progress: &dyn Progress) -> Result<()> {
-        self.ensure_image_from(&[], progress).await
-    }
-
     /// Makes sure the node image is there: already, copied through the
     /// API from the first of `sources` that has it (then of the engine the
     /// environment names and the local one), or built here.

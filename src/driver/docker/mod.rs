@@ -61,7 +61,6 @@ use super::{
 };
 use crate::driver::archive::{tar_of, Owners};
 use crate::error::{Error, Result};
-use crate::progress::Progress;
 use crate::render::plan::{FileSpec, Plan, ServerPlan};
 use endpoint::Endpoint;
 use engine::fail;
@@ -147,15 +146,6 @@ impl DockerDriver {
     /// The name of the lab's container for `server`.
     fn container(&self, server: &str) -> String {
         container_name(&self.lab, server)
-    }
-
-    /// The engine this driver's lab is on.
-    fn engine(&self) -> DockerEngine {
-        DockerEngine {
-            docker: self.docker.clone(),
-            endpoint: self.endpoint.clone(),
-            node: self.node.clone(),
-        }
     }
 
     /// Container logs (the init's output), last `tail` lines.
@@ -261,10 +251,6 @@ impl Driver for DockerDriver {
         let _turn = turn.lock().await;
         containers::stop(&self.docker, &name, STOP_SECONDS).await?;
         containers::until_released(&self.docker, &name).await
-    }
-
-    async fn ensure_ready(&self, progress: &dyn Progress) -> Result<()> {
-        self.engine().ensure_image(progress).await
     }
 
     async fn exec_argv(&self, server: &str, argv: &[String]) -> Result<ExecOutput> {
