@@ -302,6 +302,33 @@ pub enum Command {
     /// engine's host for their browser.
     #[command(subcommand, after_help = "Example: infractl class up monday.yaml")]
     Class(ClassCommand),
+    /// Serve the classroom portal: each learner's lab, and the class, in a browser.
+    ///
+    /// One process serves every class this machine's state knows. Each
+    /// learner opens their personal link (`infractl class links FILE`) and
+    /// gets their own lab's page: its diagram coloured live (running,
+    /// stopped, unhealthy), terminals into its servers, the site through
+    /// the portal with which servers answered, verify and explain, and
+    /// stop/start/kill for each server. The instructor's link opens the
+    /// class as a live grid, and every learner's page. Anything that is not
+    /// the caller's answers 404; wrong links are rate-limited; every action
+    /// is written to `<state>/.portal/audit.jsonl`. Listens on this machine
+    /// only unless --listen says otherwise; HTTPS with --tls-cert and
+    /// --tls-key. Runs until Ctrl-C; a port in use is exit 2.
+    #[command(
+        after_help = "Example: infractl serve\n         infractl serve --listen 0.0.0.0:8443 --tls-cert portal.crt --tls-key portal.key"
+    )]
+    Serve {
+        /// The address and port to listen on.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The portal's certificate chain (PEM): serve HTTPS.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
     /// Print a lab's CA certificate (PEM), for a browser to trust.
     ///
     /// Each lab has a CA of its own, made by `up` and kept in its state;
@@ -550,6 +577,32 @@ pub enum ClassCommand {
         /// Write report.json, report.csv and index.html into this directory.
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
+    },
+    /// Print each student's personal link to the portal, and the instructor's.
+    ///
+    /// `class up` makes the links: a random 256-bit token each, kept only
+    /// as a hash where the portal (`infractl serve`) reads it. Give each
+    /// student theirs (--csv or --json for an LMS); it opens their own lab
+    /// and nothing else. --revoke STUDENT stops a link that leaked and
+    /// prints the student's new one. Exit 2 for a class not up yet.
+    #[command(
+        after_help = "Example: infractl class links monday.yaml --url https://lab.school.example:8443 --csv"
+    )]
+    Links {
+        /// The class file.
+        file: PathBuf,
+        /// Where learners reach the portal (`infractl serve --listen`).
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Print JSON: per link its who, role, lab and url.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV: who,role,lab,url.
+        #[arg(long)]
+        csv: bool,
+        /// Revoke this student's link (a new one is printed).
+        #[arg(long, value_name = "STUDENT")]
+        revoke: Option<String>,
     },
     /// Take every lab of the class down, with its state.
     ///

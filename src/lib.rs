@@ -9,7 +9,7 @@
 //!                                                  components/,
 //!                                                  templates/)
 //! then, on a lab: verify/ · explain/ · chaos · alerts · diagram/;   many labs: class/
-//! front ends: commands/ (the CLI, on ops/), and later the web face
+//! front ends: commands/ (the CLI) and serve/ (the classroom portal), both on ops/
 //! ```
 //!
 //! 1. [`stack`]: the YAML format (`stack::raw`), reading with `extends` and
@@ -43,7 +43,9 @@
 //!     share, and one thin function per CLI command (typed `--json`
 //!     reports in `commands::report`); [`cli`] is the command line's
 //!     definition (clap), also the source of the completions, the man page
-//!     and the book's command pages.
+//!     and the book's command pages. [`serve`] is the other front end:
+//!     the classroom portal (`infractl serve`), a learner's lab and an
+//!     instructor's class in a browser, over the same operations.
 //!
 //! Beside the pipeline: [`error`] (errors for people: carets, causes,
 //! hints, exit codes), [`progress`] (events the binary draws),
@@ -82,6 +84,7 @@ pub mod class;
 pub mod cli;
 pub mod commands;
 pub mod ops;
+pub mod serve;
 
 pub mod error;
 pub mod interrupt;

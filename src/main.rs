@@ -229,6 +229,17 @@ async fn run(
             commands::chaos::run(&stack, json, global, p, stdout).await
         }
         Command::Class(class) => run_class(class, global, p, stdout).await,
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let options = infractl::serve::Options {
+                listen,
+                tls: tls_cert.zip(tls_key),
+            };
+            commands::serve::run(options, global, p).await
+        }
         Command::Open { stack, .. } => commands::open::open(&stack, global, stdout).await,
         Command::Alerts { stack, json, .. } => {
             commands::alerts::run(&stack, json, global, stdout).await
@@ -295,6 +306,21 @@ async fn run_class(
         }
         ClassCommand::Verify { file, report } => {
             commands::class::verify(&file, report.as_deref(), global, p, stdout).await
+        }
+        ClassCommand::Links {
+            file,
+            url,
+            json,
+            csv,
+            revoke,
+        } => {
+            let how = commands::class::LinksOptions {
+                url: &url,
+                json,
+                csv,
+                revoke: revoke.as_deref(),
+            };
+            commands::class::links(&file, &how, global, stdout)
         }
         ClassCommand::Down { file } => commands::class::down(&file, global, p, stdout).await,
     }

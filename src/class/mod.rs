@@ -22,6 +22,7 @@
 pub mod down;
 pub mod engines;
 pub mod grade;
+pub mod links;
 pub mod place;
 pub mod status;
 pub mod up;

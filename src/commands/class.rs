@@ -29,7 +29,12 @@ pub async fn up(
         return placement_report(&placed, json, out);
     }
     let class = placed.class.name.clone();
+    crate::class::links::ensure(&global.root(), &placed.class, file)?;
     let labs = placed.bring_up(global, progress).await;
+    progress.note(&format!(
+        "each student's link to the portal: `infractl class links {}` (served by `infractl serve`)",
+        file.display()
+    ));
     if json {
         emit_json(out, &labs)?;
     } else {
@@ -186,4 +191,60 @@ fn exit(ok: bool) -> i32 {
     } else {
         EXIT_FAILURE
     }
+}
+
+/// How `class links` prints.
+pub struct LinksOptions<'a> {
+    pub url: &'a str,
+    pub json: bool,
+    pub csv: bool,
+    pub revoke: Option<&'a str>,
+}
+
+/// `class links`: each student's personal link to the portal, and the
+/// instructor's; with `revoke`, that student's link replaced first.
+pub fn links(file: &Path, how: &LinksOptions, global: &Global, out: &mut dyn Write) -> Result<i32> {
+    use crate::class::links;
+    let class = crate::class::load(file)?;
+    let root = global.root();
+    if let Some(student) = how.revoke {
+        links::revoke(&root, &class.name, student)?;
+    }
+    let all = links::links(&root, &class.name, how.url)?;
+    let shown: Vec<&links::Link> = all
+        .iter()
+        .filter(|l| how.revoke.is_none_or(|s| l.who == s))
+        .collect();
+    if how.json {
+        emit_json(out, &shown)?;
+    } else if how.csv {
+        let mut text = String::from("who,role,lab,url\n");
+        for l in &shown {
+            let role = if l.role == links::Role::Learner {
+                "learner"
+            } else {
+                "instructor"
+            };
+            text.push_str(&format!(
+                "{},{role},{},{}\n",
+                l.who,
+                l.lab.as_deref().unwrap_or(""),
+                l.url
+            ));
+        }
+        emit(out, &text)?;
+    } else {
+        let rows: Vec<[String; 3]> = shown
+            .iter()
+            .map(|l| {
+                [
+                    l.who.clone(),
+                    l.lab.clone().unwrap_or_else(|| "(the class)".into()),
+                    l.url.clone(),
+                ]
+            })
+            .collect();
+        emit(out, &super::table(["WHO", "LAB", "LINK"], &rows))?;
+    }
+    Ok(EXIT_OK)
 }

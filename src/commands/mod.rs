@@ -23,6 +23,7 @@ pub mod open;
 pub mod render;
 pub mod report;
 pub mod schema;
+pub mod serve;
 pub mod status;
 pub mod up;
 pub mod validate;

@@ -228,7 +228,7 @@ pub struct StackLock {
 
 /// Writes `data` to `path` (0600) through a temporary file and a rename,
 /// so a reader never sees half a secret. Errors name the file.
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = fs::OpenOptions::new()
         .write(true)

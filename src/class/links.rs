@@ -1,0 +1,288 @@
+//! Personal links to the portal (`infractl serve`): one per student, to
+//! their own lab's page, and one for the instructor, to the class's.
+//!
+//! A link carries a token of 256 bits, an HMAC-SHA256 of who it is for
+//! (class, person, generation) under the class's link key: 32 random
+//! bytes made by `class up`, kept 0600 in `<state>/.classes/<class>/key`
+//! and read only by the command line, which prints the links again at
+//! any time (`class links`). The portal never reads the key: it reads
+//! `access.json` (0600), which holds each link's SHA-256 only, and finds
+//! who a presented token is by its hash. Revoking a student's link moves
+//! them to the next generation: the old token stops working, a new one
+//! is printed.
+
+use std::path::{Path, PathBuf};
+
+use fs_err as fs;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Context, Error, Result};
+
+/// Who a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A student: their own lab.
+    Learner,
+    /// The class's instructor: every lab of the class.
+    Instructor,
+}
+
+/// The name the instructor's link is made for (no student has it: a
+/// student's name has no `@`).
+pub const INSTRUCTOR: &str = "@instructor";
+
+/// One link, as the portal knows it: its token's hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub who: String,
+    pub role: Role,
+    /// The student's lab; none for the instructor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<String>,
+    /// Bumped by each revocation.
+    pub generation: u32,
+    /// SHA-256 of the token, hex.
+    pub hash: String,
+}
+
+/// A class's links, as the portal reads them (`access.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    pub class: String,
+    /// The class file (absolute), for the portal's class operations.
+    pub file: PathBuf,
+    pub entries: Vec<Entry>,
+}
+
+/// A link as `class links` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub who: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lab: Option<String>,
+    pub url: String,
+}
+
+/// Where a class's links are kept under the state root (a dot folder: no
+/// lab has such a name).
+pub fn dir(root: &Path, class: &str) -> PathBuf {
+    root.join(".classes").join(class)
+}
+
+/// The class's link key, made (0600) on first use.
+fn key(root: &Path, class: &str) -> Result<Vec<u8>> {
+    let dir = dir(root, class);
+    let path = dir.join("key");
+    match fs::read_to_string(&path) {
+        Ok(hex_key) => hex::decode(hex_key.trim())
+            .map_err(|_| Error::failure(format!("the link key {} is damaged", path.display())))
+            .map_err(|e| e.with_hint("remove it: every link of the class is then made anew")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            private_dir(&dir)?;
+            let key: [u8; 32] = rand::random();
+            crate::lab::state::write_private(&path, hex::encode(key).as_bytes())
+                .with_context(|| format!("cannot save {}", path.display()))?;
+            Ok(key.to_vec())
+        }
+        Err(e) => Err(Error::caused(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for d in [dir.parent().unwrap_or(dir), dir] {
+        fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private", d.display()))?;
+    }
+    Ok(())
+}
+
+/// The token of `who`'s link at `generation`.
+fn token(key: &[u8], class: &str, who: &str, generation: u32) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(format!("infractl-portal\0{class}\0{who}\0{generation}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The hash the portal keeps of a token.
+pub fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The class's links as the portal reads them; none before `class up`.
+pub fn read(root: &Path, class: &str) -> Result<Option<Access>> {
+    let path = dir(root, class).join("access.json");
+    match fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::caused(format!("cannot read {}", path.display()), e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::caused(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Every class's links under `root`.
+pub fn all(root: &Path) -> Vec<Access> {
+    let Ok(dirs) = std::fs::read_dir(root.join(".classes")) else {
+        return vec![];
+    };
+    let mut out: Vec<Access> = dirs
+        .filter_map(|d| d.ok()?.file_name().into_string().ok())
+        .filter_map(|class| read(root, &class).ok().flatten())
+        .collect();
+    out.sort_by(|a, b| a.class.cmp(&b.class));
+    out
+}
+
+/// Makes sure every student of `class` and its instructor have a link
+/// (students gone lose theirs; generations kept), recording the class
+/// file for the portal. Made by `class up`.
+pub fn ensure(root: &Path, class: &super::Class, file: &Path) -> Result<Access> {
+    let key = key(root, &class.name)?;
+    let before = read(root, &class.name)?;
+    let generation = |who: &str| {
+        before
+            .as_ref()
+            .and_then(|a| a.entries.iter().find(|e| e.who == who))
+            .map_or(0, |e| e.generation)
+    };
+    let entry = |who: &str, role: Role, lab: Option<String>| {
+        let g = generation(who);
+        Entry {
+            who: who.to_string(),
+            role,
+            lab,
+            generation: g,
+            hash: hash(&token(&key, &class.name, who, g)),
+        }
+    };
+    let mut entries = vec![entry(INSTRUCTOR, Role::Instructor, None)];
+    for s in &class.students {
+        entries.push(entry(s, Role::Learner, Some(class.lab(s))));
+    }
+    let access = Access {
+        class: class.name.clone(),
+        file: fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()),
+        entries,
+    };
+    write(root, &access)?;
+    Ok(access)
+}
+
+fn write(root: &Path, access: &Access) -> Result<()> {
+    let dir = dir(root, &access.class);
+    private_dir(&dir)?;
+    let path = dir.join("access.json");
+    let text = serde_json::to_string_pretty(access).expect("links serialise");
+    crate::lab::state::write_private(&path, text.as_bytes())
+        .with_context(|| format!("cannot save {}", path.display()))
+}
+
+/// Revokes `student`'s link: the one they have stops working, and the
+/// next `links` prints a new one. An unknown student is an error naming
+/// those of the class.
+pub fn revoke(root: &Path, class: &str, student: &str) -> Result<()> {
+    let key = key(root, class)?;
+    let mut access = read(root, class)?.ok_or_else(|| not_up(class))?;
+    let known: Vec<&str> = access.entries.iter().map(|e| e.who.as_str()).collect();
+    let Some(i) = access.entries.iter().position(|e| e.who == student) else {
+        let mut e = Error::usage(format!(
+            "class `{class}` has no student `{student}` to revoke"
+        ));
+        if let Some(m) = crate::error::did_you_mean(student, known.iter().copied()) {
+            e = e.with_hint(format!("did you mean `{m}`?"));
+        }
+        return Err(e);
+    };
+    let entry = &mut access.entries[i];
+    entry.generation += 1;
+    entry.hash = hash(&token(&key, class, &entry.who, entry.generation));
+    write(root, &access)
+}
+
+fn not_up(class: &str) -> Error {
+    Error::usage(format!("class `{class}` has no links yet"))
+        .with_hint("`infractl class up FILE` makes them with the labs")
+}
+
+/// Every link of the class, to the portal at `base` (`http://host:8080`).
+pub fn links(root: &Path, class: &str, base: &str) -> Result<Vec<Link>> {
+    let access = read(root, class)?.ok_or_else(|| not_up(class))?;
+    let key = key(root, class)?;
+    let base = base.trim_end_matches('/');
+    Ok(access
+        .entries
+        .iter()
+        .map(|e| Link {
+            who: e.who.trim_start_matches('@').to_string(),
+            role: e.role,
+            lab: e.lab.clone(),
+            url: format!("{base}/join/{}", token(&key, class, &e.who, e.generation)),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(students: &[&str]) -> super::super::Class {
+        super::super::parse(
+            &format!("stack: task0\nstudents: [{}]\n", students.join(", ")),
+            "c.yaml",
+            "mon",
+            Path::new("."),
+        )
+        .expect("class")
+    }
+
+    #[test]
+    fn links_are_kept_hashed_and_printed_again_the_same() {
+        let root = tempfile::tempdir().expect("tmp");
+        let access = ensure(root.path(), &class(&["ann", "ben"]), Path::new("c.yaml")).expect("ok");
+        assert_eq!(access.entries.len(), 3);
+        let first = links(root.path(), "mon", "http://h:1/").expect("links");
+        let again = links(root.path(), "mon", "http://h:1").expect("links");
+        assert_eq!(
+            first.iter().map(|l| &l.url).collect::<Vec<_>>(),
+            again.iter().map(|l| &l.url).collect::<Vec<_>>()
+        );
+        let ann = first.iter().find(|l| l.who == "ann").expect("ann");
+        let token = ann.url.rsplit('/').next().expect("token");
+        assert_eq!(token.len(), 64, "256 bits in hex");
+        assert!(ann.url.starts_with("http://h:1/join/"));
+        let text = fs::read_to_string(dir(root.path(), "mon").join("access.json")).expect("read");
+        assert!(!text.contains(token), "the portal's file holds no token");
+        assert!(text.contains(&hash(token)));
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["access.json", "key"] {
+            let mode = std::fs::metadata(dir(root.path(), "mon").join(f))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+
+    #[test]
+    fn a_revoked_link_stops_working_and_the_others_stay() {
+        let root = tempfile::tempdir().expect("tmp");
+        ensure(root.path(), &class(&["ann", "ben"]), Path::new("c.yaml")).expect("ok");
+        let before = links(root.path(), "mon", "x").expect("links");
+        revoke(root.path(), "mon", "ann").expect("revoke");
+        let after = links(root.path(), "mon", "x").expect("links");
+        assert_ne!(before[1].url, after[1].url, "ann's link changed");
+        assert_eq!(before[2].url, after[2].url, "ben's did not");
+        // A later `class up` keeps the generation: the old link stays dead.
+        ensure(root.path(), &class(&["ann", "ben"]), Path::new("c.yaml")).expect("ok");
+        let again = links(root.path(), "mon", "x").expect("links");
+        assert_eq!(after[1].url, again[1].url);
+        let e = revoke(root.path(), "mon", "anne").expect_err("unknown");
+        assert!(e.report().contains("did you mean `ann`"), "{}", e.report());
+    }
+}

@@ -1,0 +1,143 @@
+// A learner's page: the lab's view over one event stream, the actions
+// its buttons ask for, the tabs. No framework; the terminals are in
+// term.js (xterm.js).
+"use strict";
+const lab = document.body.dataset.lab;
+const base = "/lab/" + encodeURIComponent(lab);
+const $ = (sel, root) => (root || document).querySelector(sel);
+const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+function banner(text) {
+  const b = $("#banner");
+  b.textContent = text || "";
+  b.hidden = !text;
+}
+
+// The diagram's boxes and the servers' table, coloured by state.
+function show(view) {
+  document.body.dataset.reachable = view.reachable;
+  banner(view.reachable ? view.message : "The lab's engine does not answer: " + (view.message || ""));
+  for (const s of view.servers) {
+    for (const rect of $$('#diagram rect.box[data-id="' + CSS.escape(s.server) + '"]')) {
+      rect.classList.remove("st-running", "st-stopped", "st-absent", "st-unhealthy");
+      rect.classList.add("st-" + s.state);
+    }
+    const row = $('#servers tr[data-server="' + CSS.escape(s.server) + '"]');
+    if (!row) continue;
+    row.className = "st-" + s.state;
+    row.dataset.state = s.state;
+    $(".state", row).textContent = s.state;
+    const services = $(".services", row);
+    services.textContent = "";
+    for (const svc of s.services) {
+      const span = document.createElement("span");
+      span.textContent = svc.name + " " + svc.state + " ";
+      if (svc.state !== "up") span.className = "down";
+      services.appendChild(span);
+    }
+  }
+}
+
+function connect() {
+  const events = new EventSource(base + "/events");
+  events.addEventListener("lab", (e) => {
+    $("#conn").textContent = "live";
+    $("#conn").classList.add("live");
+    show(JSON.parse(e.data));
+  });
+  events.onerror = () => {
+    $("#conn").textContent = "reconnecting…";
+    $("#conn").classList.remove("live");
+  };
+}
+
+async function post(path) {
+  const r = await fetch(base + path, { method: "POST" });
+  const text = await r.text();
+  if (!r.ok) throw new Error(text.trim() || r.statusText);
+  return text ? JSON.parse(text) : {};
+}
+
+// Server buttons: stop, start, kill (each confirmed), terminal.
+$("#servers").addEventListener("click", async (e) => {
+  const button = e.target.closest("button[data-act]");
+  if (!button) return;
+  const server = button.closest("tr").dataset.server;
+  const act = button.dataset.act;
+  if (act === "terminal") {
+    selectTab("terminals");
+    if (window.openTerminal) window.openTerminal(server);
+    return;
+  }
+  const words = { stop: "Stop " + server + " cleanly?", start: "Start " + server + "?",
+    kill: "Kill " + server + "? Its power is cut: no clean shutdown." };
+  if (!confirm(words[act])) return;
+  button.disabled = true;
+  try {
+    await post("/servers/" + encodeURIComponent(server) + "/" + act);
+  } catch (err) {
+    alert(err.message);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+function selectTab(name) {
+  for (const b of $$("#tabs button")) b.classList.toggle("on", b.dataset.tab === name);
+  for (const t of $$(".tab")) t.hidden = t.id !== "tab-" + name;
+  if (name === "site" && $("#site").getAttribute("src") === "about:blank") $("#site").src = base + "/site/";
+  if (name === "explain" && $("#explain").textContent === "…") {
+    fetch(base + "/explain").then((r) => r.text()).then((t) => { $("#explain").textContent = t; });
+  }
+}
+$("#tabs").addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-tab]");
+  if (b) selectTab(b.dataset.tab);
+});
+
+// Which load balancer, web and application server answered each request.
+$("#site-load").addEventListener("click", async () => {
+  const list = $("#served");
+  for (let i = 0; i < 10; i++) {
+    const li = document.createElement("li");
+    try {
+      const r = await fetch(base + "/site/api/info", { cache: "no-store" });
+      const parts = [r.status];
+      for (const [h, what] of [["x-load-balancer", "lb"], ["x-web-server", "web"], ["x-app-server", "app"]]) {
+        if (r.headers.get(h)) parts.push(what + " " + r.headers.get(h));
+      }
+      li.textContent = parts.join(" · ");
+    } catch (err) {
+      li.textContent = "no answer: " + err.message;
+    }
+    list.prepend(li);
+  }
+});
+
+$("#verify-run").addEventListener("click", async () => {
+  const button = $("#verify-run");
+  button.disabled = true;
+  $("#verify-sum").textContent = "verifying…";
+  try {
+    const r = await post("/verify");
+    $("#verify-sum").textContent = r.passed + " passed, " + r.failed + " failed";
+    const table = $("#verify");
+    table.textContent = "";
+    for (const c of r.checks) {
+      const tr = table.insertRow();
+      const cells = [c.group + ": " + c.check, c.ok ? "pass" : "FAIL",
+        c.ok ? "" : "expected " + c.expected + "; observed " + c.observed + (c.because ? " (" + c.because + ")" : "")];
+      cells.forEach((text, i) => {
+        const td = tr.insertCell();
+        td.textContent = text;
+        if (i === 1) td.className = c.ok ? "pass" : "fail";
+      });
+    }
+  } catch (err) {
+    $("#verify-sum").textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+connect();
