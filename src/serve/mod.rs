@@ -15,6 +15,7 @@
 pub mod actions;
 pub mod audit;
 pub mod auth;
+pub mod class;
 pub mod live;
 pub mod pages;
 pub mod site;
@@ -173,6 +174,7 @@ pub fn router(portal: Portal) -> Router {
         .merge(term::router())
         .merge(site::router())
         .merge(actions::router())
+        .merge(class::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .with_state(portal)
 }
