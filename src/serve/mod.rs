@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod class;
 pub mod live;
+pub mod monitor;
 pub mod pages;
 pub mod site;
 pub mod term;
@@ -178,6 +179,7 @@ pub fn router(portal: Portal) -> Router {
         .merge(site::router())
         .merge(actions::router())
         .merge(class::router())
+        .merge(monitor::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .with_state(portal)
 }

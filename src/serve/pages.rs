@@ -28,6 +28,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("assets/class.js"),
     ),
+    (
+        "monitor.js",
+        "text/javascript",
+        include_str!("assets/monitor.js"),
+    ),
 ];
 
 pub fn router() -> Router<Portal> {
