@@ -141,7 +141,7 @@ pub async fn look(handle: &LabHandle) -> LabView {
         .into_iter()
         .map(|s| {
             let state = match s.state.as_str() {
-                "running" if s.services.iter().any(|x| x.state != "up") => "unhealthy",
+                "running" if s.services.iter().any(|x| x.state != "run") => "unhealthy",
                 "running" => "running",
                 "absent" => "absent",
                 _ => "stopped",

@@ -32,7 +32,7 @@ function show(view) {
     for (const svc of s.services) {
       const span = document.createElement("span");
       span.textContent = svc.name + " " + svc.state + " ";
-      if (svc.state !== "up") span.className = "down";
+      if (svc.state !== "run") span.className = "down";
       services.appendChild(span);
     }
   }
