@@ -234,11 +234,8 @@ async fn run(
             tls_cert,
             tls_key,
         } => {
-            let options = infractl::serve::Options {
-                listen,
-                tls: tls_cert.zip(tls_key),
-            };
-            commands::serve::run(options, global, p).await
+            let tls = tls_cert.zip(tls_key);
+            commands::serve::run(infractl::serve::Options { listen, tls }, global, p).await
         }
         Command::Open { stack, .. } => commands::open::open(&stack, global, stdout).await,
         Command::Alerts { stack, json, .. } => {
