@@ -198,7 +198,9 @@ pub async fn reset(lab: &str, global: &Global, progress: &dyn Progress) -> Resul
     let state = global.state(lab);
     let _lock = state.lock("reset")?;
     if crate::lab::read(&state).is_none() {
-        return Err(Error::usage(format!("lab `{lab}` was never brought up: nothing to reset")));
+        return Err(Error::usage(format!(
+            "lab `{lab}` was never brought up: nothing to reset"
+        )));
     }
     let engine = super::engine_of(lab, global).await?;
     let driver = engine

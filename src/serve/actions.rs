@@ -100,7 +100,8 @@ async fn verify(
         }
     };
     let failed = claims.iter().filter(|c| !c.ok).count();
-    super::class::LastVerify::now(claims.len() - failed, claims.len(), None).save(&portal, &access.lab);
+    super::class::LastVerify::now(claims.len() - failed, claims.len(), None)
+        .save(&portal, &access.lab);
     Ok(Json(serde_json::json!({
         "lab": access.lab,
         "passed": claims.len() - failed,

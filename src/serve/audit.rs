@@ -55,7 +55,12 @@ fn activity(text: &str) -> HashMap<String, u64> {
     }
     let mut active = HashMap::new();
     for line in text.lines() {
-        if let Ok(Seen { time, role: crate::class::links::Role::Learner, lab: Some(lab) }) = serde_json::from_str(line) {
+        if let Ok(Seen {
+            time,
+            role: crate::class::links::Role::Learner,
+            lab: Some(lab),
+        }) = serde_json::from_str(line)
+        {
             active.insert(lab, time);
         }
     }
@@ -90,7 +95,10 @@ impl Audit {
     pub fn log(&self, who: &Who, action: &str, lab: Option<&str>, server: Option<&str>, ok: bool) {
         let time = now();
         if let (crate::class::links::Role::Learner, Some(lab)) = (who.role, lab) {
-            self.active.lock().expect("audit lock").insert(lab.to_string(), time);
+            self.active
+                .lock()
+                .expect("audit lock")
+                .insert(lab.to_string(), time);
         }
         let line = Line {
             time,
@@ -143,17 +151,28 @@ mod tests {
             audit.log(&ann, "stop", Some("c-ann"), Some("web-01"), true);
             audit.log(&teacher, "reset", Some("c-ben"), None, true);
             assert!(audit.last_activity("c-ann").is_some());
-            assert_eq!(audit.last_activity("c-ben"), None, "the instructor's actions are not the learner's");
+            assert_eq!(
+                audit.last_activity("c-ben"),
+                None,
+                "the instructor's actions are not the learner's"
+            );
         }
         let again = Audit::open(root.path()).expect("reopen");
-        assert!(again.last_activity("c-ann").is_some(), "read back after a restart");
+        assert!(
+            again.last_activity("c-ann").is_some(),
+            "read back after a restart"
+        );
         let text = std::fs::read_to_string(&again.path).expect("read");
-        let first: serde_json::Value = serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+        let first: serde_json::Value =
+            serde_json::from_str(text.lines().next().expect("a line")).expect("json");
         assert_eq!(first["who"], "ann");
         assert_eq!(first["action"], "stop");
         assert_eq!(first["server"], "web-01");
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&again.path).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(&again.path)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

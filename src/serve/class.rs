@@ -73,9 +73,16 @@ async fn verify_all(
     access: ClassAccess,
     State(portal): State<Portal>,
 ) -> Result<Json<serde_json::Value>, PortalError> {
-    let class = crate::class::links::read(&portal.root, &access.class)?.ok_or(PortalError::NotFound)?;
+    let class =
+        crate::class::links::read(&portal.root, &access.class)?.ok_or(PortalError::NotFound)?;
     let dir = report_dir(&portal, &access.class);
-    let r = crate::class::verify::verify(&class.file, Some(&dir), &portal.global, &crate::progress::Silent).await;
+    let r = crate::class::verify::verify(
+        &class.file,
+        Some(&dir),
+        &portal.global,
+        &crate::progress::Silent,
+    )
+    .await;
     portal
         .audit
         .log(&access.who, "verify-class", None, None, r.is_ok());
@@ -109,7 +116,8 @@ async fn scores(
     access: ClassAccess,
     State(portal): State<Portal>,
 ) -> Result<Json<Vec<Score>>, PortalError> {
-    let class = crate::class::links::read(&portal.root, &access.class)?.ok_or(PortalError::NotFound)?;
+    let class =
+        crate::class::links::read(&portal.root, &access.class)?.ok_or(PortalError::NotFound)?;
     let rows = class
         .entries
         .iter()
