@@ -200,3 +200,54 @@ pub async fn click_and_confirm(client: &Client, css: &str) -> String {
     client.accept_alert().await.expect("accept the dialog");
     words
 }
+
+/// Starts noting in the page when `condition` (a function body returning
+/// a boolean) first holds, checked at each change of the page: the time
+/// in milliseconds since the epoch, the same clock for every browser of
+/// the machine, read back by [`marked`].
+pub async fn mark(client: &Client, name: &str, condition: &str) {
+    let script = format!(
+        "const name = arguments[0];
+        window.marks = window.marks || {{}};
+        const holds = () => {{ {condition} }};
+        const note = () => {{
+            if (window.marks[name] === undefined && holds()) {{
+                window.marks[name] = performance.timeOrigin + performance.now();
+            }}
+        }};
+        new MutationObserver(note).observe(document.documentElement,
+            {{ subtree: true, childList: true, attributes: true, characterData: true }});
+        note();"
+    );
+    client
+        .execute(&script, vec![name.into()])
+        .await
+        .expect("a mark in the page");
+}
+
+/// When the page's mark `name` was made, waiting for it up to `limit`.
+pub async fn marked(client: &Client, name: &str, limit: Duration) -> Option<f64> {
+    let made = format!("return window.marks[{name:?}] !== undefined;");
+    until(client, &made, limit).await?;
+    let at = client
+        .execute("return window.marks[arguments[0]];", vec![name.into()])
+        .await
+        .expect("the mark");
+    at.as_f64()
+}
+
+/// When the page's last request to a URL ending in `path` was answered
+/// (its response's end, in milliseconds since the epoch).
+pub async fn answered(client: &Client, path: &str) -> Option<f64> {
+    let at = client
+        .execute(
+            "return performance.getEntriesByType('resource')
+                .filter((e) => e.name.endsWith(arguments[0]))
+                .map((e) => performance.timeOrigin + e.responseEnd)
+                .pop();",
+            vec![path.into()],
+        )
+        .await
+        .expect("the page's requests");
+    at.as_f64()
+}
