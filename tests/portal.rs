@@ -549,6 +549,10 @@ async fn wrong_links_are_limited(base: &str, people: &People) {
 /// server-01's row of ann's servers' table.
 const ROW: &str = r#"#servers tr[data-server="server-01"]"#;
 
+/// In a lab's page: the table's five servers all say `running`.
+const ALL_RUNNING: &str = "const rows = Array.from(document.querySelectorAll('#servers tbody tr'));
+    return rows.length === 5 && rows.every((r) => r.dataset.state === 'running');";
+
 /// In ann's page: server-01's row and diagram box say `state`.
 fn shown_as(state: &str) -> String {
     format!(
@@ -633,9 +637,7 @@ async fn ann_opens_her_lab(ann: &Client, link: &Link) {
         .expect("the portal's cookie");
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
-    let all_running = "const rows = Array.from(document.querySelectorAll('#servers tbody tr'));
-        return rows.length === 5 && rows.every((r) => r.dataset.state === 'running');";
-    if until(ann, all_running, Duration::from_secs(30))
+    if until(ann, ALL_RUNNING, Duration::from_secs(30))
         .await
         .is_none()
     {
@@ -758,9 +760,7 @@ async fn ben_sees_his_lab_only(browser: &Browser, base: &str, link: &Link) {
     let ben = browser.session().await;
     open_link(&ben, link, &format!("/lab/{BEN}")).await;
     assert_eq!(browser::text(&ben, "header .where b").await, BEN);
-    let filled = "return Array.from(document.querySelectorAll('#servers tbody tr'))
-        .every((r) => r.dataset.state === 'running');";
-    until(&ben, filled, Duration::from_secs(30))
+    until(&ben, ALL_RUNNING, Duration::from_secs(30))
         .await
         .expect("ben's servers running");
     let source = ben.source().await.expect("ben's page");
