@@ -1,6 +1,7 @@
 //! The integration tests: one binary, running the real `infractl` through a
 //! small builder (see `harness`), comparing what users see.
 
+mod browser;
 mod class_errors;
 mod cli;
 mod diagram;
@@ -13,6 +14,7 @@ mod grade;
 mod harness;
 mod isolation;
 mod place;
+mod portal;
 mod resume;
 mod ssh;
 mod stack_errors;

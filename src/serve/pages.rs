@@ -76,10 +76,11 @@ async fn join(
     State(portal): State<Portal>,
     Path(token): Path<String>,
 ) -> Result<Response, PortalError> {
-    if portal.limiter.blocked(ip) {
-        return Err(PortalError::TooMany);
-    }
+    // A good link passes even from a blocked address (see `auth`).
     let Some(who) = auth::who(&portal.root, &token) else {
+        if portal.limiter.blocked(ip) {
+            return Err(PortalError::TooMany);
+        }
         portal.limiter.failed(ip);
         return Err(PortalError::NotFound);
     };
