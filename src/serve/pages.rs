@@ -28,6 +28,22 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("assets/class.js"),
     ),
+    ("term.js", "text/javascript", include_str!("assets/term.js")),
+    (
+        "xterm/xterm.min.js",
+        "text/javascript",
+        include_str!("assets/xterm/xterm.min.js"),
+    ),
+    (
+        "xterm/xterm-addon-fit.min.js",
+        "text/javascript",
+        include_str!("assets/xterm/xterm-addon-fit.min.js"),
+    ),
+    (
+        "xterm/xterm.min.css",
+        "text/css",
+        include_str!("assets/xterm/xterm.min.css"),
+    ),
 ];
 
 pub fn router() -> Router<Portal> {
