@@ -19,6 +19,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -41,6 +42,10 @@ pub const IDLE: Duration = Duration::from_secs(60);
 /// The largest message a page may send, and the recent output a socket
 /// joining a session gets first.
 pub const LIMIT: usize = 64 << 10;
+
+/// How long a socket whose message was refused is held after its close
+/// frame went.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// Columns and rows a terminal may have.
 const COLS: std::ops::RangeInclusive<u64> = 1..=500;
@@ -251,8 +256,7 @@ fn resize_of(text: &str) -> Result<(u16, u16), String> {
 /// has been attached for [`IDLE`], then says why and forgets it.
 async fn run(portal: Portal, session: Arc<Session>, mut output: TerminalOutput) {
     let mut attached = session.attached.subscribe();
-    let mut idle_since =
-        (*attached.borrow_and_update() == 0).then(tokio::time::Instant::now);
+    let mut idle_since = (*attached.borrow_and_update() == 0).then(tokio::time::Instant::now);
     let why = loop {
         let idle = async {
             match idle_since {
@@ -302,7 +306,7 @@ async fn terminal(
     Path((_, server)): Path<(String, String)>,
     Query(asked): Query<Asked>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, PortalError> {
     if !same_origin(&headers) {
         return Err(PortalError::NotFound);
@@ -311,7 +315,10 @@ async fn terminal(
     if !lab.plan.servers.iter().any(|s| s.name == server) {
         return Err(PortalError::NotFound);
     }
-    let ws = ws.max_message_size(LIMIT).max_frame_size(LIMIT);
+    let ws = match ws {
+        Ok(ws) => ws.max_message_size(LIMIT).max_frame_size(LIMIT),
+        Err(not_a_socket) => return Ok(not_a_socket.into_response()),
+    };
     let LabAccess { who, lab: lab_name } = access;
     if let Some(id) = asked.join {
         let session = portal
@@ -425,11 +432,19 @@ async fn serve(socket: WebSocket, session: Arc<Session>, joined: Joined) {
     } = joined;
     let (mut tx, mut rx) = socket.split();
     let hello = serde_json::json!({ "session": session.id, "server": session.server });
-    if tx.send(Message::Text(hello.to_string().into())).await.is_err() {
+    if tx
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
         return;
     }
     for piece in recent.chunks(LIMIT) {
-        if tx.send(Message::Binary(Bytes::copy_from_slice(piece))).await.is_err() {
+        if tx
+            .send(Message::Binary(Bytes::copy_from_slice(piece)))
+            .await
+            .is_err()
+        {
             return;
         }
     }
@@ -472,7 +487,12 @@ async fn serve(socket: WebSocket, session: Arc<Session>, joined: Joined) {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_))) | None => return,
                 Some(Err(e)) => {
-                    let _ = tx.send(refusal(&e.to_string())).await;
+                    // The rest of the message is not read: the socket is
+                    // held a moment, so that a page still sending it reads
+                    // the close and its reason before the connection goes.
+                    if tx.send(refusal(&e.to_string())).await.is_ok() {
+                        tokio::time::sleep(LINGER).await;
+                    }
                     return;
                 }
             },
@@ -566,6 +586,9 @@ mod tests {
             ("host", "127.0.0.1:8080"),
             ("origin", "https://evil.example")
         ])));
-        assert!(!same_origin(&headers(&[("origin", "http://127.0.0.1:8080")])));
+        assert!(!same_origin(&headers(&[(
+            "origin",
+            "http://127.0.0.1:8080"
+        )])));
     }
 }

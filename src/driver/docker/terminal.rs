@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 const MARK: &str = "INFRACTL_TERMINAL";
 
 /// A login shell: bash where there is one, else sh, in root's home.
-const LOGIN: &str = "cd ~ 2>/dev/null; if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l";
+const LOGIN: &str =
+    "cd ~ 2>/dev/null; if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l";
 
 /// How long a shell killed by a signal waits for its container to say it
 /// stopped: the engine tells of the shell's end before its container's,
@@ -44,10 +45,7 @@ pub async fn open(
             container,
             ExecConfig {
                 cmd: Some(vec!["sh".into(), "-c".into(), LOGIN.into()]),
-                env: Some(vec![
-                    "TERM=xterm-256color".into(),
-                    format!("{MARK}={mark}"),
-                ]),
+                env: Some(vec!["TERM=xterm-256color".into(), format!("{MARK}={mark}")]),
                 attach_stdin: Some(true),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
@@ -204,10 +202,7 @@ mod tests {
             why("server-01", Some(true), Some(130)),
             "it was killed (signal 2)"
         );
-        assert_eq!(
-            why("server-01", None, Some(3)),
-            "it exited with code 3"
-        );
+        assert_eq!(why("server-01", None, Some(3)), "it exited with code 3");
     }
 
     #[test]
