@@ -13,10 +13,13 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{docker, Test};
+use crate::harness::{docker, eventually, Test};
 use crate::up::lab_lock;
 
 const LAB: &str = "it-term-ann";
+
+/// How long the portal keeps a session nobody is attached to, here.
+const IDLE_SECONDS: u64 = 2;
 
 /// Takes the class down when the test ends, passed or failed.
 struct ClassDown<'a>(&'a Test);
@@ -45,6 +48,7 @@ fn serve(t: &Test) -> (Serving, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_infractl"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("INFRACTL_STATE_DIR", t.state_dir())
+        .env("INFRACTL_TEST_TERMINAL_IDLE", IDLE_SECONDS.to_string())
         .current_dir(t.dir())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -253,6 +257,7 @@ fn a_learner_types_into_a_shell_on_their_server_and_the_instructor_joins_it() {
         read_line(&mut ann, "30 100").await;
 
         too_large_a_message(&addr, &term, &cookie).await;
+        left_alone(&addr, &term, &cookie).await;
         joined(&addr, &term, &cookie, &mut ann, &id).await;
     });
     drop(runtime);
@@ -301,6 +306,39 @@ async fn too_large_a_message(addr: &str, term: &str, cookie: &str) {
     type_in(&mut again, "exit\r").await;
     let end = read_until(&mut again, "[the shell on server-01 ended: it exited]").await;
     assert!(end.ends_with("]\r\n"), "{end:?}");
+}
+
+/// A session nobody is attached to is hung up after a while: what ran
+/// in its shell ends, and it is no longer listed.
+async fn left_alone(addr: &str, term: &str, cookie: &str) {
+    let (mut ws, id) = socket(addr, term, cookie).await;
+    type_in(&mut ws, "sleep 4242 & sleep 4343\r").await;
+    let running = |what: &str| {
+        let out = Command::new("docker")
+            .args(["exec", &format!("{LAB}-server-01"), "pgrep", "-f", what])
+            .output()
+            .expect("docker exec");
+        out.status.success()
+    };
+    assert!(
+        eventually(20, || running("sleep 4242") && running("sleep 4343")),
+        "the commands typed do not run"
+    );
+    let listed = |id: &str| {
+        let (_, body) = http_get(addr, &format!("/lab/{LAB}/terms"), Some(cookie));
+        body.contains(&format!("\"id\":\"{id}\""))
+    };
+    assert!(listed(&id));
+    ws.close(None).await.expect("close");
+    drop(ws);
+    assert!(
+        eventually(4 * IDLE_SECONDS as u32 + 10, || !listed(&id)),
+        "the session is still open with nobody attached"
+    );
+    assert!(
+        eventually(10, || !running("sleep 4242") && !running("sleep 4343")),
+        "the shell's commands outlived its session"
+    );
 }
 
 /// A second socket joins ann's session: it gets the recent output, both

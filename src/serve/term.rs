@@ -39,6 +39,20 @@ use crate::driver::{TerminalControl, TerminalOutput};
 /// How long a session lives with nobody attached.
 pub const IDLE: Duration = Duration::from_secs(60);
 
+/// A test hook (the `test-hooks` feature only): seconds a session lives
+/// with nobody attached, instead of [`IDLE`].
+pub const IDLE_ENV: &str = "INFRACTL_TEST_TERMINAL_IDLE";
+
+/// How long a session lives with nobody attached: [`IDLE`], or what the
+/// tests set.
+fn idle() -> Duration {
+    #[cfg(feature = "test-hooks")]
+    if let Some(seconds) = std::env::var(IDLE_ENV).ok().and_then(|v| v.parse().ok()) {
+        return Duration::from_secs(seconds);
+    }
+    IDLE
+}
+
 /// The largest message a page may send, and the recent output a socket
 /// joining a session gets first.
 pub const LIMIT: usize = 64 << 10;
@@ -258,9 +272,9 @@ async fn run(portal: Portal, session: Arc<Session>, mut output: TerminalOutput) 
     let mut attached = session.attached.subscribe();
     let mut idle_since = (*attached.borrow_and_update() == 0).then(tokio::time::Instant::now);
     let why = loop {
-        let idle = async {
+        let deserted = async {
             match idle_since {
-                Some(since) => tokio::time::sleep_until(since + IDLE).await,
+                Some(since) => tokio::time::sleep_until(since + idle()).await,
                 None => std::future::pending().await,
             }
         };
@@ -277,9 +291,9 @@ async fn run(portal: Portal, session: Arc<Session>, mut output: TerminalOutput) 
                 idle_since = (*attached.borrow_and_update() == 0)
                     .then(tokio::time::Instant::now);
             }
-            () = idle => {
+            () = deserted => {
                 let _ = session.control.hang_up().await;
-                break format!("nobody was attached for {} s", IDLE.as_secs());
+                break format!("nobody was attached for {} s", idle().as_secs());
             }
         }
     };
