@@ -100,7 +100,8 @@
     term.onData((data) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(encoder.encode(data));
     });
-    term.onBinary((data) => {
+    // Mouse reports that are not UTF-8 (xterm.js 4.1 and later).
+    if (term.onBinary) term.onBinary((data) => {
       if (ws.readyState !== WebSocket.OPEN) return;
       const bytes = new Uint8Array(data.length);
       for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 255;
