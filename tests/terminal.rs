@@ -383,4 +383,20 @@ async fn joined(addr: &str, term: &str, cookie: &str, ann: &mut Socket, id: &str
             other => panic!("not closed cleanly: {other:?}"),
         }
     }
+
+    // A shell on a server that is not running: the terminal says why.
+    let mut request = format!("ws://{addr}{term}")
+        .into_client_request()
+        .expect("a request");
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("a cookie header"));
+    let (mut none, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("a WebSocket");
+    let said = read_until(&mut none, "]\r\n").await;
+    assert_eq!(
+        said,
+        "\r\n[no shell on server-01: it is not running (its start button starts it)]\r\n"
+    );
 }

@@ -74,13 +74,54 @@ pub fn router() -> Router<Portal> {
         .route("/lab/{lab}/terms", get(list))
 }
 
+/// The terminals a lab may have open at once.
+pub const PER_LAB: usize = 16;
+
 /// The open terminal sessions, by id.
 #[derive(Default)]
 pub struct Sessions {
     open: Mutex<HashMap<String, Arc<Session>>>,
+    /// Sessions being opened, by lab: counted against [`PER_LAB`] already.
+    opening: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A session being opened, counted against its lab's [`PER_LAB`] until
+/// it is dropped (by then the session is open, or failed).
+struct Opening {
+    lab: String,
+    opening: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        let mut opening = self.opening.lock().expect("sessions lock");
+        if let Some(n) = opening.get_mut(&self.lab) {
+            *n -= 1;
+            if *n == 0 {
+                opening.remove(&self.lab);
+            }
+        }
+    }
 }
 
 impl Sessions {
+    /// Room for one more session of `lab`, if it has fewer than
+    /// [`PER_LAB`] open or being opened.
+    fn reserve(&self, lab: &str) -> Option<Opening> {
+        let open = self.open.lock().expect("sessions lock");
+        let mut opening = self.opening.lock().expect("sessions lock");
+        let now =
+            open.values().filter(|s| s.lab == lab).count() + opening.get(lab).copied().unwrap_or(0);
+        if now >= PER_LAB {
+            return None;
+        }
+        *opening.entry(lab.to_string()).or_default() += 1;
+        Some(Opening {
+            lab: lab.to_string(),
+            opening: self.opening.clone(),
+        })
+    }
+
     fn get(&self, id: &str) -> Option<Arc<Session>> {
         self.open.lock().expect("sessions lock").get(id).cloned()
     }
@@ -378,9 +419,15 @@ async fn open(
     server: String,
     (cols, rows): (u16, u16),
 ) {
-    let opened = match lab.driver.terminals() {
-        Some(t) => t.terminal(&server, cols, rows).await,
-        None => Err(crate::error::Error::failure(format!(
+    let reserved = portal.terms.reserve(&lab.lab);
+    let opened = match (reserved.is_some(), lab.driver.terminals()) {
+        (false, _) => Err(crate::error::Error::failure(format!(
+            "{} terminals are open on this lab already",
+            PER_LAB
+        ))
+        .with_hint("close one of them first")),
+        (true, Some(t)) => t.terminal(&server, cols, rows).await,
+        (true, None) => Err(crate::error::Error::failure(format!(
             "the hosts of {} have no terminals here",
             lab.lab
         ))),
@@ -395,8 +442,10 @@ async fn open(
     let terminal = match opened {
         Ok(t) => t,
         Err(e) => {
-            let hint = e.hint_text().map(|h| format!(" ({h})")).unwrap_or_default();
-            let line = format!("\r\n[no shell on {server}: {}{hint}]\r\n", e.headline());
+            let line = format!(
+                "\r\n[no shell on {server}: {}]\r\n",
+                why_not(&lab, &server, &e).await
+            );
             let _ = socket.send(Message::Binary(line.into())).await;
             let _ = socket.send(close(close_code::ERROR, "no shell")).await;
             return;
@@ -417,9 +466,29 @@ async fn open(
         attached: watch::channel(0).0,
     });
     portal.terms.insert(session.clone());
+    drop(reserved);
     let joined = session.join();
     tokio::spawn(run(portal, session.clone(), terminal.output));
     serve(socket, session, joined).await;
+}
+
+/// Why no shell could be opened on `server`, in the page's words: the
+/// server's state where that is why, else the driver's error.
+async fn why_not(lab: &super::LabHandle, server: &str, e: &crate::error::Error) -> String {
+    let host = lab
+        .driver
+        .hosts()
+        .await
+        .ok()
+        .map(|hosts| hosts.into_iter().find(|h| h.server == server));
+    match host {
+        Some(Some(h)) if !h.running => "it is not running (its start button starts it)".into(),
+        Some(None) => "it does not exist (ask your instructor to bring the lab up)".into(),
+        _ => {
+            let hint = e.hint_text().map(|h| format!(" ({h})")).unwrap_or_default();
+            format!("{}{hint}", e.headline())
+        }
+    }
 }
 
 /// Attaches a socket to an open session.
@@ -580,6 +649,19 @@ mod tests {
         let mut long = Vec::new();
         keep_recent(&mut long, &vec![b'y'; 3 * LIMIT]);
         assert_eq!(long.len(), LIMIT);
+    }
+
+    #[test]
+    fn a_lab_has_so_many_terminals_open_at_once() {
+        let sessions = Sessions::default();
+        let held: Vec<Opening> = (0..PER_LAB)
+            .map(|_| sessions.reserve("ann").expect("room"))
+            .collect();
+        assert!(sessions.reserve("ann").is_none());
+        assert!(sessions.reserve("bob").is_some(), "another lab's own");
+        drop(held);
+        assert!(sessions.reserve("ann").is_some());
+        assert!(sessions.opening.lock().expect("lock").is_empty());
     }
 
     #[test]
