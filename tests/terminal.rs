@@ -256,6 +256,18 @@ fn a_learner_types_into_a_shell_on_their_server_and_the_instructor_joins_it() {
         type_in(&mut ann, "stty size\r").await;
         read_line(&mut ann, "30 100").await;
 
+        // Bytes a terminal passes on as they are, the lowest too: the
+        // pauses have them come first in a piece of output, where a
+        // client guessing the stream's framing from its first bytes
+        // would take them for a header.
+        type_in(
+            &mut ann,
+            "sleep 0.5; printf '\\001\\002ABCDEFGHIJ'; sleep 0.5; echo; echo after-$((6*7))\r",
+        )
+        .await;
+        let seen = read_line(&mut ann, "after-42").await;
+        assert!(seen.contains("\u{1}\u{2}ABCDEFGHIJ\r\n"), "{seen:?}");
+
         too_large_a_message(&addr, &term, &cookie).await;
         left_alone(&addr, &term, &cookie).await;
         joined(&addr, &term, &cookie, &mut ann, &id).await;

@@ -1,6 +1,7 @@
 //! Shells in a terminal in a server's container, for people to type into
 //! (the portal's terminals): an exec with a TTY, its input and output
-//! attached, resized through the engine. The engine has no way to end an
+//! attached (started as a command is, so that its output comes framed),
+//! resized through the engine. The engine has no way to end an
 //! exec, so hanging up is done inside the container: every process of
 //! the terminal carries a mark in its environment, and each gets SIGHUP,
 //! as a closed terminal window sends.
@@ -59,9 +60,14 @@ pub async fn open(
     let started = docker
         .start_exec(
             &created.id,
+            // The shell has its terminal (made at creation); started
+            // without one, the engine frames the output as it does a
+            // command's: a terminal's raw output, which the client would
+            // have to tell from such frames by its first bytes, could
+            // be taken for one (a program writing \x01 first).
             Some(StartExecOptions {
                 detach: false,
-                tty: true,
+                tty: false,
                 output_capacity: None,
             }),
         )
