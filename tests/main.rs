@@ -20,6 +20,7 @@ mod ssh;
 mod stack_errors;
 mod stack_mutants;
 mod stack_schema;
+mod terminal;
 mod up;
 mod verify;
 mod volumes;

@@ -33,6 +33,28 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("assets/monitor.js"),
     ),
+    ("term.js", "text/javascript", include_str!("assets/term.js")),
+    (
+        "xterm/xterm.min.js",
+        "text/javascript",
+        include_str!("assets/xterm/xterm.min.js"),
+    ),
+    (
+        "xterm/xterm-addon-fit.min.js",
+        "text/javascript",
+        include_str!("assets/xterm/xterm-addon-fit.min.js"),
+    ),
+    (
+        "xterm/xterm.min.css",
+        "text/css",
+        include_str!("assets/xterm/xterm.min.css"),
+    ),
+    // xterm.js's licence travels with it.
+    (
+        "xterm/LICENSE",
+        "text/plain; charset=utf-8",
+        include_str!("assets/xterm/LICENSE"),
+    ),
 ];
 
 pub fn router() -> Router<Portal> {
