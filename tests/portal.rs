@@ -593,10 +593,13 @@ async fn in_chromium(base: &str, people: &People, browser: &Browser) {
     let ann = browser.session().await;
     let teacher = browser.session().await;
     ann_opens_her_lab(&ann, &people.ann).await;
-    // THE TERMINAL CHECK goes here once `term.rs` serves terminals: ann
-    // presses server-01's terminal button, types `hostname` and reads
-    // back `server-01`.
+    ann_types_in_a_terminal(&ann).await;
     open_link(&teacher, &people.instructor, &format!("/class/{CLASS}")).await;
+    the_instructor_joins_anns_terminal(&ann, &teacher).await;
+    teacher
+        .goto(&format!("{base}/class/{CLASS}"))
+        .await
+        .expect("back to the grid");
     let up = format!(
         "{} && document.querySelector('#grid tr[data-lab=\"{ANN}\"] td.state').textContent === 'up';",
         grid_down("").trim_end_matches(';')
@@ -654,6 +657,102 @@ async fn ann_opens_her_lab(ann: &Client, link: &Link) {
     until(ann, &shown_as("running"), Duration::ZERO)
         .await
         .expect("server-01 running in the table and the diagram");
+}
+
+/// Whether the newest terminal of the page shows a line that is `line`
+/// alone (not a prompt that has it in it).
+fn terminal_line(line: &str) -> String {
+    format!(
+        "return Array.from(document.querySelectorAll('#terms .term:last-child .xterm-rows > div'))
+            .some((d) => d.textContent.trim() === '{line}');"
+    )
+}
+
+/// Types `keys` and Enter into the newest terminal of the page.
+async fn type_line(client: &Client, keys: &str) {
+    client
+        .find(Locator::Css(
+            "#terms .term:last-child textarea.xterm-helper-textarea",
+        ))
+        .await
+        .expect("the terminal's input")
+        .send_keys(&format!("{keys}\u{E007}"))
+        .await
+        .expect("type into the terminal");
+}
+
+/// Ann opens a terminal on server-01 with its button, types `hostname`
+/// and reads `server-01` back.
+async fn ann_types_in_a_terminal(ann: &Client) {
+    ann.find(Locator::Css(&format!(
+        "{ROW} button[data-act=\"terminal\"]"
+    )))
+    .await
+    .expect("server-01's terminal button")
+    .click()
+    .await
+    .expect("click");
+    let opened = "return !!document.querySelector('#term-tabs button[data-session]');";
+    until(ann, opened, Duration::from_secs(20))
+        .await
+        .expect("a terminal session opens");
+    type_line(ann, "hostname").await;
+    if until(ann, &terminal_line("server-01"), Duration::from_secs(10))
+        .await
+        .is_none()
+    {
+        browser::screenshot(ann, "failed-terminal").await;
+        panic!("`hostname` in server-01's terminal did not print server-01");
+    }
+}
+
+/// The instructor, on ann's page, joins her open terminal: sees what it
+/// showed, and what each types shows on both.
+async fn the_instructor_joins_anns_terminal(ann: &Client, teacher: &Client) {
+    teacher
+        .find(Locator::Css(&format!(
+            "#grid tr[data-lab=\"{ANN}\"] a.button"
+        )))
+        .await
+        .expect("the grid's link to ann's page")
+        .click()
+        .await
+        .expect("open ann's page");
+    let join = "#term-joins button[data-session]";
+    let listed = format!("return !!document.querySelector('{join}');");
+    until(teacher, &listed, Duration::from_secs(10))
+        .await
+        .expect("ann's open terminal is listed to join");
+    teacher
+        .find(Locator::Css(join))
+        .await
+        .expect("the join button")
+        .click()
+        .await
+        .expect("join");
+    until(
+        teacher,
+        &terminal_line("server-01"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("the joined terminal shows what ann's showed");
+    type_line(teacher, "echo help-from-the-instructor").await;
+    until(
+        ann,
+        &terminal_line("help-from-the-instructor"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("what the instructor typed shows in ann's terminal");
+    until(
+        teacher,
+        &terminal_line("help-from-the-instructor"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("and in the instructor's");
+    browser::screenshot(teacher, "instructor-joined-terminal").await;
 }
 
 /// What a lab page's table and banner say, for a failure's message.

@@ -70,7 +70,14 @@
     const hint = box.querySelector(".hint");
     if (hint) hint.hidden = true;
 
-    const term = new window.Terminal({ cursorBlink: true, fontSize: 13, scrollback: 5000 });
+    const term = new window.Terminal({
+      cursorBlink: true,
+      fontSize: 13,
+      scrollback: 5000,
+      // Text in the page (not a canvas): readable by screen readers and
+      // by the page's own tests.
+      rendererType: "dom",
+    });
     const fitter = new window.FitAddon.FitAddon();
     term.loadAddon(fitter);
     term.open(pane);
@@ -93,7 +100,7 @@
       : "cols=" + term.cols + "&rows=" + term.rows;
     const ws = new WebSocket(socketUrl(server, query));
     ws.binaryType = "arraybuffer";
-    const t = { server, term, fitter, pane, tab, ws, id: count, session: null, closing: false };
+    const t = { server, term, fitter, pane, tab, ws, id: count, session: join, closing: false };
     open.push(t);
 
     const encoder = new TextEncoder();
@@ -142,6 +149,29 @@
     const r = await fetch(labBase + "/terms");
     return r.ok ? r.json() : [];
   };
+
+  // The instructor's view of a learner's lab: the learner's open
+  // terminals, each to join (the same shell, seen by both).
+  const joins = document.getElementById("term-joins");
+  if (joins && document.body.dataset.instructor === "true") {
+    const refresh = async () => {
+      const mine = new Set(open.map((t) => t.session));
+      const theirs = (await window.listTerminals()).filter((s) => !mine.has(s.id));
+      joins.hidden = theirs.length === 0;
+      joins.textContent = theirs.length ? "Open terminals: " : "";
+      for (const s of theirs) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.dataset.session = s.id;
+        b.textContent = "join " + s.server + " (" + s.by + ")";
+        b.title = "The same shell as " + s.by + "'s: both of you see it and can type";
+        b.addEventListener("click", () => { window.joinTerminal(s.server, s.id); refresh(); });
+        joins.appendChild(b);
+      }
+    };
+    refresh();
+    setInterval(refresh, 3000);
+  }
 
   if (window.ResizeObserver) {
     new ResizeObserver(() => fit(current)).observe(box);
