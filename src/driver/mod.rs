@@ -234,6 +234,10 @@ pub trait Driver: Send + Sync {
     fn keeper(&self) -> Option<&dyn Keeper> {
         None
     }
+    /// The hosts' changes as they happen.
+    fn events(&self) -> Option<&dyn Events> {
+        None
+    }
 }
 
 /// Publishes a lab's site on the machine that runs it, as the internet
@@ -278,6 +282,23 @@ pub trait Keeper: Send + Sync {
     async fn kept(&self) -> Result<Vec<Kept>>;
     /// Drops kept data for good (its host removed first).
     async fn drop_kept(&self, kept: &[Kept]) -> Result<()>;
+}
+
+/// The servers of a lab whose hosts changed, each name as the change
+/// happens (see [`Events::changes`]).
+pub type ChangeStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = String> + Send + 'static>>;
+
+/// Tells of the lab's hosts' changes as they happen, so that whoever shows
+/// the lab looks again then rather than asking every host all the time.
+#[async_trait::async_trait]
+pub trait Events: Send + Sync {
+    /// The name of each server whose host was created, started, died,
+    /// stopped, paused or removed, or whose health changed, from about now
+    /// on (a change of the last moments may be told again). The stream
+    /// ends when the backend stops telling (the engine's connection
+    /// broke): ask again then.
+    async fn changes(&self) -> Result<ChangeStream>;
 }
 
 /// What every driver can be asked, answered by its capabilities where it

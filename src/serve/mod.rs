@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod live;
 pub mod pages;
+pub mod probes;
 pub mod site;
 pub mod term;
 mod tls;

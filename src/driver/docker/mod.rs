@@ -18,7 +18,7 @@
 //! - [`server`], [`volumes`]: a server's container and its kept data;
 //!   [`containers`]: a container's life (started in its lab's turn,
 //!   stopped, removed); [`files`]: files into it; [`exec`]: commands in
-//!   it, and its init's output.
+//!   it, and its init's output; [`events`]: its changes as they happen.
 //! - [`forwarder`]: the site published on the engine's host; [`check`]:
 //!   rendered files checked in throwaway containers; [`engine`]: the
 //!   plainest Engine API calls the others share.
@@ -29,6 +29,7 @@ pub mod containers;
 pub mod copy;
 pub mod endpoint;
 pub mod engine;
+pub mod events;
 pub mod exec;
 pub mod files;
 pub mod forwarder;
@@ -274,6 +275,10 @@ impl Driver for DockerDriver {
     }
 
     fn keeper(&self) -> Option<&dyn Keeper> {
+        Some(self)
+    }
+
+    fn events(&self) -> Option<&dyn super::Events> {
         Some(self)
     }
 
