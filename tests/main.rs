@@ -12,6 +12,7 @@ mod golden;
 mod grade;
 mod harness;
 mod isolation;
+mod live;
 mod place;
 mod resume;
 mod ssh;

@@ -284,20 +284,29 @@ pub trait Keeper: Send + Sync {
     async fn drop_kept(&self, kept: &[Kept]) -> Result<()>;
 }
 
-/// The servers of a lab whose hosts changed, each name as the change
-/// happens (see [`Events::changes`]).
+/// A change of one of the lab's hosts, as the backend tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub server: String,
+    /// Whether the host runs after it, where the change says (a death, a
+    /// start): the backend may tell of it before its list of hosts shows
+    /// it. `None`: the list says (created, removed, health).
+    pub running: Option<bool>,
+}
+
+/// The changes of a lab's hosts, each as it happens (see
+/// [`Events::changes`]).
 pub type ChangeStream =
-    std::pin::Pin<Box<dyn futures_util::Stream<Item = String> + Send + 'static>>;
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Change> + Send + 'static>>;
 
 /// Tells of the lab's hosts' changes as they happen, so that whoever shows
 /// the lab looks again then rather than asking every host all the time.
 #[async_trait::async_trait]
 pub trait Events: Send + Sync {
-    /// The name of each server whose host was created, started, died,
-    /// stopped, paused or removed, or whose health changed, from about now
-    /// on (a change of the last moments may be told again). The stream
-    /// ends when the backend stops telling (the engine's connection
-    /// broke): ask again then.
+    /// Each change of a server's host (created, started, died, stopped,
+    /// paused, removed, its health), from about now on (a change of the
+    /// last moments may be told again). The stream ends when the backend
+    /// stops telling (the engine's connection broke): ask again then.
     async fn changes(&self) -> Result<ChangeStream>;
 }
 

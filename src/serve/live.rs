@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use super::auth::{ClassAccess, LabAccess};
 use super::probes::{GaleraView, Probed, ReplicaView, VipView};
 use super::{LabHandle, Portal, PortalError};
-use crate::driver::{ChangeStream, Host};
+use crate::driver::{Change, ChangeStream, Host};
 use crate::render::plan::Plan;
 use crate::render::supervise::ServiceStatus;
 
@@ -60,6 +60,8 @@ pub struct LabView {
 pub struct ServerView {
     pub server: String,
     pub state: String,
+    /// Each service as its supervisor says (`run`, `down`, `fail`), or
+    /// `starting` on a host just started, not asked yet.
     pub services: Vec<ServiceStatus>,
 }
 
@@ -145,6 +147,11 @@ const SETTLE: Duration = Duration::from_secs(1);
 /// How often the lab's probes run.
 const PROBES_EVERY: Duration = Duration::from_secs(3);
 
+/// How long a change told by the engine prevails over its list of hosts
+/// that does not show it yet (it lets go of a dead container's networks
+/// first, a second or two under load).
+const TOLD_FOR: Duration = Duration::from_secs(10);
+
 /// How long a watcher outlives its last page.
 const LINGER: Duration = Duration::from_secs(30);
 
@@ -202,13 +209,21 @@ impl Hub {
 enum Woken {
     Poked,
     /// A server's host changed; the stream of changes still runs.
-    Changed,
+    Changed(Change),
     /// The stream of changes ended.
     Deaf,
+    /// A look at the services or the probes finished.
+    Looked(LabView),
     Due,
 }
 
-/// One lab's watcher: what it looks at when.
+/// A look at the services and probes under way.
+type Looking = std::pin::Pin<Box<dyn std::future::Future<Output = LabView> + Send>>;
+
+/// One lab's watcher: what it looks at when. A look at the services runs
+/// beside the engine's changes, so that a change is published at once
+/// even while every server is being asked for its services; a look that
+/// began before a change has the hosts as they are now laid over it.
 struct Watcher {
     portal: Portal,
     lab: String,
@@ -223,6 +238,13 @@ struct Watcher {
     /// [`SERVICES_EVERY`].
     beat: Duration,
     probes_at: Instant,
+    /// The look under way, and the hosts as the last change had them
+    /// (`None`: no change since it began).
+    looking: Option<Looking>,
+    hosts_since: Option<Vec<Host>>,
+    /// Whether each host runs, as the engine's changes told it and its
+    /// list of hosts does not show yet, and since when (see [`TOLD_FOR`]).
+    told: HashMap<String, (bool, Instant)>,
     /// When a page last watched.
     watched: Instant,
 }
@@ -245,28 +267,34 @@ impl Watcher {
             services_at: now,
             beat: SERVICES_EVERY,
             probes_at: now,
+            looking: None,
+            hosts_since: None,
+            told: HashMap::new(),
             watched: now,
         }
     }
 
     async fn run(mut self) {
         loop {
-            let handle = match self.portal.lab(&self.lab).await {
-                Ok(handle) => Some(handle),
+            match self.portal.lab(&self.lab).await {
+                Ok(handle) => {
+                    self.subscribe(&handle).await;
+                    self.start_look(&handle);
+                    self.wait(&handle).await;
+                }
                 Err(e) => {
                     self.publish(unreachable_view(&self.lab, &e.headline()))
                         .await;
-                    self.services_at = Instant::now() + SERVICES_EVERY;
-                    None
+                    let retry = tokio::time::sleep(SERVICES_EVERY);
+                    tokio::select! {
+                        () = self.poke.notified() => {}
+                        () = retry => {}
+                    }
                 }
-            };
-            if let Some(handle) = &handle {
-                self.due(handle).await;
             }
             if self.ended() {
                 return;
             }
-            self.wait(handle.as_deref()).await;
         }
     }
 
@@ -283,38 +311,52 @@ impl Watcher {
                 .end_if_unwatched(&self.lab, &self.tx, &self.poke)
     }
 
-    /// Looks at what is due: the engine's changes asked for again, the
-    /// services, the probes.
-    async fn due(&mut self, handle: &LabHandle) {
+    /// Asks for the engine's changes, where the driver tells them, unless
+    /// they are told already or were asked for a moment ago.
+    async fn subscribe(&mut self, handle: &LabHandle) {
         let now = Instant::now();
-        if self.changes.is_none() && now >= self.subscribe_at {
-            self.subscribe_at = now + SERVICES_EVERY;
-            if let Some(events) = handle.driver.events() {
-                self.changes = events.changes().await.ok();
-                // What changed while nobody was told is looked at now.
-                self.services_at = now;
-            }
+        if self.changes.is_some() || now < self.subscribe_at {
+            return;
         }
-        let current = self.tx.borrow().clone();
-        let mut view = (*current).clone();
-        if now >= self.services_at {
-            view = look_services(handle, &current).await;
+        self.subscribe_at = now + SERVICES_EVERY;
+        if let Some(events) = handle.driver.events() {
+            self.changes = events.changes().await.ok();
+            // What changed while nobody was told is looked at now.
+            self.services_at = now;
+        }
+    }
+
+    /// Begins a look at the services, the probes, or both, where due and
+    /// none is under way.
+    fn start_look(&mut self, handle: &Arc<LabHandle>) {
+        let now = Instant::now();
+        let services = now >= self.services_at;
+        let probes = now >= self.probes_at && super::probes::any(&handle.topo);
+        if self.looking.is_some() || !(services || probes) {
+            return;
+        }
+        if services {
             self.services_at = now + self.beat;
             self.beat = (self.beat * 2).min(SERVICES_EVERY);
         }
-        if now >= self.probes_at && view.up && super::probes::any(&handle.topo) {
-            let running = view.running();
-            let probed = super::probes::probe(&*handle.driver, &handle.topo, &running).await;
-            view.set_probed(probed);
+        if probes {
             self.probes_at = now + PROBES_EVERY;
         }
-        self.publish(view).await;
+        self.hosts_since = None;
+        let current = self.tx.borrow().clone();
+        self.looking = Some(Box::pin(look_again(
+            handle.clone(),
+            current,
+            services,
+            probes,
+        )));
     }
 
-    /// Waits for a poke, a change, or what is due next; a change is
-    /// published at once from the hosts alone.
-    async fn wait(&mut self, handle: Option<&LabHandle>) {
+    /// Waits for a poke, a change, the look under way, or what is due
+    /// next; a change is published at once from the hosts alone.
+    async fn wait(&mut self, handle: &LabHandle) {
         let until = self.services_at.min(self.probes_at);
+        let idle = self.looking.is_none();
         let woken = {
             let change = async {
                 match self.changes.as_mut() {
@@ -322,10 +364,24 @@ impl Watcher {
                     None => std::future::pending().await,
                 }
             };
+            let looked = async {
+                match self.looking.as_mut() {
+                    Some(look) => look.await,
+                    None => std::future::pending().await,
+                }
+            };
+            let due = async {
+                if idle {
+                    tokio::time::sleep_until(until).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
                 () = self.poke.notified() => Woken::Poked,
-                changed = change => if changed.is_some() { Woken::Changed } else { Woken::Deaf },
-                () = tokio::time::sleep_until(until) => Woken::Due,
+                changed = change => changed.map_or(Woken::Deaf, Woken::Changed),
+                view = looked => Woken::Looked(view),
+                () = due => Woken::Due,
             }
         };
         let now = Instant::now();
@@ -335,23 +391,42 @@ impl Watcher {
                 self.changes = None;
                 self.subscribe_at = now + SERVICES_EVERY;
             }
-            Woken::Changed => {
-                self.drain();
-                if let Some(handle) = handle {
-                    self.hosts_changed(handle).await;
-                }
+            Woken::Changed(change) => {
+                self.tell(change, now);
+                self.drain(now);
+                self.hosts_changed(handle).await;
                 self.beat = SETTLE;
                 self.services_at = self.services_at.min(now + SETTLE);
+            }
+            Woken::Looked(view) => {
+                self.looking = None;
+                let mut view = match self.hosts_since.take() {
+                    Some(hosts) if view.reachable => with_hosts(&view, &handle.plan, &hosts),
+                    _ => view,
+                };
+                if view.reachable {
+                    view = self.told_over_view(view, &handle.plan);
+                }
+                self.publish(view).await;
             }
             Woken::Due => {}
         }
     }
 
-    /// Passes over the changes told already: one look covers them all.
-    fn drain(&mut self) {
+    /// Notes what a change says of its host (the engine's list may not
+    /// show it yet).
+    fn tell(&mut self, change: Change, now: Instant) {
+        match change.running {
+            Some(running) => self.told.insert(change.server, (running, now)),
+            None => self.told.remove(&change.server),
+        };
+    }
+
+    /// Takes the changes told already: one look covers them all.
+    fn drain(&mut self, now: Instant) {
         while let Some(changes) = self.changes.as_mut() {
             match changes.next().now_or_never() {
-                Some(Some(_)) => {}
+                Some(Some(change)) => self.tell(change, now),
                 Some(None) => self.changes = None,
                 None => break,
             }
@@ -361,13 +436,42 @@ impl Watcher {
     /// Publishes the hosts as they stand now, the rest as it was.
     async fn hosts_changed(&mut self, handle: &LabHandle) {
         let view = match handle.driver.hosts().await {
-            Ok(hosts) => {
+            Ok(mut hosts) => {
+                told_over(&mut self.told, &mut hosts);
                 let current = self.tx.borrow().clone();
-                with_hosts(&current, &handle.plan, &hosts)
+                let view = with_hosts(&current, &handle.plan, &hosts);
+                if self.looking.is_some() {
+                    self.hosts_since = Some(hosts);
+                }
+                view
             }
             Err(e) => unreachable_view(&self.lab, &e.headline()),
         };
         self.publish(view).await;
+    }
+
+    /// `view` with the hosts as the engine's changes told them, where its
+    /// list did not show it yet.
+    fn told_over_view(&mut self, view: LabView, plan: &Plan) -> LabView {
+        let mut hosts: Vec<Host> = view
+            .servers
+            .iter()
+            .filter(|s| s.state != "absent")
+            .map(|s| Host {
+                server: s.server.clone(),
+                running: s.runs(),
+                structure: None,
+                handle: String::new(),
+                status: String::new(),
+                networks: None,
+                services: None,
+                kept: None,
+            })
+            .collect();
+        if !told_over(&mut self.told, &mut hosts) {
+            return view;
+        }
+        with_hosts(&view, plan, &hosts)
     }
 
     /// Publishes `view` if it differs from the last one; an engine that
@@ -376,6 +480,7 @@ impl Watcher {
         if !view.reachable {
             self.portal.forget(&self.lab).await;
             self.changes = None;
+            self.looking = None;
         }
         self.tx.send_if_modified(|v| {
             let changed = **v != view;
@@ -385,6 +490,45 @@ impl Watcher {
             changed
         });
     }
+}
+
+/// The lab looked at again: its services (else as `current` has them),
+/// then what its probes find (else what `current` has of them).
+async fn look_again(
+    handle: Arc<LabHandle>,
+    current: Arc<LabView>,
+    services: bool,
+    probes: bool,
+) -> LabView {
+    let mut view = if services {
+        look_services(&handle, &current).await
+    } else {
+        (*current).clone()
+    };
+    if probes && view.up {
+        let running = view.running();
+        let probed = super::probes::probe(&*handle.driver, &handle.topo, &running).await;
+        view.set_probed(probed);
+    }
+    view
+}
+
+/// Lays over `hosts` what the engine's changes told of them (`told`) and
+/// its list does not show yet; forgets what it shows now, and what was
+/// told too long ago. Whether anything was laid over.
+fn told_over(told: &mut HashMap<String, (bool, Instant)>, hosts: &mut [Host]) -> bool {
+    told.retain(|server, (running, at)| {
+        at.elapsed() < TOLD_FOR
+            && hosts
+                .iter()
+                .any(|h| h.server == *server && h.running != *running)
+    });
+    for h in hosts.iter_mut() {
+        if let Some((running, _)) = told.get(&h.server) {
+            h.running = *running;
+        }
+    }
+    !told.is_empty()
 }
 
 fn unreachable_view(lab: &str, why: &str) -> LabView {
@@ -482,7 +626,7 @@ async fn look_services(handle: &LabHandle, current: &LabView) -> LabView {
         .into_iter()
         .map(|s| {
             let state = match s.state.as_str() {
-                "running" if s.services.iter().any(|x| x.state != "up") => "unhealthy",
+                "running" if s.services.iter().any(|x| x.state != "run") => "unhealthy",
                 "running" => "running",
                 "absent" => "absent",
                 _ => "stopped",
@@ -617,7 +761,7 @@ mod tests {
             .map(|s| ServerView {
                 server: s.name.clone(),
                 state: "running".into(),
-                services: all(s, "up"),
+                services: all(s, "run"),
             })
             .collect();
         let mut view = view_of(&plan.stack, servers);

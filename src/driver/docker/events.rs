@@ -1,7 +1,10 @@
 //! The engine's events for one lab (`GET /events`): each change of a
 //! server's container (created, started, died, stopped, paused, removed,
-//! its health) told as the name of its server, read from the container's
-//! `io.infractl.server` label, which the engine hands with each event.
+//! its health) told as its server, read from the container's
+//! `io.infractl.server` label, which the engine hands with each event,
+//! and whether it runs after. The engine tells of a death before its
+//! list of containers shows it (it lets go of the container's networks
+//! first, a second under load): the event is the news.
 //! What the lab's own helpers do (they carry no server label) and the
 //! commands run in its containers (`exec_*` events) are not told.
 
@@ -14,7 +17,7 @@ use futures_util::StreamExt;
 
 use super::names::{LABEL_LAB, LABEL_SERVER};
 use super::DockerDriver;
-use crate::driver::{ChangeStream, Events};
+use crate::driver::{Change, ChangeStream, Events};
 use crate::error::Result;
 
 /// The actions of a container that change what its host is.
@@ -46,10 +49,10 @@ pub fn filters(lab: &str) -> HashMap<String, Vec<String>> {
     ])
 }
 
-/// The server whose host an event changed, if it is a server's container
-/// and the event one of [`ACTIONS`] (`health_status: unhealthy` is
-/// `health_status`).
-pub fn server_of(event: &EventMessage) -> Option<String> {
+/// The change of a server's host an event tells, if it is a server's
+/// container and the event one of [`ACTIONS`] (`health_status: unhealthy`
+/// is `health_status`).
+pub fn change_of(event: &EventMessage) -> Option<Change> {
     if event.typ != Some(EventMessageTypeEnum::CONTAINER) {
         return None;
     }
@@ -58,13 +61,19 @@ pub fn server_of(event: &EventMessage) -> Option<String> {
     if !ACTIONS.contains(&action) {
         return None;
     }
-    event
+    let server = event
         .actor
         .as_ref()?
         .attributes
         .as_ref()?
-        .get(LABEL_SERVER)
-        .cloned()
+        .get(LABEL_SERVER)?
+        .clone();
+    let running = match action {
+        "die" | "stop" | "pause" => Some(false),
+        "start" | "restart" | "unpause" => Some(true),
+        _ => None,
+    };
+    Some(Change { server, running })
 }
 
 #[async_trait::async_trait]
@@ -82,7 +91,7 @@ impl Events for DockerDriver {
         // An error ends the stream: whoever reads it asks again.
         let servers = events
             .take_while(|e| std::future::ready(e.is_ok()))
-            .filter_map(|e| std::future::ready(e.ok().as_ref().and_then(server_of)));
+            .filter_map(|e| std::future::ready(e.ok().as_ref().and_then(change_of)));
         Ok(Box::pin(servers))
     }
 }
@@ -108,24 +117,29 @@ mod tests {
     }
 
     #[test]
-    fn a_servers_container_changing_names_its_server() {
+    fn a_servers_container_changing_names_its_server_and_whether_it_runs() {
         let attrs = serde_json::json!({
             "io.infractl.lab": "alice",
             "io.infractl.server": "server-01",
             "name": "alice-server-01",
             "exitCode": "137"
         });
-        for action in ["die", "start", "stop", "pause", "destroy", "create"] {
-            assert_eq!(
-                server_of(&of("container", action, attrs.clone())).as_deref(),
-                Some("server-01"),
-                "{action}"
-            );
+        let told = |action: &str| change_of(&of("container", action, attrs.clone()));
+        let change = |running| {
+            Some(Change {
+                server: "server-01".into(),
+                running,
+            })
+        };
+        for action in ["die", "stop", "pause"] {
+            assert_eq!(told(action), change(Some(false)), "{action}");
         }
-        assert_eq!(
-            server_of(&of("container", "health_status: unhealthy", attrs.clone())).as_deref(),
-            Some("server-01")
-        );
+        for action in ["start", "restart", "unpause"] {
+            assert_eq!(told(action), change(Some(true)), "{action}");
+        }
+        for action in ["create", "destroy", "health_status: unhealthy"] {
+            assert_eq!(told(action), change(None), "{action}");
+        }
     }
 
     #[test]
@@ -138,15 +152,15 @@ mod tests {
             "exec_die",
             "attach",
         ] {
-            assert_eq!(server_of(&of("container", action, server.clone())), None);
+            assert_eq!(change_of(&of("container", action, server.clone())), None);
         }
         // A lab's helper (the stranger, the forwarder): no server label.
         let helper = serde_json::json!({"io.infractl.lab": "alice", "name": "alice-_stranger"});
-        assert_eq!(server_of(&of("container", "die", helper)), None);
+        assert_eq!(change_of(&of("container", "die", helper)), None);
         // A network's event names no server either.
-        assert_eq!(server_of(&of("network", "destroy", server)), None);
+        assert_eq!(change_of(&of("network", "destroy", server)), None);
         assert_eq!(
-            server_of(&event(serde_json::json!({"Type": "container"}))),
+            change_of(&event(serde_json::json!({"Type": "container"}))),
             None
         );
     }
