@@ -846,4 +846,25 @@ mod tests {
         assert_eq!(after.vips.len(), 1);
         assert!(after.vips[0].holders.is_empty());
     }
+
+    #[test]
+    fn a_death_told_prevails_until_the_list_shows_it() {
+        let now = Instant::now();
+        let mut told = HashMap::from([("server-01".to_string(), (false, now))]);
+        // The engine still lists it running: the death told wins.
+        let mut hosts = vec![host("server-01", true), host("server-02", true)];
+        assert!(told_over(&mut told, &mut hosts));
+        assert!(!hosts[0].running);
+        assert!(hosts[1].running);
+        // Once the list shows it, what was told is forgotten.
+        let mut hosts = vec![host("server-01", false), host("server-02", true)];
+        assert!(!told_over(&mut told, &mut hosts));
+        assert!(told.is_empty());
+        // What was told long ago gives way to the list.
+        let long_ago = now.checked_sub(TOLD_FOR).expect("an instant that long ago");
+        let mut told = HashMap::from([("server-01".to_string(), (false, long_ago))]);
+        let mut hosts = vec![host("server-01", true)];
+        assert!(!told_over(&mut told, &mut hosts));
+        assert!(hosts[0].running);
+    }
 }
