@@ -64,9 +64,9 @@ fn healthy(view: &LabView) -> bool {
             .any(|r| r.server == "server-02" && r.running)
 }
 
-async fn docker(args: &[&str]) {
+async fn docker(args: Vec<String>) {
     let out = tokio::process::Command::new("docker")
-        .args(args)
+        .args(&args)
         .output()
         .await
         .expect("docker cli");
@@ -149,13 +149,16 @@ fn the_live_view_shows_a_killed_server_stopped_at_once_and_its_return() {
         let mut figures = Vec::new();
         for round in 0..ROUNDS {
             let asked = SystemTime::now();
-            docker(&["kill", &container]).await;
+            // The view is watched while the command runs: it may show the
+            // death before the command returns.
+            let kill = tokio::spawn(docker(vec!["kill".into(), container.clone()]));
             let view = until(&mut rx, Duration::from_secs(10), |v| {
                 state(v, "server-01") == "stopped"
             })
             .await
             .unwrap_or_else(|v| panic!("round {round}: server-01 never showed stopped: {v:#?}"));
             let shown = SystemTime::now();
+            kill.await.expect("docker kill ran");
             let died = died_at(&container, asked).await;
             figures.push(Figure {
                 from_death: shown.duration_since(died).unwrap_or_default(),
@@ -164,7 +167,7 @@ fn the_live_view_shows_a_killed_server_stopped_at_once_and_its_return() {
             assert_eq!(view.down(), ["server-01"]);
             assert!(view.replication.iter().all(|r| r.server != "server-01"));
 
-            docker(&["start", &container]).await;
+            docker(vec!["start".into(), container.clone()]).await;
             until(&mut rx, Duration::from_secs(60), healthy)
                 .await
                 .unwrap_or_else(|v| panic!("round {round}: the lab never came back: {v:#?}"));
