@@ -6,6 +6,14 @@
 #   scripts/bench.sh [N] [STACK...]        Docker driver; default: 5 runs of task0 task1
 #   scripts/bench.sh --ssh [N] [STACK...]  SSH driver; default: 5 runs of task1 task3
 #   scripts/bench.sh --class N [STACK]     a class of N labs (default task1) on the engine
+#   scripts/bench.sh --portal [N]          the classroom portal over a class of N task0 labs (default 30)
+#
+# --portal: `infractl serve` over a class of N labs. A key's echo through a
+# portal terminal, p50/p99 over 1,000 keys, beside `docker exec -it` on the
+# same server (the floor); every learner's page stream held open at once,
+# the portal's memory (goal <= 60 MB) and its CPU at rest (goal <= 2 % of
+# a core) over 30 s; the time from a server's death (`docker kill`) to its
+# page saying so, 5 times.
 #
 # --class: `infractl class up` of N labs until every lab serves, beside the
 # engine's own floor measured in the same run (as many bare containers of
@@ -33,6 +41,11 @@ cd "$(dirname "$0")/.."
 
 ssh=0
 class=0
+portal=0
+if [ "${1:-}" = --portal ]; then
+    portal=${2:-30}
+    shift $(( $# >= 2 ? 2 : 1 ))
+fi
 if [ "${1:-}" = --class ]; then
     class=${2:?--class needs the number of labs}
     shift 2
@@ -60,7 +73,10 @@ work=$(mktemp -d)
 export INFRACTL_STATE_DIR=$work/state
 vms=()
 nets=()
+serve=
 cleanup() {
+    [ -z "$serve" ] || kill "$serve" 2>/dev/null || true
+    [ ! -f "$work/portal.yaml" ] || "$bin" -q class down "$work/portal.yaml" >/dev/null 2>&1 || true
     [ ${#vms[@]} -eq 0 ] || docker rm -f "${vms[@]}" >/dev/null 2>&1 || true
     [ ${#nets[@]} -eq 0 ] || docker network rm "${nets[@]}" >/dev/null 2>&1 || true
     rm -rf "$work"
@@ -181,6 +197,51 @@ print(total / 2**20)')
         return 1
     fi
 }
+# bench_portal N: the portal's figures over a class of N task0 labs.
+bench_portal() {
+    local n=$1 class="portal$$" port cookie lab pairs=() py=python3
+    printf 'name: %s\nstack: task0\nstudents: %s\n' "$class" "$n" > "$work/portal.yaml"
+    "$bin" -q class up "$work/portal.yaml" >/dev/null
+    # The WebSocket client of the echo figure, in a venv of the run's own.
+    python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q websockets >/dev/null && py=$work/venv/bin/python3
+    "$bin" serve --listen 127.0.0.1:0 2> "$work/serve.err" &
+    serve=$!
+    until port=$(sed -n 's|.* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$work/serve.err") && [ -n "$port" ]; do sleep 0.2; done
+    local url=http://127.0.0.1:$port
+    while read -r lab cookie; do
+        pairs+=("$lab=$cookie")
+    done < <("$bin" class links "$work/portal.yaml" --json | python3 -c '
+import json, sys
+for l in json.load(sys.stdin):
+    if l["role"] == "learner":
+        print(l["lab"], l["url"].rsplit("/", 1)[1])')
+    lab=${pairs[0]%%=*}
+    cookie=${pairs[0]#*=}
+    echo "The portal over a class of $n task0 labs ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$py" scripts/portal_bench.py echo "$url" "$cookie" "$lab" server-01 "$lab-server-01" 1000 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("  a key'"'"'s echo, %d keys: portal terminal p50 %.2f ms, p99 %.2f ms; docker exec -it p50 %.2f ms, p99 %.2f ms" % (
+    r["keys"], r["portal"]["p50_ms"], r["portal"]["p99_ms"], r["docker_exec"]["p50_ms"], r["docker_exec"]["p99_ms"]))'
+    python3 scripts/portal_bench.py pages "$url" "$serve" 30 "${pairs[@]}" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("  %d learner pages open (%d live): portal RSS %.1f MB (goal <= 60), CPU at rest %.2f %% of a core over %d s (goal <= 2)" % (
+    r["pages"], r["pages_live"], r["rss_mb"], r["cpu_at_rest_pct"], r["seconds"]))'
+    python3 scripts/portal_bench.py death "$url" "$cookie" "$lab" server-01 "$lab-server-01" 5 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("  a server killed to its page saying so, %d times: p50 %.0f ms, worst %.0f ms (%s)" % (
+    r["times"], r["p50_ms"], max(r["ms"]), ", ".join(map(str, r["ms"]))))'
+    kill "$serve"
+    serve=
+    "$bin" -q class down "$work/portal.yaml" >/dev/null
+    rm "$work/portal.yaml"
+}
+if [ "$portal" != 0 ]; then
+    bench_portal "$portal"
+    exit
+fi
 if [ "$class" != 0 ]; then
     bench_class "$class" "${stacks[0]}"
     exit

@@ -4,8 +4,9 @@
 # Debian's packages, and OpenSSL's headers for the SSH driver. With --dev
 # (or in CI: CI set, as CI services do, or run from .ci/run), also what
 # only the tests and the lint use: Chromium with the DejaVu fonts, in which
-# the tests lay out the diagrams (and scripts/diagram-png.sh renders them)
-# and open the published site, shellcheck, which CI's lint runs on every
+# the tests lay out the diagrams (and scripts/diagram-png.sh renders them),
+# open the published site and drive the portal (through chromium-driver),
+# shellcheck, which CI's lint runs on every
 # script, and mdBook, which builds the book in docs/. Safe to run again.
 #
 #   scripts/setup.sh          to use infractl
@@ -49,6 +50,8 @@ if [ "$dev" = 1 ]; then
     # Sans; the published-lab test opens the site in Chromium trusting the
     # lab's site key.
     command -v chromium >/dev/null 2>&1 || need+=(chromium)
+    # The portal's tests drive that Chromium over WebDriver (tests/browser.rs).
+    command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
     dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
     # CI's lint checks the scripts (scripts/, src/shell/, .ci/run).
     command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)

@@ -127,6 +127,25 @@ impl Hosts {
     }
 }
 
+/// `serve`'s arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The portal's certificate chain (PEM): serve HTTPS.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate of the portal's own CA, made once
+    /// and kept in the state (its path is printed: learners' browsers
+    /// import it once).
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub tls_self: bool,
+}
+
 /// `up`'s arguments.
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -314,21 +333,11 @@ pub enum Command {
     /// the caller's answers 404; wrong links are rate-limited; every action
     /// is written to `<state>/.portal/audit.jsonl`. Listens on this machine
     /// only unless --listen says otherwise; HTTPS with --tls-cert and
-    /// --tls-key. Runs until Ctrl-C; a port in use is exit 2.
+    /// --tls-key, or --tls-self. Runs until Ctrl-C; a port in use is exit 2.
     #[command(
         after_help = "Example: infractl serve\n         infractl serve --listen 0.0.0.0:8443 --tls-cert portal.crt --tls-key portal.key"
     )]
-    Serve {
-        /// The address and port to listen on.
-        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// The portal's certificate chain (PEM): serve HTTPS.
-        #[arg(long, value_name = "PEM", requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The certificate's private key (PEM).
-        #[arg(long, value_name = "PEM", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-    },
+    Serve(ServeArgs),
     /// Print a lab's CA certificate (PEM), for a browser to trust.
     ///
     /// Each lab has a CA of its own, made by `up` and kept in its state;

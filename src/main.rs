@@ -229,17 +229,7 @@ async fn run(
             commands::chaos::run(&stack, json, global, p, stdout).await
         }
         Command::Class(class) => run_class(class, global, p, stdout).await,
-        Command::Serve {
-            listen,
-            tls_cert,
-            tls_key,
-        } => {
-            let options = infractl::serve::Options {
-                listen,
-                tls: tls_cert.zip(tls_key),
-            };
-            commands::serve::run(options, global, p).await
-        }
+        Command::Serve(args) => commands::serve::run(args, global, p).await,
         Command::Open { stack, .. } => commands::open::open(&stack, global, stdout).await,
         Command::Alerts { stack, json, .. } => {
             commands::alerts::run(&stack, json, global, stdout).await

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, running the real `infractl` through a
 //! small builder (see `harness`), comparing what users see.
 
+mod browser;
 mod class_errors;
 mod cli;
 mod diagram;
@@ -14,11 +15,13 @@ mod harness;
 mod isolation;
 mod live;
 mod place;
+mod portal;
 mod resume;
 mod ssh;
 mod stack_errors;
 mod stack_mutants;
 mod stack_schema;
+mod terminal;
 mod up;
 mod verify;
 mod volumes;

@@ -108,6 +108,9 @@ pub async fn down(file: &Path, global: &Global, progress: &dyn Progress) -> Resu
             }
         }
     }
+    if down.done() {
+        super::links::remove(&global.root(), &class.name)?;
+    }
     Ok(down)
 }
 

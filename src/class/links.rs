@@ -205,6 +205,18 @@ pub fn revoke(root: &Path, class: &str, student: &str) -> Result<()> {
     write(root, &access)
 }
 
+/// Forgets the class's links (`class down`): every one stops working.
+pub fn remove(root: &Path, class: &str) -> Result<()> {
+    let dir = dir(root, class);
+    match fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::caused(
+            format!("cannot delete the links of class `{class}`"),
+            e,
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn not_up(class: &str) -> Error {
     Error::usage(format!("class `{class}` has no links yet"))
         .with_hint("`infractl class up FILE` makes them with the labs")

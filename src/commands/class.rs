@@ -31,15 +31,18 @@ pub async fn up(
     let class = placed.class.name.clone();
     crate::class::links::ensure(&global.root(), &placed.class, file)?;
     let labs = placed.bring_up(global, progress).await;
-    progress.note(&format!(
-        "each student's link to the portal: `infractl class links {}` (served by `infractl serve`)",
-        file.display()
-    ));
     if json {
         emit_json(out, &labs)?;
     } else {
         emit(out, &table(&labs))?;
         emit(out, &crate::class::up::up_summary(&class, &labs))?;
+        emit(
+            out,
+            &format!(
+                "Each student's link to the portal (`infractl serve`): `infractl class links {}`.\n",
+                file.display()
+            ),
+        )?;
     }
     Ok(exit(labs.iter().all(|l| l.state == "up")))
 }

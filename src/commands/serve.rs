@@ -6,9 +6,14 @@ use crate::error::Result;
 use crate::progress::Progress;
 
 pub async fn run(
-    options: crate::serve::Options,
+    args: crate::cli::ServeArgs,
     global: &Global,
     progress: &dyn Progress,
 ) -> Result<i32> {
+    let options = crate::serve::Options {
+        listen: args.listen,
+        tls: args.tls_cert.zip(args.tls_key),
+        tls_self: args.tls_self,
+    };
     crate::serve::run(options, global.clone(), &|line| progress.note(line)).await
 }

@@ -9,7 +9,8 @@
 //!   hold a `Box<dyn Driver>`. What only some backends can do is a
 //!   capability they opt into: [`Publisher`] (the site on the engine's
 //!   host), [`Strangers`] (a host on the users' network), [`BootLog`] (a
-//!   host's init output), [`Keeper`] (data kept apart from the hosts).
+//!   host's init output), [`Keeper`] (data kept apart from the hosts),
+//!   [`Terminals`] (a shell on a host in a terminal).
 //! - [`Engine`]: where labs run (a Docker engine, an inventory's hosts):
 //!   drivers for its labs, the labs on it, its room; with [`Images`] and
 //!   [`Checks`] where it makes what hosts are made from.
@@ -238,6 +239,10 @@ pub trait Driver: Send + Sync {
     fn events(&self) -> Option<&dyn Events> {
         None
     }
+    /// Shells on the hosts in a terminal, typed into by people.
+    fn terminals(&self) -> Option<&dyn Terminals> {
+        None
+    }
 }
 
 /// Publishes a lab's site on the machine that runs it, as the internet
@@ -308,6 +313,40 @@ pub trait Events: Send + Sync {
     /// last moments may be told again). The stream ends when the backend
     /// stops telling (the engine's connection broke): ask again then.
     async fn changes(&self) -> Result<ChangeStream>;
+}
+
+/// Opens shells on a lab's hosts in a terminal, as a person logs in.
+#[async_trait::async_trait]
+pub trait Terminals: Send + Sync {
+    /// A login shell on `server` (bash, else sh) in a terminal of `cols`
+    /// columns and `rows` rows, with `TERM=xterm-256color`.
+    async fn terminal(&self, server: &str, cols: u16, rows: u16) -> Result<Terminal>;
+}
+
+/// What a terminal's shell writes, as it comes; ends when the shell does.
+pub type TerminalOutput =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes>> + Send + 'static>>;
+
+/// A shell in a terminal on a host (see [`Terminals`]): its output, its
+/// input, and a handle on the terminal itself.
+pub struct Terminal {
+    pub output: TerminalOutput,
+    /// What is typed, as a terminal's raw bytes (`\r`, `\x03`).
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    pub control: Box<dyn TerminalControl>,
+}
+
+/// The terminal around a shell: its size, and its end.
+#[async_trait::async_trait]
+pub trait TerminalControl: Send + Sync {
+    /// Gives it `cols` columns and `rows` rows (the shell gets SIGWINCH).
+    async fn resize(&self, cols: u16, rows: u16) -> Result<()>;
+    /// Hangs up, as closing a terminal window does: the shell and what it
+    /// runs get SIGHUP, and the output ends.
+    async fn hang_up(&self) -> Result<()>;
+    /// Why the shell ended, once its output has, for people (`it exited`,
+    /// `server-01 stopped`).
+    async fn why_ended(&self) -> String;
 }
 
 /// What every driver can be asked, answered by its capabilities where it

@@ -200,7 +200,7 @@ impl StateDir {
         let have = fs::read_to_string(dir.join("names")).unwrap_or_default();
         let files = ["ca.crt", "site.crt", "site.key"];
         if have != want || !files.iter().all(|f| dir.join(f).exists()) {
-            let m = make_certificates(stack, names)?;
+            let m = make_certificates(&format!("infractl lab CA ({stack})"), names)?;
             (|| {
                 write_private(&dir.join("ca.crt"), m.ca_cert.as_bytes())?;
                 write_private(&dir.join("site.crt"), m.cert.as_bytes())?;
@@ -242,8 +242,9 @@ pub(crate) fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     fs::rename(&tmp, path)
 }
 
-/// A CA for the lab and a server certificate it signs.
-fn make_certificates(stack: &str, names: &[String]) -> Result<TlsMaterial> {
+/// A CA (named `ca_name`) and a server certificate it signs for `names`
+/// (host names, or addresses).
+pub(crate) fn make_certificates(ca_name: &str, names: &[String]) -> Result<TlsMaterial> {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
         IsCa, KeyPair, KeyUsagePurpose,
@@ -251,8 +252,7 @@ fn make_certificates(stack: &str, names: &[String]) -> Result<TlsMaterial> {
     let err = |e: rcgen::Error| Error::failure(format!("cannot create the lab certificates: {e}"));
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca.distinguished_name
-        .push(DnType::CommonName, format!("infractl lab CA ({stack})"));
+    ca.distinguished_name.push(DnType::CommonName, ca_name);
     ca.distinguished_name
         .push(DnType::OrganizationName, "infractl");
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));

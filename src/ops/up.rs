@@ -189,3 +189,34 @@ pub async fn decide(
         crate::apply::reconcile::decide(&plan, &hosts, &kept, &apply::read_applied(&state));
     Ok((plan, decisions))
 }
+
+/// Resets a lab: every object of it removed from its engine, then the lab
+/// brought up again as its record says (same engine, subnets, secrets
+/// and publishing), as new. Its state is locked meanwhile.
+pub async fn reset(lab: &str, global: &Global, progress: &dyn Progress) -> Result<Brought> {
+    let resolved = super::resolve(lab, global)?;
+    let state = global.state(lab);
+    let _lock = state.lock("reset")?;
+    if crate::lab::read(&state).is_none() {
+        return Err(Error::usage(format!(
+            "lab `{lab}` was never brought up: nothing to reset"
+        )));
+    }
+    let engine = super::engine_of(lab, global).await?;
+    let driver = engine
+        .driver(&crate::topology::Topology::build(resolved.stack.clone()))
+        .await?;
+    driver
+        .destroy(&crate::driver::DownOptions::default())
+        .await?;
+    bring_up(
+        resolved,
+        &*engine,
+        &state,
+        None,
+        crate::apply::READY_SECONDS,
+        global,
+        progress,
+    )
+    .await
+}

@@ -16,6 +16,7 @@ pub fn router() -> Router<Portal> {
     Router::new()
         .route("/lab/{lab}/servers/{server}/{action}", post(server_action))
         .route("/lab/{lab}/verify", post(verify))
+        .route("/lab/{lab}/reset", post(reset))
         .route("/lab/{lab}/explain", get(explain))
 }
 
@@ -91,8 +92,16 @@ async fn verify(
         result.is_ok(),
     );
     portal.live.poke(&access.lab);
-    let claims = result?;
+    let claims = match result {
+        Ok(c) => c,
+        Err(e) => {
+            super::class::LastVerify::now(0, 0, Some(e.headline())).save(&portal, &access.lab);
+            return Err(e.into());
+        }
+    };
     let failed = claims.iter().filter(|c| !c.ok).count();
+    super::class::LastVerify::now(claims.len() - failed, claims.len(), None)
+        .save(&portal, &access.lab);
     Ok(Json(serde_json::json!({
         "lab": access.lab,
         "passed": claims.len() - failed,
@@ -109,4 +118,20 @@ async fn explain(
     let lab = portal.lab(&access.lab).await?;
     let text = crate::explain::render_text(&crate::explain::explain(&lab.topo));
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+/// Resets the lab: taken down and brought up again, as new.
+async fn reset(access: LabAccess, State(portal): State<Portal>) -> Result<Json<Done>, PortalError> {
+    portal.forget(&access.lab).await;
+    let r = crate::ops::up::reset(&access.lab, &portal.global, &crate::progress::Silent).await;
+    portal
+        .audit
+        .log(&access.who, "reset", Some(&access.lab), None, r.is_ok());
+    portal.forget(&access.lab).await;
+    portal.live.poke(&access.lab);
+    r?;
+    Ok(Json(Done {
+        ok: true,
+        message: format!("lab `{}` was reset", access.lab),
+    }))
 }

@@ -10,7 +10,9 @@
 //! be written. Anything that is not the caller's is 404, exactly as a lab
 //! that does not exist: a learner cannot even learn which labs there are.
 //! Wrong tokens and cookies are counted per client address, and past
-//! [`TRIES`] a minute the address gets 429 until the minute ends.
+//! [`TRIES`] a minute the address gets 429 until the minute ends, for
+//! anything but a good cookie or link: those still pass, so that
+//! learners sharing an address are not locked out by one of them.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -155,19 +157,19 @@ impl FromRequestParts<Portal> for Someone {
 
     async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, PortalError> {
         let ip = client(parts);
+        let token = cookie(&parts.headers);
+        // A good cookie passes even from a blocked address: a class behind
+        // one address (a school's NAT) is not locked out by one wrong link.
+        if let Some(w) = token.as_deref().and_then(|t| who(&portal.root, t)) {
+            return Ok(Someone(w));
+        }
         if portal.limiter.blocked(ip) {
             return Err(PortalError::TooMany);
         }
-        let Some(token) = cookie(&parts.headers) else {
-            return Err(PortalError::NotFound);
-        };
-        match who(&portal.root, &token) {
-            Some(w) => Ok(Someone(w)),
-            None => {
-                portal.limiter.failed(ip);
-                Err(PortalError::NotFound)
-            }
+        if token.is_some() {
+            portal.limiter.failed(ip);
         }
+        Err(PortalError::NotFound)
     }
 }
 

@@ -15,7 +15,9 @@
 pub mod actions;
 pub mod audit;
 pub mod auth;
+pub mod class;
 pub mod live;
+pub mod monitor;
 pub mod pages;
 pub mod probes;
 pub mod site;
@@ -44,6 +46,9 @@ pub struct Options {
     pub listen: String,
     /// A certificate and its key (PEM): HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// HTTPS with a certificate of the portal's own CA (made once, kept
+    /// in the state).
+    pub tls_self: bool,
 }
 
 /// What every handler shares.
@@ -174,6 +179,8 @@ pub fn router(portal: Portal) -> Router {
         .merge(term::router())
         .merge(site::router())
         .merge(actions::router())
+        .merge(class::router())
+        .merge(monitor::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .with_state(portal)
 }
@@ -195,13 +202,19 @@ pub async fn run(options: Options, global: Global, say: &dyn Fn(&str)) -> Result
         };
         Error::usage(message).with_hint("choose another with --listen ADDR:PORT")
     })?;
-    let portal = Portal::new(global, options.tls.is_some())?;
+    let mut tls = options.tls.clone();
+    if options.tls_self && tls.is_none() {
+        let local = listener.local_addr().unwrap_or(addr);
+        let (cert, key, ca) = tls::own_certificate(&global.root(), &tls::own_names(&local))?;
+        say(&format!(
+            "HTTPS with the portal's own certificate: learners' browsers trust it once they import {}",
+            ca.display()
+        ));
+        tls = Some((cert, key));
+    }
+    let portal = Portal::new(global, tls.is_some())?;
     let classes = crate::class::links::all(&portal.root);
-    let scheme = if options.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let local = listener.local_addr().unwrap_or(addr);
     say(&format!(
         "serving {} on {scheme}://{local}/ (audit log: {})",
@@ -210,7 +223,7 @@ pub async fn run(options: Options, global: Global, say: &dyn Fn(&str)) -> Result
     ));
     say(&where_to_open(&local, &classes));
     let app = router(portal).into_make_service_with_connect_info::<auth::Peer>();
-    let served = match options.tls {
+    let served = match tls {
         Some((cert, key)) => {
             let tls = tls::Listener::bind(listener, &cert, &key)?;
             axum::serve(tls, app).await
@@ -234,7 +247,7 @@ fn where_to_open(local: &SocketAddr, classes: &[crate::class::links::Access]) ->
     }
     if local.ip().is_loopback() {
         s.push_str(&format!(
-            "\nthis machine only: to open it to the class, --listen 0.0.0.0:{} (with --tls-cert/--tls-key for HTTPS)",
+            "\nthis machine only: to open it to the class, --listen 0.0.0.0:{} (HTTPS: --tls-self, or --tls-cert and --tls-key)",
             local.port()
         ));
     }

@@ -28,6 +28,33 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("assets/class.js"),
     ),
+    (
+        "monitor.js",
+        "text/javascript",
+        include_str!("assets/monitor.js"),
+    ),
+    ("term.js", "text/javascript", include_str!("assets/term.js")),
+    (
+        "xterm/xterm.min.js",
+        "text/javascript",
+        include_str!("assets/xterm/xterm.min.js"),
+    ),
+    (
+        "xterm/xterm-addon-fit.min.js",
+        "text/javascript",
+        include_str!("assets/xterm/xterm-addon-fit.min.js"),
+    ),
+    (
+        "xterm/xterm.min.css",
+        "text/css",
+        include_str!("assets/xterm/xterm.min.css"),
+    ),
+    // xterm.js's licence travels with it.
+    (
+        "xterm/LICENSE",
+        "text/plain; charset=utf-8",
+        include_str!("assets/xterm/LICENSE"),
+    ),
 ];
 
 pub fn router() -> Router<Portal> {
@@ -71,10 +98,11 @@ async fn join(
     State(portal): State<Portal>,
     Path(token): Path<String>,
 ) -> Result<Response, PortalError> {
-    if portal.limiter.blocked(ip) {
-        return Err(PortalError::TooMany);
-    }
+    // A good link passes even from a blocked address (see `auth`).
     let Some(who) = auth::who(&portal.root, &token) else {
+        if portal.limiter.blocked(ip) {
+            return Err(PortalError::TooMany);
+        }
         portal.limiter.failed(ip);
         return Err(PortalError::NotFound);
     };

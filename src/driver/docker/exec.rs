@@ -211,7 +211,7 @@ fn chunk_of(output: LogOutput) -> Option<Chunk> {
 
 /// Why the engine would not run a command in `container`: there is no
 /// such container (404), it is not running (409), or its own words.
-fn refused(container: &str, doing: &str, e: bollard::errors::Error) -> Error {
+pub(super) fn refused(container: &str, doing: &str, e: bollard::errors::Error) -> Error {
     match e {
         bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..

@@ -18,7 +18,8 @@
 //! - [`server`], [`volumes`]: a server's container and its kept data;
 //!   [`containers`]: a container's life (started in its lab's turn,
 //!   stopped, removed); [`files`]: files into it; [`exec`]: commands in
-//!   it, and its init's output; [`events`]: its changes as they happen.
+//!   it, and its init's output; [`terminal`]: shells in it for people;
+//!   [`events`]: its changes as they happen.
 //! - [`forwarder`]: the site published on the engine's host; [`check`]:
 //!   rendered files checked in throwaway containers; [`engine`]: the
 //!   plainest Engine API calls the others share.
@@ -40,6 +41,7 @@ pub mod names;
 pub mod networks;
 pub mod server;
 pub mod shared;
+pub mod terminal;
 mod tunnel;
 pub mod volumes;
 
@@ -282,6 +284,10 @@ impl Driver for DockerDriver {
         Some(self)
     }
 
+    fn terminals(&self) -> Option<&dyn super::Terminals> {
+        Some(self)
+    }
+
     async fn destroy(&self, _options: &super::DownOptions) -> Result<Destroyed> {
         let hosts = self.hosts().await?;
         // The servers, and the lab's own helpers no server list names.
@@ -328,6 +334,13 @@ impl Strangers for DockerDriver {
         )
         .await?;
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Terminals for DockerDriver {
+    async fn terminal(&self, server: &str, cols: u16, rows: u16) -> Result<super::Terminal> {
+        terminal::open(&self.docker, &self.container(server), server, cols, rows).await
     }
 }
 

@@ -26,3 +26,57 @@ events.onerror = () => {
   conn.textContent = "reconnecting…";
   conn.classList.remove("live");
 };
+
+// Scores and activity: asked for now, every 15 s, and after each action.
+function ago(seconds) {
+  const d = Math.max(0, Math.round(Date.now() / 1000 - seconds));
+  return d < 60 ? d + " s ago" : d < 3600 ? Math.round(d / 60) + " min ago" : new Date(seconds * 1000).toLocaleString();
+}
+async function scores() {
+  const r = await fetch("/class/" + encodeURIComponent(cls) + "/scores");
+  if (!r.ok) return;
+  for (const s of await r.json()) {
+    const tr = document.querySelector('#grid tr[data-lab="' + CSS.escape(s.lab) + '"]');
+    if (!tr) continue;
+    const v = s.verify;
+    tr.querySelector(".score").textContent = !v ? "" : v.error ? "not verified: " + v.error : v.passed + "/" + v.total + " (" + ago(v.time) + ")";
+    tr.querySelector(".active").textContent = s.active ? ago(s.active) : "";
+  }
+}
+scores();
+setInterval(scores, 15000);
+
+document.getElementById("grid").addEventListener("click", async (e) => {
+  const button = e.target.closest("button[data-act]");
+  if (!button) return;
+  const lab = button.closest("tr").dataset.lab;
+  const act = button.dataset.act;
+  if (act === "reset" && !confirm("Reset " + lab + "? Every server is made anew; what the learner changed is lost.")) return;
+  button.disabled = true;
+  const cell = button.closest("tr").querySelector(".score");
+  if (act === "verify") cell.textContent = "verifying…";
+  try {
+    const r = await fetch("/lab/" + encodeURIComponent(lab) + "/" + act, { method: "POST" });
+    if (!r.ok) alert(act + " " + lab + ": " + (await r.text()));
+  } finally {
+    button.disabled = false;
+    scores();
+  }
+});
+
+document.getElementById("verify-all").addEventListener("click", async () => {
+  const button = document.getElementById("verify-all");
+  const sum = document.getElementById("verify-all-sum");
+  button.disabled = true;
+  sum.textContent = "verifying every lab…";
+  try {
+    const r = await fetch("/class/" + encodeURIComponent(cls) + "/verify", { method: "POST" });
+    if (!r.ok) { sum.textContent = await r.text(); return; }
+    const body = await r.json();
+    const passing = body.labs.filter((l) => !l.error && l.score === l.total).length;
+    sum.textContent = passing + " of " + body.labs.length + " labs pass every claim";
+  } finally {
+    button.disabled = false;
+    scores();
+  }
+});

@@ -156,4 +156,19 @@ $("#verify-run").addEventListener("click", async () => {
   }
 });
 
+$("#reset").addEventListener("click", async () => {
+  if (!confirm("Reset the whole lab? Every server is made anew, as new: what you changed on them is lost.")) return;
+  const button = $("#reset");
+  button.disabled = true;
+  banner("Resetting the lab: taking it down and bringing it up again…");
+  try {
+    await post("/reset");
+    banner("");
+  } catch (err) {
+    banner("The reset failed: " + err.message);
+  } finally {
+    button.disabled = false;
+  }
+});
+
 connect();
