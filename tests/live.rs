@@ -114,6 +114,51 @@ async fn died_at(container: &str, since: SystemTime) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(nanos)
 }
 
+/// The lab's servers that run.
+fn view_servers(rx: &watch::Receiver<Arc<LabView>>) -> usize {
+    rx.borrow()
+        .servers
+        .iter()
+        .filter(|s| s.state == "running")
+        .count()
+}
+
+/// Counts the commands the watcher runs in the lab's servers over a
+/// quiet while (nothing changes): fewer than polling every server every
+/// 0.7 s, as the portal did, would run.
+async fn steady_cost(servers: usize) {
+    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    // The beat after the last start settles first.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let since = secs(SystemTime::now());
+    let window = 20;
+    tokio::time::sleep(Duration::from_secs(window + 1)).await;
+    let out = tokio::process::Command::new("docker")
+        .args([
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &(since + window).to_string(),
+            "--filter",
+            &format!("label=io.infractl.lab={LAB}"),
+            "--filter",
+            "event=exec_create",
+            "--format",
+            "{{.Action}}",
+        ])
+        .output()
+        .await
+        .expect("docker cli");
+    let execs = String::from_utf8_lossy(&out.stdout).lines().count();
+    let polled = (window as f64 / 0.7) as usize * servers;
+    eprintln!("{execs} commands in the lab's {servers} servers in {window} s (a poll every 0.7 s: {polled})");
+    assert!(
+        execs > 0 && execs < polled / 3,
+        "{execs} commands in {window} s"
+    );
+}
+
 fn load() -> String {
     std::fs::read_to_string("/proc/loadavg").unwrap_or_default()
 }
@@ -172,6 +217,7 @@ fn the_live_view_shows_a_killed_server_stopped_at_once_and_its_return() {
                 .await
                 .unwrap_or_else(|v| panic!("round {round}: the lab never came back: {v:#?}"));
         }
+        steady_cost(view_servers(&rx)).await;
         for (round, f) in figures.iter().enumerate() {
             eprintln!(
                 "round {round}: shown stopped {} ms after the container died, {} ms after `docker kill` was run",
