@@ -13,6 +13,7 @@ mod golden;
 mod grade;
 mod harness;
 mod isolation;
+mod live;
 mod place;
 mod portal;
 mod resume;

@@ -279,3 +279,26 @@ fn probe(ctx: &Ctx, vip: &Vip, out: &mut Out) {
 pub fn holds(address: &str) -> String {
     format!("ip -o -4 addr show | grep -qF ' {address}/'")
 }
+
+/// Which of `members` hold `address` now, asking each at once through
+/// `ask` (a member's name, a script: what running it there gave) whether
+/// it holds it (see [`holds`]); one that does not answer holds nothing.
+pub async fn holders<F, Fut>(address: &str, members: &[String], ask: F) -> Vec<String>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<crate::driver::ExecOutput>>,
+{
+    let script = format!("{} && echo yes", holds(address));
+    let answers = members.iter().map(|m| {
+        let asked = ask(m.clone(), script.clone());
+        async move {
+            let yes = asked.await.is_ok_and(|o| o.stdout.trim() == "yes");
+            yes.then(|| m.clone())
+        }
+    });
+    futures_util::future::join_all(answers)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}

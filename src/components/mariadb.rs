@@ -366,6 +366,60 @@ pub fn keep(o: &Options, node: &Node, topo: &Topology) -> Keep {
     }
 }
 
+/// What a replica says of its replication, one `Field: value` a line.
+pub const REPLICA_STATUS: &str = "mariadb -e 'SHOW SLAVE STATUS\\G'";
+
+/// What a Galera node says of its place in the cluster (tab-separated).
+pub const GALERA_STATUS: &str = "mariadb -N -e \"SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'wsrep_cluster_status', 'wsrep_local_state_comment')\"";
+
+/// A replica's replication, as [`REPLICA_STATUS`] tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replication {
+    /// Both threads run: it reads its primary's log and applies it.
+    pub running: bool,
+    /// Seconds behind its primary, when it knows.
+    pub lag_seconds: Option<u64>,
+    /// The last error of either thread.
+    pub error: Option<String>,
+}
+
+/// Reads [`REPLICA_STATUS`]'s output (nothing: not replicating at all).
+pub fn replication(status: &str) -> Replication {
+    let field = |name: &str| {
+        status
+            .lines()
+            .filter_map(|l| l.trim().split_once(": "))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let yes = |name: &str| field(name) == Some("Yes");
+    Replication {
+        running: yes("Slave_IO_Running") && yes("Slave_SQL_Running"),
+        lag_seconds: field("Seconds_Behind_Master").and_then(|v| v.parse().ok()),
+        error: field("Last_IO_Error")
+            .or_else(|| field("Last_SQL_Error"))
+            .map(str::to_string),
+    }
+}
+
+/// A Galera node's state as [`GALERA_STATUS`] tells it: `Synced, Primary,
+/// size 3`, a `?` for what it does not tell.
+pub fn galera_state(status: &str) -> String {
+    let status: std::collections::HashMap<&str, &str> = status
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k, v.trim()))
+        .collect();
+    let get = |k: &str| status.get(k).copied().unwrap_or("?");
+    format!(
+        "{}, {}, size {}",
+        get("wsrep_local_state_comment"),
+        get("wsrep_cluster_status"),
+        get("wsrep_cluster_size")
+    )
+}
+
 /// How many nodes of a Galera cluster of `n` keep it taking writes: a
 /// majority (quorum).
 pub fn quorum(n: usize) -> usize {
@@ -548,5 +602,33 @@ fn probe(o: &Options, out: &mut Out) {
             "mariadb-admin --protocol=socket ping --silent",
             "mariadb-admin ping answers on the local socket",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replicas_replication_is_read_from_its_status() {
+        let status = "*************************** 1. row ***************************\n                Slave_IO_State: Waiting for master to send event\n              Slave_IO_Running: Yes\n             Slave_SQL_Running: Yes\n                 Last_IO_Error: \n        Seconds_Behind_Master: 0\n                Last_SQL_Error: \n";
+        assert_eq!(
+            replication(status),
+            Replication {
+                running: true,
+                lag_seconds: Some(0),
+                error: None
+            }
+        );
+        let broken = "Slave_IO_Running: Connecting\nSlave_SQL_Running: Yes\nSeconds_Behind_Master: NULL\nLast_IO_Error: error reconnecting to master 'repl@10.1.1.11:3306'\n";
+        assert_eq!(
+            replication(broken),
+            Replication {
+                running: false,
+                lag_seconds: None,
+                error: Some("error reconnecting to master 'repl@10.1.1.11:3306'".into())
+            }
+        );
+        assert!(!replication("").running);
     }
 }

@@ -235,6 +235,10 @@ pub trait Driver: Send + Sync {
     fn keeper(&self) -> Option<&dyn Keeper> {
         None
     }
+    /// The hosts' changes as they happen.
+    fn events(&self) -> Option<&dyn Events> {
+        None
+    }
     /// Shells on the hosts in a terminal, typed into by people.
     fn terminals(&self) -> Option<&dyn Terminals> {
         None
@@ -283,6 +287,32 @@ pub trait Keeper: Send + Sync {
     async fn kept(&self) -> Result<Vec<Kept>>;
     /// Drops kept data for good (its host removed first).
     async fn drop_kept(&self, kept: &[Kept]) -> Result<()>;
+}
+
+/// A change of one of the lab's hosts, as the backend tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub server: String,
+    /// Whether the host runs after it, where the change says (a death, a
+    /// start): the backend may tell of it before its list of hosts shows
+    /// it. `None`: the list says (created, removed, health).
+    pub running: Option<bool>,
+}
+
+/// The changes of a lab's hosts, each as it happens (see
+/// [`Events::changes`]).
+pub type ChangeStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Change> + Send + 'static>>;
+
+/// Tells of the lab's hosts' changes as they happen, so that whoever shows
+/// the lab looks again then rather than asking every host all the time.
+#[async_trait::async_trait]
+pub trait Events: Send + Sync {
+    /// Each change of a server's host (created, started, died, stopped,
+    /// paused, removed, its health), from about now on (a change of the
+    /// last moments may be told again). The stream ends when the backend
+    /// stops telling (the engine's connection broke): ask again then.
+    async fn changes(&self) -> Result<ChangeStream>;
 }
 
 /// Opens shells on a lab's hosts in a terminal, as a person logs in.

@@ -19,6 +19,7 @@ pub mod class;
 pub mod live;
 pub mod monitor;
 pub mod pages;
+pub mod probes;
 pub mod site;
 pub mod term;
 mod tls;

@@ -6,29 +6,13 @@ use std::time::Instant;
 
 use super::claim::not_running;
 use super::verifier::{first_line, Verifier};
+use crate::components::mariadb::{galera_state, GALERA_STATUS};
 use crate::components::ToProve;
 use crate::driver::ExecOutput;
 use crate::error::Result;
 
 /// How long a write may take to reach every replica.
 pub const REPLICATION_BOUND_MS: u64 = 5000;
-
-/// A Galera node's state as its `SHOW STATUS` (tab-separated) tells it:
-/// `Synced, Primary, size 3`, a `?` for what it does not tell.
-fn galera_state(status: &str) -> String {
-    let status: std::collections::HashMap<&str, &str> = status
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(k, v)| (k, v.trim()))
-        .collect();
-    let get = |k: &str| status.get(k).copied().unwrap_or("?");
-    format!(
-        "{}, {}, size {}",
-        get("wsrep_local_state_comment"),
-        get("wsrep_cluster_status"),
-        get("wsrep_cluster_size")
-    )
-}
 
 /// What a write on a replica did: went through, or its `ERROR` line (else
 /// all it said).
@@ -108,12 +92,7 @@ impl Verifier<'_> {
     /// of a cluster of `size`.
     async fn in_cluster(&mut self, node: &str, size: usize) -> Result<()> {
         let t = Instant::now();
-        let out = self
-            .sh(
-                node,
-                "mariadb -N -e \"SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'wsrep_cluster_status', 'wsrep_local_state_comment')\"",
-            )
-            .await?;
+        let out = self.sh(node, GALERA_STATUS).await?;
         let observed = galera_state(&out.stdout);
         self.record(
             "replication",

@@ -151,19 +151,8 @@ impl Verifier<'_> {
 
     /// Which member of the VIP's group holds it now.
     async fn vip_holder(&self, vip: &str, members: &[String]) -> Result<Vec<String>> {
-        let mut holders = Vec::new();
-        for m in members {
-            let out = self
-                .sh(
-                    m,
-                    &format!("{} && echo yes", crate::components::keepalived::holds(vip)),
-                )
-                .await;
-            if out.map(|o| o.stdout.trim() == "yes").unwrap_or(false) {
-                holders.push(m.clone());
-            }
-        }
-        Ok(holders)
+        let ask = |m: String, script: String| async move { self.sh(&m, &script).await };
+        Ok(crate::components::keepalived::holders(vip, members, ask).await)
     }
 }
 

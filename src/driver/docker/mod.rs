@@ -18,7 +18,8 @@
 //! - [`server`], [`volumes`]: a server's container and its kept data;
 //!   [`containers`]: a container's life (started in its lab's turn,
 //!   stopped, removed); [`files`]: files into it; [`exec`]: commands in
-//!   it, and its init's output; [`terminal`]: shells in it for people.
+//!   it, and its init's output; [`terminal`]: shells in it for people;
+//!   [`events`]: its changes as they happen.
 //! - [`forwarder`]: the site published on the engine's host; [`check`]:
 //!   rendered files checked in throwaway containers; [`engine`]: the
 //!   plainest Engine API calls the others share.
@@ -29,6 +30,7 @@ pub mod containers;
 pub mod copy;
 pub mod endpoint;
 pub mod engine;
+pub mod events;
 pub mod exec;
 pub mod files;
 pub mod forwarder;
@@ -275,6 +277,10 @@ impl Driver for DockerDriver {
     }
 
     fn keeper(&self) -> Option<&dyn Keeper> {
+        Some(self)
+    }
+
+    fn events(&self) -> Option<&dyn super::Events> {
         Some(self)
     }
 

@@ -13,14 +13,27 @@ function banner(text) {
   b.hidden = !text;
 }
 
-// The diagram's boxes and the servers' table, coloured by state.
+// The diagram's boxes and the servers' table, coloured by state; the
+// boxes holding a virtual IP marked; each replica's replication and each
+// Galera node's state in its row.
 function show(view) {
   document.body.dataset.reachable = view.reachable;
   banner(view.reachable ? view.message : "The lab's engine does not answer: " + (view.message || ""));
+  const holds = {};
+  for (const v of view.vips || []) for (const h of v.holders) holds[h] = v.address;
+  const notes = {};
+  for (const r of view.replication || []) {
+    notes[r.server] = r.running ? ["replicating, lag " + (r.lag_seconds ?? "?") + " s", "ok"]
+      : ["replication stopped" + (r.error ? ": " + r.error : ""), "down"];
+  }
+  for (const g of view.galera || []) {
+    notes[g.server] = g.synced ? ["Galera: " + g.state, "ok"] : ["Galera not synced: " + g.state, "down"];
+  }
   for (const s of view.servers) {
     for (const rect of $$('#diagram rect.box[data-id="' + CSS.escape(s.server) + '"]')) {
       rect.classList.remove("st-running", "st-stopped", "st-absent", "st-unhealthy");
       rect.classList.add("st-" + s.state);
+      rect.classList.toggle("vip", s.server in holds);
     }
     const row = $('#servers tr[data-server="' + CSS.escape(s.server) + '"]');
     if (!row) continue;
@@ -29,12 +42,15 @@ function show(view) {
     $(".state", row).textContent = s.state;
     const services = $(".services", row);
     services.textContent = "";
-    for (const svc of s.services) {
+    const add = (text, cls) => {
       const span = document.createElement("span");
-      span.textContent = svc.name + " " + svc.state + " ";
-      if (svc.state !== "run") span.className = "down";
+      span.textContent = text + " ";
+      if (cls) span.className = cls;
       services.appendChild(span);
-    }
+    };
+    for (const svc of s.services) add(svc.name + " " + svc.state, svc.state === "run" ? "" : "down");
+    if (s.server in holds) add("holds " + holds[s.server], "vip");
+    if (s.server in notes) add(notes[s.server][0], "note " + notes[s.server][1]);
   }
 }
 
