@@ -183,6 +183,8 @@ async fn class_page(
     let mut c = tera::Context::new();
     c.insert("class", &access.class);
     c.insert("students", &students);
+    let report = crate::class::links::dir(&portal.root, &access.class).join("report/index.html");
+    c.insert("report", &report.is_file());
     render(include_str!("assets/class.html"), "class.html", &c)
 }
 

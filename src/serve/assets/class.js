@@ -15,7 +15,12 @@ events.addEventListener("row", (e) => {
   cell.className = "state " + (state === "up" ? "st-running" : state === "degraded" ? "st-unhealthy" : "st-stopped");
   tr.querySelector(".down").textContent = down.join(", ");
   tr.querySelector(".unhealthy").textContent = unhealthy.join(", ");
-  tr.querySelector(".changed").textContent = new Date().toLocaleTimeString();
+  // When the row last changed, as this page saw it (not when it loaded).
+  const now = [state, down.join(), unhealthy.join()].join("|");
+  if (tr.dataset.shown !== undefined && tr.dataset.shown !== now) {
+    tr.querySelector(".changed").textContent = new Date().toLocaleTimeString();
+  }
+  tr.dataset.shown = now;
   tr.dataset.down = down.join(" ");
   const conn = document.getElementById("conn");
   conn.textContent = "live";
@@ -75,6 +80,7 @@ document.getElementById("verify-all").addEventListener("click", async () => {
     const body = await r.json();
     const passing = body.labs.filter((l) => !l.error && l.score === l.total).length;
     sum.textContent = passing + " of " + body.labs.length + " labs pass every claim";
+    document.getElementById("report").hidden = false;
   } finally {
     button.disabled = false;
     scores();

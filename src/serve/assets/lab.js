@@ -48,7 +48,18 @@ function show(view) {
       if (cls) span.className = cls;
       services.appendChild(span);
     };
-    for (const svc of s.services) add(svc.name + " " + svc.state, svc.state === "run" ? "" : "down");
+    // A service that runs is its name; one that does not says so (a
+    // server that is not running has none running: its state says it).
+    if (s.state === "running" || s.state === "unhealthy") {
+      for (const svc of s.services) {
+        add(svc.state === "run" ? svc.name : svc.name + " " + svc.state, svc.state === "run" ? "svc" : "svc down");
+      }
+    }
+    // Only what can be done now.
+    const running = s.state === "running" || s.state === "unhealthy";
+    for (const b of $$("button[data-act]", row)) {
+      b.disabled = b.dataset.act === "start" ? running || s.state === "absent" : !running;
+    }
     if (s.server in holds) add("holds " + holds[s.server], "vip");
     if (s.server in notes) add(notes[s.server][0], "note " + notes[s.server][1]);
   }
