@@ -782,8 +782,11 @@ async fn stop_is_seen(ann: &Client, teacher: &Client) {
     let stop = format!("{ROW} button[data-act=\"stop\"]");
     let words = browser::click_and_confirm(ann, &stop).await;
     assert_eq!(words, "Stop server-01 cleanly?");
-    let returned = format!("return !document.querySelector('{stop}').disabled;");
-    let took = until(ann, &returned, Duration::from_secs(60))
+    // Answered: the page's request has ended (its button is then
+    // disabled, for a stopped server cannot be stopped).
+    let returned = "return performance.getEntriesByType('resource')
+        .some((e) => e.name.endsWith('/servers/server-01/stop') && e.responseEnd > 0);";
+    let took = until(ann, returned, Duration::from_secs(60))
         .await
         .expect("the stop returns within a minute");
     let returned = browser::answered(ann, "/servers/server-01/stop")

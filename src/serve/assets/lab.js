@@ -42,9 +42,11 @@ function show(view) {
     $(".state", row).textContent = s.state;
     const services = $(".services", row);
     services.textContent = "";
+    // A long note (the replica's error) shortened; all of it on hover.
     const add = (text, cls) => {
       const span = document.createElement("span");
-      span.textContent = text + " ";
+      span.textContent = (text.length > 60 ? text.slice(0, 59) + "…" : text) + " ";
+      span.title = text;
       if (cls) span.className = cls;
       services.appendChild(span);
     };
