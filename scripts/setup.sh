@@ -5,9 +5,9 @@
 # (or in CI: CI set, as CI services do, or run from .ci/run), also what
 # only the tests and the lint use: Chromium with the DejaVu fonts, in which
 # the tests lay out the diagrams (and scripts/diagram-png.sh renders them),
-# open the published site and drive the portal (through chromium-driver),
-# shellcheck, which CI's lint runs on every
-# script, and mdBook, which builds the book in docs/. Safe to run again.
+# open the published site and drive the portal (through chromium-driver);
+# the linter of every script that CI runs (shellcheck); and mdBook, which
+# builds the book in docs/. Safe to run again.
 #
 #   scripts/setup.sh          to use infractl
 #   scripts/setup.sh --dev    to work on it and run its tests
@@ -18,7 +18,7 @@ for arg in "$@"; do
     case "$arg" in
         --dev) dev=1 ;;
         -h|--help)
-            sed -n '2,12s/^# \{0,1\}//p' "$0"
+            awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
             exit 0
             ;;
         *)

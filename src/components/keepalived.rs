@@ -281,18 +281,19 @@ pub fn holds(address: &str) -> String {
 }
 
 /// Which of `members` hold `address` now, asking each at once through
-/// `ask` (a member's name, a script: what running it there gave) whether
-/// it holds it (see [`holds`]); one that does not answer holds nothing.
+/// `ask` (a member's name, a script: what running it there printed, or
+/// `None` when it could not be run) whether it holds it (see [`holds`]);
+/// one that does not answer holds nothing.
 pub async fn holders<F, Fut>(address: &str, members: &[String], ask: F) -> Vec<String>
 where
     F: Fn(String, String) -> Fut,
-    Fut: std::future::Future<Output = Result<crate::driver::ExecOutput>>,
+    Fut: std::future::Future<Output = Option<String>>,
 {
     let script = format!("{} && echo yes", holds(address));
     let answers = members.iter().map(|m| {
         let asked = ask(m.clone(), script.clone());
         async move {
-            let yes = asked.await.is_ok_and(|o| o.stdout.trim() == "yes");
+            let yes = asked.await.is_some_and(|out| out.trim() == "yes");
             yes.then(|| m.clone())
         }
     });

@@ -70,7 +70,9 @@ pub async fn probe(driver: &dyn Driver, topo: &Topology, running: &[&str]) -> Pr
             .filter(|m| runs(m))
             .collect();
         let address = vip.address.to_string();
-        let ask = |m: String, script: String| async move { driver.exec(&m, &script).await };
+        let ask = |m: String, script: String| async move {
+            driver.exec(&m, &script).await.ok().map(|o| o.stdout)
+        };
         let holders = keepalived::holders(&address, &members, ask).await;
         VipView { address, holders }
     });

@@ -151,7 +151,9 @@ impl Verifier<'_> {
 
     /// Which member of the VIP's group holds it now.
     async fn vip_holder(&self, vip: &str, members: &[String]) -> Result<Vec<String>> {
-        let ask = |m: String, script: String| async move { self.sh(&m, &script).await };
+        let ask = |m: String, script: String| async move {
+            self.sh(&m, &script).await.ok().map(|o| o.stdout)
+        };
         Ok(crate::components::keepalived::holders(vip, members, ask).await)
     }
 }
