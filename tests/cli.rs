@@ -655,3 +655,32 @@ fn the_readme_lists_every_command() {
         }
     }
 }
+
+#[test]
+fn serve_refuses_a_port_in_use_and_links_need_a_class_that_is_up() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("its address").port();
+    let at = format!("127.0.0.1:{port}");
+    Test::new()
+        .args(&["serve", "--listen", &at])
+        .run()
+        .code(2)
+        .stderr(&format!(
+            "error: cannot listen on {at}: the port is in use (another `infractl serve`?)\n  \
+             = hint: choose another with --listen ADDR:PORT\n"
+        ));
+    Test::new()
+        .args(&["serve", "--listen", "localhost"])
+        .run()
+        .code(2)
+        .stderr_has("--listen `localhost` is not an address");
+    let t = Test::new();
+    t.file("mon.yaml", "stack: task1\nstudents: [ann]\n");
+    t.run_args(&["class", "links", "mon.yaml"]).code(2).stderr(
+        "error: class `mon` has no links yet\n  \
+             = hint: `infractl class up FILE` makes them with the labs\n",
+    );
+    t.run_args(&["class", "links", "mon.yaml", "--csv", "--json"])
+        .code(2)
+        .stderr_has("cannot be used with");
+}
