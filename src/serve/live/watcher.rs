@@ -36,6 +36,14 @@ const TOLD_FOR: Duration = Duration::from_secs(10);
 /// How long a watcher outlives its last page.
 const LINGER: Duration = Duration::from_secs(30);
 
+/// When a watcher is due to look next: at the services' beat, or the
+/// probes' where the lab has any (a lab with nothing to probe has no
+/// probes' beat to wake for: its time, never moved on, would wake the
+/// watcher at once, again and again).
+fn next_due(services_at: Instant, probes_at: Option<Instant>) -> Instant {
+    probes_at.map_or(services_at, |p| p.min(services_at))
+}
+
 /// What woke a watcher up.
 enum Woken {
     Poked,
@@ -186,7 +194,8 @@ impl Watcher {
     /// Waits for a poke, a change, the look under way, or what is due
     /// next; a change is published at once from the hosts alone.
     async fn wait(&mut self, handle: &LabHandle) {
-        let until = self.services_at.min(self.probes_at);
+        let probes = crate::serve::probes::any(&handle.topo);
+        let until = next_due(self.services_at, probes.then_some(self.probes_at));
         let idle = self.looking.is_none();
         let woken = {
             let change = async {
@@ -366,6 +375,18 @@ fn told_over(told: &mut HashMap<String, (bool, Instant)>, hosts: &mut [Host]) ->
 mod tests {
     use super::super::tests::host;
     use super::*;
+
+    #[test]
+    fn a_lab_with_nothing_to_probe_wakes_at_its_services_beat_only() {
+        let now = Instant::now();
+        let services = now + SERVICES_EVERY;
+        // The probes' time of a lab without probes is never moved on.
+        let stale = now - Duration::from_secs(60);
+        assert_eq!(next_due(services, None), services);
+        assert_eq!(next_due(services, Some(stale)), stale);
+        let probes = now + PROBES_EVERY;
+        assert_eq!(next_due(services, Some(probes)), probes.min(services));
+    }
 
     #[test]
     fn a_death_told_prevails_until_the_list_shows_it() {
