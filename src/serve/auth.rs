@@ -180,22 +180,29 @@ pub struct LabAccess {
     pub lab: String,
 }
 
+/// The caller, and the path's parameter `name` (the lab, the class).
+async fn who_and(
+    parts: &mut Parts,
+    portal: &Portal,
+    name: &str,
+) -> Result<(Who, String), PortalError> {
+    let Someone(who) = Someone::from_request_parts(parts, portal).await?;
+    let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, portal)
+        .await
+        .map_err(|_| PortalError::NotFound)?;
+    let value = params.remove(name).ok_or(PortalError::NotFound)?;
+    Ok((who, value))
+}
+
 impl FromRequestParts<Portal> for LabAccess {
     type Rejection = PortalError;
 
     async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, PortalError> {
-        let Someone(who) = Someone::from_request_parts(parts, portal).await?;
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, portal)
-            .await
-            .map_err(|_| PortalError::NotFound)?;
-        let lab = params.get("lab").ok_or(PortalError::NotFound)?;
-        if !may_reach(&portal.root, &who, lab) {
+        let (who, lab) = who_and(parts, portal, "lab").await?;
+        if !may_reach(&portal.root, &who, &lab) {
             return Err(PortalError::NotFound);
         }
-        Ok(LabAccess {
-            who,
-            lab: lab.clone(),
-        })
+        Ok(LabAccess { who, lab })
     }
 }
 
@@ -210,18 +217,11 @@ impl FromRequestParts<Portal> for ClassAccess {
     type Rejection = PortalError;
 
     async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, PortalError> {
-        let Someone(who) = Someone::from_request_parts(parts, portal).await?;
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, portal)
-            .await
-            .map_err(|_| PortalError::NotFound)?;
-        let class = params.get("class").ok_or(PortalError::NotFound)?;
-        if who.role != Role::Instructor || &who.class != class {
+        let (who, class) = who_and(parts, portal, "class").await?;
+        if who.role != Role::Instructor || who.class != class {
             return Err(PortalError::NotFound);
         }
-        Ok(ClassAccess {
-            class: class.clone(),
-            who,
-        })
+        Ok(ClassAccess { who, class })
     }
 }
 
