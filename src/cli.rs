@@ -593,7 +593,8 @@ pub enum ClassCommand {
     /// as a hash where the portal (`infractl serve`) reads it. Give each
     /// student theirs (--csv or --json for an LMS); it opens their own lab
     /// and nothing else. --revoke STUDENT stops a link that leaked and
-    /// prints the student's new one. Exit 2 for a class not up yet.
+    /// prints the student's new one; --valid-for 8h makes every link of
+    /// the class stop working 8 hours from now. Exit 2 for a class not up yet.
     #[command(
         after_help = "Example: infractl class links monday.yaml --url https://lab.school.example:8443 --csv"
     )]
@@ -612,6 +613,10 @@ pub enum ClassCommand {
         /// Revoke this student's link (a new one is printed).
         #[arg(long, value_name = "STUDENT")]
         revoke: Option<String>,
+        /// Every link of the class stops working after this long from now
+        /// (90m, 8h, 7d); `never` takes the end away.
+        #[arg(long, value_name = "DURATION")]
+        valid_for: Option<String>,
     },
     /// Take every lab of the class down, with its state.
     ///

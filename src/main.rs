@@ -303,12 +303,14 @@ async fn run_class(
             json,
             csv,
             revoke,
+            valid_for,
         } => {
             let how = commands::class::LinksOptions {
                 url: &url,
                 json,
                 csv,
                 revoke: revoke.as_deref(),
+                valid_for: valid_for.as_deref(),
             };
             commands::class::links(&file, &how, global, stdout)
         }

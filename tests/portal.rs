@@ -361,6 +361,39 @@ async fn scenario(t: &Test, base: &str, people: &People, browser: &Browser) {
     audit_log(t, people);
     // Last: it blocks an address (another one than the browser's).
     wrong_links_are_limited(base, people).await;
+    links_expire(t, base, people).await;
+}
+
+/// `class links --valid-for` ends every link of the class at a time,
+/// `never` takes the end away, and a duration that is none changes
+/// nothing.
+async fn links_expire(t: &Test, base: &str, people: &People) {
+    let http = Http::new(base, IpAddr::from([127, 0, 0, 5]));
+    let page = format!("/lab/{ANN}");
+    let ann = Some(people.ann.token.as_str());
+    t.run_args(&["class", "links", "it-portal.yaml", "--valid-for", "2w"])
+        .code(2)
+        .stderr_has("--valid-for: `w` in `2w` is not a unit");
+    assert_eq!(
+        http.get(&page, ann).await.status,
+        200,
+        "a wrong duration ends nothing"
+    );
+    t.run_args(&["class", "links", "it-portal.yaml", "--valid-for", "1s"])
+        .code(0);
+    let start = Instant::now();
+    while http.get(&page, ann).await.status != 404 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "ann's link never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = http.get(&format!("/join/{}", people.ben.token), None).await;
+    assert_eq!(r.status, 404, "ben's link ended too");
+    t.run_args(&["class", "links", "it-portal.yaml", "--valid-for", "never"])
+        .code(0);
+    assert_eq!(http.get(&page, ann).await.status, 200, "no end any more");
 }
 
 /// A link sets the cookie, HttpOnly and SameSite=Strict, and moves on to

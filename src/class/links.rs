@@ -46,6 +46,17 @@ pub struct Entry {
     pub generation: u32,
     /// SHA-256 of the token, hex.
     pub hash: String,
+    /// When the link stops working (seconds since the epoch); none: when
+    /// it is revoked, or the class goes down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+}
+
+impl Entry {
+    /// Whether the link still works at `now` (seconds since the epoch).
+    pub fn valid_at(&self, now: u64) -> bool {
+        self.expires.is_none_or(|t| now < t)
+    }
 }
 
 /// A class's links, as the portal reads them (`access.json`).
@@ -65,6 +76,9 @@ pub struct Link {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lab: Option<String>,
     pub url: String,
+    /// When it stops working (seconds since the epoch), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
 }
 
 /// Where a class's links are kept under the state root (a dot folder: no
@@ -151,6 +165,12 @@ pub fn ensure(root: &Path, class: &super::Class, file: &Path) -> Result<Access> 
             .and_then(|a| a.entries.iter().find(|e| e.who == who))
             .map_or(0, |e| e.generation)
     };
+    let expires = |who: &str| {
+        before
+            .as_ref()
+            .and_then(|a| a.entries.iter().find(|e| e.who == who))
+            .and_then(|e| e.expires)
+    };
     let entry = |who: &str, role: Role, lab: Option<String>| {
         let g = generation(who);
         Entry {
@@ -159,6 +179,7 @@ pub fn ensure(root: &Path, class: &super::Class, file: &Path) -> Result<Access> 
             lab,
             generation: g,
             hash: hash(&token(&key, &class.name, who, g)),
+            expires: expires(who),
         }
     };
     let mut entries = vec![entry(INSTRUCTOR, Role::Instructor, None)];
@@ -217,6 +238,39 @@ pub fn remove(root: &Path, class: &str) -> Result<()> {
     }
 }
 
+/// Makes every link of the class stop working at `expires` (seconds
+/// since the epoch), or work until revoked (`None`).
+pub fn expire(root: &Path, class: &str, expires: Option<u64>) -> Result<()> {
+    let mut access = read(root, class)?.ok_or_else(|| not_up(class))?;
+    for e in &mut access.entries {
+        e.expires = expires;
+    }
+    write(root, &access)
+}
+
+/// A duration as people write it: `90m`, `8h`, `7d` (or seconds, `3600`).
+pub fn parse_duration(text: &str) -> std::result::Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a duration: a number and a unit, as 90m, 8h or 7d")
+    })?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{unit}` in `{text}` is not a unit: s, m, h or d")),
+    };
+    match n.checked_mul(scale) {
+        Some(0) | None => Err(format!("`{text}` is no time a link could work for")),
+        Some(s) => Ok(s),
+    }
+}
+
 fn not_up(class: &str) -> Error {
     Error::usage(format!("class `{class}` has no links yet"))
         .with_hint("`infractl class up FILE` makes them with the labs")
@@ -235,6 +289,7 @@ pub fn links(root: &Path, class: &str, base: &str) -> Result<Vec<Link>> {
             role: e.role,
             lab: e.lab.clone(),
             url: format!("{base}/join/{}", token(&key, class, &e.who, e.generation)),
+            expires: e.expires,
         })
         .collect())
 }
@@ -296,5 +351,29 @@ mod tests {
         assert_eq!(after[1].url, again[1].url);
         let e = revoke(root.path(), "mon", "anne").expect_err("unknown");
         assert!(e.report().contains("did you mean `ann`"), "{}", e.report());
+    }
+
+    #[test]
+    fn links_expire_when_told_and_a_later_class_up_keeps_it() {
+        let root = tempfile::tempdir().expect("tmp");
+        ensure(root.path(), &class(&["ann"]), Path::new("c.yaml")).expect("ok");
+        let valid = |at: u64| {
+            let a = read(root.path(), "mon").expect("read").expect("there");
+            a.entries.iter().all(|e| e.valid_at(at))
+        };
+        assert!(valid(u64::MAX - 1), "no end until told");
+        expire(root.path(), "mon", Some(1000)).expect("expire");
+        assert!(valid(999));
+        assert!(!valid(1000));
+        ensure(root.path(), &class(&["ann"]), Path::new("c.yaml")).expect("again");
+        assert!(!valid(1000), "class up again keeps the end");
+        assert_eq!(parse_duration("90m"), Ok(5400));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("3600"), Ok(3600));
+        assert!(parse_duration("0h").is_err());
+        assert!(parse_duration("2w")
+            .expect_err("no weeks")
+            .contains("`w` in `2w` is not a unit"));
+        assert!(parse_duration("soon").is_err());
     }
 }

@@ -202,6 +202,7 @@ pub struct LinksOptions<'a> {
     pub json: bool,
     pub csv: bool,
     pub revoke: Option<&'a str>,
+    pub valid_for: Option<&'a str>,
 }
 
 /// `class links`: each student's personal link to the portal, and the
@@ -210,8 +211,22 @@ pub fn links(file: &Path, how: &LinksOptions, global: &Global, out: &mut dyn Wri
     use crate::class::links;
     let class = crate::class::load(file)?;
     let root = global.root();
+    // Both read before either is done: a wrong one changes nothing.
+    let until = match how.valid_for {
+        None => None,
+        Some("never") => Some(None),
+        Some(d) => {
+            let seconds = links::parse_duration(d).map_err(|e| {
+                crate::Error::usage(format!("--valid-for: {e}")).with_hint("90m, 8h, 7d, or never")
+            })?;
+            Some(Some(crate::serve::audit::now() + seconds))
+        }
+    };
     if let Some(student) = how.revoke {
         links::revoke(&root, &class.name, student)?;
+    }
+    if let Some(until) = until {
+        links::expire(&root, &class.name, until)?;
     }
     let all = links::links(&root, &class.name, how.url)?;
     let shown: Vec<&links::Link> = all

@@ -59,8 +59,12 @@ pub fn who(root: &std::path::Path, token: &str) -> Option<Who> {
         return None;
     }
     let hash = links::hash(token);
+    let now = super::audit::now();
     links::all(root).into_iter().find_map(|access| {
-        let e = access.entries.iter().find(|e| e.hash == hash)?;
+        let e = access
+            .entries
+            .iter()
+            .find(|e| e.hash == hash && e.valid_at(now))?;
         Some(Who {
             class: access.class.clone(),
             name: e.who.trim_start_matches('@').to_string(),
