@@ -226,7 +226,8 @@ pub fn revoke(root: &Path, class: &str, student: &str) -> Result<()> {
     write(root, &access)
 }
 
-/// Forgets the class's links (`class down`): every one stops working.
+/// Forgets the class's links (`class down`): every one stops working;
+/// the classes' folder goes with the last class.
 pub fn remove(root: &Path, class: &str) -> Result<()> {
     let dir = dir(root, class);
     match fs::remove_dir_all(&dir) {
@@ -234,7 +235,11 @@ pub fn remove(root: &Path, class: &str) -> Result<()> {
             format!("cannot delete the links of class `{class}`"),
             e,
         )),
-        _ => Ok(()),
+        _ => {
+            // Refused while another class has links: that is as meant.
+            let _ = std::fs::remove_dir(root.join(".classes"));
+            Ok(())
+        }
     }
 }
 
@@ -351,6 +356,28 @@ mod tests {
         assert_eq!(after[1].url, again[1].url);
         let e = revoke(root.path(), "mon", "anne").expect_err("unknown");
         assert!(e.report().contains("did you mean `ann`"), "{}", e.report());
+    }
+
+    #[test]
+    fn the_last_class_down_leaves_no_folder_of_links() {
+        let root = tempfile::tempdir().expect("tmp");
+        ensure(root.path(), &class(&["ann"]), Path::new("c.yaml")).expect("ok");
+        let other = super::super::parse(
+            "stack: task0\nstudents: [ben]\n",
+            "d.yaml",
+            "tue",
+            Path::new("."),
+        )
+        .expect("class");
+        ensure(root.path(), &other, Path::new("d.yaml")).expect("ok");
+        remove(root.path(), "mon").expect("mon down");
+        assert!(
+            dir(root.path(), "tue").is_dir(),
+            "the other class keeps its links"
+        );
+        remove(root.path(), "tue").expect("tue down");
+        assert!(!root.path().join(".classes").exists());
+        remove(root.path(), "tue").expect("down again: nothing to do");
     }
 
     #[test]
