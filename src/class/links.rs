@@ -81,6 +81,13 @@ pub struct Link {
     pub expires: Option<u64>,
 }
 
+/// Seconds since the epoch: the clock links' ends are kept in.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Where a class's links are kept under the state root (a dot folder: no
 /// lab has such a name).
 pub fn dir(root: &Path, class: &str) -> PathBuf {

@@ -219,7 +219,7 @@ pub fn links(file: &Path, how: &LinksOptions, global: &Global, out: &mut dyn Wri
             let seconds = links::parse_duration(d).map_err(|e| {
                 crate::Error::usage(format!("--valid-for: {e}")).with_hint("90m, 8h, 7d, or never")
             })?;
-            Some(Some(crate::serve::audit::now() + seconds))
+            Some(Some(links::now() + seconds))
         }
     };
     if let Some(student) = how.revoke {

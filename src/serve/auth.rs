@@ -59,7 +59,7 @@ pub fn who(root: &std::path::Path, token: &str) -> Option<Who> {
         return None;
     }
     let hash = links::hash(token);
-    let now = super::audit::now();
+    let now = links::now();
     links::all(root).into_iter().find_map(|access| {
         let e = access
             .entries
