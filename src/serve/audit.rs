@@ -135,12 +135,14 @@ mod tests {
             name: "ann".into(),
             role: crate::class::links::Role::Learner,
             lab: Some("c-ann".into()),
+            reaches: vec!["c-ann".into()],
         };
         let teacher = Who {
             class: "c".into(),
             name: "instructor".into(),
             role: crate::class::links::Role::Instructor,
             lab: None,
+            reaches: vec!["c-ann".into(), "c-ben".into()],
         };
         {
             let audit = Audit::open(root.path()).expect("open");

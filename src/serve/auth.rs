@@ -41,6 +41,9 @@ pub struct Who {
     pub role: Role,
     /// The student's lab.
     pub lab: Option<String>,
+    /// The labs they may reach: a learner their own, the instructor every
+    /// lab of the class (read with the link, from the same file).
+    pub reaches: Vec<String>,
 }
 
 impl Who {
@@ -65,25 +68,22 @@ pub fn who(root: &std::path::Path, token: &str) -> Option<Who> {
             .entries
             .iter()
             .find(|e| e.hash == hash && e.valid_at(now))?;
+        let reaches = match e.role {
+            Role::Learner => e.lab.iter().cloned().collect(),
+            Role::Instructor => access
+                .entries
+                .iter()
+                .filter_map(|x| x.lab.clone())
+                .collect(),
+        };
         Some(Who {
             class: access.class.clone(),
             name: e.who.trim_start_matches('@').to_string(),
             role: e.role,
             lab: e.lab.clone(),
+            reaches,
         })
     })
-}
-
-/// Whether `who` may reach lab `lab`: a learner their own, the
-/// instructor every lab of their class.
-pub fn may_reach(root: &std::path::Path, who: &Who, lab: &str) -> bool {
-    match who.role {
-        Role::Learner => who.lab.as_deref() == Some(lab),
-        Role::Instructor => links::read(root, &who.class)
-            .ok()
-            .flatten()
-            .is_some_and(|a| a.entries.iter().any(|e| e.lab.as_deref() == Some(lab))),
-    }
 }
 
 /// Wrong tokens per client address, a minute at a time.
@@ -203,7 +203,7 @@ impl FromRequestParts<Portal> for LabAccess {
 
     async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, PortalError> {
         let (who, lab) = who_and(parts, portal, "lab").await?;
-        if !may_reach(&portal.root, &who, &lab) {
+        if !who.reaches.contains(&lab) {
             return Err(PortalError::NotFound);
         }
         Ok(LabAccess { who, lab })
