@@ -18,7 +18,7 @@ pub async fn run(args: &crate::cli::DownArgs, global: &Global, out: &mut dyn Wri
         ..
     } = args;
     let (purge, purge_packages, json) = (*purge, *purge_packages, *json);
-    if purge_packages && !crate::driver::real_hosts(&global.choice) {
+    if purge_packages && !crate::ops::real_hosts(stack, global) {
         return Err(Error::usage(
             "--purge-packages is for hosts reached over SSH (with --inventory): a container's packages go with it",
         ));

@@ -445,8 +445,8 @@ pub struct LabOnEngine {
 /// once per command by [`engine_for`] (or per engine of a class).
 #[async_trait::async_trait]
 pub trait Engine: Send + Sync + std::any::Any {
-    /// What the lab's record keeps of it; `None` where the command line
-    /// names it again each time (an inventory).
+    /// What the lab's record keeps of it, so that later commands find
+    /// the lab there by its name alone.
     fn placement(&self) -> Option<Placement>;
     /// Where it is, as tables show it.
     fn describe(&self) -> String;
@@ -517,10 +517,18 @@ pub trait Backend: Sync {
     /// commands about every lab on it; `None` where it names no engine
     /// (hosts, which belong to no lab until a stack is matched to them).
     fn named(&self, choice: &Choice) -> Result<Option<Placement>>;
+    /// The engine of this backend the command line names outright (its
+    /// flags, an engine pinned; not the environment), over a lab's record
+    /// of another backend's: refused (see [`engine_for`]).
+    fn asked(&self, choice: &Choice) -> Result<Option<Placement>>;
     /// Whether two placements of this backend are the same engine.
     fn same(&self, a: &Placement, b: &Placement) -> bool;
-    /// How this backend names its placement for people; `None`: not its.
+    /// How this backend names its placement for people, as tables show
+    /// it; `None`: not its.
     fn describe(&self, p: &Placement) -> Option<String>;
+    /// Its placement in a sentence (`the engine unix:///…`, `the hosts of
+    /// /srv/lab/hosts.yaml`).
+    fn whereabouts(&self, p: &Placement) -> Option<String>;
     /// The machine a site published at `p` is reached at.
     fn host_name(&self, p: &Placement) -> Option<String>;
     /// The flag that names `p` on the command line.

@@ -32,8 +32,8 @@ pub struct Record {
     /// The class the lab is a learner's of (`infractl class`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
-    /// The engine the lab runs on, as its backend placed it; none once it
-    /// is down (or for hosts over SSH, which the command line names).
+    /// The engine the lab runs on (a Docker engine, an inventory's hosts),
+    /// as its backend placed it; none once it is down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<crate::driver::Placement>,
 }

@@ -54,6 +54,22 @@ pub async fn engine_of(lab: &str, global: &Global) -> Result<Box<dyn Engine>> {
     crate::driver::engine_for(lab, &global.choice, recorded.as_ref()).await
 }
 
+/// Where the lab a command names (a stack, or a lab by its name) runs,
+/// as its record says; `None` without a record, or once it is down.
+pub fn recorded(stack: &str, global: &Global) -> Option<Placement> {
+    let name = match resolve(stack, global) {
+        Ok(lab) => lab.stack.name,
+        Err(_) => global.lab.clone().unwrap_or_else(|| stack.to_string()),
+    };
+    crate::lab::read(&global.state(&name))?.engine
+}
+
+/// Whether the lab a command names runs on real machines (see
+/// `driver::real_hosts`): as its record says, else as the options do.
+pub fn real_hosts(stack: &str, global: &Global) -> bool {
+    crate::driver::real_hosts(&global.choice, recorded(stack, global).as_ref())
+}
+
 /// The driver for the lab of `topo`, on its engine.
 pub async fn driver(global: &Global, topo: &crate::topology::Topology) -> Result<Box<dyn Driver>> {
     engine_of(&topo.stack.name, global)
@@ -63,8 +79,8 @@ pub async fn driver(global: &Global, topo: &crate::topology::Topology) -> Result
 }
 
 /// A driver for a lab, for the commands that work on a running lab by
-/// name alone: over SSH the stack must load (the inventory is matched to
-/// it); on Docker a lab's name is enough (labels are the truth), so a
+/// name alone: over SSH the stack must load (the recorded inventory is
+/// matched to it); on Docker a lab's name is enough (labels are the truth), so a
 /// stack file that is gone or broken does not stop them. The lab's name
 /// is `driver.lab()`.
 pub async fn lab_driver(stack: &str, global: &Global) -> Result<Box<dyn Driver>> {
@@ -94,8 +110,8 @@ pub fn site_url(topo: &crate::topology::Topology, engine: &Placement, port: u16)
     format!("{scheme}://{host}:{port}/")
 }
 
-/// A loaded stack: its topology, secrets and plan (for real hosts when an
-/// inventory is given).
+/// A loaded stack: its topology, secrets and plan (for real hosts when the
+/// lab runs on them, or an inventory is given).
 pub struct Loaded {
     pub topo: crate::topology::Topology,
     pub secrets: crate::lab::state::Secrets,
@@ -138,7 +154,8 @@ pub fn load_lab(lab: crate::lab::Lab, global: &Global) -> Result<Loaded> {
         secrets.zone_serial = Some(state.zone_serial(&digest, first)?);
     }
     let plan = crate::render::plan(&topo, &secrets, &crate::driver::node_image())?;
-    let plan = if crate::driver::real_hosts(&global.choice) {
+    let placed = record.as_ref().and_then(|r| r.engine.as_ref());
+    let plan = if crate::driver::real_hosts(&global.choice, placed) {
         plan.for_real_hosts()
     } else {
         plan

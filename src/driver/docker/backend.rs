@@ -73,6 +73,10 @@ impl crate::driver::Backend for Backend {
         Ok(Some(placement_of(&endpoint)))
     }
 
+    fn asked(&self, choice: &Choice) -> Result<Option<Placement>> {
+        Ok(explicit(choice)?.as_ref().map(placement_of))
+    }
+
     fn same(&self, a: &Placement, b: &Placement) -> bool {
         match (endpoint_of(a), endpoint_of(b)) {
             (Some(a), Some(b)) => a.same_engine(&b),
@@ -82,6 +86,10 @@ impl crate::driver::Backend for Backend {
 
     fn describe(&self, p: &Placement) -> Option<String> {
         endpoint_of(p).map(|e| e.to_string())
+    }
+
+    fn whereabouts(&self, p: &Placement) -> Option<String> {
+        endpoint_of(p).map(|e| format!("the engine {e}"))
     }
 
     fn host_name(&self, p: &Placement) -> Option<String> {
