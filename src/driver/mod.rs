@@ -318,8 +318,9 @@ pub trait Events: Send + Sync {
 /// Opens shells on a lab's hosts in a terminal, as a person logs in.
 #[async_trait::async_trait]
 pub trait Terminals: Send + Sync {
-    /// A login shell on `server` (bash, else sh) in a terminal of `cols`
-    /// columns and `rows` rows, with `TERM=xterm-256color`.
+    /// A login shell as root on `server` (bash, else sh, in a container;
+    /// root's own over SSH) in a terminal of `cols` columns and `rows`
+    /// rows, with `TERM=xterm-256color`.
     async fn terminal(&self, server: &str, cols: u16, rows: u16) -> Result<Terminal>;
 }
 

@@ -9,9 +9,11 @@
 //! packages are installed (nothing when all are present) with services
 //! kept from starting on their own. Services run under systemd where the
 //! host booted with it, else under runit as in the containers (see
-//! `supervise`). `down --purge-packages` purges what the install added. What infractl placed on a host is recorded there, and a
-//! file it replaced is kept, so `down` removes exactly what it placed and
-//! puts back what was there before.
+//! `supervise`). `down --purge-packages` purges what the install added.
+//! What infractl placed on a host is recorded there, and a file it
+//! replaced is kept, so `down` removes exactly what it placed and puts
+//! back what was there before. Terminals (`terminal`): a root shell in a
+//! pseudo-terminal, on a connection of its own.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -27,6 +29,7 @@ use super::{Destroyed, Driver, ExecOutput, Host};
 use crate::error::{Error, Result};
 pub mod backend;
 pub mod inventory;
+mod terminal;
 
 use crate::render::plan::{FileSpec, Plan, ServerPlan};
 use crate::render::supervise;
@@ -613,6 +616,10 @@ impl Driver for SshDriver {
 
     async fn remove(&self, server: &str) -> Result<()> {
         self.remove_host(server, false).await
+    }
+
+    fn terminals(&self) -> Option<&dyn super::Terminals> {
+        Some(self)
     }
 
     async fn destroy(&self, options: &super::DownOptions) -> Result<Destroyed> {
