@@ -20,7 +20,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ssh2::{CheckResult, KnownHostFileKind, Session};
 
@@ -39,6 +39,12 @@ use inventory::Auth;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long what `hosts` found holds, unless something changes a host: a
+/// command asking again at once costs no round trip, and whoever watches
+/// the lab for longer (the portal, every few seconds) sees what changed
+/// without infractl (a service that died, a host rebooted).
+const HOSTS_FRESH: Duration = Duration::from_secs(2);
+
 /// The SSH driver, bound to one lab on the hosts of one inventory.
 pub struct SshDriver {
     lab: String,
@@ -48,8 +54,9 @@ pub struct SshDriver {
     sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
     /// Serializes known_hosts updates.
     known_lock: Arc<Mutex<()>>,
-    /// What `hosts` found, until something changes a host.
-    hosts_cache: Mutex<Option<Vec<Host>>>,
+    /// What `hosts` found and when, until something changes a host or
+    /// [`HOSTS_FRESH`] has passed.
+    hosts_cache: Mutex<Option<(Instant, Vec<Host>)>>,
     /// Work held back per host, to go in one round trip with the next.
     pending: Mutex<HashMap<String, Batch>>,
 }
@@ -468,9 +475,12 @@ impl Driver for SshDriver {
     }
 
     async fn hosts(&self) -> Result<Vec<Host>> {
-        if let Some(hosts) = self.hosts_cache.lock().expect("lock").clone() {
-            return Ok(hosts);
+        if let Some((at, hosts)) = self.hosts_cache.lock().expect("lock").clone() {
+            if at.elapsed() < HOSTS_FRESH {
+                return Ok(hosts);
+            }
         }
+        let at = Instant::now();
         // One round trip a host: what it was set up with, whether its
         // services run, and each one's state.
         let jobs = self.hosts.iter().map(|h| async move {
@@ -504,7 +514,7 @@ impl Driver for SshDriver {
             .into_iter()
             .flatten()
             .collect();
-        *self.hosts_cache.lock().expect("lock") = Some(hosts.clone());
+        *self.hosts_cache.lock().expect("lock") = Some((at, hosts.clone()));
         Ok(hosts)
     }
 
@@ -609,6 +619,20 @@ impl Driver for SshDriver {
             server,
             "killing its services",
             &format!("{} kill", supervise::SVC),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn stop(&self, server: &str) -> Result<()> {
+        // As a power-off button: every service shut down cleanly, the
+        // host left as it is (`start` brings them back).
+        self.changed();
+        self.flush(server).await?;
+        self.must(
+            server,
+            "stopping its services",
+            &format!("{} down", supervise::SVC),
         )
         .await?;
         Ok(())
