@@ -18,6 +18,7 @@ mod place;
 mod portal;
 mod resume;
 mod ssh;
+mod ssh_portal;
 mod stack_errors;
 mod stack_mutants;
 mod stack_schema;

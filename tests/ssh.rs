@@ -12,9 +12,19 @@ use crate::harness::{docker, Output, Test};
 use crate::up::{lab_lock, test_stack};
 
 /// Test hosts with sshd at the stack's addresses; removed on drop.
-struct Vms {
-    containers: Vec<String>,
+pub(crate) struct Vms {
+    pub(crate) containers: Vec<String>,
     networks: Vec<String>,
+}
+
+impl Vms {
+    /// The test host of `server`.
+    pub(crate) fn of(&self, server: &str) -> &str {
+        self.containers
+            .iter()
+            .find(|c| c.ends_with(&format!("-{server}")))
+            .unwrap_or_else(|| panic!("no test host for {server}: {:?}", self.containers))
+    }
 }
 
 impl Drop for Vms {
@@ -30,12 +40,12 @@ impl Drop for Vms {
 
 /// How a test host boots.
 #[derive(Clone, Copy)]
-struct Boot {
+pub(crate) struct Boot {
     /// systemd as PID 1 (the distribution's services start with it), as a
     /// VM boots; else sshd alone.
-    systemd: bool,
+    pub(crate) systemd: bool,
     /// The inventory's user: `root`, or a user with passwordless sudo.
-    user: &'static str,
+    pub(crate) user: &'static str,
 }
 
 const SSHD_ONLY: Boot = Boot {
@@ -45,11 +55,11 @@ const SSHD_ONLY: Boot = Boot {
 
 /// Starts one sshd container per server of `file`'s plan; returns them and
 /// the inventory's path.
-fn start_vms(t: &Test, file: &str, prefix: &str) -> (Vms, String) {
+pub(crate) fn start_vms(t: &Test, file: &str, prefix: &str) -> (Vms, String) {
     start_vms_booted(t, file, prefix, SSHD_ONLY)
 }
 
-fn start_vms_booted(t: &Test, file: &str, prefix: &str, boot: Boot) -> (Vms, String) {
+pub(crate) fn start_vms_booted(t: &Test, file: &str, prefix: &str, boot: Boot) -> (Vms, String) {
     let plan: serde_json::Value = serde_json::from_str(
         &t.run_args(&["render", file, "--out", "render", "--json"])
             .code(0)
@@ -203,7 +213,7 @@ fn with_flags<'a>(command: &[&'a str], flags: &[&'a str]) -> Vec<&'a str> {
 
 /// Runs infractl over SSH against the test hosts of inventory `inv`, new
 /// host keys accepted.
-fn over_ssh<'a>(t: &'a Test, inv: &'a str) -> impl Fn(&[&str]) -> Output + 'a {
+pub(crate) fn over_ssh<'a>(t: &'a Test, inv: &'a str) -> impl Fn(&[&str]) -> Output + 'a {
     move |extra| {
         let flags = [
             "--quiet",

@@ -33,7 +33,7 @@ impl Drop for ClassDown<'_> {
 }
 
 /// The portal's process, killed when the test ends.
-struct Serving(Child);
+pub(crate) struct Serving(Child);
 
 impl Drop for Serving {
     fn drop(&mut self) {
@@ -44,7 +44,7 @@ impl Drop for Serving {
 
 /// Starts `infractl serve` on a port the system picks: the process and
 /// the address it says it serves on.
-fn serve(t: &Test) -> (Serving, String) {
+pub(crate) fn serve(t: &Test) -> (Serving, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_infractl"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("INFRACTL_STATE_DIR", t.state_dir())
@@ -71,7 +71,7 @@ fn serve(t: &Test) -> (Serving, String) {
 }
 
 /// One plain HTTP/1.1 request: the status line and headers, and the body.
-fn http_get(addr: &str, path: &str, cookie: Option<&str>) -> (String, String) {
+pub(crate) fn http_get(addr: &str, path: &str, cookie: Option<&str>) -> (String, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("connect to the portal");
     let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
     write!(
@@ -111,11 +111,11 @@ fn cookie_of_ann(t: &Test, addr: &str) -> String {
         .to_string()
 }
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A WebSocket to `path` with the cookie, and the session it is on.
-async fn socket(addr: &str, path: &str, cookie: &str) -> (Socket, String) {
+pub(crate) async fn socket(addr: &str, path: &str, cookie: &str) -> (Socket, String) {
     let mut request = format!("ws://{addr}{path}")
         .into_client_request()
         .expect("a request");
@@ -143,14 +143,14 @@ async fn next(ws: &mut Socket) -> Option<Message> {
 }
 
 /// Reads the terminal until its output has `want`: all it read.
-async fn read_until(ws: &mut Socket, want: &str) -> String {
+pub(crate) async fn read_until(ws: &mut Socket, want: &str) -> String {
     read_while(ws, want, |seen| !seen.contains(want)).await
 }
 
 /// Reads the terminal until a line of it, as a terminal shows it (its
 /// escape sequences done, a carriage return starting the line anew), is
 /// `line`.
-async fn read_line(ws: &mut Socket, line: &str) -> String {
+pub(crate) async fn read_line(ws: &mut Socket, line: &str) -> String {
     read_while(ws, line, |seen| !shown(seen).iter().any(|l| l == line)).await
 }
 
@@ -172,7 +172,7 @@ async fn read_while(ws: &mut Socket, want: &str, more: impl Fn(&str) -> bool) ->
 /// The lines of a terminal's output as they show: control sequences
 /// (`ESC [ ... letter`) take no room, and a carriage return writes the
 /// line again from its start.
-fn shown(output: &str) -> Vec<String> {
+pub(crate) fn shown(output: &str) -> Vec<String> {
     let mut plain = String::new();
     let mut chars = output.chars().peekable();
     while let Some(c) = chars.next() {
@@ -207,7 +207,7 @@ async fn next_text(ws: &mut Socket) -> String {
     }
 }
 
-async fn type_in(ws: &mut Socket, text: &str) {
+pub(crate) async fn type_in(ws: &mut Socket, text: &str) {
     ws.send(Message::Binary(text.as_bytes().to_vec().into()))
         .await
         .expect("type");
