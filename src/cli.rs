@@ -69,7 +69,9 @@ pub enum DriverKind {
 pub struct Hosts {
     /// Apply to real hosts over SSH, as this inventory file lists them
     /// (each server: host, port, user, key or agent); without it, the
-    /// local Docker engine (or DOCKER_HOST).
+    /// local Docker engine (or DOCKER_HOST). The lab's record keeps it
+    /// (and the host-key flags): later commands find the lab by its name
+    /// alone; another inventory is refused until `down`.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
     /// Where the lab runs: `docker` (the default) or `ssh` (the default
