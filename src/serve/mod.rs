@@ -18,6 +18,7 @@ pub mod auth;
 pub mod class;
 pub mod live;
 pub mod monitor;
+pub mod operator;
 pub mod pages;
 pub mod probes;
 pub mod site;
@@ -222,6 +223,17 @@ pub async fn run(options: Options, global: Global, say: &dyn Fn(&str)) -> Result
         portal.audit.path.display()
     ));
     say(&where_to_open(&local, &classes));
+    // The operator's own link, at an address of this machine.
+    let host = match local.ip() {
+        ip if ip.is_unspecified() => "localhost".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let link = operator::write_link(&portal.root, &format!("{scheme}://{host}:{}", local.port()))?;
+    say(&format!(
+        "your own link, to every lab and class of this machine: in {} (`cat` it; keep it to yourself)",
+        link.display()
+    ));
     let app = router(portal).into_make_service_with_connect_info::<auth::Peer>();
     let served = match tls {
         Some((cert, key)) => {
