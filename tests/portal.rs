@@ -53,14 +53,14 @@ impl Drop for ClassDown<'_> {
 /// `infractl serve` on a loopback port it chose itself (no race for a
 /// free one), killed when the test ends; what it said is shown if the
 /// test failed.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     said: Arc<Mutex<String>>,
 }
 
 impl Serve {
-    fn start(t: &Test) -> Serve {
+    pub(crate) fn start(t: &Test) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_infractl"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("INFRACTL_STATE_DIR", t.state_dir())
@@ -75,7 +75,7 @@ impl Serve {
         let mut base = None;
         let mut line = String::new();
         while base.is_none() && lines.read_line(&mut line).unwrap_or(0) > 0 {
-            // "serving 1 class on http://127.0.0.1:PORT/ (audit log: …)"
+            // "serving 2 labs (1 class) on http://127.0.0.1:PORT/ (audit log: …)"
             base = line
                 .split_once(" on http://")
                 .and_then(|(_, rest)| rest.split_once("/ "))

@@ -81,9 +81,10 @@ pub async fn bring_up(
 const NOT_PUBLISHED: &str =
     "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses";
 
-/// Starts the lab's forwarder, its site published on the engine's host at
-/// `host_port` (see `Publisher::publish`) or nowhere; its address there.
-async fn publish(
+/// Starts the lab's forwarder (kept when it is there as asked), its site
+/// published on the engine's host at `host_port` (see
+/// `Publisher::publish`) or nowhere; its address there.
+pub async fn publish(
     driver: &dyn crate::driver::Driver,
     engine: &crate::driver::Placement,
     topo: &crate::topology::Topology,

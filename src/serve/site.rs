@@ -71,10 +71,22 @@ async fn proxy(
 /// forwarder (its site need not be published anywhere); straight to the
 /// site's address where the hosts are real machines with addresses of
 /// their own (a lab over SSH).
-async fn connect(lab: &LabHandle) -> Result<crate::driver::Connection, String> {
+async fn connect(portal: &Portal, lab: &LabHandle) -> Result<crate::driver::Connection, String> {
     let port = lab.topo.site_port();
     if let Some(publisher) = lab.driver.publisher() {
-        return publisher.connect(port).await.map_err(|e| e.headline());
+        {
+            let mut there = lab.forwarder.lock().await;
+            if !*there {
+                forwarder(portal, lab).await?;
+                *there = true;
+            }
+        }
+        let connected = publisher.connect(port).await;
+        if connected.is_err() {
+            // Gone (the lab went down, or was made anew): looked for again.
+            *lab.forwarder.lock().await = false;
+        }
+        return connected.map_err(|e| e.headline());
     }
     let address = crate::topology::public::users_network(&lab.topo)
         .and_then(|n| crate::topology::public::site_address(&lab.topo, &n))
@@ -83,6 +95,21 @@ async fn connect(lab: &LabHandle) -> Result<crate::driver::Connection, String> {
         .await
         .map_err(|e| format!("{address}:{port}: {e}"))?;
     Ok(Box::new(tcp))
+}
+
+/// The lab's forwarder, made when the lab has none (a lab brought up
+/// alone, without `--publish`), published as its record says: what an
+/// `up` of the lab would keep.
+async fn forwarder(portal: &Portal, lab: &LabHandle) -> Result<(), String> {
+    let record = crate::lab::read(&portal.global.state(&lab.lab))
+        .ok_or_else(|| format!("lab `{}` has no record", lab.lab))?;
+    let engine = record
+        .engine
+        .ok_or_else(|| format!("lab `{}` is down", lab.lab))?;
+    crate::ops::up::publish(&*lab.driver, &engine, &lab.topo, &lab.plan, record.publish)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.headline())
 }
 
 async fn send(
@@ -96,7 +123,7 @@ async fn send(
             lab.lab
         ))
     };
-    let stream = connect(lab).await.map_err(|e| failed(&e))?;
+    let stream = connect(portal, lab).await.map_err(|e| failed(&e))?;
     if lab.topo.tls() {
         let tls = connector(portal, lab).map_err(|e| failed(&e))?;
         // The site's own name, which its certificate names.

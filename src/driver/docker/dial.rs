@@ -6,15 +6,13 @@
 //! TCP, TLS, SSH).
 
 use bollard::container::LogOutput;
-use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use super::engine::fail;
-use super::exec::refused;
+use super::exec::{start_attached, Attached};
 use crate::driver::Connection;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How long a connection may sit idle before `nc` gives it up.
 const IDLE_SECONDS: u32 = 120;
@@ -35,35 +33,14 @@ pub async fn connect(docker: &Docker, container: &str, port: u16) -> Result<Conn
     ]
     .map(String::from)
     .to_vec();
-    let created = docker
-        .create_exec(
-            container,
-            ExecConfig {
-                cmd: Some(argv),
-                attach_stdin: Some(true),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| refused(container, &doing, e))?;
-    let started = docker
-        .start_exec(
-            &created.id,
-            Some(StartExecOptions {
-                detach: false,
-                tty: false,
-                output_capacity: None,
-            }),
-        )
-        .await
-        .map_err(fail(&doing))?;
-    let StartExecResults::Attached { output, input } = started else {
-        return Err(Error::failure(format!(
-            "{doing}: the engine started nc detached"
-        )));
+    let config = ExecConfig {
+        cmd: Some(argv),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
     };
+    let Attached { output, input, .. } = start_attached(docker, container, config, &doing).await?;
     // What nc says on its stderr (`Connection refused`) ends the stream
     // as an error that says it.
     let bytes = output.filter_map(|item| {
