@@ -319,8 +319,9 @@ pub enum Command {
     ///
     /// A class file names the stack, the students and the Docker engines
     /// the labs may run on; each student gets a lab of their own
-    /// (`<class>-<student>`), whole on one engine, published on that
-    /// engine's host for their browser.
+    /// (`<class>-<student>`), whole on one engine, reached from a browser
+    /// through `infractl serve` (and on a port of the engine's host too
+    /// when the class file says `publish: true`).
     #[command(subcommand, after_help = "Example: infractl class up monday.yaml")]
     Class(ClassCommand),
     /// Serve the classroom portal: each learner's lab, and the class, in a browser.
@@ -333,9 +334,12 @@ pub enum Command {
     /// stop/start/kill for each server. The instructor's link opens the
     /// class as a live grid, and every learner's page. Anything that is not
     /// the caller's answers 404; wrong links are rate-limited; every action
-    /// is written to `<state>/.portal/audit.jsonl`. Listens on this machine
-    /// only unless --listen says otherwise; HTTPS with --tls-cert and
-    /// --tls-key, or --tls-self. Runs until Ctrl-C; a port in use is exit 2.
+    /// is written to `<state>/.portal/audit.jsonl`. Your own link, to every
+    /// lab and class of this machine (a lab brought up alone, over Docker
+    /// or SSH, too), is written to `<state>/.portal/operator-link` (0600).
+    /// Listens on this machine only unless --listen says otherwise; HTTPS
+    /// with --tls-cert and --tls-key, or --tls-self. Runs until Ctrl-C; a
+    /// port in use is exit 2.
     #[command(
         after_help = "Example: infractl serve\n         infractl serve --listen 0.0.0.0:8443 --tls-cert portal.crt --tls-key portal.key"
     )]

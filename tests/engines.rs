@@ -426,7 +426,7 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
     t.file(
         "it-multi.yaml",
         &format!(
-            "stack: task1\nstudents: 6\nengines:\n  - {}\n  - {}\n  - {{ host: {}, tls: engine-3 }}\n",
+            "stack: task1\nstudents: 6\npublish: true\nengines:\n  - {}\n  - {}\n  - {{ host: {}, tls: engine-3 }}\n",
             urls[0], urls[1], urls[2]
         ),
     );

@@ -230,4 +230,30 @@ fn the_live_view_shows_a_killed_server_stopped_at_once_and_its_return() {
             assert!(f.from_death < SHOWN_WITHIN, "{figures:?}");
         }
     });
+    the_operator_opens_the_site(&t);
+}
+
+/// A lab brought up alone, published nowhere, opened by the machine's
+/// operator in the portal: its site answers through the engine, from a
+/// forwarder the portal made for it (a later `down` removes it with the
+/// lab; CI checks that nothing of `it-*` is left).
+fn the_operator_opens_the_site(t: &Test) {
+    let serve = crate::portal::Serve::start(t);
+    let link = std::fs::read_to_string(t.state_dir().join(".portal/operator-link"))
+        .expect("the operator's link");
+    let token = link.trim().rsplit('/').next().expect("a token").to_string();
+    let page = std::process::Command::new("curl")
+        .args(["-sf", "-m", "30", "-b", &format!("infractl_portal={token}")])
+        .arg(format!("{}/lab/{LAB}/site/", serve.base))
+        .output()
+        .expect("curl");
+    let body = String::from_utf8_lossy(&page.stdout);
+    assert!(
+        page.status.success() && body.contains("Served by web server"),
+        "the site through the portal: {}\n{body}",
+        String::from_utf8_lossy(&page.stderr)
+    );
+    let forwarder = format!("{LAB}-_publish");
+    let ports = crate::harness::docker(&["port", &forwarder]);
+    assert_eq!(ports, "", "{forwarder} publishes {ports}");
 }

@@ -53,14 +53,14 @@ impl Drop for ClassDown<'_> {
 /// `infractl serve` on a loopback port it chose itself (no race for a
 /// free one), killed when the test ends; what it said is shown if the
 /// test failed.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     said: Arc<Mutex<String>>,
 }
 
 impl Serve {
-    fn start(t: &Test) -> Serve {
+    pub(crate) fn start(t: &Test) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_infractl"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("INFRACTL_STATE_DIR", t.state_dir())
@@ -75,7 +75,7 @@ impl Serve {
         let mut base = None;
         let mut line = String::new();
         while base.is_none() && lines.read_line(&mut line).unwrap_or(0) > 0 {
-            // "serving 1 class on http://127.0.0.1:PORT/ (audit log: …)"
+            // "serving 2 labs (1 class) on http://127.0.0.1:PORT/ (audit log: …)"
             base = line
                 .split_once(" on http://")
                 .and_then(|(_, rest)| rest.split_once("/ "))
@@ -354,6 +354,7 @@ async fn scenario(t: &Test, base: &str, people: &People, browser: &Browser) {
     // From an address of their own: the browsers' is never held back.
     strangers(&Http::new(base, IpAddr::from([127, 0, 0, 2])), people).await;
     the_right_people(&http, people).await;
+    the_operator(t, &http, people).await;
     eprintln!("portal: HTTP checks: {:.1?}", step.elapsed());
     let step = Instant::now();
     in_chromium(base, people, browser).await;
@@ -525,6 +526,71 @@ async fn the_right_people(http: &Http, people: &People) {
     let not_there = http.get("/lab/it-portal-nobody", ann).await;
     assert_eq!((not_yours.status, not_there.status), (404, 404));
     assert_eq!(not_yours.body, not_there.body);
+}
+
+/// The machine's operator: `serve` wrote their link to a private file
+/// (and printed its path, not the token); it opens an index of every
+/// lab and class, and any of them. A learner's cookie gets no index.
+/// The class's labs publish nothing on the engine's host: the site that
+/// answered through the portal came through the engine.
+async fn the_operator(t: &Test, http: &Http, people: &People) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = t.state_dir().join(".portal/operator-link");
+    let mode = std::fs::metadata(&path)
+        .expect("the operator's link")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    let link = std::fs::read_to_string(&path).expect("read");
+    let token = link
+        .trim()
+        .rsplit_once("/join/")
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("not a link: {link}"));
+    assert_eq!(http.get(&format!("/join/{token}"), None).await.status, 200);
+    let index = http.get("/", Some(&token)).await;
+    assert_eq!(index.status, 200, "{}", index.body);
+    for name in [ANN, BEN, CLASS] {
+        assert!(
+            index.body.contains(&format!(
+                "href=\"/{}/{name}\"",
+                if name == CLASS { "class" } else { "lab" }
+            )),
+            "{name} not on the index:\n{}",
+            index.body
+        );
+    }
+    let page = http.get(&format!("/lab/{BEN}"), Some(&token)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("viewed by this machine's operator"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        http.get(&format!("/class/{CLASS}"), Some(&token))
+            .await
+            .status,
+        200
+    );
+    let site = http.get(&format!("/lab/{BEN}/site/"), Some(&token)).await;
+    assert_eq!(site.status, 200, "{}", site.body);
+    // A learner's `/` is her lab, never the index.
+    let home = http.get("/", Some(&people.ann.token)).await;
+    assert_eq!(
+        (home.status / 100, home.header("location")),
+        (3, &*format!("/lab/{ANN}"))
+    );
+    // Nothing of a class's lab is published on the engine's host.
+    let status = t
+        .run_args(&["class", "status", "it-portal.yaml", "--json"])
+        .code(0);
+    let labs: Vec<serde_json::Value> = serde_json::from_str(&status.stdout).expect("status JSON");
+    assert!(labs.iter().all(|l| l["url"].is_null()), "{labs:?}");
+    for lab in [ANN, BEN] {
+        let ports = docker(&["port", &format!("{lab}-_publish")]);
+        assert_eq!(ports.trim(), "", "{lab}'s forwarder publishes {ports}");
+    }
 }
 
 /// The audit log: private, a JSON object a line, ann's actions in it,

@@ -28,6 +28,9 @@ pub enum Role {
     Learner,
     /// The class's instructor: every lab of the class.
     Instructor,
+    /// The machine's operator (`serve`'s own link, not a class's): every
+    /// lab and class of the state.
+    Operator,
 }
 
 /// The name the instructor's link is made for (no student has it: a

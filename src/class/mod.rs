@@ -59,6 +59,10 @@ struct ClassFile {
     /// At most this many labs (students) in the class.
     #[serde(default, deserialize_with = "class_max_labs")]
     max_labs: Option<u32>,
+    /// Each lab's site also published on its engine's host (else it is
+    /// reached through the portal alone).
+    #[serde(default)]
+    publish: bool,
 }
 
 /// A class's labs at most, unless its file's `max-labs:` says otherwise:
@@ -232,6 +236,9 @@ pub struct Class {
     pub engines: Vec<ClassEngine>,
     /// At most this many labs (`max-labs:`, else [`DEFAULT_MAX_LABS`]).
     pub max_labs: u32,
+    /// Each lab's site published on its engine's host too (`publish:
+    /// true`): the raw port, reached without the portal's cookie.
+    pub publish: bool,
     /// Where the file names its stack (for an error about the stack).
     pub stack_at: Option<Location>,
 }
@@ -348,6 +355,7 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         students,
         engines,
         max_labs,
+        publish: file.publish,
         stack_at: locator.value("stack"),
     })
 }
@@ -511,6 +519,7 @@ pub(crate) mod tests {
             students: vec!["ann".into(), "ben".into()],
             engines: vec![],
             max_labs: 200,
+            publish: false,
             stack_at: None,
         }
     }
@@ -541,7 +550,7 @@ pub(crate) mod tests {
         let e = |t: &str| parse_text(t).unwrap_err().report();
         assert_eq!(
             e("stack: task1\nstudent: [a]\n"),
-            "error: unknown key `student`; the keys here are `name`, `stack`, `students`, `engines`, `max-labs`
+            "error: unknown key `student`; the keys here are `name`, `stack`, `students`, `engines`, `max-labs`, `publish`
  --> c.yaml:2:1
   |
 2 | student: [a]

@@ -358,7 +358,8 @@ struct Job {
 }
 
 /// Places `student`'s lab on the engine `r`: subnets free there, recorded
-/// with the engine and the class, published.
+/// with the engine and the class, its forwarder asked for (published
+/// when the class says so).
 fn make_job(
     class: &Class,
     student: &str,
@@ -375,7 +376,12 @@ fn make_job(
         let before = crate::lab::read(&state);
         let mut record = lab.record();
         record.class = Some(class.name.clone());
-        record.publish = before.as_ref().and_then(|r| r.publish).or(Some(0));
+        // The portal reaches the site through the forwarder; the engine's
+        // host publishes it only when the class file says so.
+        record.forwarder = true;
+        record.publish = class
+            .publish
+            .then(|| before.as_ref().and_then(|r| r.publish).unwrap_or(0));
         record.engine = Some(endpoint.clone());
         crate::lab::write(&state, &record)?;
         Ok::<_, Error>((lab, lock))

@@ -125,9 +125,19 @@ pub struct Publish<'a> {
     /// one) and its port (443, or 80 without HTTPS).
     pub target: std::net::Ipv4Addr,
     pub port: u16,
-    /// The host port asked for; 0: any free one.
-    pub host_port: u16,
+    /// The host port asked for (0: any free one); none: no port of the
+    /// engine's host, the site reached only through the engine
+    /// ([`Publisher::connect`]).
+    pub host_port: Option<u16>,
 }
+
+/// A byte stream both ways: a connection made through a backend.
+pub trait Duplex: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Duplex for T {}
+
+/// A connection to a lab's site (see [`Publisher::connect`]).
+pub type Connection = Box<dyn Duplex>;
 
 /// A piece of a command's output, as it comes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,10 +261,16 @@ pub trait Driver: Send + Sync {
 pub trait Publisher: Send + Sync {
     /// A forwarder (answering to [`PUBLISHER`]) passes each connection to
     /// the site's address, so a failover that moves the virtual IP moves
-    /// nothing here. The host port.
-    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<u16>;
+    /// nothing here. The host port, when one is asked for.
+    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<Option<u16>>;
     /// The host port the site is published on, if it is.
     async fn published(&self, port: u16) -> Result<Option<u16>>;
+    /// A connection to the site's `port` as the forwarder reaches it, made
+    /// through the engine itself (as `kubectl port-forward` goes through
+    /// its API server): no port of the engine's host is needed, so a lab
+    /// whose site is not published is still reached by the portal, on any
+    /// engine the command line reaches.
+    async fn connect(&self, port: u16) -> Result<Connection>;
 }
 
 /// Starts a host that is none of the stack's servers.

@@ -29,6 +29,11 @@ pub struct Record {
     /// any free one; none when it is not published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<u16>,
+    /// The lab has its forwarder even when its site is published nowhere
+    /// (a class's lab: the portal reaches the site through the engine,
+    /// see `driver::Publisher::connect`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forwarder: bool,
     /// The class the lab is a learner's of (`infractl class`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
@@ -63,6 +68,7 @@ impl Record {
                 .map(|m| (m.from.to_string(), m.to.to_string()))
                 .collect(),
             publish: None,
+            forwarder: false,
             class: None,
             engine: None,
         }

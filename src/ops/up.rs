@@ -37,11 +37,13 @@ pub async fn bring_up(
     let mut record = lab.record();
     record.publish = publish.or_else(|| before.as_ref().and_then(|r| r.publish));
     record.engine = engine.placement();
+    record.forwarder = before.as_ref().is_some_and(|r| r.forwarder);
     record.class = before.and_then(|r| r.class);
-    let publishing = match (record.publish, &record.engine) {
-        (Some(host_port), Some(engine)) => Some((host_port, engine.clone())),
-        (Some(_), None) => return Err(Error::usage(NOT_PUBLISHED)),
-        (None, _) => None,
+    let publishing = match (record.publish, record.forwarder, &record.engine) {
+        (Some(_), _, None) => return Err(Error::usage(NOT_PUBLISHED)),
+        (host_port, true, Some(engine)) => Some((host_port, engine.clone())),
+        (Some(host_port), false, Some(engine)) => Some((Some(host_port), engine.clone())),
+        (None, _, _) => None,
     };
     crate::lab::write(state, &record)?;
     let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
@@ -65,7 +67,7 @@ pub async fn bring_up(
         apply::apply(&*driver, &plan, state, ready_seconds, progress),
         self::publish(&*driver, &engine, &topo, &plan, host_port)
     );
-    let (outcomes, url) = (outcomes?, Some(url?));
+    let (outcomes, url) = (outcomes?, url?);
     Ok(Brought {
         topo,
         plan,
@@ -79,15 +81,16 @@ pub async fn bring_up(
 const NOT_PUBLISHED: &str =
     "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses";
 
-/// Publishes the site on the engine's host (see `Publisher::publish`);
-/// its address there.
-async fn publish(
+/// Starts the lab's forwarder (kept when it is there as asked), its site
+/// published on the engine's host at `host_port` (see
+/// `Publisher::publish`) or nowhere; its address there.
+pub async fn publish(
     driver: &dyn crate::driver::Driver,
     engine: &crate::driver::Placement,
     topo: &crate::topology::Topology,
     plan: &crate::render::plan::Plan,
-    host_port: u16,
-) -> Result<String> {
+    host_port: Option<u16>,
+) -> Result<Option<String>> {
     use crate::topology::public;
     let at = public::users_network(topo).and_then(|network| {
         let address = public::publisher_address(topo, &network)?;
@@ -112,7 +115,7 @@ async fn publish(
         .publisher()
         .ok_or_else(|| Error::usage(NOT_PUBLISHED))?;
     let port = publisher.publish(plan, at).await?;
-    Ok(super::site_url(topo, engine, port))
+    Ok(port.map(|port| super::site_url(topo, engine, port)))
 }
 
 /// The lab where its engine has room: on the stack's own subnets, or,

@@ -47,19 +47,29 @@ pub struct Who {
 }
 
 impl Who {
-    /// The page this person lands on.
+    /// The page this person lands on (the operator's: the index, `/`).
     pub fn home(&self) -> String {
-        match &self.lab {
-            Some(lab) => format!("/lab/{lab}"),
-            None => format!("/class/{}", self.class),
+        match (&self.lab, self.role) {
+            (Some(lab), _) => format!("/lab/{lab}"),
+            (None, Role::Operator) => "/".into(),
+            (None, _) => format!("/class/{}", self.class),
         }
     }
 }
 
 /// Who holds `token`, if anyone.
 pub fn who(root: &std::path::Path, token: &str) -> Option<Who> {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !super::operator::is_token(token) {
         return None;
+    }
+    if super::operator::holds(root, token) {
+        return Some(Who {
+            class: String::new(),
+            name: super::operator::OPERATOR.into(),
+            role: Role::Operator,
+            lab: None,
+            reaches: super::operator::labs(root),
+        });
     }
     let hash = links::hash(token);
     let now = links::now();
@@ -70,7 +80,7 @@ pub fn who(root: &std::path::Path, token: &str) -> Option<Who> {
             .find(|e| e.hash == hash && e.valid_at(now))?;
         let reaches = match e.role {
             Role::Learner => e.lab.iter().cloned().collect(),
-            Role::Instructor => access
+            Role::Instructor | Role::Operator => access
                 .entries
                 .iter()
                 .filter_map(|x| x.lab.clone())
@@ -210,8 +220,8 @@ impl FromRequestParts<Portal> for LabAccess {
     }
 }
 
-/// A class's route (`{class}` in the path), taken by its instructor;
-/// anyone else gets 404.
+/// A class's route (`{class}` in the path), taken by its instructor (or
+/// the machine's operator); anyone else gets 404.
 pub struct ClassAccess {
     pub who: Who,
     pub class: String,
@@ -222,7 +232,8 @@ impl FromRequestParts<Portal> for ClassAccess {
 
     async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, PortalError> {
         let (who, class) = who_and(parts, portal, "class").await?;
-        if who.role != Role::Instructor || who.class != class {
+        let instructor = who.role == Role::Instructor && who.class == class;
+        if !instructor && who.role != Role::Operator {
             return Err(PortalError::NotFound);
         }
         Ok(ClassAccess { who, class })

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod class;
 pub mod live;
 pub mod monitor;
+pub mod operator;
 pub mod pages;
 pub mod probes;
 pub mod site;
@@ -84,6 +85,9 @@ pub struct LabHandle {
     pub plan: Plan,
     pub secrets: crate::lab::state::Secrets,
     pub driver: Arc<dyn Driver>,
+    /// Its forwarder is known to be there (see `site`); held while it is
+    /// made, so that requests coming at once make one.
+    pub forwarder: tokio::sync::Mutex<bool>,
 }
 
 impl Portal {
@@ -114,6 +118,7 @@ impl Portal {
             plan: loaded.plan,
             secrets: loaded.secrets,
             driver: Arc::from(driver),
+            forwarder: tokio::sync::Mutex::new(false),
         });
         self.labs
             .lock()
@@ -216,12 +221,29 @@ pub async fn run(options: Options, global: Global, say: &dyn Fn(&str)) -> Result
     let classes = crate::class::links::all(&portal.root);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let local = listener.local_addr().unwrap_or(addr);
+    // The operator's own link, at an address of this machine: written
+    // before `serve` says it listens, so it is there once it does.
+    let host = match local.ip() {
+        ip if ip.is_unspecified() => "localhost".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let link = operator::write_link(&portal.root, &format!("{scheme}://{host}:{}", local.port()))?;
+    let labs = operator::labs(&portal.root).len();
+    let classes_said = match classes.len() {
+        1 => "1 class".to_string(),
+        n => format!("{n} classes"),
+    };
     say(&format!(
-        "serving {} on {scheme}://{local}/ (audit log: {})",
-        crate::error::count(classes.len(), "class"),
+        "serving {} ({classes_said}) on {scheme}://{local}/ (audit log: {})",
+        crate::error::count(labs, "lab"),
         portal.audit.path.display()
     ));
     say(&where_to_open(&local, &classes));
+    say(&format!(
+        "your own link, to every lab and class of this machine: in {} (`cat` it; keep it to yourself)",
+        link.display()
+    ));
     let app = router(portal).into_make_service_with_connect_info::<auth::Peer>();
     let served = match tls {
         Some((cert, key)) => {

@@ -10,6 +10,7 @@ use axum::Router;
 
 use super::auth::{self, ClassAccess, Client, LabAccess, COOKIE};
 use super::{Portal, PortalError};
+use crate::class::links::Role;
 
 /// What anyone gets for what is not theirs (or not there).
 pub const NOT_FOUND: &str = concat!(
@@ -80,13 +81,47 @@ fn render(
         .map_err(|e| PortalError::Failed(format!("the page could not be made: {e}")))
 }
 
-/// `/`: the caller's own page, or how to get one.
-async fn home(someone: Result<auth::Someone, PortalError>) -> Response {
+/// `/`: the caller's own page (the operator's: every lab and class), or
+/// how to get one.
+async fn home(
+    State(portal): State<Portal>,
+    someone: Result<auth::Someone, PortalError>,
+) -> Response {
     match someone {
+        Ok(auth::Someone(who)) if who.role == Role::Operator => index(&portal).into_response(),
         Ok(auth::Someone(who)) => Redirect::to(&who.home()).into_response(),
         Err(PortalError::TooMany) => PortalError::TooMany.into_response(),
         Err(_) => Html(NOT_FOUND.replace("Not found</h1>", "infractl</h1>")).into_response(),
     }
+}
+
+/// The operator's index: every class and lab of the state.
+fn index(portal: &Portal) -> Result<Html<String>, PortalError> {
+    let classes: Vec<serde_json::Value> = crate::class::links::all(&portal.root)
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "name": a.class,
+                "labs": a.entries.iter().filter(|e| e.lab.is_some()).count(),
+                "file": a.file.display().to_string(),
+            })
+        })
+        .collect();
+    let labs: Vec<serde_json::Value> = crate::lab::records(&portal.root)
+        .into_iter()
+        .map(|(name, r)| {
+            serde_json::json!({
+                "name": name,
+                "stack": r.stack,
+                "class": r.class.unwrap_or_default(),
+                "engine": r.engine.map_or_else(|| "down".to_string(), |e| e.describe()),
+            })
+        })
+        .collect();
+    let mut c = tera::Context::new();
+    c.insert("classes", &classes);
+    c.insert("labs", &labs);
+    render(include_str!("assets/index.html"), "index.html", &c)
 }
 
 /// `/join/TOKEN`: a personal link, exchanged for the cookie. The answer
@@ -141,10 +176,8 @@ async fn lab_page(
     c.insert("lab", &access.lab);
     c.insert("class", &access.who.class);
     c.insert("who", &access.who.name);
-    c.insert(
-        "instructor",
-        &(access.who.role == crate::class::links::Role::Instructor),
-    );
+    c.insert("instructor", &(access.who.role != Role::Learner));
+    c.insert("role", &access.who.role);
     c.insert("stack", &lab.topo.stack.description);
     c.insert(
         "servers",

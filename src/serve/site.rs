@@ -1,7 +1,8 @@
 //! The lab's site through the portal, behind the learner's cookie:
-//! `/lab/LAB/site/PATH` is `PATH` on the site where the lab publishes it
-//! (on its engine's host), over HTTPS trusting the lab's own CA when the
-//! stack has TLS. Links of its pages that start at the site's root are
+//! `/lab/LAB/site/PATH` is `PATH` on the site as the public reaches it,
+//! through the lab's forwarder over the engine's own API (no port of the
+//! engine's host: a class's labs publish none unless told to), over
+//! HTTPS trusting the lab's own CA when the stack has TLS. Links of its pages that start at the site's root are
 //! rewritten under the portal's prefix; each answer keeps the headers
 //! that say which load balancer, web and application server served it.
 
@@ -45,7 +46,6 @@ async fn proxy(
         .strip_prefix(&prefix)
         .unwrap_or("/")
         .to_string();
-    let (host, port) = published(&portal, &lab).await?;
     let (mut parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -63,29 +63,58 @@ async fn proxy(
             .unwrap_or(HeaderValue::from_static("localhost")),
     );
     let forwarded = hyper::Request::from_parts(parts, http_body_util::Full::new(body));
-    let answer = send(&portal, &lab, &host, port, forwarded).await?;
+    let answer = send(&portal, &lab, forwarded).await?;
     Ok(rewrite(answer, &prefix).await)
 }
 
-/// Where the lab's site is published: its engine's host and port.
-async fn published(portal: &Portal, lab: &LabHandle) -> Result<(String, u16), PortalError> {
-    let port = lab
-        .driver
-        .published(lab.topo.site_port())
-        .await?
-        .ok_or_else(|| PortalError::Failed(format!("lab `{}` is not published", lab.lab)))?;
-    let host = crate::lab::read(&portal.global.state(&lab.lab))
-        .and_then(|r| r.engine)
-        .and_then(|p| p.host_name())
-        .unwrap_or_else(|| "localhost".into());
-    Ok((host, port))
+/// A connection to the lab's site: through the engine, to the lab's
+/// forwarder (its site need not be published anywhere); straight to the
+/// site's address where the hosts are real machines with addresses of
+/// their own (a lab over SSH).
+async fn connect(portal: &Portal, lab: &LabHandle) -> Result<crate::driver::Connection, String> {
+    let port = lab.topo.site_port();
+    if let Some(publisher) = lab.driver.publisher() {
+        {
+            let mut there = lab.forwarder.lock().await;
+            if !*there {
+                forwarder(portal, lab).await?;
+                *there = true;
+            }
+        }
+        let connected = publisher.connect(port).await;
+        if connected.is_err() {
+            // Gone (the lab went down, or was made anew): looked for again.
+            *lab.forwarder.lock().await = false;
+        }
+        return connected.map_err(|e| e.headline());
+    }
+    let address = crate::topology::public::users_network(&lab.topo)
+        .and_then(|n| crate::topology::public::site_address(&lab.topo, &n))
+        .ok_or("the stack has no entry point on a network users reach")?;
+    let tcp = TcpStream::connect((address, port))
+        .await
+        .map_err(|e| format!("{address}:{port}: {e}"))?;
+    Ok(Box::new(tcp))
+}
+
+/// The lab's forwarder, made when the lab has none (a lab brought up
+/// alone, without `--publish`), published as its record says: what an
+/// `up` of the lab would keep.
+async fn forwarder(portal: &Portal, lab: &LabHandle) -> Result<(), String> {
+    let record = crate::lab::read(&portal.global.state(&lab.lab))
+        .ok_or_else(|| format!("lab `{}` has no record", lab.lab))?;
+    let engine = record
+        .engine
+        .ok_or_else(|| format!("lab `{}` is down", lab.lab))?;
+    crate::ops::up::publish(&*lab.driver, &engine, &lab.topo, &lab.plan, record.publish)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.headline())
 }
 
 async fn send(
     portal: &Portal,
     lab: &LabHandle,
-    host: &str,
-    port: u16,
     request: hyper::Request<http_body_util::Full<bytes::Bytes>>,
 ) -> Result<hyper::Response<hyper::body::Incoming>, PortalError> {
     let failed = |e: &dyn std::fmt::Display| {
@@ -94,19 +123,18 @@ async fn send(
             lab.lab
         ))
     };
-    let tcp = TcpStream::connect((host, port))
-        .await
-        .map_err(|e| failed(&e))?;
+    let stream = connect(portal, lab).await.map_err(|e| failed(&e))?;
     if lab.topo.tls() {
         let tls = connector(portal, lab).map_err(|e| failed(&e))?;
-        let name =
-            rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| failed(&e))?;
-        let stream = tls.connect(name, tcp).await.map_err(|e| failed(&e))?;
+        // The site's own name, which its certificate names.
+        let name = rustls::pki_types::ServerName::try_from(lab.topo.site_host())
+            .map_err(|e| failed(&e))?;
+        let stream = tls.connect(name, stream).await.map_err(|e| failed(&e))?;
         exchange(hyper_util::rt::TokioIo::new(stream), request)
             .await
             .map_err(|e| failed(&e))
     } else {
-        exchange(hyper_util::rt::TokioIo::new(tcp), request)
+        exchange(hyper_util::rt::TokioIo::new(stream), request)
             .await
             .map_err(|e| failed(&e))
     }

@@ -195,7 +195,7 @@ pub async fn published_port(docker: &Docker, name: &str, port: u16) -> Result<Op
 }
 
 /// The host port `c` publishes its `port` (TCP) on, if any.
-fn host_port_of(c: &ContainerInspectResponse, port: u16) -> Option<u16> {
+pub(super) fn host_port_of(c: &ContainerInspectResponse, port: u16) -> Option<u16> {
     c.network_settings
         .as_ref()
         .and_then(|n| n.ports.as_ref())

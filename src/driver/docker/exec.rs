@@ -83,20 +83,41 @@ async fn start_exec(
     argv: &[String],
     env: &[String],
 ) -> Result<(String, Option<ExecStream>)> {
+    let config = ExecConfig {
+        cmd: Some(argv.to_vec()),
+        env: (!env.is_empty()).then(|| env.to_vec()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    };
     let doing = format!("running a command in {container}");
+    let a = start_attached(docker, container, config, &doing).await?;
+    Ok((a.id, Some(a.output)))
+}
+
+/// An exec started with its streams attached.
+pub(super) struct Attached {
+    pub id: String,
+    pub output: ExecStream,
+    /// Its stdin (when the config attached it).
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
+/// Creates the exec `config` in `container` and starts it attached
+/// (`doing` names it in errors). Started without a TTY whatever the
+/// config says: the engine then frames the output, stdout apart from
+/// stderr, even for an exec that has a terminal (made at creation),
+/// whose raw output a client could otherwise take for such frames.
+pub(super) async fn start_attached(
+    docker: &Docker,
+    container: &str,
+    config: ExecConfig,
+    doing: &str,
+) -> Result<Attached> {
     let created = docker
-        .create_exec(
-            container,
-            ExecConfig {
-                cmd: Some(argv.to_vec()),
-                env: (!env.is_empty()).then(|| env.to_vec()),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
+        .create_exec(container, config)
         .await
-        .map_err(|e| refused(container, &doing, e))?;
+        .map_err(|e| refused(container, doing, e))?;
     let started = docker
         .start_exec(
             &created.id,
@@ -107,12 +128,17 @@ async fn start_exec(
             }),
         )
         .await
-        .map_err(fail(&doing))?;
-    let output = match started {
-        StartExecResults::Attached { output, .. } => Some(output),
-        StartExecResults::Detached => None,
-    };
-    Ok((created.id, output))
+        .map_err(fail(doing))?;
+    match started {
+        StartExecResults::Attached { output, input } => Ok(Attached {
+            id: created.id,
+            output,
+            input,
+        }),
+        StartExecResults::Detached => Err(Error::failure(format!(
+            "{doing}: the engine started it detached"
+        ))),
+    }
 }
 
 /// Runs `sh -c script` in a running container, its output handed on as it

@@ -22,9 +22,9 @@ use crate::render::plan::Plan;
 use crate::shell::shell_quote;
 
 /// A TCP forwarder: a container of the lab at `address` on `network`,
-/// taking `port` published on the engine's host (at `host_port`, or one
-/// the engine picks when 0) and passing each connection to `target:port`.
-/// Returns the host port. HAProxy in TCP mode does the forwarding: TLS
+/// taking `port` (published on the engine's host at `host_port`, or one
+/// the engine picks when 0; not at all when none) and passing each
+/// connection to `target:port`. Returns the host port, if published. HAProxy in TCP mode does the forwarding: TLS
 /// goes through untouched, to the lab's own load balancer.
 pub struct Forwarder<'a> {
     pub image: &'a str,
@@ -36,7 +36,7 @@ pub struct Forwarder<'a> {
     pub address: &'a str,
     pub target: std::net::Ipv4Addr,
     pub port: u16,
-    pub host_port: u16,
+    pub host_port: Option<u16>,
     /// The lab's turn to start a container.
     pub turn: StartTurn,
 }
@@ -59,14 +59,17 @@ fn forwarder_body(f: &Forwarder<'_>) -> ContainerCreateBody {
         "printf '%s' {} > /run/forwarder.cfg && exec haproxy -db -f /run/forwarder.cfg",
         shell_quote(&config)
     );
-    let binding = bollard::models::PortBinding {
-        host_ip: Some("0.0.0.0".into()),
-        host_port: Some(if f.host_port == 0 {
-            String::new()
-        } else {
-            f.host_port.to_string()
-        }),
-    };
+    let bindings = f.host_port.map(|host_port| {
+        let binding = bollard::models::PortBinding {
+            host_ip: Some("0.0.0.0".into()),
+            host_port: Some(if host_port == 0 {
+                String::new()
+            } else {
+                host_port.to_string()
+            }),
+        };
+        HashMap::from([(exposed.clone(), Some(vec![binding]))])
+    });
     ContainerCreateBody {
         image: Some(f.image.to_string()),
         entrypoint: Some(vec!["sh".into(), "-c".into(), script]),
@@ -76,7 +79,7 @@ fn forwarder_body(f: &Forwarder<'_>) -> ContainerCreateBody {
         host_config: Some(HostConfig {
             binds: Some(f.binds.clone()),
             network_mode: Some(f.network.to_string()),
-            port_bindings: Some(HashMap::from([(exposed, Some(vec![binding]))])),
+            port_bindings: bindings,
             restart_policy: Some(bollard::models::RestartPolicy {
                 name: Some(bollard::models::RestartPolicyNameEnum::UNLESS_STOPPED),
                 maximum_retry_count: None,
@@ -93,8 +96,9 @@ fn forwarder_body(f: &Forwarder<'_>) -> ContainerCreateBody {
     }
 }
 
-/// Starts the forwarder `f` (see [`Forwarder`]); its host port.
-pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<u16> {
+/// Starts the forwarder `f` (see [`Forwarder`]); its host port, if it is
+/// published.
+pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<Option<u16>> {
     let doing = format!("starting container {}", f.name);
     docker
         .create_container(
@@ -105,9 +109,38 @@ pub async fn run_forwarder(docker: &Docker, f: Forwarder<'_>) -> Result<u16> {
         .map_err(fail(&doing))?;
     containers::start_in_turn(docker, f.name, &f.turn).await?;
     until_listening(docker, f.name, f.port).await?;
+    if f.host_port.is_none() {
+        return Ok(None);
+    }
     published_port(docker, f.name, f.port)
         .await?
+        .map(Some)
         .ok_or_else(|| Error::failure(format!("{}: the engine published no port", f.name)))
+}
+
+/// The host port of the forwarder `c` when it forwards `port` as asked
+/// (`Some(port)`, or `Some(None)`: running, published nowhere); `None`
+/// when it must be made anew.
+fn kept(
+    c: &bollard::models::ContainerInspectResponse,
+    port: u16,
+    asked: Option<u16>,
+) -> Option<Option<u16>> {
+    let running = c.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+    let forwards = c
+        .config
+        .as_ref()
+        .and_then(|c| c.exposed_ports.as_ref())
+        .is_some_and(|p| p.contains_key(&format!("{port}/tcp")));
+    if !running || !forwards {
+        return None;
+    }
+    match (asked, containers::host_port_of(c, port)) {
+        (Some(0), Some(bound)) => Some(Some(bound)),
+        (Some(h), Some(bound)) if h == bound => Some(Some(bound)),
+        (None, None) => Some(None),
+        _ => None,
+    }
 }
 
 /// Waits up to 10 s for the forwarder `name` to listen on `port`. The
@@ -135,11 +168,11 @@ async fn until_listening(docker: &Docker, name: &str, port: u16) -> Result<()> {
 
 #[async_trait::async_trait]
 impl Publisher for DockerDriver {
-    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<u16> {
+    async fn publish(&self, plan: &Plan, at: Publish<'_>) -> Result<Option<u16>> {
         let name = self.container(PUBLISHER);
         // Kept when it forwards as asked (an `up` again changes nothing).
-        if let Some(port) = published_port(&self.docker, &name, at.port).await? {
-            if at.host_port == 0 || at.host_port == port {
+        if let Some(c) = super::engine::inspect(&self.docker, &name).await? {
+            if let Some(port) = kept(&c, at.port, at.host_port) {
                 return Ok(port);
             }
         }
@@ -166,13 +199,17 @@ impl Publisher for DockerDriver {
     async fn published(&self, port: u16) -> Result<Option<u16>> {
         published_port(&self.docker, &self.container(PUBLISHER), port).await
     }
+
+    async fn connect(&self, port: u16) -> Result<crate::driver::Connection> {
+        super::dial::connect(&self.docker, &self.container(PUBLISHER), port).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn forwarder(host_port: u16) -> Forwarder<'static> {
+    fn forwarder(host_port: Option<u16>) -> Forwarder<'static> {
         Forwarder {
             image: "infractl/node:test",
             binds: vec!["infractl-usr-0123456789ab-bin:/usr/bin:ro".into()],
@@ -203,7 +240,7 @@ mod tests {
 
     #[test]
     fn the_forwarder_publishes_its_port_on_the_users_network() {
-        let body = forwarder_body(&forwarder(8443));
+        let body = forwarder_body(&forwarder(Some(8443)));
         assert_eq!(body.image.as_deref(), Some("infractl/node:test"));
         let entry = body.entrypoint.expect("entrypoint");
         assert_eq!(entry[..2], ["sh".to_string(), "-c".to_string()]);
@@ -230,11 +267,39 @@ mod tests {
             .and_then(|i| i.ipv4_address.as_deref());
         assert_eq!(address, Some("10.20.3.251"));
         // No port asked for: the engine picks one.
-        let any = forwarder_body(&forwarder(0))
+        let any = forwarder_body(&forwarder(Some(0)))
             .host_config
             .expect("host config");
         let bindings = any.port_bindings.expect("bindings");
         let binding = &bindings["443/tcp"].as_ref().expect("bound")[0];
         assert_eq!(binding.host_port.as_deref(), Some(""));
+        // Published nowhere: the port is the forwarder's alone.
+        let none = forwarder_body(&forwarder(None));
+        assert!(none.exposed_ports.expect("exposed").contains_key("443/tcp"));
+        assert_eq!(none.host_config.expect("host config").port_bindings, None);
+    }
+
+    #[test]
+    fn a_forwarder_is_kept_only_when_it_forwards_as_asked() {
+        let c = |running: bool, bound: Option<&str>| {
+            serde_json::from_value::<bollard::models::ContainerInspectResponse>(serde_json::json!({
+                "State": { "Running": running },
+                "Config": { "ExposedPorts": { "443/tcp": {} } },
+                "NetworkSettings": { "Ports": { "443/tcp": bound.map(|p| vec![
+                    serde_json::json!({ "HostIp": "0.0.0.0", "HostPort": p })
+                ]) } },
+            }))
+            .expect("inspect")
+        };
+        let published = c(true, Some("32768"));
+        assert_eq!(kept(&published, 443, Some(0)), Some(Some(32768)));
+        assert_eq!(kept(&published, 443, Some(32768)), Some(Some(32768)));
+        assert_eq!(kept(&published, 443, Some(8443)), None);
+        assert_eq!(kept(&published, 443, None), None);
+        assert_eq!(kept(&published, 80, Some(0)), None);
+        let unpublished = c(true, None);
+        assert_eq!(kept(&unpublished, 443, None), Some(None));
+        assert_eq!(kept(&unpublished, 443, Some(0)), None);
+        assert_eq!(kept(&c(false, None), 443, None), None);
     }
 }

@@ -28,6 +28,7 @@ pub mod backend;
 pub mod check;
 pub mod containers;
 pub mod copy;
+mod dial;
 pub mod endpoint;
 pub mod engine;
 pub mod events;

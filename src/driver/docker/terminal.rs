@@ -7,13 +7,12 @@
 //! as a closed terminal window sends.
 
 use bollard::container::LogOutput;
-use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::engine::{fail, inspect};
-use super::exec::{exec, refused};
+use super::exec::{exec, start_attached, Attached};
 use crate::driver::{Terminal, TerminalControl};
 use crate::error::{Error, Result};
 
@@ -41,46 +40,20 @@ pub async fn open(
 ) -> Result<Terminal> {
     let doing = format!("opening a terminal on {server}");
     let mark = format!("{:016x}", rand::random::<u64>());
-    let created = docker
-        .create_exec(
-            container,
-            ExecConfig {
-                cmd: Some(vec!["sh".into(), "-c".into(), LOGIN.into()]),
-                env: Some(vec!["TERM=xterm-256color".into(), format!("{MARK}={mark}")]),
-                attach_stdin: Some(true),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                tty: Some(true),
-                console_size: Some(vec![rows.into(), cols.into()]),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| refused(container, &doing, e))?;
-    let started = docker
-        .start_exec(
-            &created.id,
-            // The shell has its terminal (made at creation); started
-            // without one, the engine frames the output as it does a
-            // command's: a terminal's raw output, which the client would
-            // have to tell from such frames by its first bytes, could
-            // be taken for one (a program writing \x01 first).
-            Some(StartExecOptions {
-                detach: false,
-                tty: false,
-                output_capacity: None,
-            }),
-        )
-        .await
-        .map_err(fail(&doing))?;
-    let StartExecResults::Attached { output, input } = started else {
-        return Err(Error::failure(format!(
-            "{doing}: the engine started the shell detached"
-        )));
+    let config = ExecConfig {
+        cmd: Some(vec!["sh".into(), "-c".into(), LOGIN.into()]),
+        env: Some(vec!["TERM=xterm-256color".into(), format!("{MARK}={mark}")]),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(true),
+        console_size: Some(vec![rows.into(), cols.into()]),
+        ..Default::default()
     };
+    let Attached { id, output, input } = start_attached(docker, container, config, &doing).await?;
     let control = Control {
         docker: docker.clone(),
-        exec: created.id,
+        exec: id,
         container: container.to_string(),
         server: server.to_string(),
         mark,
