@@ -15,8 +15,9 @@
 //! stopped within its beat, and started again running.
 //!
 //! The portal itself (`infractl serve`, over HTTP) reaches the lab through
-//! the machine operator's link: a terminal over its WebSocket, the lab's
-//! page's events, its stop and start buttons.
+//! the machine operator's link: a terminal over its WebSocket, the site,
+//! the lab's page's events as its stop and start buttons act and as the
+//! host's services are killed outside infractl.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -319,6 +320,14 @@ fn the_portal_serves_an_ssh_lab_through_the_operators_link() {
         let (mut ws, _) = socket(&addr, &term, &cookie).await;
         type_in(&mut ws, "hostname\r").await;
         read_line(&mut ws, "server-01").await;
+
+        // The site, through the portal, at the hosts' own address.
+        let (head, body) = http_get(&addr, &format!("/lab/{PORTAL_LAB}/site/"), Some(&cookie));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+        assert!(
+            body.contains("Served by web server <code>server-01</code>"),
+            "{body}"
+        );
 
         let mut events = Events::open(&addr, &cookie).await;
         events
