@@ -1,10 +1,14 @@
 //! Shells in a terminal on a lab's hosts over SSH, for people to type into
 //! (the portal's terminals): a channel with a pseudo-terminal, on a
 //! session of its own (the host's shared one is held for the whole of
-//! each command, and a terminal lives for minutes). The shell is root's,
-//! as every command of the driver runs as root: the user's login shell
-//! when the inventory logs in as root, else `sudo -i` (the driver runs
-//! commands through sudo).
+//! each command, and a terminal lives for minutes). The shell is root's
+//! login shell, bash else sh, as every command of the driver runs as
+//! root: straight when the inventory logs in as root, else through
+//! `sudo -i` (the driver runs commands through sudo). Hanging up is done
+//! on the host, as in a container: every process of the terminal carries
+//! a mark in its environment, and each gets SIGHUP (closing the channel
+//! alone would leave its background jobs running, sudo's own terminal
+//! between them and the channel's).
 //!
 //! ssh2 blocks, and a session is one thread's at a time: a thread of its
 //! own owns each terminal's session, non-blocking, waiting on its socket
@@ -24,12 +28,24 @@ use ssh2::{BlockDirections, Channel, Session};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{connect, inventory, ssh_err, SshDriver};
+use super::{as_root, connect, inventory, ssh_err, SshDriver};
 use crate::driver::{Terminal, TerminalControl, TerminalOutput, Terminals};
 use crate::error::{Error, Result};
+use crate::shell::shell_quote;
 
 /// The terminal the shell is told it runs in.
 const TERM: &str = "xterm-256color";
+
+/// The variable every process of a terminal has in its environment, set
+/// to the terminal's own mark.
+const MARK: &str = "INFRACTL_TERMINAL";
+
+/// A login shell: bash where there is one, else sh, in root's home.
+const LOGIN: &str =
+    "cd ~ 2>/dev/null; if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l";
+
+/// How long hanging up may take on the host.
+const HANGING_UP: Duration = Duration::from_secs(5);
 
 /// How often a quiet connection is asked whether it is still there.
 const KEEPALIVE_SECONDS: u32 = 10;
@@ -91,11 +107,12 @@ impl Terminals for SshDriver {
         let (opened, is_open) = oneshot::channel();
         let why = Arc::new(Mutex::new(None));
         let ended = why.clone();
+        let mark = format!("{:016x}", rand::random::<u64>());
         std::thread::Builder::new()
             .name(format!("terminal on {server}"))
             .spawn(move || {
                 let session = connect(&host, &known, accept, &lock)
-                    .and_then(|sess| open(&sess, &host, cols, rows).map(|ch| (sess, ch)));
+                    .and_then(|sess| open(&sess, &host, &mark, cols, rows).map(|ch| (sess, ch)));
                 let (sess, ch) = match session {
                     Ok(s) => s,
                     Err(e) => {
@@ -104,7 +121,7 @@ impl Terminals for SshDriver {
                     }
                 };
                 let _ = opened.send(Ok(()));
-                let mut pump = Pump::new(sess, ch, &host, asked, woken, out);
+                let mut pump = Pump::new(sess, ch, &host, &mark, asked, woken, out);
                 let why = pump.run();
                 // Said before the output ends (with the pump): whoever
                 // reads it to its end then asks why.
@@ -153,19 +170,39 @@ async fn pass_typing(mut typed: tokio::io::DuplexStream, line: Line) {
     }
 }
 
-/// The channel of a shell in a terminal of `cols` × `rows` on `host`, as
-/// root.
-fn open(sess: &Session, host: &inventory::Host, cols: u16, rows: u16) -> Result<Channel> {
+/// The channel of root's login shell, marked with `mark`, in a terminal
+/// of `cols` × `rows` on `host`.
+fn open(
+    sess: &Session,
+    host: &inventory::Host,
+    mark: &str,
+    cols: u16,
+    rows: u16,
+) -> Result<Channel> {
     let what = format!("opening a terminal on {}", host.server);
     let mut ch = sess.channel_session().map_err(ssh_err(what.clone()))?;
     ch.request_pty(TERM, None, Some((cols.into(), rows.into(), 0, 0)))
         .map_err(ssh_err(what.clone()))?;
-    if host.user == "root" {
-        ch.shell().map_err(ssh_err(what))?;
-    } else {
-        ch.exec("exec sudo -i").map_err(ssh_err(what))?;
-    }
+    ch.exec(&shell_command(host, mark)).map_err(ssh_err(what))?;
     Ok(ch)
+}
+
+/// What runs root's login shell, marked with `mark`, for `host`'s user:
+/// through `sudo -i` (root's login environment) unless it is root.
+fn shell_command(host: &inventory::Host, mark: &str) -> String {
+    let login = format!("env {MARK}={mark} sh -c {}", shell_quote(LOGIN));
+    if host.user == "root" {
+        format!("exec {login}")
+    } else {
+        format!("exec sudo -i {login}")
+    }
+}
+
+/// A script sending SIGHUP to every process marked with `mark`.
+fn hang_up_script(mark: &str) -> String {
+    format!(
+        "for p in /proc/[0-9]*; do if grep -qzx '{MARK}={mark}' \"$p/environ\" 2>/dev/null; then kill -HUP \"${{p#/proc/}}\" 2>/dev/null; fi; done; exit 0"
+    )
 }
 
 /// A terminal's thread: its session, its shell's channel, and what goes
@@ -183,6 +220,8 @@ struct Pump {
     typed: Vec<u8>,
     /// A size asked for, not yet sent.
     size: Option<(u16, u16)>,
+    /// What hangs the terminal's processes up, as root.
+    hang_up: String,
 }
 
 /// Where a step of the pump left the terminal.
@@ -196,6 +235,7 @@ impl Pump {
         sess: Session,
         ch: Channel,
         host: &inventory::Host,
+        mark: &str,
         asked: mpsc::Receiver<Ask>,
         woken: UnixStream,
         out: mpsc::Sender<Result<Bytes>>,
@@ -213,6 +253,10 @@ impl Pump {
             out,
             typed: Vec::new(),
             size: None,
+            hang_up: as_root(
+                host,
+                &format!("sh -c {}", shell_quote(&hang_up_script(mark))),
+            ),
         }
     }
 
@@ -346,9 +390,17 @@ impl Pump {
         why(signal.as_deref(), code)
     }
 
-    /// Hangs up, as closing a terminal window does: the channel closed,
-    /// the connection left (sshd hangs up the shell, and what it runs).
+    /// Hangs up, as closing a terminal window does: every process of the
+    /// terminal gets SIGHUP (through a command of its own, as root), then
+    /// the channel is closed and the connection left.
     fn hang_up(&mut self) -> String {
+        self.sess.set_blocking(true);
+        self.sess.set_timeout(HANGING_UP.as_millis() as u32);
+        let _ = self.sess.channel_session().and_then(|mut ch| {
+            ch.exec(&self.hang_up)?;
+            ch.send_eof()?;
+            ch.wait_close()
+        });
         let _ = self.ch.close();
         let _ = self.sess.disconnect(None, "the terminal was closed", None);
         "it was hung up".into()
@@ -434,6 +486,28 @@ impl TerminalControl for Control {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_terminals_shell_is_roots_and_marked() {
+        let host = |user: &str| inventory::Host {
+            server: "web-01".into(),
+            host: "192.0.2.7".into(),
+            port: 22,
+            user: user.into(),
+            auth: inventory::Auth::Agent,
+            vip_interface: None,
+        };
+        let root = shell_command(&host("root"), "00ff");
+        assert!(
+            root.starts_with("exec env INFRACTL_TERMINAL=00ff sh -c 'cd ~"),
+            "{root}"
+        );
+        let sudo = shell_command(&host("admin"), "00ff");
+        assert_eq!(sudo, root.replacen("exec ", "exec sudo -i ", 1));
+        let s = hang_up_script("00ff");
+        assert!(s.contains("grep -qzx 'INFRACTL_TERMINAL=00ff'"), "{s}");
+        assert!(s.contains("kill -HUP \"${p#/proc/}\""), "{s}");
+    }
 
     #[test]
     fn a_shell_says_why_it_ended() {
