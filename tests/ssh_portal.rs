@@ -8,7 +8,7 @@
 //! is refused; `up --publish` is refused before anything is recorded. A
 //! terminal through the driver (found by the lab's name, as the portal
 //! finds it) is root's, answers `hostname` with the host's name, takes a
-//! new size,
+//! new size, hung up ends what its shell runs,
 //! and says how its shell ended; one whose host is killed ends saying the
 //! connection dropped. The portal's watcher, with no events from the
 //! driver, shows a host whose services were killed outside infractl
@@ -31,7 +31,7 @@ use infractl::serve::Portal;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
-use crate::harness::{docker, Test};
+use crate::harness::{docker, eventually, Test};
 use crate::ssh::{over_ssh, start_vms, start_vms_booted, Boot};
 use crate::terminal::{http_get, read_line, serve, shown, socket, type_in};
 use crate::up::{lab_lock, test_stack, Down};
@@ -164,6 +164,7 @@ fn an_ssh_lab_is_found_by_its_name_with_terminals_and_a_live_view() {
             .await
             .expect("its driver, by its name");
         terminal_answers(&*driver).await;
+        hung_up(&*driver, vms.of("server-01")).await;
         live_view_on_a_beat(&global, vms.of("server-01")).await;
         driver
     });
@@ -268,6 +269,36 @@ async fn terminal_answers(driver: &dyn Driver) {
     types(&mut term, "exit 3\r").await;
     until_ended(&mut term, Duration::from_secs(30)).await;
     assert_eq!(term.control.why_ended().await, "it exited with code 3");
+}
+
+/// A terminal hung up, as a closed window: what its shell runs ends on
+/// the host (`vm`, its test host).
+async fn hung_up(driver: &dyn Driver, vm: &str) {
+    let terminals = driver.terminals().expect("terminals over SSH");
+    let mut term = terminals
+        .terminal("server-01", 80, 24)
+        .await
+        .expect("a terminal on server-01");
+    types(&mut term, "sleep 4242 & sleep 4343\r").await;
+    let running = |what: &str| {
+        std::process::Command::new("docker")
+            .args(["exec", vm, "pgrep", "-f", what])
+            .output()
+            .expect("docker exec")
+            .status
+            .success()
+    };
+    assert!(
+        eventually(20, || running("sleep 4242") && running("sleep 4343")),
+        "the commands typed do not run"
+    );
+    term.control.hang_up().await.expect("hung up");
+    until_ended(&mut term, Duration::from_secs(30)).await;
+    assert_eq!(term.control.why_ended().await, "it was hung up");
+    assert!(
+        eventually(20, || !running("sleep 4242") && !running("sleep 4343")),
+        "the shell's commands outlived its terminal"
+    );
 }
 
 /// The portal's watcher of the lab, found by its name: all running; the
