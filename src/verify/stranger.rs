@@ -115,15 +115,21 @@ pub fn closed_ports(
     out
 }
 
-/// Where to look when a stranger does not load the site: the entry
-/// points' firewalls and what listens there, and the site loaded from
-/// the user's computer (`client`) to tell the two apart.
+/// Where to look when a stranger does not load the site: what listens on
+/// the entry points and, where they have one, their firewalls; and the
+/// site loaded from the user's computer (`client`) to tell the two apart.
 fn site_hint(topo: &Topology, client: &str) -> String {
     let port = topo.site_port();
+    let entry = names(topo.entry().into_iter());
+    let wall = if entry.iter().any(|e| topo.server(e).has("ufw")) {
+        ", and `ufw status numbered` who may reach it (a stranger comes from an address the stack does not name)"
+    } else {
+        ""
+    };
     format!(
-        "On {}, `ufw status numbered` shows who may reach {port}/tcp (a stranger comes from an address the stack does not name), \
-         and `ss -ltn` whether something listens there; from {client}, `curl -v {}://{}/` loads the site as a user of the lab would",
-        and_list(&names(topo.entry().into_iter())),
+        "On {}, `ss -ltn` shows whether something listens on {port}{wall}; from {client}, `curl -v {}://{}/` \
+         loads the site as a user of the lab would",
+        and_list(&entry),
         topo.site_scheme(),
         topo.site_host()
     )
@@ -261,9 +267,18 @@ mod tests {
         let site = site_hint(&t, "client");
         assert!(
             site.starts_with(
-                "On lb-01 and lb-02, `ufw status numbered` shows who may reach 443/tcp"
+                "On lb-01 and lb-02, `ss -ltn` shows whether something listens on 443, \
+                 and `ufw status numbered` who may reach it"
             ),
             "{site}"
+        );
+        let t0 = topo("task0");
+        let open = site_hint(&t0, "client");
+        assert!(
+            open.starts_with(
+                "On server-01, `ss -ltn` shows whether something listens on 80; from client,"
+            ),
+            "no firewall to look at: {open}"
         );
         let probe = PortProbe {
             from: STRANGER.into(),
