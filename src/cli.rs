@@ -271,8 +271,9 @@ pub enum Command {
     /// connecting and forbidden ones refused; every exporter up in
     /// Prometheus and a web server's QPS rising; and where there is a
     /// virtual IP, the active load balancer killed, the site answering
-    /// through the other, and the killed one restored. Exit 1 if a check
-    /// fails.
+    /// through the other, and the killed one restored. Each failed check
+    /// carries a hint: where to look (the server, the file, the command to
+    /// run there), never the fix. Exit 1 if a check fails.
     #[command(after_help = "Example: infractl verify task3")]
     Verify {
         /// Built-in stack name or path to a stack file.
@@ -577,10 +578,10 @@ pub enum ClassCommand {
     ///
     /// Runs `infractl verify` on each lab: one after another on an engine
     /// (verify times a failover), engines side by side. With --report DIR, writes DIR/report.json (everything),
-    /// DIR/report.csv (a row per student, a column per claim: pass or fail)
-    /// and DIR/index.html (the grid, opening offline in a browser, each
-    /// failure with what was expected and observed, and the earlier failure
-    /// that explains it). Claims run from the foundation up: DNS, the site,
+    /// DIR/report.csv (a row per student, a column per claim: pass or fail,
+    /// then the failures' hints) and DIR/index.html (the grid, opening
+    /// offline in a browser, each failure with what was expected and
+    /// observed, the earlier failure that explains it, and its hint). Claims run from the foundation up: DNS, the site,
     /// the tiers, replication, firewalls, monitoring, failover. Exit 1 if
     /// a lab fails.
     #[command(after_help = "Example: infractl class verify monday.yaml --report grades")]

@@ -160,6 +160,12 @@ $("#verify-run").addEventListener("click", async () => {
         const td = tr.insertCell();
         td.textContent = text;
         if (i === 1) td.className = c.ok ? "pass" : "fail";
+        if (i === 2 && !c.ok && c.hint) {
+          const hint = document.createElement("span");
+          hint.className = "hint";
+          hint.textContent = "hint: " + c.hint;
+          td.appendChild(hint);
+        }
       });
     }
   } catch (err) {
