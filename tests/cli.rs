@@ -150,7 +150,7 @@ fn completions_and_man_page_name_every_command() {
     let t = Test::new();
     t.run_args(&["man", "-o", "man"])
         .code(0)
-        .stderr("wrote 30 man pages into man (infractl.1, infractl-up.1, ...)\n");
+        .stderr("wrote 31 man pages into man (infractl.1, infractl-up.1, ...)\n");
     for path in commands() {
         let page = t
             .dir()
