@@ -112,9 +112,11 @@ fn text(i: &Injected, lab: &str) -> String {
     t.push_str(&format!(
         "The claims that now fail (`infractl verify {lab}`):\n"
     ));
-    let rows: Vec<[String; 2]> = b
-        .breaks
-        .iter()
+    // The claims that fail on every run first.
+    let mut breaks: Vec<&ClaimRef> = b.breaks.iter().collect();
+    breaks.sort_by_key(|c| !c.surely);
+    let rows: Vec<[String; 2]> = breaks
+        .into_iter()
         .map(|c| {
             [
                 claim(c),
