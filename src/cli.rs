@@ -146,6 +146,30 @@ pub struct ServeArgs {
     pub tls_self: bool,
 }
 
+/// `inject`'s arguments.
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// The lab (its name, or its stack); with --list, a stack.
+    #[arg(value_name = "LAB", required_unless_present = "list")]
+    pub stack: Option<String>,
+    /// The fault's name (see --list).
+    #[arg(required_unless_present = "list", conflicts_with = "list")]
+    pub fault: Option<String>,
+    /// List the catalogue, and with a stack, which servers of it each
+    /// fault can hit.
+    #[arg(long)]
+    pub list: bool,
+    /// Draws the server the fault hits.
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "list")]
+    pub seed: u64,
+    /// Print JSON: the fault, the server it hits, what broke, the
+    /// claims that fail, the repair and how to see it.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub hosts: Hosts,
+}
+
 /// `up`'s arguments.
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -302,6 +326,21 @@ pub enum Command {
         #[command(flatten)]
         hosts: Hosts,
     },
+    /// Inject a fault into a running lab, for learners to find and fix.
+    ///
+    /// For instructors. The fault comes from the catalogue (`--list`): a
+    /// config file changed on a server and its service reloaded, or the
+    /// database's replication stopped, as a slip on the server itself
+    /// would leave it. Prints what it broke (not for learners), the claims
+    /// of `infractl verify` that now fail, and the answer key: the repair
+    /// a learner makes on the server, never a new `up`. Which server it
+    /// hits is drawn with --seed (the same seed, the same server). A fault
+    /// that does not apply to the lab's stack is refused (exit 2), naming
+    /// those that do.
+    #[command(
+        after_help = "Example: infractl inject --list task1\n         infractl inject task1 haproxy-backend-left-out --seed 3\n         infractl verify task1"
+    )]
+    Inject(InjectArgs),
     /// Print where a lab's site is published on this machine.
     ///
     /// The address `up --publish` gave the site: https://localhost:PORT/,
@@ -514,6 +553,7 @@ impl Command {
             | Command::Status { hosts, .. }
             | Command::Verify { hosts, .. }
             | Command::Chaos { hosts, .. }
+            | Command::Inject(InjectArgs { hosts, .. })
             | Command::Exec { hosts, .. }
             | Command::Open { hosts, .. }
             | Command::Alerts { hosts, .. }

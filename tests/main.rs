@@ -9,6 +9,7 @@ mod docs;
 mod engine;
 mod engines;
 mod explain;
+mod faults;
 mod golden;
 mod grade;
 mod harness;
