@@ -19,6 +19,7 @@ function banner(text) {
 function show(view) {
   document.body.dataset.reachable = view.reachable;
   banner(view.reachable ? view.message : "The lab's engine does not answer: " + (view.message || ""));
+  showAlerts(view);
   const holds = {};
   for (const v of view.vips || []) for (const h of v.holders) holds[h] = v.address;
   const notes = {};
@@ -66,6 +67,21 @@ function show(view) {
     if (s.server in notes) add(notes[s.server][0], "note " + notes[s.server][1]);
   }
 }
+
+// The header says which alerts fire (a stack that monitors itself), or
+// that none can be seen; a click shows the Monitoring tab.
+function showAlerts(view) {
+  const a = view.reachable && view.up ? view.alerts : null;
+  const firing = (a && a.firing) || [];
+  const b = $("#alerts-now");
+  b.hidden = !firing.length && !(a && a.problem);
+  b.classList.toggle("firing", firing.length > 0);
+  const text = firing.length ? (firing.length === 1 ? "1 alert firing: " : firing.length + " alerts firing: ") + firing.join(", ")
+    : a && a.problem ? a.problem : "";
+  b.textContent = text.length > 72 ? text.slice(0, 71) + "…" : text;
+  b.title = firing.length ? firing.join("\n") : (a && a.problem) || "";
+}
+$("#alerts-now").addEventListener("click", () => selectTab("monitoring"));
 
 function connect() {
   const events = new EventSource(base + "/events");
