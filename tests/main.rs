@@ -16,6 +16,7 @@ mod isolation;
 mod live;
 mod place;
 mod portal;
+mod portal_faults;
 mod resume;
 mod ssh;
 mod stack_errors;

@@ -97,6 +97,12 @@ impl LabView {
             .collect()
     }
 
+    /// Whether the lab has been looked at: a watcher's first view, before
+    /// its first look, is no news (neither reachable nor saying why not).
+    pub fn looked(&self) -> bool {
+        self.reachable || self.message.is_some()
+    }
+
     /// The probes' findings of `from`, but for servers that no longer run
     /// here (a stopped server neither holds an address nor replicates, a
     /// stopped monitoring server sees no alert).
@@ -339,7 +345,7 @@ pub fn router() -> Router<Portal> {
 /// The lab's view, each time it changes.
 async fn lab_events(access: LabAccess, State(portal): State<Portal>) -> impl IntoResponse {
     let rx = portal.live.watch(&portal, &access.lab);
-    let stream = tokio_stream_of(rx).map(|v| {
+    let stream = looked(tokio_stream_of(rx)).map(|v| {
         Ok::<_, std::convert::Infallible>(
             Event::default()
                 .event("lab")
@@ -361,6 +367,12 @@ fn tokio_stream_of<T: Clone + Send + Sync + 'static>(
         let v = rx.borrow_and_update().clone();
         Some((v, (rx, false)))
     })
+}
+
+/// The views of `views` that say something: a page waits for its
+/// watcher's first look rather than show a lab neither reachable nor not.
+fn looked(views: impl Stream<Item = Arc<LabView>>) -> impl Stream<Item = Arc<LabView>> {
+    views.filter(|v| std::future::ready(v.looked()))
 }
 
 /// One row of the instructor's grid.
@@ -385,7 +397,7 @@ async fn class_events(
         .collect();
     let streams = labs.into_iter().map(|(student, lab)| {
         let rx = portal.live.watch(&portal, &lab);
-        tokio_stream_of(rx).map(move |view| Row {
+        looked(tokio_stream_of(rx)).map(move |view| Row {
             student: student.clone(),
             lab: lab.clone(),
             view,
@@ -496,6 +508,14 @@ mod tests {
         let view = with_hosts(&all_up(&plain), &plain, &hosts_but(&plain, &[]));
         assert_eq!(view.alerts, None);
         assert!(serde_json::to_value(&view).unwrap().get("alerts").is_none());
+    }
+
+    #[test]
+    fn a_watchers_first_view_is_no_news() {
+        assert!(!LabView::default().looked());
+        assert!(unreachable_view("it", "cannot reach the Docker engine").looked());
+        let plan = plan("task1");
+        assert!(with_hosts(&LabView::default(), &plan, &[]).looked());
     }
 
     fn server<'a>(view: &'a LabView, name: &str) -> &'a ServerView {

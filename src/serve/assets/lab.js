@@ -7,10 +7,31 @@ const base = "/lab/" + encodeURIComponent(lab);
 const $ = (sel, root) => (root || document).querySelector(sel);
 const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
 
-function banner(text) {
+function banner(text, kind) {
   const b = $("#banner");
   b.textContent = text || "";
   b.hidden = !text;
+  b.className = "banner" + (kind ? " " + kind : "");
+}
+
+// `text` as a sentence: capitalised, ending in a full stop.
+function sentence(text) {
+  const t = (text || "").trim();
+  return t && t[0].toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
+}
+
+// What the banner says of the lab as a whole: its engine does not answer,
+// or the lab is down; the page follows it either way, and shows it again
+// once it is back (no reload).
+function bannerOf(view) {
+  const back = " This page shows it again as soon as it is back.";
+  if (!view.reachable) {
+    banner("The lab's engine does not answer: " + sentence(view.message) + back, "bad");
+  } else if (!view.up) {
+    banner(sentence(view.message || "the lab is down") + back, "bad");
+  } else {
+    banner(view.message);
+  }
 }
 
 // The diagram's boxes and the servers' table, coloured by state; the
@@ -18,7 +39,8 @@ function banner(text) {
 // Galera node's state in its row.
 function show(view) {
   document.body.dataset.reachable = view.reachable;
-  banner(view.reachable ? view.message : "The lab's engine does not answer: " + (view.message || ""));
+  document.body.dataset.up = view.up;
+  bannerOf(view);
   showAlerts(view);
   const holds = {};
   for (const v of view.vips || []) for (const h of v.holders) holds[h] = v.address;
