@@ -1,6 +1,7 @@
 //! The classroom portal (`infractl serve`) when things fail under it, on
 //! a class of one learner (`it-pf`: pf, a task0 lab), in headless
-//! Chromium (`browser`).
+//! Chromium (`browser`); and the alerts firing in a lab that monitors
+//! itself (`it-pfmon`: pf, a task2 lab).
 //!
 //! A terminal is open on server-01 when its container is killed (`docker
 //! kill`): the terminal ends with the line saying why, and the page shows
@@ -9,6 +10,15 @@
 //! grid does; the class is brought up again: the page, never reloaded,
 //! shows every server running and the banner gone. Each page notes when
 //! it showed the change, measured from the command's return.
+//!
+//! server-02 of the task2 lab stopped from the learner's page: its
+//! `TargetDown` in the grid's alerts column and in the page's header
+//! within the bound `verify` holds alerts to, gone once it is started
+//! again; the monitoring server stopped: both say no alert is seen.
+//!
+//! The helpers at the end (`ClassEvents`, `OnClass`) serve the
+//! three-engine test (`engines`): the portal on its state, and the class's
+//! event stream read as the instructor's grid reads it.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -16,7 +26,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use fantoccini::{Client, Locator};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::browser::{self, until, Browser};
 use crate::harness::{docker, Test};
@@ -555,4 +568,267 @@ pub fn links(t: &Test, file: &str, base: &str, env: &[(&str, &str)]) -> HashMap<
             (who, l["url"].as_str().expect("url").to_string())
         })
         .collect()
+}
+
+type HttpClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
+fn client() -> HttpClient {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(HttpConnector::new())
+}
+
+/// GETs `url` with the portal's cookie `token`: the status, and the body
+/// but for an event stream.
+pub async fn get(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut request = hyper::Request::builder().uri(url);
+    if let Some(token) = token {
+        request = request.header("cookie", format!("infractl_portal={token}"));
+    }
+    let request = request.body(Full::new(Bytes::new())).expect("a request");
+    let answer = tokio::time::timeout(Duration::from_secs(30), client().request(request))
+        .await
+        .unwrap_or_else(|_| panic!("GET {url}: no answer in 30 s"))
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = answer.status().as_u16();
+    let bytes = tokio::time::timeout(Duration::from_secs(30), answer.into_body().collect())
+        .await
+        .unwrap_or_else(|_| panic!("GET {url}: no body in 30 s"))
+        .expect("a body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A link's token (the cookie's value), after the link was followed as a
+/// browser would: the join answers 200 and sets the cookie.
+pub async fn join(link: &str) -> String {
+    let (status, body) = get(link, None).await;
+    assert_eq!(status, 200, "{link}: {body}");
+    link.rsplit('/').next().expect("a token").to_string()
+}
+
+/// A grid row's state as the grid shows it (class.js).
+pub fn row_state(view: &serde_json::Value) -> &'static str {
+    let servers = view["servers"].as_array().map_or(&[][..], Vec::as_slice);
+    let not = |states: &[&str]| {
+        servers
+            .iter()
+            .any(|s| states.contains(&s["state"].as_str().unwrap_or("")))
+    };
+    if view["reachable"] != true {
+        "unreachable"
+    } else if view["up"] != true {
+        "down"
+    } else if not(&["stopped", "absent", "unhealthy"]) {
+        "degraded"
+    } else {
+        "up"
+    }
+}
+
+/// The class's event stream (`/class/CLASS/events`), read as the
+/// instructor's grid reads it: each lab's last row, by lab.
+pub struct ClassEvents {
+    rows: tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+    pub labs: HashMap<String, serde_json::Value>,
+}
+
+impl ClassEvents {
+    pub async fn open(base: &str, class: &str, token: &str) -> ClassEvents {
+        let url = format!("{base}/class/{class}/events");
+        let request = hyper::Request::builder()
+            .uri(&url)
+            .header("cookie", format!("infractl_portal={token}"))
+            .body(Full::new(Bytes::new()))
+            .expect("a request");
+        let answer = tokio::time::timeout(Duration::from_secs(30), client().request(request))
+            .await
+            .unwrap_or_else(|_| panic!("GET {url}: no answer in 30 s"))
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        assert_eq!(answer.status().as_u16(), 200, "{url}");
+        let (tx, rows) = tokio::sync::mpsc::unbounded_channel();
+        let mut body = answer.into_body();
+        tokio::spawn(async move {
+            let mut text = String::new();
+            while let Some(Ok(frame)) = body.frame().await {
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                text.push_str(&String::from_utf8_lossy(&data));
+                while let Some((event, rest)) = text.split_once("\n\n") {
+                    let row = event
+                        .lines()
+                        .find_map(|l| l.strip_prefix("data:"))
+                        .and_then(|d| serde_json::from_str(d.trim()).ok());
+                    text = rest.to_string();
+                    if let Some(row) = row {
+                        if tx.send(row).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        ClassEvents {
+            rows,
+            labs: HashMap::new(),
+        }
+    }
+
+    /// Reads rows, `each` told of every one, until `done` holds of the
+    /// labs' last rows: how long it took, or `None` past `limit` (or when
+    /// the stream ended).
+    pub async fn until(
+        &mut self,
+        limit: Duration,
+        mut each: impl FnMut(&serde_json::Value),
+        done: impl Fn(&HashMap<String, serde_json::Value>) -> bool,
+    ) -> Option<Duration> {
+        let start = Instant::now();
+        while !done(&self.labs) {
+            let left = limit.checked_sub(start.elapsed())?;
+            let row = tokio::time::timeout(left, self.rows.recv()).await.ok()??;
+            each(&row);
+            let lab = row["lab"].as_str().expect("a row's lab").to_string();
+            self.labs.insert(lab, row);
+        }
+        Some(start.elapsed())
+    }
+
+    /// Each lab's state as the grid shows it, for a failure's message.
+    pub fn states(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .labs
+            .iter()
+            .map(|(lab, row)| {
+                let view = &row["view"];
+                format!("{lab}: {} {}", row_state(view), view["message"])
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// The portal on a class's state, for a test that has no runtime of its
+/// own (`engines`): `serve` started, the instructor's link joined, the
+/// class's event stream open.
+pub struct OnClass {
+    // Declared before the runtime: the stream's task ends with it.
+    events: ClassEvents,
+    rt: tokio::runtime::Runtime,
+    token: String,
+    serve: Serve,
+    /// The portal's own state (its audit log), removed with it: the
+    /// class's test leaves nothing in the state.
+    own: std::path::PathBuf,
+}
+
+impl Drop for OnClass {
+    fn drop(&mut self) {
+        let _ = self.serve.child.kill();
+        let _ = self.serve.child.wait();
+        let _ = std::fs::remove_dir_all(&self.own);
+    }
+}
+
+impl OnClass {
+    /// Starts the portal on `file`'s class (`class`), and reads its
+    /// stream until every one of its `labs` is up.
+    pub fn start(t: &Test, env: &[(&str, &str)], file: &str, class: &str, labs: usize) -> OnClass {
+        assert!(
+            !t.state_dir().join(".portal").exists(),
+            "the state has a portal of its own already"
+        );
+        let serve = Serve::start(t, env);
+        let links = links(t, file, &serve.base, env);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let (token, mut events) = rt.block_on(async {
+            let token = join(&links["instructor"]).await;
+            let events = ClassEvents::open(&serve.base, class, &token).await;
+            (token, events)
+        });
+        let all_up = |l: &HashMap<String, serde_json::Value>| {
+            l.len() == labs && l.values().all(|r| row_state(&r["view"]) == "up")
+        };
+        let took = rt.block_on(events.until(Duration::from_secs(60), |_| {}, all_up));
+        assert!(took.is_some(), "the grid's stream: {:#?}", events.states());
+        eprintln!("portal on {class}: every lab up in the grid's stream within {took:.1?}");
+        OnClass {
+            events,
+            rt,
+            token,
+            serve,
+            own: t.state_dir().join(".portal"),
+        }
+    }
+
+    /// The engine at `engine` was lost at `since`: the grid's stream
+    /// shows its labs (`lost`) unreachable, saying which engine, within
+    /// `bound`, and every other lab up all along; the page of one of those
+    /// still answers. How long it took.
+    pub fn engine_lost(
+        &mut self,
+        engine: &str,
+        lost: &[String],
+        since: Instant,
+        bound: Duration,
+    ) -> Duration {
+        let mut fell = Vec::new();
+        let why = format!("cannot reach the Docker engine at {engine}");
+        let gone = |l: &HashMap<String, serde_json::Value>| {
+            lost.iter().all(|lab| {
+                l.get(lab).is_some_and(|r| {
+                    row_state(&r["view"]) == "unreachable"
+                        && r["view"]["message"]
+                            .as_str()
+                            .is_some_and(|m| m.starts_with(&why))
+                })
+            })
+        };
+        let seen = |row: &serde_json::Value| {
+            let lab = row["lab"].as_str().unwrap_or("");
+            let state = row_state(&row["view"]);
+            if !lost.iter().any(|l| l == lab) && state != "up" {
+                fell.push(format!("{lab}: {state} {}", row["view"]));
+            }
+        };
+        let read = self.rt.block_on(self.events.until(bound * 2, seen, gone));
+        let took = since.elapsed();
+        assert!(
+            read.is_some(),
+            "the grid's stream: {:#?}",
+            self.events.states()
+        );
+        assert_eq!(
+            fell,
+            Vec::<String>::new(),
+            "other labs than the lost engine's"
+        );
+        for lab in lost {
+            eprintln!(
+                "portal: {lab}: {}",
+                self.events.labs[lab]["view"]["message"]
+            );
+        }
+        eprintln!("portal: the lost engine's labs unreachable in the grid's stream {took:.1?} after the engine was stopped");
+        assert!(took <= bound, "{took:.1?}, over {bound:?}");
+        let other = self
+            .events
+            .labs
+            .keys()
+            .find(|lab| !lost.contains(lab))
+            .expect("a lab on another engine")
+            .clone();
+        let (status, page) = self.rt.block_on(get(
+            &format!("{}/lab/{other}", self.serve.base),
+            Some(&self.token),
+        ));
+        assert_eq!(status, 200, "{other}'s page: {page}");
+        assert!(page.contains(&format!("<b>{other}</b>")), "{page}");
+        took
+    }
 }
