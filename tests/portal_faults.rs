@@ -285,7 +285,7 @@ async fn the_monitoring_server_stopped(learner: &Client, teacher: &Client, lab: 
 }
 
 /// In a lab's page: its `n` servers all `running`, every service running.
-fn all_running(n: usize) -> String {
+pub fn all_running(n: usize) -> String {
     format!(
         "const rows = Array.from(document.querySelectorAll('#servers tbody tr'));
         return rows.length === {n} && rows.every((r) => r.dataset.state === 'running'
@@ -312,7 +312,7 @@ fn epoch_ms() -> f64 {
 
 /// What the learner's page shows, for a failure's message (and a
 /// screenshot of it).
-async fn shown(client: &Client) -> String {
+pub async fn shown(client: &Client) -> String {
     let text = client
         .execute(
             "return Array.from(document.querySelectorAll('#servers tbody tr'))
@@ -482,7 +482,7 @@ async fn the_lab_up_again(t: &Test, learner: &Client, teacher: &Client) {
 }
 
 /// Opens `link` in `client` and waits until it has led to `path`.
-async fn open_link(client: &Client, link: &str, path: &str) {
+pub async fn open_link(client: &Client, link: &str, path: &str) {
     client.goto(link).await.expect("open the link");
     let arrived = until(
         client,

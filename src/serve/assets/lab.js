@@ -42,6 +42,7 @@ function show(view) {
   document.body.dataset.up = view.up;
   bannerOf(view);
   showAlerts(view);
+  if (!view.reachable) unknown();
   const holds = {};
   for (const v of view.vips || []) for (const h of v.holders) holds[h] = v.address;
   const notes = {};
@@ -54,7 +55,7 @@ function show(view) {
   }
   for (const s of view.servers) {
     for (const rect of $$('#diagram rect.box[data-id="' + CSS.escape(s.server) + '"]')) {
-      rect.classList.remove("st-running", "st-stopped", "st-absent", "st-unhealthy");
+      rect.classList.remove("st-running", "st-stopped", "st-absent", "st-unhealthy", "st-unknown");
       rect.classList.add("st-" + s.state);
       rect.classList.toggle("vip", s.server in holds);
     }
@@ -87,6 +88,22 @@ function show(view) {
     }
     if (s.server in holds) add("holds " + holds[s.server], "vip");
     if (s.server in notes) add(notes[s.server][0], "note " + notes[s.server][1]);
+  }
+}
+
+// An engine that does not answer tells nothing of its servers: none is
+// shown running, and nothing can be done on them until it answers.
+function unknown() {
+  for (const row of $$("#servers tbody tr")) {
+    for (const rect of $$('#diagram rect.box[data-id="' + CSS.escape(row.dataset.server) + '"]')) {
+      rect.classList.remove("st-running", "st-stopped", "st-absent", "st-unhealthy", "vip");
+      rect.classList.add("st-unknown");
+    }
+    row.className = "st-unknown";
+    row.dataset.state = "unknown";
+    $(".state", row).textContent = "unknown";
+    $(".services", row).textContent = "";
+    for (const b of $$("button[data-act]", row)) b.disabled = true;
   }
 }
 
