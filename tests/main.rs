@@ -17,6 +17,8 @@ mod isolation;
 mod live;
 mod place;
 mod portal;
+mod portal_faults;
+mod portal_silent;
 mod resume;
 mod ssh;
 mod stack_errors;
