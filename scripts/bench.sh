@@ -12,8 +12,10 @@
 # portal terminal, p50/p99 over 1,000 keys, beside `docker exec -it` on the
 # same server (the floor); every learner's page stream held open at once,
 # the portal's memory (goal <= 60 MB) and its CPU at rest (goal <= 2 % of
-# a core) over 30 s; the time from a server's death (`docker kill`) to its
-# page saying so, 5 times.
+# a core) over 30 s; the site's page through the portal (over the
+# engine's API, nothing published), 100 times, beside `docker exec CLIENT
+# curl` of the same page; the time from a server's death (`docker kill`)
+# to its page saying so, 5 times.
 #
 # --class: `infractl class up` of N labs until every lab serves, beside the
 # engine's own floor measured in the same run (as many bare containers of
@@ -228,6 +230,11 @@ import json, sys
 r = json.load(sys.stdin)
 print("  %d learner pages open (%d live): portal RSS %.1f MB (goal <= 60), CPU at rest %.2f %% of a core over %d s (goal <= 2)" % (
     r["pages"], r["pages_live"], r["rss_mb"], r["cpu_at_rest_pct"], r["seconds"]))'
+    python3 scripts/portal_bench.py site "$url" "$cookie" "$lab" "$lab-client" 100 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("  the site'"'"'s page, %d times: through the portal (engine API, nothing published) p50 %.1f ms, p99 %.1f ms; docker exec client curl p50 %.1f ms, p99 %.1f ms" % (
+    r["times"], r["portal"]["p50_ms"], r["portal"]["p99_ms"], r["docker_exec_curl"]["p50_ms"], r["docker_exec_curl"]["p99_ms"]))'
     python3 scripts/portal_bench.py death "$url" "$cookie" "$lab" server-01 "$lab-server-01" 5 | python3 -c '
 import json, sys
 r = json.load(sys.stdin)

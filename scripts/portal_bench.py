@@ -9,6 +9,12 @@
   portal_bench.py pages URL PID SECONDS LAB=COOKIE...
       every lab's page stream held open (one per LAB=COOKIE), then the
       portal's memory (RSS) and its CPU at rest over SECONDS.
+  portal_bench.py site URL COOKIE LAB CLIENT [TIMES]
+      the site's page through the portal (over the engine's API to the
+      lab's forwarder; nothing published), TIMES times (default 100),
+      beside the same page asked from the lab's client container with
+      `docker exec CLIENT curl` (what a learner had before the portal):
+      p50 and p99 of each, in ms.
   portal_bench.py death URL COOKIE LAB SERVER CONTAINER [TIMES]
       the time from `docker kill` of a server to the lab's page stream
       saying it stopped, TIMES times (default 5), the server started again
@@ -203,6 +209,31 @@ def death(url, cookie, lab, server, container, times=5):
     return {"times": len(delays), "ms": [round(d) for d in delays], **summary(delays)}
 
 
+def site(url, cookie, lab, client, times=100):
+    def through_portal():
+        req = urllib.request.Request(
+            url + "/lab/%s/site/" % lab, headers={"Cookie": "infractl_portal=" + cookie}
+        )
+        body = urllib.request.urlopen(req).read()
+        assert b"Served by" in body, body[:200]
+    def from_client():
+        out = subprocess.run(
+            ["docker", "exec", client, "curl", "-sf", "http://www.foobar.com/"],
+            check=True, capture_output=True,
+        ).stdout
+        assert b"Served by" in out, out[:200]
+    figures = {}
+    for name, ask in (("portal", through_portal), ("docker_exec_curl", from_client)):
+        ask()  # the first: the forwarder made, connections warm
+        ms = []
+        for _ in range(int(times)):
+            start = time.perf_counter()
+            ask()
+            ms.append((time.perf_counter() - start) * 1000)
+        figures[name] = summary(ms)
+    return {"times": int(times), **figures}
+
+
 if __name__ == "__main__":
     what, args = sys.argv[1], sys.argv[2:]
-    print(json.dumps({"echo": echo, "pages": pages, "death": death}[what](*args)))
+    print(json.dumps({"echo": echo, "pages": pages, "site": site, "death": death}[what](*args)))

@@ -29,6 +29,31 @@ pub struct Firing {
     pub labels: BTreeMap<String, String>,
 }
 
+impl Firing {
+    /// How people name it: `TargetDown (server-02)`.
+    pub fn name(&self) -> String {
+        named(&self.alert, &self.server)
+    }
+}
+
+/// `alert (server)`.
+fn named(alert: &str, server: &str) -> String {
+    format!("{alert} ({server})")
+}
+
+/// Each alert of `firing` by its name, in its order, once: a rule that
+/// fires per job (`TargetDown` of a server's node and nginx exporters) is
+/// one line of the instructor's grid.
+pub fn names(firing: &[Firing]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in firing.iter().map(Firing::name) {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
 /// The server that holds the lab's alerts, if the stack monitors itself.
 pub fn monitor(topo: &Topology) -> Option<&str> {
     topo.with_role(Role::Monitoring)
@@ -94,10 +119,9 @@ pub async fn held(driver: &dyn Driver, topo: &Topology) -> Vec<String> {
                 .map(|x| {
                     let l = &x["labels"];
                     let server = l["server"].as_str().or(l["instance"].as_str());
-                    format!(
-                        "{} ({})",
+                    named(
                         l["alertname"].as_str().unwrap_or_default(),
-                        server.unwrap_or_default()
+                        server.unwrap_or_default(),
                     )
                 })
                 .collect()
@@ -256,6 +280,29 @@ mod tests {
         assert_eq!(got[1].summary, "node on web-01 is not answering");
         assert!(parse("no clock\n[]").is_err());
         assert_eq!(parse("5\n[]").unwrap(), vec![]);
+    }
+
+    /// Alertmanager's `/api/v2/alerts` answer, as a task2 lab gave it
+    /// (with its clock line) 30 s after server-02 was stopped, its alerts
+    /// firing for 10 s: `TargetDown` of each of its three exporters, and
+    /// the load balancer's own `BackendDown`.
+    const SERVER_02_DOWN: &str = r#"1796641902
+[{"annotations":{"summary":"mysqld on server-02 is not answering"},"endsAt":"2026-12-07T11:15:32.835Z","fingerprint":"4f43ae1d6dbbdde0","receivers":[{"name":"operator"}],"startsAt":"2026-12-07T11:11:32.835Z","status":{"inhibitedBy":[],"silencedBy":[],"state":"active"},"updatedAt":"2026-12-07T11:11:32.844Z","generatorURL":"http://admin:9090/graph?g0.expr=up+%3D%3D+0\u0026g0.tab=1","labels":{"alertname":"TargetDown","instance":"10.128.1.12:9104","job":"mysqld","lab":"it-pf-cap","server":"server-02","severity":"critical"}},{"annotations":{"summary":"node on server-02 is not answering"},"endsAt":"2026-12-07T11:15:32.835Z","fingerprint":"f12b7e01ae2be6b2","receivers":[{"name":"operator"}],"startsAt":"2026-12-07T11:11:32.835Z","status":{"inhibitedBy":[],"silencedBy":[],"state":"active"},"updatedAt":"2026-12-07T11:11:32.844Z","generatorURL":"http://admin:9090/graph?g0.expr=up+%3D%3D+0\u0026g0.tab=1","labels":{"alertname":"TargetDown","instance":"10.128.1.12:9100","job":"node","lab":"it-pf-cap","server":"server-02","severity":"critical"}},{"annotations":{"summary":"load balancer lb-01 sees backend web/server-02 down"},"endsAt":"2026-12-07T11:15:32.043Z","fingerprint":"f788e687e79a372d","receivers":[{"name":"operator"}],"startsAt":"2026-12-07T11:11:32.043Z","status":{"inhibitedBy":[],"silencedBy":[],"state":"active"},"updatedAt":"2026-12-07T11:11:32.070Z","generatorURL":"http://admin:9090/graph?g0.expr=haproxy_server_status%7Bstate%3D%22DOWN%22%7D+%3D%3D+1\u0026g0.tab=1","labels":{"alertname":"BackendDown","exported_server":"server-02","instance":"10.128.1.10:8404","job":"haproxy","lab":"it-pf-cap","proxy":"web","server":"lb-01","severity":"warning","state":"DOWN"}},{"annotations":{"summary":"nginx on server-02 is not answering"},"endsAt":"2026-12-07T11:15:32.835Z","fingerprint":"fc07dd12d86ab1ea","receivers":[{"name":"operator"}],"startsAt":"2026-12-07T11:11:32.835Z","status":{"inhibitedBy":[],"silencedBy":[],"state":"active"},"updatedAt":"2026-12-07T11:11:32.844Z","generatorURL":"http://admin:9090/graph?g0.expr=up+%3D%3D+0\u0026g0.tab=1","labels":{"alertname":"TargetDown","instance":"10.128.1.12:9113","job":"nginx","lab":"it-pf-cap","server":"server-02","severity":"critical"}}]"#;
+
+    #[test]
+    fn alerts_are_named_once_each_oldest_first() {
+        let got = parse(SERVER_02_DOWN).unwrap();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0].name(), "BackendDown (lb-01)");
+        assert_eq!(got[0].seconds, 10);
+        assert!(about(&got[0], "server-02"), "lb-01's view of server-02");
+        assert_eq!(got[1].name(), "TargetDown (server-02)");
+        assert_eq!(
+            names(&got),
+            ["BackendDown (lb-01)", "TargetDown (server-02)"],
+            "TargetDown fires per exporter: one line for the server"
+        );
+        assert_eq!(names(&[]), Vec::<String>::new());
     }
 
     #[test]

@@ -162,11 +162,6 @@ impl Settled {
     }
 }
 
-/// `alert (server)`: how chaos names an alert in its summary.
-fn key(f: &crate::alerts::Firing) -> String {
-    format!("{} ({})", f.alert, f.server)
-}
-
 /// Waits until the lab's alerts are back to `before` (those that fired
 /// before chaos began), so that chaos leaves the lab as it found it: a
 /// `verify` right after finds no alert chaos raised.
@@ -183,8 +178,11 @@ async fn settle(
     let t = Instant::now();
     // Each alert on a server once (`TargetDown` fires per job).
     let raised = |f: &[crate::alerts::Firing]| -> Vec<String> {
-        let keys: std::collections::BTreeSet<String> =
-            f.iter().map(key).filter(|k| !before.contains(k)).collect();
+        let keys: std::collections::BTreeSet<String> = f
+            .iter()
+            .map(crate::alerts::Firing::name)
+            .filter(|k| !before.contains(k))
+            .collect();
         keys.into_iter().collect()
     };
     let bound = std::time::Duration::from_secs(SETTLE_BOUND_S);
@@ -404,7 +402,7 @@ pub async fn run(
         .await?
         .unwrap_or_default()
         .iter()
-        .map(key)
+        .map(crate::alerts::Firing::name)
         .collect();
     let mut out = Vec::new();
     progress.begin("chaos", Some(victims.len() as u64), "");

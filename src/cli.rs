@@ -148,6 +148,30 @@ pub struct ServeArgs {
     pub tls_self: bool,
 }
 
+/// `inject`'s arguments.
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// The lab (its name, or its stack); with --list, a stack.
+    #[arg(value_name = "LAB", required_unless_present = "list")]
+    pub stack: Option<String>,
+    /// The fault's name (see --list).
+    #[arg(required_unless_present = "list", conflicts_with = "list")]
+    pub fault: Option<String>,
+    /// List the catalogue, and with a stack, which servers of it each
+    /// fault can hit.
+    #[arg(long)]
+    pub list: bool,
+    /// Draws the server the fault hits.
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "list")]
+    pub seed: u64,
+    /// Print JSON: the fault, the server it hits, what broke, the
+    /// claims that fail, the repair and how to see it.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub hosts: Hosts,
+}
+
 /// `up`'s arguments.
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -273,8 +297,9 @@ pub enum Command {
     /// connecting and forbidden ones refused; every exporter up in
     /// Prometheus and a web server's QPS rising; and where there is a
     /// virtual IP, the active load balancer killed, the site answering
-    /// through the other, and the killed one restored. Exit 1 if a check
-    /// fails.
+    /// through the other, and the killed one restored. Each failed check
+    /// carries a hint: where to look (the server, the file, the command to
+    /// run there), never the fix. Exit 1 if a check fails.
     #[command(after_help = "Example: infractl verify task3")]
     Verify {
         /// Built-in stack name or path to a stack file.
@@ -303,6 +328,21 @@ pub enum Command {
         #[command(flatten)]
         hosts: Hosts,
     },
+    /// Inject a fault into a running lab, for learners to find and fix.
+    ///
+    /// For instructors. The fault comes from the catalogue (`--list`): a
+    /// config file changed on a server and its service reloaded, or the
+    /// database's replication stopped, as a slip on the server itself
+    /// would leave it. Prints what it broke (not for learners), the claims
+    /// of `infractl verify` that now fail, and the answer key: the repair
+    /// a learner makes on the server, never a new `up`. Which server it
+    /// hits is drawn with --seed (the same seed, the same server). A fault
+    /// that does not apply to the lab's stack is refused (exit 2), naming
+    /// those that do.
+    #[command(
+        after_help = "Example: infractl inject --list task1\n         infractl inject task1 haproxy-backend-left-out --seed 3\n         infractl verify task1"
+    )]
+    Inject(InjectArgs),
     /// Print where a lab's site is published on this machine.
     ///
     /// The address `up --publish` gave the site: https://localhost:PORT/,
@@ -515,6 +555,7 @@ impl Command {
             | Command::Status { hosts, .. }
             | Command::Verify { hosts, .. }
             | Command::Chaos { hosts, .. }
+            | Command::Inject(InjectArgs { hosts, .. })
             | Command::Exec { hosts, .. }
             | Command::Open { hosts, .. }
             | Command::Alerts { hosts, .. }
@@ -579,10 +620,10 @@ pub enum ClassCommand {
     ///
     /// Runs `infractl verify` on each lab: one after another on an engine
     /// (verify times a failover), engines side by side. With --report DIR, writes DIR/report.json (everything),
-    /// DIR/report.csv (a row per student, a column per claim: pass or fail)
-    /// and DIR/index.html (the grid, opening offline in a browser, each
-    /// failure with what was expected and observed, and the earlier failure
-    /// that explains it). Claims run from the foundation up: DNS, the site,
+    /// DIR/report.csv (a row per student, a column per claim: pass or fail,
+    /// then the failures' hints) and DIR/index.html (the grid, opening
+    /// offline in a browser, each failure with what was expected and
+    /// observed, the earlier failure that explains it, and its hint). Claims run from the foundation up: DNS, the site,
     /// the tiers, replication, firewalls, monitoring, failover. Exit 1 if
     /// a lab fails.
     #[command(after_help = "Example: infractl class verify monday.yaml --report grades")]

@@ -8,7 +8,7 @@
 //!  (stacks/)  (stack/)           (topology/)      (render/,    (render/plan.rs)  (apply/)  (driver/)
 //!                                                  components/,
 //!                                                  templates/)
-//! then, on a lab: verify/ · explain/ · chaos · alerts · diagram/;   many labs: class/
+//! then, on a lab: verify/ · explain/ · chaos · alerts · diagram/ · exercise/;   many labs: class/
 //! front ends: commands/ (the CLI) and serve/ (the classroom portal), both on ops/
 //! ```
 //!
@@ -37,9 +37,12 @@
 //!    own), their record and their state (secrets, the lab CA, 0600).
 //! 8. [`verify`], [`explain`], [`chaos`], [`alerts`], [`diagram`]: proving,
 //!    explaining, breaking, watching and drawing a lab.
-//! 9. [`class`]: many labs, one per learner, placed on engines (a pure
-//!    placement), brought up, graded.
-//! 10. [`ops`] and [`commands`]: the operations on labs the front ends
+//! 9. [`exercise`]: faults injected into a running lab for learners to
+//!    find and fix (the catalogue, and injecting one through the driver),
+//!    graded by verify's claims.
+//! 10. [`class`]: many labs, one per learner, placed on engines (a pure
+//!     placement), brought up, graded.
+//! 11. [`ops`] and [`commands`]: the operations on labs the front ends
 //!     share, and one thin function per CLI command (typed `--json`
 //!     reports in `commands::report`); [`cli`] is the command line's
 //!     definition (clap), also the source of the completions, the man page
@@ -78,6 +81,8 @@ pub mod chaos;
 pub mod diagram;
 pub mod explain;
 pub mod verify;
+
+pub mod exercise;
 
 pub mod class;
 

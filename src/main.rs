@@ -228,6 +228,7 @@ async fn run(
         Command::Chaos { stack, json, .. } => {
             commands::chaos::run(&stack, json, global, p, stdout).await
         }
+        Command::Inject(args) => commands::inject::dispatch(&args, global, p, stdout).await,
         Command::Class(class) => run_class(class, global, p, stdout).await,
         Command::Serve(args) => commands::serve::run(args, global, p).await,
         Command::Open { stack, .. } => commands::open::open(&stack, global, stdout).await,

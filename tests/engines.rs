@@ -554,14 +554,28 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
     assert!(rows[0].starts_with("student,"), "{}", rows[0]);
     assert!(rows[1..].iter().all(|r| !r.contains("fail")), "{csv}");
 
+    // The portal on the same state: the instructor's grid follows the
+    // class, every lab up.
+    let mut portal = crate::portal_faults::OnClass::start(&t, &env, "it-multi.yaml", "it-multi", 6);
+
     // The second engine goes away: its two labs fail, one line each; the
     // other four stay up.
+    let stopped = Instant::now();
     docker(&["stop", "-t", "2", names[1]]);
     let lost: Vec<String> = labs
         .iter()
         .filter(|l| l["engine"].as_str() == Some(urls[1].as_str()))
         .map(|l| l["lab"].as_str().unwrap().to_string())
         .collect();
+    // In the grid, too: the lost engine's labs unreachable, the others
+    // up all along, their pages served. Within the stop's 2 s of grace,
+    // one beat of the watcher's services (5 s; a second when the engine
+    // told it the labs' containers stopped), and the engine's address
+    // refusing a connection (at once) or gone (a connection fails within
+    // 4 s, for the look and again for the engine opened anew): 15 s.
+    // Measured: 2.3 s.
+    portal.engine_lost(&urls[1], &lost, stopped, Duration::from_secs(15));
+    drop(portal);
     let (code, now) = status(&t, &env);
     assert_eq!(code, 1);
     for l in &now {

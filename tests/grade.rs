@@ -1,7 +1,8 @@
 //! `class verify` and `verify` on a lab with a server stopped: graded
-//! claim by claim — what the dead server breaks fails, saying why; DNS
-//! and the site, which the other server still serves, pass; the score is
-//! between nothing and everything, in every form of the report.
+//! claim by claim — what the dead server breaks fails, saying why and that
+//! the hint is to start it; DNS and the site, which the other server still
+//! serves, pass; the score is between nothing and everything, in every
+//! form of the report.
 
 use crate::harness::{docker, Test};
 use crate::up::lab_lock;
@@ -76,9 +77,17 @@ fn a_lab_with_a_server_down_is_graded_claim_by_claim() {
             assert_eq!(c["because"], because, "{c}");
         }
     }
-    // Each failure is the dead server's, and says so.
-    for c in claims.iter().filter(|c| c["ok"] != true) {
-        assert_eq!(c["because"], because, "{c}");
+    // Each failure is the dead server's, and says so: the hint is to
+    // start it. A claim that passes has no hint.
+    let start = "Start server-02 again (the start button on the lab's page in the portal, \
+                 or `infractl up` on the lab), then verify again";
+    for c in claims {
+        if c["ok"] == true {
+            assert!(c.get("hint").is_none(), "{c}");
+        } else {
+            assert_eq!(c["because"], because, "{c}");
+            assert_eq!(c["hint"], start, "{c}");
+        }
     }
     assert_eq!(failed.len() as u64, total - score, "{json}");
     for column in [
@@ -134,11 +143,15 @@ fn a_lab_with_a_server_down_is_graded_claim_by_claim() {
         .next()
         .unwrap()
         .starts_with("student,lab,score,total,dns: "));
+    let row = lines.next().unwrap();
     assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with(&format!("ann,it-grade-ann,{score},{total},pass,")),
+        row.starts_with(&format!("ann,it-grade-ann,{score},{total},pass,")),
+        "{csv}"
+    );
+    // The last column, the hints: the one hint, once, with its count.
+    assert!(csv.lines().next().unwrap().ends_with(",hints"), "{csv}");
+    assert!(
+        row.ends_with(&format!(",\"{start} ({} claims)\"", total - score)),
         "{csv}"
     );
     let html = std::fs::read_to_string(t.dir().join("grades/index.html")).unwrap();
@@ -147,6 +160,10 @@ fn a_lab_with_a_server_down_is_graded_claim_by_claim() {
         "{html}"
     );
     assert!(html.contains(&format!("<em>because</em> {because}")));
+    assert!(
+        html.contains(&format!("<p class=\"hint\">hint: {start}</p>")),
+        "{html}"
+    );
 
     // One lab's verify: exit 1, the failures counted by their reason.
     let one = t.run_args(&["--quiet", "verify", "it-grade-ann"]).code(1);
@@ -175,4 +192,18 @@ fn a_lab_with_a_server_down_is_graded_claim_by_claim() {
         "{}",
         one.stdout
     );
+    // Each failed row is followed by its hint; a passing one by none.
+    let lines: Vec<&str> = one.stdout.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        let next = lines.get(i + 1).copied().unwrap_or("");
+        if l.contains("  FAIL  ") {
+            assert!(
+                next.starts_with("  hint: Start server-02 again "),
+                "{l}\n{next}\n{}",
+                one.stdout
+            );
+        } else if l.contains("  pass  ") {
+            assert!(!next.starts_with("  hint: "), "{l}\n{next}");
+        }
+    }
 }

@@ -10,9 +10,7 @@ use crate::up::{lab_lock, test_stack, Down};
 
 /// Runs verify; returns (exit code, check name -> passed).
 fn verify(t: &Test, file: &str) -> (i32, HashMap<String, bool>, String) {
-    let out = t.run_args(&["--quiet", "verify", file, "--json"]);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|_| panic!("verify printed no JSON:\n{}\n{}", out.stdout, out.stderr));
+    let (code, v, out) = verify_json(t, file);
     let checks = v["checks"]
         .as_array()
         .unwrap()
@@ -28,7 +26,17 @@ fn verify(t: &Test, file: &str) -> (i32, HashMap<String, bool>, String) {
             )
         })
         .collect();
-    (out.code, checks, failures(&v, &out.stdout))
+    (code, checks, out)
+}
+
+/// Runs verify; returns (exit code, what `--json` printed, the failures
+/// in words).
+fn verify_json(t: &Test, file: &str) -> (i32, serde_json::Value, String) {
+    let out = t.run_args(&["--quiet", "verify", file, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|_| panic!("verify printed no JSON:\n{}\n{}", out.stdout, out.stderr));
+    let failed = failures(&v, &out.stdout);
+    (out.code, v, failed)
 }
 
 /// The failed checks, each with what was expected and observed (the whole
@@ -38,8 +46,8 @@ fn failures(v: &serde_json::Value, json: &str) -> String {
     for c in v["checks"].as_array().into_iter().flatten() {
         if c["ok"] != true {
             text.push_str(&format!(
-                "  {}: {}\n    expected: {}\n    observed: {}\n",
-                c["group"], c["check"], c["expected"], c["observed"]
+                "  {}: {}\n    expected: {}\n    observed: {}\n    hint: {}\n",
+                c["group"], c["check"], c["expected"], c["observed"], c["hint"]
             ));
         }
     }
@@ -148,11 +156,26 @@ fn task2_verifies_and_a_broken_lab_fails_the_right_checks() {
     t.run_args(&["alerts", &file])
         .code(0)
         .stdout_has("ReplicationStopped  critical  server-02");
-    let (code, checks, out) = verify(&t, &file);
+    let (code, v, out) = verify_json(&t, &file);
     assert_eq!(code, 1, "{out}");
+    let checks: HashMap<String, &serde_json::Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}: {}",
+                    c["group"].as_str().unwrap(),
+                    c["check"].as_str().unwrap()
+                ),
+                c,
+            )
+        })
+        .collect();
     let failed: Vec<&String> = checks
         .iter()
-        .filter(|(_, ok)| !**ok)
+        .filter(|(_, c)| c["ok"] != true)
         .map(|(k, _)| k)
         .collect();
     for want in [
@@ -165,11 +188,47 @@ fn task2_verifies_and_a_broken_lab_fails_the_right_checks() {
             "`{want}` did not fail; failed: {failed:#?}"
         );
     }
+    // Each failure says where to look: the server, the file, the command
+    // (the firewall rule gone, lb-01 reaches neither web server).
+    for (check, words) in [
+        (
+            "firewall: lb-01 -> server-01:80 (HTTP to web server)",
+            &[
+                "On server-01, `ufw status numbered`",
+                "is lb-01 let in on 80/tcp?",
+            ][..],
+        ),
+        (
+            "replication: the note reaches replica server-02",
+            &[
+                "On server-02, `mariadb -e 'SHOW REPLICA STATUS\\G'`",
+                "replicates from server-01",
+            ][..],
+        ),
+        (
+            "load balancing: 20 requests spread over the web servers",
+            &[
+                "On lb-01",
+                "`/etc/haproxy/haproxy.cfg`",
+                "on server-01 and server-02, `sv status nginx`",
+            ][..],
+        ),
+    ] {
+        let hint = checks[check]["hint"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no hint for `{check}`:\n{out}"));
+        for w in words {
+            assert!(hint.contains(w), "`{check}`'s hint lacks `{w}`: {hint}");
+        }
+    }
+    for (check, c) in &checks {
+        assert_eq!(c["ok"] == true, c.get("hint").is_none(), "{check}: {c}");
+    }
     // What was not broken still passes.
-    assert_eq!(checks.get("dns: www.foobar.com. A"), Some(&true));
+    assert_eq!(checks["dns: www.foobar.com. A"]["ok"], true);
     assert_eq!(
-        checks.get("replication: replica server-02 refuses writes"),
-        Some(&true)
+        checks["replication: replica server-02 refuses writes"]["ok"],
+        true
     );
 }
 

@@ -1,9 +1,10 @@
 //! Grading a class: every student's lab verified, as one report in three
 //! forms — `report.json` (everything), `report.csv` (a row per student:
-//! score, total, then a column per claim, `pass`, `fail` or `not checked`)
-//! and `index.html` (opens offline, readable at 1280 px: a row per
-//! student with the score and each area's count, then a row listing that
-//! student's failures with what was expected, what was observed and why).
+//! score, total, then a column per claim, `pass`, `fail` or `not checked`,
+//! and last the hints of the failures) and `index.html` (opens offline,
+//! readable at 1280 px: a row per student with the score and each area's
+//! count, then a row listing that student's failures with what was
+//! expected, what was observed, why, and where to look).
 //!
 //! A lab is graded claim by claim: with a server down, what the dead
 //! server breaks fails (`because server-02 is not running`, from verify)
@@ -237,14 +238,40 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// The hints of a lab's failures, each once, in order: a line each, with
+/// how many failures share it when more than one does.
+pub fn hints(l: &LabReport) -> String {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for h in l
+        .claims
+        .iter()
+        .filter(|c| !c.claim.ok)
+        .filter_map(|c| c.claim.hint.as_deref())
+    {
+        match seen.iter_mut().find(|(s, _)| *s == h) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((h, 1)),
+        }
+    }
+    seen.iter()
+        .map(|(h, n)| match n {
+            1 => h.to_string(),
+            n => format!("{h} ({n} claims)"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `report.csv`: a header (`student`, `lab`, `score`, `total`, then the
-/// columns), a row per student in the report's order; a claim's cell is
-/// `pass`, `fail` or `not checked` (a lab that could not be verified).
+/// columns, then `hints`), a row per student in the report's order; a
+/// claim's cell is `pass`, `fail` or `not checked` (a lab that could not
+/// be verified); the last cell, the [`hints`] of its failures.
 pub fn csv(r: &Report) -> String {
     let head = ["student", "lab", "score", "total"]
         .into_iter()
         .map(str::to_string)
-        .chain(r.columns.iter().map(|c| csv_field(c)));
+        .chain(r.columns.iter().map(|c| csv_field(c)))
+        .chain(["hints".to_string()]);
     let mut out = head.collect::<Vec<_>>().join(",") + "\n";
     for l in &r.labs {
         let mut row = vec![
@@ -263,6 +290,7 @@ pub fn csv(r: &Report) -> String {
                 .to_string(),
             );
         }
+        row.push(csv_field(&hints(l)));
         out.push_str(&row.join(","));
         out.push('\n');
     }
@@ -292,6 +320,8 @@ tr.details li { margin: 1px 0; }
 tr.details .area { font-weight: 600; }
 tr.details .why { color: #8a1f11; }
 tr.details .good { color: #2d6a2d; }
+tr.details .hint { color: #555; }
+tr.details li .hint { display: block; }
 tfoot td { background: #f2f2f2; text-align: center; }
 ";
 
@@ -309,10 +339,34 @@ fn area_cell(a: &AreaScore, verified: bool) -> String {
     format!("<td class=\"area {class}\">{} / {}</td>", a.passed, a.total)
 }
 
+/// A failure in a lab's details: the item, and the claim's hint.
+type Item<'a> = (String, Option<&'a str>);
+
+/// A reason's failures as a list, each with its hint; a hint they all
+/// share (start the server that is not running) once, after the list.
+fn items_html(items: &[Item]) -> String {
+    let hint = |h: &str| format!("<span class=\"hint\">hint: {}</span>", esc(h));
+    let shared = items
+        .first()
+        .and_then(|(_, h)| *h)
+        .filter(|first| items.len() > 1 && items.iter().all(|(_, h)| *h == Some(*first)));
+    let list: String = items
+        .iter()
+        .map(|(item, h)| match h.filter(|_| shared.is_none()) {
+            Some(h) => format!("<li>{item}{}</li>", hint(h)),
+            None => format!("<li>{item}</li>"),
+        })
+        .collect();
+    let after = shared
+        .map(|h| format!("<p class=\"hint\">hint: {}</p>", esc(h)))
+        .unwrap_or_default();
+    format!("<ul>{list}</ul>{after}")
+}
+
 /// A lab's details: its failures area by area, those a reason explains
 /// together under it (`because server-02 is not running (12)`), each with
-/// what was expected and what was observed; or that every claim passes;
-/// or why it could not be verified.
+/// what was expected and what was observed, and where to look (its hint);
+/// or that every claim passes; or why it could not be verified.
 fn details(r: &Report, l: &LabReport) -> String {
     if let Some(e) = &l.error {
         return format!("<span class=\"why\">Not verified: {}</span>", esc(e));
@@ -324,11 +378,11 @@ fn details(r: &Report, l: &LabReport) -> String {
         );
     }
     // (reason, items): the failures no reason explains first.
-    let mut groups: Vec<(Option<&str>, Vec<String>)> = vec![(None, Vec::new())];
+    let mut groups: Vec<(Option<&str>, Vec<Item>)> = vec![(None, Vec::new())];
     for area in &r.areas {
         for col in &area.columns {
             let check = col.strip_prefix(&format!("{}: ", area.area)).unwrap_or(col);
-            let (why, what) = match l.claim(col) {
+            let (why, what, hint) = match l.claim(col) {
                 Some(c) if c.claim.ok => continue,
                 Some(c) => (
                     c.because(),
@@ -338,12 +392,13 @@ fn details(r: &Report, l: &LabReport) -> String {
                         esc(&c.claim.expected),
                         esc(&c.claim.observed)
                     ),
+                    c.claim.hint.as_deref(),
                 ),
-                None => (None, format!("{} — not checked", esc(check))),
+                None => (None, format!("{} — not checked", esc(check)), None),
             };
-            let item = format!(
-                "<li><span class=\"area\">{}</span>: {what}</li>",
-                esc(&area.area)
+            let item = (
+                format!("<span class=\"area\">{}</span>: {what}", esc(&area.area)),
+                hint,
             );
             match groups.iter_mut().find(|(w, _)| *w == why) {
                 Some((_, items)) => items.push(item),
@@ -360,7 +415,7 @@ fn details(r: &Report, l: &LabReport) -> String {
                 items.len()
             ));
         }
-        h.push_str(&format!("<ul>{}</ul>", items.concat()));
+        h.push_str(&items_html(items));
     }
     h
 }
@@ -374,7 +429,7 @@ pub fn html(r: &Report) -> String {
          <h1>Class {class}: {stack}</h1>\n\
          <p class=\"lead\">{passing} of {all} labs pass every claim. {claims} claims in {areas} areas, from the foundation up; \
          students by score, highest first. A failure says <em>because</em> when a server that is not running, \
-         or an earlier failure, explains it.</p>\n\
+         or an earlier failure, explains it, and its <em>hint</em> where the student should look.</p>\n\
          <table>\n<colgroup><col class=\"student\"><col class=\"lab\"><col class=\"score\">{cols}</colgroup>\n\
          <thead><tr><th>student</th><th>lab</th><th>score</th>",
         class = esc(&r.class),
@@ -442,16 +497,21 @@ mod tests {
             ok,
             ms: 1,
             because: None,
+            hint: (!ok).then(|| format!("look at <{check}>")),
         }
     }
 
+    /// A claim failed because server-02 is not running.
     fn down(group: &'static str, check: &str) -> Claim {
         Claim {
             observed: "dropped".into(),
-            because: Some("server-02 is not running".into()),
             ..claim(group, check, false)
         }
+        .blamed_on(&["server-02"])
     }
+
+    const START: &str = "Start server-02 again (the start button on the lab's page in the portal, \
+                         or `infractl up` on the lab), then verify again";
 
     #[test]
     fn addresses_are_masked_to_their_host_number() {
@@ -559,17 +619,45 @@ mod tests {
             json["labs"][2]["claims"][2]["because"],
             "server-02 is not running"
         );
+        assert_eq!(json["labs"][2]["claims"][2]["hint"], START);
+        assert!(
+            json["labs"][2]["claims"][1].get("hint").is_none(),
+            "a claim that passes has no hint: {}",
+            json["labs"][2]["claims"][1]
+        );
     }
 
     #[test]
     fn the_csv_has_score_total_and_a_cell_per_claim() {
         assert_eq!(
             csv(&class()),
-            "student,lab,score,total,dns: www A,\"site: the page, \"\"whole\"\"\",firewall: lb-01 -> server-02:80,firewall: ufw on *.12\n\
-             ann,c-ann,4,4,pass,pass,pass,pass\n\
-             dan,c-dan,4,4,pass,pass,pass,pass\n\
-             ben,c-ben,3,4,pass,pass,fail,pass\n\
-             cy,c-cy,0,4,not checked,not checked,not checked,not checked\n"
+            format!(
+                "student,lab,score,total,dns: www A,\"site: the page, \"\"whole\"\"\",firewall: lb-01 -> server-02:80,firewall: ufw on *.12,hints\n\
+                 ann,c-ann,4,4,pass,pass,pass,pass,\n\
+                 dan,c-dan,4,4,pass,pass,pass,pass,\n\
+                 ben,c-ben,3,4,pass,pass,fail,pass,\"{START}\"\n\
+                 cy,c-cy,0,4,not checked,not checked,not checked,not checked,\n"
+            )
+        );
+    }
+
+    #[test]
+    fn the_csv_s_last_cell_has_each_hint_once() {
+        let l = LabReport::new(
+            "ann",
+            "c-ann",
+            Ok(vec![
+                down("site", "lb-01 -> server-02:80"),
+                claim("dns", "www A", false),
+                claim("dns", "@ A", true),
+                down("firewall", "ufw on server-02"),
+            ]),
+        );
+        assert_eq!(hints(&l), format!("{START} (2 claims)\nlook at <www A>"));
+        let row = csv(&report("c", "task2", vec![l]));
+        assert!(
+            row.ends_with(&format!(",\"{START} (2 claims)\nlook at <www A>\"\n")),
+            "a cell of several lines is quoted: {row}"
         );
     }
 
@@ -589,7 +677,7 @@ mod tests {
             "{h}"
         );
         assert!(
-            h.contains("<tr class=\"details\"><td colspan=\"6\"><p class=\"why\"><em>because</em> server-02 is not running (1):</p><ul><li><span class=\"area\">firewall</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped</li></ul></td></tr>"),
+            h.contains(&format!("<tr class=\"details\"><td colspan=\"6\"><p class=\"why\"><em>because</em> server-02 is not running (1):</p><ul><li><span class=\"area\">firewall</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped<span class=\"hint\">hint: {}</span></li></ul></td></tr>", esc(START))),
             "{h}"
         );
         assert!(h.contains("Every claim passes (4)."));
@@ -620,10 +708,15 @@ mod tests {
         );
         assert!(
             html(&r).contains(
-                "<td colspan=\"5\"><ul><li><span class=\"area\">site</span>: the page — expected e, observed o</li></ul>\
-                 <p class=\"why\"><em>because</em> server-02 is not running (2):</p>\
-                 <ul><li><span class=\"area\">site</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped</li>\
-                 <li><span class=\"area\">firewall</span>: ufw on server-02 — expected e, observed dropped</li></ul></td>"
+                &format!(
+                    "<td colspan=\"5\"><ul><li><span class=\"area\">site</span>: the page — expected e, observed o\
+                     <span class=\"hint\">hint: look at &lt;the page&gt;</span></li></ul>\
+                     <p class=\"why\"><em>because</em> server-02 is not running (2):</p>\
+                     <ul><li><span class=\"area\">site</span>: lb-01 -&gt; server-02:80 — expected e, observed dropped</li>\
+                     <li><span class=\"area\">firewall</span>: ufw on server-02 — expected e, observed dropped</li></ul>\
+                     <p class=\"hint\">hint: {}</p></td>",
+                    esc(START)
+                )
             ),
             "{}",
             html(&r)

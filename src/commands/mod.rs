@@ -16,6 +16,7 @@ pub mod down;
 pub mod exec;
 pub mod explain;
 pub mod image;
+pub mod inject;
 pub mod list;
 pub mod logs;
 pub mod man;

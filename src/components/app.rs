@@ -32,6 +32,10 @@ pub const KIND: Kind = Kind {
 };
 
 pub const DEFAULT_PORT: u16 = 8000;
+/// The application's configuration: the site, the databases it uses.
+pub const CONFIG: &str = "/etc/infractl/app/config.json";
+/// How gunicorn runs it (its port, its workers).
+pub const GUNICORN_CONF: &str = "/etc/infractl/app/gunicorn.conf.py";
 
 /// Options of the `app` component.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -180,14 +184,14 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let me = ctx.name();
     let config_text = serde_json::to_string_pretty(&config(ctx)).expect("json") + "\n";
     out.secret(
-        "/etc/infractl/app/config.json",
+        CONFIG,
         0o640,
         Some("root:www-data"),
         config_text,
     );
     out.template("/srv/app/app.py", 0o644, "app/app.py", json!({}))?;
     out.template(
-        "/etc/infractl/app/gunicorn.conf.py",
+        GUNICORN_CONF,
         0o644,
         "app/gunicorn.conf.py",
         json!({ "port": o.port, "workers": o.workers, "server": me }),
@@ -205,7 +209,7 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     );
     out.check(
         "gunicorn --check-config",
-        "/etc/infractl/app/gunicorn.conf.py",
+        GUNICORN_CONF,
         "cd /srv/app && gunicorn --check-config --config /etc/infractl/app/gunicorn.conf.py app:application",
     );
     Ok(())
@@ -257,7 +261,7 @@ fn service(out: &mut Out) {
         command: vec![
             "gunicorn".into(),
             "--config".into(),
-            "/etc/infractl/app/gunicorn.conf.py".into(),
+            GUNICORN_CONF.into(),
             "app:application".into(),
         ],
         user: Some("www-data".into()),
@@ -266,8 +270,8 @@ fn service(out: &mut Out) {
         },
         watches: vec![
             "/srv/app/app.py".into(),
-            "/etc/infractl/app/config.json".into(),
-            "/etc/infractl/app/gunicorn.conf.py".into(),
+            CONFIG.into(),
+            GUNICORN_CONF.into(),
         ],
         host_provides: false,
         replaces: vec![],

@@ -54,6 +54,16 @@ fn answers_soa(at: &str, domain: &str) -> String {
     format!("dig +short +time=1 +tries=1 @{at} {domain} SOA | grep -qv '^;'")
 }
 
+/// Where a DNS server keeps the zone of `domain`: the primary its own,
+/// a secondary named's copy of the primary's, kept across restarts.
+pub fn zone_file(domain: &str, secondary: bool) -> String {
+    if secondary {
+        format!("/var/cache/bind/db.{domain}")
+    } else {
+        format!("/var/lib/bind/db.{domain}")
+    }
+}
+
 /// The stack's DNS servers: the primary first, then the secondaries, in
 /// stack order.
 pub fn servers(topo: &Topology) -> Vec<&str> {
@@ -254,12 +264,11 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let me = ctx.name();
     let addr = |from: &str, to: &str| topo.addr(from, to).to_string();
     let (zone_file, primary, secondaries) = match &o.primary {
-        // The secondary's copy is named's own, kept across restarts.
-        Some(p) => (format!("/var/cache/bind/db.{domain}"), Some(addr(me, p)), vec![]),
+        Some(p) => (zone_file(domain, true), Some(addr(me, p)), vec![]),
         None => {
             let secondaries: Vec<String> =
                 servers(topo).iter().skip(1).map(|s| addr(me, s)).collect();
-            (format!("/var/lib/bind/db.{domain}"), None, secondaries)
+            (zone_file(domain, false), None, secondaries)
         }
     };
     if o.primary.is_none() {

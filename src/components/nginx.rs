@@ -33,6 +33,10 @@ pub const KIND: Kind = Kind {
 
 /// Port of the loopback-only `stub_status` endpoint.
 pub const STATUS_PORT: u16 = 8080;
+/// nginx's configuration.
+pub const CONF: &str = "/etc/nginx/nginx.conf";
+/// The site's certificate, where nginx serves HTTPS.
+pub const CERT: &str = "/etc/nginx/tls/site.crt";
 
 /// nginx's request counts (hence QPS), read from `stub_status`.
 pub const EXPORTER: Exporter = Exporter {
@@ -281,9 +285,8 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         Some(t) => t.names.clone(),
         None => vec![format!("www.{}", ctx.domain()), ctx.domain().to_string()],
     };
-    let conf = "/etc/nginx/nginx.conf";
     out.template(
-        conf,
+        CONF,
         0o644,
         "nginx/nginx.conf",
         json!({
@@ -303,16 +306,16 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         "nginx/style.css",
         json!({}),
     )?;
-    let mut watches = vec![conf.to_string()];
+    let mut watches = vec![CONF.to_string()];
     if web_tls {
         let tls = ctx
             .secrets
             .tls
             .as_ref()
             .expect("TLS material for a TLS stack");
-        out.file("/etc/nginx/tls/site.crt", 0o644, tls.cert.clone());
+        out.file(CERT, 0o644, tls.cert.clone());
         out.secret("/etc/nginx/tls/site.key", 0o600, None, tls.key.clone());
-        watches.push("/etc/nginx/tls/site.crt".into());
+        watches.push(CERT.into());
         watches.push("/etc/nginx/tls/site.key".into());
     }
     out.service(Service {
@@ -335,6 +338,6 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         ),
         format!("HTTP 200 from http://127.0.0.1:{}/nginx-health", o.port),
     );
-    out.check("nginx -t", conf, format!("nginx -t -q -c {conf}"));
+    out.check("nginx -t", CONF, format!("nginx -t -q -c {CONF}"));
     Ok(())
 }

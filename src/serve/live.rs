@@ -28,7 +28,7 @@ use serde::Serialize;
 use tokio::sync::{watch, Notify};
 
 use super::auth::{ClassAccess, LabAccess};
-use super::probes::{GaleraView, Probed, ReplicaView, VipView};
+use super::probes::{AlertsView, GaleraView, Probed, ReplicaView, VipView};
 use super::{LabHandle, Portal, PortalError};
 use crate::driver::Host;
 use crate::render::plan::Plan;
@@ -52,6 +52,10 @@ pub struct LabView {
     pub replication: Vec<ReplicaView>,
     /// Each running Galera node's place in its cluster.
     pub galera: Vec<GaleraView>,
+    /// The alerts firing, where the stack monitors itself (`None`: it has
+    /// no monitoring server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertsView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
@@ -93,11 +97,26 @@ impl LabView {
             .collect()
     }
 
+    /// Whether the lab has been looked at: a watcher's first view, before
+    /// its first look, is no news (neither reachable nor saying why not).
+    pub fn looked(&self) -> bool {
+        self.reachable || self.message.is_some()
+    }
+
     /// The probes' findings of `from`, but for servers that no longer run
-    /// here (a stopped server neither holds an address nor replicates).
+    /// here (a stopped server neither holds an address nor replicates, a
+    /// stopped monitoring server sees no alert).
     fn probed_from(&mut self, from: &LabView) {
         let running = self.running();
         let runs = |s: &str| running.contains(&s);
+        let alerts = self.alerts.as_ref().map(|a| {
+            let ran = from.running().contains(&a.server.as_str());
+            match &from.alerts {
+                _ if !runs(&a.server) => AlertsView::not_running(&a.server),
+                Some(was) if ran && was.server == a.server => was.clone(),
+                _ => AlertsView::unread(&a.server),
+            }
+        });
         let vips = from
             .vips
             .iter()
@@ -118,12 +137,17 @@ impl LabView {
             .filter(|g| runs(&g.server))
             .cloned()
             .collect();
-        (self.vips, self.replication, self.galera) = (vips, replication, galera);
+        (self.vips, self.replication, self.galera, self.alerts) =
+            (vips, replication, galera, alerts);
     }
 
     fn set_probed(&mut self, probed: Probed) {
-        (self.vips, self.replication, self.galera) =
-            (probed.vips, probed.replication, probed.galera);
+        (self.vips, self.replication, self.galera, self.alerts) = (
+            probed.vips,
+            probed.replication,
+            probed.galera,
+            probed.alerts,
+        );
     }
 }
 
@@ -198,18 +222,29 @@ fn unreachable_view(lab: &str, why: &str) -> LabView {
     }
 }
 
-/// The view of `lab`'s `servers`, with nothing probed yet.
-fn view_of(lab: &str, servers: Vec<ServerView>) -> LabView {
+/// The view of `plan`'s lab with its `servers`, with nothing probed yet.
+fn view_of(plan: &Plan, servers: Vec<ServerView>) -> LabView {
     let up = servers.iter().any(|s| s.state != "absent");
     LabView {
-        lab: lab.to_string(),
+        lab: plan.stack.clone(),
         reachable: true,
         up,
         message: (!up)
             .then(|| "the lab is down: it was taken down, or not brought up yet".to_string()),
         servers,
+        alerts: monitor(plan).map(AlertsView::unread),
         ..LabView::default()
     }
+}
+
+/// The server of `plan` that holds the lab's alerts, if it monitors
+/// itself (as `alerts::monitor` finds it in the stack).
+fn monitor(plan: &Plan) -> Option<&str> {
+    let role = crate::topology::Role::Monitoring.as_str();
+    plan.servers
+        .iter()
+        .find(|s| s.roles.iter().any(|r| r == role))
+        .map(|s| s.name.as_str())
 }
 
 /// Each service of `server` as a host that does not run has them.
@@ -250,7 +285,7 @@ pub fn with_hosts(current: &LabView, plan: &Plan, hosts: &[Host]) -> LabView {
             }
         })
         .collect();
-    let mut view = view_of(&plan.stack, servers);
+    let mut view = view_of(plan, servers);
     view.probed_from(current);
     view
 }
@@ -296,7 +331,7 @@ async fn look_services(handle: &LabHandle, current: &LabView) -> LabView {
             }
         })
         .collect();
-    let mut view = view_of(&handle.lab, servers);
+    let mut view = view_of(&handle.plan, servers);
     view.probed_from(current);
     view
 }
@@ -310,7 +345,7 @@ pub fn router() -> Router<Portal> {
 /// The lab's view, each time it changes.
 async fn lab_events(access: LabAccess, State(portal): State<Portal>) -> impl IntoResponse {
     let rx = portal.live.watch(&portal, &access.lab);
-    let stream = tokio_stream_of(rx).map(|v| {
+    let stream = looked(tokio_stream_of(rx)).map(|v| {
         Ok::<_, std::convert::Infallible>(
             Event::default()
                 .event("lab")
@@ -332,6 +367,12 @@ fn tokio_stream_of<T: Clone + Send + Sync + 'static>(
         let v = rx.borrow_and_update().clone();
         Some((v, (rx, false)))
     })
+}
+
+/// The views of `views` that say something: a page waits for its
+/// watcher's first look rather than show a lab neither reachable nor not.
+fn looked(views: impl Stream<Item = Arc<LabView>>) -> impl Stream<Item = Arc<LabView>> {
+    views.filter(|v| std::future::ready(v.looked()))
 }
 
 /// One row of the instructor's grid.
@@ -356,7 +397,7 @@ async fn class_events(
         .collect();
     let streams = labs.into_iter().map(|(student, lab)| {
         let rx = portal.live.watch(&portal, &lab);
-        tokio_stream_of(rx).map(move |view| Row {
+        looked(tokio_stream_of(rx)).map(move |view| Row {
             student: student.clone(),
             lab: lab.clone(),
             view,
@@ -422,7 +463,7 @@ mod tests {
                 services: all(s, "run"),
             })
             .collect();
-        let mut view = view_of(&plan.stack, servers);
+        let mut view = view_of(plan, servers);
         view.replication = vec![ReplicaView {
             server: "server-02".into(),
             running: true,
@@ -430,6 +471,51 @@ mod tests {
             error: None,
         }];
         view
+    }
+
+    /// task2's hosts, each running but `stopped`.
+    fn hosts_but(plan: &Plan, stopped: &[&str]) -> Vec<Host> {
+        plan.servers
+            .iter()
+            .map(|s| host(&s.name, !stopped.contains(&s.name.as_str())))
+            .collect()
+    }
+
+    #[test]
+    fn the_alerts_read_are_kept_while_the_monitoring_server_runs() {
+        let plan = plan("task2");
+        assert_eq!(monitor(&plan), Some("admin"));
+        assert_eq!(monitor(&self::plan("task0")), None);
+        let mut before = all_up(&plan);
+        before.alerts = Some(AlertsView {
+            server: "admin".into(),
+            firing: Some(vec!["TargetDown (server-02)".into()]),
+            problem: None,
+        });
+        // Another server stops: the alerts are as they were read.
+        let after = with_hosts(&before, &plan, &hosts_but(&plan, &["server-01"]));
+        assert_eq!(after.alerts, before.alerts);
+        // The monitoring server stops: nobody sees an alert.
+        let stopped = with_hosts(&before, &plan, &hosts_but(&plan, &["admin"]));
+        assert_eq!(stopped.alerts, Some(AlertsView::not_running("admin")));
+        let json = serde_json::to_value(&stopped).unwrap();
+        assert_eq!(json["alerts"]["firing"], serde_json::Value::Null);
+        // Started again: not read yet, not what it said while stopped.
+        let again = with_hosts(&stopped, &plan, &hosts_but(&plan, &[]));
+        assert_eq!(again.alerts, Some(AlertsView::unread("admin")));
+        // A stack without monitoring has no alerts to show.
+        let plain = self::plan("task1");
+        let view = with_hosts(&all_up(&plain), &plain, &hosts_but(&plain, &[]));
+        assert_eq!(view.alerts, None);
+        assert!(serde_json::to_value(&view).unwrap().get("alerts").is_none());
+    }
+
+    #[test]
+    fn a_watchers_first_view_is_no_news() {
+        assert!(!LabView::default().looked());
+        assert!(unreachable_view("it", "cannot reach the Docker engine").looked());
+        let plan = plan("task1");
+        assert!(with_hosts(&LabView::default(), &plan, &[]).looked());
     }
 
     fn server<'a>(view: &'a LabView, name: &str) -> &'a ServerView {

@@ -1,10 +1,12 @@
 //! What the lab's own servers say of the parts that span them, for its
 //! live view: which load balancer holds each virtual IP (keepalived
 //! stacks), whether each replica replicates and how far behind, which
-//! Galera nodes are synced. One cheap command on each server concerned,
-//! every few seconds (see `live`), and only on the servers that run: a
-//! stopped one already shows as stopped. The commands and their reading
-//! are the components' own, which `verify` uses too.
+//! Galera nodes are synced, and which alerts fire (stacks that monitor
+//! themselves). One cheap command on each server concerned, every few
+//! seconds (see `live`), and only on the servers that run: a stopped one
+//! already shows as stopped. The commands and their reading are the
+//! components' own, which `verify` uses too; the alerts are read as the
+//! monitoring tab and `infractl alerts` read them (`alerts::firing`).
 
 use serde::Serialize;
 
@@ -43,12 +45,62 @@ pub struct GaleraView {
     pub state: String,
 }
 
+/// The alerts of a lab that monitors itself, as its Alertmanager holds
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertsView {
+    /// The monitoring server.
+    pub server: String,
+    /// Each alert firing, `TargetDown (server-02)`, oldest first; `None`
+    /// until read, or when they could not be.
+    pub firing: Option<Vec<String>>,
+    /// Why they could not be read: the monitoring server does not run, or
+    /// Alertmanager did not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+impl AlertsView {
+    /// Not read yet.
+    pub fn unread(server: &str) -> AlertsView {
+        AlertsView {
+            server: server.to_string(),
+            firing: None,
+            problem: None,
+        }
+    }
+
+    /// Its monitoring server does not run: nobody sees an alert.
+    pub fn not_running(server: &str) -> AlertsView {
+        AlertsView {
+            problem: Some(format!("{server} is not running: no alert is seen")),
+            ..AlertsView::unread(server)
+        }
+    }
+
+    /// What reading them gave.
+    fn read(server: &str, read: crate::error::Result<Vec<crate::alerts::Firing>>) -> AlertsView {
+        match read {
+            Ok(firing) => AlertsView {
+                firing: Some(crate::alerts::names(&firing)),
+                ..AlertsView::unread(server)
+            },
+            Err(e) => AlertsView {
+                problem: Some(e.headline()),
+                ..AlertsView::unread(server)
+            },
+        }
+    }
+}
+
 /// Everything the probes found; empty for a stack without these parts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Probed {
     pub vips: Vec<VipView>,
     pub replication: Vec<ReplicaView>,
     pub galera: Vec<GaleraView>,
+    /// `None` for a stack without monitoring.
+    pub alerts: Option<AlertsView>,
 }
 
 /// Whether `topo` has anything to probe.
@@ -56,10 +108,11 @@ pub fn any(topo: &Topology) -> bool {
     !topo.vips.is_empty()
         || topo.with_role(Role::DbReplica).next().is_some()
         || !topo.cluster().is_empty()
+        || crate::alerts::monitor(topo).is_some()
 }
 
 /// Asks the running servers of `topo` (`running`) about its virtual IPs,
-/// replicas and Galera nodes, all at once.
+/// replicas, Galera nodes and alerts, all at once.
 pub async fn probe(driver: &dyn Driver, topo: &Topology, running: &[&str]) -> Probed {
     let runs = |s: &str| running.contains(&s);
     let vips = topo.vips.iter().map(|vip| async move {
@@ -85,15 +138,28 @@ pub async fn probe(driver: &dyn Driver, topo: &Topology, running: &[&str]) -> Pr
         .iter()
         .filter(|n| runs(n))
         .map(|n| galera_node(driver, n));
-    let (vips, replication, galera) = tokio::join!(
+    let alerts = async {
+        let server = crate::alerts::monitor(topo)?;
+        if !runs(server) {
+            return Some(AlertsView::not_running(server));
+        }
+        let read = crate::alerts::firing(driver, topo).await;
+        Some(AlertsView::read(
+            server,
+            read.map(Option::unwrap_or_default),
+        ))
+    };
+    let (vips, replication, galera, alerts) = tokio::join!(
         futures_util::future::join_all(vips),
         futures_util::future::join_all(replicas),
         futures_util::future::join_all(galera),
+        alerts,
     );
     Probed {
         vips,
         replication: replication.into_iter().flatten().collect(),
         galera: galera.into_iter().flatten().collect(),
+        alerts,
     }
 }
 
@@ -168,6 +234,38 @@ mod tests {
         );
         assert!(!stopped.running);
         assert_eq!(stopped.error, None);
+    }
+
+    #[test]
+    fn alerts_read_are_named_and_a_failure_says_why() {
+        let firing = crate::alerts::parse(
+            "1796354445\n[{\"labels\":{\"alertname\":\"TargetDown\",\"server\":\"server-02\"},\"startsAt\":\"2026-12-04T03:20:15Z\"}]",
+        );
+        let read = AlertsView::read("admin", Ok(firing.unwrap()));
+        assert_eq!(
+            read.firing,
+            Some(vec!["TargetDown (server-02)".to_string()])
+        );
+        assert_eq!(read.problem, None);
+        let failed = AlertsView::read(
+            "admin",
+            Err(crate::error::Error::failure(
+                "admin: Alertmanager did not answer on port 9093: curl: (7) Failed to connect",
+            )),
+        );
+        assert_eq!(failed.firing, None);
+        assert!(failed
+            .problem
+            .unwrap()
+            .contains("Alertmanager did not answer"));
+        let json = serde_json::to_value(AlertsView::not_running("admin")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "server": "admin", "firing": null,
+                "problem": "admin is not running: no alert is seen"
+            })
+        );
     }
 
     #[test]

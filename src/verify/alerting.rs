@@ -1,11 +1,15 @@
 //! Alerting claims: no alert fires on the lab as it is; a monitored server
 //! killed fires its `TargetDown` in time, and restored, its alerts resolve.
 //! Which server is killed for it is chosen here too (`alert_victim`).
+//! A failed one's hint points at what fires and the rules on the
+//! monitoring server, or at Alertmanager when it does not answer.
 
 use std::time::{Duration, Instant};
 
+use super::claim::{service_state, verdict};
 use super::verifier::Verifier;
 use crate::alerts::Firing;
+use crate::components::prometheus::{ALERTMANAGER_CONF, ALERTS, CONF};
 
 use crate::error::Result;
 use crate::progress::Progress;
@@ -37,6 +41,41 @@ fn restored(v: &str) -> String {
 /// What `restored` expects.
 fn resolve(v: &str) -> String {
     format!("none for {v} within {ALERT_BOUND_S} s")
+}
+
+/// Where to see what fires.
+const WHAT_FIRES: &str =
+    "`infractl alerts` on the lab (the Monitoring tab of the lab's page in the portal)";
+
+/// Where to look when Alertmanager, on `monitor`, does not answer.
+fn alertmanager_hint(monitor: &str) -> String {
+    format!(
+        "On {monitor}, is Alertmanager running ({})? `{ALERTMANAGER_CONF}` is its configuration",
+        service_state("alertmanager")
+    )
+}
+
+/// Where to look when an alert fires on the lab as it is: what fires,
+/// and the rules on `monitor`.
+fn quiet_hint(monitor: &str) -> String {
+    format!("{WHAT_FIRES} says what fires and since when; on {monitor}, `{ALERTS}` holds each alert's rule")
+}
+
+/// Where to look when killing `victim` fires no `TargetDown` in time:
+/// the rule, the targets, where alerts go, on `monitor`.
+fn fires_hint(monitor: &str, victim: &str) -> String {
+    format!(
+        "On {monitor}, `{ALERTS}` holds the `TargetDown` rule, `{CONF}` the targets that name {victim}, \
+         and `{ALERTMANAGER_CONF}` where alerts go; {WHAT_FIRES} shows what fires"
+    )
+}
+
+/// Where to look when `victim`'s alerts do not resolve once it is back.
+fn resolve_hint(monitor: &str, victim: &str) -> String {
+    format!(
+        "On {victim}, `sv status /etc/service/*` says whether its exporters run again; {WHAT_FIRES} shows what still fires, \
+         and `{ALERTS}` on {monitor} each alert's rule"
+    )
 }
 
 /// The alerts of `firing` about `victim`.
@@ -110,21 +149,22 @@ impl Verifier<'_> {
             self.alerting_unchecked(&monitor, victim.as_deref());
             return Ok(());
         }
-        let answered = self.quiet().await;
+        let answered = self.quiet(&monitor).await;
         let Some(victim) = victim else {
             return Ok(());
         };
         if !answered {
-            self.not_watched(&victim);
+            self.not_watched(&monitor, &victim);
             return Ok(());
         }
         let was_down = self.is_down(&victim);
-        self.alert_fires(&victim, was_down, progress).await?;
+        self.alert_fires(&monitor, &victim, was_down, progress)
+            .await?;
         if was_down {
             self.unchecked("alerting", restored(&victim), resolve(&victim), &victim);
             return Ok(());
         }
-        self.alerts_resolve(&victim, progress).await
+        self.alerts_resolve(&monitor, &victim, progress).await
     }
 
     /// The alerting claims, failed because the monitoring server
@@ -137,24 +177,25 @@ impl Verifier<'_> {
         }
     }
 
-    /// The claim that no alert fires; whether Alertmanager answered.
-    async fn quiet(&mut self) -> bool {
+    /// The claim that no alert fires (asked of Alertmanager on
+    /// `monitor`); whether Alertmanager answered.
+    async fn quiet(&mut self, monitor: &str) -> bool {
         let t = Instant::now();
         let firing = crate::alerts::firing(self.driver, self.topo).await;
-        let (observed, ok) = match &firing {
+        let (observed, judged) = match &firing {
             Ok(f) => {
                 let f = f.clone().unwrap_or_default();
-                (names(&f), f.is_empty())
+                (names(&f), verdict(f.is_empty(), || quiet_hint(monitor)))
             }
-            Err(e) => (e.headline(), false),
+            Err(e) => (e.headline(), verdict(false, || alertmanager_hint(monitor))),
         };
-        self.record("alerting", QUIET.into(), "none".into(), observed, ok, t);
+        self.record("alerting", QUIET.into(), "none".into(), observed, judged, t);
         firing.is_ok()
     }
 
-    /// The claims on `victim`, failed: Alertmanager does not answer, so
-    /// there is nothing to watch a kill with.
-    fn not_watched(&mut self, victim: &str) {
+    /// The claims on `victim`, failed: Alertmanager (on `monitor`) does
+    /// not answer, so there is nothing to watch a kill with.
+    fn not_watched(&mut self, monitor: &str, victim: &str) {
         for (check, expected) in [
             (killed(victim), fires(victim)),
             (restored(victim), resolve(victim)),
@@ -164,16 +205,17 @@ impl Verifier<'_> {
                 check,
                 expected,
                 "not tried: Alertmanager did not answer".into(),
-                false,
+                verdict(false, || alertmanager_hint(monitor)),
                 Instant::now(),
             );
         }
     }
 
     /// Kills `victim` (unless it `was_down`) and claims its `TargetDown`
-    /// fires in time.
+    /// fires in time (watched on `monitor`).
     async fn alert_fires(
         &mut self,
+        monitor: &str,
         victim: &str,
         was_down: bool,
         progress: &dyn Progress,
@@ -190,7 +232,7 @@ impl Verifier<'_> {
             about(victim, f).iter().any(|a| a.alert == "TargetDown")
         })
         .await;
-        let (observed, fired) = match watched {
+        let (observed, judged) = match watched {
             Ok((now, fired)) => (
                 format!(
                     "{} after {:.1} s{}",
@@ -202,23 +244,29 @@ impl Verifier<'_> {
                         ""
                     }
                 ),
-                fired,
+                verdict(fired, || fires_hint(monitor, victim)),
             ),
-            Err(e) => (e.headline(), false),
+            Err(e) => (e.headline(), verdict(false, || alertmanager_hint(monitor))),
         };
         self.record(
             "alerting",
             killed(victim),
             fires(victim),
             observed,
-            fired,
+            judged,
             t,
         );
         Ok(())
     }
 
-    /// Restores `victim` and claims its alerts resolve in time.
-    async fn alerts_resolve(&mut self, victim: &str, progress: &dyn Progress) -> Result<()> {
+    /// Restores `victim` and claims its alerts resolve in time (watched
+    /// on `monitor`).
+    async fn alerts_resolve(
+        &mut self,
+        monitor: &str,
+        victim: &str,
+        progress: &dyn Progress,
+    ) -> Result<()> {
         let bound = Duration::from_secs(ALERT_BOUND_S);
         progress.update("verify", None, &format!("restoring {victim}"));
         self.restore(victim).await?;
@@ -236,7 +284,7 @@ impl Verifier<'_> {
                 names(&about(victim, &now)),
                 t.elapsed().as_secs_f64()
             ),
-            resolved,
+            verdict(resolved, || resolve_hint(monitor, victim)),
             t,
         );
         Ok(())
@@ -267,6 +315,35 @@ mod tests {
                 .map(|j| [("job".to_string(), j.to_string())].into_iter().collect())
                 .unwrap_or_default(),
         }
+    }
+
+    #[test]
+    fn alerting_hints_point_at_the_rules_on_the_monitoring_server() {
+        let quiet = quiet_hint("admin");
+        assert!(quiet.starts_with("`infractl alerts` on the lab"), "{quiet}");
+        assert!(
+            quiet.ends_with("on admin, `/etc/prometheus/alerts.yml` holds each alert's rule"),
+            "{quiet}"
+        );
+        let fires = fires_hint("admin", "server-02");
+        assert!(
+            fires.starts_with(
+                "On admin, `/etc/prometheus/alerts.yml` holds the `TargetDown` rule, \
+                               `/etc/prometheus/prometheus.yml` the targets that name server-02"
+            ),
+            "{fires}"
+        );
+        let resolve = resolve_hint("admin", "server-02");
+        assert!(
+            resolve.starts_with("On server-02, `sv status /etc/service/*`"),
+            "{resolve}"
+        );
+        let am = alertmanager_hint("admin");
+        assert_eq!(
+            am,
+            "On admin, is Alertmanager running (`sv status alertmanager`, `tail /var/log/infractl/alertmanager/current`)? \
+             `/etc/prometheus/alertmanager.yml` is its configuration"
+        );
     }
 
     #[test]

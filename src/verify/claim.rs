@@ -1,6 +1,8 @@
-//! A claim proved (or not) on a running lab, and why a failed one failed
-//! when a server it needs is not running: what every family of claims
-//! records, and what the report and `grade` read.
+//! A claim proved (or not) on a running lab, why a failed one failed
+//! when a server it needs is not running, and where a learner looks to
+//! find what is wrong (its hint): what every family of claims records,
+//! and what the report and `grade` read. The words every family's hints
+//! share (a service's state, its log; start a server) are here too.
 
 use serde::Serialize;
 
@@ -21,6 +23,62 @@ pub struct Claim {
     /// apart from what the lab gets wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub because: Option<String>,
+    /// Where to look to find what is wrong, for a failed claim only: the
+    /// server, the file, the command to run there (`On lb-01, ...`),
+    /// never the fix. Each family of claims words its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Claim {
+    /// The claim, failed because `servers` are not running: it says so,
+    /// and its hint is to start them (what else it would say is moot).
+    pub fn blamed_on<S: AsRef<str>>(self, servers: &[S]) -> Claim {
+        Claim {
+            because: Some(not_running(servers)),
+            hint: Some(start(servers)),
+            ..self
+        }
+    }
+}
+
+/// Whether a claim held and, when it did not, where to look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub ok: bool,
+    pub hint: Option<String>,
+}
+
+/// `ok`, with the hint `hint` builds when it is false (a claim that
+/// holds has none).
+pub fn verdict(ok: bool, hint: impl FnOnce() -> String) -> Verdict {
+    Verdict {
+        ok,
+        hint: (!ok).then(hint),
+    }
+}
+
+/// The hint of a claim that fails because `servers` are not running.
+pub fn start<S: AsRef<str>>(servers: &[S]) -> String {
+    format!(
+        "Start {} again (the start button on the lab's page in the portal, or `infractl up` on the lab), then verify again",
+        crate::words::and_list(servers)
+    )
+}
+
+/// Where the log of `service` is on its server: its error log for nginx,
+/// what the supervisor keeps of its output for the others.
+pub fn log_of(service: &str) -> String {
+    match service {
+        "nginx" => "/var/log/nginx/error.log".to_string(),
+        s => format!("{}/{s}/current", crate::render::supervise::LOG_DIR),
+    }
+}
+
+/// How a learner sees whether `service` runs on its server and what it
+/// said: `` `sv status nginx`, `tail /var/log/nginx/error.log` ``.
+pub fn service_state(service: &str) -> String {
+    format!("`sv status {service}`, `tail {}`", log_of(service))
 }
 
 /// `server-02 is not running`, `lb-01 and server-02 are not running`.
@@ -39,22 +97,46 @@ pub fn mentions(text: &str, name: &str) -> bool {
     })
 }
 
-/// Why `claim` failed, if a server that is not running (`down`) explains
-/// it: the servers among `down` its words name, else those verify could
-/// not run its commands on (`refused`). None for a claim that passed.
-pub fn blame(claim: &Claim, down: &[String], refused: &[String]) -> Option<String> {
+/// The servers that are not running (`down`) that explain why `claim`
+/// failed: those among `down` its words name, else those verify could not
+/// run its commands on (`refused`); none for a claim that passed.
+pub fn culprits<'d>(claim: &Claim, down: &'d [String], refused: &[String]) -> Vec<&'d String> {
     if claim.ok {
-        return None;
+        return Vec::new();
     }
     let words = [&claim.check, &claim.expected, &claim.observed];
-    let mut named: Vec<&String> = down
+    let named: Vec<&String> = down
         .iter()
         .filter(|d| words.iter().any(|w| mentions(w, d)))
         .collect();
     if named.is_empty() {
-        named = down.iter().filter(|d| refused.contains(d)).collect();
+        return down.iter().filter(|d| refused.contains(d)).collect();
     }
+    named
+}
+
+/// Why `claim` failed, if a server that is not running explains it (see
+/// [`culprits`]).
+pub fn blame(claim: &Claim, down: &[String], refused: &[String]) -> Option<String> {
+    let named = culprits(claim, down, refused);
     (!named.is_empty()).then(|| not_running(&named))
+}
+
+/// `claim`, blamed on the servers that are not running that explain its
+/// failure (see [`culprits`]), if any and if it is not blamed already.
+pub fn blamed(claim: Claim, down: &[String], refused: &[String]) -> Claim {
+    if claim.because.is_some() {
+        return claim;
+    }
+    let named: Vec<String> = culprits(&claim, down, refused)
+        .into_iter()
+        .cloned()
+        .collect();
+    if named.is_empty() {
+        claim
+    } else {
+        claim.blamed_on(&named)
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +163,7 @@ mod tests {
             ok,
             ms: 1,
             because: None,
+            hint: None,
         };
         let down = vec!["server-02".to_string(), "lb-02".to_string()];
         assert_eq!(
@@ -128,6 +211,67 @@ mod tests {
             .as_deref(),
             Some("ns is not running"),
             "a command meant for a dead server"
+        );
+    }
+
+    #[test]
+    fn only_a_failed_claim_has_a_hint_a_dead_server_s_to_start_it() {
+        assert_eq!(
+            verdict(true, || unreachable!("a claim that holds needs no hint")),
+            Verdict {
+                ok: true,
+                hint: None
+            }
+        );
+        assert_eq!(
+            verdict(false, || "look".into()).hint.as_deref(),
+            Some("look")
+        );
+        let failed = Claim {
+            group: "site",
+            check: "lb-01 -> web-02:443 is HTTPS".into(),
+            expected: "200 0".into(),
+            observed: "000 0".into(),
+            ok: false,
+            ms: 1,
+            because: None,
+            hint: Some("On lb-01, ...".into()),
+        };
+        let down = ["web-02".to_string()];
+        let dead = blamed(failed.clone(), &down, &[]);
+        assert_eq!(dead.because.as_deref(), Some("web-02 is not running"));
+        assert_eq!(
+            dead.hint.as_deref(),
+            Some("Start web-02 again (the start button on the lab's page in the portal, or `infractl up` on the lab), then verify again"),
+            "what else it would say is moot"
+        );
+        let alive = blamed(failed.clone(), &["web-01".to_string()], &[]);
+        assert_eq!(
+            (alive.because, alive.hint.as_deref()),
+            (None, Some("On lb-01, ..."))
+        );
+        let passed = blamed(
+            Claim {
+                ok: true,
+                hint: None,
+                ..failed
+            },
+            &down,
+            &[],
+        );
+        assert_eq!((passed.because, passed.hint), (None, None));
+        assert!(start(&["lb-01", "lb-02"]).starts_with("Start lb-01 and lb-02 again "));
+    }
+
+    #[test]
+    fn a_service_s_state_and_log_are_where_the_lab_keeps_them() {
+        assert_eq!(
+            service_state("haproxy"),
+            "`sv status haproxy`, `tail /var/log/infractl/haproxy/current`"
+        );
+        assert_eq!(
+            service_state("nginx"),
+            "`sv status nginx`, `tail /var/log/nginx/error.log`"
         );
     }
 

@@ -1,15 +1,20 @@
 //! Database claims: a note written through the application reaches every
 //! replica in time and replicas refuse writes; in a Galera cluster, every
 //! node is in it, Synced, in the primary component, and holds every write.
+//! A failed one's hint points at the database server's own status
+//! (`SHOW REPLICA STATUS`, `wsrep_%`), its configuration and its log, or
+//! at the application for a write that did not go through.
 
 use std::time::Instant;
 
-use super::claim::not_running;
+use super::claim::{log_of, not_running, service_state, verdict};
 use super::verifier::{first_line, Verifier};
-use crate::components::mariadb::{galera_state, GALERA_STATUS};
-use crate::components::ToProve;
+use crate::components::mariadb::{galera_state, CONF, GALERA_STATUS};
+use crate::components::{app, ToProve};
 use crate::driver::ExecOutput;
 use crate::error::Result;
+use crate::topology::{names, Role, Topology};
+use crate::words::and_list;
 
 /// How long a write may take to reach every replica.
 pub const REPLICATION_BOUND_MS: u64 = 5000;
@@ -26,6 +31,64 @@ fn write_outcome(out: &ExecOutput) -> String {
             .unwrap_or_else(|| out.stderr.trim())
             .to_string()
     }
+}
+
+/// Where to look when Galera node `node` is not in the cluster, or
+/// lacks a write: its own status, its configuration, its log.
+fn galera_hint(node: &str) -> String {
+    format!(
+        "On {node}, `mariadb -e \"SHOW STATUS LIKE 'wsrep_%'\"` says whether it is in the cluster and applying its writes \
+         (`wsrep_cluster_size`, `wsrep_cluster_status`, `wsrep_local_state_comment`); `{CONF}` names the cluster's members \
+         (`wsrep-cluster-address`); `tail {}` says what it met joining",
+        log_of("mariadb")
+    )
+}
+
+/// Where to look when a note did not reach database `server` (a replica,
+/// or a node of the Galera cluster).
+fn note_hint(topo: &Topology, server: &str) -> String {
+    if topo.cluster().iter().any(|n| n == server) {
+        return galera_hint(server);
+    }
+    let from = topo
+        .node(server)
+        .replicates_from
+        .clone()
+        .unwrap_or_else(|| "its primary".into());
+    format!(
+        "On {server}, `mariadb -e 'SHOW REPLICA STATUS\\G'` says whether its IO and SQL threads run \
+         (`Slave_IO_Running`, `Slave_SQL_Running`) and the last error; it replicates from {from}: compare `{CONF}` on both"
+    )
+}
+
+/// Where to look when replica `r` takes a write.
+fn read_only_hint(r: &str) -> String {
+    format!(
+        "On {r}, `mariadb -e 'SELECT @@read_only'` says whether it refuses writes; compare the `[mysqld]` settings of its `{CONF}` \
+         with what a replica needs"
+    )
+}
+
+/// Where to look when a note written through the site (from `client`)
+/// was not stored: what the application answers and logs, the databases
+/// it writes to.
+fn write_hint(topo: &Topology, client: &str) -> String {
+    let apps = and_list(&names(topo.with_role(Role::App)));
+    let mut writers: Vec<String> = topo.cluster().to_vec();
+    if writers.is_empty() {
+        writers = names(topo.with_role(Role::DbPrimary));
+    }
+    format!(
+        "From {client}, `curl -si -H 'Content-Type: application/json' -d '{{\"text\": \"hello\"}}' {}://{}/api/notes` \
+         shows what the application answers; on {apps}, `tail {}` says why a write failed and `{}` names the databases \
+         it writes to; on {}, {}",
+        topo.site_scheme(),
+        topo.site_host(),
+        log_of("app"),
+        app::CONFIG,
+        and_list(&writers),
+        service_state("mariadb")
+    )
 }
 
 /// A marker no other note has: this process's, at this instant.
@@ -99,7 +162,9 @@ impl Verifier<'_> {
             format!("Galera node {node} is in the cluster"),
             format!("Synced, Primary, size {size}"),
             observed.clone(),
-            observed == format!("Synced, Primary, size {size}"),
+            verdict(observed == format!("Synced, Primary, size {size}"), || {
+                galera_hint(node)
+            }),
             t,
         );
         Ok(())
@@ -124,7 +189,7 @@ impl Verifier<'_> {
             format!("replica {r} refuses writes"),
             "ERROR 1290: --read-only".into(),
             write_outcome(&out),
-            refused,
+            verdict(refused, || read_only_hint(r)),
             t,
         );
         Ok(())
@@ -147,7 +212,9 @@ impl Verifier<'_> {
                 None if self.is_down(server) => not_running(&[server]),
                 None => "not there".into(),
             },
-            lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS),
+            verdict(lag.is_some_and(|ms| ms <= REPLICATION_BOUND_MS), || {
+                note_hint(self.topo, server)
+            }),
             t,
         );
         Ok(())
@@ -178,7 +245,7 @@ impl Verifier<'_> {
             } else {
                 observed.clone()
             },
-            observed == "201",
+            verdict(observed == "201", || write_hint(self.topo, &self.client)),
             t,
         );
         Ok(marker)
@@ -212,6 +279,55 @@ mod tests {
         assert_eq!(
             write_outcome(&out(125, " db-02 is not running\n")),
             "db-02 is not running"
+        );
+    }
+
+    #[test]
+    fn a_replica_s_hints_point_at_its_own_status_and_configuration() {
+        let topo = Topology::load("task2").unwrap();
+        let note = note_hint(&topo, "server-02");
+        assert!(
+            note.starts_with("On server-02, `mariadb -e 'SHOW REPLICA STATUS\\G'` says whether its IO and SQL threads run"),
+            "{note}"
+        );
+        assert!(
+            note.ends_with("it replicates from server-01: compare `/etc/mysql/mariadb.conf.d/60-infractl.cnf` on both"),
+            "{note}"
+        );
+        let ro = read_only_hint("server-02");
+        assert!(
+            ro.starts_with("On server-02, `mariadb -e 'SELECT @@read_only'`"),
+            "{ro}"
+        );
+        assert!(
+            ro.contains("`/etc/mysql/mariadb.conf.d/60-infractl.cnf`"),
+            "{ro}"
+        );
+        let write = write_hint(&topo, "client");
+        assert!(write.starts_with("From client, `curl -si -H 'Content-Type: application/json' -d '{\"text\": \"hello\"}' http"), "{write}");
+        assert!(write.contains("on server-01 and server-02, `tail /var/log/infractl/app/current` says why a write failed"), "{write}");
+        assert!(
+            write.ends_with(
+                "on server-01, `sv status mariadb`, `tail /var/log/infractl/mariadb/current`"
+            ),
+            "{write}"
+        );
+    }
+
+    #[test]
+    fn a_galera_node_s_hint_points_at_its_wsrep_status() {
+        let topo = Topology::load("task4").unwrap();
+        for hint in [note_hint(&topo, "db-02"), galera_hint("db-02")] {
+            assert!(
+                hint.starts_with("On db-02, `mariadb -e \"SHOW STATUS LIKE 'wsrep_%'\"`"),
+                "{hint}"
+            );
+            assert!(hint.contains("(`wsrep-cluster-address`)"), "{hint}");
+        }
+        let write = write_hint(&topo, "client");
+        assert!(
+            write.contains("on db-01, db-02 and db-03, `sv status mariadb`"),
+            "{write}"
         );
     }
 

@@ -1,11 +1,14 @@
 //! DNS claims: every record of the zone answers as declared through the
 //! lab's DNS, and where there are several DNS servers, each answers with
 //! the zone's serial (a secondary has the primary's zone as it is now).
+//! A failed one's hint points at the zone's file and named on the DNS
+//! server, and at `dig` from the user's computer.
 
 use std::time::{Duration, Instant};
 
-use super::claim::{blame, Claim};
+use super::claim::{blamed, service_state, verdict, Claim};
 use super::verifier::Verifier;
+use crate::components::dns::{zone_file, CONF};
 use crate::components::ToProve;
 
 use crate::error::Result;
@@ -62,13 +65,61 @@ fn expected_answer(domain: &str, r: &ZoneRecord) -> String {
     }
 }
 
-/// The claim that `r` answers as declared, from what was answered (`got`).
-fn record_claim(domain: &str, r: &ZoneRecord, got: Vec<String>, ms: u64) -> Claim {
+/// Where to look when the record `name` of type `kind` does not answer
+/// as declared: the primary's zone file and named, and the question asked
+/// by hand from the user's computer (`client`).
+fn record_hint(topo: &Topology, client: &str, name: &str, kind: &str) -> String {
+    let ask = format!(
+        "`dig {} {kind}` asks it as verify does",
+        name.trim_end_matches('.')
+    );
+    match crate::components::dns::servers(topo).first() {
+        Some(primary) => format!(
+            "On {primary}, `{}` holds the zone's records and named serves them ({}); from {client}, {ask}",
+            zone_file(&topo.stack.domain, false),
+            service_state("named")
+        ),
+        None => format!("From {client}, {ask}"),
+    }
+}
+
+/// Where to look when DNS server `s` does not answer with the zone's
+/// serial: named on it, and for a secondary, the transfer from the primary
+/// (each one's `named.conf`), compared with what the primary answers.
+fn serial_hint(topo: &Topology, client: &str, s: &str) -> String {
+    let domain = &topo.stack.domain;
+    let servers = crate::components::dns::servers(topo);
+    let primary = servers.first().copied().unwrap_or(s);
+    let ask = |at: &str| format!("`dig @{at} {domain} SOA`");
+    if s == primary {
+        return format!(
+            "On {s}, named serves the zone from `{}` ({}); from {client}, {} shows the serial it answers with",
+            zone_file(domain, false),
+            service_state("named"),
+            ask(s)
+        );
+    }
+    format!(
+        "On {s}, named takes the zone from {primary} by transfer ({} says whether it did); compare `{CONF}` on {primary} (who may transfer it, who is notified) and on {s} (where it takes it from); from {client}, compare {} with {}",
+        service_state("named"),
+        ask(s),
+        ask(primary)
+    )
+}
+
+/// The claim that `r` answers as declared, from what was answered (`got`)
+/// on the user's computer (`client`).
+fn record_claim(topo: &Topology, client: &str, r: &ZoneRecord, got: Vec<String>, ms: u64) -> Claim {
+    let domain = &topo.stack.domain;
     let expected = expected_answer(domain, r);
+    let name = fqdn(domain, &r.name);
+    let judged = verdict(got.contains(&expected), || {
+        record_hint(topo, client, &name, r.kind)
+    });
     Claim {
         group: "dns",
-        check: format!("{} {}", fqdn(domain, &r.name), r.kind),
-        ok: got.contains(&expected),
+        check: format!("{name} {}", r.kind),
+        ok: judged.ok,
         expected,
         observed: if got.is_empty() {
             "no answer".into()
@@ -77,6 +128,7 @@ fn record_claim(domain: &str, r: &ZoneRecord, got: Vec<String>, ms: u64) -> Clai
         },
         ms,
         because: None,
+        hint: judged.hint,
     }
 }
 
@@ -119,15 +171,17 @@ impl Verifier<'_> {
         let records = &self.topo.records;
         let answers = read_answers(&out.stdout, records.len());
         let elapsed_each = t.elapsed() / records.len().max(1) as u32;
-        let domain = &self.topo.stack.domain;
         let claims: Vec<Claim> = records
             .iter()
             .zip(answers)
-            .map(|(r, got)| record_claim(domain, r, got, elapsed_each.as_millis() as u64))
+            .map(|(r, got)| {
+                let ms = elapsed_each.as_millis() as u64;
+                record_claim(self.topo, &self.client, r, got, ms)
+            })
             .collect();
         for claim in claims {
-            let because = blame(&claim, &self.down, &refused);
-            self.push(Claim { because, ..claim });
+            let claim = blamed(claim, &self.down, &refused);
+            self.push(claim);
         }
         Ok(())
     }
@@ -153,7 +207,7 @@ impl Verifier<'_> {
                 format!("{s} answers for {domain} with the zone's serial"),
                 format!("{serial} within 5 s"),
                 got.unwrap_or_else(|e| e),
-                ok,
+                verdict(ok, || serial_hint(self.topo, &self.client, s)),
                 t,
             );
         }
@@ -265,12 +319,59 @@ foobar.com.\t\t300\tIN\tSOA\tns.foobar.com. hostmaster.foobar.com. 56576375 3600
             "5 mail.foobar.com."
         );
         assert_eq!(expected_answer(d, &r("TXT", "v=spf1", None)), "\"v=spf1\"");
-        let claim = record_claim(d, &r("A", "10.0.0.1", None), vec![], 3);
+    }
+
+    #[test]
+    fn a_record_that_does_not_answer_points_at_the_zone_file_on_the_primary() {
+        let topo = Topology::load("task4").unwrap();
+        let www = topo.records.iter().find(|r| r.name == "www").unwrap();
+        let claim = record_claim(&topo, "client", www, vec![], 3);
         assert_eq!(
             (claim.check.as_str(), claim.observed.as_str()),
-            ("x.foobar.com. A", "no answer")
+            ("www.foobar.com. A", "no answer")
         );
         assert!(!claim.ok);
+        let hint = claim.hint.expect("a failed claim has a hint");
+        assert!(
+            hint.starts_with("On ns, `/var/lib/bind/db.foobar.com` "),
+            "{hint}"
+        );
+        assert!(hint.contains("`sv status named`"), "{hint}");
+        assert!(
+            hint.contains("from client, `dig www.foobar.com A`"),
+            "{hint}"
+        );
+        assert!(
+            !hint.contains(&www.value),
+            "the hint does not give the answer: {hint}"
+        );
+        let answered = record_claim(&topo, "client", www, vec![www.value.clone()], 3);
+        assert!(answered.ok);
+        assert_eq!(answered.hint, None, "a claim that holds has no hint");
+    }
+
+    #[test]
+    fn a_secondary_without_the_serial_points_at_the_transfer() {
+        let topo = Topology::load("task4").unwrap();
+        let primary = serial_hint(&topo, "client", "ns");
+        assert!(
+            primary.starts_with("On ns, named serves the zone from `/var/lib/bind/db.foobar.com`"),
+            "{primary}"
+        );
+        assert!(primary.contains("`dig @ns foobar.com SOA`"), "{primary}");
+        let secondary = serial_hint(&topo, "client", "ns-02");
+        assert!(
+            secondary.starts_with("On ns-02, named takes the zone from ns by transfer"),
+            "{secondary}"
+        );
+        assert!(
+            secondary.contains("compare `/etc/bind/named.conf` on ns"),
+            "{secondary}"
+        );
+        assert!(
+            secondary.contains("`dig @ns-02 foobar.com SOA` with `dig @ns foobar.com SOA`"),
+            "{secondary}"
+        );
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! Failover claims: the virtual IP is held by one load balancer, the one
 //! of highest priority; killed, the site keeps answering on the address
 //! through another within the bound; restored, it holds the address again.
+//! A failed one's hint points at who holds the address (`ip -br addr`),
+//! the members' keepalived configuration and their logs.
 
 use std::time::{Duration, Instant};
 
+use super::claim::{log_of, service_state, verdict};
 use super::verifier::Verifier;
+use crate::components::keepalived::CONF;
 use crate::components::ToProve;
+use crate::words::and_list;
 
 use crate::error::Result;
 use crate::progress::Progress;
@@ -40,6 +45,41 @@ fn survives() -> String {
     format!("within {FAILOVER_BOUND_MS} ms, through another load balancer")
 }
 
+/// Where to look when `address` is not held by the first of `members`
+/// alone: who holds it, and the members' configurations and logs.
+fn held_hint(address: &str, members: &[String]) -> String {
+    format!(
+        "On {}, `ip -br addr` shows which holds {address}; compare their `{CONF}` (state, priority, virtual_router_id) \
+         and their logs (`tail {}`)",
+        and_list(members),
+        log_of("keepalived")
+    )
+}
+
+/// Where to look when the site does not answer on `address` through
+/// another of `members` once `victim` is killed.
+fn survives_hint(address: &str, members: &[String], victim: &str) -> String {
+    let others: Vec<&String> = members.iter().filter(|m| *m != victim).collect();
+    format!(
+        "On {}, `tail {}` says whether it took {address} over and `ip -br addr` whether it holds it; \
+         is HAProxy running there ({})? Compare its `{CONF}` with {victim}'s",
+        and_list(&others),
+        log_of("keepalived"),
+        service_state("haproxy")
+    )
+}
+
+/// Where to look when `victim`, back, does not hold `address` again.
+fn again_hint(address: &str, members: &[String], victim: &str) -> String {
+    let others: Vec<&String> = members.iter().filter(|m| *m != victim).collect();
+    format!(
+        "On {victim}, `tail {}` says whether it took {address} back and `ip -br addr` whether it holds it; \
+         compare its `{CONF}` with {}'s",
+        log_of("keepalived"),
+        and_list(&others)
+    )
+}
+
 impl Verifier<'_> {
     /// Kill the active load balancer: the site keeps answering on the
     /// virtual IP; then restore it.
@@ -67,7 +107,7 @@ impl Verifier<'_> {
             return Ok(());
         };
         progress.update("verify", None, &format!("killing {victim}"));
-        self.site_survives(&address, &victim).await?;
+        self.site_survives(&address, &members, &victim).await?;
         // Restore: start it again and wait until it holds the VIP again.
         progress.update("verify", None, &format!("restoring {victim}"));
         self.holds_again(&address, &members, &victim).await
@@ -84,15 +124,20 @@ impl Verifier<'_> {
             format!("virtual IP {address} held by one load balancer"),
             format!("{active} (highest priority)"),
             holders_words(&holders),
-            holders == [active.clone()],
+            verdict(holders == [active.clone()], || held_hint(address, members)),
             t,
         );
         Ok(holders)
     }
 
     /// Kills `victim` and claims the site answers on `address` through
-    /// another load balancer within [`FAILOVER_BOUND_MS`].
-    async fn site_survives(&mut self, address: &str, victim: &str) -> Result<()> {
+    /// another load balancer (of `members`) within [`FAILOVER_BOUND_MS`].
+    async fn site_survives(
+        &mut self,
+        address: &str,
+        members: &[String],
+        victim: &str,
+    ) -> Result<()> {
         let t = Instant::now();
         self.driver.kill(victim).await?;
         // The virtual IP itself is polled (the name resolved once, here):
@@ -118,7 +163,10 @@ impl Verifier<'_> {
                 Some(ms) => format!("after {ms} ms, through {via}"),
                 None => "no answer in 4 s".into(),
             },
-            gap.is_some_and(|ms| ms <= FAILOVER_BOUND_MS) && !via.is_empty() && via != victim,
+            verdict(
+                gap.is_some_and(|ms| ms <= FAILOVER_BOUND_MS) && !via.is_empty() && via != victim,
+                || survives_hint(address, members, victim),
+            ),
             t,
         );
         Ok(())
@@ -143,7 +191,7 @@ impl Verifier<'_> {
             format!("{victim} restored and holds {address} again"),
             active.clone(),
             holders_words(&back),
-            back == [active],
+            verdict(back == [active], || again_hint(address, members, victim)),
             t,
         );
         Ok(())
@@ -175,6 +223,32 @@ mod tests {
         assert_eq!(
             holders_words(&["lb-01".into(), "lb-02".into()]),
             "lb-01, lb-02"
+        );
+    }
+
+    #[test]
+    fn failover_hints_point_at_the_members_keepalived() {
+        let members = ["lb-01".to_string(), "lb-02".to_string()];
+        assert_eq!(
+            held_hint("10.103.0.100", &members),
+            "On lb-01 and lb-02, `ip -br addr` shows which holds 10.103.0.100; compare their \
+             `/etc/keepalived/keepalived.conf` (state, priority, virtual_router_id) and their logs \
+             (`tail /var/log/infractl/keepalived/current`)"
+        );
+        let survives = survives_hint("10.103.0.100", &members, "lb-01");
+        assert!(
+            survives.starts_with("On lb-02, `tail /var/log/infractl/keepalived/current` says whether it took 10.103.0.100 over"),
+            "{survives}"
+        );
+        assert!(
+            survives.contains("(`sv status haproxy`, `tail /var/log/infractl/haproxy/current`)"),
+            "{survives}"
+        );
+        let again = again_hint("10.103.0.100", &members, "lb-01");
+        assert!(again.starts_with("On lb-01, `tail /var/log/infractl/keepalived/current` says whether it took 10.103.0.100 back"), "{again}");
+        assert!(
+            again.ends_with("compare its `/etc/keepalived/keepalived.conf` with lb-02's"),
+            "{again}"
         );
     }
 

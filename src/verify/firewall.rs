@@ -2,14 +2,18 @@
 //! allowed TCP flow into one connects (tried from the server it comes
 //! from), and a sample of what must not pass does not. Also how verify
 //! tries ports at all: the probes and how their output is read, which the
-//! stranger's claims use too.
+//! stranger's claims use too. A failed one's hint points at the firewall
+//! of the server the flow goes to (`ufw status`), or at what listens there
+//! when the connection was refused.
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use super::claim::Claim;
+use super::claim::{verdict, Claim};
 use super::verifier::{answer, first_line, kinds_claims, Verifier};
+use crate::components::ufw::USER_RULES;
 use crate::components::ToProve;
+use crate::driver::STRANGER;
 
 use crate::error::Result;
 use crate::stack::raw::Proto;
@@ -26,7 +30,7 @@ fn port_probe(i: usize, addr: impl std::fmt::Display, port: u16) -> String {
 
 /// What a probe saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seen {
+pub(super) enum Seen {
     Open,
     /// The host answered that nothing listens: no firewall dropped it.
     Refused,
@@ -180,9 +184,47 @@ fn must_not_pass(topo: &Topology, client: &str) -> Vec<(String, String, u16, &'s
     out
 }
 
+/// Where to look when a firewall is not on, on `server`.
+fn ufw_hint(server: &str) -> String {
+    format!(
+        "On {server}, `ufw status verbose` says whether the firewall is on and what it lets in; `{USER_RULES}` holds its rules"
+    )
+}
+
+/// Where to look when probe `p` did not see what it should (`got`):
+/// what listens on the server it goes to when it was refused, else that
+/// server's firewall; and the same connection tried by hand.
+fn port_hint(p: &PortProbe, got: Option<Seen>) -> String {
+    let (to, port) = (&p.to, p.port);
+    let by_hand = if p.from == STRANGER {
+        String::new()
+    } else {
+        format!(
+            " From {}, `nc -zv -w 1 {} {port}` tries it as verify does",
+            p.from, p.address
+        )
+    };
+    if p.connects && got == Some(Seen::Refused) {
+        return format!(
+            "On {to}, nothing listens on {port}: `ss -ltnp` shows what listens where, `sv status /etc/service/*` which services run.{by_hand}"
+        );
+    }
+    let who = if p.from == STRANGER {
+        "a stranger (an address the stack does not name)".to_string()
+    } else {
+        p.shown_from.clone()
+    };
+    let question = if p.connects {
+        format!("is {who} let in on {port}/tcp?")
+    } else {
+        format!("which rule lets {who} in on {port}/tcp?")
+    };
+    format!("On {to}, `ufw status numbered` lists what it lets in: {question}{by_hand}")
+}
+
 /// Each probe's check, from what it saw (`open`, in the same order) and
 /// the time each took.
-fn judge_ports(
+pub(super) fn judge_ports(
     group: &'static str,
     probes: &[PortProbe],
     seen: &[Option<Seen>],
@@ -191,23 +233,28 @@ fn judge_ports(
     probes
         .iter()
         .zip(seen)
-        .map(|(p, got)| Claim {
-            group,
-            check: format!("{} -> {}:{} ({})", p.shown_from, p.to, p.port, p.what),
-            expected: match (p.connects, p.now_and_then) {
-                (true, false) => "connects".into(),
-                (true, true) => "let through (it listens during a transfer)".into(),
-                (false, _) => "refused or dropped".into(),
-            },
-            observed: connection(*got).into(),
-            ok: match (p.connects, got) {
+        .map(|(p, got)| {
+            let ok = match (p.connects, got) {
                 (true, Some(Seen::Open)) => true,
                 (true, Some(Seen::Refused)) => p.now_and_then,
                 (false, Some(Seen::Refused | Seen::Closed)) => true,
                 _ => false,
-            },
-            ms,
-            because: None,
+            };
+            let judged = verdict(ok, || port_hint(p, *got));
+            Claim {
+                group,
+                check: format!("{} -> {}:{} ({})", p.shown_from, p.to, p.port, p.what),
+                expected: match (p.connects, p.now_and_then) {
+                    (true, false) => "connects".into(),
+                    (true, true) => "let through (it listens during a transfer)".into(),
+                    (false, _) => "refused or dropped".into(),
+                },
+                observed: connection(*got).into(),
+                ok: judged.ok,
+                ms,
+                because: None,
+                hint: judged.hint,
+            }
         })
         .collect()
 }
@@ -230,7 +277,7 @@ impl Verifier<'_> {
                 format!("ufw on {s}"),
                 "Status: active".into(),
                 observed.clone(),
-                observed == "Status: active",
+                verdict(observed == "Status: active", || ufw_hint(s)),
                 t,
             );
         }
@@ -263,6 +310,10 @@ impl Verifier<'_> {
             async move { this.sh(src, &script).await }
         });
         let outs = futures_util::future::try_join_all(jobs).await?;
+        // Each claim names its source and its destination, which says
+        // whether a server that is not running explains it: the sources
+        // refused are not every claim's.
+        self.take_refused();
         let per = t.elapsed().as_millis() as u64 / probes.len() as u64;
         let mut open = vec![None; probes.len()];
         for o in &outs {
@@ -322,6 +373,66 @@ mod tests {
         );
         let ok: Vec<bool> = judged.iter().map(|c| c.ok).collect();
         assert_eq!(ok, [true, false, true, false]);
+    }
+
+    #[test]
+    fn a_failed_flow_points_at_the_firewall_or_at_what_listens() {
+        let topo = Topology::load("task2").unwrap();
+        let probes = firewall_probes(&topo, "client");
+        let flow = |from: &str, to: &str, port: u16| {
+            probes
+                .iter()
+                .find(|p| p.from == from && p.to == to && p.port == port)
+                .unwrap_or_else(|| panic!("no probe {from} -> {to}:{port}"))
+                .clone()
+        };
+        let allowed = flow("lb-01", "server-01", 80);
+        let forbidden = flow("client", "server-01", 3306);
+        let judged = judge_ports(
+            "firewall",
+            &[
+                allowed.clone(),
+                allowed.clone(),
+                forbidden.clone(),
+                allowed,
+                forbidden,
+            ],
+            &[
+                Some(Seen::Closed),
+                Some(Seen::Refused),
+                Some(Seen::Open),
+                Some(Seen::Open),
+                Some(Seen::Closed),
+            ],
+            1,
+        );
+        let hints: Vec<Option<&str>> = judged.iter().map(|c| c.hint.as_deref()).collect();
+        assert_eq!(
+            hints,
+            [
+                Some(
+                    "On server-01, `ufw status numbered` lists what it lets in: is lb-01 let in on 80/tcp? \
+                     From lb-01, `nc -zv -w 1 10.102.1.11 80` tries it as verify does"
+                ),
+                Some(
+                    "On server-01, nothing listens on 80: `ss -ltnp` shows what listens where, `sv status /etc/service/*` \
+                     which services run. From lb-01, `nc -zv -w 1 10.102.1.11 80` tries it as verify does"
+                ),
+                Some(
+                    "On server-01, `ufw status numbered` lists what it lets in: which rule lets client in on 3306/tcp? \
+                     From client, `nc -zv -w 1 10.102.0.11 3306` tries it as verify does"
+                ),
+                None,
+                None,
+            ],
+            "a flow that passes has no hint"
+        );
+        let ufw = ufw_hint("server-02");
+        assert!(
+            ufw.starts_with("On server-02, `ufw status verbose`"),
+            "{ufw}"
+        );
+        assert!(ufw.contains("`/etc/ufw/user.rules`"), "{ufw}");
     }
 
     fn probes_of(stack: &str) -> Vec<String> {

@@ -5,7 +5,8 @@
 //! lab's DNS, HTTPS and the virtual IP; firewall flows are tried from the
 //! server each flow comes from. Checks apply to the stacks that have the
 //! component. Each result says what was expected, what was observed, and
-//! how long it took.
+//! how long it took; a failed one, where to look (its hint, worded by its
+//! family).
 //!
 //! What a claim about one component is made of comes from its kind
 //! (`Component::to_prove`, gathered by `verifier::kinds_claims`); what is
@@ -13,7 +14,8 @@
 //! pass the firewalls, what a stranger reaches) is decided here. One file
 //! per family of claims, in the order `run` proves them:
 //!
-//! - `claim.rs`: the [`Claim`] recorded, and why a failed one failed;
+//! - `claim.rs`: the [`Claim`] recorded, why a failed one failed, and the
+//!   words its hint (where to look) shares with the other families';
 //! - `verifier.rs`: the one `Verifier` the families share;
 //! - `dns.rs`, `site.rs`, `balance.rs`, `db.rs` (replication, Galera),
 //!   `firewall.rs` (and how ports are tried), `stranger.rs` (the public

@@ -1,16 +1,21 @@
 //! Monitoring claims: every exporter (and Prometheus's own targets) is a
 //! target that is up, and a web server's request count rises after
-//! traffic, Prometheus giving its rate.
+//! traffic, Prometheus giving its rate. A failed one's hint points at
+//! Prometheus's own view of its targets and at the exporters that are not
+//! up, on their servers.
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::claim::verdict;
 use super::verifier::Verifier;
-use crate::components::ToProve;
+use crate::components::{nginx, prometheus, ToProve};
 use crate::driver::ExecOutput;
 use crate::error::Result;
+use crate::render::plan::Plan;
 use crate::shell::shell_quote;
+use crate::topology::Topology;
 
 /// The targets claim, in words.
 const TARGETS: &str = "every exporter is a Prometheus target that is up";
@@ -26,6 +31,8 @@ struct Targets {
     ok: bool,
     /// Some wanted target is not among Prometheus's targets.
     undiscovered: bool,
+    /// The targets not up or not there, `(job, server)`.
+    not_up: Vec<(String, String)>,
 }
 
 /// Prometheus's targets against the `wanted` ones, `(job, server)`.
@@ -35,6 +42,21 @@ fn targets_up(v: &Value, wanted: &[(String, String)]) -> Targets {
         .cloned()
         .unwrap_or_default();
     let label = |t: &Value, l: &str| t["labels"][l].as_str().unwrap_or("?").to_string();
+    let not_up: Vec<(String, String)> = targets
+        .iter()
+        .filter(|t| t["health"] != "up")
+        .map(|t| (label(t, "job"), label(t, "server")))
+        .chain(
+            wanted
+                .iter()
+                .filter(|w| {
+                    !targets
+                        .iter()
+                        .any(|t| (label(t, "job"), label(t, "server")) == **w)
+                })
+                .cloned(),
+        )
+        .collect();
     let down: Vec<String> = targets
         .iter()
         .filter(|t| t["health"] != "up")
@@ -68,7 +90,102 @@ fn targets_up(v: &Value, wanted: &[(String, String)]) -> Targets {
         observed,
         ok: down.is_empty() && missing.is_empty() && targets.len() == wanted.len(),
         undiscovered: !missing.is_empty(),
+        not_up,
     }
+}
+
+/// The service on `server` that serves the target of `job`: its exporter
+/// (`node-exporter`), else the service of that name (`haproxy`,
+/// `prometheus`), else the site's probe (`blackbox-exporter`).
+fn service_for(plan: &Plan, server: &str, job: &str) -> Option<String> {
+    let services: Vec<&str> = plan
+        .server(server)?
+        .services
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    [
+        format!("{job}-exporter"),
+        job.to_string(),
+        "blackbox-exporter".into(),
+    ]
+    .into_iter()
+    .take(if job == "site" { 3 } else { 2 })
+    .find(|name| services.contains(&name.as_str()))
+}
+
+/// Where to look for the target of `job` on `server` that is not up: its
+/// service there (on `prom` for Prometheus's own targets), and the firewall
+/// between them.
+fn target_hint(topo: &Topology, plan: &Plan, prom: &str, job: &str, server: &str) -> String {
+    let on = if plan.server(server).is_some() {
+        server
+    } else {
+        prom
+    };
+    let Some(service) = service_for(plan, on, job) else {
+        return format!("on {on}, `sv status /etc/service/*` shows which services run");
+    };
+    let port = topo
+        .exporters(on)
+        .into_iter()
+        .find(|(j, _)| *j == job)
+        .map(|(_, p)| p);
+    let wall = match port {
+        Some(port) if on != prom && topo.server(on).has("ufw") => {
+            format!(", `ufw status` whether {prom} is let in on {port}")
+        }
+        _ => String::new(),
+    };
+    format!("on {on}, `sv status {service}` says whether {service} runs{wall}")
+}
+
+/// Where to look when not every target is up: Prometheus's own view on
+/// `prom` (its API on `port`), its configuration, then each target not up
+/// (`not_up`, `(job, server)`).
+fn targets_hint(
+    topo: &Topology,
+    plan: &Plan,
+    prom: &str,
+    port: u16,
+    not_up: &[(String, String)],
+) -> String {
+    let mut hint = format!(
+        "On {prom}, `curl -s http://127.0.0.1:{port}/api/v1/targets` gives each target's health and last error, \
+         and `{}` the targets it scrapes",
+        prometheus::CONF
+    );
+    for (job, server) in not_up {
+        hint.push_str("; ");
+        hint.push_str(&target_hint(topo, plan, prom, job, server));
+    }
+    hint
+}
+
+/// Where to look when `web`'s request count does not rise: its exporter,
+/// and what Prometheus on `prom` (its API on `port`) has of `metric`.
+fn rate_hint(
+    topo: &Topology,
+    plan: &Plan,
+    web: &str,
+    prom: &str,
+    port: u16,
+    metric: &str,
+) -> String {
+    format!(
+        "{}; on {prom}, `curl -s 'http://127.0.0.1:{port}/api/v1/query?query={metric}'` shows what Prometheus has \
+         of its requests, and `{}` how it scrapes them",
+        capitalized(&target_hint(topo, plan, prom, nginx::EXPORTER.job, web)),
+        prometheus::CONF
+    )
+}
+
+/// `text` with its first letter in capitals.
+fn capitalized(text: &str) -> String {
+    let mut c = text.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// The claim that `web`'s request rate is seen.
@@ -104,15 +221,18 @@ impl Verifier<'_> {
         let t = Instant::now();
         let seen = self.targets_seen(&prom, &api, &wanted).await?;
         let n = wanted.len();
+        let judged = verdict(seen.ok, || {
+            targets_hint(self.topo, self.plan, &prom, port, &seen.not_up)
+        });
         self.record(
             "monitoring",
             TARGETS.into(),
             format!("{n} of {n} up"),
             seen.observed,
-            seen.ok,
+            judged,
             t,
         );
-        self.request_rate(&prom, &api).await
+        self.request_rate(&prom, port).await
     }
 
     /// The monitoring claims, failed because Prometheus (on `prom`) is not
@@ -155,10 +275,11 @@ impl Verifier<'_> {
 
     /// A web server's request count rises after traffic, and Prometheus
     /// gives its rate (the seeds' QPS).
-    async fn request_rate(&mut self, prom: &str, api: &str) -> Result<()> {
+    async fn request_rate(&mut self, prom: &str, port: u16) -> Result<()> {
         let Some((web, metric)) = self.rate_web() else {
             return Ok(());
         };
+        let api = &format!("http://127.0.0.1:{port}/api/v1");
         let t = Instant::now();
         let counter = format!("sum({metric}{{server=\"{web}\"}})");
         let before = self.query(prom, api, &counter).await?.unwrap_or(0.0);
@@ -187,7 +308,9 @@ impl Verifier<'_> {
                 rate.map(|r| format!("{r:.2}"))
                     .unwrap_or_else(|| "?".into())
             ),
-            after > before,
+            verdict(after > before, || {
+                rate_hint(self.topo, self.plan, &web, prom, port, metric)
+            }),
             t,
         );
         Ok(())
@@ -239,6 +362,7 @@ mod tests {
                 observed: "1 of 2 up; not up: mysqld/db-01 down".into(),
                 ok: false,
                 undiscovered: false,
+                not_up: w(&[("mysqld", "db-01")]),
             }
         );
         let all = serde_json::json!({"data": {"activeTargets": [
@@ -250,6 +374,7 @@ mod tests {
                 observed: "1 of 1 up".into(),
                 ok: true,
                 undiscovered: false,
+                not_up: vec![],
             }
         );
         assert_eq!(
@@ -258,10 +383,68 @@ mod tests {
                 observed: "1 of 1 up; not a target: site/site".into(),
                 ok: false,
                 undiscovered: true,
+                not_up: w(&[("site", "site")]),
             },
             "a target missing is not all up"
         );
         assert!(!targets_up(&Value::Null, &[]).observed.is_empty());
+    }
+
+    fn plan(stack: &str) -> (Topology, Plan) {
+        let topo = Topology::load(stack).unwrap();
+        let secrets = crate::lab::state::Secrets {
+            db_app: "a".into(),
+            db_replication: "r".into(),
+            db_exporter: "e".into(),
+            tls: None,
+            zone_serial: None,
+        };
+        let plan = crate::render::plan(&topo, &secrets, "infractl/node:test").unwrap();
+        (topo, plan)
+    }
+
+    #[test]
+    fn a_target_not_up_is_looked_for_on_its_server() {
+        let (topo, plan) = plan("task2");
+        let not_up = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(j, s)| (j.to_string(), s.to_string()))
+                .collect()
+        };
+        let hint = targets_hint(
+            &topo,
+            &plan,
+            "admin",
+            9090,
+            &not_up(&[("mysqld", "server-02"), ("site", "site"), ("node", "lb-01")]),
+        );
+        assert_eq!(
+            hint,
+            "On admin, `curl -s http://127.0.0.1:9090/api/v1/targets` gives each target's health and last error, \
+             and `/etc/prometheus/prometheus.yml` the targets it scrapes; \
+             on server-02, `sv status mysqld-exporter` says whether mysqld-exporter runs, `ufw status` whether admin is let in on 9104; \
+             on admin, `sv status blackbox-exporter` says whether blackbox-exporter runs; \
+             on lb-01, `sv status node-exporter` says whether node-exporter runs, `ufw status` whether admin is let in on 9100"
+        );
+        let rate = rate_hint(
+            &topo,
+            &plan,
+            "server-01",
+            "admin",
+            9090,
+            "nginx_http_requests_total",
+        );
+        assert!(
+            rate.starts_with("On server-01, `sv status nginx-exporter` says whether nginx-exporter runs, `ufw status` whether admin is let in on 9113; on admin, "),
+            "{rate}"
+        );
+        assert!(
+            rate.contains(
+                "`curl -s 'http://127.0.0.1:9090/api/v1/query?query=nginx_http_requests_total'`"
+            ),
+            "{rate}"
+        );
     }
 
     #[test]

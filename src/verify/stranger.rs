@@ -3,20 +3,23 @@
 //! driver) loads the site over the entry point, HTTPS included, and every
 //! other port a firewalled server serves (application, database,
 //! exporters, SSH) refuses it. Where the stranger stands is
-//! `crate::topology::public`'s.
+//! `crate::topology::public`'s. A failed one's hint points at the
+//! firewall of the server the stranger reached (or could not reach).
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use serde_json::Value;
 
+use super::claim::verdict;
 use super::firewall::PortProbe;
 use super::verifier::{answer, Verifier};
 use crate::driver::STRANGER;
 use crate::error::Result;
 use crate::stack::raw::Proto;
 use crate::topology::public::{address, site_address, users_network};
-use crate::topology::{Role, Topology};
+use crate::topology::{names, Role, Topology};
+use crate::words::and_list;
 
 /// Where the stranger keeps the lab CA it trusts.
 const STRANGER_CA: &str = "/etc/infractl/lab-ca.crt";
@@ -112,6 +115,26 @@ pub fn closed_ports(
     out
 }
 
+/// Where to look when a stranger does not load the site: what listens on
+/// the entry points and, where they have one, their firewalls; and the
+/// site loaded from the user's computer (`client`) to tell the two apart.
+fn site_hint(topo: &Topology, client: &str) -> String {
+    let port = topo.site_port();
+    let entry = names(topo.entry().into_iter());
+    let wall = if entry.iter().any(|e| topo.server(e).has("ufw")) {
+        ", and `ufw status numbered` who may reach it (a stranger comes from an address the stack does not name)"
+    } else {
+        ""
+    };
+    format!(
+        "On {}, `ss -ltn` shows whether something listens on {port}{wall}; from {client}, `curl -v {}://{}/` \
+         loads the site as a user of the lab would",
+        and_list(&entry),
+        topo.site_scheme(),
+        topo.site_host()
+    )
+}
+
 impl Verifier<'_> {
     /// From an address the stack does not name: the site answers (over
     /// HTTPS where it has it, trusting the lab CA as a visitor who added
@@ -177,7 +200,7 @@ impl Verifier<'_> {
             } else {
                 answer(&out)
             },
-            ok,
+            verdict(ok, || site_hint(self.topo, &self.client)),
             t,
         );
         Ok(())
@@ -236,6 +259,56 @@ mod tests {
         let t1 = topo("task1");
         let n1 = users_network(&t1).expect("users' network");
         assert!(closed_ports(&t1, &n1, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_stranger_s_hints_point_at_the_firewall_it_met() {
+        let t = topo("task3");
+        let site = site_hint(&t, "client");
+        assert!(
+            site.starts_with(
+                "On lb-01 and lb-02, `ss -ltn` shows whether something listens on 443, \
+                 and `ufw status numbered` who may reach it"
+            ),
+            "{site}"
+        );
+        let t0 = topo("task0");
+        let open = site_hint(&t0, "client");
+        assert!(
+            open.starts_with(
+                "On server-01, `ss -ltn` shows whether something listens on 80; from client,"
+            ),
+            "no firewall to look at: {open}"
+        );
+        let probe = PortProbe {
+            from: STRANGER.into(),
+            shown_from: "stranger".into(),
+            to: "lb-01".into(),
+            address: Ipv4Addr::new(10, 103, 0, 10),
+            port: 22,
+            connects: false,
+            now_and_then: false,
+            what: "SSH".into(),
+        };
+        let claims = super::super::firewall::judge_ports(
+            "public",
+            &[probe.clone(), probe],
+            &[
+                Some(super::super::firewall::Seen::Open),
+                Some(super::super::firewall::Seen::Closed),
+            ],
+            1,
+        );
+        assert_eq!(
+            claims[0].hint.as_deref(),
+            Some(
+                "On lb-01, `ufw status numbered` lists what it lets in: \
+                 which rule lets a stranger (an address the stack does not name) in on 22/tcp?"
+            ),
+            "no command from the stranger, which is gone once verify ends"
+        );
+        assert!(claims[1].ok, "dropped, as it should be");
+        assert_eq!(claims[1].hint, None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use super::claim::{blame, not_running, Claim};
+use super::claim::{blamed, not_running, Claim, Verdict};
 use crate::components::ToProve;
 use crate::driver::{Driver, ExecOutput};
 use crate::error::{Error, Result};
@@ -136,13 +136,10 @@ impl Verifier<'_> {
     }
 
     /// Records `claim`, saying why it failed when a server that is not
-    /// running explains it.
-    pub(super) fn push(&mut self, mut claim: Claim) {
+    /// running explains it (and then that the hint is to start it).
+    pub(super) fn push(&mut self, claim: Claim) {
         let refused = self.take_refused();
-        if claim.because.is_none() {
-            claim.because = blame(&claim, &self.down, &refused);
-        }
-        self.results.push(claim);
+        self.results.push(blamed(claim, &self.down, &refused));
     }
 
     /// A claim that cannot be tried because `server` is not running: failed,
@@ -154,25 +151,28 @@ impl Verifier<'_> {
         expected: String,
         server: &str,
     ) {
-        let because = not_running(&[server]);
-        self.push(Claim {
+        let claim = Claim {
             group,
             check,
             expected,
-            observed: format!("not tried: {because}"),
+            observed: format!("not tried: {}", not_running(&[server])),
             ok: false,
             ms: 0,
-            because: Some(because),
-        });
+            because: None,
+            hint: None,
+        };
+        self.push(claim.blamed_on(&[server]));
     }
 
+    /// Records a claim judged `verdict`: whether it held, and where to
+    /// look when it did not.
     pub(super) fn record(
         &mut self,
         group: &'static str,
         check: String,
         expected: String,
         observed: String,
-        ok: bool,
+        verdict: Verdict,
         started: Instant,
     ) {
         self.push(Claim {
@@ -180,9 +180,10 @@ impl Verifier<'_> {
             check,
             expected,
             observed,
-            ok,
+            ok: verdict.ok,
             ms: started.elapsed().as_millis() as u64,
             because: None,
+            hint: verdict.hint,
         });
     }
 
@@ -202,5 +203,134 @@ impl Verifier<'_> {
             .server(victim)
             .ok_or_else(|| Error::failure(format!("{victim} is not in the plan")))?;
         crate::apply::wait_probes(self.driver, self.plan, server, 30, 0).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::{Destroyed, DownOptions, Host};
+    use crate::render::plan::{FileSpec, ServerPlan};
+
+    /// A lab where every command fails at once, saying nothing.
+    struct Broken;
+
+    #[async_trait::async_trait]
+    impl Driver for Broken {
+        fn lab(&self) -> &str {
+            "broken"
+        }
+        async fn hosts(&self) -> Result<Vec<Host>> {
+            Ok(vec![])
+        }
+        async fn prepare(&self, _: &Plan) -> Result<()> {
+            Ok(())
+        }
+        async fn create(&self, _: &Plan, _: &ServerPlan) -> Result<()> {
+            Ok(())
+        }
+        async fn put_files(&self, _: &Plan, _: &str, _: &[FileSpec]) -> Result<()> {
+            Ok(())
+        }
+        async fn start(&self, _: &Plan, _: &str) -> Result<()> {
+            Ok(())
+        }
+        async fn exec_env(&self, _: &str, _: &str, _: &[String]) -> Result<ExecOutput> {
+            Ok(ExecOutput {
+                code: 1,
+                stdout: String::new(),
+                stderr: String::new(),
+            })
+        }
+        async fn kill(&self, _: &str) -> Result<()> {
+            Ok(())
+        }
+        async fn remove(&self, _: &str) -> Result<()> {
+            Ok(())
+        }
+        async fn destroy(&self, _: &DownOptions) -> Result<Destroyed> {
+            Ok(Destroyed::default())
+        }
+    }
+
+    /// The absolute paths in `text` outside the logs (`/etc/haproxy/...`).
+    fn paths(text: &str) -> Vec<&str> {
+        text.split(['`', ' ', '\''])
+            .filter(|w| w.starts_with('/') && !w.starts_with("/var/log/") && !w.contains('*'))
+            .map(|w| w.trim_end_matches([',', ';', ')']))
+            .collect()
+    }
+
+    /// task2 with server-02 stopped and nothing answering elsewhere: every
+    /// claim fails; those that need server-02 say so and that the hint is
+    /// to start it, the others say where to look, naming files the lab has.
+    #[tokio::test]
+    async fn every_failed_claim_has_a_hint_a_dead_server_s_is_to_start_it() {
+        let topo = Topology::load("task2").unwrap();
+        let secrets = Secrets {
+            db_app: "a".into(),
+            db_replication: "r".into(),
+            db_exporter: "e".into(),
+            tls: None,
+            zone_serial: None,
+        };
+        let plan = crate::render::plan(&topo, &secrets, "infractl/node:test").unwrap();
+        let down = vec!["server-02".to_string()];
+        let mut v = Verifier::new(&Broken, &topo, &plan, &secrets, "client".into(), down);
+        v.dns().await.unwrap();
+        v.site_checks().await.unwrap();
+        v.balancing().await.unwrap();
+        v.replication().await.unwrap();
+        v.firewall().await.unwrap();
+        let start = super::super::claim::start(&["server-02"]);
+        let files: Vec<&str> = plan
+            .servers
+            .iter()
+            .flat_map(|s| s.files.iter().map(|f| f.path.as_str()))
+            .collect();
+        let groups: std::collections::BTreeSet<&str> = v.results.iter().map(|c| c.group).collect();
+        assert_eq!(
+            groups.into_iter().collect::<Vec<_>>(),
+            ["dns", "firewall", "load balancing", "replication", "site"]
+        );
+        for c in &v.results {
+            assert!(!c.ok, "{c:?}");
+            let hint = c
+                .hint
+                .as_deref()
+                .unwrap_or_else(|| panic!("no hint: {c:?}"));
+            match c.because.as_deref() {
+                Some(because) => {
+                    assert_eq!(because, "server-02 is not running", "{c:?}");
+                    assert_eq!(hint, start, "{c:?}");
+                }
+                None => {
+                    assert!(
+                        hint.starts_with("On ") || hint.starts_with("From "),
+                        "{c:?}"
+                    );
+                    for p in paths(hint) {
+                        assert!(files.contains(&p), "`{p}` is no file of the lab: {c:?}");
+                    }
+                }
+            }
+        }
+        let blamed = |check: &str| {
+            v.results
+                .iter()
+                .find(|c| c.check == check)
+                .unwrap_or_else(|| panic!("no claim `{check}`"))
+                .because
+                .is_some()
+        };
+        assert!(blamed("ufw on server-02"));
+        assert!(blamed("replica server-02 refuses writes"));
+        assert!(!blamed("ufw on server-01"));
+        assert!(!blamed("a note written through the application"));
+        // server-02's probes were refused; the client's were not.
+        assert!(!blamed("client -> lb-01:80 (HTTP to the site)"));
+        assert!(blamed(
+            "server-02 -> server-01:3306 (SQL writes to the primary)"
+        ));
     }
 }

@@ -15,8 +15,14 @@ events.addEventListener("row", (e) => {
   cell.className = "state " + (state === "up" ? "st-running" : state === "degraded" ? "st-unhealthy" : "st-stopped");
   tr.querySelector(".down").textContent = down.join(", ");
   tr.querySelector(".unhealthy").textContent = unhealthy.join(", ");
+  const alerts = alertsOf(v);
+  const acell = tr.querySelector(".alerts");
+  acell.textContent = alerts.text;
+  acell.title = alerts.title;
+  acell.className = "alerts " + alerts.cls;
+  tr.dataset.alerts = alerts.text;
   // When the row last changed, as this page saw it (not when it loaded).
-  const now = [state, down.join(), unhealthy.join()].join("|");
+  const now = [state, down.join(), unhealthy.join(), alerts.text].join("|");
   if (tr.dataset.shown !== undefined && tr.dataset.shown !== now) {
     tr.querySelector(".changed").textContent = new Date().toLocaleTimeString();
   }
@@ -26,6 +32,19 @@ events.addEventListener("row", (e) => {
   conn.textContent = "live";
   conn.classList.add("live");
 });
+function short(text) {
+  return text.length > 48 ? text.slice(0, 47) + "…" : text;
+}
+// The alerts cell: those firing, or why none can be told. A lab that is
+// down or unreachable has its state say it.
+function alertsOf(v) {
+  const a = v.alerts;
+  if (!v.reachable || !v.up) return { text: "", title: "", cls: "" };
+  if (!a) return { text: "no monitoring", title: "this stack has no monitoring server", cls: "quiet" };
+  if (a.problem) return { text: short(a.problem), title: a.problem, cls: "quiet" };
+  if (!a.firing) return { text: "…", title: "not read yet", cls: "quiet" };
+  return { text: a.firing.join(", "), title: a.firing.join("\n"), cls: a.firing.length ? "firing" : "" };
+}
 events.onerror = () => {
   const conn = document.getElementById("conn");
   conn.textContent = "reconnecting…";

@@ -7,10 +7,31 @@ const base = "/lab/" + encodeURIComponent(lab);
 const $ = (sel, root) => (root || document).querySelector(sel);
 const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
 
-function banner(text) {
+function banner(text, kind) {
   const b = $("#banner");
   b.textContent = text || "";
   b.hidden = !text;
+  b.className = "banner" + (kind ? " " + kind : "");
+}
+
+// `text` as a sentence: capitalised, ending in a full stop.
+function sentence(text) {
+  const t = (text || "").trim();
+  return t && t[0].toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
+}
+
+// What the banner says of the lab as a whole: its engine does not answer,
+// or the lab is down; the page follows it either way, and shows it again
+// once it is back (no reload).
+function bannerOf(view) {
+  const back = " This page shows it again as soon as it is back.";
+  if (!view.reachable) {
+    banner("The lab's engine does not answer: " + sentence(view.message) + back, "bad");
+  } else if (!view.up) {
+    banner(sentence(view.message || "the lab is down") + back, "bad");
+  } else {
+    banner(view.message);
+  }
 }
 
 // The diagram's boxes and the servers' table, coloured by state; the
@@ -18,7 +39,10 @@ function banner(text) {
 // Galera node's state in its row.
 function show(view) {
   document.body.dataset.reachable = view.reachable;
-  banner(view.reachable ? view.message : "The lab's engine does not answer: " + (view.message || ""));
+  document.body.dataset.up = view.up;
+  bannerOf(view);
+  showAlerts(view);
+  if (!view.reachable) unknown();
   const holds = {};
   for (const v of view.vips || []) for (const h of v.holders) holds[h] = v.address;
   const notes = {};
@@ -31,7 +55,7 @@ function show(view) {
   }
   for (const s of view.servers) {
     for (const rect of $$('#diagram rect.box[data-id="' + CSS.escape(s.server) + '"]')) {
-      rect.classList.remove("st-running", "st-stopped", "st-absent", "st-unhealthy");
+      rect.classList.remove("st-running", "st-stopped", "st-absent", "st-unhealthy", "st-unknown");
       rect.classList.add("st-" + s.state);
       rect.classList.toggle("vip", s.server in holds);
     }
@@ -66,6 +90,37 @@ function show(view) {
     if (s.server in notes) add(notes[s.server][0], "note " + notes[s.server][1]);
   }
 }
+
+// An engine that does not answer tells nothing of its servers: none is
+// shown running, and nothing can be done on them until it answers.
+function unknown() {
+  for (const row of $$("#servers tbody tr")) {
+    for (const rect of $$('#diagram rect.box[data-id="' + CSS.escape(row.dataset.server) + '"]')) {
+      rect.classList.remove("st-running", "st-stopped", "st-absent", "st-unhealthy", "vip");
+      rect.classList.add("st-unknown");
+    }
+    row.className = "st-unknown";
+    row.dataset.state = "unknown";
+    $(".state", row).textContent = "unknown";
+    $(".services", row).textContent = "";
+    for (const b of $$("button[data-act]", row)) b.disabled = true;
+  }
+}
+
+// The header says which alerts fire (a stack that monitors itself), or
+// that none can be seen; a click shows the Monitoring tab.
+function showAlerts(view) {
+  const a = view.reachable && view.up ? view.alerts : null;
+  const firing = (a && a.firing) || [];
+  const b = $("#alerts-now");
+  b.hidden = !firing.length && !(a && a.problem);
+  b.classList.toggle("firing", firing.length > 0);
+  const text = firing.length ? (firing.length === 1 ? "1 alert firing: " : firing.length + " alerts firing: ") + firing.join(", ")
+    : a && a.problem ? a.problem : "";
+  b.textContent = text.length > 72 ? text.slice(0, 71) + "…" : text;
+  b.title = firing.length ? firing.join("\n") : (a && a.problem) || "";
+}
+$("#alerts-now").addEventListener("click", () => selectTab("monitoring"));
 
 function connect() {
   const events = new EventSource(base + "/events");
@@ -160,6 +215,12 @@ $("#verify-run").addEventListener("click", async () => {
         const td = tr.insertCell();
         td.textContent = text;
         if (i === 1) td.className = c.ok ? "pass" : "fail";
+        if (i === 2 && !c.ok && c.hint) {
+          const hint = document.createElement("span");
+          hint.className = "hint";
+          hint.textContent = "hint: " + c.hint;
+          td.appendChild(hint);
+        }
       });
     }
   } catch (err) {

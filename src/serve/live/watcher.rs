@@ -3,7 +3,9 @@
 //! alone, what a change says prevailing over the engine's list of hosts
 //! until the list shows it; it looks at the services and the probes
 //! beside that, on their beats, and lays the hosts as they are now over a
-//! look that began before a change.
+//! look that began before a change. A look the engine does not answer
+//! within [`LOOK_BOUND`] shows the lab unreachable, and the engine is
+//! opened anew.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +34,20 @@ const PROBES_EVERY: Duration = Duration::from_secs(3);
 /// that does not show it yet (it lets go of a dead container's networks
 /// first, a second or two under load).
 const TOLD_FOR: Duration = Duration::from_secs(10);
+
+/// How long a look at the lab may take before its engine is taken for one
+/// that stopped answering. A look is a command in each server and the
+/// probes' (each bounded by 5 s): seconds, even on a busy engine. An
+/// engine that stops answering without closing its connections (its
+/// machine frozen or cut off) would otherwise hold the look, and the page
+/// showing the lab as it was, for the driver's own bound on a request
+/// (ten minutes).
+const LOOK_BOUND: Duration = Duration::from_secs(15);
+
+/// How a look that outlived [`LOOK_BOUND`] is told.
+fn silent() -> String {
+    format!("it has not answered for {} s", LOOK_BOUND.as_secs())
+}
 
 /// How long a watcher outlives its last page.
 const LINGER: Duration = Duration::from_secs(30);
@@ -183,12 +199,13 @@ impl Watcher {
         }
         self.hosts_since = None;
         let current = self.tx.borrow().clone();
-        self.looking = Some(Box::pin(look_again(
-            handle.clone(),
-            current,
-            services,
-            probes,
-        )));
+        let look = look_again(handle.clone(), current, services, probes);
+        let lab = self.lab.clone();
+        self.looking = Some(Box::pin(async move {
+            tokio::time::timeout(LOOK_BOUND, look)
+                .await
+                .unwrap_or_else(|_| unreachable_view(&lab, &silent()))
+        }));
     }
 
     /// Waits for a poke, a change, the look under way, or what is due
@@ -275,8 +292,9 @@ impl Watcher {
 
     /// Publishes the hosts as they stand now, the rest as it was.
     async fn hosts_changed(&mut self, handle: &LabHandle) {
-        let view = match handle.driver.hosts().await {
-            Ok(mut hosts) => {
+        let hosts = tokio::time::timeout(LOOK_BOUND, handle.driver.hosts()).await;
+        let view = match hosts.map_err(|_| silent()) {
+            Ok(Ok(mut hosts)) => {
                 told_over(&mut self.told, &mut hosts);
                 let current = self.tx.borrow().clone();
                 let view = with_hosts(&current, &handle.plan, &hosts);
@@ -285,7 +303,8 @@ impl Watcher {
                 }
                 view
             }
-            Err(e) => unreachable_view(&self.lab, &e.headline()),
+            Ok(Err(e)) => unreachable_view(&self.lab, &e.headline()),
+            Err(why) => unreachable_view(&self.lab, &why),
         };
         self.publish(view).await;
     }

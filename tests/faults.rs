@@ -1,0 +1,184 @@
+//! The fault catalogue on a real lab: one task1 lab, and each fault in
+//! turn injected, seen failing exactly the claims it says it breaks,
+//! repaired by the learner's own commands over `infractl exec`, and seen
+//! passing again. Also what `inject` refuses, without a lab.
+
+use crate::harness::Test;
+use crate::up::{lab_lock, test_stack, Down};
+
+/// The failed claims of `verify --json`, as `group: check`.
+fn failed(t: &Test, file: &str) -> Vec<(String, String)> {
+    let out = t.run_args(&["--quiet", "verify", file, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|_| panic!("verify printed no JSON:\n{}\n{}", out.stdout, out.stderr));
+    let fails: Vec<(String, String)> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] != true)
+        .map(|c| {
+            (
+                c["group"].as_str().unwrap().to_string(),
+                c["check"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(out.code, i32::from(!fails.is_empty()), "{}", out.stdout);
+    fails
+}
+
+/// Whether the claim `(group, check)` is the one `r` names.
+fn names(r: &serde_json::Value, (group, check): &(String, String)) -> bool {
+    r["group"] == group.as_str() && check.contains(r["words"].as_str().unwrap())
+}
+
+/// Runs the fault's symptom on its server until it prints `want`; how
+/// many tries it took. A reload is in effect within a second; 60 tries
+/// half a second apart leave a loaded engine thirty.
+fn until_shows(t: &Test, file: &str, injected: &serde_json::Value, want: &str) -> u32 {
+    let server = injected["shows"]["server"].as_str().unwrap();
+    let script = injected["shows"]["script"].as_str().unwrap();
+    let mut last = String::new();
+    for i in 0..60 {
+        if i > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        let out = t.run_args(&["exec", file, server, "--", "sh", "-c", script]);
+        last = out.stdout.trim().to_string();
+        if last == want {
+            return i + 1;
+        }
+    }
+    panic!(
+        "{} never printed {want} on {server}: last {last:?}",
+        injected["fault"]
+    )
+}
+
+/// Injects `fault`: verify fails every claim it surely breaks, and none it
+/// does not name; the learner's repair, typed on the server, makes every
+/// claim pass again.
+fn cycle(t: &Test, file: &str, fault: &str, seed: &str) {
+    assert_eq!(failed(t, file), vec![], "{fault}: the lab before");
+    let out = t
+        .run_args(&["--quiet", "inject", file, fault, "--seed", seed, "--json"])
+        .code(0);
+    let injected: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(injected["fault"], fault);
+    let breaks = injected["breaks"].as_array().unwrap().clone();
+    // It shows at once: inject waited for it.
+    assert_eq!(until_shows(t, file, &injected, "yes"), 1, "{fault}");
+    let fails = failed(t, file);
+    for f in &fails {
+        assert!(
+            breaks.iter().any(|r| names(r, f)),
+            "{fault}: `{}: {}` failed, and the fault does not say it breaks it\n{breaks:#?}",
+            f.0,
+            f.1
+        );
+    }
+    for r in breaks.iter().filter(|r| r["surely"] == true) {
+        assert!(
+            fails.iter().any(|f| names(r, f)),
+            "{fault}: {} `{}` passed, and the fault says it breaks it\nfailed: {fails:#?}",
+            r["group"],
+            r["words"]
+        );
+    }
+    let repair = &injected["repair"];
+    let server = repair["server"].as_str().unwrap();
+    let commands: Vec<&str> = repair["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    t.run_args(&[
+        "exec",
+        file,
+        server,
+        "--",
+        "sh",
+        "-ec",
+        &commands.join("\n"),
+    ])
+    .code(0);
+    until_shows(t, file, &injected, "no");
+    assert_eq!(failed(t, file), vec![], "{fault}: the lab after the repair");
+}
+
+#[test]
+#[ignore = "needs the Docker engine and the node image"]
+fn each_fault_breaks_its_claims_and_the_learners_repair_mends_them() {
+    let _lab = lab_lock();
+    let t = Test::new();
+    let file = test_stack(&t, "task1", "it-faultcat", 228, true);
+    let _down = Down(&t, file.clone());
+    t.run_args(&["--quiet", "up", &file]).code(0);
+    let list = t.run_args(&["inject", "--list", &file, "--json"]).code(0);
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
+    assert!(listed.iter().all(|f| f["applies"] == true), "{listed:#?}");
+    // Seeds that draw each web server once among the faults that hit one.
+    for (fault, seed) in [
+        ("nginx-upstream-wrong-port", "0"),
+        ("haproxy-check-404", "0"),
+        ("haproxy-backend-left-out", "3"),
+        ("replication-stopped", "0"),
+    ] {
+        cycle(&t, &file, fault, seed);
+    }
+    // A fault made on a file already broken is refused, naming the file.
+    let out = t
+        .run_args(&["--quiet", "inject", &file, "haproxy-check-404", "--json"])
+        .code(0);
+    let injected: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    t.run_args(&["--quiet", "inject", &file, "haproxy-check-404"])
+        .code(1)
+        .stderr_has(
+            "/etc/haproxy/haproxy.cfg on lb-01 has no line `option httpchk GET /nginx-health...`",
+        );
+    let commands: Vec<&str> = injected["repair"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    t.run_args(&[
+        "exec",
+        &file,
+        "lb-01",
+        "--",
+        "sh",
+        "-ec",
+        &commands.join("\n"),
+    ])
+    .code(0);
+    until_shows(&t, &file, &injected, "no");
+}
+
+#[test]
+fn a_fault_that_does_not_apply_or_does_not_exist_is_refused() {
+    Test::new()
+        .args(&["inject", "task0", "replication-stopped"])
+        .run()
+        .code(2)
+        .stderr_has("fault `replication-stopped` does not apply to stack `task0`: it hits a database replica, and the stack has none")
+        .stderr_has("the faults that apply to stack `task0`: nginx-upstream-wrong-port");
+    Test::new()
+        .args(&["inject", "task1", "haproxy-chek-404"])
+        .run()
+        .code(2)
+        .stderr_has("did you mean `haproxy-check-404`?");
+    Test::new()
+        .args(&["inject", "task1"])
+        .run()
+        .code(2)
+        .stderr_has("<FAULT>");
+    Test::new()
+        .args(&["inject", "--list", "task2"])
+        .run()
+        .code(0)
+        .stdout_has(
+            "0 of 4 faults apply to `task2`. Not yet for `task2`: the stack has monitoring",
+        );
+}
