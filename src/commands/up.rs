@@ -76,14 +76,6 @@ async fn interruptible_up(
     let state = global.state(&lab.stack.name);
     let lock = state.lock("up")?;
     let engine = super::engine_of(&lab.stack.name, global).await?;
-    // Refused before anything is recorded or made (the lab's record would
-    // keep the port, and every later `up` fail after applying).
-    let publish = args
-        .publish
-        .or_else(|| crate::lab::read(&state).and_then(|r| r.publish));
-    if publish.is_some() && engine.real_hosts() {
-        return Err(Error::usage(NOT_PUBLISHED));
-    }
     let lab = place(lab, &*engine, progress).await?;
     let name = lab.stack.name.clone();
     let _ctrl_c = crate::interrupt::handle();
@@ -103,10 +95,6 @@ async fn interruptible_up(
         }
     }
 }
-
-/// What `up --publish` on real hosts says.
-const NOT_PUBLISHED: &str =
-    "--publish is for labs on a Docker engine: hosts over SSH are reached at their own addresses";
 
 /// What `up` says it did, above the servers' table: the servers made,
 /// started, updated or removed (or that nothing changed), and each

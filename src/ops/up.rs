@@ -39,6 +39,11 @@ pub async fn bring_up(
     record.engine = engine.placement();
     record.forwarder = before.as_ref().is_some_and(|r| r.forwarder);
     record.class = before.and_then(|r| r.class);
+    // Refused before anything is recorded or made: the record would keep
+    // the port, and every later `up` fail after applying.
+    if record.publish.is_some() && engine.real_hosts() {
+        return Err(Error::usage(NOT_PUBLISHED));
+    }
     let publishing = match (record.publish, record.forwarder, &record.engine) {
         (Some(_), _, None) => return Err(Error::usage(NOT_PUBLISHED)),
         (host_port, true, Some(engine)) => Some((host_port, engine.clone())),
