@@ -557,6 +557,16 @@ fn a_class_spreads_over_three_engines_and_survives_losing_one() {
     // The portal on the same state: the instructor's grid follows the
     // class, every lab up.
     let mut portal = crate::portal_faults::OnClass::start(&t, &env, "it-multi.yaml", "it-multi", 6);
+    // Each lab's site through the portal, over its own engine's API (SSH,
+    // TCP, TLS), as a learner's page asks it.
+    for l in &labs {
+        let lab = l["lab"].as_str().unwrap();
+        let (code, page) = portal.site(lab);
+        assert!(
+            code == 200 && page.contains("Served by web server"),
+            "{lab}'s site through the portal: {code} {page}"
+        );
+    }
 
     // The second engine goes away: its two labs fail, one line each; the
     // other four stay up.

@@ -831,4 +831,13 @@ impl OnClass {
         assert!(page.contains(&format!("<b>{other}</b>")), "{page}");
         took
     }
+
+    /// Lab `lab`'s site through the portal, as its page asks it: the
+    /// status and the page.
+    pub fn site(&self, lab: &str) -> (u16, String) {
+        self.rt.block_on(get(
+            &format!("{}/lab/{lab}/site/", self.serve.base),
+            Some(&self.token),
+        ))
+    }
 }
