@@ -8,6 +8,7 @@ mod diagram;
 mod docs;
 mod engine;
 mod engines;
+mod exercise_errors;
 mod explain;
 mod faults;
 mod golden;
