@@ -61,6 +61,30 @@ pub struct Graded {
     pub hint: Option<String>,
 }
 
+/// A lab's exercise graded, as a class's report keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub exercise: String,
+    pub title: String,
+    pub checks: Vec<Graded>,
+    pub fixed: usize,
+    pub total: usize,
+    /// Seconds from the injection to this verify.
+    pub seconds: u64,
+    /// Servers re-made since the injection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remade: Vec<String>,
+    /// The attempt counts: no server re-made, or the exercise allows it.
+    pub counts: bool,
+}
+
+impl Outcome {
+    /// Every check fixed, and the attempt counts.
+    pub fn ok(&self) -> bool {
+        self.counts && self.fixed == self.total
+    }
+}
+
 /// Each check graded from `claims` (a lab's verify): fixed when the
 /// claims it names are there and all pass.
 pub fn grade(checks: &[Check], claims: &[Claim]) -> Vec<Graded> {

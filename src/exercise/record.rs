@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::file::Exercise;
-use super::grade::Check;
+use super::grade::{Check, Outcome};
 use crate::driver::Driver;
 use crate::error::{Context, Error, Result};
 use crate::lab::state::StateDir;
@@ -95,18 +95,40 @@ pub async fn identities(driver: &dyn Driver, plan: &Plan) -> Vec<Identity> {
     futures_util::future::join_all(each).await
 }
 
-/// The servers re-made since the injection: those whose host is not the
-/// one recorded.
+/// The servers re-made since the injection: those that answer from
+/// another host than the one recorded (one that does not answer is not
+/// running: verify says so).
 pub fn remade(record: &Record, now: &[Identity]) -> Vec<String> {
     record
         .servers
         .iter()
         .filter(|was| {
-            !now.iter()
-                .any(|n| n.server == was.server && n.id == was.id && !n.id.is_empty())
+            now.iter()
+                .any(|n| n.server == was.server && !n.id.is_empty() && n.id != was.id)
         })
         .map(|was| was.server.clone())
         .collect()
+}
+
+/// The checks of `record` graded from `claims` (the lab's verify) at
+/// `now`, the servers `remade` since the injection.
+pub fn outcome(
+    record: &Record,
+    claims: &[crate::verify::Claim],
+    remade: Vec<String>,
+    now: u64,
+) -> Outcome {
+    let checks = super::grade::grade(&record.checks, claims);
+    Outcome {
+        exercise: record.exercise.clone(),
+        title: record.title.clone(),
+        fixed: checks.iter().filter(|g| g.fixed).count(),
+        total: checks.len(),
+        checks,
+        seconds: now.saturating_sub(record.injected_at),
+        counts: remade.is_empty() || record.allow_reset,
+        remade,
+    }
 }
 
 /// Injects the faults `seed` draws of `exercise` into the lab (its state
@@ -181,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn a_server_whose_host_changed_or_is_gone_was_remade() {
+    fn a_server_answering_from_another_host_was_remade() {
         let r = Record {
             exercise: "e".into(),
             reference: "e".into(),
@@ -196,7 +218,7 @@ mod tests {
         assert!(remade(&r, &[id("a", "1"), id("b", "2"), id("c", "3")]).is_empty());
         assert_eq!(
             remade(&r, &[id("a", "1"), id("b", "9"), id("c", "")]),
-            ["b", "c"]
+            ["b"]
         );
     }
 }
