@@ -9,6 +9,7 @@ mod docs;
 mod engine;
 mod engines;
 mod exercise_errors;
+mod exercises;
 mod explain;
 mod faults;
 mod golden;
