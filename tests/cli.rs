@@ -65,7 +65,8 @@ fn every_command_has_help_with_an_example() {
 #[test]
 fn host_flags_are_only_on_the_commands_that_reach_hosts() {
     let reach = [
-        "up", "down", "status", "verify", "check", "chaos", "inject", "exec", "logs", "open", "alerts",
+        "up", "down", "status", "verify", "check", "chaos", "inject", "exec", "logs", "open",
+        "alerts",
     ];
     for path in commands() {
         let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
