@@ -175,8 +175,13 @@ pub struct InjectArgs {
 /// `up`'s arguments.
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Built-in stack name or path to a stack file.
+    /// Built-in stack name or path to a stack file; or an exercise (a
+    /// built-in exercise's name, or a file with `stack:`).
     pub stack: String,
+    /// An exercise: draws the faults of its pool and the servers they
+    /// hit (the same seed, the same draw).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
     /// Seconds each server's services get to become ready.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::apply::READY_SECONDS)]
     pub timeout: u32,
@@ -234,7 +239,14 @@ pub enum Command {
     /// where the host has no systemd). An `up` cut off at any point (Ctrl-C,
     /// a kill, an engine error, a timeout) is resumed by the next `up`;
     /// `--dry-run` shows what it would do first.
-    #[command(after_help = "Example: infractl up task1\n         infractl up task1 --dry-run")]
+    ///
+    /// Given an exercise (`infractl up task1-backend-out`), its stack is
+    /// brought up as the lab named after it (or --lab), its faults are
+    /// injected once, and its text for the learner is printed; `infractl
+    /// check LAB` then says what is fixed.
+    #[command(
+        after_help = "Example: infractl up task1\n         infractl up task1 --dry-run\n         infractl up task1-backend-out"
+    )]
     Up(UpArgs),
     /// Take a stack down: its containers, networks and volumes.
     ///
@@ -303,6 +315,28 @@ pub enum Command {
     #[command(after_help = "Example: infractl verify task3")]
     Verify {
         /// Built-in stack name or path to a stack file.
+        stack: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hosts: Hosts,
+    },
+    /// Check an exercise's lab: which of its checks are fixed, and where
+    /// to look for the others.
+    ///
+    /// The learner's own check, on a lab brought up from an exercise
+    /// (`infractl up EXERCISE`, or a class's): runs verify, and for each
+    /// of the exercise's checks says fixed or not yet, each unfixed one
+    /// with its claim's hint — never the fault or its answer. A lab whose
+    /// servers were re-made since the faults went in (an `up` after a
+    /// `down`, a reset) does not count, unless the exercise allows it.
+    /// Exit 0 when every check is fixed, 1 when not yet (or reset), 2 on a
+    /// usage error (a lab with no exercise).
+    #[command(after_help = "Example: infractl check task1-backend-out")]
+    Check {
+        /// The lab (its name).
+        #[arg(value_name = "LAB")]
         stack: String,
         /// Print JSON.
         #[arg(long)]
@@ -554,6 +588,7 @@ impl Command {
             | Command::Down(DownArgs { hosts, .. })
             | Command::Status { hosts, .. }
             | Command::Verify { hosts, .. }
+            | Command::Check { hosts, .. }
             | Command::Chaos { hosts, .. }
             | Command::Inject(InjectArgs { hosts, .. })
             | Command::Exec { hosts, .. }

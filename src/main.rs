@@ -217,13 +217,16 @@ async fn run(
             commands::validate::run(&stack, json, global, progress.clone(), stdout).await
         }
         Command::Schema => commands::schema::run(stdout),
-        Command::Up(args) => commands::up::run(&args, global, p, stdout).await,
+        Command::Up(args) => commands::exercise::up_any(&args, global, p, stdout).await,
         Command::Down(args) => commands::down::run(&args, global, stdout).await,
         Command::Status {
             stack, json, all, ..
         } => commands::status::run(stack.as_deref(), json, all, global, stdout).await,
         Command::Verify { stack, json, .. } => {
             commands::verify::run(&stack, json, global, p, stdout).await
+        }
+        Command::Check { stack, json, .. } => {
+            commands::exercise::check(&stack, json, global, p, stdout).await
         }
         Command::Chaos { stack, json, .. } => {
             commands::chaos::run(&stack, json, global, p, stdout).await

@@ -65,7 +65,8 @@ fn every_command_has_help_with_an_example() {
 #[test]
 fn host_flags_are_only_on_the_commands_that_reach_hosts() {
     let reach = [
-        "up", "down", "status", "verify", "chaos", "inject", "exec", "logs", "open", "alerts",
+        "up", "down", "status", "verify", "check", "chaos", "inject", "exec", "logs", "open",
+        "alerts",
     ];
     for path in commands() {
         let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -150,7 +151,7 @@ fn completions_and_man_page_name_every_command() {
     let t = Test::new();
     t.run_args(&["man", "-o", "man"])
         .code(0)
-        .stderr("wrote 31 man pages into man (infractl.1, infractl-up.1, ...)\n");
+        .stderr("wrote 32 man pages into man (infractl.1, infractl-up.1, ...)\n");
     for path in commands() {
         let page = t
             .dir()

@@ -8,6 +8,8 @@ mod diagram;
 mod docs;
 mod engine;
 mod engines;
+mod exercise_errors;
+mod exercises;
 mod explain;
 mod faults;
 mod golden;

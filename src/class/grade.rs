@@ -41,6 +41,9 @@ pub struct LabReport {
     pub claims: Vec<GradedClaim>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The lab's exercise, graded (a class set one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::exercise::grade::Outcome>,
 }
 
 impl LabReport {
@@ -60,6 +63,7 @@ impl LabReport {
             areas: Vec::new(),
             claims: grade(claims),
             error,
+            exercise: None,
         }
     }
 
@@ -267,10 +271,17 @@ pub fn hints(l: &LabReport) -> String {
 /// claim's cell is `pass`, `fail` or `not checked` (a lab that could not
 /// be verified); the last cell, the [`hints`] of its failures.
 pub fn csv(r: &Report) -> String {
+    let set = r.labs.iter().any(|l| l.exercise.is_some());
     let head = ["student", "lab", "score", "total"]
         .into_iter()
         .map(str::to_string)
         .chain(r.columns.iter().map(|c| csv_field(c)))
+        .chain(
+            EXERCISE_COLUMNS
+                .iter()
+                .filter(|_| set)
+                .map(|c| c.to_string()),
+        )
         .chain(["hints".to_string()]);
     let mut out = head.collect::<Vec<_>>().join(",") + "\n";
     for l in &r.labs {
@@ -290,11 +301,66 @@ pub fn csv(r: &Report) -> String {
                 .to_string(),
             );
         }
+        if set {
+            row.extend(exercise_cells(l));
+        }
         row.push(csv_field(&hints(l)));
         out.push_str(&row.join(","));
         out.push('\n');
     }
     out
+}
+
+/// The columns of a class set an exercise, before the hints.
+const EXERCISE_COLUMNS: [&str; 4] = [
+    "exercise fixed",
+    "exercise checks",
+    "seconds since set",
+    "counts",
+];
+
+/// A lab's cells under [`EXERCISE_COLUMNS`] (empty when it was not
+/// graded).
+fn exercise_cells(l: &LabReport) -> [String; 4] {
+    match &l.exercise {
+        Some(o) => [
+            o.fixed.to_string(),
+            o.total.to_string(),
+            o.seconds.to_string(),
+            if o.counts { "yes" } else { "no: reset" }.to_string(),
+        ],
+        None => Default::default(),
+    }
+}
+
+/// A lab's exercise in its details: how many checks are fixed, how long
+/// after it was set, whether the attempt counts, each unfixed check with
+/// its hint.
+fn exercise_html(o: &crate::exercise::grade::Outcome) -> String {
+    let mut h = format!(
+        "<p class=\"exercise\"><b>Exercise {}</b>: {} of {} checks fixed, {} s after it was set.",
+        esc(&o.title),
+        o.fixed,
+        o.total,
+        o.seconds
+    );
+    if !o.counts {
+        h.push_str(&format!(
+            " <span class=\"why\">The lab was reset (re-made: {}): this attempt does not count.</span>",
+            esc(&o.remade.join(", "))
+        ));
+    }
+    h.push_str("</p>");
+    let items: Vec<Item> = o
+        .checks
+        .iter()
+        .filter(|g| !g.fixed)
+        .map(|g| (format!("not yet: {}", esc(&g.check)), g.hint.as_deref()))
+        .collect();
+    if !items.is_empty() {
+        h.push_str(&items_html(&items));
+    }
+    h
 }
 
 const STYLE: &str = "\
@@ -368,6 +434,12 @@ fn items_html(items: &[Item]) -> String {
 /// what was expected and what was observed, and where to look (its hint);
 /// or that every claim passes; or why it could not be verified.
 fn details(r: &Report, l: &LabReport) -> String {
+    let exercise = l.exercise.as_ref().map(exercise_html).unwrap_or_default();
+    exercise + &claims_details(r, l)
+}
+
+/// A lab's failures, as [`details`] shows them.
+fn claims_details(r: &Report, l: &LabReport) -> String {
     if let Some(e) = &l.error {
         return format!("<span class=\"why\">Not verified: {}</span>", esc(e));
     }

@@ -5,6 +5,8 @@
 //!
 //! ```yaml
 //! stack: task1                    # built-in name or path (from the file's folder)
+//! # or  exercise: task1-backend-out  (an exercise: its stack, each
+//! #     learner's draw of its faults injected, graded)
 //! students: [alice, bob, carol]   # or  students: 30  (student-01 ...)
 //! engines:                        # where labs may run; default: the engine
 //!   - unix:///var/run/docker.sock #   the environment names
@@ -43,7 +45,7 @@ use crate::stack::source::{self, Kind, Locator, Source};
 /// A class file, as its errors name it.
 const CLASS: Kind = Kind {
     file: "a class file",
-    keys: "`stack` and `students`",
+    keys: "`stack` (or `exercise`) and `students`",
 };
 
 /// A class file as written.
@@ -51,7 +53,9 @@ const CLASS: Kind = Kind {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ClassFile {
     name: Option<String>,
-    stack: String,
+    stack: Option<String>,
+    /// An exercise instead of a stack: its stack, its faults.
+    exercise: Option<String>,
     students: Students,
     /// Where labs may run; default: the engine the environment names.
     #[serde(default)]
@@ -226,11 +230,14 @@ fn engine_max_labs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Er
 }
 
 /// A class, read and checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Class {
     pub name: String,
-    /// The stack, as `stack::load` takes it.
+    /// The stack, as `stack::load` takes it (an exercise's own).
     pub stack: String,
+    /// The exercise every lab is set (`exercise:`), each learner drawing
+    /// with [`Class::seed`].
+    pub exercise: Option<crate::exercise::file::Exercise>,
     pub students: Vec<String>,
     /// Where its labs may run, in the file's order (never empty).
     pub engines: Vec<ClassEngine>,
@@ -247,6 +254,12 @@ impl Class {
     /// The lab of `student`.
     pub fn lab(&self, student: &str) -> String {
         format!("{}-{student}", self.name)
+    }
+
+    /// The seed of `student`'s draw of the exercise: the same on every
+    /// `class up`, another for each student.
+    pub fn seed(&self, student: &str) -> u64 {
+        crate::exercise::file::learner_seed(&self.name, student)
     }
 
     /// Loads the class's stack; a stack that cannot be found is an error
@@ -327,7 +340,7 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         &locator,
         &crate::stack::Words {
             unknown_key: unknown_key_hint,
-            missing: "a class file has `stack:` (a built-in name or a path) and `students:` (names, or how many)",
+            missing: "a class file has `stack:` (a built-in name or a path) or `exercise:`, and `students:` (names, or how many)",
         },
     )?;
     let name = file.name.unwrap_or_else(|| default_name.to_string());
@@ -342,22 +355,65 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
     let max_labs = file.max_labs.unwrap_or(DEFAULT_MAX_LABS);
     check_students(&students, file.max_labs, &name, &locator)?;
     let engines = engines(file.engines, &locator, dir, &Env::read())?;
-    // A stack given as a path is found from the class file's folder.
-    let stack =
-        if Path::new(&file.stack).extension().is_some() && !Path::new(&file.stack).is_absolute() {
-            dir.join(&file.stack).display().to_string()
-        } else {
-            file.stack
-        };
+    let (stack, exercise, stack_at) = stack_or_exercise(file.stack, file.exercise, &locator, dir)?;
     Ok(Class {
         name,
         stack,
+        exercise,
         students,
         engines,
         max_labs,
         publish: file.publish,
-        stack_at: locator.value("stack"),
+        stack_at,
     })
+}
+
+/// A reference given as a path is found from the class file's folder.
+fn from_dir(reference: String, dir: &Path) -> String {
+    let p = Path::new(&reference);
+    if p.extension().is_some() && !p.is_absolute() {
+        dir.join(p).display().to_string()
+    } else {
+        reference
+    }
+}
+
+/// The class's stack — `stack:`, or `exercise:`'s — and its exercise,
+/// and where the file names them; one of the two, never both.
+fn stack_or_exercise(
+    stack: Option<String>,
+    exercise: Option<String>,
+    locator: &Locator,
+    dir: &Path,
+) -> Result<(
+    String,
+    Option<crate::exercise::file::Exercise>,
+    Option<Location>,
+)> {
+    match (stack, exercise) {
+        (Some(s), None) => Ok((from_dir(s, dir), None, locator.value("stack"))),
+        (None, Some(e)) => {
+            let e = crate::exercise::file::load_reference(&from_dir(e, dir)).map_err(|err| match err {
+                Error::Usage { message, hint } => problem(locator, "exercise", false, message, hint),
+                other => other,
+            })?;
+            Ok((e.stack.clone(), Some(e), locator.value("exercise")))
+        }
+        (Some(_), Some(_)) => Err(problem(
+            locator,
+            "exercise",
+            true,
+            "a class has `stack:` or `exercise:`, not both".into(),
+            Some("an exercise names its own stack: keep `exercise:` for a class that is set one".into()),
+        )),
+        (None, None) => Err(problem(
+            locator,
+            "students",
+            true,
+            "`stack` is missing".into(),
+            Some("a class file has `stack:` (a built-in name or a path) or `exercise:`, and `students:` (names, or how many)".into()),
+        )),
+    }
 }
 
 /// The class's name is a lab name's beginning: an error at `name:` (or
@@ -516,6 +572,7 @@ pub(crate) mod tests {
         Class {
             name: "c".into(),
             stack: "task1".into(),
+            exercise: None,
             students: vec!["ann".into(), "ben".into()],
             engines: vec![],
             max_labs: 200,
@@ -550,7 +607,7 @@ pub(crate) mod tests {
         let e = |t: &str| parse_text(t).unwrap_err().report();
         assert_eq!(
             e("stack: task1\nstudent: [a]\n"),
-            "error: unknown key `student`; the keys here are `name`, `stack`, `students`, `engines`, `max-labs`, `publish`
+            "error: unknown key `student`; the keys here are `name`, `stack`, `exercise`, `students`, `engines`, `max-labs`, `publish`
  --> c.yaml:2:1
   |
 2 | student: [a]

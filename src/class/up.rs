@@ -1,7 +1,8 @@
 //! `class up`: every lab of the class placed first, the class refused
 //! whole (nothing changed) when it does not fit; then the labs of
 //! students gone removed, and every lab brought up on its engine, a few at
-//! a time per engine, engines side by side.
+//! a time per engine, engines side by side; a class set an exercise has
+//! each student's draw of its faults injected into their lab, once.
 
 use std::path::Path;
 use std::time::Instant;
@@ -352,6 +353,8 @@ async fn run_jobs(
 struct Job {
     student: String,
     name: String,
+    /// The class's exercise, and the seed of this student's draw.
+    exercise: Option<(crate::exercise::file::Exercise, u64)>,
     lab: crate::lab::Lab,
     state: StateDir,
     _lock: crate::lab::state::StackLock,
@@ -396,6 +399,7 @@ fn make_job(
     Ok(Job {
         student: student.to_string(),
         name,
+        exercise: class.exercise.clone().map(|e| (e, class.seed(student))),
         lab,
         state,
         _lock: lock,
@@ -423,6 +427,21 @@ impl Job {
             &crate::progress::Silent,
         )
         .await;
+        // The student's draw of the class's exercise, injected once.
+        let r = match (r, &self.exercise) {
+            (Ok(b), Some((exercise, seed))) => crate::exercise::record::start(
+                exercise,
+                *seed,
+                &*b.driver,
+                &b.topo,
+                &b.plan,
+                &self.state,
+                &crate::progress::Silent,
+            )
+            .await
+            .map(|_| b),
+            (r, _) => r,
+        };
         let secs = started.elapsed().as_secs_f64();
         match r {
             Ok(b) => {

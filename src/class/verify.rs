@@ -101,24 +101,44 @@ async fn verify_lab(
         Some(e) => global.on(&e),
         None => global.clone(),
     };
-    let claims = async {
+    let verified = async {
         // A lab with no record was never brought up (its name is no stack).
         if record.is_none() {
             return Err(Error::failure(format!("lab `{name}` is not up")));
         }
         let lab = crate::ops::lab_to_verify(&name, "class verify", &global).await?;
         let l = &lab.loaded;
-        crate::verify::run(
+        let claims = crate::verify::run(
             &*lab.driver,
             &l.topo,
             &l.plan,
             &l.secrets,
             &crate::progress::Silent,
         )
-        .await
+        .await?;
+        // The lab's exercise graded from the same claims, when it has one.
+        let exercise = match crate::exercise::record::read(&l.state) {
+            Some(r) if class.exercise.is_some() => {
+                let now = crate::exercise::record::identities(&*lab.driver, &l.plan).await;
+                let remade = crate::exercise::record::remade(&r, &now);
+                Some(crate::exercise::record::outcome(
+                    &r,
+                    &claims,
+                    remade,
+                    crate::exercise::record::now(),
+                ))
+            }
+            _ => None,
+        };
+        Ok((claims, exercise))
     }
     .await;
-    let report = LabReport::new(student, &name, claims.map_err(|e| e.headline()));
+    let (claims, exercise) = match verified {
+        Ok((c, e)) => (Ok(c), e),
+        Err(e) => (Err(e.headline()), None),
+    };
+    let mut report = LabReport::new(student, &name, claims);
+    report.exercise = exercise;
     let failed = report.claims.iter().filter(|c| !c.claim.ok).count();
     progress.finish(
         &name,
@@ -131,14 +151,26 @@ async fn verify_lab(
     report
 }
 
-/// The line under `class verify`'s table: how many labs pass every claim.
+/// The line under `class verify`'s table: how many labs pass every
+/// claim, and of a class set an exercise, how many fixed it.
 pub fn summary(r: &Report) -> String {
-    format!(
+    let mut s = format!(
         "\nClass `{}`: {} of {} labs pass every claim.\n",
         r.class,
         passing(r),
         r.labs.len()
-    )
+    );
+    let set: Vec<&crate::exercise::grade::Outcome> =
+        r.labs.iter().filter_map(|l| l.exercise.as_ref()).collect();
+    if let Some(first) = set.first() {
+        s.push_str(&format!(
+            "Exercise `{}`: {} of {} labs fixed it.\n",
+            first.exercise,
+            set.iter().filter(|o| o.ok()).count(),
+            r.labs.len()
+        ));
+    }
+    s
 }
 
 /// How many labs pass every claim.

@@ -14,6 +14,7 @@ pub mod diagram;
 pub mod docs;
 pub mod down;
 pub mod exec;
+pub mod exercise;
 pub mod explain;
 pub mod image;
 pub mod inject;

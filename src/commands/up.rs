@@ -28,7 +28,7 @@ pub async fn run(
         return dry_run(stack, json, global, out).await;
     }
     let started = Instant::now();
-    let (brought, _lock) = interruptible_up(args, global, progress).await?;
+    let (brought, _lock) = interruptible_up(stack, args, global, progress).await?;
     let Brought {
         topo,
         plan,
@@ -64,15 +64,16 @@ pub async fn run(
     Ok(0)
 }
 
-/// The lab of `args` placed on its engine and brought up, with the lock
+/// The lab of `stack` (as `args` say) placed on its engine and brought up, with the lock
 /// on its state (held until the command is done); Ctrl-C during the
 /// bring-up is ours: it says how to go on from there.
-async fn interruptible_up(
+pub(super) async fn interruptible_up(
+    stack: &str,
     args: &crate::cli::UpArgs,
     global: &Global,
     progress: &dyn Progress,
 ) -> Result<(Brought, crate::lab::state::StackLock)> {
-    let lab = super::resolve(&args.stack, global)?;
+    let lab = super::resolve(stack, global)?;
     let state = global.state(&lab.stack.name);
     let lock = state.lock("up")?;
     let engine = super::engine_of(&lab.stack.name, global).await?;
@@ -168,7 +169,11 @@ fn actions(changed: &[&Outcome]) -> String {
 
 /// How to reach the site once the lab is up: from the user's computer
 /// (the stack's client), and published on this machine at `url`.
-fn site_notes(topo: &crate::topology::Topology, plan: &Plan, url: Option<&str>) -> Vec<String> {
+pub(super) fn site_notes(
+    topo: &crate::topology::Topology,
+    plan: &Plan,
+    url: Option<&str>,
+) -> Vec<String> {
     let mut notes = Vec::new();
     let scheme = if topo.tls() { "https" } else { "http" };
     if let Some(client) = topo.with_role(crate::topology::Role::Client).next() {
@@ -194,7 +199,12 @@ fn site_notes(topo: &crate::topology::Topology, plan: &Plan, url: Option<&str>) 
 }
 
 /// `up --dry-run`: what `up` would do to each server, and nothing done.
-async fn dry_run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
+pub(super) async fn dry_run(
+    stack: &str,
+    json: bool,
+    global: &Global,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let (plan, decisions) = crate::ops::up::decide(stack, global).await?;
     if json {
         emit_json(

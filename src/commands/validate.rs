@@ -1,5 +1,8 @@
 //! `infractl validate`: renders the stack and runs every file through the
-//! program that will read it, in containers of the node image.
+//! program that will read it, in containers of the node image. Given an
+//! exercise, the exercise is checked first (its faults in the catalogue
+//! and applying to its stack, its checks ones they can fail), then its
+//! stack's files.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -15,6 +18,20 @@ pub async fn run(
     progress: Arc<dyn Progress>,
     out: &mut dyn Write,
 ) -> Result<i32> {
+    let exercise = crate::exercise::file::find(stack).transpose()?;
+    if let Some(e) = &exercise {
+        progress.note(&format!(
+            "Exercise `{}` on stack `{}`: its faults ({}) apply to the stack, and {}.",
+            e.name,
+            e.stack,
+            e.faults_text(),
+            match e.checks.len() {
+                0 => "the claims they break grade it".to_string(),
+                _ => format!("each of its checks ({}) can fail", e.checks.join(", ")),
+            }
+        ));
+    }
+    let stack = exercise.as_ref().map_or(stack, |e| e.stack.as_str());
     let (_, plan) = plan_for(stack, global)?;
     // Files are checked on an engine, whatever hosts the lab runs on.
     let choice = crate::driver::Choice {

@@ -10,9 +10,20 @@
 //!   a config file changed and its service reloaded the way the lab's
 //!   supervisor does it, or the database told to stop — and waited for
 //!   until it shows.
+//! - `file.rs`: exercise files — a stack, a text for the learner, the
+//!   faults (or a pool each learner draws from), the checks that grade —
+//!   read with positions; the exercises shipped in `exercises/`.
+//! - `record.rs`: an exercise started on a lab (its faults injected in
+//!   order) and recorded in the lab's state, with each server's host as
+//!   it was, so that a lab re-made since is told from one repaired.
+//! - `grade.rs`: the exercise's checks graded from verify's claims, each
+//!   unfixed one with its claim's hint.
 //!
-//! This module stands on `topology`, `render` and `driver`; nothing under
-//! them knows of it.
+//! This module stands on `stack`, `topology`, `render`, `driver`, `lab`
+//! and `verify`; nothing under them knows of it, and `class` stands on it.
 
 pub mod faults;
+pub mod file;
+pub mod grade;
 pub mod inject;
+pub mod record;
