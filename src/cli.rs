@@ -548,12 +548,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the JSON Schema of the stack file format.
+    /// Print the JSON Schema of the stack file format (or of exercises).
     ///
     /// Point your editor at it for completion and checking, e.g. with
     /// `# yaml-language-server: $schema=stack.schema.json` atop a stack.
-    #[command(after_help = "Example: infractl schema > stack.schema.json")]
-    Schema,
+    #[command(
+        after_help = "Example: infractl schema > stack.schema.json\n         infractl schema --exercise > exercise.schema.json"
+    )]
+    Schema {
+        /// The schema of exercise files instead.
+        #[arg(long)]
+        exercise: bool,
+    },
     /// Build or show the node image every server runs.
     #[command(subcommand, after_help = "Example: infractl image show")]
     Image(ImageCommand),

@@ -216,7 +216,7 @@ async fn run(
         Command::Validate { stack, json } => {
             commands::validate::run(&stack, json, global, progress.clone(), stdout).await
         }
-        Command::Schema => commands::schema::run(stdout),
+        Command::Schema { exercise } => commands::schema::run(exercise, stdout),
         Command::Up(args) => commands::exercise::up_any(&args, global, p, stdout).await,
         Command::Down(args) => commands::down::run(&args, global, stdout).await,
         Command::Status {

@@ -130,3 +130,70 @@ fn the_schema_refuses_what_the_loader_refuses_for_its_shape() {
         );
     }
 }
+
+/// A validator of the exercises' schema (`infractl schema --exercise`).
+fn exercise_validator() -> (jsonschema::Validator, String) {
+    let out = Test::new().args(&["schema", "--exercise"]).run().code(0);
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let v = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    (v, out.stdout)
+}
+
+#[test]
+fn the_exercise_schema_is_current_and_the_shipped_exercises_pass_it() {
+    let (v, printed) = exercise_validator();
+    let path = root().join(infractl::commands::schema::EXERCISE_FILE);
+    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &printed).unwrap();
+    }
+    let file = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        file == printed,
+        "exercise.schema.json differs from `infractl schema --exercise` (UPDATE_GOLDEN=1 rewrites it)"
+    );
+    let dir = root().join("exercises");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l == "# yaml-language-server: $schema=../exercise.schema.json"),
+            "{} names no schema",
+            path.display()
+        );
+        let errs = errors(&v, &text);
+        assert!(errs.is_empty(), "{}: {errs:#?}", path.display());
+        n += 1;
+    }
+    assert!(n >= 2, "{n} exercises shipped");
+}
+
+#[test]
+fn the_exercise_schema_refuses_what_the_loader_refuses_for_its_shape() {
+    let (v, _) = exercise_validator();
+    let head = "stack: task1\ntitle: t\ntext: x\n";
+    for (yaml, why) in [
+        (format!("{head}faults: [no-such-fault]\n"), "a fault of no catalogue"),
+        (
+            format!("{head}faults: [haproxy-check-404]\npool: {{ faults: [replication-stopped], draw: 1 }}\n"),
+            "both faults and a pool",
+        ),
+        (head.to_string(), "neither faults nor a pool"),
+        (format!("{head}faults: [haproxy-check-404]\nhint: x\n"), "an unknown key"),
+        (
+            format!("{head}pool: {{ faults: [haproxy-check-404], draw: 0 }}\n"),
+            "a draw of none",
+        ),
+        ("title: t\ntext: x\nfaults: [haproxy-check-404]\n".to_string(), "no stack"),
+    ] {
+        assert!(!errors(&v, &yaml).is_empty(), "{why} passed the schema:\n{yaml}");
+        let t = Test::new();
+        t.file("e.yaml", &yaml);
+        let refused = t.run_args(&["validate", "e.yaml"]);
+        assert_eq!(refused.code, 2, "{why}: the loader took it:\n{yaml}\n{}", refused.stderr);
+    }
+    let good =
+        format!("{head}pool: {{ faults: [haproxy-check-404, replication-stopped], draw: 1 }}\n");
+    assert_eq!(errors(&v, &good), Vec::<String>::new());
+}

@@ -104,8 +104,46 @@ fn overlay(s: &Value, defs: &Map<String, Value>, out: &mut Map<String, Value>) -
     Value::Object(o)
 }
 
-pub fn run(out: &mut dyn Write) -> Result<i32> {
-    emit_json(out, &schema())?;
+/// Where the repository keeps the exercises' schema.
+pub const EXERCISE_FILE: &str = "exercise.schema.json";
+
+/// The JSON Schema of exercise files.
+pub fn exercise_schema() -> Value {
+    let generated = schemars::schema_for!(crate::exercise::file::ExerciseFile);
+    let mut v = serde_json::to_value(generated).expect("schema serializes");
+    // One of `faults` or `pool`, as the loader says; a fault is one of
+    // the catalogue's.
+    let names: Vec<&str> = crate::exercise::faults::FAULTS
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    let fault = json!({ "enum": names });
+    if let Value::Object(o) = &mut v {
+        o.insert(
+            "oneOf".into(),
+            json!([{ "required": ["faults"] }, { "required": ["pool"] }]),
+        );
+    }
+    for at in [
+        "/properties/faults/items",
+        "/$defs/PoolFile/properties/faults/items",
+    ] {
+        if let Some(items) = v.pointer_mut(at) {
+            *items = fault.clone();
+        }
+    }
+    v
+}
+
+pub fn run(exercise: bool, out: &mut dyn Write) -> Result<i32> {
+    emit_json(
+        out,
+        &if exercise {
+            exercise_schema()
+        } else {
+            schema()
+        },
+    )?;
     Ok(0)
 }
 

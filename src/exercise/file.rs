@@ -39,26 +39,45 @@ const EXERCISE: Kind = Kind {
     keys: "`stack`, `title`, `text` and `faults` (or `pool`)",
 };
 
-/// An exercise file as written.
-#[derive(Debug, Deserialize)]
+/// An infractl exercise: a stack brought up with faults for the learner
+/// to find and repair on the servers themselves, graded by `infractl
+/// check` and `class verify`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ExerciseFile {
+#[schemars(title = "infractl exercise")]
+pub struct ExerciseFile {
+    /// The exercise's name (default: the file's name without `.yaml`).
     name: Option<String>,
+    /// The stack the learner gets: a built-in name, or a path from this
+    /// file's folder.
     stack: String,
+    /// One line, shown above the text.
     title: String,
+    /// For the learner, in Markdown: the symptom, never the answer.
     text: String,
+    /// Faults of the catalogue (`infractl inject --list`), injected in
+    /// order. One of `faults` or `pool`.
     faults: Option<Vec<String>>,
+    /// Faults each learner draws from, seeded by class and student.
     pool: Option<PoolFile>,
+    /// The verify claim groups that grade (default: the claims the drawn
+    /// faults break every time).
     #[serde(default)]
     checks: Vec<String>,
+    /// Whether a lab re-made by `infractl up` since the faults were set
+    /// still counts.
     #[serde(default)]
     allow_reset: bool,
 }
 
-#[derive(Debug, Deserialize)]
+/// A pool of faults: each learner draws `draw` of them.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PoolFile {
+    /// Faults of the catalogue.
     faults: Vec<String>,
+    /// How many each learner gets.
+    #[schemars(range(min = 1))]
     draw: usize,
 }
 
