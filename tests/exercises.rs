@@ -150,6 +150,7 @@ fn a_class_set_an_exercise_draws_grades_and_sees_a_reset() {
         ben.stdout
     );
     assert!(!ben.stdout.contains(plans[1].fault), "{}", ben.stdout);
+    in_the_portal(&t, plans[1].fault);
 
     // Cat's lab taken down and brought up again: new servers, nothing
     // injected again, and the attempt does not count.
@@ -169,4 +170,53 @@ fn a_class_set_an_exercise_draws_grades_and_sees_a_reset() {
         .code(1)
         .stdout_has("The lab was reset (infractl up re-made its servers:")
         .stdout_has("this attempt does not count");
+}
+
+/// The exercise on each learner's page in the portal: its title and
+/// text, and its check (ann's fixed, ben's not yet with a hint, never the
+/// fault's name); ben's cookie checks nothing of ann's lab.
+fn in_the_portal(t: &Test, bens_fault: &str) {
+    let serve = crate::portal::Serve::start(t);
+    let links = crate::portal_faults::links(t, "it-ex.yaml", &serve.base, &[]);
+    let token = |who: &str| links[who].rsplit('/').next().expect("a token").to_string();
+    let curl = |method: &str, path: &str, who: &str| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-m", "120", "-X", method, "-w", "\n%{http_code}"])
+            .args(["-b", &format!("infractl_portal={}", token(who))])
+            .arg(format!("{}{path}", serve.base))
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').expect("a status");
+        (code.to_string(), body.to_string())
+    };
+    let (code, page) = curl("GET", "/lab/it-ex-ann", "ann");
+    assert_eq!(code, "200", "{page}");
+    assert!(
+        page.contains("data-tab=\"exercise\"") && page.contains("Check my repair"),
+        "{page}"
+    );
+    let (code, ann) = curl("POST", "/lab/it-ex-ann/check", "ann");
+    assert_eq!(code, "200", "{ann}");
+    let ann: serde_json::Value = serde_json::from_str(&ann).expect("JSON");
+    assert_eq!(
+        (ann["ok"].as_bool(), ann["counts"].as_bool()),
+        (Some(true), Some(true)),
+        "{ann}"
+    );
+    let (code, ben) = curl("POST", "/lab/it-ex-ben/check", "ben");
+    assert_eq!(code, "200", "{ben}");
+    assert!(!ben.contains(bens_fault), "{ben}");
+    let ben: serde_json::Value = serde_json::from_str(&ben).expect("JSON");
+    assert_eq!(ben["ok"].as_bool(), Some(false), "{ben}");
+    assert!(
+        ben["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .any(|c| c["fixed"] == false && c["hint"].as_str().is_some_and(|h| !h.is_empty())),
+        "{ben}"
+    );
+    let (code, _) = curl("POST", "/lab/it-ex-ann/check", "ben");
+    assert_eq!(code, "404", "ben's cookie on ann's check");
 }

@@ -16,6 +16,7 @@ pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod class;
+pub mod exercise;
 pub mod live;
 pub mod monitor;
 pub mod operator;
@@ -186,6 +187,7 @@ pub fn router(portal: Portal) -> Router {
         .merge(actions::router())
         .merge(class::router())
         .merge(monitor::router())
+        .merge(exercise::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .with_state(portal)
 }

@@ -184,6 +184,7 @@ async fn lab_page(
         &lab.plan.servers.iter().map(|s| &s.name).collect::<Vec<_>>(),
     );
     c.insert("diagram", &crate::diagram::svg(&model));
+    c.insert("exercise", &super::exercise::shown(&portal, &access.lab));
     c.insert(
         "monitoring",
         &lab.topo

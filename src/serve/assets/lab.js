@@ -230,6 +230,41 @@ $("#verify-run").addEventListener("click", async () => {
   }
 });
 
+// The exercise's own check: each check fixed or not yet, with where to
+// look for one that is not.
+if ($("#check-run")) $("#check-run").addEventListener("click", async () => {
+  const button = $("#check-run");
+  button.disabled = true;
+  $("#check-sum").textContent = "checking…";
+  try {
+    const r = await post("/check");
+    let sum = r.fixed + " of " + r.total + " fixed";
+    if (!r.counts) sum += " — the lab was reset (its servers were made anew): this attempt does not count";
+    else if (r.ok) sum += ": every check is fixed, well done";
+    $("#check-sum").textContent = sum;
+    const table = $("#check");
+    table.textContent = "";
+    for (const c of r.checks) {
+      const tr = table.insertRow();
+      const what = tr.insertCell();
+      what.textContent = c.check;
+      if (c.hint) {
+        const hint = document.createElement("span");
+        hint.className = "hint";
+        hint.textContent = "hint: " + c.hint;
+        what.appendChild(hint);
+      }
+      const mark = tr.insertCell();
+      mark.textContent = c.fixed ? "fixed" : "not yet";
+      mark.className = c.fixed ? "pass" : "fail";
+    }
+  } catch (err) {
+    $("#check-sum").textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+});
+
 $("#reset").addEventListener("click", async () => {
   if (!confirm("Reset the whole lab? Every server is made anew, as new: what you changed on them is lost.")) return;
   const button = $("#reset");
