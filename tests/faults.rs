@@ -251,10 +251,10 @@ fn a_fault_that_does_not_apply_or_does_not_exist_is_refused() {
         .code(2)
         .stderr_has("<FAULT>");
     Test::new()
-        .args(&["inject", "--list", "task2"])
+        .args(&["inject", "--list", "task3"])
         .run()
         .code(0)
         .stdout_has(
-            "0 of 4 faults apply to `task2`. Not yet for `task2`: the stack has monitoring",
+            "0 of 8 faults apply to `task3`. Not yet for `task3`: the stack has a virtual IP",
         );
 }

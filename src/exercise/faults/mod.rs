@@ -243,7 +243,7 @@ pub const FAULTS: &[Fault] = &[
     },
     Fault {
         name: "ufw-blocks-https",
-        what: "the load balancer's firewall denies HTTPS (`ufw deny 443/tcp`): the site's HTTP redirect still answers, HTTPS never does",
+        what: "the load balancer's firewall rejects HTTPS (`ufw reject 443/tcp`): the site's HTTP redirect still answers, HTTPS never does",
         hits: "a load balancer with a firewall, on a site served over HTTPS",
         kind: Kind::UfwHttps,
     },

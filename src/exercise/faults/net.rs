@@ -25,8 +25,9 @@ pub(super) fn firewalled_balancers(topo: &Topology) -> Vec<String> {
         .collect()
 }
 
-/// (f) `ufw deny` on the site's HTTPS port of `lb`: the rule that allowed
-/// it now denies it.
+/// (f) `ufw reject` on the site's HTTPS port of `lb`: the rule that
+/// allowed it now refuses it (a refusal, at once: a dropped connection
+/// would make each of verify's requests wait out its timeout).
 pub(super) fn ufw_https(topo: &Topology, lb: &str) -> Breakage {
     let port = topo.site_port();
     let mut breaks = through_site(topo, None);
@@ -39,13 +40,13 @@ pub(super) fn ufw_https(topo: &Topology, lb: &str) -> Breakage {
         server: lb.into(),
         on: lb.into(),
         what: format!(
-            "`ufw deny {port}/tcp` on {lb}: the rule that let anyone reach the site over HTTPS now denies it; HTTP still answers (its redirect to HTTPS), every HTTPS connection times out"
+            "`ufw reject {port}/tcp` on {lb}: the rule that let anyone reach the site over HTTPS now rejects it; HTTP still answers (its redirect to HTTPS), every HTTPS connection is refused"
         ),
         breaks,
         repair: Repair {
             server: lb.into(),
             text: format!(
-                "On {lb}, `ufw status numbered` shows {port}/tcp DENY where the site needs ALLOW; allow it again (ufw updates the rule in place), with its comment, and `ufw status` shows {port}/tcp ALLOW Anywhere."
+                "On {lb}, `ufw status numbered` shows {port}/tcp REJECT where the site needs ALLOW; allow it again (ufw updates the rule in place), with its comment, and `ufw status` shows {port}/tcp ALLOW Anywhere."
             ),
             commands: vec![
                 "ufw status numbered".into(),
@@ -55,11 +56,11 @@ pub(super) fn ufw_https(topo: &Topology, lb: &str) -> Breakage {
         shows: Symptom {
             server: lb.into(),
             script: format!(
-                "s=$(ufw status | grep -E '^{port}/tcp +'); case $s in *DENY*) echo yes ;; *ALLOW*) echo no ;; *) echo none ;; esac"
+                "s=$(ufw status | grep -E '^{port}/tcp +'); case $s in *REJECT*) echo yes ;; *ALLOW*) echo no ;; *) echo none ;; esac"
             ),
         },
         change: Change::Run {
-            script: format!("ufw deny {port}/tcp"),
+            script: format!("ufw reject {port}/tcp"),
         },
         alerts: None,
     }
@@ -218,7 +219,7 @@ mod tests {
         assert_eq!(
             b.change,
             Change::Run {
-                script: "ufw deny 443/tcp".into()
+                script: "ufw reject 443/tcp".into()
             }
         );
         assert!(b.repair.commands[1].starts_with("ufw allow 443/tcp comment "));

@@ -3,8 +3,8 @@
 //! backend list, and the application's database password wrong.
 
 use super::{
-    balancer, balancing, reload, through_site, undo, verified_hop, Breakage, Change, ClaimRef,
-    Edit, Repair, Symptom,
+    balancer, balancing, reload, through_site, undo, verified_hop, Breakage, Change, Edit, Repair,
+    Symptom,
 };
 use crate::topology::Topology;
 
@@ -227,12 +227,8 @@ pub(super) fn db_password(topo: &Topology, web: &str) -> Breakage {
     };
     let alone = entry.iter().all(|w| w == web);
     let when = format!("when round robin sends its request to {web}");
-    // The home page is nginx's and the application's own, without the
-    // database: only what reads or writes rows fails.
-    let breaks: Vec<ClaimRef> = through_site(topo, (!alone).then_some(when.as_str()))
-        .into_iter()
-        .filter(|c| c.group != "public" && !c.words.contains("certificate chain"))
-        .collect();
+    // Each request through the site that round robin sends to `web`.
+    let breaks = through_site(topo, (!alone).then_some(when.as_str()));
     let others: Vec<String> = entry.iter().filter(|w| *w != web).cloned().collect();
     let source = match others.first() {
         Some(o) => format!("{o}'s {path} has the right one"),
