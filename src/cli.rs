@@ -365,9 +365,12 @@ pub enum Command {
     /// Inject a fault into a running lab, for learners to find and fix.
     ///
     /// For instructors. The fault comes from the catalogue (`--list`): a
-    /// config file changed on a server and its service reloaded, or the
-    /// database's replication stopped, as a slip on the server itself
-    /// would leave it. Prints what it broke (not for learners), the claims
+    /// config file changed on a server and its service reloaded, the
+    /// database's replication stopped, a firewall rule or a DNS record
+    /// changed, as a slip on the server itself would leave it. On a
+    /// monitored lab it waits until the lab's own alerts for the fault
+    /// fire (within a bound read from the rules). Prints what it broke
+    /// (not for learners), the claims
     /// of `infractl verify` that now fail, and the answer key: the repair
     /// a learner makes on the server, never a new `up`. Which server it
     /// hits is drawn with --seed (the same seed, the same server). A fault

@@ -134,6 +134,31 @@ fn text(i: &Injected, lab: &str) -> String {
     for c in &b.repair.commands {
         t.push_str(&format!("    {c}\n"));
     }
+    if let Some(a) = &b.alerts {
+        t.push('\n');
+        t.push_str(&alerts_text(a, i.fired_after_s));
+    }
+    t
+}
+
+/// The alerts a fault fires on a monitored lab, and their bounds.
+fn alerts_text(a: &faults::Alerts, fired: Option<f64>) -> String {
+    let mut t = match fired {
+        Some(s) => format!(
+            "The lab's alerts fired: {} after {s:.1} s (bound {} s: the longest `for:` of their rules on {}, a scrape, an evaluation and a probe, and a margin).\n",
+            a.fire.join(", "),
+            a.fire_within_s,
+            a.server
+        ),
+        None => "No alert of the lab fires for it surely.\n".to_string(),
+    };
+    if let Some(w) = &a.when {
+        t.push_str(&format!("One may fire {w}.\n"));
+    }
+    t.push_str(&format!(
+        "After the repair, nothing is pending or firing within {} s (the longest range a rule looks back over, a scrape, an evaluation, and a margin).\n",
+        a.resolve_within_s
+    ));
     t
 }
 

@@ -2,12 +2,15 @@
 //! driver: a config file read from the server, edited and put back whole
 //! (its mode and owner as the plan has them), its service reloaded the
 //! way the lab's supervisor reloads it; or replication stopped and the
-//! primary written to. Then waited for until it shows, so that a
-//! `verify` right after sees it.
+//! primary written to; or a script run (a firewall rule, a zone changed
+//! and reloaded). Then waited for until it shows, and on a monitored
+//! stack until the lab's own alerts for it fire (within the bound the
+//! fault reads from the rules), so that a `verify` right after sees it
+//! all.
 
 use std::time::Instant;
 
-use super::faults::{apply, Breakage, Change, Edit, Fault, Symptom};
+use super::faults::{apply, Alerts, Breakage, Change, Edit, Fault, Symptom};
 use crate::driver::Driver;
 use crate::error::{Error, Result};
 use crate::render::plan::{sha256_hex, FileSpec, Plan};
@@ -25,6 +28,15 @@ pub struct Injected {
     pub breakage: Breakage,
     /// Seconds from the change until the fault showed.
     pub shown_after_s: f64,
+    /// Seconds from the change until its alerts fired (none to wait for:
+    /// absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fired_after_s: Option<f64>,
+}
+
+/// Seconds since `t`, to a tenth.
+fn since(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 10.0).round() / 10.0
 }
 
 /// A marker no other injection's rows hold: this process's, now.
@@ -61,6 +73,9 @@ pub async fn inject(
             rows,
             marker,
         } => stop_replica(driver, &b.on, primary, *rows, marker).await?,
+        Change::Run { script } => {
+            run(driver, &b.on, script, &format!("injecting {}", b.fault)).await?;
+        }
     }
     let (shown, last) = wait_for(driver, &b.shows, "yes", SHOW_BOUND_S).await?;
     if !shown {
@@ -73,10 +88,50 @@ pub async fn inject(
             plan.stack, b.on
         )));
     }
+    let shown_after_s = since(t);
+    let fired_after_s = match &b.alerts {
+        Some(a) if !a.fire.is_empty() => Some(fired(driver, topo, &b, a, t).await?),
+        _ => None,
+    };
     Ok(Injected {
-        shown_after_s: (t.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        shown_after_s,
+        fired_after_s,
         breakage: b,
     })
+}
+
+/// Waits until every alert of `a` fires, within its bound; the seconds
+/// since `t` when they did.
+async fn fired(
+    driver: &dyn Driver,
+    topo: &Topology,
+    b: &Breakage,
+    a: &Alerts,
+    t: Instant,
+) -> Result<f64> {
+    let bound = std::time::Duration::from_secs(a.fire_within_s.into());
+    let (now, all) = crate::alerts::watch(driver, topo, bound, |f| {
+        a.fire.iter().all(|want| f.iter().any(|x| x.alert == *want))
+    })
+    .await?;
+    if !all {
+        let seen: Vec<&str> = now.iter().map(|f| f.alert.as_str()).collect();
+        return Err(Error::failure(format!(
+            "fault `{}` shows on {}, but the lab's alerts for it ({}) did not all fire within {} s (firing: {})",
+            b.fault,
+            b.on,
+            a.fire.join(", "),
+            a.fire_within_s,
+            if seen.is_empty() { "none".into() } else { seen.join(", ") }
+        ))
+        .with_hint(format!(
+            "`infractl alerts {}` says what fires; the rules are in {} on {}",
+            topo.stack.name,
+            crate::components::prometheus::ALERTS,
+            a.server
+        )));
+    }
+    Ok(since(t))
 }
 
 /// Runs `script` on `server`; its output, or an error saying what failed.

@@ -8,8 +8,33 @@
 //! Which server a fault hits is drawn from a seed ([`pick`]), the same
 //! seed always drawing the same server, so that a class can later give
 //! each learner a draw of their own.
+//!
+//! On a monitored stack a fault's alerts are timed claims: the lab's own
+//! rules fire some time after it (their `for:`, a scrape, an evaluation).
+//! A fault says which alerts it surely fires, and within what bound, read
+//! from the rules as rendered; `inject` waits until they fire, so `verify`
+//! right after fails the quiet lab's claim on every run. A fault whose
+//! alerts depend on traffic (a 5xx rate over a minute) says so in the
+//! claim's `when`. After the repair, the alerts resolve within a bound of
+//! their own ([`Alerts::resolve_within_s`]).
+//!
+//! One file per family, this one the catalogue's core:
+//! - `web.rs`: nginx and HAProxy (an upstream's port, the health check, a
+//!   backend left out) and the application's database password;
+//! - `db.rs`: replication stopped;
+//! - `net.rs`: the firewall (443 blocked) and DNS (`www` elsewhere);
+//! - `monitoring.rs`: Prometheus scraping the wrong port, and the alerts
+//!   a fault fires on a monitored stack, with their bounds.
 
 use serde::Serialize;
+
+mod db;
+mod monitoring;
+mod net;
+mod web;
+
+pub use db::ROWS_BEHIND;
+pub use monitoring::Alerts;
 
 use crate::components::ToProve;
 use crate::error::{did_you_mean, Error, Result};
@@ -47,8 +72,8 @@ impl ClaimRef {
 }
 
 /// Lines of a config file changed: each line whose text (indentation
-/// aside) begins with `from` begins with `to` instead; at least one line
-/// must.
+/// aside) begins with `from`, and not already with `to`, begins with `to`
+/// instead; at least one line must.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     pub from: String,
@@ -62,6 +87,11 @@ pub fn apply(conf: &str, edits: &[Edit]) -> std::result::Result<String, String> 
         let mut found = false;
         for line in lines.iter_mut() {
             let body = line.trim_start();
+            // A line already changed is not changed twice (`to` may begin
+            // with `from`: a prefix put before a value).
+            if body.starts_with(&e.to) {
+                continue;
+            }
             if let Some(rest) = body.strip_prefix(&e.from) {
                 let indent = &line[..line.len() - body.len()];
                 *line = format!("{indent}{}{rest}", e.to);
@@ -100,6 +130,9 @@ pub enum Change {
         service: &'static str,
         edits: Vec<Edit>,
     },
+    /// A shell script run on the server (a firewall rule, a zone changed
+    /// and reloaded).
+    Run { script: String },
     /// Replication stopped on the replica, then `rows` rows written on
     /// `primary`, each holding `marker`: the replica falls behind.
     StopReplica {
@@ -143,6 +176,10 @@ pub struct Breakage {
     pub shows: Symptom,
     /// What is broken, in the instructor's words.
     pub what: String,
+    /// On a monitored stack: the alerts it fires, and within what bounds
+    /// they fire and resolve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Alerts>,
     #[serde(skip)]
     pub change: Change,
 }
@@ -154,6 +191,10 @@ enum Kind {
     Check404,
     LeftOut,
     ReplicaStopped,
+    DbPassword,
+    UfwHttps,
+    DnsWww,
+    WrongScrape,
 }
 
 /// A fault of the catalogue.
@@ -194,6 +235,30 @@ pub const FAULTS: &[Fault] = &[
         hits: "a database replica",
         kind: Kind::ReplicaStopped,
     },
+    Fault {
+        name: "app-db-password-wrong",
+        what: "the application's database password on a web server is wrong: it answers 503 to everything that reads or writes rows, while its home page loads",
+        hits: "a server running the application",
+        kind: Kind::DbPassword,
+    },
+    Fault {
+        name: "ufw-blocks-https",
+        what: "the load balancer's firewall rejects HTTPS (`ufw reject 443/tcp`): the site's HTTP redirect still answers, HTTPS never does",
+        hits: "a load balancer with a firewall, on a site served over HTTPS",
+        kind: Kind::UfwHttps,
+    },
+    Fault {
+        name: "dns-www-wrong",
+        what: "the A record for `www` points at 127.0.0.1 (serial bumped, zone reloaded): every user's browser asks their own computer; the site itself is fine",
+        hits: "the primary DNS server, where `www` is an A record",
+        kind: Kind::DnsWww,
+    },
+    Fault {
+        name: "prometheus-wrong-port",
+        what: "Prometheus scrapes a web server's nginx exporter on the node exporter's port: the target is up and no alert fires, but its requests are never counted (monitoring blind)",
+        hits: "the web server whose request rate monitoring claims",
+        kind: Kind::WrongScrape,
+    },
 ];
 
 /// The fault named `name`; a usage error naming the catalogue (and the
@@ -226,13 +291,10 @@ pub enum Fit {
 }
 
 /// Why the catalogue does not state yet what a fault breaks on `topo`:
-/// its monitoring's alerts and its failover are claims that depend on
-/// when verify runs after the fault.
+/// its failover is a claim that kills the active load balancer, and
+/// which of two a fault hits decides what fails.
 pub fn not_yet(topo: &Topology) -> Option<String> {
     let mut what = Vec::new();
-    if topo.with_role(Role::Monitoring).next().is_some() {
-        what.push("monitoring (its alerts fire some time after a fault)");
-    }
     if !topo.vips.is_empty() {
         what.push("a virtual IP (its failover claim kills the active load balancer)");
     }
@@ -254,7 +316,7 @@ pub fn pick<'a>(fault: &str, servers: &'a [String], seed: u64) -> Option<&'a Str
 }
 
 /// The first load balancer and the web servers it balances over.
-fn balancer(topo: &Topology) -> Option<(String, Vec<String>)> {
+pub(crate) fn balancer(topo: &Topology) -> Option<(String, Vec<String>)> {
     topo.with_role(Role::LoadBalancer)
         .next()
         .map(|n| (n.name.clone(), n.backends.clone()))
@@ -284,6 +346,13 @@ impl Fault {
                 .with_role(Role::DbReplica)
                 .map(|n| n.name.clone())
                 .collect(),
+            Kind::DbPassword => topo.with_role(Role::App).map(|n| n.name.clone()).collect(),
+            Kind::UfwHttps => net::firewalled_balancers(topo),
+            Kind::DnsWww => net::www_zone(topo).into_iter().collect(),
+            Kind::WrongScrape => monitoring::counted(topo)
+                .map(|(web, _)| web)
+                .into_iter()
+                .collect(),
         };
         if servers.is_empty() {
             Fit::Nothing
@@ -310,21 +379,46 @@ impl Fault {
                     "the catalogue does not state yet what fault `{}` breaks on stack `{}`: {why}",
                     self.name, topo.stack.name
                 ))
-                .with_hint("the faults apply to stacks like task0 and task1 so far"))
+                .with_hint("the faults apply to stacks like task0, task1 and task2 so far"))
             }
         };
         let server = pick(self.name, &servers, seed)
             .expect("a fitting fault has servers")
             .clone();
         let mut b = match self.kind {
-            Kind::UpstreamPort => upstream_port(topo, &server),
-            Kind::Check404 => check_404(topo, &server),
-            Kind::LeftOut => left_out(topo, &server),
-            Kind::ReplicaStopped => replica_stopped(topo, &server, marker),
+            Kind::UpstreamPort => web::upstream_port(topo, &server),
+            Kind::Check404 => web::check_404(topo, &server),
+            Kind::LeftOut => web::left_out(topo, &server),
+            Kind::ReplicaStopped => db::replica_stopped(topo, &server, marker),
+            Kind::DbPassword => web::db_password(topo, &server),
+            Kind::UfwHttps => net::ufw_https(topo, &server),
+            Kind::DnsWww => net::dns_www(topo, &server),
+            Kind::WrongScrape => monitoring::wrong_scrape(topo, &server),
         };
         b.fault = self.name;
         b.seed = seed;
+        let (fire, when) = self.timed(&server);
+        b.alerts = monitoring::alerts(topo, fire, when.as_deref());
+        b.breaks
+            .extend(b.alerts.as_ref().and_then(monitoring::quiet_claim));
         Ok(b)
+    }
+
+    /// On a monitored stack, the lab's alerts this fault surely fires
+    /// (hitting `server`), and when traffic may fire one more.
+    fn timed(&self, server: &str) -> (&'static [&'static str], Option<String>) {
+        let errors = || {
+            Some(format!(
+                "when SiteErrors fires: more than 5 % of the site's answers over a minute are 5xx, each request round robin sends to {server} among them (verify's own too)"
+            ))
+        };
+        match self.kind {
+            Kind::Check404 => (&["BackendDown", "SiteDown", "SiteErrors"], None),
+            Kind::ReplicaStopped => (&["ReplicationStopped"], None),
+            Kind::UfwHttps => (&["SiteDown"], None),
+            Kind::UpstreamPort | Kind::DbPassword => (&[], errors()),
+            Kind::LeftOut | Kind::DnsWww | Kind::WrongScrape => (&[], None),
+        }
     }
 }
 
@@ -419,255 +513,8 @@ fn verified_hop(topo: &Topology, lb: &str, web: &str) -> Option<ClaimRef> {
 pub fn reload(service: &str) -> String {
     match service {
         "nginx" => "nginx -s reload".into(),
+        "app" | "prometheus" => format!("{} signal {service} HUP", crate::render::supervise::SVC),
         _ => format!("{} signal {service} USR2", crate::render::supervise::SVC),
-    }
-}
-
-/// A port near `right` that no component of `servers` listens on.
-fn wrong_port(topo: &Topology, servers: &[&str], right: u16) -> u16 {
-    let tls = topo.tls();
-    let mut used: Vec<u16> = vec![crate::components::nginx::STATUS_PORT, 22];
-    for s in servers {
-        let comps = &topo.server(s).components;
-        for c in comps {
-            used.extend(c.ports(comps, tls).into_iter().map(|(p, _)| p));
-        }
-    }
-    (right.saturating_add(1)..u16::MAX)
-        .find(|p| !used.contains(p))
-        .unwrap_or(1)
-}
-
-/// (a) Every upstream of `web`'s nginx on a port nothing listens on.
-fn upstream_port(topo: &Topology, web: &str) -> Breakage {
-    let node = topo.node(web);
-    let mut edits = Vec::new();
-    let mut seen = Vec::new();
-    for app in &node.upstreams {
-        let addr = if app == web {
-            "127.0.0.1".to_string()
-        } else {
-            topo.addr(web, app).to_string()
-        };
-        let right = topo.app_port(app);
-        let wrong = wrong_port(topo, &[web, app.as_str()], right);
-        seen.push(format!(
-            "{addr}:{wrong} (the application listens on {right})"
-        ));
-        edits.push(Edit {
-            from: format!("server {addr}:{right} "),
-            to: format!("server {addr}:{wrong} "),
-        });
-    }
-    let path = "/etc/nginx/nginx.conf";
-    let entry = match balancer(topo) {
-        Some((_, backends)) => backends,
-        None => topo.entry().iter().map(|n| n.name.clone()).collect(),
-    };
-    let alone = entry.iter().all(|w| w == web);
-    let when = format!("when round robin sends its request to {web}");
-    let mut breaks = through_site(topo, (!alone).then_some(when.as_str()));
-    if let Some((lb, backends)) = balancer(topo) {
-        if backends.iter().any(|b| b == web) {
-            breaks.push(balancing());
-        }
-        breaks.extend(verified_hop(topo, &lb, web));
-    }
-    let mut commands: Vec<String> = edits.iter().map(|e| undo(e, path)).collect();
-    commands.push("nginx -t".into());
-    commands.push(reload("nginx"));
-    Breakage {
-        fault: "",
-        seed: 0,
-        server: web.into(),
-        on: web.into(),
-        what: format!(
-            "nginx on {web} sends the application's requests to {}: every page it serves is 502 Bad Gateway, while its health check (/nginx-health, answered by nginx itself) still passes",
-            seen.join(", ")
-        ),
-        breaks,
-        repair: Repair {
-            server: web.into(),
-            text: format!(
-                "On {web}, put the application's port back in the `upstream app` block of {path} (the port `ss -ltn` shows the application listening on), check the file with `nginx -t` and reload nginx."
-            ),
-            commands,
-        },
-        shows: upstream_symptom(topo, web),
-        change: Change::Edit {
-            path,
-            service: "nginx",
-            edits,
-        },
-    }
-}
-
-/// Whether `web`'s nginx answers the page with 502 (`yes`) or 200 (`no`),
-/// asked once no worker of an earlier configuration is left.
-fn upstream_symptom(topo: &Topology, web: &str) -> Symptom {
-    let scheme = if topo.web_tls() { "https" } else { "http" };
-    let port = topo.web_port(web);
-    Symptom {
-        server: web.into(),
-        script: format!(
-            "if pgrep -f 'nginx: worker process is shutting dow[n]' >/dev/null; then echo reloading; else \
-             c=$(curl -sk -o /dev/null -w '%{{http_code}}' {scheme}://127.0.0.1:{port}/api/info); \
-             case $c in 502) echo yes ;; 200) echo no ;; *) echo \"$c\" ;; esac; fi"
-        ),
-    }
-}
-
-/// HAProxy's stats as `name state` lines, one per server of backend `web`.
-fn stats_lines(topo: &Topology, lb: &str) -> String {
-    let port = topo
-        .server(lb)
-        .get::<crate::components::haproxy::Options>()
-        .map(|o| o.stats_port.get())
-        .unwrap_or(8404);
-    format!(
-        "curl -fsS 'http://127.0.0.1:{port}/stats;csv' | awk -F, '$1 == \"web\" && $2 != \"BACKEND\" && $2 != \"FRONTEND\" {{ print $2, $18 }}'"
-    )
-}
-
-/// (b) HAProxy's health check on a path that answers 404.
-fn check_404(topo: &Topology, lb: &str) -> Breakage {
-    let path = crate::components::haproxy::CONF;
-    let edits = vec![Edit {
-        from: "option httpchk GET /nginx-health".into(),
-        to: "option httpchk GET /health".into(),
-    }];
-    let backends = topo.node(lb).backends.clone();
-    let mut breaks = through_site(topo, None);
-    breaks.push(balancing());
-    let mut commands: Vec<String> = edits.iter().map(|e| undo(e, path)).collect();
-    commands.push(format!("haproxy -c -q -f {path}"));
-    commands.push(reload("haproxy"));
-    let stats = stats_lines(topo, lb);
-    Breakage {
-        fault: "",
-        seed: 0,
-        server: lb.into(),
-        on: lb.into(),
-        what: format!(
-            "HAProxy on {lb} checks its web servers' health with GET /health, which they answer 404: {} are all marked DOWN and the site answers 503 Service Unavailable",
-            crate::words::and_list(&backends)
-        ),
-        breaks,
-        repair: Repair {
-            server: lb.into(),
-            text: format!(
-                "On {lb}, point `option httpchk` in {path} back at the path the web servers answer 200 on (/nginx-health: `curl -i http://WEB/nginx-health` from {lb} says which), check the file with `haproxy -c` and reload HAProxy; the stats page (:8404/stats) shows the servers UP again."
-            ),
-            commands,
-        },
-        shows: Symptom {
-            server: lb.into(),
-            script: format!(
-                "s=$({stats}); if [ -z \"$s\" ]; then echo none; \
-                 elif ! echo \"$s\" | grep -qv ' DOWN$'; then echo yes; \
-                 elif ! echo \"$s\" | grep -qv ' UP$'; then echo no; else echo changing; fi"
-            ),
-        },
-        change: Change::Edit {
-            path,
-            service: "haproxy",
-            edits,
-        },
-    }
-}
-
-/// (c) `web` left out of the first load balancer's backend list.
-fn left_out(topo: &Topology, web: &str) -> Breakage {
-    let (lb, backends) = balancer(topo).expect("a load balancer, by fit");
-    let path = crate::components::haproxy::CONF;
-    let edits = vec![Edit {
-        from: format!("server {web} "),
-        to: format!("# server {web} "),
-    }];
-    let mut breaks = vec![balancing()];
-    breaks.extend(verified_hop(topo, &lb, web));
-    let mut commands: Vec<String> = edits.iter().map(|e| undo(e, path)).collect();
-    commands.push(format!("haproxy -c -q -f {path}"));
-    commands.push(reload("haproxy"));
-    let stats = stats_lines(topo, &lb);
-    let n = backends.len();
-    Breakage {
-        fault: "",
-        seed: 0,
-        server: web.into(),
-        on: lb.clone(),
-        what: format!(
-            "{web}'s line in HAProxy's backend on {lb} is commented out: the site answers, but only from the other web servers; {web} runs, healthy and idle"
-        ),
-        breaks,
-        repair: Repair {
-            server: lb.clone(),
-            text: format!(
-                "On {lb}, put {web} back in the `backend web` list of {path} (uncomment its `server` line), check the file with `haproxy -c` and reload HAProxy; the stats page lists it UP."
-            ),
-            commands,
-        },
-        shows: Symptom {
-            server: lb,
-            script: format!(
-                "s=$({stats}); if ! echo \"$s\" | grep -q '^{web} '; then echo yes; \
-                 elif [ \"$(echo \"$s\" | grep -c ' UP$')\" = {n} ]; then echo no; else echo changing; fi"
-            ),
-        },
-        change: Change::Edit {
-            path,
-            service: "haproxy",
-            edits,
-        },
-    }
-}
-
-/// How many rows are written on the primary while the replica stands still.
-pub const ROWS_BEHIND: usize = 3;
-
-/// (d) Replication stopped on `replica`, the primary written to since.
-fn replica_stopped(topo: &Topology, replica: &str, marker: &str) -> Breakage {
-    let primary = topo
-        .node(replica)
-        .replicates_from
-        .clone()
-        .expect("a replica has a primary");
-    let breaks = vec![ClaimRef::sure(
-        "replication",
-        format!("the note reaches replica {replica}"),
-    )];
-    let status = "mariadb -e 'SHOW SLAVE STATUS\\G'";
-    Breakage {
-        fault: "",
-        seed: 0,
-        server: replica.into(),
-        on: replica.into(),
-        what: format!(
-            "replication is stopped on {replica} (STOP SLAVE) and {ROWS_BEHIND} rows were written on {primary} since: {replica} serves reads without them, and every new write too"
-        ),
-        breaks,
-        repair: Repair {
-            server: replica.into(),
-            text: format!(
-                "On {replica}, `SHOW SLAVE STATUS` says Slave_IO_Running and Slave_SQL_Running: No; start replication again (`START SLAVE`): it catches up from where it stopped, the rows written on {primary} meanwhile included."
-            ),
-            commands: vec![format!("{status} | grep -E 'Running|Behind'"), "mariadb -e 'START SLAVE'".into()],
-        },
-        shows: Symptom {
-            server: replica.into(),
-            script: format!(
-                "st=$({status}); \
-                 if echo \"$st\" | grep -q 'Slave_SQL_Running: No'; then echo yes; \
-                 elif echo \"$st\" | grep -q 'Slave_IO_Running: Yes' && echo \"$st\" | grep -q 'Slave_SQL_Running: Yes' \
-                 && [ \"$(mariadb -N site -e \"SELECT COUNT(*) FROM notes WHERE text LIKE '{marker}%'\")\" = {ROWS_BEHIND} ]; then echo no; \
-                 else echo catching-up; fi"
-            ),
-        },
-        change: Change::StopReplica {
-            primary,
-            rows: ROWS_BEHIND,
-            marker: marker.into(),
-        },
     }
 }
 
@@ -702,6 +549,7 @@ mod tests {
 
     #[test]
     fn each_fault_fits_the_stacks_that_have_what_it_hits() {
+        let two = || servers(&["server-01", "server-02"]);
         assert_eq!(
             fits("task0"),
             vec![
@@ -709,25 +557,30 @@ mod tests {
                 ("haproxy-check-404", Fit::Nothing),
                 ("haproxy-backend-left-out", Fit::Nothing),
                 ("replication-stopped", Fit::Nothing),
+                ("app-db-password-wrong", servers(&["server-01"])),
+                ("ufw-blocks-https", Fit::Nothing),
+                ("dns-www-wrong", servers(&["ns"])),
+                ("prometheus-wrong-port", Fit::Nothing),
             ]
         );
-        assert_eq!(
-            fits("task1"),
-            vec![
-                (
-                    "nginx-upstream-wrong-port",
-                    servers(&["server-01", "server-02"])
-                ),
-                ("haproxy-check-404", servers(&["lb-01"])),
-                (
-                    "haproxy-backend-left-out",
-                    servers(&["server-01", "server-02"])
-                ),
-                ("replication-stopped", servers(&["server-02"])),
-            ]
-        );
-        // Monitoring's alerts and failover are timed claims: not stated yet.
-        for stack in ["task2", "task3", "task4"] {
+        let task1 = vec![
+            ("nginx-upstream-wrong-port", two()),
+            ("haproxy-check-404", servers(&["lb-01"])),
+            ("haproxy-backend-left-out", two()),
+            ("replication-stopped", servers(&["server-02"])),
+            ("app-db-password-wrong", two()),
+            ("ufw-blocks-https", Fit::Nothing),
+            ("dns-www-wrong", servers(&["ns"])),
+            ("prometheus-wrong-port", Fit::Nothing),
+        ];
+        assert_eq!(fits("task1"), task1);
+        // task2 adds a firewall on the load balancer and monitoring.
+        let mut task2 = task1;
+        task2[5].1 = servers(&["lb-01"]);
+        task2[7].1 = servers(&["server-01"]);
+        assert_eq!(fits("task2"), task2);
+        // A virtual IP's failover kills the active load balancer: not yet.
+        for stack in ["task3", "task4"] {
             for (name, fit) in fits(stack) {
                 assert!(matches!(fit, Fit::NotYet(_)), "{stack} {name}: {fit:?}");
             }
@@ -871,15 +724,17 @@ mod tests {
 
     #[test]
     fn each_edit_breaks_the_rendered_file_and_the_learner_s_sed_undoes_it() {
-        let t = topo("task1");
-        let p = plan(&t);
-        for (fault, seed) in [
-            ("nginx-upstream-wrong-port", 0),
-            ("nginx-upstream-wrong-port", 1),
-            ("haproxy-check-404", 0),
-            ("haproxy-backend-left-out", 0),
+        let (t1, t2) = (topo("task1"), topo("task2"));
+        let (p1, p2) = (plan(&t1), plan(&t2));
+        for (t, p, fault, seed) in [
+            (&t1, &p1, "nginx-upstream-wrong-port", 0),
+            (&t1, &p1, "nginx-upstream-wrong-port", 1),
+            (&t1, &p1, "haproxy-check-404", 0),
+            (&t1, &p1, "haproxy-backend-left-out", 0),
+            (&t1, &p1, "app-db-password-wrong", 0),
+            (&t2, &p2, "prometheus-wrong-port", 0),
         ] {
-            let b = find(fault).unwrap().plan(&t, seed, "m").unwrap();
+            let b = find(fault).unwrap().plan(t, seed, "m").unwrap();
             let Change::Edit {
                 path,
                 service,
@@ -888,7 +743,7 @@ mod tests {
             else {
                 panic!("{fault} edits a file")
             };
-            let conf = rendered(&p, &b.on, path);
+            let conf = rendered(p, &b.on, path);
             let broken = apply(&conf, edits).unwrap();
             assert_ne!(broken, conf, "{fault}");
             assert_eq!(
@@ -947,11 +802,15 @@ mod tests {
             }]
         );
         assert_eq!(
-            wrong_port(&t, &["server-01"], 8079),
+            web::wrong_port(&t, &["server-01"], 8079),
             8081,
             "8080: nginx's status"
         );
-        assert_eq!(wrong_port(&t, &["server-01"], 3305), 3307, "3306: MariaDB");
+        assert_eq!(
+            web::wrong_port(&t, &["server-01"], 3305),
+            3307,
+            "3306: MariaDB"
+        );
     }
 
     #[test]
