@@ -511,9 +511,16 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// List the built-in stacks.
-    #[command(after_help = "Example: infractl list")]
+    /// List the built-in stacks (or exercises).
+    ///
+    /// A stack is what `up STACK` brings up; an exercise (`--exercises`)
+    /// is a stack with faults set for the learner to find and repair
+    /// (`up EXERCISE`, then `check LAB`).
+    #[command(after_help = "Example: infractl list\n         infractl list --exercises")]
     List {
+        /// The built-in exercises instead: each one's stack and title.
+        #[arg(long)]
+        exercises: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -207,7 +207,7 @@ async fn run(
 ) -> infractl::Result<i32> {
     let p = progress.as_ref();
     match command {
-        Command::List { json } => commands::list::run(json, stdout),
+        Command::List { exercises, json } => commands::list::run(exercises, json, stdout),
         Command::Render {
             stack,
             output,

@@ -26,6 +26,39 @@ fn list_shows_the_five_shipped_stacks() {
     assert_eq!(v.as_array().unwrap().len(), 5);
 }
 
+#[test]
+fn list_exercises_shows_each_shipped_exercise_with_its_stack() {
+    let out = Test::new().args(&["list", "--exercises"]).run().code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("EXERCISE") && lines[0].ends_with("STACK  TITLE"),
+        "{}",
+        lines[0]
+    );
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/exercises"))
+        .unwrap()
+        .count();
+    assert_eq!(lines.len(), shipped + 1, "{}", out.stdout);
+    assert!(
+        lines.iter().any(|l| l.starts_with("task1-backend-out ")
+            && l.contains(" task1 ")
+            && l.ends_with("A web server nobody visits")),
+        "{}",
+        out.stdout
+    );
+    let json = Test::new()
+        .args(&["list", "--exercises", "--json"])
+        .run()
+        .code(0);
+    let v: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v.len(), shipped);
+    assert!(
+        v.iter()
+            .all(|e| e["stack"].as_str().is_some_and(|s| s.starts_with("task"))),
+        "{v:?}"
+    );
+}
+
 /// Every command of the definition, as the words that name it
 /// (`["up"]`, `["image", "build"]`), groups included.
 fn commands() -> Vec<Vec<String>> {
