@@ -176,7 +176,7 @@ fn a_class_set_an_exercise_draws_grades_and_sees_a_reset() {
 /// text, and its check (ann's fixed, ben's not yet with a hint, never the
 /// fault's name); ben's cookie checks nothing of ann's lab.
 fn in_the_portal(t: &Test, bens_fault: &str) {
-    let serve = crate::portal::Serve::start(t);
+    let serve = crate::portal::Serve::start(t, &[]);
     let links = crate::portal_faults::links(t, "it-ex.yaml", &serve.base, &[]);
     let token = |who: &str| links[who].rsplit('/').next().expect("a token").to_string();
     let curl = |method: &str, path: &str, who: &str| {

@@ -146,3 +146,73 @@ pub fn docker(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Every `CASE.yaml` of `tests/FOLDER/`, run as `command` names it (the
+/// file in place of `{}`), against an engine that is never reached: exit
+/// 2, no state made, and stderr exactly `CASE.stderr` (`UPDATE_GOLDEN=1`
+/// writes them from what the binary prints). At least `least` cases.
+pub fn bad_files_are_refused(folder: &str, command: &[&str], least: usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(folder);
+    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("tests/{folder}: {e}"))
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "yaml").then_some(p)
+        })
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= least,
+        "tests/{folder} has {} cases",
+        cases.len()
+    );
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|path| {
+            let case = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let t = Test::new();
+            let file = format!("{case}.yaml");
+            t.file(&file, &std::fs::read_to_string(path).unwrap());
+            let args: Vec<&str> = command
+                .iter()
+                .map(|a| if *a == "{}" { file.as_str() } else { a })
+                .collect();
+            let out = t.run_env_args(&[("DOCKER_HOST", "tcp://127.0.0.1:1")], &args);
+            if out.code != 2 {
+                return Some(format!(
+                    "{case}: exit {} (want 2)\n{}",
+                    out.code, out.stderr
+                ));
+            }
+            if std::fs::read_dir(t.state_dir()).is_ok_and(|mut d| d.next().is_some()) {
+                return Some(format!("{case}: a bad file created state"));
+            }
+            let golden = dir.join(format!("{case}.stderr"));
+            if update {
+                std::fs::write(&golden, &out.stderr).unwrap();
+                return None;
+            }
+            let Ok(want) = std::fs::read_to_string(&golden) else {
+                return Some(format!(
+                    "tests/{folder}/{case}.stderr is missing (UPDATE_GOLDEN=1 writes it)"
+                ));
+            };
+            (out.stderr != want).then(|| {
+                format!(
+                    "{case}: stderr differs\n--- want\n{want}--- got\n{}",
+                    out.stderr
+                )
+            })
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}

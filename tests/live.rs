@@ -238,7 +238,7 @@ fn the_live_view_shows_a_killed_server_stopped_at_once_and_its_return() {
 /// forwarder the portal made for it (a later `down` removes it with the
 /// lab; CI checks that nothing of `it-*` is left).
 fn the_operator_opens_the_site(t: &Test) {
-    let serve = crate::portal::Serve::start(t);
+    let serve = crate::portal::Serve::start(t, &[]);
     let link = std::fs::read_to_string(t.state_dir().join(".portal/operator-link"))
         .expect("the operator's link");
     let token = link.trim().rsplit('/').next().expect("a token").to_string();

@@ -50,19 +50,20 @@ impl Drop for ClassDown<'_> {
     }
 }
 
-/// `infractl serve` on a loopback port it chose itself (no race for a
-/// free one), killed when the test ends; what it said is shown if the
-/// test failed.
+/// `infractl serve` on a loopback port it chose itself, with `env` (an
+/// SSH engine's agent), killed when dropped; what it said is shown if
+/// the test failed.
 pub(crate) struct Serve {
-    child: Child,
+    pub(crate) child: Child,
     pub(crate) base: String,
     said: Arc<Mutex<String>>,
 }
 
 impl Serve {
-    pub(crate) fn start(t: &Test) -> Serve {
+    pub(crate) fn start(t: &Test, env: &[(&str, &str)]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_infractl"))
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .env("INFRACTL_STATE_DIR", t.state_dir())
             .current_dir(t.dir())
             .stdin(Stdio::null())
@@ -89,13 +90,14 @@ impl Serve {
                 keep.lock().expect("said").push_str(&(line + "\n"));
             }
         });
-        let base = base.unwrap_or_else(|| {
+        let Some(base) = base else {
             let _ = child.kill();
+            let _ = child.wait();
             panic!(
                 "serve did not say where it listens:\n{}",
                 said.lock().expect("said")
-            )
-        });
+            );
+        };
         Serve { child, base, said }
     }
 }
@@ -322,7 +324,7 @@ fn the_portal_to_its_people_in_chromium_and_to_strangers_over_http() {
     t.run_args(&["--quiet", "class", "up", "it-portal.yaml"])
         .code(0);
     eprintln!("portal: class up of two task1 labs: {:.1?}", step.elapsed());
-    let serve = Serve::start(&t);
+    let serve = Serve::start(&t, &[]);
     let people = people(&t, &serve.base);
     let browser = Browser::start();
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -21,9 +21,6 @@
 //! event stream read as the instructor's grid reads it.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -33,6 +30,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::browser::{self, until, Browser};
 use crate::harness::{docker, Test};
+use crate::portal::Serve;
 use crate::up::lab_lock;
 
 const CLASS: &str = "it-pf";
@@ -492,68 +490,6 @@ pub async fn open_link(client: &Client, link: &str, path: &str) {
     .await;
     let now = client.current_url().await.map(|u| u.to_string());
     assert!(arrived.is_some(), "the link led to {now:?}, not {path}");
-}
-
-/// `infractl serve` on a loopback port it chose itself, with `env` (an
-/// SSH engine's agent), killed when dropped; what it said is shown if
-/// the test failed.
-pub struct Serve {
-    child: Child,
-    pub base: String,
-    said: Arc<Mutex<String>>,
-}
-
-impl Serve {
-    pub fn start(t: &Test, env: &[(&str, &str)]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_infractl"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .envs(env.iter().copied())
-            .env("INFRACTL_STATE_DIR", t.state_dir())
-            .current_dir(t.dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run infractl serve");
-        let mut lines = BufReader::new(child.stderr.take().expect("piped"));
-        let said = Arc::new(Mutex::new(String::new()));
-        let mut base = None;
-        let mut line = String::new();
-        while base.is_none() && lines.read_line(&mut line).unwrap_or(0) > 0 {
-            // "serving 1 class on http://127.0.0.1:PORT/ (audit log: …)"
-            base = line
-                .split_once(" on http://")
-                .and_then(|(_, rest)| rest.split_once("/ "))
-                .map(|(addr, _)| format!("http://{addr}"));
-            said.lock().expect("said").push_str(&line);
-            line.clear();
-        }
-        let keep = said.clone();
-        std::thread::spawn(move || {
-            for line in lines.lines().map_while(Result::ok) {
-                keep.lock().expect("said").push_str(&(line + "\n"));
-            }
-        });
-        let Some(base) = base else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "serve did not say where it listens:\n{}",
-                said.lock().expect("said")
-            );
-        };
-        Serve { child, base, said }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("infractl serve said:\n{}", self.said.lock().expect("said"));
-        }
-    }
 }
 
 /// The class's links (`class links FILE --json`), by whom they are for.

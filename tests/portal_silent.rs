@@ -16,7 +16,8 @@ use tokio::sync::watch;
 
 use crate::browser::{self, until, Browser};
 use crate::harness::Test;
-use crate::portal_faults::{all_running, links, open_link, row_state, shown, ClassEvents, Serve};
+use crate::portal::Serve;
+use crate::portal_faults::{all_running, links, open_link, row_state, shown, ClassEvents};
 use crate::up::lab_lock;
 
 const LAB: &str = "it-pfsilent-pf";
