@@ -208,7 +208,8 @@ pub async fn checked(lab: &str, global: &Global, progress: &dyn Progress) -> Res
     let running = super::lab_to_verify(lab, "check", global).await?;
     let l = &running.loaded;
     let driver = &*running.driver;
-    let claims = crate::verify::run(driver, &l.topo, &l.plan, &l.secrets, progress).await?;
+    let progress = VerifyUntold(progress);
+    let claims = crate::verify::run(driver, &l.topo, &l.plan, &l.secrets, &progress).await?;
     let graded = crate::exercise::grade::grade(&record.checks, &claims);
     let remade = record::remade(&record, &record::identities(driver, &l.plan).await);
     Ok(Checked {
@@ -216,6 +217,30 @@ pub async fn checked(lab: &str, global: &Global, progress: &dyn Progress) -> Res
         graded,
         remade,
     })
+}
+
+/// Verify's progress as it goes, but not its verdict on the whole lab
+/// (`verify FAILED: 12 checks, 1 failed`): `check` grades only the
+/// exercise's checks, and says so itself below.
+struct VerifyUntold<'a>(&'a dyn Progress);
+
+impl Progress for VerifyUntold<'_> {
+    fn begin(&self, task: &str, total: Option<u64>, message: &str) {
+        self.0.begin(task, total, message);
+    }
+    fn update(&self, task: &str, pos: Option<u64>, message: &str) {
+        self.0.update(task, pos, message);
+    }
+    fn finish(&self, task: &str, ok: bool, message: &str) {
+        if task == "verify" {
+            self.0.finish(task, true, "the lab checked; the exercise's checks below");
+        } else {
+            self.0.finish(task, ok, message);
+        }
+    }
+    fn note(&self, message: &str) {
+        self.0.note(message);
+    }
 }
 
 /// `check LAB`: exit 0 when every check of the exercise is fixed, 1 when
