@@ -307,25 +307,6 @@ fn unknown_key_hint(parent: &str, key: &str, inner: &str) -> Option<String> {
     })
 }
 
-/// One problem of a class file, at `path` (its value, or its key when
-/// `key`), as an error.
-fn problem(
-    locator: &Locator,
-    path: &str,
-    key: bool,
-    message: String,
-    hint: Option<String>,
-) -> Error {
-    let at = if key {
-        locator.key(path)
-    } else {
-        locator.value(path)
-    };
-    let mut d = Diagnostic::new(message).at(at);
-    d.hint = hint;
-    Error::Stack(vec![d])
-}
-
 /// Reads a class file's text (`shown` names it in errors).
 pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<Class> {
     let source = Source {
@@ -394,21 +375,17 @@ fn stack_or_exercise(
         (Some(s), None) => Ok((from_dir(s, dir), None, locator.value("stack"))),
         (None, Some(e)) => {
             let e = crate::exercise::file::load_reference(&from_dir(e, dir)).map_err(|err| match err {
-                Error::Usage { message, hint } => problem(locator, "exercise", false, message, hint),
+                Error::Usage { message, hint } => locator.problem("exercise", false, message, hint),
                 other => other,
             })?;
             Ok((e.stack.clone(), Some(e), locator.value("exercise")))
         }
-        (Some(_), Some(_)) => Err(problem(
-            locator,
-            "exercise",
+        (Some(_), Some(_)) => Err(locator.problem("exercise",
             true,
             "a class has `stack:` or `exercise:`, not both".into(),
             Some("an exercise names its own stack: keep `exercise:` for a class that is set one".into()),
         )),
-        (None, None) => Err(problem(
-            locator,
-            "students",
+        (None, None) => Err(locator.problem("students",
             true,
             "`stack` is missing".into(),
             Some("a class file has `stack:` (a built-in name or a path) or `exercise:`, and `students:` (names, or how many)".into()),
@@ -424,9 +401,7 @@ fn check_name(name: &str, locator: &Locator) -> Result<()> {
             Some(_) => ("name", ""),
             None => ("", " (its file's)"),
         };
-        return Err(problem(
-            locator,
-            at,
+        return Err(locator.problem(at,
             false,
             format!("the class's name `{name}`{whose} must be lowercase letters, digits and `-`"),
             Some("it begins the name of each student's lab (`<class>-<student>`); `name:` gives the class another".into()),
@@ -454,13 +429,12 @@ fn check_students(
                 format!("raise `max-labs:` to {}, or give the class fewer students", students.len()),
             ),
         };
-        return Err(problem(locator, "students", true, what, Some(hint)));
+        return Err(locator.problem("students", true, what, Some(hint)));
     }
     for (i, s) in students.iter().enumerate() {
         let at = source::join_index("students", i);
         if let Some(first) = students[..i].iter().position(|x| x == s) {
-            return Err(problem(
-                locator,
+            return Err(locator.problem(
                 &at,
                 false,
                 format!("student `{s}` is listed twice"),
@@ -471,9 +445,7 @@ fn check_students(
         }
         let lab = format!("{name}-{s}");
         if !crate::stack::valid_name(&lab) {
-            return Err(problem(
-                locator,
-                &at,
+            return Err(locator.problem(&at,
                 false,
                 format!(
                     "student `{s}`: the lab's name `{lab}` must be lowercase letters, digits and `-`, at most {} characters",
@@ -512,7 +484,7 @@ fn engines(
             };
             move |e: Error| {
                 let hint = e.hint_text().map(str::to_string);
-                problem(locator, &path, false, e.headline(), hint)
+                locator.problem(&path, false, e.headline(), hint)
             }
         };
         // Where the entry names its engine.
@@ -547,8 +519,7 @@ fn engines(
             .iter()
             .position(|e| e.placement.same(&placement_of(&endpoint)))
         {
-            return Err(problem(
-                locator,
+            return Err(locator.problem(
                 &names,
                 false,
                 format!("engine {endpoint} is listed twice"),

@@ -233,7 +233,8 @@ impl Progress for VerifyUntold<'_> {
     }
     fn finish(&self, task: &str, ok: bool, message: &str) {
         if task == "verify" {
-            self.0.finish(task, true, "the lab checked; the exercise's checks below");
+            self.0
+                .finish(task, true, "the lab checked; the exercise's checks below");
         } else {
             self.0.finish(task, ok, message);
         }

@@ -26,7 +26,7 @@ use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
 use super::faults::{self, Fault, Fit};
-use crate::error::{did_you_mean, Diagnostic, Error, Result};
+use crate::error::{did_you_mean, Error, Result};
 use crate::render::plan::sha256_hex;
 use crate::stack::source::{self, Kind, Locator, Source};
 use crate::topology::Topology;
@@ -182,25 +182,6 @@ pub fn load_reference(reference: &str) -> Result<Exercise> {
     })
 }
 
-/// One problem of an exercise file at `path` (its value, or its key when
-/// `key`), as an error.
-fn problem(
-    locator: &Locator,
-    path: &str,
-    key: bool,
-    message: String,
-    hint: Option<String>,
-) -> Error {
-    let at = if key {
-        locator.key(path)
-    } else {
-        locator.value(path)
-    };
-    let mut d = Diagnostic::new(message).at(at);
-    d.hint = hint;
-    Error::Stack(vec![d])
-}
-
 /// The hint for an unknown key of an exercise file.
 fn unknown_key_hint(parent: &str, key: &str, inner: &str) -> Option<String> {
     let allowed = crate::stack::allowed_keys(inner);
@@ -247,8 +228,7 @@ pub fn parse(
         .clone()
         .unwrap_or_else(|| default_name.to_string());
     if !crate::stack::valid_name(&name) {
-        return Err(problem(
-            &locator,
+        return Err(locator.problem(
             if file.name.is_some() { "name" } else { "" },
             false,
             format!("the exercise's name `{name}` must be lowercase letters, digits and `-`"),
@@ -268,7 +248,7 @@ pub fn parse(
         _ => file.stack.clone(),
     };
     let loaded = crate::stack::load(&stack).map_err(|e| match e {
-        Error::Usage { message, hint } => problem(&locator, "stack", false, message, hint),
+        Error::Usage { message, hint } => locator.problem("stack", false, message, hint),
         other => other,
     })?;
     let topo = Topology::build(loaded);
@@ -294,18 +274,14 @@ pub fn parse(
 fn faults_of(file: &ExerciseFile, locator: &Locator, topo: &Topology) -> Result<Faults> {
     let (names, at) = match (&file.faults, &file.pool) {
         (Some(_), Some(_)) => {
-            return Err(problem(
-                locator,
-                "pool",
+            return Err(locator.problem("pool",
                 true,
                 "an exercise has `faults:` or `pool:`, not both".into(),
                 Some("`faults:` gives every learner the same faults; `pool: { faults: [...], draw: N }` gives each their own N".into()),
             ))
         }
         (None, None) => {
-            return Err(problem(
-                locator,
-                "stack",
+            return Err(locator.problem("stack",
                 true,
                 "an exercise has no faults: it needs `faults:` or `pool:`".into(),
                 Some("`faults: [haproxy-backend-left-out]`, or `pool: { faults: [...], draw: 1 }`; the catalogue: `infractl inject --list STACK`".into()),
@@ -315,8 +291,7 @@ fn faults_of(file: &ExerciseFile, locator: &Locator, topo: &Topology) -> Result<
         (None, Some(p)) => (&p.faults, source::join_key("pool", "faults")),
     };
     if names.is_empty() {
-        return Err(problem(
-            locator,
+        return Err(locator.problem(
             &at,
             false,
             format!("`{at}` is empty: an exercise breaks something"),
@@ -328,11 +303,10 @@ fn faults_of(file: &ExerciseFile, locator: &Locator, topo: &Topology) -> Result<
         let here = source::join_index(&at, i);
         let fault = faults::find(name).map_err(|e| {
             let hint = e.hint_text().map(str::to_string);
-            problem(locator, &here, false, e.headline(), hint)
+            locator.problem(&here, false, e.headline(), hint)
         })?;
         if let Some(first) = found.iter().position(|f| f.name == fault.name) {
-            return Err(problem(
-                locator,
+            return Err(locator.problem(
                 &here,
                 false,
                 format!("fault `{name}` is listed twice"),
@@ -346,7 +320,7 @@ fn faults_of(file: &ExerciseFile, locator: &Locator, topo: &Topology) -> Result<
                 .plan(topo, 0, "")
                 .expect_err("a fault that does not fit");
             let hint = e.hint_text().map(str::to_string);
-            return Err(problem(locator, &here, false, e.headline(), hint));
+            return Err(locator.problem(&here, false, e.headline(), hint));
         }
         found.push(fault);
     }
@@ -358,8 +332,7 @@ fn faults_of(file: &ExerciseFile, locator: &Locator, topo: &Topology) -> Result<
 fn pool(pool: Option<&PoolFile>, found: Vec<&'static Fault>, locator: &Locator) -> Result<Faults> {
     match pool {
         None => Ok(Faults::All(found)),
-        Some(p) if p.draw == 0 || p.draw > found.len() => Err(problem(
-            locator,
+        Some(p) if p.draw == 0 || p.draw > found.len() => Err(locator.problem(
             "pool.draw",
             false,
             if p.draw == 0 {
@@ -428,8 +401,7 @@ fn check_checks(
                 format!("the exercise's faults can fail {list} (claim groups of `infractl verify`)")
             }
         };
-        return Err(problem(
-            locator,
+        return Err(locator.problem(
             &source::join_index("checks", i),
             false,
             format!("check `{c}`: no fault of the exercise can make it fail, so it grades nothing"),

@@ -65,6 +65,19 @@ pub struct Locator {
 }
 
 impl Locator {
+    /// One problem of the file at `path` (its value, or its key when
+    /// `key`), as an error.
+    pub fn problem(&self, path: &str, key: bool, message: String, hint: Option<String>) -> Error {
+        let at = if key {
+            self.key(path)
+        } else {
+            self.value(path)
+        };
+        let mut d = Diagnostic::new(message).at(at);
+        d.hint = hint;
+        Error::Stack(vec![d])
+    }
+
     /// Location of the value at `path`, falling back to its key, then to the
     /// nearest ancestor that has a position.
     pub fn value(&self, path: &str) -> Option<Location> {
