@@ -38,31 +38,11 @@ async fn check(
     access: LabAccess,
     State(portal): State<Portal>,
 ) -> Result<Json<serde_json::Value>, PortalError> {
-    let state = portal.global.state(&access.lab);
-    let r = record::read(&state).ok_or(PortalError::NotFound)?;
-    let running = crate::ops::lab_to_verify(&access.lab, "check", &portal.global).await;
-    let graded = match running {
-        Ok(lab) => {
-            let l = &lab.loaded;
-            let driver = &*lab.driver;
-            let claims = crate::verify::run(
-                driver,
-                &l.topo,
-                &l.plan,
-                &l.secrets,
-                &crate::progress::Silent,
-            )
+    // A lab without an exercise is not there for this route.
+    record::read(&portal.global.state(&access.lab)).ok_or(PortalError::NotFound)?;
+    let graded =
+        crate::commands::exercise::checked(&access.lab, &portal.global, &crate::progress::Silent)
             .await;
-            match claims {
-                Ok(claims) => Ok((
-                    crate::exercise::grade::grade(&r.checks, &claims),
-                    record::remade(&r, &record::identities(driver, &l.plan).await),
-                )),
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    };
     portal.audit.log(
         &access.who,
         "check",
@@ -70,18 +50,16 @@ async fn check(
         None,
         graded.is_ok(),
     );
-    let (checks, remade) = graded?;
-    let fixed = checks.iter().filter(|g| g.fixed).count();
-    let counts = remade.is_empty() || r.allow_reset;
+    let c = graded?;
     Ok(Json(serde_json::json!({
-        "title": r.title,
-        "ok": counts && fixed == checks.len(),
-        "fixed": fixed,
-        "total": checks.len(),
-        "checks": checks,
-        "remade": remade,
-        "counts": counts,
-        "seconds_since_injection": record::now().saturating_sub(r.injected_at),
+        "title": c.record.title,
+        "ok": c.ok(),
+        "fixed": c.fixed(),
+        "total": c.graded.len(),
+        "checks": c.graded,
+        "remade": c.remade,
+        "counts": c.counts(),
+        "seconds_since_injection": record::now().saturating_sub(c.record.injected_at),
     })))
 }
 
