@@ -71,9 +71,38 @@ fn every_test_lab_has_its_own_subnets() {
 
 /// One lab at a time: labs compete for two cores, and timing checks
 /// (failover) should not measure the other tests.
-pub fn lab_lock() -> std::sync::MutexGuard<'static, ()> {
+pub fn lab_lock() -> LabTurn {
     static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LAB.lock().unwrap_or_else(|e| e.into_inner())
+    LabTurn {
+        _held: LAB.lock().unwrap_or_else(|e| e.into_inner()),
+        since: std::time::Instant::now(),
+    }
+}
+
+/// A test's turn with the engine. When it ends, how long it was held
+/// goes on a line of `<target tmp>/lab-times.tsv` (seconds, the test):
+/// where CI's time goes (`.ci/run` prints the longest).
+pub struct LabTurn {
+    _held: std::sync::MutexGuard<'static, ()>,
+    since: std::time::Instant,
+}
+
+/// The file [`LabTurn`]s are written to.
+pub const LAB_TIMES: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/lab-times.tsv");
+
+impl Drop for LabTurn {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let test = std::thread::current().name().unwrap_or("?").to_string();
+        let line = format!("{:.0}\t{test}\n", self.since.elapsed().as_secs_f64());
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(LAB_TIMES)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
 }
 
 /// Takes the lab down when the test ends, passed or failed.

@@ -78,17 +78,18 @@ pub async fn run_scratch(
     }
 }
 
-/// A lab's turn to start a container: one start at a time per lab.
+/// A lab's turn to join or leave its networks: one start, kill, stop,
+/// removal or disconnection at a time per lab.
 ///
 /// Starting a container joins it to its networks, and the engine (20.10)
-/// counts each network's endpoints in its store, incrementing a cached
-/// object in place and, when another join wrote first, reloading it and
-/// trying again: two joins to one network at the same moment can count
-/// one of them twice. A network whose count stays above zero once its
+/// counts each network's endpoints in its store, changing a cached object
+/// in place and, when another change wrote first, reloading it and trying
+/// again: two joins (or leaves) of one network at the same moment can be
+/// counted wrong. A network whose count stays above zero once its
 /// containers are gone can never be removed until the engine restarts
 /// (moby/moby#42119). A lab's containers share its networks, so they
-/// start one after another; labs, each on networks of its own, start
-/// side by side.
+/// join and leave them one after another; labs, each on networks of its
+/// own, side by side.
 pub type StartTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// Starts the container `name` once it is the lab's turn (see

@@ -176,7 +176,7 @@ impl Publisher for DockerDriver {
                 return Ok(port);
             }
         }
-        containers::remove(&self.docker, &name).await?;
+        crate::driver::Driver::remove(self, PUBLISHER).await?;
         let port = run_forwarder(
             &self.docker,
             Forwarder {

@@ -297,6 +297,9 @@ impl Driver for DockerDriver {
             .map(|h| h.handle.clone())
             .chain([STRANGER, PUBLISHER].map(|h| self.container(h)))
             .collect();
+        // Off their networks one after another first (see
+        // `leave_networks`), then removed side by side.
+        self.leave_networks(&known).await?;
         try_join_all(known.iter().map(|c| containers::remove(&self.docker, c))).await?;
         // With the servers gone, their rules on the engine's host go while
         // the data and the networks do (the servers' data before the
@@ -320,7 +323,7 @@ impl Driver for DockerDriver {
 impl Strangers for DockerDriver {
     async fn add_stranger(&self, plan: &Plan, network: &str, address: &str) -> Result<()> {
         let name = container_name(&plan.stack, STRANGER);
-        containers::remove(&self.docker, &name).await?;
+        Driver::remove(self, STRANGER).await?;
         let net = network_name(&plan.stack, network);
         containers::run_scratch(
             &self.docker,
