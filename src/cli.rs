@@ -197,6 +197,12 @@ pub struct UpArgs {
     /// certificate a browser must trust. Kept by later `up`s.
     #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0")]
     pub publish: Option<u16>,
+    /// Go on where the change would lose data for good: a database that
+    /// is neither kept nor moved (a stage that moves the database moves
+    /// its rows to the new primary on its own; one that cannot is refused
+    /// without this, and `--dry-run` says what would be lost).
+    #[arg(long)]
+    pub discard_data: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -486,7 +492,8 @@ pub enum Command {
     /// monitoring, tiers sharing a server.
     #[command(after_help = "Example: infractl explain task1")]
     Explain {
-        /// Built-in stack name or path to a stack file.
+        /// Built-in stack name, path to a stack file, or a lab's name (its
+        /// stack, on the subnets it was brought up on).
         stack: String,
         /// Print JSON.
         #[arg(long)]
@@ -502,7 +509,8 @@ pub enum Command {
     /// the wrong content.
     #[command(after_help = "Example: infractl diagram task3 -o task3.svg")]
     Diagram {
-        /// Built-in stack name or path to a stack file.
+        /// Built-in stack name, path to a stack file, or a lab's name (its
+        /// stack, on the subnets it was brought up on).
         stack: String,
         /// svg, mermaid or dot (default: from the output's extension, else svg).
         #[arg(long, short)]

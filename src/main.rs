@@ -238,19 +238,20 @@ async fn run(
         Command::Alerts { stack, json, .. } => {
             commands::alerts::run(&stack, json, global, stdout).await
         }
-        Command::Ca { stack, lab } => {
-            let global = Global {
-                lab,
-                ..global.clone()
-            };
-            commands::open::ca(&stack, &global, stdout)
-        }
-        Command::Explain { stack, json } => commands::explain::run(&stack, json, stdout),
+        Command::Ca { stack, lab } => commands::open::ca(&stack, &global.for_lab(lab), stdout),
+        Command::Explain { stack, json } => commands::explain::run(&stack, json, global, stdout),
         Command::Diagram {
             stack,
             format,
             output,
-        } => commands::diagram::run(&stack, format.as_deref(), output.as_deref(), p, stdout),
+        } => commands::diagram::run(
+            &stack,
+            format.as_deref(),
+            output.as_deref(),
+            global,
+            p,
+            stdout,
+        ),
         Command::Exec {
             stack,
             server,

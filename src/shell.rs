@@ -64,6 +64,10 @@ scripts! {
     /// Whether a lab's server finds the engine's host refusing it, as
     /// `ISOLATE`'s rules make it.
     CUT_OFF = "cut-off.sh";
+    /// A stage that moves the database: the learners' databases dumped.
+    DUMP_DATABASES = "dump-databases.sh";
+    /// ... and loaded into the server they move to.
+    LOAD_DATABASES = "load-databases.sh";
 }
 
 /// Declares the templates: a constant each (its name), and [`TEMPLATES`].

@@ -27,7 +27,7 @@ mod ssh_portal;
 mod stack_errors;
 mod stack_mutants;
 mod stack_schema;
+mod stages;
 mod terminal;
 mod up;
 mod verify;
-mod volumes;

@@ -11,6 +11,7 @@
 //! replication waits for the primary). What was applied is recorded per
 //! server in the state directory, so an interrupted `up` resumes.
 
+mod moves;
 pub mod reconcile;
 
 use std::collections::{BTreeMap, HashSet};
@@ -106,10 +107,13 @@ pub async fn apply(
     let applied = read_applied(state);
     let decisions = crate::apply::reconcile::decide(plan, &hosts, &kept, &applied);
     // Said before anything is done: which servers are made again and
-    // why, and the data that is kept or lost with them.
+    // why, and the data that is kept, moved or lost with them.
     for n in decisions.iter().filter_map(Decision::notice) {
         progress.note(&n);
     }
+    // What moves is dumped first: the networks made anew and the servers
+    // removed take the old database with them.
+    moves::dump(driver, plan, &hosts, &decisions, state, progress).await?;
     let decided: Vec<(&ServerPlan, Action)> = decisions
         .iter()
         .filter_map(|d| Some((plan.server(&d.server)?, d.action.clone())))
@@ -129,6 +133,8 @@ pub async fn apply(
         // them (the Docker driver's networks and the rules that cut them
         // off from the engine's host) is made sure of all the same.
         driver.prepare(plan).await?;
+        // A dump an `up` cut off left behind.
+        moves::load(driver, plan, state, progress).await?;
         outcomes.extend(unchanged);
         return Ok(outcomes);
     }
@@ -164,9 +170,33 @@ pub async fn apply(
     }
     let brought = try_join_all(run.working.iter().map(|(s, a)| run.pipeline(s, a))).await?;
     write_applied(state, &run.applied.lock().expect("lock"))?;
+    moves::load(driver, plan, state, progress).await?;
     outcomes.extend(brought);
     outcomes.extend(unchanged);
     Ok(outcomes)
+}
+
+/// Refuses a change of the lab that would lose data for good (see
+/// `reconcile::losses`), saying what and where; changes nothing.
+pub async fn refuse_losses(driver: &dyn Driver, plan: &Plan, state: &StateDir) -> Result<()> {
+    let (hosts, kept) = tokio::try_join!(driver.hosts(), driver.kept())?;
+    let decisions = crate::apply::reconcile::decide(plan, &hosts, &kept, &read_applied(state));
+    let lost = crate::apply::reconcile::losses(&decisions);
+    if lost.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = lost
+        .iter()
+        .map(|(server, d)| format!("  {server}: {} ({}): {}", d.what, d.path, d.why))
+        .collect();
+    Err(Error::usage(format!(
+        "this change of lab `{}` would lose data for good:\n{}",
+        plan.stack,
+        lines.join("\n")
+    ))
+    .with_hint(
+        "nothing was changed; `infractl up --discard-data` goes on without it (`--dry-run` shows every change first)",
+    ))
 }
 
 /// The data of servers left as they are that they keep no more (none of

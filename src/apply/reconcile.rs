@@ -95,6 +95,11 @@ pub struct Decision {
     /// or removed, or when some of it is dropped.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<Data>,
+    /// The server whose databases are loaded into this one's, which
+    /// starts afresh (a stage that moves the database): dumped before
+    /// anything changes, loaded once the lab is up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill_from: Option<String>,
 }
 
 /// What becomes of one directory a server keeps (see `plan::Keep`).
@@ -122,6 +127,9 @@ pub enum Fate {
     New,
     /// What was there is lost: it starts afresh.
     Dropped,
+    /// Moved through a dump: from this server to another (or back into
+    /// itself), or into this one from another.
+    Moved,
 }
 
 impl Data {
@@ -142,6 +150,7 @@ impl Data {
             Fate::Kept => format!("{what} kept"),
             Fate::New => format!("{what} new"),
             Fate::Dropped => format!("{what} NOT kept: {}", self.why),
+            Fate::Moved => format!("{what} {}", self.why),
         }
     }
 }
@@ -176,6 +185,7 @@ impl Decision {
             enable: vec![],
             disable: vec![],
             data: vec![],
+            fill_from: None,
         }
     }
 
@@ -192,14 +202,37 @@ impl Decision {
         self.data.iter().any(|d| d.fate == Fate::Dropped)
     }
 
-    /// The kept data to remove before the server is made (again).
+    /// The kept data to remove before the server is made (again): what
+    /// is dropped, and what moves away (dumped first).
     pub fn to_drop(&self) -> Vec<Kept> {
         self.data
             .iter()
-            .filter(|d| d.fate == Fate::Dropped)
+            .filter(|d| matches!(d.fate, Fate::Dropped | Fate::Moved))
             .filter_map(|d| d.there.clone())
             .collect()
     }
+}
+
+/// The databases `decisions` lose for good, each with its server:
+/// dropped, not a copy of another server's, and not moved (one server of
+/// those holding it moves it: a Galera cluster's nodes hold the same).
+/// `up` asks before it loses any (`--discard-data`). A metrics history
+/// dropped is said, not asked: the lab writes it again.
+pub fn losses(decisions: &[Decision]) -> Vec<(&str, &Data)> {
+    let moved = |x: &Data| {
+        decisions.iter().flat_map(|d| &d.data).any(|m| {
+            m.fate == Fate::Moved
+                && m.path == x.path
+                && m.there.as_ref().map(|k| &k.holds) == x.there.as_ref().map(|k| &k.holds)
+        })
+    };
+    decisions
+        .iter()
+        .flat_map(|d| d.data.iter().map(move |x| (d.server.as_str(), x)))
+        .filter(|(_, x)| x.fate == Fate::Dropped && x.what == Keep::DATABASE)
+        .filter(|(_, x)| !x.there.as_ref().is_some_and(|k| Keep::is_copy(&k.holds)))
+        .filter(|(_, x)| x.there.is_none() || !moved(x))
+        .collect()
 }
 
 /// One decision per server of the plan (in its order), then one per host
@@ -224,15 +257,6 @@ pub fn decide(
         })
         .collect();
     follow_primaries(plan, &mut out);
-    for d in &mut out {
-        // A server left as it is keeps what it has: only what it drops
-        // is worth a word. A new one's new data is none.
-        match d.action {
-            Action::Recreated => {}
-            Action::Created => d.data.retain(|x| x.fate != Fate::New),
-            _ => d.data.retain(|x| x.fate == Fate::Dropped),
-        }
-    }
     let mut gone: Vec<&str> = hosts
         .iter()
         .map(|h| h.server.as_str())
@@ -250,7 +274,87 @@ pub fn decide(
             .collect();
         out.push(d);
     }
+    plan_moves(plan, &mut out);
+    for d in &mut out {
+        // A server left as it is keeps what it has: only what it drops
+        // or moves is worth a word. A new one's new data is none.
+        match d.action {
+            Action::Recreated | Action::Removed => {}
+            Action::Created => d.data.retain(|x| x.fate != Fate::New),
+            _ => d
+                .data
+                .retain(|x| matches!(x.fate, Fate::Dropped | Fate::Moved)),
+        }
+    }
     out
+}
+
+/// A stage that moves the database: where a server's own database is dropped
+/// (its server gone, or made to hold another's) and a server of the plan
+/// that holds its own (a primary, a Galera node) starts afresh, the
+/// first such server is filled from it, through a dump taken before
+/// anything changes. A primary's writes are taken before a Galera node's
+/// copy; each kind of data (its path) moves once.
+fn plan_moves(plan: &Plan, out: &mut [Decision]) {
+    let own_dropped = |x: &Data| {
+        x.fate == Fate::Dropped
+            && x.what == Keep::DATABASE
+            && x.there.as_ref().is_some_and(|k| !Keep::is_copy(&k.holds))
+    };
+    let paths: std::collections::BTreeSet<String> = out
+        .iter()
+        .flat_map(|d| &d.data)
+        .filter(|x| own_dropped(x))
+        .map(|x| x.path.clone())
+        .collect();
+    for path in paths {
+        // The server to fill: the first of the plan holding its own data
+        // there, starting afresh.
+        let target = plan.servers.iter().find_map(|s| {
+            let keep = s.keep(&path).filter(|k| k.follows.is_none())?;
+            let i = out.iter().position(|d| d.server == s.name)?;
+            let afresh = match out[i].data.iter().find(|x| x.path == path) {
+                Some(x) => matches!(x.fate, Fate::New | Fate::Dropped),
+                None => false,
+            };
+            afresh.then(|| (i, keep.holds.clone()))
+        });
+        let Some((target, holds)) = target else {
+            continue;
+        };
+        let source = |primary: bool| {
+            out.iter().enumerate().find_map(|(i, d)| {
+                let j = d.data.iter().position(|x| {
+                    x.path == path
+                        && own_dropped(x)
+                        && (!primary
+                            || x.there
+                                .as_ref()
+                                .is_some_and(|k| k.holds == Keep::PRIMARY_WRITES))
+                })?;
+                Some((i, j))
+            })
+        };
+        let Some((from, j)) = source(true).or_else(|| source(false)) else {
+            continue;
+        };
+        let from_name = out[from].server.clone();
+        let to_name = out[target].server.clone();
+        let x = &mut out[from].data[j];
+        x.fate = Fate::Moved;
+        x.why = if from == target {
+            format!("dumped and loaded back: it now holds {holds}")
+        } else {
+            format!("moved to {to_name}")
+        };
+        if from != target {
+            if let Some(x) = out[target].data.iter_mut().find(|x| x.path == path) {
+                x.fate = Fate::Moved;
+                x.why = format!("filled from {from_name}'s");
+            }
+        }
+        out[target].fill_from = Some(from_name);
+    }
 }
 
 /// `k` dropped, and why.
@@ -502,10 +606,14 @@ mod tests {
             db_app: "a".into(),
             db_replication: "r".into(),
             db_exporter: "e".into(),
-            tls: None,
+            tls: Some(crate::lab::state::TlsMaterial {
+                ca_cert: "ca".into(),
+                cert: "cert".into(),
+                key: "key".into(),
+            }),
             zone_serial: None,
         };
-        crate::render::plan(&topo, &secrets, "infractl/node:test").expect("task1 renders")
+        crate::render::plan(&topo, &secrets, "infractl/node:test").expect("it renders")
     }
 
     /// A host of `s` as the plan made it, running or not.
@@ -738,6 +846,98 @@ mod tests {
         assert_eq!(s2.to_drop().len(), 1);
         assert!(s2.notice().expect("said").contains("NOT kept"));
         assert_eq!(decision(&d, "server-01").action, Action::Unchanged);
+    }
+
+    /// The lab of `from` as applied, decided against `to`'s plan.
+    fn grown(from: &str, to: &str) -> Vec<Decision> {
+        let (hosts, data, applied) = as_applied(&plan(from));
+        decide(&plan(to), &hosts, &data, &applied)
+    }
+
+    fn data_of<'a>(d: &'a [Decision], server: &str) -> &'a Data {
+        &decision(d, server).data[0]
+    }
+
+    #[test]
+    fn a_stage_that_moves_the_database_fills_the_new_primary_from_the_old() {
+        let d = grown("task2", "task3");
+        let db1 = decision(&d, "db-01");
+        assert_eq!(
+            (db1.action.clone(), db1.fill_from.as_deref()),
+            (Action::Created, Some("server-01"))
+        );
+        assert_eq!(
+            data_of(&d, "db-01").describe(),
+            "database (/var/lib/mysql) filled from server-01's"
+        );
+        let s1 = decision(&d, "server-01");
+        assert_eq!(s1.action, Action::Removed);
+        assert_eq!(
+            s1.notice().expect("said"),
+            "server-01: removed (no longer in the stack); database (/var/lib/mysql) moved to db-01"
+        );
+        // Its volume goes once dumped; the replica's copy is no loss.
+        assert_eq!(s1.to_drop().len(), 1);
+        assert_eq!(data_of(&d, "server-02").fate, Fate::Dropped);
+        assert_eq!(decision(&d, "db-02").fill_from, None);
+        assert!(losses(&d).is_empty(), "{:?}", losses(&d));
+        // The metrics history, watching other servers now, starts afresh.
+        let admin = decision(&d, "admin");
+        assert_eq!(admin.fill_from, None);
+        assert_eq!(data_of(&d, "admin").fate, Fate::Dropped);
+    }
+
+    #[test]
+    fn a_primary_made_a_galera_node_is_dumped_and_loaded_back() {
+        let d = grown("task3", "task4");
+        let db1 = decision(&d, "db-01");
+        assert_eq!(db1.action, Action::Recreated);
+        assert_eq!(db1.fill_from.as_deref(), Some("db-01"));
+        assert!(
+            data_of(&d, "db-01").describe().starts_with(
+                "database (/var/lib/mysql) dumped and loaded back: it now holds a node's copy"
+            ),
+            "{:?}",
+            data_of(&d, "db-01")
+        );
+        assert_eq!(db1.to_drop().len(), 1);
+        assert!(losses(&d).is_empty(), "{:?}", losses(&d));
+        // Back from Galera: one node's copy moves, the others are the same.
+        let back = grown("task4", "task3");
+        assert_eq!(decision(&back, "db-01").fill_from.as_deref(), Some("db-01"));
+        assert_eq!(decision(&back, "db-03").action, Action::Removed);
+        assert!(losses(&back).is_empty(), "{:?}", losses(&back));
+    }
+
+    #[test]
+    fn stages_that_keep_the_database_move_nothing() {
+        // Back from task2 to task1, the metrics history goes, unasked.
+        for (from, to) in [("task0", "task1"), ("task1", "task2"), ("task2", "task1")] {
+            let d = grown(from, to);
+            assert!(d.iter().all(|d| d.fill_from.is_none()), "{from} → {to}");
+            assert!(losses(&d).is_empty(), "{from} → {to}: {:?}", losses(&d));
+        }
+    }
+
+    #[test]
+    fn data_dropped_without_a_move_is_a_loss() {
+        // task1's second server, a primary until now, made a replica:
+        // its own writes have nowhere to go.
+        let p = plan("task1");
+        let (hosts, mut data, applied) = as_applied(&p);
+        for k in &mut data {
+            if k.server == "server-02" {
+                k.holds = Keep::PRIMARY_WRITES.into();
+            }
+        }
+        let d = decide(&p, &hosts, &data, &applied);
+        let lost = losses(&d);
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        assert_eq!(lost[0].0, "server-02");
+        // Back to task0: the replica goes, and its copy is no loss.
+        let d = grown("task1", "task0");
+        assert_eq!(data_of(&d, "server-02").fate, Fate::Dropped);
+        assert!(losses(&d).is_empty(), "{:?}", losses(&d));
     }
 
     #[test]

@@ -421,8 +421,7 @@ impl Job {
             self.lab,
             on,
             &self.state,
-            None,
-            crate::apply::READY_SECONDS,
+            crate::ops::up::UpOptions::default(),
             global,
             &crate::progress::Silent,
         )

@@ -77,11 +77,12 @@ pub fn run(
     stack: &str,
     format: Option<&str>,
     output: Option<&Path>,
+    global: &super::Global,
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
     let format = format_for(format, output)?;
-    let topo = crate::topology::Topology::load(stack)?;
+    let topo = super::topology_of(stack, global)?;
     let model = crate::diagram::model(&topo);
     let text = match format {
         "mermaid" => crate::diagram::mermaid(&model),

@@ -10,10 +10,11 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{emit, emit_json, status, Global};
-use crate::error::{Error, Result, EXIT_FAILURE, EXIT_OK};
+use crate::error::{Result, EXIT_FAILURE, EXIT_OK};
 use crate::exercise::file::Exercise;
 use crate::exercise::grade::Graded;
 use crate::exercise::record::{self, Record};
+use crate::ops::check::Checked;
 use crate::ops::up::Brought;
 use crate::progress::Progress;
 
@@ -59,10 +60,9 @@ pub async fn up(
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let global = &Global {
-        lab: Some(global.lab.clone().unwrap_or_else(|| exercise.name.clone())),
-        ..global.clone()
-    };
+    let global = &global.for_lab(Some(
+        global.lab.clone().unwrap_or_else(|| exercise.name.clone()),
+    ));
     if args.dry_run {
         return super::up::dry_run(&exercise.stack, args.json, global, out).await;
     }
@@ -169,81 +169,6 @@ struct CheckReport<'a> {
     seconds_since_injection: u64,
 }
 
-/// What `check LAB` found.
-pub struct Checked {
-    pub record: Record,
-    pub graded: Vec<Graded>,
-    /// Servers re-made since the injection.
-    pub remade: Vec<String>,
-}
-
-impl Checked {
-    /// The attempt counts: no server re-made, or the exercise allows it.
-    pub fn counts(&self) -> bool {
-        self.remade.is_empty() || self.record.allow_reset
-    }
-
-    pub fn fixed(&self) -> usize {
-        self.graded.iter().filter(|g| g.fixed).count()
-    }
-
-    pub fn ok(&self) -> bool {
-        self.counts() && self.fixed() == self.graded.len()
-    }
-}
-
-/// The lab's exercise graded: verify run, each check fixed or not, the
-/// servers re-made since the injection. A lab with no exercise is a
-/// usage error naming `verify`.
-pub async fn checked(lab: &str, global: &Global, progress: &dyn Progress) -> Result<Checked> {
-    let name = super::resolve(lab, global)?.stack.name;
-    let Some(record) = record::read(&global.state(&name)) else {
-        return Err(Error::usage(format!(
-            "lab `{name}` has no exercise: `infractl check` grades the repair of one"
-        ))
-        .with_hint(format!(
-            "`infractl verify {name}` proves the whole lab; `infractl up EXERCISE --lab {name}` sets an exercise on it"
-        )));
-    };
-    let running = super::lab_to_verify(lab, "check", global).await?;
-    let l = &running.loaded;
-    let driver = &*running.driver;
-    let progress = VerifyUntold(progress);
-    let claims = crate::verify::run(driver, &l.topo, &l.plan, &l.secrets, &progress).await?;
-    let graded = crate::exercise::grade::grade(&record.checks, &claims);
-    let remade = record::remade(&record, &record::identities(driver, &l.plan).await);
-    Ok(Checked {
-        record,
-        graded,
-        remade,
-    })
-}
-
-/// Verify's progress as it goes, but not its verdict on the whole lab
-/// (`verify FAILED: 12 checks, 1 failed`): `check` grades only the
-/// exercise's checks, and says so itself below.
-struct VerifyUntold<'a>(&'a dyn Progress);
-
-impl Progress for VerifyUntold<'_> {
-    fn begin(&self, task: &str, total: Option<u64>, message: &str) {
-        self.0.begin(task, total, message);
-    }
-    fn update(&self, task: &str, pos: Option<u64>, message: &str) {
-        self.0.update(task, pos, message);
-    }
-    fn finish(&self, task: &str, ok: bool, message: &str) {
-        if task == "verify" {
-            self.0
-                .finish(task, true, "the lab checked; the exercise's checks below");
-        } else {
-            self.0.finish(task, ok, message);
-        }
-    }
-    fn note(&self, message: &str) {
-        self.0.note(message);
-    }
-}
-
 /// `check LAB`: exit 0 when every check of the exercise is fixed, 1 when
 /// not yet or the lab was re-made.
 pub async fn check(
@@ -253,7 +178,7 @@ pub async fn check(
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let c = checked(lab, global, progress).await?;
+    let c = crate::ops::check::checked(lab, global, progress).await?;
     let code = if c.ok() { EXIT_OK } else { EXIT_FAILURE };
     let since = record::now().saturating_sub(c.record.injected_at);
     if json {

@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use super::{emit, emit_json};
+use super::{emit, emit_json, Global};
 use crate::error::Result;
 
-pub fn run(stack: &str, json: bool, out: &mut dyn Write) -> Result<i32> {
-    let topo = crate::topology::Topology::load(stack)?;
+pub fn run(stack: &str, json: bool, global: &Global, out: &mut dyn Write) -> Result<i32> {
+    let topo = super::topology_of(stack, global)?;
     let e = crate::explain::explain(&topo);
     if json {
         emit_json(out, &e)?;

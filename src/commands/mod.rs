@@ -36,6 +36,14 @@ pub use crate::ops::{
     site_url, Global, Loaded, RunningLab,
 };
 
+/// The topology of `stack`: a built-in stack, a stack file, or a lab's
+/// (its stack, on the subnets it was brought up on).
+pub(crate) fn topology_of(stack: &str, global: &Global) -> Result<crate::topology::Topology> {
+    Ok(crate::topology::Topology::build(
+        resolve(stack, global)?.stack,
+    ))
+}
+
 /// What a failure to write the command's output says (a closed pipe is
 /// no failure: the binary exits quietly).
 pub const WRITE_OUTPUT: &str = "cannot write output";

@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::{emit, emit_json, status, Global};
 use crate::apply::{Action, Outcome};
 use crate::error::{Error, Result};
-use crate::ops::up::{bring_up, place, Brought};
+use crate::ops::up::{bring_up, place, Brought, UpOptions};
 use crate::progress::Progress;
 use crate::render::plan::Plan;
 
@@ -81,7 +81,11 @@ pub(super) async fn interruptible_up(
     let name = lab.stack.name.clone();
     let _ctrl_c = crate::interrupt::handle();
     tokio::select! {
-        r = bring_up(lab, &*engine, &state, args.publish, args.timeout, global, progress) => {
+        r = bring_up(lab, &*engine, &state, UpOptions {
+            publish: args.publish,
+            ready_seconds: args.timeout,
+            discard_data: args.discard_data,
+        }, global, progress) => {
             r.map(|b| (b, lock))
         }
         signal = crate::interrupt::signalled() => {

@@ -347,10 +347,10 @@ fn render_exporter(ctx: &Ctx, out: &mut Out) -> Result<()> {
 /// replica does.
 pub fn keep(o: &Options, node: &Node, topo: &Topology) -> Keep {
     let (holds, follows) = match o.role {
-        DbRole::Primary => ("the primary's own writes".to_string(), None),
+        DbRole::Primary => (Keep::PRIMARY_WRITES.to_string(), None),
         DbRole::Replica => {
             let primary = node.replicates_from.clone().unwrap_or_default();
-            (format!("a copy of {primary}"), Some(primary))
+            (Keep::copy_of(&primary), Some(primary))
         }
         DbRole::Galera => (
             format!("a node's copy of the Galera cluster `{}`", topo.stack.name),
@@ -360,7 +360,7 @@ pub fn keep(o: &Options, node: &Node, topo: &Topology) -> Keep {
     Keep {
         path: DATA.into(),
         name: "mysql".into(),
-        what: "database".into(),
+        what: Keep::DATABASE.into(),
         holds,
         follows,
     }

@@ -318,12 +318,15 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
     let site = site_url(ctx.topo, ctx.name());
     config(o, ctx, site.is_some(), out)?;
     alert_rules(ctx, out)?;
-    // Its history and the alerts' silences outlive the server.
+    // Its history and the alerts' silences outlive the server, while the
+    // servers it watches stay the same: a series of a server gone (a
+    // stage that moves the database off server-01) would keep an alert
+    // on it firing until it aged out, so such a change starts afresh.
     out.keep(Keep {
         path: DATA.into(),
         name: "prometheus".into(),
         what: "metrics history".into(),
-        holds: "the lab's metrics".into(),
+        holds: history_of(ctx.topo),
         follows: None,
     });
     service(o, out);
@@ -333,6 +336,18 @@ pub fn render(o: &Options, ctx: &Ctx, out: &mut Out) -> Result<()> {
         probe_the_site(&site, out);
     }
     Ok(())
+}
+
+/// What the metrics history holds: the metrics of the servers watched.
+fn history_of(topo: &Topology) -> String {
+    let watched: Vec<&str> = topo
+        .stack
+        .servers
+        .iter()
+        .filter(|s| !topo.exporters(&s.name).is_empty())
+        .map(|s| s.name.as_str())
+        .collect();
+    format!("the metrics of {}", watched.join(", "))
 }
 
 /// Every exporter of the lab, job by job: the scrape targets of

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::driver::{Choice, Driver, Engine, Placement};
 use crate::error::{Error, Result};
 
+pub mod check;
 pub mod status;
 pub mod up;
 
@@ -32,6 +33,14 @@ impl Global {
         let mut global = self.clone();
         global.choice.pinned = Some(engine.clone());
         global
+    }
+
+    /// The same options with the lab named `lab` (`--lab`).
+    pub fn for_lab(&self, lab: Option<String>) -> Global {
+        Global {
+            lab,
+            ..self.clone()
+        }
     }
 
     /// Root of the per-stack state directories.

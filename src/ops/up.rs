@@ -20,17 +20,44 @@ pub struct Brought {
     pub url: Option<String>,
 }
 
+/// How `up` brings a lab up.
+#[derive(Debug, Clone, Copy)]
+pub struct UpOptions {
+    /// Publish the site on the engine's host at this port (0: any).
+    pub publish: Option<u16>,
+    /// Seconds each server's services get to become ready.
+    pub ready_seconds: u32,
+    /// Go on where data would be lost (not moved) for good.
+    pub discard_data: bool,
+}
+
+impl Default for UpOptions {
+    fn default() -> Self {
+        UpOptions {
+            publish: None,
+            ready_seconds: apply::READY_SECONDS,
+            discard_data: false,
+        }
+    }
+}
+
 /// Brings a placed lab up (its state locked by the caller): records it,
-/// applies its plan, publishes it (when `publish` or its record says so).
+/// applies its plan, publishes it (when asked or its record says so).
+/// Data the change would lose for good (not moved) refuses it, unless
+/// `discard_data`, with nothing changed.
 pub async fn bring_up(
     lab: crate::lab::Lab,
     engine: &dyn Engine,
     state: &StateDir,
-    publish: Option<u16>,
-    ready_seconds: u32,
+    options: UpOptions,
     global: &Global,
     progress: &dyn Progress,
 ) -> Result<Brought> {
+    let UpOptions {
+        publish,
+        ready_seconds,
+        discard_data,
+    } = options;
     // Recorded before anything is made: an `up` cut off resumes on the
     // same subnets, and `verify LAB` finds them.
     let before = crate::lab::read(state);
@@ -38,7 +65,7 @@ pub async fn bring_up(
     record.publish = publish.or_else(|| before.as_ref().and_then(|r| r.publish));
     record.engine = engine.placement();
     record.forwarder = before.as_ref().is_some_and(|r| r.forwarder);
-    record.class = before.and_then(|r| r.class);
+    record.class = before.as_ref().and_then(|r| r.class.clone());
     // Refused before anything is recorded or made: the record would keep
     // the port, and every later `up` fail after applying.
     if record.publish.is_some() && engine.real_hosts() {
@@ -54,6 +81,15 @@ pub async fn bring_up(
     let super::Loaded { topo, plan, .. } = super::load_lab(lab, global)?;
     engine.ensure_ready_from(&[], progress).await?;
     let driver = engine.driver(&topo).await?;
+    if !discard_data {
+        if let Err(e) = apply::refuse_losses(&*driver, &plan, state).await {
+            // Refused: the lab as it was, its record too.
+            if let Some(before) = &before {
+                crate::lab::write(state, before)?;
+            }
+            return Err(e);
+        }
+    }
     let Some((host_port, engine)) = publishing else {
         let outcomes = apply::apply(&*driver, &plan, state, ready_seconds, progress).await?;
         return Ok(Brought {
@@ -221,8 +257,7 @@ pub async fn reset(lab: &str, global: &Global, progress: &dyn Progress) -> Resul
         resolved,
         &*engine,
         &state,
-        None,
-        crate::apply::READY_SECONDS,
+        UpOptions::default(),
         global,
         progress,
     )

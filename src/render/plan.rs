@@ -100,6 +100,26 @@ pub struct Keep {
     pub follows: Option<String>,
 }
 
+impl Keep {
+    /// What a primary's own data holds: its writes, which no other
+    /// server has.
+    pub const PRIMARY_WRITES: &'static str = "the primary's own writes";
+
+    /// What a database's directory is, for people.
+    pub const DATABASE: &'static str = "database";
+
+    /// What a copy of `server`'s data holds (a replica's).
+    pub fn copy_of(server: &str) -> String {
+        format!("a copy of {server}")
+    }
+
+    /// Whether data that holds `holds` is a copy of another server's (a
+    /// replica's): lost with its server, it is still there.
+    pub fn is_copy(holds: &str) -> bool {
+        holds.starts_with("a copy of ")
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Attachment {
     pub network: String,

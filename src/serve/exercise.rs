@@ -41,8 +41,7 @@ async fn check(
     // A lab without an exercise is not there for this route.
     record::read(&portal.global.state(&access.lab)).ok_or(PortalError::NotFound)?;
     let graded =
-        crate::commands::exercise::checked(&access.lab, &portal.global, &crate::progress::Silent)
-            .await;
+        crate::ops::check::checked(&access.lab, &portal.global, &crate::progress::Silent).await;
     portal.audit.log(
         &access.who,
         "check",
