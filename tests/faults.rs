@@ -172,11 +172,16 @@ fn each_fault_on_a_monitored_lab_breaks_its_claims_and_the_repair_mends_them() {
     let file = test_stack(&t, "task2", "it-fc2", 236, true);
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file]).code(0);
-    // What only a monitored stack has: a fault no alert sees, and one
-    // whose alert fires (waited for) and resolves after the repair. The
+    // What only a firewalled, monitored stack has: faults no alert sees,
+    // and one whose alert fires (waited for) and resolves after the
+    // repair. The
     // faults that fit task1 too have their cycle on task1's lab (a task2
     // verify is three times as long, its alerts' quiet up to 80 s).
-    for (fault, seed) in [("prometheus-wrong-port", "0"), ("ufw-blocks-https", "0")] {
+    for (fault, seed) in [
+        ("prometheus-wrong-port", "0"),
+        ("ufw-blocks-https", "0"),
+        ("ufw-opens-database", "0"),
+    ] {
         cycle_on(&t, &file, fault, seed, Some("admin"));
     }
 }
@@ -271,6 +276,6 @@ fn a_fault_that_does_not_apply_or_does_not_exist_is_refused() {
         .run()
         .code(0)
         .stdout_has(
-            "0 of 8 faults apply to `task3`. Not yet for `task3`: the stack has a virtual IP",
+            "0 of 9 faults apply to `task3`. Not yet for `task3`: the stack has a virtual IP",
         );
 }

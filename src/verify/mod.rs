@@ -39,6 +39,7 @@ pub use claim::{blame, mentions, not_running, Claim};
 pub use db::REPLICATION_BOUND_MS;
 pub use failover::FAILOVER_BOUND_MS;
 pub use firewall::{firewall_probes, PortProbe};
+pub use stranger::walled_on;
 pub use verifier::kinds_claims;
 
 use crate::driver::Driver;

@@ -193,6 +193,23 @@ fn rate_check(web: &str) -> String {
     format!("{web}'s request count rises after traffic (QPS)")
 }
 
+/// The requests verify sends to the site to see a web server's count rise.
+pub const TRAFFIC: u32 = 400;
+
+/// How much `web`'s request count must rise after [`TRAFFIC`] requests:
+/// half its share of them behind its load balancer. The noise is far
+/// below: each load balancer checks each server every second (every
+/// 250 ms while it is down), the site's probe every scrape, over the
+/// 15 s verify waits at most: at most 68 requests from one load balancer
+/// whose servers are all down, against 100 for two web servers.
+fn counted_rise(topo: &crate::topology::Topology, web: &str) -> f64 {
+    let share = topo
+        .with_role(crate::topology::Role::LoadBalancer)
+        .find(|lb| lb.backends.iter().any(|b| b == web))
+        .map_or(1, |lb| lb.backends.len().max(1));
+    f64::from(TRAFFIC) / share as f64 / 2.0
+}
+
 /// The value of a PromQL query's first result, from its answer.
 fn query_value(out: &ExecOutput) -> Option<f64> {
     let v: Value = serde_json::from_str(&out.stdout).ok()?;
@@ -273,8 +290,12 @@ impl Verifier<'_> {
         }
     }
 
-    /// A web server's request count rises after traffic, and Prometheus
-    /// gives its rate (the seeds' QPS).
+    /// A web server's request count rises with the users' traffic, and
+    /// Prometheus gives its rate (the seeds' QPS). The count must rise by
+    /// half the web server's share of [`TRAFFIC`] requests sent to the
+    /// site: far more than the load balancers' health checks and the
+    /// site's probe add meanwhile (see [`counted_rise`]), so traffic that
+    /// never reaches the server, or a count that never sees it, fails.
     async fn request_rate(&mut self, prom: &str, port: u16) -> Result<()> {
         let Some((web, metric)) = self.rate_web() else {
             return Ok(());
@@ -283,16 +304,18 @@ impl Verifier<'_> {
         let t = Instant::now();
         let counter = format!("sum({metric}{{server=\"{web}\"}})");
         let before = self.query(prom, api, &counter).await?.unwrap_or(0.0);
+        // One connection, kept alive: HAProxy still balances each request.
         let traffic = format!(
-            "for i in $(seq 40); do curl -s -o /dev/null {}://{}/static/style.css; done",
+            "curl -s -m 60 '{}://{}/static/style.css?[1-{TRAFFIC}]' > /dev/null",
             self.scheme(),
             self.site()
         );
         self.sh(&self.client, &traffic).await?;
+        let least = counted_rise(self.topo, &web);
         let mut after = before;
         for _ in 0..30 {
             after = self.query(prom, api, &counter).await?.unwrap_or(before);
-            if after > before {
+            if after - before >= least {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -302,13 +325,14 @@ impl Verifier<'_> {
         self.record(
             "monitoring",
             rate_check(&web),
-            format!("more than {before:.0} requests"),
+            format!("{least:.0} more after {TRAFFIC} requests to the site"),
             format!(
-                "{after:.0} requests; {} req/s over the last minute",
+                "{:.0} more ({after:.0} in all); {} req/s over the last minute",
+                after - before,
                 rate.map(|r| format!("{r:.2}"))
                     .unwrap_or_else(|| "?".into())
             ),
-            verdict(after > before, || {
+            verdict(after - before >= least, || {
                 rate_hint(self.topo, self.plan, &web, prom, port, metric)
             }),
             t,

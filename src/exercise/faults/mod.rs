@@ -22,7 +22,8 @@
 //! - `web.rs`: nginx and HAProxy (an upstream's port, the health check, a
 //!   backend left out) and the application's database password;
 //! - `db.rs`: replication stopped;
-//! - `net.rs`: the firewall (443 blocked) and DNS (`www` elsewhere);
+//! - `net.rs`: the firewall (443 blocked, the database open to anyone)
+//!   and DNS (`www` elsewhere);
 //! - `monitoring.rs`: Prometheus scraping the wrong port, and the alerts
 //!   a fault fires on a monitored stack, with their bounds.
 
@@ -193,6 +194,7 @@ enum Kind {
     ReplicaStopped,
     DbPassword,
     UfwHttps,
+    UfwDbOpen,
     DnsWww,
     WrongScrape,
 }
@@ -246,6 +248,12 @@ pub const FAULTS: &[Fault] = &[
         what: "the load balancer's firewall rejects HTTPS (`ufw reject 443/tcp`): the site's HTTP redirect still answers, HTTPS never does",
         hits: "a load balancer with a firewall, on a site served over HTTPS",
         kind: Kind::UfwHttps,
+    },
+    Fault {
+        name: "ufw-opens-database",
+        what: "a database server's firewall lets anyone reach MariaDB (`ufw allow 3306/tcp`): the site works and no alert fires, but the user's computer and a stranger reach the database",
+        hits: "a database server with a firewall",
+        kind: Kind::UfwDbOpen,
     },
     Fault {
         name: "dns-www-wrong",
@@ -348,6 +356,7 @@ impl Fault {
                 .collect(),
             Kind::DbPassword => topo.with_role(Role::App).map(|n| n.name.clone()).collect(),
             Kind::UfwHttps => net::firewalled_balancers(topo),
+            Kind::UfwDbOpen => net::firewalled_databases(topo),
             Kind::DnsWww => net::www_zone(topo).into_iter().collect(),
             Kind::WrongScrape => monitoring::counted(topo)
                 .map(|(web, _)| web)
@@ -392,11 +401,23 @@ impl Fault {
             Kind::ReplicaStopped => db::replica_stopped(topo, &server, marker),
             Kind::DbPassword => web::db_password(topo, &server),
             Kind::UfwHttps => net::ufw_https(topo, &server),
+            Kind::UfwDbOpen => net::ufw_db_open(topo, &server),
             Kind::DnsWww => net::dns_www(topo, &server),
             Kind::WrongScrape => monitoring::wrong_scrape(topo, &server),
         };
         b.fault = self.name;
         b.seed = seed;
+        // The users' traffic kept from the web server whose requests
+        // monitoring counts: its count does not rise with it.
+        let counted = monitoring::counted(topo).map(|(web, _)| web);
+        let starved = match self.kind {
+            Kind::Check404 | Kind::UfwHttps | Kind::DnsWww => true,
+            Kind::LeftOut => counted.as_deref() == Some(server.as_str()),
+            _ => false,
+        };
+        if starved {
+            b.breaks.extend(monitoring::uncounted(topo));
+        }
         let (fire, when) = self.timed(&server);
         b.alerts = monitoring::alerts(topo, fire, when.as_deref());
         b.breaks
@@ -417,7 +438,7 @@ impl Fault {
             Kind::ReplicaStopped => (&["ReplicationStopped"], None),
             Kind::UfwHttps => (&["SiteDown"], None),
             Kind::UpstreamPort | Kind::DbPassword => (&[], errors()),
-            Kind::LeftOut | Kind::DnsWww | Kind::WrongScrape => (&[], None),
+            Kind::LeftOut | Kind::DnsWww | Kind::WrongScrape | Kind::UfwDbOpen => (&[], None),
         }
     }
 }
@@ -559,6 +580,7 @@ mod tests {
                 ("replication-stopped", Fit::Nothing),
                 ("app-db-password-wrong", servers(&["server-01"])),
                 ("ufw-blocks-https", Fit::Nothing),
+                ("ufw-opens-database", Fit::Nothing),
                 ("dns-www-wrong", servers(&["ns"])),
                 ("prometheus-wrong-port", Fit::Nothing),
             ]
@@ -570,14 +592,16 @@ mod tests {
             ("replication-stopped", servers(&["server-02"])),
             ("app-db-password-wrong", two()),
             ("ufw-blocks-https", Fit::Nothing),
+            ("ufw-opens-database", Fit::Nothing),
             ("dns-www-wrong", servers(&["ns"])),
             ("prometheus-wrong-port", Fit::Nothing),
         ];
         assert_eq!(fits("task1"), task1);
-        // task2 adds a firewall on the load balancer and monitoring.
+        // task2 adds a firewall on every server, and monitoring.
         let mut task2 = task1;
         task2[5].1 = servers(&["lb-01"]);
-        task2[7].1 = servers(&["server-01"]);
+        task2[6].1 = two();
+        task2[8].1 = servers(&["server-01"]);
         assert_eq!(fits("task2"), task2);
         // A virtual IP's failover kills the active load balancer: not yet.
         for stack in ["task3", "task4"] {

@@ -118,6 +118,17 @@ pub fn quiet_claim(a: &Alerts) -> Option<ClaimRef> {
     })
 }
 
+/// On a monitored stack, verify's claim that the counted web server's
+/// request count rises with the users' traffic.
+pub(super) fn uncounted(topo: &Topology) -> Option<ClaimRef> {
+    counted(topo).map(|(web, _)| {
+        ClaimRef::sure(
+            "monitoring",
+            format!("{web}'s request count rises after traffic"),
+        )
+    })
+}
+
 /// The web server whose request count verify claims rises, with the
 /// port of the exporter that counts it.
 pub(super) fn counted(topo: &Topology) -> Option<(String, u16)> {
@@ -170,10 +181,7 @@ pub(super) fn wrong_scrape(topo: &Topology, web: &str) -> Breakage {
         what: format!(
             "Prometheus on {monitor} scrapes {web}'s nginx exporter at {addr}:{wrong}, where the node exporter answers: the target is up, no alert fires, and {web}'s requests are never counted (its QPS is blind)"
         ),
-        breaks: vec![ClaimRef::sure(
-            "monitoring",
-            format!("{web}'s request count rises after traffic"),
-        )],
+        breaks: uncounted(topo).into_iter().collect(),
         repair: Repair {
             server: monitor.clone(),
             text: format!(

@@ -1,6 +1,6 @@
 //! Faults of the network's edges: a ufw rule that blocks HTTPS on the load
-//! balancer, and the DNS A record for `www` pointing where no web server
-//! answers.
+//! balancer, one that opens a database to everyone, and the DNS A record
+//! for `www` pointing where no web server answers.
 
 use super::{balancing, through_site, Breakage, Change, ClaimRef, Repair, Symptom};
 use crate::components::dns;
@@ -10,12 +10,11 @@ use crate::topology::{Role, Topology};
 /// site answers (a record left from testing on a laptop).
 pub const NOWHERE: &str = "127.0.0.1";
 
-/// The load balancers with a firewall, on a stack served over HTTPS.
-pub(super) fn firewalled_balancers(topo: &Topology) -> Vec<String> {
-    if !topo.tls() {
-        return Vec::new();
-    }
-    topo.with_role(Role::LoadBalancer)
+/// The servers of `topo` in one of `roles` with a firewall.
+fn firewalled(topo: &Topology, roles: &[Role]) -> Vec<String> {
+    topo.nodes
+        .iter()
+        .filter(|n| roles.iter().any(|r| n.roles.contains(r)))
         .filter(|n| {
             topo.server(&n.name)
                 .get::<crate::components::ufw::Options>()
@@ -23,6 +22,14 @@ pub(super) fn firewalled_balancers(topo: &Topology) -> Vec<String> {
         })
         .map(|n| n.name.clone())
         .collect()
+}
+
+/// The load balancers with a firewall, on a stack served over HTTPS.
+pub(super) fn firewalled_balancers(topo: &Topology) -> Vec<String> {
+    if !topo.tls() {
+        return Vec::new();
+    }
+    firewalled(topo, &[Role::LoadBalancer])
 }
 
 /// (f) `ufw reject` on the site's HTTPS port of `lb`: the rule that
@@ -61,6 +68,66 @@ pub(super) fn ufw_https(topo: &Topology, lb: &str) -> Breakage {
         },
         change: Change::Run {
             script: format!("ufw reject {port}/tcp"),
+        },
+        alerts: None,
+    }
+}
+
+/// The database servers with a firewall.
+pub(super) fn firewalled_databases(topo: &Topology) -> Vec<String> {
+    firewalled(topo, &[Role::DbPrimary, Role::DbReplica])
+}
+
+/// (h) `ufw allow 3306/tcp` on the database server `db`: a rule added
+/// "to test from a laptop" opens the database to anyone. Nothing stops
+/// working and no alert fires; verify's probes of what must not pass (the
+/// user's computer, the web servers, a stranger) now connect.
+pub(super) fn ufw_db_open(topo: &Topology, db: &str) -> Breakage {
+    let port = crate::components::mariadb::PORT;
+    let client = topo
+        .with_role(Role::Client)
+        .next()
+        .map_or("client", |n| n.name.as_str());
+    let mut breaks: Vec<ClaimRef> = crate::verify::firewall_probes(topo, client)
+        .into_iter()
+        .filter(|p| p.to == db && p.port == port && !p.connects)
+        .map(|p| ClaimRef::sure("firewall", format!("{} -> {db}:{port} ", p.shown_from)))
+        .collect();
+    let users = crate::topology::public::users_network(topo);
+    if users.is_some_and(|net| crate::verify::walled_on(topo, &net).iter().any(|w| w == db)) {
+        breaks.push(ClaimRef::sure(
+            "public",
+            format!("stranger -> {db}:{port} "),
+        ));
+    }
+    let rule = format!("{port}/tcp");
+    Breakage {
+        fault: "",
+        seed: 0,
+        server: db.into(),
+        on: db.into(),
+        what: format!(
+            "`ufw allow {rule}` on {db}: its database is open to anyone who reaches the server (the user's computer, a web server, a stranger); everything works, and nothing says so"
+        ),
+        breaks,
+        repair: Repair {
+            server: db.into(),
+            text: format!(
+                "On {db}, `ufw status numbered` shows {rule} ALLOW Anywhere: a rule no flow of the design asks for. Delete it; the servers that need the database are allowed by rules of their own, which stay."
+            ),
+            commands: vec![
+                "ufw status numbered".into(),
+                format!("ufw delete allow {rule}"),
+            ],
+        },
+        shows: Symptom {
+            server: db.into(),
+            script: format!(
+                "if ufw status | grep -Eq '^{port}/tcp +ALLOW +Anywhere'; then echo yes; else echo no; fi"
+            ),
+        },
+        change: Change::Run {
+            script: format!("ufw allow {rule}"),
         },
         alerts: None,
     }
@@ -223,5 +290,26 @@ mod tests {
             }
         );
         assert!(b.repair.commands[1].starts_with("ufw allow 443/tcp comment "));
+    }
+
+    #[test]
+    fn a_database_opened_to_anyone_breaks_every_probe_that_must_not_pass() {
+        assert!(firewalled_databases(&Topology::load("task1").unwrap()).is_empty());
+        let t = Topology::load("task2").unwrap();
+        assert_eq!(firewalled_databases(&t), vec!["server-01", "server-02"]);
+        let b = ufw_db_open(&t, "server-01");
+        let claims: Vec<String> = b
+            .breaks
+            .iter()
+            .map(|c| format!("{}: {}", c.group, c.words))
+            .collect();
+        assert_eq!(
+            claims,
+            vec![
+                "firewall: client -> server-01:3306 ",
+                "public: stranger -> server-01:3306 "
+            ]
+        );
+        assert_eq!(b.repair.commands[1], "ufw delete allow 3306/tcp");
     }
 }
