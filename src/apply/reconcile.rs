@@ -149,7 +149,11 @@ impl Data {
         match self.fate {
             Fate::Kept => format!("{what} kept"),
             Fate::New => format!("{what} new"),
-            Fate::Dropped => format!("{what} NOT kept: {}", self.why),
+            // A copy of another server's data loses nothing: said so.
+            Fate::Dropped => match self.there.as_ref().filter(|k| Keep::is_copy(&k.holds)) {
+                Some(k) => format!("{what}, {}, dropped: {}", k.holds, self.why),
+                None => format!("{what} NOT kept: {}", self.why),
+            },
             Fate::Moved => format!("{what} {}", self.why),
         }
     }
@@ -879,6 +883,10 @@ mod tests {
         // Its volume goes once dumped; the replica's copy is no loss.
         assert_eq!(s1.to_drop().len(), 1);
         assert_eq!(data_of(&d, "server-02").fate, Fate::Dropped);
+        assert_eq!(
+            data_of(&d, "server-02").describe(),
+            "database (/var/lib/mysql), a copy of server-01, dropped: server-02 is no longer in the stack"
+        );
         assert_eq!(decision(&d, "db-02").fill_from, None);
         assert!(losses(&d).is_empty(), "{:?}", losses(&d));
         // The metrics history, watching other servers now, starts afresh.
