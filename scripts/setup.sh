@@ -73,6 +73,18 @@ if [ "$dev" = 1 ] && ! command -v mdbook >/dev/null 2>&1; then
     cargo install mdbook --locked --no-default-features --features search
 fi
 
+# The local engine, installed but not running (and no other one named):
+# started, as root, the way the machine starts it (its settings in
+# /etc/docker/daemon.json), and waited for.
+if ! docker info >/dev/null 2>&1 && [ -z "${DOCKER_HOST:-}" ] \
+    && [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null 2>&1; then
+    echo "setup: starting the Docker engine (dockerd)" >&2
+    setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+    for _ in $(seq 60); do
+        docker info >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+fi
 if ! docker info >/dev/null 2>&1; then
     echo "setup: error: the Docker engine is not reachable (start it, or set DOCKER_HOST)" >&2
     exit 1
