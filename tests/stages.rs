@@ -92,6 +92,14 @@ fn a_lab_grows_from_task1_to_task4_and_keeps_its_rows() {
         "{}",
         refused.stderr
     );
+    let dry = t
+        .run_args(&["up", "task1", "--lab", LAB, "--dry-run"])
+        .code(0)
+        .stdout;
+    assert!(
+        dry.contains("`up` refuses it without --discard-data: the database of server-02"),
+        "{dry}"
+    );
     // Nothing changed, the lab's record neither.
     let status = t.run_args(&["status", "--json"]).code(0).stdout;
     let labs: serde_json::Value = serde_json::from_str(&status).expect("JSON");

@@ -232,6 +232,14 @@ pub(super) async fn dry_run(
         super::count(changes, "server"),
         plan.stack
     ));
+    let lost = crate::apply::reconcile::losses(&decisions);
+    if !lost.is_empty() {
+        let servers: Vec<&str> = lost.iter().map(|(s, _)| *s).collect();
+        text.push_str(&format!(
+            "`up` refuses it without --discard-data: the database of {} would be lost for good.\n",
+            crate::words::and_list(&servers)
+        ));
+    }
     emit(out, &text)?;
     Ok(0)
 }
