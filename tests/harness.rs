@@ -208,11 +208,15 @@ pub fn bad_files_are_refused(folder: &str, command: &[&str], least: usize) {
             })
         })
         .collect();
+    all_passed(&failures, cases.len());
+}
+
+/// Fails with every case's failure, of `cases` run.
+pub fn all_passed(failures: &[String], cases: usize) {
     assert!(
         failures.is_empty(),
-        "{} of {} cases failed:\n{}",
+        "{} of {cases} cases failed:\n{}",
         failures.len(),
-        cases.len(),
         failures.join("\n")
     );
 }

@@ -69,13 +69,7 @@ fn every_bad_stack_is_refused_at_its_line() {
         .iter()
         .filter_map(|(case, text)| run_case(case, text, update))
         .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    crate::harness::all_passed(&failures, cases.len());
 }
 
 #[test]

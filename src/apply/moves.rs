@@ -87,13 +87,18 @@ pub async fn load(
         }
         let dump = fs_err::read(&path)
             .map_err(|e| Error::caused(format!("cannot read the dump for {server}"), e))?;
+        let loaded = format!(
+            "{server}: {} loaded ({})",
+            databases(&String::from_utf8_lossy(&dump)),
+            size(dump.len())
+        );
         let file = FileSpec {
             path: ON_SERVER.into(),
             mode: 0o600,
             owner: None,
             sha256: String::new(),
             secret: true,
-            content: dump.clone(),
+            content: dump,
         };
         driver.put_files(plan, &server, &[file]).await?;
         let script = crate::shell::with_args(crate::shell::LOAD_DATABASES, &[ON_SERVER]);
@@ -110,12 +115,7 @@ pub async fn load(
         }
         fs_err::remove_file(&path)
             .map_err(|e| Error::caused(format!("cannot remove {}", path.display()), e))?;
-        let text = String::from_utf8_lossy(&dump);
-        progress.note(&format!(
-            "{server}: {} loaded ({})",
-            databases(&text),
-            size(dump.len())
-        ));
+        progress.note(&loaded);
     }
     Ok(())
 }

@@ -157,23 +157,13 @@ impl DockerDriver {
         let turn = self.start_turn();
         let _turn = turn.lock().await;
         for name in names {
-            let on = match self
-                .docker
-                .inspect_container(
-                    name,
-                    None::<bollard::query_parameters::InspectContainerOptions>,
-                )
-                .await
-            {
-                Ok(c) => c
-                    .network_settings
-                    .and_then(|n| n.networks)
-                    .unwrap_or_default(),
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => continue,
-                Err(e) => return Err(fail(&format!("inspecting container {name}"))(e)),
+            let Some(c) = super::engine::inspect(&self.docker, name).await? else {
+                continue;
             };
+            let on = c
+                .network_settings
+                .and_then(|n| n.networks)
+                .unwrap_or_default();
             for network in on.keys() {
                 disconnect(&self.docker, network, name).await?;
             }
