@@ -14,7 +14,7 @@ use infractl::serve::Portal;
 use tokio::sync::watch;
 
 use crate::harness::Test;
-use crate::up::{lab_lock, Down};
+use crate::up::{lab_alone, Down};
 
 /// The lab of this test.
 const LAB: &str = "it-live";
@@ -166,7 +166,7 @@ fn load() -> String {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn the_live_view_shows_a_killed_server_stopped_at_once_and_its_return() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     let _down = Down(&t, LAB.into());
     t.run_args(&["--quiet", "up", "task1", "--lab", LAB])

@@ -31,7 +31,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::browser::{self, until, Browser};
 use crate::harness::{docker, Test};
-use crate::up::lab_lock;
+use crate::up::lab_alone;
 
 const CLASS: &str = "it-portal";
 const ANN: &str = "it-portal-ann";
@@ -315,7 +315,7 @@ fn server_01() -> String {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn the_portal_to_its_people_in_chromium_and_to_strangers_over_http() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let whole = Instant::now();
     let t = Test::new();
     t.file("it-portal.yaml", "stack: task1\nstudents: [ann, ben]\n");

@@ -31,7 +31,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use crate::browser::{self, until, Browser};
 use crate::harness::{docker, Test};
 use crate::portal::Serve;
-use crate::up::lab_lock;
+use crate::up::lab_alone;
 
 const CLASS: &str = "it-pf";
 const LAB: &str = "it-pf-pf";
@@ -50,7 +50,7 @@ impl Drop for ClassDown<'_> {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn a_lab_killed_taken_down_and_brought_up_under_its_open_page() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     t.file("it-pf.yaml", "stack: task0\nstudents: [pf]\n");
     let _down = ClassDown(&t);
@@ -116,7 +116,7 @@ const ALERTS_SEEN: Duration = Duration::from_secs(30 + 3);
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn the_grid_and_the_page_show_the_alerts_firing() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     t.file("it-pfmon.yaml", "stack: task2\nstudents: [pf]\n");
     struct Down<'a>(&'a Test);

@@ -18,7 +18,7 @@ use crate::browser::{self, until, Browser};
 use crate::harness::Test;
 use crate::portal::Serve;
 use crate::portal_faults::{all_running, links, open_link, row_state, shown, ClassEvents};
-use crate::up::lab_lock;
+use crate::up::lab_alone;
 
 const LAB: &str = "it-pfsilent-pf";
 
@@ -108,7 +108,7 @@ const SEEN_BACK: Duration = Duration::from_secs(10 + 5 + 1);
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn an_engine_that_stops_answering_shows_its_lab_unreachable_until_it_answers() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let quiet = Quiet::start();
     let t = Test::new();
     t.file(

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::{docker, Output, Test};
-use crate::up::{lab_lock, test_stack};
+use crate::up::{lab_alone, lab_lock, test_stack};
 
 /// Test hosts with sshd at the stack's addresses; removed on drop.
 pub(crate) struct Vms {
@@ -418,7 +418,7 @@ fn ssh_errors_name_the_host() {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn task3_over_ssh_verifies_including_failover() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     let file = test_stack(&t, "task3", "it-ssh3", 222, true);
     let mut text = std::fs::read_to_string(t.dir().join(&file)).unwrap();

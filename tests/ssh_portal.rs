@@ -34,7 +34,7 @@ use tokio::sync::watch;
 use crate::harness::{docker, eventually, Test};
 use crate::ssh::{over_ssh, start_vms, start_vms_booted, Boot};
 use crate::terminal::{http_get, read_line, serve, shown, socket, type_in};
-use crate::up::{lab_lock, test_stack, Down};
+use crate::up::{lab_alone, test_stack, Down};
 
 /// The lab of the driver's test, and of the portal's.
 const LAB: &str = "it-sshp";
@@ -129,7 +129,7 @@ fn record(t: &Test, lab: &str) -> serde_json::Value {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn an_ssh_lab_is_found_by_its_name_with_terminals_and_a_live_view() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     let file = test_stack(&t, "task0", LAB, 234, false);
     // Logged in as a user with sudo: the terminal is root's all the same.
@@ -335,7 +335,7 @@ async fn live_view_on_a_beat(global: &Global, vm: &str) {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn the_portal_serves_an_ssh_lab_through_the_operators_link() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     let file = test_stack(&t, "task0", PORTAL_LAB, 235, false);
     let (vms, inv) = start_vms(&t, &file, "it-sshpw-vm");

@@ -11,7 +11,7 @@
 //! to. `down` leaves no volume behind.
 
 use crate::harness::{Output, Test};
-use crate::up::{lab_lock, labelled, Down};
+use crate::up::{lab_alone, labelled, Down};
 
 const LAB: &str = "it-grow";
 
@@ -69,7 +69,7 @@ fn serves_and_verifies(t: &Test, url: &str) {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn a_lab_grows_from_task1_to_task4_and_keeps_its_rows() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     let _down = Down(&t, LAB.into());
     // First task1 with a second primary: server-02 keeps writes of its

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::harness::{docker, eventually, Test};
-use crate::up::lab_lock;
+use crate::up::lab_alone;
 
 const LAB: &str = "it-term-ann";
 
@@ -220,7 +220,7 @@ async fn control(ws: &mut Socket, text: &str) {
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn a_learner_types_into_a_shell_on_their_server_and_the_instructor_joins_it() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     t.file("it-term.yaml", "stack: task1\nstudents: [ann]\n");
     let _down = ClassDown(&t);

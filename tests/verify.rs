@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use crate::harness::{eventually, Test};
-use crate::up::{lab_lock, test_stack, Down};
+use crate::up::{lab_alone, lab_lock, test_stack, Down};
 
 /// Runs verify; returns (exit code, check name -> passed).
 fn verify(t: &Test, file: &str) -> (i32, HashMap<String, bool>, String) {
@@ -267,7 +267,7 @@ dns:
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
 fn two_labs_of_one_stack_run_side_by_side_and_verify() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     let file = task3_stack(&t, "it-twin", 223);
     let _a = Down(&t, "it-twin-a".into());
@@ -595,7 +595,7 @@ fn served_by(page: &str) -> Option<String> {
 #[test]
 #[ignore = "needs the Docker engine, the node image and Chromium"]
 fn a_published_lab_opens_in_a_browser_through_a_failover() {
-    let _lab = lab_lock();
+    let _lab = lab_alone();
     let t = Test::new();
     let file = task3_stack(&t, "it-pub", 225);
     let _down = Down(&t, "it-pub".into());
