@@ -172,15 +172,16 @@ fn each_fault_on_a_monitored_lab_breaks_its_claims_and_the_repair_mends_them() {
     let file = test_stack(&t, "task2", "it-fc2", 236, true);
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file]).code(0);
-    // What only a firewalled, monitored stack has: faults no alert sees,
-    // and one whose alert fires (waited for) and resolves after the
-    // repair. The
-    // faults that fit task1 too have their cycle on task1's lab (a task2
-    // verify is three times as long, its alerts' quiet up to 80 s).
+    // What only a firewalled, monitored stack over HTTPS has: faults no
+    // alert sees, and those whose alert fires (waited for) and resolves
+    // after the repair. The faults that fit task1 too have their cycle on
+    // task1's lab (a task2 verify is three times as long, its alerts'
+    // quiet up to 80 s).
     for (fault, seed) in [
         ("prometheus-wrong-port", "0"),
         ("ufw-blocks-https", "0"),
         ("ufw-opens-database", "0"),
+        ("tls-cert-expired", "0"),
     ] {
         cycle_on(&t, &file, fault, seed, Some("admin"));
     }

@@ -22,7 +22,7 @@ fn seed_state(root: &Path, stack: &str) {
         .unwrap();
     }
     std::fs::write(dir.join("tls/names"), "www.foobar.com\nfoobar.com\n").unwrap();
-    for f in ["ca.crt", "site.crt", "site.key"] {
+    for f in ["ca.crt", "ca.key", "site.crt", "site.key"] {
         std::fs::write(dir.join("tls").join(f), format!("golden {f}\n")).unwrap();
     }
 }

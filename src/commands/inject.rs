@@ -72,7 +72,9 @@ pub async fn run(
     let lab = super::running_lab(stack, "inject", global).await?;
     let (topo, plan, driver) = (&lab.loaded.topo, &lab.loaded.plan, &lab.driver);
     progress.begin("inject", None, fault.name);
-    let injected = crate::exercise::inject::inject(driver.as_ref(), topo, plan, fault, seed).await;
+    let state = &lab.loaded.state;
+    let injected =
+        crate::exercise::inject::inject(driver.as_ref(), topo, plan, state, fault, seed).await;
     progress.finish(
         "inject",
         injected.is_ok(),

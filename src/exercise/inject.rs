@@ -1,9 +1,10 @@
 //! A fault of the catalogue made real on a running lab, through the
 //! driver: a config file read from the server, edited and put back whole
 //! (its mode and owner as the plan has them), its service reloaded the
-//! way the lab's supervisor reloads it; or replication stopped and the
-//! primary written to; or a script run (a firewall rule, a zone changed
-//! and reloaded). Then waited for until it shows, and on a monitored
+//! way the lab's supervisor reloads it (after an expired certificate the
+//! lab CA signs is put beside the valid one, for that fault); or
+//! replication stopped and the primary written to; or a script run (a
+//! firewall rule, a zone changed and reloaded). Then waited for until it shows, and on a monitored
 //! stack until the lab's own alerts for it fire (within the bound the
 //! fault reads from the rules), so that a `verify` right after sees it
 //! all.
@@ -13,6 +14,7 @@ use std::time::Instant;
 use super::faults::{apply, Alerts, Breakage, Change, Edit, Fault, Symptom};
 use crate::driver::Driver;
 use crate::error::{Error, Result};
+use crate::lab::state::StateDir;
 use crate::render::plan::{sha256_hex, FileSpec, Plan};
 use crate::topology::Topology;
 
@@ -51,12 +53,13 @@ fn marker() -> String {
     )
 }
 
-/// Injects `fault` into the lab of `topo` (the server `seed` draws) and
-/// waits until it shows.
+/// Injects `fault` into the lab of `topo` (the server `seed` draws; its
+/// state `state`) and waits until it shows.
 pub async fn inject(
     driver: &dyn Driver,
     topo: &Topology,
     plan: &Plan,
+    state: &StateDir,
     fault: &Fault,
     seed: u64,
 ) -> Result<Injected> {
@@ -73,6 +76,24 @@ pub async fn inject(
             rows,
             marker,
         } => stop_replica(driver, &b.on, primary, *rows, marker).await?,
+        Change::ExpiredCert {
+            cert,
+            path,
+            service,
+            edits,
+        } => {
+            let pem = state.expired_site_certificate()?;
+            let file = FileSpec {
+                path: (*cert).into(),
+                mode: 0o600,
+                owner: None,
+                sha256: sha256_hex(pem.as_bytes()),
+                secret: true,
+                content: pem.into_bytes(),
+            };
+            driver.put_files(plan, &b.on, &[file]).await?;
+            edit(driver, plan, &b.on, path, service, edits).await?;
+        }
         Change::Run { script } => {
             run(driver, &b.on, script, &format!("injecting {}", b.fault)).await?;
         }

@@ -161,7 +161,7 @@ pub async fn start(
     let mut breaks = Vec::new();
     for fault in exercise.draw(seed) {
         progress.begin("exercise", None, "preparing the exercise");
-        let injected = super::inject::inject(driver, topo, plan, fault, seed).await;
+        let injected = super::inject::inject(driver, topo, plan, state, fault, seed).await;
         progress.finish("exercise", injected.is_ok(), "prepared");
         let b = injected?.breakage;
         drawn.push(Drawn {

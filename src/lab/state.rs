@@ -198,11 +198,12 @@ impl StateDir {
         let dir = self.ensure_dir("tls")?;
         let want = names.join("\n") + "\n";
         let have = fs::read_to_string(dir.join("names")).unwrap_or_default();
-        let files = ["ca.crt", "site.crt", "site.key"];
+        let files = ["ca.crt", "ca.key", "site.crt", "site.key"];
         if have != want || !files.iter().all(|f| dir.join(f).exists()) {
-            let m = make_certificates(&format!("infractl lab CA ({stack})"), names)?;
+            let (m, ca_key) = make_certificates(&format!("infractl lab CA ({stack})"), names)?;
             (|| {
                 write_private(&dir.join("ca.crt"), m.ca_cert.as_bytes())?;
+                write_private(&dir.join("ca.key"), ca_key.as_bytes())?;
                 write_private(&dir.join("site.crt"), m.cert.as_bytes())?;
                 write_private(&dir.join("site.key"), m.key.as_bytes())?;
                 write_private(&dir.join("names"), want.as_bytes())
@@ -218,6 +219,28 @@ impl StateDir {
             cert: read("site.crt")?,
             key: read("site.key")?,
         })
+    }
+}
+
+impl StateDir {
+    /// The site's certificate as it was last year: the lab CA signs it,
+    /// for the names it has now, and it expired 30 days ago (certificate
+    /// then key, one PEM).
+    pub fn expired_site_certificate(&self) -> Result<String> {
+        let dir = self.path.join("tls");
+        let lab = self.lab();
+        let read = |f: &str| fs::read_to_string(dir.join(f));
+        let (Ok(ca_cert), Ok(ca_key), Ok(names)) = (read("ca.crt"), read("ca.key"), read("names"))
+        else {
+            return Err(Error::failure(format!(
+                "lab `{lab}` keeps no CA key to sign a certificate with (its certificates were made by an older infractl)"
+            ))
+            .with_hint(format!(
+                "`infractl up {lab}` makes the lab's certificates anew, with the key kept"
+            )));
+        };
+        let names: Vec<String> = names.lines().map(str::to_string).collect();
+        expired_certificate(&ca_cert, &ca_key, &names)
     }
 }
 
@@ -243,8 +266,8 @@ pub(crate) fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 /// A CA (named `ca_name`) and a server certificate it signs for `names`
-/// (host names, or addresses).
-pub(crate) fn make_certificates(ca_name: &str, names: &[String]) -> Result<TlsMaterial> {
+/// (host names, or addresses); with the CA's key.
+pub(crate) fn make_certificates(ca_name: &str, names: &[String]) -> Result<(TlsMaterial, String)> {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
         IsCa, KeyPair, KeyUsagePurpose,
@@ -273,11 +296,38 @@ pub(crate) fn make_certificates(ca_name: &str, names: &[String]) -> Result<TlsMa
         KeyUsagePurpose::KeyEncipherment,
     ];
     let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
-    Ok(TlsMaterial {
+    let material = TlsMaterial {
         ca_cert: issuer.pem(),
         cert: cert.pem(),
         key: key.serialize_pem(),
-    })
+    };
+    Ok((material, issuer.key().serialize_pem()))
+}
+
+/// A server certificate for `names` that `ca_cert` (its key `ca_key`)
+/// signs, valid for a year that ended 30 days ago: certificate then key,
+/// as one PEM (HAProxy's `crt`).
+pub(crate) fn expired_certificate(ca_cert: &str, ca_key: &str, names: &[String]) -> Result<String> {
+    use rcgen::{
+        CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let err = |e: rcgen::Error| Error::failure(format!("cannot make the expired certificate: {e}"));
+    let issuer =
+        Issuer::from_ca_cert_pem(ca_cert, KeyPair::from_pem(ca_key).map_err(err)?).map_err(err)?;
+    let key = KeyPair::generate().map_err(err)?;
+    let mut leaf = CertificateParams::new(names.to_vec()).map_err(err)?;
+    leaf.distinguished_name
+        .push(DnType::CommonName, names[0].clone());
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    let ended = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+    leaf.not_after = ended;
+    leaf.not_before = ended - time::Duration::days(365);
+    let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
+    Ok(format!("{}{}", cert.pem(), key.serialize_pem()))
 }
 
 #[cfg(test)]
@@ -301,6 +351,60 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    /// What `openssl verify` says of `pem` (a certificate) against `ca`.
+    fn verified(dir: &Path, ca: &str, pem: &str) -> String {
+        fs::write(dir.join("ca.pem"), ca).unwrap();
+        fs::write(dir.join("leaf.pem"), pem).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["verify", "-CAfile", "ca.pem", "leaf.pem"])
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        text.trim().to_string()
+    }
+
+    #[test]
+    fn the_expired_certificate_is_the_lab_cas_for_the_sites_names_and_expired() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = StateDir::new(tmp.path(), "t");
+        let e = st.expired_site_certificate().unwrap_err();
+        assert!(e.report().contains("keeps no CA key"), "{}", e.report());
+        assert!(e.report().contains("`infractl up t`"), "{}", e.report());
+        let names = vec!["www.foobar.com".to_string(), "foobar.com".to_string()];
+        let tls = st.secrets("t", Some(&names)).unwrap().tls.unwrap();
+        assert_eq!(
+            verified(tmp.path(), &tls.ca_cert, &tls.cert),
+            "leaf.pem: OK"
+        );
+        let pem = st.expired_site_certificate().unwrap();
+        assert!(pem.contains("-----BEGIN PRIVATE KEY-----"), "{pem}");
+        // Signed by the lab CA (the chain holds), but expired: error 10.
+        let v = verified(tmp.path(), &tls.ca_cert, &pem);
+        assert!(v.contains("certificate has expired"), "{v}");
+        let other = make_certificates("another CA", &names).unwrap().0;
+        let v = verified(tmp.path(), &other.ca_cert, &pem);
+        assert!(!v.contains("OK") && !v.contains("expired"), "{v}");
+        let subject = std::process::Command::new("openssl")
+            .args([
+                "x509",
+                "-noout",
+                "-ext",
+                "subjectAltName",
+                "-in",
+                "leaf.pem",
+            ])
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        let subject = String::from_utf8_lossy(&subject.stdout);
+        assert!(
+            subject.contains("DNS:www.foobar.com, DNS:foobar.com"),
+            "{subject}"
+        );
+    }
+
     #[test]
     fn secrets_are_created_once_with_private_modes() {
         let tmp = tempfile::tempdir().unwrap();
@@ -315,6 +419,7 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&st.path.join("secrets/db-app.password")), 0o600);
         assert_eq!(mode(&st.path.join("tls/site.key")), 0o600);
+        assert_eq!(mode(&st.path.join("tls/ca.key")), 0o600);
         assert_eq!(mode(&st.path), 0o700);
         assert!(a
             .tls

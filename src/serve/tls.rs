@@ -106,7 +106,8 @@ pub fn own_certificate(
         return Ok((cert, key, ca));
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let m = crate::lab::state::make_certificates("infractl portal CA", names)?;
+    // The portal CA signs nothing more: its key is not kept.
+    let (m, _) = crate::lab::state::make_certificates("infractl portal CA", names)?;
     for (path, text) in [
         (&ca, &m.ca_cert),
         (&cert, &m.cert),

@@ -24,6 +24,7 @@
 //! - `db.rs`: replication stopped;
 //! - `net.rs`: the firewall (443 blocked, the database open to anyone)
 //!   and DNS (`www` elsewhere);
+//! - `tls.rs`: HAProxy serving an expired certificate;
 //! - `monitoring.rs`: Prometheus scraping the wrong port, and the alerts
 //!   a fault fires on a monitored stack, with their bounds.
 
@@ -32,6 +33,7 @@ use serde::Serialize;
 mod db;
 mod monitoring;
 mod net;
+mod tls;
 mod web;
 
 pub use db::ROWS_BEHIND;
@@ -134,6 +136,14 @@ pub enum Change {
     /// A shell script run on the server (a firewall rule, a zone changed
     /// and reloaded).
     Run { script: String },
+    /// A certificate of the site the lab CA signs, expired, put at `cert`
+    /// (0600); then `path` edited as [`Change::Edit`] does.
+    ExpiredCert {
+        cert: &'static str,
+        path: &'static str,
+        service: &'static str,
+        edits: Vec<Edit>,
+    },
     /// Replication stopped on the replica, then `rows` rows written on
     /// `primary`, each holding `marker`: the replica falls behind.
     StopReplica {
@@ -195,6 +205,7 @@ enum Kind {
     DbPassword,
     UfwHttps,
     UfwDbOpen,
+    CertExpired,
     DnsWww,
     WrongScrape,
 }
@@ -254,6 +265,12 @@ pub const FAULTS: &[Fault] = &[
         what: "a database server's firewall lets anyone reach MariaDB (`ufw allow 3306/tcp`): the site works and no alert fires, but the user's computer and a stranger reach the database",
         hits: "a database server with a firewall",
         kind: Kind::UfwDbOpen,
+    },
+    Fault {
+        name: "tls-cert-expired",
+        what: "HAProxy serves last year's certificate of the site, expired, while the renewed one sits beside it unused: browsers refuse HTTPS, HTTP still redirects to it",
+        hits: "a load balancer serving the site over HTTPS",
+        kind: Kind::CertExpired,
     },
     Fault {
         name: "dns-www-wrong",
@@ -357,6 +374,7 @@ impl Fault {
             Kind::DbPassword => topo.with_role(Role::App).map(|n| n.name.clone()).collect(),
             Kind::UfwHttps => net::firewalled_balancers(topo),
             Kind::UfwDbOpen => net::firewalled_databases(topo),
+            Kind::CertExpired => tls::terminating(topo),
             Kind::DnsWww => net::www_zone(topo).into_iter().collect(),
             Kind::WrongScrape => monitoring::counted(topo)
                 .map(|(web, _)| web)
@@ -402,6 +420,7 @@ impl Fault {
             Kind::DbPassword => web::db_password(topo, &server),
             Kind::UfwHttps => net::ufw_https(topo, &server),
             Kind::UfwDbOpen => net::ufw_db_open(topo, &server),
+            Kind::CertExpired => tls::cert_expired(topo, &server),
             Kind::DnsWww => net::dns_www(topo, &server),
             Kind::WrongScrape => monitoring::wrong_scrape(topo, &server),
         };
@@ -411,7 +430,7 @@ impl Fault {
         // monitoring counts: its count does not rise with it.
         let counted = monitoring::counted(topo).map(|(web, _)| web);
         let starved = match self.kind {
-            Kind::Check404 | Kind::UfwHttps | Kind::DnsWww => true,
+            Kind::Check404 | Kind::UfwHttps | Kind::CertExpired | Kind::DnsWww => true,
             Kind::LeftOut => counted.as_deref() == Some(server.as_str()),
             _ => false,
         };
@@ -436,7 +455,7 @@ impl Fault {
         match self.kind {
             Kind::Check404 => (&["BackendDown", "SiteDown", "SiteErrors"], None),
             Kind::ReplicaStopped => (&["ReplicationStopped"], None),
-            Kind::UfwHttps => (&["SiteDown"], None),
+            Kind::UfwHttps | Kind::CertExpired => (&["SiteDown"], None),
             Kind::UpstreamPort | Kind::DbPassword => (&[], errors()),
             Kind::LeftOut | Kind::DnsWww | Kind::WrongScrape | Kind::UfwDbOpen => (&[], None),
         }
@@ -581,6 +600,7 @@ mod tests {
                 ("app-db-password-wrong", servers(&["server-01"])),
                 ("ufw-blocks-https", Fit::Nothing),
                 ("ufw-opens-database", Fit::Nothing),
+                ("tls-cert-expired", Fit::Nothing),
                 ("dns-www-wrong", servers(&["ns"])),
                 ("prometheus-wrong-port", Fit::Nothing),
             ]
@@ -593,6 +613,7 @@ mod tests {
             ("app-db-password-wrong", two()),
             ("ufw-blocks-https", Fit::Nothing),
             ("ufw-opens-database", Fit::Nothing),
+            ("tls-cert-expired", Fit::Nothing),
             ("dns-www-wrong", servers(&["ns"])),
             ("prometheus-wrong-port", Fit::Nothing),
         ];
@@ -601,7 +622,8 @@ mod tests {
         let mut task2 = task1;
         task2[5].1 = servers(&["lb-01"]);
         task2[6].1 = two();
-        task2[8].1 = servers(&["server-01"]);
+        task2[7].1 = servers(&["lb-01"]);
+        task2[9].1 = servers(&["server-01"]);
         assert_eq!(fits("task2"), task2);
         // A virtual IP's failover kills the active load balancer: not yet.
         for stack in ["task3", "task4"] {
@@ -757,15 +779,22 @@ mod tests {
             (&t1, &p1, "haproxy-backend-left-out", 0),
             (&t1, &p1, "app-db-password-wrong", 0),
             (&t2, &p2, "prometheus-wrong-port", 0),
+            (&t2, &p2, "tls-cert-expired", 0),
         ] {
             let b = find(fault).unwrap().plan(t, seed, "m").unwrap();
-            let Change::Edit {
-                path,
-                service,
-                edits,
-            } = &b.change
-            else {
-                panic!("{fault} edits a file")
+            let (path, service, edits) = match &b.change {
+                Change::Edit {
+                    path,
+                    service,
+                    edits,
+                }
+                | Change::ExpiredCert {
+                    path,
+                    service,
+                    edits,
+                    ..
+                } => (path, service, edits),
+                _ => panic!("{fault} edits a file"),
             };
             let conf = rendered(p, &b.on, path);
             let broken = apply(&conf, edits).unwrap();

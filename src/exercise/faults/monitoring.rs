@@ -143,7 +143,7 @@ pub(super) fn counted(topo: &Topology) -> Option<(String, u16)> {
         })
 }
 
-/// (h) Prometheus scrapes `web`'s nginx exporter on the node exporter's
+/// (k) Prometheus scrapes `web`'s nginx exporter on the node exporter's
 /// port: the target is up, its requests are never counted.
 pub(super) fn wrong_scrape(topo: &Topology, web: &str) -> Breakage {
     let monitor = crate::alerts::monitor(topo)

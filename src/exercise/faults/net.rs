@@ -78,7 +78,7 @@ pub(super) fn firewalled_databases(topo: &Topology) -> Vec<String> {
     firewalled(topo, &[Role::DbPrimary, Role::DbReplica])
 }
 
-/// (h) `ufw allow 3306/tcp` on the database server `db`: a rule added
+/// (f, the converse) `ufw allow 3306/tcp` on the database server `db`: a rule added
 /// "to test from a laptop" opens the database to anyone. Nothing stops
 /// working and no alert fires; verify's probes of what must not pass (the
 /// user's computer, the web servers, a stranger) now connect.
@@ -166,7 +166,7 @@ fn bump_serial(file: &str) -> String {
     )
 }
 
-/// (g) `www`'s A record on the primary DNS server `ns` points at
+/// (h) `www`'s A record on the primary DNS server `ns` points at
 /// [`NOWHERE`], the zone's serial bumped and the zone reloaded.
 pub(super) fn dns_www(topo: &Topology, ns: &str) -> Breakage {
     let domain = &topo.stack.domain;
