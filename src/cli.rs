@@ -358,10 +358,22 @@ pub enum Command {
     /// recovery. Compares each result with `infractl explain`'s single
     /// points of failure; exit 1 on any disagreement. Leaves the lab as it
     /// found it.
-    #[command(after_help = "Example: infractl chaos task1")]
+    ///
+    /// A design review: with --answers, a learner's answers (what stops
+    /// when each server dies: `down: { lb-01: site, server-01: writes }`;
+    /// the single points of failure: `spof: [lb-01]`) are checked against
+    /// what chaos saw, each right or wrong; exit 1 when one is wrong. The
+    /// file is read before any server is killed.
+    #[command(
+        after_help = "Example: infractl chaos task1\n         infractl chaos task1 --answers answers.yaml"
+    )]
     Chaos {
         /// Built-in stack name or path to a stack file.
         stack: String,
+        /// A learner's answers to check against what chaos sees (YAML:
+        /// `down:` and `spof:`).
+        #[arg(long, value_name = "FILE")]
+        answers: Option<std::path::PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -80,6 +80,7 @@ pub mod alerts;
 pub mod chaos;
 pub mod diagram;
 pub mod explain;
+pub mod review;
 pub mod verify;
 
 pub mod exercise;

@@ -228,9 +228,12 @@ async fn run(
         Command::Check { stack, json, .. } => {
             commands::exercise::check(&stack, json, global, p, stdout).await
         }
-        Command::Chaos { stack, json, .. } => {
-            commands::chaos::run(&stack, json, global, p, stdout).await
-        }
+        Command::Chaos {
+            stack,
+            answers,
+            json,
+            ..
+        } => commands::chaos::run(&stack, answers.as_deref(), json, global, p, stdout).await,
         Command::Inject(args) => commands::inject::dispatch(&args, global, p, stdout).await,
         Command::Class(class) => run_class(class, global, p, stdout).await,
         Command::Serve(args) => commands::serve::run(args, global, p).await,
@@ -252,15 +255,30 @@ async fn run(
             p,
             stdout,
         ),
+        command @ (Command::Exec { .. } | Command::Logs { .. }) => {
+            run_on_server(command, global, stdout).await
+        }
+        Command::Image(image) => run_image(image, global, p, stdout).await,
+        Command::Completions { shell } => commands::completions::run(shell, stdout),
+        Command::Man { output } => commands::man::run(output.as_deref(), p, stdout),
+    }
+}
+
+/// `infractl exec` and `infractl logs`: a server's shell or logs, its
+/// stderr the command's own.
+async fn run_on_server(
+    command: Command,
+    global: &Global,
+    stdout: &mut dyn Write,
+) -> infractl::Result<i32> {
+    let mut stderr = std::io::stderr();
+    match command {
         Command::Exec {
             stack,
             server,
             command,
             ..
-        } => {
-            let mut stderr = std::io::stderr();
-            commands::exec::run(&stack, &server, &command, global, stdout, &mut stderr).await
-        }
+        } => commands::exec::run(&stack, &server, &command, global, stdout, &mut stderr).await,
         Command::Logs {
             stack,
             server,
@@ -274,12 +292,9 @@ async fn run(
                 lines,
                 follow,
             };
-            let mut stderr = std::io::stderr();
             commands::logs::run(&stack, &server, &opts, global, stdout, &mut stderr).await
         }
-        Command::Image(image) => run_image(image, global, p, stdout).await,
-        Command::Completions { shell } => commands::completions::run(shell, stdout),
-        Command::Man { output } => commands::man::run(output.as_deref(), p, stdout),
+        _ => unreachable!("run_on_server runs exec and logs"),
     }
 }
 

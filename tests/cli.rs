@@ -447,6 +447,30 @@ fn missing_stack_file() {
         );
 }
 
+/// A design review's answers are read before anything is killed: a bad
+/// file is refused at its place, with no lab needed.
+#[test]
+fn chaos_refuses_bad_answers_before_it_reaches_a_lab() {
+    let t = Test::new();
+    let answers = t.file("answers.yaml", "down:\n  lb-01: site\n  server-1: writes\n");
+    t.run_args(&["chaos", "task1", "--answers", answers.to_str().unwrap()])
+        .code(2)
+        .stderr(&format!(
+            "error: stack `task1` has no server `server-1`
+ --> {}:3:3
+  |
+3 |   server-1: writes
+  |   ^^^^^^^^
+  = hint: did you mean `server-01`?
+",
+            answers.display()
+        ));
+    let answers = t.file("wrong.yaml", "down: { lb-01: everything }\n");
+    t.run_args(&["chaos", "task1", "--answers", answers.to_str().unwrap()])
+        .code(2)
+        .stderr_has("`site`, `reads`, `writes`, `reads and writes`");
+}
+
 #[test]
 fn driver_and_inventory_must_agree() {
     let t = Test::new();

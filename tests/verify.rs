@@ -334,13 +334,48 @@ fn two_labs_of_one_stack_run_side_by_side_and_verify() {
 
 #[test]
 #[ignore = "needs the Docker engine and the node image"]
-fn chaos_on_task1_agrees_with_explain() {
+fn chaos_on_task1_agrees_with_explain_and_checks_a_design_review() {
     let _lab = lab_lock();
     let t = Test::new();
     let file = test_stack(&t, "task1", "it-chaos", 215, true);
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file]).code(0);
-    let (_, server) = chaos_agreeing(&t, &file);
+    // A learner's design review, checked by the same run: one answer
+    // wrong (the primary's loss stops writes), so chaos exits 1.
+    let answers = t.file(
+        "answers.yaml",
+        "down:\n  lb-01: site\n  server-01: nothing\n  server-02: nothing\nspof: [ns, lb-01, server-01]\n",
+    );
+    let (out, server) = chaos_with(&t, &file, &["--answers", answers.to_str().unwrap()], 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let graded: Vec<(&str, &str, &str, bool)> = v["answers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no answers graded:\n{out}"))
+        .iter()
+        .map(|g| {
+            (
+                g["question"].as_str().unwrap(),
+                g["answer"].as_str().unwrap(),
+                g["observed"].as_str().unwrap(),
+                g["right"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        graded,
+        [
+            ("what stops when lb-01 dies", "site", "site", true),
+            ("what stops when server-01 dies", "nothing", "writes", false),
+            ("what stops when server-02 dies", "nothing", "nothing", true),
+            (
+                "the single points of failure",
+                "ns, lb-01, server-01",
+                "ns, lb-01, server-01",
+                true
+            ),
+        ],
+        "{out}"
+    );
     // The load balancer is fatal; one web server is survivable.
     assert_eq!(server("lb-01")["site"], false);
     assert_eq!(server("server-02")["site"], true);
@@ -659,10 +694,23 @@ fn a_published_lab_opens_in_a_browser_through_a_failover() {
 /// `chaos --json` on the lab of `file`, which must agree with explain
 /// (exit 0): its output, and each killed server's row by name.
 fn chaos_agreeing(t: &Test, file: &str) -> (String, impl Fn(&str) -> serde_json::Value) {
-    let out = t.run_args(&["--quiet", "chaos", file, "--json"]);
+    chaos_with(t, file, &[], 0)
+}
+
+/// chaos on `file` (with `more` arguments): it exits `code` and agrees
+/// with explain; its output, and its row of a server.
+fn chaos_with(
+    t: &Test,
+    file: &str,
+    more: &[&str],
+    code: i32,
+) -> (String, impl Fn(&str) -> serde_json::Value) {
+    let mut args = vec!["--quiet", "chaos", file, "--json"];
+    args.extend(more);
+    let out = t.run_args(&args);
     let v: serde_json::Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|_| panic!("chaos printed no JSON:\n{}\n{}", out.stdout, out.stderr));
-    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(out.code, code, "{}", out.stdout);
     assert_eq!(v["agrees"], true, "{}", out.stdout);
     let text = out.stdout.clone();
     let row = move |name: &str| {

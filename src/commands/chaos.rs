@@ -1,5 +1,6 @@
 //! `infractl chaos`: kills each server of a running lab in turn and checks
-//! the site, comparing with `explain`.
+//! the site, comparing with `explain`; with `--answers`, a learner's
+//! design review checked against what it saw (`crate::review`).
 
 use std::io::Write;
 
@@ -9,18 +10,31 @@ use crate::error::{Result, EXIT_FAILURE, EXIT_OK};
 use crate::progress::Progress;
 
 /// `chaos STACK`: each server killed in turn, a row each, and whether
-/// every result agrees with `explain`; exit 1 when one does not, or when
-/// alerts chaos raised are still firing.
+/// every result agrees with `explain`; exit 1 when one does not, when
+/// alerts chaos raised are still firing, or when an answer of `answers`
+/// (read before anything is killed) is wrong.
 pub async fn run(
     stack: &str,
+    answers: Option<&std::path::Path>,
     json: bool,
     global: &Global,
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
+    let answers = match answers {
+        Some(path) => {
+            let topo = crate::topology::Topology::build(super::resolve(stack, global)?.stack);
+            Some(crate::review::load(path, &topo)?)
+        }
+        None => None,
+    };
     let lab = super::running_lab(stack, "chaos", global).await?;
     let (topo, plan, driver) = (&lab.loaded.topo, &lab.loaded.plan, &lab.driver);
     let outcome = crate::chaos::run(driver.as_ref(), topo, plan, progress).await?;
+    let graded = answers
+        .as_ref()
+        .map(|a| crate::review::grade(a, &outcome.rows));
+    let wrong = graded.iter().flatten().filter(|g| !g.right).count();
     let quiet = outcome.quiet();
     let crate::chaos::Outcome {
         rows: results,
@@ -33,15 +47,20 @@ pub async fn run(
             &super::report::Chaos {
                 agrees: disagree == 0,
                 alerts_after: settled.as_ref(),
+                answers: graded.as_deref(),
                 servers: &results,
                 stack: &plan.stack,
             },
         )?;
     } else {
-        emit(out, &text(&results, settled.as_ref()))?;
+        let mut t = text(&results, settled.as_ref());
+        if let Some(g) = &graded {
+            t.push_str(&review_text(g));
+        }
+        emit(out, &t)?;
     }
     // A lab left with alerts chaos raised is not the lab it found.
-    Ok(if disagree == 0 && quiet {
+    Ok(if disagree == 0 && quiet && wrong == 0 {
         EXIT_OK
     } else {
         EXIT_FAILURE
@@ -84,6 +103,27 @@ fn text(results: &[ServerChaos], settled: Option<&crate::chaos::Settled>) -> Str
         text.push('\n');
     }
     text
+}
+
+/// The learner's answers against what chaos saw, and how many are right.
+fn review_text(graded: &[crate::review::Graded]) -> String {
+    let rows: Vec<Vec<String>> = graded
+        .iter()
+        .map(|g| {
+            vec![
+                g.question.clone(),
+                g.answer.clone(),
+                g.observed.clone(),
+                if g.right { "right" } else { "WRONG" }.to_string(),
+            ]
+        })
+        .collect();
+    let right = graded.iter().filter(|g| g.right).count();
+    format!(
+        "\nThe answers, against what chaos saw:\n{}\n{right} of {} right.\n",
+        super::table_of(&["QUESTION", "ANSWER", "CHAOS SAW", ""], &rows),
+        graded.len()
+    )
 }
 
 /// A killed server's row.

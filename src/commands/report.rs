@@ -50,6 +50,9 @@ pub struct Chaos<'a> {
     /// server was back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alerts_after: Option<&'a crate::chaos::Settled>,
+    /// With `--answers`: each answer of the design review, graded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<&'a [crate::review::Graded]>,
     pub servers: &'a [crate::chaos::ServerChaos],
     pub stack: &'a str,
 }
