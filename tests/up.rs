@@ -105,18 +105,30 @@ pub struct LabTurn {
 enum Held {
     Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
     Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
+    /// Between a shared turn given up and the engine taken alone.
+    Between,
 }
 
 /// The file [`LabTurn`]s are written to.
 pub const LAB_TIMES: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/lab-times.tsv");
 
-impl Drop for LabTurn {
-    fn drop(&mut self) {
+impl LabTurn {
+    /// The rest of the test with the engine alone: the shared turn given
+    /// up (its time written), then the engine taken alone.
+    pub fn alone(&mut self) {
+        self.record();
+        self.held = Held::Between;
+        self.held = Held::Alone(ENGINE.write().unwrap_or_else(|e| e.into_inner()));
+        self.since = std::time::Instant::now();
+    }
+
+    fn record(&self) {
         use std::io::Write;
         let test = std::thread::current().name().unwrap_or("?").to_string();
         let how = match self.held {
             Held::Shared(_) => "shared",
             Held::Alone(_) => "alone",
+            Held::Between => return,
         };
         let line = format!("{:.0}\t{how}\t{test}\n", self.since.elapsed().as_secs_f64());
         if let Ok(mut f) = std::fs::OpenOptions::new()
@@ -126,6 +138,12 @@ impl Drop for LabTurn {
         {
             let _ = f.write_all(line.as_bytes());
         }
+    }
+}
+
+impl Drop for LabTurn {
+    fn drop(&mut self) {
+        self.record();
     }
 }
 
