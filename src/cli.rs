@@ -148,6 +148,22 @@ pub struct ServeArgs {
     pub tls_self: bool,
 }
 
+/// `chaos`'s arguments.
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// Built-in stack name or path to a stack file.
+    pub stack: String,
+    /// A learner's answers to check against what chaos sees (YAML:
+    /// `down:` and `spof:`).
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<std::path::PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub hosts: Hosts,
+}
+
 /// `inject`'s arguments.
 #[derive(Debug, Args)]
 pub struct InjectArgs {
@@ -367,19 +383,7 @@ pub enum Command {
     #[command(
         after_help = "Example: infractl chaos task1\n         infractl chaos task1 --answers answers.yaml"
     )]
-    Chaos {
-        /// Built-in stack name or path to a stack file.
-        stack: String,
-        /// A learner's answers to check against what chaos sees (YAML:
-        /// `down:` and `spof:`).
-        #[arg(long, value_name = "FILE")]
-        answers: Option<std::path::PathBuf>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        hosts: Hosts,
-    },
+    Chaos(ChaosArgs),
     /// Inject a fault into a running lab, for learners to find and fix.
     ///
     /// For instructors. The fault comes from the catalogue (`--list`): a
@@ -625,7 +629,7 @@ impl Command {
             | Command::Status { hosts, .. }
             | Command::Verify { hosts, .. }
             | Command::Check { hosts, .. }
-            | Command::Chaos { hosts, .. }
+            | Command::Chaos(ChaosArgs { hosts, .. })
             | Command::Inject(InjectArgs { hosts, .. })
             | Command::Exec { hosts, .. }
             | Command::Open { hosts, .. }

@@ -228,12 +228,7 @@ async fn run(
         Command::Check { stack, json, .. } => {
             commands::exercise::check(&stack, json, global, p, stdout).await
         }
-        Command::Chaos {
-            stack,
-            answers,
-            json,
-            ..
-        } => commands::chaos::run(&stack, answers.as_deref(), json, global, p, stdout).await,
+        Command::Chaos(args) => commands::chaos::run(&args, global, p, stdout).await,
         Command::Inject(args) => commands::inject::dispatch(&args, global, p, stdout).await,
         Command::Class(class) => run_class(class, global, p, stdout).await,
         Command::Serve(args) => commands::serve::run(args, global, p).await,
@@ -255,30 +250,15 @@ async fn run(
             p,
             stdout,
         ),
-        command @ (Command::Exec { .. } | Command::Logs { .. }) => {
-            run_on_server(command, global, stdout).await
-        }
-        Command::Image(image) => run_image(image, global, p, stdout).await,
-        Command::Completions { shell } => commands::completions::run(shell, stdout),
-        Command::Man { output } => commands::man::run(output.as_deref(), p, stdout),
-    }
-}
-
-/// `infractl exec` and `infractl logs`: a server's shell or logs, its
-/// stderr the command's own.
-async fn run_on_server(
-    command: Command,
-    global: &Global,
-    stdout: &mut dyn Write,
-) -> infractl::Result<i32> {
-    let mut stderr = std::io::stderr();
-    match command {
         Command::Exec {
             stack,
             server,
             command,
             ..
-        } => commands::exec::run(&stack, &server, &command, global, stdout, &mut stderr).await,
+        } => {
+            let mut stderr = std::io::stderr();
+            commands::exec::run(&stack, &server, &command, global, stdout, &mut stderr).await
+        }
         Command::Logs {
             stack,
             server,
@@ -292,9 +272,12 @@ async fn run_on_server(
                 lines,
                 follow,
             };
+            let mut stderr = std::io::stderr();
             commands::logs::run(&stack, &server, &opts, global, stdout, &mut stderr).await
         }
-        _ => unreachable!("run_on_server runs exec and logs"),
+        Command::Image(image) => run_image(image, global, p, stdout).await,
+        Command::Completions { shell } => commands::completions::run(shell, stdout),
+        Command::Man { output } => commands::man::run(output.as_deref(), p, stdout),
     }
 }
 

@@ -14,14 +14,13 @@ use crate::progress::Progress;
 /// alerts chaos raised are still firing, or when an answer of `answers`
 /// (read before anything is killed) is wrong.
 pub async fn run(
-    stack: &str,
-    answers: Option<&std::path::Path>,
-    json: bool,
+    args: &crate::cli::ChaosArgs,
     global: &Global,
     progress: &dyn Progress,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let answers = match answers {
+    let (stack, json) = (args.stack.as_str(), args.json);
+    let answers = match &args.answers {
         Some(path) => {
             let topo = crate::topology::Topology::build(super::resolve(stack, global)?.stack);
             Some(crate::review::load(path, &topo)?)
