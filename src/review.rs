@@ -140,11 +140,9 @@ pub fn parse(text: &str, shown: &str, topo: &Topology) -> Result<Answers> {
         text: text.to_string(),
         dir: None,
     };
-    let doc = source::read_one(src, ANSWERS)?;
-    let locator = doc.locator;
-    let file: AnswersFile = crate::stack::located(
-        doc.value,
-        &locator,
+    let (file, locator): (AnswersFile, _) = crate::stack::read_located(
+        src,
+        ANSWERS,
         &crate::stack::Words {
             unknown_key: unknown_key_hint,
             missing: "a file of answers has `down:` (what stops when each server dies) or `spof:` (the single points of failure)",

@@ -277,6 +277,6 @@ fn a_fault_that_does_not_apply_or_does_not_exist_is_refused() {
         .run()
         .code(0)
         .stdout_has(
-            "0 of 9 faults apply to `task3`. Not yet for `task3`: the stack has a virtual IP",
+            "0 of 10 faults apply to `task3`. Not yet for `task3`: the stack has a virtual IP",
         );
 }

@@ -314,11 +314,9 @@ pub fn parse(text: &str, shown: &str, default_name: &str, dir: &Path) -> Result<
         text: text.to_string(),
         dir: Some(dir.to_path_buf()),
     };
-    let doc = source::read_one(source, CLASS)?;
-    let locator = doc.locator;
-    let file: ClassFile = crate::stack::located(
-        doc.value,
-        &locator,
+    let (file, locator): (ClassFile, _) = crate::stack::read_located(
+        source,
+        CLASS,
         &crate::stack::Words {
             unknown_key: unknown_key_hint,
             missing: "a class file has `stack:` (a built-in name or a path) or `exercise:`, and `students:` (names, or how many)",

@@ -213,11 +213,9 @@ pub fn parse(
         text: text.to_string(),
         dir: dir.map(Path::to_path_buf),
     };
-    let doc = source::read_one(src, EXERCISE)?;
-    let locator = doc.locator;
-    let file: ExerciseFile = crate::stack::located(
-        doc.value,
-        &locator,
+    let (file, locator): (ExerciseFile, _) = crate::stack::read_located(
+        src,
+        EXERCISE,
         &crate::stack::Words {
             unknown_key: unknown_key_hint,
             missing: "an exercise file has `stack:`, `title:`, `text:` (for the learner), and `faults:` or `pool:`",

@@ -269,8 +269,8 @@ pub(crate) fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// (host names, or addresses); with the CA's key.
 pub(crate) fn make_certificates(ca_name: &str, names: &[String]) -> Result<(TlsMaterial, String)> {
     use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
-        IsCa, KeyPair, KeyUsagePurpose,
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+        KeyUsagePurpose,
     };
     let err = |e: rcgen::Error| Error::failure(format!("cannot create the lab certificates: {e}"));
     let ca_key = KeyPair::generate().map_err(err)?;
@@ -287,14 +287,7 @@ pub(crate) fn make_certificates(ca_name: &str, names: &[String]) -> Result<(TlsM
     let issuer = CertifiedIssuer::self_signed(ca, ca_key).map_err(err)?;
 
     let key = KeyPair::generate().map_err(err)?;
-    let mut leaf = CertificateParams::new(names.to_vec()).map_err(err)?;
-    leaf.distinguished_name
-        .push(DnType::CommonName, names[0].clone());
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    let leaf = server_params(names).map_err(err)?;
     let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
     let material = TlsMaterial {
         ca_cert: issuer.pem(),
@@ -304,18 +297,11 @@ pub(crate) fn make_certificates(ca_name: &str, names: &[String]) -> Result<(TlsM
     Ok((material, issuer.key().serialize_pem()))
 }
 
-/// A server certificate for `names` that `ca_cert` (its key `ca_key`)
-/// signs, valid for a year that ended 30 days ago: certificate then key,
-/// as one PEM (HAProxy's `crt`).
-pub(crate) fn expired_certificate(ca_cert: &str, ca_key: &str, names: &[String]) -> Result<String> {
-    use rcgen::{
-        CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let err = |e: rcgen::Error| Error::failure(format!("cannot make the expired certificate: {e}"));
-    let issuer =
-        Issuer::from_ca_cert_pem(ca_cert, KeyPair::from_pem(ca_key).map_err(err)?).map_err(err)?;
-    let key = KeyPair::generate().map_err(err)?;
-    let mut leaf = CertificateParams::new(names.to_vec()).map_err(err)?;
+/// A server certificate's parameters for `names` (the first its common
+/// name).
+fn server_params(names: &[String]) -> std::result::Result<rcgen::CertificateParams, rcgen::Error> {
+    use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyUsagePurpose};
+    let mut leaf = CertificateParams::new(names.to_vec())?;
     leaf.distinguished_name
         .push(DnType::CommonName, names[0].clone());
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -323,6 +309,19 @@ pub(crate) fn expired_certificate(ca_cert: &str, ca_key: &str, names: &[String])
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
     ];
+    Ok(leaf)
+}
+
+/// A server certificate for `names` that `ca_cert` (its key `ca_key`)
+/// signs, valid for a year that ended 30 days ago: certificate then key,
+/// as one PEM (HAProxy's `crt`).
+pub(crate) fn expired_certificate(ca_cert: &str, ca_key: &str, names: &[String]) -> Result<String> {
+    use rcgen::{Issuer, KeyPair};
+    let err = |e: rcgen::Error| Error::failure(format!("cannot make the expired certificate: {e}"));
+    let issuer =
+        Issuer::from_ca_cert_pem(ca_cert, KeyPair::from_pem(ca_key).map_err(err)?).map_err(err)?;
+    let key = KeyPair::generate().map_err(err)?;
+    let mut leaf = server_params(names).map_err(err)?;
     let ended = time::OffsetDateTime::now_utc() - time::Duration::days(30);
     leaf.not_after = ended;
     leaf.not_before = ended - time::Duration::days(365);

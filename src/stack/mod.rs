@@ -330,6 +330,19 @@ pub fn allowed_keys(inner: &str) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// A file of one document of `kind` (a class, an exercise, answers: no
+/// `extends`) read into `T`, every error at its place; with the
+/// positions, for the checks that follow.
+pub fn read_located<T: serde::de::DeserializeOwned>(
+    src: Source,
+    kind: Kind,
+    words: &Words,
+) -> Result<(T, Locator)> {
+    let doc = source::read_one(src, kind)?;
+    let value = located(doc.value, &doc.locator, words)?;
+    Ok((value, doc.locator))
+}
+
 /// Deserializes a document read with positions (a stack, a class file),
 /// turning serde's error into a diagnostic at its line, in people's words.
 pub fn located<T: serde::de::DeserializeOwned>(
