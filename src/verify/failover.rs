@@ -173,11 +173,17 @@ impl Verifier<'_> {
     }
 
     /// Restores `victim` and claims the first of `members` holds `address`
-    /// again.
+    /// again. A victim not ready once started (its own probe waits for the
+    /// address, which another member may keep) fails the claim, saying
+    /// why; it does not end verify.
     async fn holds_again(&mut self, address: &str, members: &[String], victim: &str) -> Result<()> {
         let active = members[0].clone();
         let t = Instant::now();
-        self.restore(victim).await?;
+        let not_ready = self
+            .restore(victim)
+            .await
+            .err()
+            .map(|e| e.to_string().lines().next().unwrap_or_default().to_string());
         let mut back = Vec::new();
         for _ in 0..100 {
             back = self.vip_holder(address, members).await?;
@@ -190,8 +196,13 @@ impl Verifier<'_> {
             "failover",
             format!("{victim} restored and holds {address} again"),
             active.clone(),
-            holders_words(&back),
-            verdict(back == [active], || again_hint(address, members, victim)),
+            match &not_ready {
+                Some(why) => format!("{} ({why})", holders_words(&back)),
+                None => holders_words(&back),
+            },
+            verdict(not_ready.is_none() && back == [active], || {
+                again_hint(address, members, victim)
+            }),
             t,
         );
         Ok(())
