@@ -4,10 +4,10 @@
 //! way the lab's supervisor reloads it (after an expired certificate the
 //! lab CA signs is put beside the valid one, for that fault); or
 //! replication stopped and the primary written to; or a script run (a
-//! firewall rule, a zone changed and reloaded). Then waited for until it shows, and on a monitored
-//! stack until the lab's own alerts for it fire (within the bound the
-//! fault reads from the rules), so that a `verify` right after sees it
-//! all.
+//! firewall rule, a zone changed and reloaded). Then waited for until it
+//! shows, and on a monitored stack until the lab's own alerts for it fire
+//! (within the bound the fault reads from the rules), so that a `verify`
+//! right after sees it all.
 
 use std::time::Instant;
 
@@ -82,14 +82,13 @@ pub async fn inject(
             service,
             edits,
         } => {
-            let pem = state.expired_site_certificate()?;
             let file = FileSpec {
-                path: (*cert).into(),
-                mode: 0o600,
-                owner: None,
-                sha256: sha256_hex(pem.as_bytes()),
                 secret: true,
-                content: pem.into_bytes(),
+                ..crate::render::supervise::plain_file(
+                    cert,
+                    0o600,
+                    state.expired_site_certificate()?,
+                )
             };
             driver.put_files(plan, &b.on, &[file]).await?;
             edit(driver, plan, &b.on, path, service, edits).await?;

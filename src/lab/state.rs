@@ -220,9 +220,7 @@ impl StateDir {
             key: read("site.key")?,
         })
     }
-}
 
-impl StateDir {
     /// The site's certificate as it was last year: the lab CA signs it,
     /// for the names it has now, and it expired 30 days ago (certificate
     /// then key, one PEM).

@@ -179,8 +179,11 @@ impl Verifier<'_> {
     async fn holds_again(&mut self, address: &str, members: &[String], victim: &str) -> Result<()> {
         let active = members[0].clone();
         let t = Instant::now();
+        // Not starting is the engine's failure and ends verify; not being
+        // ready is the lab's, and this claim's to say.
+        self.driver.start(self.plan, victim).await?;
         let not_ready = self
-            .restore(victim)
+            .ready(victim)
             .await
             .err()
             .map(|e| e.to_string().lines().next().unwrap_or_default().to_string());

@@ -198,6 +198,11 @@ impl Verifier<'_> {
     /// Starts a server verify killed, and waits until it is ready.
     pub(super) async fn restore(&self, victim: &str) -> Result<()> {
         self.driver.start(self.plan, victim).await?;
+        self.ready(victim).await
+    }
+
+    /// Waits until `victim`, started again, passes its probes.
+    pub(super) async fn ready(&self, victim: &str) -> Result<()> {
         let server = self
             .plan
             .server(victim)
