@@ -17,12 +17,14 @@
       p50 and p99 of each, in ms.
   portal_bench.py death URL COOKIE LAB SERVER CONTAINER [TIMES]
       the time from `docker kill` of a server to the lab's page stream
+      saying so, and from the engine's own time of the death
       saying it stopped, TIMES times (default 5), the server started again
       between.
 
 Prints one line of JSON. Needs the `websockets` package for `echo`.
 """
 
+import datetime
 import json
 import os
 import pty
@@ -174,22 +176,32 @@ def pages(url, pid, seconds, *labs):
     }
 
 
+def died_at(container):
+    """The engine's own time of the container's death, in seconds since
+    the epoch (its nanoseconds cut to microseconds)."""
+    out = subprocess.run(["docker", "inspect", "-f", "{{.State.FinishedAt}}", container],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    head, _, frac = out.rstrip("Z").partition(".")
+    stamp = datetime.datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    return stamp.timestamp() + float("0." + (frac or "0"))
+
+
 def death(url, cookie, lab, server, container, times=5):
     stop = threading.Event()
-    state = {"state": None, "at": 0.0}
+    state = {"state": None, "at": 0.0, "wall": 0.0}
     changed = threading.Condition()
     def on_view(view):
         for s in view.get("servers", []):
             if s["server"] == server:
                 with changed:
-                    state["state"], state["at"] = s["state"], time.perf_counter()
+                    state["state"], state["at"], state["wall"] = s["state"], time.perf_counter(), time.time()
                     changed.notify_all()
     threading.Thread(target=stream, args=(url, cookie, "/lab/%s/events" % lab, on_view, stop), daemon=True).start()
     def wait_for(want, timeout=60):
         with changed:
             changed.wait_for(lambda: state["state"] in want, timeout)
             return state["state"] in want
-    delays = []
+    delays, after_death = [], []
     for _ in range(int(times)):
         assert wait_for(("running",)), "the server is not running: %s" % state["state"]
         time.sleep(2)
@@ -197,6 +209,7 @@ def death(url, cookie, lab, server, container, times=5):
         subprocess.run(["docker", "kill", container], check=True, capture_output=True)
         assert wait_for(("stopped", "absent")), "the page never said it stopped"
         delays.append((state["at"] - start) * 1000)
+        after_death.append((state["wall"] - died_at(container)) * 1000)
         # Started again as the page's own button does.
         req = urllib.request.Request(
             url + "/lab/%s/servers/%s/start" % (lab, server),
@@ -206,7 +219,8 @@ def death(url, cookie, lab, server, container, times=5):
         urllib.request.urlopen(req).read()
     assert wait_for(("running",)), "not running again"
     stop.set()
-    return {"times": len(delays), "ms": [round(d) for d in delays], **summary(delays)}
+    return {"times": len(delays), "ms": [round(d) for d in delays], **summary(delays),
+            "after_death_ms": [round(d) for d in after_death]}
 
 
 def site(url, cookie, lab, client, times=100):

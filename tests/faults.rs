@@ -1,6 +1,7 @@
 //! The fault catalogue on a real lab: one task1 lab and one task2 lab
-//! (monitored: a fault's alerts fire, and resolve after the repair), and
-//! each fault in turn injected, seen failing exactly the claims it says it breaks,
+//! (monitored: a fault's alerts fire, and resolve after the repair; the
+//! virtual IP's fault is on the stage test's task3), and each fault in
+//! turn injected, seen failing exactly the claims it says it breaks,
 //! repaired by the learner's own commands over `infractl exec`, and seen
 //! passing again. Also what `inject` refuses, without a lab.
 
@@ -87,16 +88,23 @@ fn quiet(t: &Test, file: &str, monitor: Option<&str>) {
     }
 }
 
+/// Verify passes on the lab before its first fault (each cycle ends on
+/// verify passing, which the next one starts from).
+pub fn passes_before(t: &Test, file: &str, monitor: Option<&str>) {
+    quiet(t, file, monitor);
+    assert_eq!(failed(t, file), vec![], "the lab before its faults");
+}
+
 /// Injects `fault`: verify fails every claim it surely breaks, and none it
 /// does not name; the learner's repair, typed on the server, makes every
-/// claim pass again (on a monitored lab, once its alerts resolved).
+/// claim pass again (on a monitored lab, once its alerts resolved). The
+/// lab must pass verify before (`passes_before`, or the previous cycle).
 fn cycle(t: &Test, file: &str, fault: &str, seed: &str) {
     cycle_on(t, file, fault, seed, None);
 }
 
-fn cycle_on(t: &Test, file: &str, fault: &str, seed: &str, monitor: Option<&str>) {
-    quiet(t, file, monitor);
-    assert_eq!(failed(t, file), vec![], "{fault}: the lab before");
+pub fn cycle_on(t: &Test, file: &str, fault: &str, seed: &str, monitor: Option<&str>) {
+    // verify's own kill and restore leave alerts that resolve.
     quiet(t, file, monitor);
     let out = t
         .run_args(&["--quiet", "inject", file, fault, "--seed", seed, "--json"])
@@ -172,6 +180,8 @@ fn each_fault_on_a_monitored_lab_breaks_its_claims_and_the_repair_mends_them() {
     let file = test_stack(&t, "task2", "it-fc2", 236, true);
     let _down = Down(&t, file.clone());
     t.run_args(&["--quiet", "up", &file]).code(0);
+    // Every check of task2 passes, QPS in status: the lab before its faults.
+    crate::verify::task2_verifies(&t, &file);
     // What only a firewalled, monitored stack over HTTPS has: faults no
     // alert sees, and those whose alert fires (waited for) and resolves
     // after the repair. The faults that fit task1 too have their cycle on
@@ -182,9 +192,15 @@ fn each_fault_on_a_monitored_lab_breaks_its_claims_and_the_repair_mends_them() {
         ("ufw-blocks-https", "0"),
         ("ufw-opens-database", "0"),
         ("tls-cert-expired", "0"),
+        ("alert-rule-wrong-job", "0"),
     ] {
         cycle_on(&t, &file, fault, seed, Some("admin"));
     }
+    // Last, broken by hand three ways: the right checks fail, with hints
+    // (once the alerts of the last verify's kill resolved: the alerts it
+    // waits for are the breakage's own).
+    quiet(&t, &file, Some("admin"));
+    crate::verify::broken_task2_fails_the_right_checks(&t, &file, 236);
 }
 
 #[test]
@@ -214,6 +230,7 @@ fn each_fault_breaks_its_claims_and_the_learners_repair_mends_them() {
         ],
         "{listed:#?}"
     );
+    passes_before(&t, &file, None);
     // Seeds that draw each web server once among the faults that hit one.
     for (fault, seed) in [
         ("nginx-upstream-wrong-port", "0"),
@@ -277,6 +294,6 @@ fn a_fault_that_does_not_apply_or_does_not_exist_is_refused() {
         .run()
         .code(0)
         .stdout_has(
-            "0 of 10 faults apply to `task3`. Not yet for `task3`: the stack has a virtual IP",
+            "2 of 12 faults apply to `task3`. Not yet for `task3`, 10 more: the stack has a virtual IP",
         );
 }

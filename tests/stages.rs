@@ -4,7 +4,9 @@
 //! subnets, their volumes kept), task3 (the database moved to db-01 and
 //! its replica db-02 through a dump) and task4 (db-01 made a Galera node,
 //! its rows loaded back and copied to db-02 and db-03). Each stage serves
-//! its site and passes verify; task4 then survives the loss of any one
+//! its site and passes verify; task3 then goes through the virtual IP's
+//! fault (`faults::cycle_on`: inject, verify fails what it says, the
+//! learner's repair, verify passes); task4 then survives the loss of any one
 //! server (verify's `task4_survives_the_loss_of_any_one_server`, on the
 //! grown lab). Before all that, a change that would lose
 //! a primary's rows is refused with nothing changed, and goes on when told
@@ -58,10 +60,15 @@ fn grow(t: &Test, stack: &str) -> Output {
     up
 }
 
-/// The site answers the lab's client, and verify passes.
-fn serves_and_verifies(t: &Test, url: &str) {
+/// The site answers the lab's client.
+fn serves(t: &Test, url: &str) {
     t.run_args(&["exec", LAB, "client", "--", "curl", "-sfk", "-m", "10", url])
         .code(0);
+}
+
+/// The site answers the lab's client, and verify passes.
+fn serves_and_verifies(t: &Test, url: &str) {
+    serves(t, url);
     let v = t.run_args(&["--quiet", "verify", LAB]);
     assert_eq!(v.code, 0, "verify:\n{}\n{}", v.stdout, v.stderr);
 }
@@ -176,7 +183,18 @@ fn a_lab_grows_from_task1_to_task4_and_keeps_its_rows() {
             .exists(),
         "the dump is forgotten once loaded"
     );
-    serves_and_verifies(&t, "https://www.foobar.com/");
+    serves(&t, "https://www.foobar.com/");
+    // The virtual IP's fault: the backup keeps the address it takes over,
+    // with no HAProxy to serve it; repaired on the backup itself. Its
+    // cycle ends on verify passing: task3's verify (one before it would
+    // show nothing more, any other failure failing the cycle).
+    crate::faults::cycle_on(
+        &t,
+        LAB,
+        "keepalived-backup-without-haproxy",
+        "0",
+        Some("admin"),
+    );
 
     // task4: db-01 a Galera node (its data made anew, its rows loaded
     // back), db-02 and db-03 its peers. (From a file: the survival test

@@ -36,6 +36,9 @@ struct Listed {
     /// Why it does not apply (yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     why_not: Option<String>,
+    /// It would, once what it breaks there is stated.
+    #[serde(skip)]
+    not_yet: bool,
     what: &'static str,
 }
 
@@ -188,6 +191,7 @@ pub fn list(stack: Option<&str>, json: bool, global: &Global, out: &mut dyn Writ
                     Some(Fit::NotYet(why)) => Some(format!("not yet: {why}")),
                     _ => None,
                 },
+                not_yet: matches!(fit, Some(Fit::NotYet(_))),
                 what: f.what,
             }
         })
@@ -213,10 +217,10 @@ fn list_text(listed: &[Listed], topo: Option<&Topology>) -> String {
     let rows: Vec<[String; 3]> = listed
         .iter()
         .map(|l| {
-            let on = match (&l.servers, &l.why_not) {
-                (Some(s), _) => s.join(", "),
-                (None, Some(w)) if w.starts_with("not yet") => "not yet".into(),
-                _ => "-".into(),
+            let on = match &l.servers {
+                Some(s) => s.join(", "),
+                None if l.not_yet => "not yet".into(),
+                None => "-".into(),
             };
             [l.name.to_string(), on, l.what.to_string()]
         })
@@ -229,9 +233,10 @@ fn list_text(listed: &[Listed], topo: Option<&Topology>) -> String {
         applies,
         super::count(listed.len(), "fault")
     ));
-    if let Some(why) = faults::not_yet(topo) {
+    let not_yet = listed.iter().filter(|l| l.not_yet).count();
+    if let Some(why) = faults::not_yet(topo).filter(|_| not_yet > 0) {
         t.push_str(&format!(
-            " Not yet for `{name}`: {why}; the claims such a stack fails after a fault are not stated yet."
+            " Not yet for `{name}`, {not_yet} more: {why}, and the claims such a stack fails after them are not stated yet."
         ));
     }
     t.push('\n');

@@ -57,7 +57,7 @@ pub const ALERTMANAGER_PORT: u16 = 9093;
 pub const BLACKBOX_PORT: u16 = 9115;
 
 /// Every target Prometheus scrapes: an exporter, HAProxy, or the site.
-const TARGET_DOWN: Alert = Alert {
+pub const TARGET_DOWN: Alert = Alert {
     name: "TargetDown",
     expr: "up == 0",
     hold: "10s",

@@ -2,7 +2,8 @@
 //! driver: a config file read from the server, edited and put back whole
 //! (its mode and owner as the plan has them), its service reloaded the
 //! way the lab's supervisor reloads it (after an expired certificate the
-//! lab CA signs is put beside the valid one, for that fault); or
+//! lab CA signs is put beside the valid one, for that fault), and for
+//! some a script run after (a service stopped); or
 //! replication stopped and the primary written to; or a script run (a
 //! firewall rule, a zone changed and reloaded). Then waited for until it
 //! shows, and on a monitored stack until the lab's own alerts for it fire
@@ -70,7 +71,13 @@ pub async fn inject(
             path,
             service,
             edits,
-        } => edit(driver, plan, &b.on, path, service, edits).await?,
+            then,
+        } => {
+            edit(driver, plan, &b.on, path, service, edits).await?;
+            if let Some(script) = then {
+                run(driver, &b.on, script, &format!("injecting {}", b.fault)).await?;
+            }
+        }
         Change::StopReplica {
             primary,
             rows,

@@ -138,6 +138,16 @@ pub fn disable(name: &str) -> String {
     format!("{SVC} disable {name}")
 }
 
+/// Shell that stops a service until it is started again.
+pub fn stop(name: &str) -> String {
+    format!("{SVC} stop {name}")
+}
+
+/// Shell that starts a service stopped by [`stop`].
+pub fn start(name: &str) -> String {
+    format!("{SVC} start {name}")
+}
+
 /// Shell that restarts a service.
 pub fn restart(name: &str) -> String {
     format!("{SVC} restart {name}")

@@ -9,6 +9,8 @@
 #   svc up               run the before-start steps, start every service
 #   svc enable NAME      start NAME now and at boot
 #   svc disable NAME     stop NAME and forget it
+#   svc stop NAME        stop NAME until it is started again (kept)
+#   svc start NAME       start NAME stopped by `svc stop`
 #   svc restart NAME
 #   svc signal NAME SIG  send SIG (HUP USR1 USR2 INT ALRM TERM) to NAME
 #   svc status           a line per service: STATE NAME (run, down, fail)
@@ -154,6 +156,10 @@ case "$INIT $1" in
     sv force-stop "/etc/service/$2" >/dev/null 2>&1
     rm -f "/etc/service/$2"
     rm -rf "${SV:?}/$2" ;;
+"systemd stop") systemctl stop "$(unit "$2")" ;;
+"runit stop") sv -w 10 down "/etc/service/$2" ;;
+"systemd start") systemctl start "$(unit "$2")" ;;
+"runit start") sv -w 10 up "/etc/service/$2" ;;
 "systemd restart") systemctl restart "$(unit "$2")" ;;
 "runit restart") sv restart "/etc/service/$2" ;;
 "systemd signal") systemctl kill --kill-who=main --signal="$3" "$(unit "$2")" ;;
@@ -216,6 +222,6 @@ case "$INIT $1" in
     true ;;
 "systemd restore" | "runit restore") shift; restore "$@" ;;
 *)
-    echo "usage: svc up|enable|disable|restart|signal|status|running|kill|down|restore" >&2
+    echo "usage: svc up|enable|disable|stop|start|restart|signal|status|running|kill|down|restore" >&2
     exit 2 ;;
 esac

@@ -24,7 +24,7 @@ pub const ALERT_BOUND_S: u64 = 30;
 const QUIET: &str = "no alert fires on the lab as it is";
 
 /// The claim that killing `v` fires its alert.
-fn killed(v: &str) -> String {
+pub fn killed(v: &str) -> String {
     format!("{v} killed: its alert fires")
 }
 

@@ -33,12 +33,13 @@ mod site;
 mod stranger;
 mod verifier;
 
-pub use alerting::{alert_victim, ALERT_BOUND_S};
+pub use alerting::{alert_victim, killed, ALERT_BOUND_S};
 pub use balance::{requests_for, spread, REQUESTS, REQUESTS_PER_BACKEND};
 pub use claim::{blame, mentions, not_running, Claim};
 pub use db::REPLICATION_BOUND_MS;
 pub use failover::FAILOVER_BOUND_MS;
 pub use firewall::{firewall_probes, PortProbe};
+pub use monitoring::TARGETS;
 pub use stranger::walled_on;
 pub use verifier::kinds_claims;
 

@@ -18,7 +18,7 @@ use crate::shell::shell_quote;
 use crate::topology::Topology;
 
 /// The targets claim, in words.
-const TARGETS: &str = "every exporter is a Prometheus target that is up";
+pub const TARGETS: &str = "every exporter is a Prometheus target that is up";
 
 /// What Prometheus's targets (its `/api/v1/targets` answer) say against
 /// the wanted ones.

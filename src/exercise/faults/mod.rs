@@ -25,8 +25,11 @@
 //! - `net.rs`: the firewall (443 blocked, the database open to anyone)
 //!   and DNS (`www` elsewhere);
 //! - `tls.rs`: HAProxy serving an expired certificate;
-//! - `monitoring.rs`: Prometheus scraping the wrong port, and the alerts
-//!   a fault fires on a monitored stack, with their bounds.
+//! - `monitoring.rs`: Prometheus scraping the wrong port, an alert rule
+//!   that never fires, and the alerts a fault fires on a monitored stack,
+//!   with their bounds;
+//! - `vip.rs`: keepalived handing the virtual IP to a backup whose HAProxy
+//!   is stopped.
 
 use serde::Serialize;
 
@@ -34,6 +37,7 @@ mod db;
 mod monitoring;
 mod net;
 mod tls;
+mod vip;
 mod web;
 
 pub use db::ROWS_BEHIND;
@@ -112,26 +116,58 @@ pub fn apply(conf: &str, edits: &[Edit]) -> std::result::Result<String, String> 
     Ok(out)
 }
 
+/// `text` as a literal in a basic regular expression of `sed`'s `s|||`.
+fn sed_pattern(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if matches!(c, '.' | '[' | ']' | '*' | '^' | '$' | '\\' | '|') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` as a literal replacement of `sed`'s `s|||`.
+fn sed_replacement(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if matches!(c, '&' | '\\' | '|') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The `sed` a learner types to undo `e` in `path`.
 fn undo(e: &Edit, path: &str) -> String {
-    let esc = |s: &str| s.replace('.', "\\.").replace('|', "\\|");
     let script = format!(
         "s|^\\( *\\){}|\\1{}|",
-        esc(&e.to),
-        e.from.replace('|', "\\|")
+        sed_pattern(&e.to),
+        sed_replacement(&e.from)
     );
     format!("sed -i {} {path}", crate::shell::shell_quote(&script))
+}
+
+/// The user's computer of `topo`, where verify's probes start.
+fn client(topo: &Topology) -> &str {
+    topo.with_role(Role::Client)
+        .next()
+        .map_or("client", |n| n.name.as_str())
 }
 
 /// What a fault does to a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// A config file edited, then its service reloaded as the lab's
-    /// supervisor reloads it.
+    /// supervisor reloads it; then `then` run, where there is one (a
+    /// service stopped).
     Edit {
         path: &'static str,
         service: &'static str,
         edits: Vec<Edit>,
+        then: Option<String>,
     },
     /// A shell script run on the server (a firewall rule, a zone changed
     /// and reloaded).
@@ -208,6 +244,17 @@ enum Kind {
     CertExpired,
     DnsWww,
     WrongScrape,
+    RuleWrongJob,
+    VipToDeadBackup,
+}
+
+impl Kind {
+    /// Whether the claims it breaks are stated for a stack with a virtual
+    /// IP (and so more than one load balancer) too: it leaves the load
+    /// balancers alone, or it is the virtual IP's own fault.
+    fn stated_with_vip(self) -> bool {
+        matches!(self, Kind::RuleWrongJob | Kind::VipToDeadBackup)
+    }
 }
 
 /// A fault of the catalogue.
@@ -284,6 +331,18 @@ pub const FAULTS: &[Fault] = &[
         hits: "the web server whose request rate monitoring claims",
         kind: Kind::WrongScrape,
     },
+    Fault {
+        name: "alert-rule-wrong-job",
+        what: "the TargetDown rule selects a job the lab does not have (`up{job='node-exporter'} == 0`): it loads, and no server's death ever fires it",
+        hits: "the monitoring server, whose rules alert when a target is down",
+        kind: Kind::RuleWrongJob,
+    },
+    Fault {
+        name: "keepalived-backup-without-haproxy",
+        what: "the backup load balancer has the active one's keepalived priority, no longer tracks HAProxy, and its HAProxy is stopped: nothing shows until the active one dies; then the virtual IP moves to a server that serves nothing, and stays there",
+        hits: "a backup load balancer of a virtual IP, which wins a tie of priorities (a higher address)",
+        kind: Kind::VipToDeadBackup,
+    },
 ];
 
 /// The fault named `name`; a usage error naming the catalogue (and the
@@ -350,7 +409,7 @@ pub(crate) fn balancer(topo: &Topology) -> Option<(String, Vec<String>)> {
 impl Fault {
     /// The servers of `topo` this fault can hit, or why none.
     pub fn fit(&self, topo: &Topology) -> Fit {
-        if let Some(why) = not_yet(topo) {
+        if let Some(why) = not_yet(topo).filter(|_| !self.kind.stated_with_vip()) {
             return Fit::NotYet(why);
         }
         let servers: Vec<String> = match self.kind {
@@ -380,6 +439,8 @@ impl Fault {
                 .map(|(web, _)| web)
                 .into_iter()
                 .collect(),
+            Kind::RuleWrongJob => monitoring::alerted(topo).into_iter().collect(),
+            Kind::VipToDeadBackup => vip::tie_winners(topo),
         };
         if servers.is_empty() {
             Fit::Nothing
@@ -406,7 +467,7 @@ impl Fault {
                     "the catalogue does not state yet what fault `{}` breaks on stack `{}`: {why}",
                     self.name, topo.stack.name
                 ))
-                .with_hint("the faults apply to stacks like task0, task1 and task2 so far"))
+                .with_hint(applicable_hint(topo)))
             }
         };
         let server = pick(self.name, &servers, seed)
@@ -423,6 +484,8 @@ impl Fault {
             Kind::CertExpired => tls::cert_expired(topo, &server),
             Kind::DnsWww => net::dns_www(topo, &server),
             Kind::WrongScrape => monitoring::wrong_scrape(topo, &server),
+            Kind::RuleWrongJob => monitoring::rule_wrong_job(topo, &server),
+            Kind::VipToDeadBackup => vip::dead_backup(topo, &server),
         };
         b.fault = self.name;
         b.seed = seed;
@@ -456,8 +519,13 @@ impl Fault {
             Kind::Check404 => (&["BackendDown", "SiteDown", "SiteErrors"], None),
             Kind::ReplicaStopped => (&["ReplicationStopped"], None),
             Kind::UfwHttps | Kind::CertExpired => (&["SiteDown"], None),
+            Kind::VipToDeadBackup => (&["TargetDown"], None),
             Kind::UpstreamPort | Kind::DbPassword => (&[], errors()),
-            Kind::LeftOut | Kind::DnsWww | Kind::WrongScrape | Kind::UfwDbOpen => (&[], None),
+            Kind::LeftOut
+            | Kind::DnsWww
+            | Kind::WrongScrape
+            | Kind::UfwDbOpen
+            | Kind::RuleWrongJob => (&[], None),
         }
     }
 }
@@ -553,13 +621,15 @@ fn verified_hop(topo: &Topology, lb: &str, web: &str) -> Option<ClaimRef> {
 pub fn reload(service: &str) -> String {
     match service {
         "nginx" => "nginx -s reload".into(),
-        "app" | "prometheus" => format!("{} signal {service} HUP", crate::render::supervise::SVC),
+        "app" | "prometheus" | "keepalived" => {
+            format!("{} signal {service} HUP", crate::render::supervise::SVC)
+        }
         _ => format!("{} signal {service} USR2", crate::render::supervise::SVC),
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::lab::state::Secrets;
 
@@ -576,6 +646,19 @@ mod tests {
             zone_serial: None,
         };
         crate::render::plan(topo, &secrets, "infractl/node:test").expect("renders")
+    }
+
+    /// The server `fault` hits on `stack` (seed 0), and the claims it
+    /// breaks (each surely) as `group: words`.
+    pub(super) fn breaks_on(stack: &str, fault: &str) -> (String, Vec<String>) {
+        let b = find(fault).unwrap().plan(&topo(stack), 0, "m").unwrap();
+        assert!(b.breaks.iter().all(|c| c.surely), "{fault}");
+        let words = b
+            .breaks
+            .iter()
+            .map(|c| format!("{}: {}", c.group, c.words))
+            .collect();
+        (b.server, words)
     }
 
     fn fits(stack: &str) -> Vec<(&'static str, Fit)> {
@@ -603,6 +686,8 @@ mod tests {
                 ("tls-cert-expired", Fit::Nothing),
                 ("dns-www-wrong", servers(&["ns"])),
                 ("prometheus-wrong-port", Fit::Nothing),
+                ("alert-rule-wrong-job", Fit::Nothing),
+                ("keepalived-backup-without-haproxy", Fit::Nothing),
             ]
         );
         let task1 = vec![
@@ -616,6 +701,8 @@ mod tests {
             ("tls-cert-expired", Fit::Nothing),
             ("dns-www-wrong", servers(&["ns"])),
             ("prometheus-wrong-port", Fit::Nothing),
+            ("alert-rule-wrong-job", Fit::Nothing),
+            ("keepalived-backup-without-haproxy", Fit::Nothing),
         ];
         assert_eq!(fits("task1"), task1);
         // task2 adds a firewall on every server, and monitoring.
@@ -624,11 +711,18 @@ mod tests {
         task2[6].1 = two();
         task2[7].1 = servers(&["lb-01"]);
         task2[9].1 = servers(&["server-01"]);
+        task2[10].1 = servers(&["admin"]);
         assert_eq!(fits("task2"), task2);
-        // A virtual IP's failover kills the active load balancer: not yet.
+        // A virtual IP's failover kills the active load balancer: only the
+        // faults that leave the load balancers alone, and the virtual
+        // IP's own, are stated there.
         for stack in ["task3", "task4"] {
             for (name, fit) in fits(stack) {
-                assert!(matches!(fit, Fit::NotYet(_)), "{stack} {name}: {fit:?}");
+                match name {
+                    "alert-rule-wrong-job" => assert_eq!(fit, servers(&["admin"])),
+                    "keepalived-backup-without-haproxy" => assert_eq!(fit, servers(&["lb-02"])),
+                    _ => assert!(matches!(fit, Fit::NotYet(_)), "{stack} {name}: {fit:?}"),
+                }
             }
         }
     }
@@ -770,8 +864,8 @@ mod tests {
 
     #[test]
     fn each_edit_breaks_the_rendered_file_and_the_learner_s_sed_undoes_it() {
-        let (t1, t2) = (topo("task1"), topo("task2"));
-        let (p1, p2) = (plan(&t1), plan(&t2));
+        let (t1, t2, t3) = (topo("task1"), topo("task2"), topo("task3"));
+        let (p1, p2, p3) = (plan(&t1), plan(&t2), plan(&t3));
         for (t, p, fault, seed) in [
             (&t1, &p1, "nginx-upstream-wrong-port", 0),
             (&t1, &p1, "nginx-upstream-wrong-port", 1),
@@ -780,6 +874,8 @@ mod tests {
             (&t1, &p1, "app-db-password-wrong", 0),
             (&t2, &p2, "prometheus-wrong-port", 0),
             (&t2, &p2, "tls-cert-expired", 0),
+            (&t2, &p2, "alert-rule-wrong-job", 0),
+            (&t3, &p3, "keepalived-backup-without-haproxy", 0),
         ] {
             let b = find(fault).unwrap().plan(t, seed, "m").unwrap();
             let (path, service, edits) = match &b.change {
@@ -787,6 +883,7 @@ mod tests {
                     path,
                     service,
                     edits,
+                    ..
                 }
                 | Change::ExpiredCert {
                     path,

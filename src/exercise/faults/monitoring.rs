@@ -1,13 +1,15 @@
 //! Monitoring and faults: Prometheus scraping a web server's nginx
 //! exporter on the wrong port (a port where another exporter answers, so
-//! the target stays up and nothing fires: monitoring blind), and the
+//! the target stays up and nothing fires: monitoring blind), the rule
+//! that says a target is down selecting a job the lab does not have (an
+//! alert that never fires), and the
 //! alerts any fault fires on a monitored stack, with the bounds within
 //! which they fire and resolve, read from the lab's rules as rendered.
 
 use serde::Serialize;
 
-use super::{reload, Breakage, Change, ClaimRef, Edit, Repair, Symptom};
-use crate::components::prometheus::{self, ALERTMANAGER_PORT, CONF};
+use super::{reload, undo, Breakage, Change, ClaimRef, Edit, Repair, Symptom};
+use crate::components::prometheus::{self, ALERTMANAGER_PORT, ALERTS, CONF, TARGET_DOWN};
 use crate::topology::Topology;
 
 /// The claim of a quiet lab, which a fault's alerts make fail.
@@ -161,15 +163,10 @@ pub(super) fn wrong_scrape(topo: &Topology, web: &str) -> Breakage {
         from: target(right),
         to: target(wrong),
     }];
-    let esc = |s: &str| {
-        s.replace('.', "\\.")
-            .replace('[', "\\[")
-            .replace(']', "\\]")
-    };
     let sed = format!(
         "/job_name: nginx/,/job_name:/ s|{}|{}|",
-        esc(&target(wrong)),
-        target(right)
+        super::sed_pattern(&target(wrong)),
+        super::sed_replacement(&target(right))
     );
     let port = topo.prometheus_port(&monitor);
     let counter = format!("nginx_http_requests_total{{server=\"{web}\"}}");
@@ -205,6 +202,73 @@ pub(super) fn wrong_scrape(topo: &Topology, web: &str) -> Breakage {
             path: CONF,
             service: "prometheus",
             edits,
+            then: None,
+        },
+        alerts: None,
+    }
+}
+
+/// The job the broken rule selects: the node exporter's job in many
+/// setups, `node` in this lab's.
+pub const WRONG_JOB: &str = "node-exporter";
+
+/// The monitoring server, where its rules say when a target is down and
+/// verify kills a server to see it fire.
+pub(super) fn alerted(topo: &Topology) -> Option<String> {
+    let monitor = crate::alerts::monitor(topo)?;
+    let rules = prometheus::rules(topo, monitor);
+    let target_down = rules
+        .iter()
+        .any(|(_, r)| r.iter().any(|a| a.name == TARGET_DOWN.name));
+    (target_down && crate::verify::alert_victim(topo).is_some()).then(|| monitor.to_string())
+}
+
+/// (l) The TargetDown rule on `monitor` selects a job the lab does not
+/// have: `promtool` passes it, Prometheus loads it, and it is never true.
+pub(super) fn rule_wrong_job(topo: &Topology, monitor: &str) -> Breakage {
+    let victim = crate::verify::alert_victim(topo).expect("a server to kill, by fit");
+    let right = TARGET_DOWN.expr;
+    let wrong = format!("up{{job='{WRONG_JOB}'}} == 0");
+    let edits = vec![Edit {
+        from: format!("expr: \"{right}\""),
+        to: format!("expr: \"{wrong}\""),
+    }];
+    let port = topo.prometheus_port(monitor);
+    let name = TARGET_DOWN.name;
+    // As Prometheus prints the expression back.
+    let shown = wrong.replace('\'', "\"");
+    Breakage {
+        fault: "",
+        seed: 0,
+        server: monitor.into(),
+        on: monitor.into(),
+        what: format!(
+            "the {name} rule in {ALERTS} on {monitor} reads `{wrong}`: no target of this lab is in job `{WRONG_JOB}` (the node exporter's job is `node`), so the rule loads and is never true: a server that dies fires no {name} (verify kills {victim} to see one fire), and only another rule, where one sees the death, says so"
+        ),
+        breaks: vec![ClaimRef::sure("alerting", crate::verify::killed(&victim))],
+        repair: Repair {
+            server: monitor.into(),
+            text: format!(
+                "On {monitor}, Prometheus's page of rules (:{port}/rules) shows {name} as `{shown}`; its graph page says that query has no series while `up == 0` lists a stopped target. Put the rule's expression back to `{right}` in {ALERTS}, check the file with `promtool check rules` and reload Prometheus."
+            ),
+            commands: vec![
+                undo(&edits[0], ALERTS),
+                format!("promtool check rules {ALERTS}"),
+                reload("prometheus"),
+            ],
+        },
+        shows: Symptom {
+            server: monitor.into(),
+            script: format!(
+                "r=$(curl -fsS -m 5 http://127.0.0.1:{port}/api/v1/rules) || r=; \
+                 case $r in *{WRONG_JOB}*) echo yes ;; *'\"name\":\"{name}\"'*) echo no ;; *) echo unknown ;; esac"
+            ),
+        },
+        change: Change::Edit {
+            path: ALERTS,
+            service: "prometheus",
+            edits,
+            then: None,
         },
         alerts: None,
     }
@@ -243,5 +307,23 @@ mod tests {
         let maybe = alerts(&t, &[], Some("when SiteErrors fires")).unwrap();
         assert!(!quiet_claim(&maybe).unwrap().surely);
         assert_eq!(alerts(&Topology::load("task1").unwrap(), &[], None), None);
+    }
+
+    #[test]
+    fn the_rule_on_the_wrong_job_fails_only_the_killed_server_s_alert() {
+        for (stack, victim) in [
+            ("task2", "server-02"),
+            ("task3", "app-02"),
+            ("task4", "app-02"),
+        ] {
+            assert_eq!(
+                super::super::tests::breaks_on(stack, "alert-rule-wrong-job"),
+                (
+                    "admin".to_string(),
+                    vec![format!("alerting: {victim} killed: its alert fires")]
+                ),
+                "{stack}"
+            );
+        }
     }
 }

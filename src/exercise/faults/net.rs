@@ -84,11 +84,7 @@ pub(super) fn firewalled_databases(topo: &Topology) -> Vec<String> {
 /// user's computer, the web servers, a stranger) now connect.
 pub(super) fn ufw_db_open(topo: &Topology, db: &str) -> Breakage {
     let port = crate::components::mariadb::PORT;
-    let client = topo
-        .with_role(Role::Client)
-        .next()
-        .map_or("client", |n| n.name.as_str());
-    let mut breaks: Vec<ClaimRef> = crate::verify::firewall_probes(topo, client)
+    let mut breaks: Vec<ClaimRef> = crate::verify::firewall_probes(topo, super::client(topo))
         .into_iter()
         .filter(|p| p.to == db && p.port == port && !p.connects)
         .map(|p| ClaimRef::sure("firewall", format!("{} -> {db}:{port} ", p.shown_from)))

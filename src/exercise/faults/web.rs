@@ -83,6 +83,7 @@ pub(super) fn upstream_port(topo: &Topology, web: &str) -> Breakage {
             path,
             service: "nginx",
             edits,
+            then: None,
         },
         alerts: None,
     }
@@ -158,6 +159,7 @@ pub(super) fn check_404(topo: &Topology, lb: &str) -> Breakage {
             path,
             service: "haproxy",
             edits,
+            then: None,
         },
         alerts: None,
     }
@@ -205,6 +207,7 @@ pub(super) fn left_out(topo: &Topology, web: &str) -> Breakage {
             path,
             service: "haproxy",
             edits,
+            then: None,
         },
         alerts: None,
     }
@@ -260,6 +263,7 @@ pub(super) fn db_password(topo: &Topology, web: &str) -> Breakage {
             path,
             service: "app",
             edits,
+            then: None,
         },
         alerts: None,
     }
