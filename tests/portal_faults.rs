@@ -14,7 +14,9 @@
 //! server-02 of the task2 lab stopped from the learner's page: its
 //! `TargetDown` in the grid's alerts column and in the page's header
 //! within the bound `verify` holds alerts to, gone once it is started
-//! again; the monitoring server stopped: both say no alert is seen.
+//! again; the application stopped on server-01: the Monitoring tab shows
+//! its answers as errors, server-02's not; the monitoring server stopped:
+//! both say no alert is seen.
 //!
 //! The helpers at the end (`ClassEvents`, `OnClass`) serve the
 //! three-engine test (`engines`): the portal on its state, and the class's
@@ -150,6 +152,7 @@ fn the_grid_and_the_page_show_the_alerts_firing() {
         open_link(&learner, &links["pf"], &format!("/lab/{lab}")).await;
         open_link(&teacher, &links["instructor"], "/class/it-pfmon").await;
         alerts_fire_and_resolve(&learner, &teacher, lab).await;
+        a_web_server_s_errors(&t, &learner, lab).await;
         the_monitoring_server_stopped(&learner, &teacher, lab).await;
         learner.close().await.expect("close the learner's browser");
         teacher
@@ -256,6 +259,59 @@ async fn alerts_fire_and_resolve(learner: &Client, teacher: &Client, lab: &str) 
     for (what, s) in [("the grid", grid), ("the page", page)] {
         assert!(s.is_some_and(|s| s <= within), "{what}: {s:?} s");
     }
+}
+
+/// The application stopped on server-01 (`svc stop app`), requests sent
+/// to its pages: the Monitoring tab shows server-01's answers as errors
+/// (nginx's 502, counted by the load balancer) and none of server-02's,
+/// within a scrape and the rate's window; the application started again.
+async fn a_web_server_s_errors(t: &Test, learner: &Client, lab: &str) {
+    t.run_args(&[
+        "exec",
+        lab,
+        "server-01",
+        "--",
+        "/etc/infractl/svc",
+        "stop",
+        "app",
+    ])
+    .code(0);
+    learner
+        .find(Locator::Css(r#"button[data-tab="monitoring"]"#))
+        .await
+        .expect("the Monitoring tab")
+        .click()
+        .await
+        .expect("open it");
+    // Round robin sends every other request to server-01: 502 there.
+    let send =
+        "for i in $(seq 40); do curl -sk -o /dev/null -m 5 https://www.foobar.com/api/info; done";
+    t.run_args(&["exec", lab, "client", "--", "sh", "-c", send])
+        .code(0);
+    let shown = r#"const t = document.getElementById('qps-now').textContent;
+        const share = (s) => { const m = t.match(new RegExp(s + ' [0-9.]+ req/s, ([0-9.]+) % 5xx')); return m ? +m[1] : null; };
+        return share('server-01') > 0 && share('server-02') === 0;"#;
+    let seen = until(learner, shown, Duration::from_secs(40)).await;
+    let legend = browser::text(learner, "#qps-now").await;
+    let path = browser::screenshot(learner, "monitoring-errors").await;
+    eprintln!(
+        "portal monitoring: {legend:?} after {seen:?}; screenshot {}",
+        path.display()
+    );
+    t.run_args(&[
+        "exec",
+        lab,
+        "server-01",
+        "--",
+        "/etc/infractl/svc",
+        "start",
+        "app",
+    ])
+    .code(0);
+    assert!(
+        seen.is_some(),
+        "the Monitoring tab never showed server-01's errors alone: {legend}"
+    );
 }
 
 /// The monitoring server stopped: the grid and the page say no alert is

@@ -1,6 +1,7 @@
 //! What the lab's own monitoring sees, for the learner's page: each web
-//! server's requests per second and the site's share of errors, as the
-//! lab's Prometheus has them, and the alerts its Alertmanager holds. A
+//! server's requests per second and share of errors (as its load
+//! balancers count its answers), the site's share of errors, as the lab's
+//! Prometheus has them, and the alerts its Alertmanager holds. A
 //! stage without monitoring says so (one of the issues the course wants
 //! named).
 
@@ -26,6 +27,10 @@ struct Look {
     /// The share of the site's answers that were errors (5xx) over the
     /// last 30 s, where the load balancer counts them.
     errors: Option<f64>,
+    /// The share of each web server's answers to the load balancers that
+    /// were errors (5xx), over the last 30 s (a server with no traffic
+    /// has none).
+    server_errors: Vec<(String, f64)>,
     alerts: Vec<crate::alerts::Firing>,
     /// Why the monitoring server did not answer.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,6 +40,10 @@ struct Look {
 /// The queries asked of Prometheus, each on a line of its own answer.
 const QPS: &str = "sum by (server) (rate(nginx_http_requests_total[30s]))";
 const ERRORS: &str = "sum(rate(haproxy_frontend_http_responses_total{code=\"5xx\"}[30s])) / sum(rate(haproxy_frontend_http_responses_total[30s]))";
+/// HAProxy's own `server` label (the web server) is renamed
+/// `exported_server` in the lab's Prometheus (the scrape's `server` is
+/// the load balancer's); the load balancers' counts are summed.
+const SERVER_ERRORS: &str = "sum by (exported_server) (rate(haproxy_server_http_responses_total{code=\"5xx\"}[30s])) / sum by (exported_server) (rate(haproxy_server_http_responses_total[30s]))";
 
 async fn monitoring(
     access: LabAccess,
@@ -46,6 +55,7 @@ async fn monitoring(
             monitoring: false,
             qps: vec![],
             errors: None,
+            server_errors: vec![],
             alerts: vec![],
             problem: None,
         }));
@@ -57,14 +67,16 @@ async fn monitoring(
             crate::shell::shell_quote(&format!("query={q}"))
         )
     };
-    let script = format!("{}\n{}", ask(QPS), ask(ERRORS));
+    let script = format!("{}\n{}\n{}", ask(QPS), ask(ERRORS), ask(SERVER_ERRORS));
     let out = lab.driver.exec(prom, &script).await?;
     let mut lines = out.stdout.lines();
-    let (qps, errors) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+    let mut next = || lines.next().unwrap_or("");
+    let (qps, errors, server_errors) = (next(), next(), next());
     let mut look = Look {
         monitoring: true,
-        qps: series(qps),
-        errors: series(errors).first().map(|(_, v)| *v),
+        qps: series(qps, "server"),
+        errors: series(errors, "server").first().map(|(_, v)| *v),
+        server_errors: series(server_errors, "exported_server"),
         alerts: vec![],
         problem: None,
     };
@@ -81,9 +93,9 @@ async fn monitoring(
     Ok(Json(look))
 }
 
-/// Each result of a Prometheus answer: its `server` label and value,
-/// rounded to hundredths; an answer that is not one gives none.
-fn series(answer: &str) -> Vec<(String, f64)> {
+/// Each result of a Prometheus answer: its label `label` (the server)
+/// and value, rounded to hundredths; an answer that is not one gives none.
+fn series(answer: &str, label: &str) -> Vec<(String, f64)> {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(answer) else {
         return vec![];
     };
@@ -93,7 +105,7 @@ fn series(answer: &str) -> Vec<(String, f64)> {
         .flatten()
         .filter_map(|r| {
             let value = r["value"][1].as_str()?.parse::<f64>().ok()?;
-            let server = r["metric"]["server"].as_str().unwrap_or("site").to_string();
+            let server = r["metric"][label].as_str().unwrap_or("site").to_string();
             value
                 .is_finite()
                 .then(|| (server, (value * 100.0).round() / 100.0))
@@ -113,11 +125,18 @@ mod tests {
             {"metric":{"server":"server-02"},"value":[1.7e9,"3.456"]},
             {"metric":{"server":"server-01"},"value":[1.7e9,"12"]}]}}"#;
         assert_eq!(
-            series(qps),
+            series(qps, "server"),
             vec![("server-01".into(), 12.0), ("server-02".into(), 3.46)]
         );
         let none = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1.7e9,"NaN"]}]}}"#;
-        assert_eq!(series(none), vec![]);
-        assert_eq!(series("curl: (7) Failed to connect"), vec![]);
+        assert_eq!(series(none, "server"), vec![]);
+        assert_eq!(series("curl: (7) Failed to connect", "server"), vec![]);
+        let errors = r#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"exported_server":"server-01"},"value":[1.7e9,"0.5"]},
+            {"metric":{"exported_server":"server-02"},"value":[1.7e9,"NaN"]}]}}"#;
+        assert_eq!(
+            series(errors, "exported_server"),
+            vec![("server-01".into(), 0.5)]
+        );
     }
 }

@@ -1,6 +1,7 @@
 // The monitoring tab: the lab's Prometheus asked every 2 s while the tab
 // is open; requests per second of each web server drawn as lines over the
-// last two minutes, the error share and the alerts firing beside them.
+// last two minutes, each one's share of errors (5xx, as the load balancers
+// count its answers), the site's, and the alerts firing beside them.
 "use strict";
 (function () {
   const chart = document.getElementById("qps");
@@ -61,11 +62,13 @@
     names.forEach((n, i) => {
       const span = document.createElement("span");
       span.style.color = colours[i % colours.length];
-      span.textContent = "■ " + n + " " + series[n][series[n].length - 1].toFixed(1) + " req/s   ";
+      const failed = body.server_errors.find(([server]) => server === n);
+      const share = failed ? ", " + (failed[1] * 100).toFixed(1) + " % 5xx" : "";
+      span.textContent = "■ " + n + " " + series[n][series[n].length - 1].toFixed(1) + " req/s" + share + "   ";
       now.appendChild(span);
     });
     const errors = document.createElement("span");
-    errors.textContent = body.errors === null ? "errors: no traffic" : "errors: " + (body.errors * 100).toFixed(1) + " %";
+    errors.textContent = body.errors === null ? "the site: no traffic" : "the site: " + (body.errors * 100).toFixed(1) + " % 5xx";
     now.appendChild(errors);
     if (body.problem) now.appendChild(document.createTextNode(" · " + body.problem));
     const list = document.getElementById("alerts");
