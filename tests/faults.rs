@@ -6,7 +6,7 @@
 //! passing again. Also what `inject` refuses, without a lab.
 
 use crate::harness::Test;
-use crate::up::{lab_lock, test_stack, Down};
+use crate::up::{lab_lock, test_stack, Down, LabTurn};
 
 /// The failed claims of `verify --json`, as `group: check`.
 fn failed(t: &Test, file: &str) -> Vec<(String, String)> {
@@ -104,6 +104,20 @@ fn cycle(t: &Test, file: &str, fault: &str, seed: &str) {
 }
 
 pub fn cycle_on(t: &Test, file: &str, fault: &str, seed: &str, monitor: Option<&str>) {
+    cycle_turning(t, file, fault, seed, monitor, None);
+}
+
+/// [`cycle_on`], with the engine taken alone (`turn`) for the last
+/// verify only: where the fault is repaired, a failover is timed again;
+/// before, the fault fails it whatever the load.
+pub fn cycle_turning(
+    t: &Test,
+    file: &str,
+    fault: &str,
+    seed: &str,
+    monitor: Option<&str>,
+    turn: Option<&mut LabTurn>,
+) {
     // verify's own kill and restore leave alerts that resolve.
     quiet(t, file, monitor);
     let out = t
@@ -168,6 +182,9 @@ pub fn cycle_on(t: &Test, file: &str, fault: &str, seed: &str, monitor: Option<&
             "quiet",
             bound,
         );
+    }
+    if let Some(turn) = turn {
+        turn.alone();
     }
     assert_eq!(failed(t, file), vec![], "{fault}: the lab after the repair");
 }

@@ -105,7 +105,7 @@ pub struct LabTurn {
 enum Held {
     Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
     Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
-    /// Between a shared turn given up and the engine taken alone.
+    /// Between one turn given up and the next taken.
     Between,
 }
 
@@ -119,6 +119,16 @@ impl LabTurn {
         self.record();
         self.held = Held::Between;
         self.held = Held::Alone(ENGINE.write().unwrap_or_else(|e| e.into_inner()));
+        self.since = std::time::Instant::now();
+    }
+
+    /// Back to sharing the engine, for a part of a test that measures
+    /// nothing in the hundreds of milliseconds: the engine alone given up
+    /// (its time written), then a shared turn taken.
+    pub fn shared(&mut self) {
+        self.record();
+        self.held = Held::Between;
+        self.held = Held::Shared(ENGINE.read().unwrap_or_else(|e| e.into_inner()));
         self.since = std::time::Instant::now();
     }
 
