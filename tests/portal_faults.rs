@@ -266,16 +266,20 @@ async fn alerts_fire_and_resolve(learner: &Client, teacher: &Client, lab: &str) 
 /// (nginx's 502, counted by the load balancer) and none of server-02's,
 /// within a scrape and the rate's window; the application started again.
 async fn a_web_server_s_errors(t: &Test, learner: &Client, lab: &str) {
-    t.run_args(&[
-        "exec",
-        lab,
-        "server-01",
-        "--",
-        "/etc/infractl/svc",
-        "stop",
-        "app",
-    ])
-    .code(0);
+    // The application on server-01 stopped or started by the lab's helper.
+    let app = |verb: &str| {
+        t.run_args(&[
+            "exec",
+            lab,
+            "server-01",
+            "--",
+            "/etc/infractl/svc",
+            verb,
+            "app",
+        ])
+        .code(0);
+    };
+    app("stop");
     learner
         .find(Locator::Css(r#"button[data-tab="monitoring"]"#))
         .await
@@ -298,16 +302,7 @@ async fn a_web_server_s_errors(t: &Test, learner: &Client, lab: &str) {
         "portal monitoring: {legend:?} after {seen:?}; screenshot {}",
         path.display()
     );
-    t.run_args(&[
-        "exec",
-        lab,
-        "server-01",
-        "--",
-        "/etc/infractl/svc",
-        "start",
-        "app",
-    ])
-    .code(0);
+    app("start");
     assert!(
         seen.is_some(),
         "the Monitoring tab never showed server-01's errors alone: {legend}"
